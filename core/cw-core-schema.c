@@ -1,0 +1,34 @@
+/* cw-core-schema.c: the core's own tables. Released steps are never edited; add a new one.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-core-schema-private.h"
+
+static const CwMigration core_migrations[] = {
+  { 1, "CREATE TABLE events ("
+       "  seq INTEGER PRIMARY KEY,"
+       "  timestamp INTEGER NOT NULL,"
+       "  type TEXT NOT NULL,"
+       "  session_id TEXT,"
+       "  correlation_id TEXT NOT NULL,"
+       "  data TEXT NOT NULL);"
+       "CREATE INDEX events_by_time ON events (timestamp);"
+       "CREATE TABLE event_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);" },
+  { 2, "CREATE TABLE audit ("
+       "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+       "  timestamp INTEGER NOT NULL,"
+       "  action TEXT NOT NULL,"
+       "  actor TEXT NOT NULL,"
+       "  details TEXT NOT NULL DEFAULT '{}');"
+       "CREATE INDEX events_by_session ON events (session_id, seq);" },
+};
+
+gboolean
+cw_core_schema_migrate (CwStore *store, GError **error)
+{
+  return cw_store_migrate (store, "core", core_migrations, G_N_ELEMENTS (core_migrations), error);
+}
+
+gint
+cw_core_schema_latest_version (void)
+{
+  return core_migrations[G_N_ELEMENTS (core_migrations) - 1].version;
+}

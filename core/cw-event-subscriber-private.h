@@ -1,0 +1,16 @@
+/* cw-event-subscriber-private.h: the bus's side of a subscriber queue.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "cowork.h"
+
+G_BEGIN_DECLS
+
+CwEventSubscriber *cw_event_subscriber_new (guint max_queue, CwEventWakeFunc wake,
+                                            gpointer user_data);
+void cw_event_subscriber_free (CwEventSubscriber *self);
+/* Queues @event, or the resync marker if the queue is full. */
+void cw_event_subscriber_push (CwEventSubscriber *self, CwEvent *event);
+guint64 cw_event_subscriber_get_overflows (CwEventSubscriber *self);
+
+G_END_DECLS

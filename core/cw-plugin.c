@@ -1,0 +1,198 @@
+/* cw-plugin.c: the base class of every plugin and the runners that call into plugins.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-plugin-private.h"
+
+typedef struct
+{
+  gchar *name;
+  gchar *path;
+  CwContext *context;
+  CwPluginState state;
+  gchar *error;
+  GPtrArray *commands;
+} CwPluginPrivate;
+
+G_DEFINE_TYPE_WITH_PRIVATE (CwPlugin, cw_plugin, G_TYPE_OBJECT)
+#define GET_PRIVATE(o) ((CwPluginPrivate *)cw_plugin_get_instance_private (o))
+
+static void
+cw_plugin_finalize (GObject *object)
+{
+  CwPluginPrivate *priv = GET_PRIVATE (CW_PLUGIN (object));
+
+  g_free (priv->name);
+  g_free (priv->path);
+  g_free (priv->error);
+  g_ptr_array_unref (priv->commands);
+  g_clear_object (&priv->context);
+  G_OBJECT_CLASS (cw_plugin_parent_class)->finalize (object);
+}
+
+static void
+cw_plugin_class_init (CwPluginClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = cw_plugin_finalize;
+}
+
+static void
+cw_plugin_init (CwPlugin *self)
+{
+  GET_PRIVATE (self)->commands = g_ptr_array_new_with_free_func (g_free);
+}
+
+void
+cw_plugin_setup (CwPlugin *self, const gchar *name, const gchar *path, CwContext *context)
+{
+  CwPluginPrivate *priv = GET_PRIVATE (self);
+
+  priv->name = g_strdup (name);
+  priv->path = g_strdup (path);
+  priv->context = g_object_ref (context);
+}
+
+const gchar *
+cw_plugin_get_name (CwPlugin *self)
+{
+  g_return_val_if_fail (CW_IS_PLUGIN (self), NULL);
+  return GET_PRIVATE (self)->name;
+}
+
+CwContext *
+cw_plugin_get_context (CwPlugin *self)
+{
+  g_return_val_if_fail (CW_IS_PLUGIN (self), NULL);
+  return GET_PRIVATE (self)->context;
+}
+
+CwPluginState
+cw_plugin_get_state (CwPlugin *self)
+{
+  return GET_PRIVATE (self)->state;
+}
+
+const gchar *
+cw_plugin_state_to_string (CwPluginState state)
+{
+  switch (state)
+    {
+      case CW_PLUGIN_STATE_NEW:
+        return "new";
+      case CW_PLUGIN_STATE_LOADED:
+        return "loaded";
+      case CW_PLUGIN_STATE_RUNNING:
+        return "running";
+      case CW_PLUGIN_STATE_DISABLED:
+        return "disabled";
+      case CW_PLUGIN_STATE_STOPPED:
+        return "stopped";
+      default:
+        return "unknown";
+    }
+}
+
+gboolean
+cw_plugin_add_command (CwPlugin *self, const gchar *name, CwCommandFunc func, GError **error)
+{
+  CwPluginPrivate *priv = GET_PRIVATE (self);
+
+  g_return_val_if_fail (CW_IS_PLUGIN (self), FALSE);
+  if (!cw_command_registry_add (cw_context_get_registry (priv->context), name, priv->name, func,
+                                self, NULL, error))
+    return FALSE;
+  g_ptr_array_add (priv->commands, g_strdup (name));
+  return TRUE;
+}
+
+gint64
+cw_plugin_emit (CwPlugin *self, const gchar *type, const gchar *session_id, JsonObject *data)
+{
+  g_return_val_if_fail (CW_IS_PLUGIN (self), 0);
+  return cw_event_bus_emit (cw_context_get_event_bus (GET_PRIVATE (self)->context), type,
+                            session_id, data);
+}
+
+static void
+disable (CwPlugin *self, const GError *error)
+{
+  CwPluginPrivate *priv = GET_PRIVATE (self);
+
+  priv->state = CW_PLUGIN_STATE_DISABLED;
+  g_free (priv->error);
+  priv->error = g_strdup (error->message);
+  cw_command_registry_remove_owner (cw_context_get_registry (priv->context), priv->name);
+  g_ptr_array_set_size (priv->commands, 0);
+  g_warning ("plugin %s disabled: %s", priv->name, error->message);
+}
+
+typedef gboolean (*StepFunc) (CwPlugin *self, GError **error);
+
+static gboolean
+run_step (CwPlugin *self, StepFunc func, const gchar *step, CwPluginState next, GError **error)
+{
+  CwPluginPrivate *priv = GET_PRIVATE (self);
+  g_autoptr (GError) local_error = NULL;
+
+  if (priv->state == CW_PLUGIN_STATE_DISABLED)
+    return TRUE;
+  if (func != NULL && !func (self, &local_error))
+    {
+      if (local_error == NULL)
+        local_error = g_error_new (CW_ERROR, CW_ERROR_INTERNAL, "%s failed without an error", step);
+      g_prefix_error (&local_error, "%s: ", priv->name);
+      disable (self, local_error);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  priv->state = next;
+  return TRUE;
+}
+
+gboolean
+cw_plugin_runner_load (CwPlugin *self, GError **error)
+{
+  return run_step (self, CW_PLUGIN_GET_CLASS (self)->load, "load", CW_PLUGIN_STATE_LOADED, error);
+}
+
+gboolean
+cw_plugin_runner_start (CwPlugin *self, GError **error)
+{
+  return run_step (self, CW_PLUGIN_GET_CLASS (self)->start, "start", CW_PLUGIN_STATE_RUNNING,
+                   error);
+}
+
+void
+cw_plugin_runner_stop (CwPlugin *self)
+{
+  CwPluginPrivate *priv = GET_PRIVATE (self);
+
+  if (priv->state != CW_PLUGIN_STATE_RUNNING && priv->state != CW_PLUGIN_STATE_LOADED)
+    return;
+  if (CW_PLUGIN_GET_CLASS (self)->stop != NULL)
+    CW_PLUGIN_GET_CLASS (self)->stop (self);
+  priv->state = CW_PLUGIN_STATE_STOPPED;
+}
+
+JsonObject *
+cw_plugin_runner_get_health (CwPlugin *self)
+{
+  CwPluginPrivate *priv = GET_PRIVATE (self);
+  JsonObject *obj = json_object_new ();
+  JsonArray *commands = json_array_new ();
+
+  json_object_set_string_member (obj, "name", priv->name);
+  json_object_set_string_member (obj, "state", cw_plugin_state_to_string (priv->state));
+  if (priv->path != NULL)
+    json_object_set_string_member (obj, "path", priv->path);
+  if (priv->error != NULL)
+    json_object_set_string_member (obj, "error", priv->error);
+  for (guint i = 0; i < priv->commands->len; i++)
+    json_array_add_string_element (commands, g_ptr_array_index (priv->commands, i));
+  json_object_set_array_member (obj, "commands", commands);
+  if (priv->state == CW_PLUGIN_STATE_RUNNING && CW_PLUGIN_GET_CLASS (self)->get_health != NULL)
+    {
+      JsonObject *extra = CW_PLUGIN_GET_CLASS (self)->get_health (self);
+      if (extra != NULL)
+        json_object_set_object_member (obj, "details", extra);
+    }
+  return obj;
+}
