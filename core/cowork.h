@@ -169,6 +169,29 @@ void cw_store_rollback (CwStore *self);
 /* Sets @error from the db's last error with @what as context; returns FALSE. */
 gboolean cw_store_set_error (CwStore *self, GError **error, const gchar *what);
 
+/* ---- secrets ------------------------------------------------------------------------ */
+
+/* Credentials. User mode: the Secret Service (libsecret, schema org.cowork.Credential,
+ * attributes scope, kind, name). System mode: a root-only encrypted store under the state
+ * dir. A secret never crosses scopes except by explicit, audited promotion. Values never
+ * appear in logs, events, command results or the database. */
+#define CW_TYPE_SECRETS (cw_secrets_get_type ())
+G_DECLARE_FINAL_TYPE (CwSecrets, cw_secrets, CW, SECRETS, GObject)
+
+/* @kind groups secrets ("provider", "integration", ...); @name is e.g. "openai". */
+void cw_secrets_store (CwSecrets *self, const gchar *kind, const gchar *name, const gchar *value,
+                       GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
+gboolean cw_secrets_store_finish (CwSecrets *self, GAsyncResult *result, GError **error);
+/* The value, or NULL without error when there is none. Free with g_free after clearing. */
+void cw_secrets_lookup (CwSecrets *self, const gchar *kind, const gchar *name,
+                        GCancellable *cancellable, GAsyncReadyCallback callback,
+                        gpointer user_data);
+gchar *cw_secrets_lookup_finish (CwSecrets *self, GAsyncResult *result, GError **error);
+void cw_secrets_delete (CwSecrets *self, const gchar *kind, const gchar *name,
+                        GCancellable *cancellable, GAsyncReadyCallback callback,
+                        gpointer user_data);
+gboolean cw_secrets_delete_finish (CwSecrets *self, GAsyncResult *result, GError **error);
+
 /* ---- config ------------------------------------------------------------------------- */
 
 #define CW_TYPE_CONFIG (cw_config_get_type ())
@@ -192,6 +215,7 @@ CwCommandRegistry *cw_context_get_registry (CwContext *self);
 CwEventBus *cw_context_get_event_bus (CwContext *self);
 CwStore *cw_context_get_store (CwContext *self);
 CwConfig *cw_context_get_config (CwContext *self);
+CwSecrets *cw_context_get_secrets (CwContext *self);
 
 /* Fills the "sessions" (array) and "runtime" (object) members of a bootstrap state. The
  * core calls every contributor for agent_get_bootstrap_state and to count sessions. */

@@ -15,6 +15,7 @@ struct _CwContext
   CwEventBus *bus;
   CwStore *store;
   CwConfig *config;
+  CwSecrets *secrets;
   GArray *contributors;
 };
 
@@ -29,6 +30,7 @@ cw_context_finalize (GObject *object)
   g_clear_object (&self->bus);
   g_clear_object (&self->store);
   g_clear_object (&self->config);
+  g_clear_object (&self->secrets);
   g_array_unref (self->contributors);
   G_OBJECT_CLASS (cw_context_parent_class)->finalize (object);
 }
@@ -83,6 +85,19 @@ cw_context_get_config (CwContext *self)
 {
   g_return_val_if_fail (CW_IS_CONTEXT (self), NULL);
   return self->config;
+}
+
+CwSecrets *
+cw_context_get_secrets (CwContext *self)
+{
+  g_return_val_if_fail (CW_IS_CONTEXT (self), NULL);
+  return self->secrets;
+}
+
+void
+cw_context_set_secrets (CwContext *self, CwSecrets *secrets)
+{
+  g_set_object (&self->secrets, secrets);
 }
 
 void

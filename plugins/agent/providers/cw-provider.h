@@ -1,0 +1,85 @@
+/* cw-provider.h: one streaming LLM request, whatever the provider's wire format.
+ *
+ * The agent loop builds a CwProviderRequest in a neutral message format, starts a stream,
+ * and gets callbacks on the main context as chunks arrive. Implementations: the
+ * OpenAI-compatible chat-completions API (openai, openrouter, moonshot, glm, deepseek,
+ * lmstudio), the Anthropic Messages API (anthropic) and the Gemini API (google).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <cowork.h>
+#include <libsoup/soup.h>
+
+G_BEGIN_DECLS
+
+/* Error codes reported to clients as the contract's `code` strings. */
+#define CW_PROVIDER_ERROR (cw_provider_error_quark ())
+GQuark cw_provider_error_quark (void);
+typedef enum
+{
+  CW_PROVIDER_ERROR_INVALID_API_KEY, /* 401/403 */
+  CW_PROVIDER_ERROR_RATE_LIMIT,      /* 429 after retries */
+  CW_PROVIDER_ERROR_SERVER,          /* 5xx after retries */
+  CW_PROVIDER_ERROR_BAD_REQUEST,     /* other 4xx */
+  CW_PROVIDER_ERROR_NETWORK,         /* connection failed */
+  CW_PROVIDER_ERROR_STREAM,          /* broken or malformed stream */
+  CW_PROVIDER_ERROR_CANCELLED,       /* cw_provider_stream_cancel */
+  CW_PROVIDER_ERROR_CONTEXT_LENGTH,  /* prompt too long for the model */
+} CwProviderError;
+/* "INVALID_API_KEY", "RATE_LIMIT", "SERVER_ERROR", "BAD_REQUEST", "NETWORK_ERROR",
+ * "STREAM_ERROR", "CANCELLED", "CONTEXT_LENGTH_EXCEEDED" */
+const gchar *cw_provider_error_code (const GError *error);
+
+/* Provider ids of the contract (§8.1) and what each needs. */
+gboolean cw_provider_id_is_known (const gchar *provider_id);
+gboolean cw_provider_needs_key (const gchar *provider_id); /* FALSE for lmstudio */
+const gchar *cw_provider_default_base_url (const gchar *provider_id);
+const gchar *cw_provider_default_model (const gchar *provider_id);
+
+typedef struct
+{
+  const gchar *provider_id; /* "openai", "anthropic", "google", "lmstudio", ... */
+  const gchar *base_url;    /* NULL: the provider's default */
+  const gchar *api_key;     /* NULL when the provider needs none */
+  const gchar *model;
+  const gchar *system_prompt; /* may be NULL */
+  /* Neutral history, oldest first. Each element is an object:
+   *   {role:"user", content:"..."}
+   *   {role:"assistant", content:"...", toolCalls?:[{id, name, args:{...}}]}
+   *   {role:"tool", toolCallId, toolName, content:"...", isError?:bool} */
+  JsonArray *messages;
+  /* [{name, description, parameters: JSON schema object}] */
+  JsonArray *tools;
+  gint64 max_tokens; /* 0: provider default */
+  gboolean thinking; /* ask for reasoning where the API has it */
+  guint max_retries; /* 429/5xx retries before giving up (default 3 when 0) */
+} CwProviderRequest;
+
+typedef struct
+{
+  void (*text) (const gchar *delta, gpointer user_data);
+  void (*thinking) (const gchar *delta, gpointer user_data);
+  /* A complete tool call (arguments already assembled from their deltas). */
+  void (*tool_call) (const gchar *id, const gchar *name, JsonObject *args, gpointer user_data);
+  void (*usage) (gint64 input_tokens, gint64 output_tokens, gpointer user_data);
+  /* A retry is scheduled after @delay_ms (attempt is 1-based). */
+  void (*retrying) (guint attempt, guint delay_ms, const GError *error, gpointer user_data);
+  /* Called exactly once, last. @error NULL on success; @stop_reason e.g. "end_turn",
+   * "tool_use", "max_tokens". */
+  void (*done) (const gchar *stop_reason, const GError *error, gpointer user_data);
+} CwProviderCallbacks;
+
+typedef struct _CwProviderStream CwProviderStream;
+
+/* Starts the request at once; callbacks run on the thread-default main context. The
+ * request and callbacks are copied/used only during this call and the stream's life. */
+CwProviderStream *cw_provider_stream_start (SoupSession *session, const CwProviderRequest *request,
+                                            const CwProviderCallbacks *callbacks,
+                                            gpointer user_data);
+/* Aborts the HTTP request now; done() follows with CW_PROVIDER_ERROR_CANCELLED. */
+void cw_provider_stream_cancel (CwProviderStream *stream);
+/* Frees the stream; call after done(). */
+void cw_provider_stream_free (CwProviderStream *stream);
+
+G_END_DECLS

@@ -1,0 +1,198 @@
+/* cw-test-daemon.c: the real coworkd binary on a temp dir, for daemon-level tests.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-test-daemon.h"
+#include "cw-token-private.h"
+
+#include <glib/gstdio.h>
+#include <signal.h>
+
+CwTestDaemon *
+cw_test_daemon_new (void)
+{
+  CwTestDaemon *self = g_new0 (CwTestDaemon, 1);
+  g_autoptr (GError) error = NULL;
+
+  self->dir = g_dir_make_tmp ("coworkd-test-XXXXXX", &error);
+  g_assert_no_error (error);
+  self->endpoint = g_build_filename (self->dir, "daemon", "agentd.sock", NULL);
+  self->token_file = g_build_filename (self->dir, "daemon", "auth.token", NULL);
+  self->extra_args = g_ptr_array_new_with_free_func (g_free);
+  self->env = g_get_environ ();
+  self->env = g_environ_unsetenv (self->env, "COWORK_APP_DATA_DIR");
+  self->env = g_environ_unsetenv (self->env, "COWORK_DAEMON_ENDPOINT");
+  self->env = g_environ_unsetenv (self->env, "COWORK_DAEMON_TOKEN_FILE");
+  self->env = g_environ_unsetenv (self->env, "COWORK_DAEMON_LOCK_FILE");
+  self->env = g_environ_unsetenv (self->env, "NOTIFY_SOCKET");
+  return self;
+}
+
+void
+cw_test_daemon_add_arg (CwTestDaemon *self, const gchar *arg)
+{
+  g_ptr_array_add (self->extra_args, g_strdup (arg));
+}
+
+void
+cw_test_daemon_setenv (CwTestDaemon *self, const gchar *name, const gchar *value)
+{
+  self->env = g_environ_setenv (self->env, name, value, TRUE);
+}
+
+GSubprocess *
+cw_test_daemon_spawn (CwTestDaemon *self, GError **error)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_auto (GStrv) dirs = NULL;
+  const gchar *binary = g_getenv ("COWORKD");
+  const gchar *plugin_dirs = g_getenv ("COWORK_TEST_PLUGIN_DIRS");
+
+  g_assert_nonnull (binary);
+  g_ptr_array_add (argv, (gpointer)binary);
+  g_ptr_array_add (argv, "--app-data-dir");
+  g_ptr_array_add (argv, self->dir);
+  g_ptr_array_add (argv, "--no-system-plugins");
+  dirs = g_strsplit (plugin_dirs != NULL ? plugin_dirs : "", ":", -1);
+  for (guint i = 0; dirs[i] != NULL; i++)
+    {
+      if (*dirs[i] == '\0')
+        continue;
+      g_ptr_array_add (argv, "--plugin-dir");
+      g_ptr_array_add (argv, dirs[i]);
+    }
+  for (guint i = 0; i < self->extra_args->len; i++)
+    g_ptr_array_add (argv, g_ptr_array_index (self->extra_args, i));
+  g_ptr_array_add (argv, NULL);
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_set_environ (launcher, self->env);
+  return g_subprocess_launcher_spawnv (launcher, (const gchar *const *)argv->pdata, error);
+}
+
+static gboolean
+ping_ok (CwTestDaemon *self)
+{
+  g_autofree gchar *token = NULL;
+  g_autoptr (CwClient) client = NULL;
+  g_autoptr (JsonNode) result = NULL;
+
+  token = cw_token_read (self->token_file, NULL);
+  if (token == NULL)
+    return FALSE;
+  client = cw_client_connect (self->endpoint, token, NULL);
+  if (client == NULL)
+    return FALSE;
+  cw_client_set_timeout (client, 5);
+  result = cw_client_call (client, "ping", NULL, NULL);
+  return result != NULL;
+}
+
+void
+cw_test_daemon_start (CwTestDaemon *self)
+{
+  g_autoptr (GError) error = NULL;
+  gint64 deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+
+  g_assert_null (self->proc);
+  self->proc = cw_test_daemon_spawn (self, &error);
+  g_assert_no_error (error);
+  while (!ping_ok (self))
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("coworkd did not become ready in %s", self->dir);
+      g_usleep (5000);
+    }
+}
+
+gint
+cw_test_daemon_stop (CwTestDaemon *self, gint signum)
+{
+  g_autoptr (GError) error = NULL;
+  gint status;
+
+  g_assert_nonnull (self->proc);
+  g_subprocess_send_signal (self->proc, signum);
+  g_subprocess_wait (self->proc, NULL, &error);
+  g_assert_no_error (error);
+  status = g_subprocess_get_status (self->proc);
+  g_clear_object (&self->proc);
+  return status;
+}
+
+gchar *
+cw_test_daemon_read_token (CwTestDaemon *self)
+{
+  g_autoptr (GError) error = NULL;
+  gchar *token = cw_token_read (self->token_file, &error);
+
+  g_assert_no_error (error);
+  return token;
+}
+
+CwClient *
+cw_test_daemon_connect (CwTestDaemon *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *token = cw_test_daemon_read_token (self);
+  CwClient *client = cw_client_connect (self->endpoint, token, &error);
+
+  g_assert_no_error (error);
+  cw_client_set_timeout (client, 20);
+  return client;
+}
+
+JsonNode *
+cw_test_daemon_call (CwClient *client, const gchar *command, const gchar *params_json)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) params = NULL;
+  JsonNode *result;
+
+  if (params_json != NULL)
+    {
+      params = cw_json_from_string (params_json, -1, &error);
+      g_assert_no_error (error);
+    }
+  result = cw_client_call (client, command, params, &error);
+  g_assert_no_error (error);
+  return result;
+}
+
+void
+cw_test_rm_rf (const gchar *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  const gchar *name;
+
+  if (dir != NULL)
+    {
+      while ((name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree gchar *child = g_build_filename (path, name, NULL);
+          if (g_file_test (child, G_FILE_TEST_IS_DIR)
+              && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+            cw_test_rm_rf (child);
+          else
+            g_unlink (child);
+        }
+    }
+  g_rmdir (path);
+}
+
+void
+cw_test_daemon_free (CwTestDaemon *self)
+{
+  if (self->proc != NULL)
+    {
+      g_subprocess_force_exit (self->proc);
+      g_subprocess_wait (self->proc, NULL, NULL);
+      g_clear_object (&self->proc);
+    }
+  cw_test_rm_rf (self->dir);
+  g_free (self->dir);
+  g_free (self->endpoint);
+  g_free (self->token_file);
+  g_ptr_array_unref (self->extra_args);
+  g_strfreev (self->env);
+  g_free (self);
+}
