@@ -1,0 +1,264 @@
+/* test-registry.c: the command registry, through its public API.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <cowork.h>
+
+typedef struct
+{
+  GMainLoop *loop;
+  JsonNode *result;
+  GError *error;
+  guint answers;
+} Reply;
+
+static void
+on_reply (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Reply *r = user_data;
+
+  g_clear_pointer (&r->result, json_node_unref);
+  g_clear_error (&r->error);
+  r->result = cw_command_registry_call_finish (CW_COMMAND_REGISTRY (source), res, &r->error);
+  r->answers++;
+  g_main_loop_quit (r->loop);
+}
+
+static void
+reply_clear (Reply *r)
+{
+  g_clear_pointer (&r->result, json_node_unref);
+  g_clear_error (&r->error);
+  g_clear_pointer (&r->loop, g_main_loop_unref);
+}
+
+static JsonNode *
+params (const gchar *json)
+{
+  g_autoptr (GError) error = NULL;
+  JsonNode *node = cw_json_from_string (json, -1, &error);
+
+  g_assert_no_error (error);
+  return node;
+}
+
+static void
+call_sync (CwCommandRegistry *reg, const gchar *command, const gchar *json, Reply *r)
+{
+  g_autoptr (JsonNode) p = json != NULL ? params (json) : NULL;
+
+  if (r->loop == NULL)
+    r->loop = g_main_loop_new (NULL, FALSE);
+  cw_command_registry_call (reg, command, p, on_reply, r);
+  g_main_loop_run (r->loop);
+}
+
+static guint counter;
+
+/* Echoes its params and counts how often it ran. */
+static void
+cmd_echo (CwInvocation *inv, gpointer user_data)
+{
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+
+  counter++;
+  json_node_set_object (node, cw_invocation_get_params (inv));
+  cw_invocation_return_value (inv, node);
+}
+
+static void
+cmd_fail (CwInvocation *inv, gpointer user_data)
+{
+  counter++;
+  cw_invocation_return_new_error (inv, CW_ERROR_NOT_FOUND, "Session not found: %s", "x");
+}
+
+static CwInvocation *held;
+
+static void
+cmd_slow (CwInvocation *inv, gpointer user_data)
+{
+  counter++;
+  held = g_object_ref (inv);
+}
+
+static void
+cmd_needs_session (CwInvocation *inv, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (cw_invocation_get_string (inv, "sessionId", TRUE, &error) == NULL)
+    {
+      cw_invocation_return_error (inv, g_steal_pointer (&error));
+      return;
+    }
+  cw_invocation_return_value (inv, NULL);
+}
+
+static CwCommandRegistry *
+make_registry (void)
+{
+  CwCommandRegistry *reg = cw_command_registry_new ();
+
+  g_assert_true (cw_command_registry_add (reg, "echo", "core", cmd_echo, NULL, NULL, NULL));
+  g_assert_true (cw_command_registry_add (reg, "fail", "core", cmd_fail, NULL, NULL, NULL));
+  g_assert_true (cw_command_registry_add (reg, "slow", "plugin-a", cmd_slow, NULL, NULL, NULL));
+  g_assert_true (cw_command_registry_add (reg, "needs_session", "plugin-a", cmd_needs_session, NULL,
+                                          NULL, NULL));
+  counter = 0;
+  return reg;
+}
+
+static void
+test_duplicate_refused (void)
+{
+  g_autoptr (CwCommandRegistry) reg = make_registry ();
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) names = NULL;
+
+  g_assert_false (cw_command_registry_add (reg, "echo", "plugin-b", cmd_echo, NULL, NULL, &error));
+  g_assert_error (error, CW_ERROR, CW_ERROR_EXISTS);
+  g_assert_nonnull (strstr (error->message, "core"));
+  g_clear_error (&error);
+  g_assert_false (cw_command_registry_add (reg, "bad name", "x", cmd_echo, NULL, NULL, &error));
+  g_assert_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS);
+
+  names = cw_command_registry_list (reg);
+  g_assert_cmpuint (g_strv_length (names), ==, 4);
+  g_assert_cmpstr (names[0], ==, "echo");
+  g_assert_cmpstr (names[3], ==, "slow");
+
+  g_assert_cmpuint (cw_command_registry_remove_owner (reg, "plugin-a"), ==, 2);
+  g_assert_false (cw_command_registry_has (reg, "slow"));
+  g_assert_true (cw_command_registry_has (reg, "echo"));
+}
+
+static void
+test_unknown_and_validation (void)
+{
+  g_autoptr (CwCommandRegistry) reg = make_registry ();
+  Reply r = { 0 };
+
+  call_sync (reg, "nope", "{}", &r);
+  g_assert_error (r.error, CW_ERROR, CW_ERROR_UNKNOWN_COMMAND);
+  g_assert_cmpstr (r.error->message, ==, "Unknown command: nope");
+
+  call_sync (reg, "echo", "[1,2]", &r);
+  g_assert_error (r.error, CW_ERROR, CW_ERROR_INVALID_PARAMS);
+  g_assert_cmpuint (counter, ==, 0);
+
+  call_sync (reg, "needs_session", "{}", &r);
+  g_assert_cmpstr (r.error->message, ==, "sessionId is required");
+  call_sync (reg, "needs_session", "{\"sessionId\": 5}", &r);
+  g_assert_cmpstr (r.error->message, ==, "sessionId must be a string");
+  call_sync (reg, "needs_session", "{\"sessionId\": \"s\"}", &r);
+  g_assert_no_error (r.error);
+  g_assert_true (JSON_NODE_HOLDS_NULL (r.result));
+
+  /* Missing params are {} */
+  call_sync (reg, "echo", NULL, &r);
+  g_assert_no_error (r.error);
+  g_assert_cmpuint (json_object_get_size (json_node_get_object (r.result)), ==, 0);
+  reply_clear (&r);
+}
+
+static void
+test_reserved_keys_stripped (void)
+{
+  g_autoptr (CwCommandRegistry) reg = make_registry ();
+  Reply r = { 0 };
+  JsonObject *seen;
+
+  call_sync (reg, "echo", "{\"a\":1,\"_idempotencyKey\":\"k1\",\"_retryAttempt\":1}", &r);
+  g_assert_no_error (r.error);
+  seen = json_node_get_object (r.result);
+  g_assert_true (json_object_has_member (seen, "a"));
+  g_assert_false (json_object_has_member (seen, "_idempotencyKey"));
+  g_assert_false (json_object_has_member (seen, "_retryAttempt"));
+  reply_clear (&r);
+}
+
+static void
+test_idempotent_replay (void)
+{
+  g_autoptr (CwCommandRegistry) reg = make_registry ();
+  Reply r = { 0 };
+
+  call_sync (reg, "echo", "{\"n\":1,\"_idempotencyKey\":\"k\",\"_retryAttempt\":1}", &r);
+  call_sync (reg, "echo", "{\"n\":2,\"_idempotencyKey\":\"k\",\"_retryAttempt\":2}", &r);
+  g_assert_cmpuint (counter, ==, 1);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (r.result), "n"), ==, 1);
+
+  /* The key is per command, and failures are replayed too. */
+  call_sync (reg, "fail", "{\"_idempotencyKey\":\"k\"}", &r);
+  call_sync (reg, "fail", "{\"_idempotencyKey\":\"k\"}", &r);
+  g_assert_cmpuint (counter, ==, 2);
+  g_assert_cmpstr (r.error->message, ==, "Session not found: x");
+
+  /* Without a key every call runs. */
+  call_sync (reg, "echo", "{}", &r);
+  call_sync (reg, "echo", "{}", &r);
+  g_assert_cmpuint (counter, ==, 4);
+  reply_clear (&r);
+}
+
+static void
+test_retry_attaches_to_running_call (void)
+{
+  g_autoptr (CwCommandRegistry) reg = make_registry ();
+  g_autoptr (JsonNode) p1 = params ("{\"_idempotencyKey\":\"turn-1\",\"_retryAttempt\":1}");
+  g_autoptr (JsonNode) p2 = params ("{\"_idempotencyKey\":\"turn-1\",\"_retryAttempt\":2}");
+  JsonObject *result = json_object_new ();
+  Reply a = { 0 }, b = { 0 };
+
+  a.loop = g_main_loop_new (NULL, FALSE);
+  b.loop = g_main_loop_new (NULL, FALSE);
+  cw_command_registry_call (reg, "slow", p1, on_reply, &a);
+  cw_command_registry_call (reg, "slow", p2, on_reply, &b);
+  g_assert_cmpuint (counter, ==, 1);
+  g_assert_nonnull (held);
+  g_assert_cmpuint (a.answers + b.answers, ==, 0);
+
+  json_object_set_string_member (result, "done", "yes");
+  cw_invocation_return_object (held, result);
+  g_clear_object (&held);
+  while (a.answers == 0)
+    g_main_context_iteration (NULL, TRUE);
+  while (b.answers == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (a.result), "done"), ==,
+                   "yes");
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (b.result), "done"), ==,
+                   "yes");
+  g_assert_cmpuint (counter, ==, 1);
+  reply_clear (&a);
+  reply_clear (&b);
+}
+
+static void
+test_dropped_invocation_answers (void)
+{
+  g_autoptr (CwCommandRegistry) reg = make_registry ();
+  Reply r = { 0 };
+
+  r.loop = g_main_loop_new (NULL, FALSE);
+  cw_command_registry_call (reg, "slow", NULL, on_reply, &r);
+  g_test_expect_message ("cowork", G_LOG_LEVEL_WARNING, "*dropped without an answer*");
+  g_clear_object (&held);
+  g_main_loop_run (r.loop);
+  g_test_assert_expected_messages ();
+  g_assert_error (r.error, CW_ERROR, CW_ERROR_INTERNAL);
+  reply_clear (&r);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/cowork/registry/duplicate-refused", test_duplicate_refused);
+  g_test_add_func ("/cowork/registry/unknown-and-validation", test_unknown_and_validation);
+  g_test_add_func ("/cowork/registry/reserved-keys-stripped", test_reserved_keys_stripped);
+  g_test_add_func ("/cowork/registry/idempotent-replay", test_idempotent_replay);
+  g_test_add_func ("/cowork/registry/retry-attaches-to-running-call",
+                   test_retry_attaches_to_running_call);
+  g_test_add_func ("/cowork/registry/dropped-invocation-answers", test_dropped_invocation_answers);
+  return g_test_run ();
+}

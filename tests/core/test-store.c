@@ -1,0 +1,145 @@
+/* test-store.c: per-owner migrations, and upgrading a database file from an older schema.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-core-schema-private.h"
+#include "cw-event-bus-private.h"
+#include "cw-store-private.h"
+#include "cw-test-daemon.h"
+
+static gchar *
+temp_db (gchar **dir)
+{
+  *dir = g_dir_make_tmp ("cw-store-XXXXXX", NULL);
+  return g_build_filename (*dir, "test.db", NULL);
+}
+
+static const CwMigration plugin_v1[] = {
+  { 1, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);" },
+};
+static const CwMigration plugin_v2[] = {
+  { 1, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);" },
+  { 2, "ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;" },
+};
+static const CwMigration plugin_broken[] = {
+  { 1, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);" },
+  { 2, "ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;" },
+  { 3, "CREATE TABLE tags (x); THIS IS NOT SQL;" },
+};
+
+static gint64
+count (CwStore *store, const gchar *sql)
+{
+  sqlite3_stmt *stmt = cw_store_prepare (store, sql, NULL);
+  gint64 n;
+
+  g_assert_nonnull (stmt);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  n = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+  return n;
+}
+
+static void
+test_owner_migrations (void)
+{
+  g_autofree gchar *dir = NULL;
+  g_autofree gchar *path = temp_db (&dir);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwStore) store = cw_store_open (path, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (cw_store_get_schema_version (store, "notes"), ==, 0);
+  g_assert_true (cw_store_migrate (store, "notes", plugin_v1, 1, &error));
+  g_assert_true (cw_store_exec (store, "INSERT INTO notes (body) VALUES ('kept')", &error));
+  g_assert_cmpint (cw_store_get_schema_version (store, "notes"), ==, 1);
+
+  /* A newer build adds a step: data stays, the step runs once. */
+  g_assert_true (cw_store_migrate (store, "notes", plugin_v2, 2, &error));
+  g_assert_true (cw_store_migrate (store, "notes", plugin_v2, 2, &error));
+  g_assert_cmpint (cw_store_get_schema_version (store, "notes"), ==, 2);
+  g_assert_cmpint (count (store, "SELECT COUNT(*) FROM notes WHERE body = 'kept' AND pinned = 0"),
+                   ==, 1);
+
+  /* A failing step is rolled back whole and leaves the version where it was. */
+  g_assert_false (cw_store_migrate (store, "notes", plugin_broken, 3, &error));
+  g_assert_error (error, CW_ERROR, CW_ERROR_INTERNAL);
+  g_assert_nonnull (strstr (error->message, "notes to version 3"));
+  g_clear_error (&error);
+  g_assert_cmpint (cw_store_get_schema_version (store, "notes"), ==, 2);
+  g_assert_cmpint (count (store, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'tags'"), ==, 0);
+
+  /* An older build refuses a schema it does not know instead of corrupting it. */
+  g_assert_false (cw_store_migrate (store, "notes", plugin_v1, 1, &error));
+  g_assert_error (error, CW_ERROR, CW_ERROR_NOT_SUPPORTED);
+  /* Other owners are independent. */
+  g_assert_cmpint (cw_store_get_schema_version (store, "other"), ==, 0);
+  g_clear_object (&store);
+  cw_test_rm_rf (dir);
+}
+
+static void
+test_upgrade_core_v1_file (void)
+{
+  g_autofree gchar *dir = NULL;
+  g_autofree gchar *path = temp_db (&dir);
+  g_autofree gchar *sql = NULL;
+  g_autofree gchar *sql_path
+      = g_test_build_filename (G_TEST_DIST, "core", "data", "core-v1.sql", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwStore) store = NULL;
+  g_autoptr (CwEventBus) bus = NULL;
+  g_autoptr (JsonObject) r = NULL;
+  sqlite3 *db;
+
+  /* Write the old file with plain SQLite, as the old daemon did. */
+  g_assert_true (g_file_get_contents (sql_path, &sql, NULL, &error));
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  store = cw_store_open (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (cw_store_get_schema_version (store, "core"), ==, 1);
+  g_assert_true (cw_core_schema_migrate (store, &error));
+  g_assert_cmpint (cw_store_get_schema_version (store, "core"), ==,
+                   cw_core_schema_latest_version ());
+  g_assert_cmpint (count (store, "SELECT COUNT(*) FROM audit"), ==, 0);
+
+  /* The events survive, and seq continues where the old daemon stopped. */
+  bus = cw_event_bus_new (store, NULL, &error);
+  g_assert_cmpint (cw_event_bus_get_cursor (bus), ==, 42);
+  g_assert_cmpint (cw_event_bus_emit (bus, "daemon:ready", NULL, NULL), ==, 43);
+  r = cw_event_bus_get_events_since (bus, 40, 10, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (r, "events")), ==, 3);
+  g_assert_false (json_object_get_boolean_member (r, "hasGap"));
+  g_clear_pointer (&r, json_object_unref);
+  r = cw_event_bus_get_events_since (bus, 39, 10, &error);
+  g_assert_true (json_object_get_boolean_member (r, "hasGap"));
+  g_clear_object (&bus);
+  g_clear_object (&store);
+  cw_test_rm_rf (dir);
+}
+
+static void
+test_open_unwritable (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwStore) store = NULL;
+
+  if (getuid () == 0)
+    store = cw_store_open ("/proc/cowork-test/db", &error);
+  else
+    store = cw_store_open ("/cowork-test-not-writable/db", &error);
+  g_assert_null (store);
+  g_assert_nonnull (error);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/cowork/store/owner-migrations", test_owner_migrations);
+  g_test_add_func ("/cowork/store/upgrade-core-v1-file", test_upgrade_core_v1_file);
+  g_test_add_func ("/cowork/store/open-unwritable", test_open_unwritable);
+  return g_test_run ();
+}
