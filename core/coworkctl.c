@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "cw-client-private.h"
+#include "cw-ctl-bus-private.h"
 #include "cw-ctl-private.h"
 #include "cw-paths-private.h"
 #include "cw-token-private.h"
@@ -11,6 +12,7 @@
 #include <locale.h>
 
 static gboolean opt_json;
+static gboolean opt_bus;
 
 static void
 print_json (JsonNode *node)
@@ -25,7 +27,7 @@ print_json (JsonNode *node)
 }
 
 static CwClient *
-connect_daemon (CwCtl *ctl, GError **error)
+connect_socket (CwCtl *ctl, GError **error)
 {
   g_autofree gchar *token = NULL;
   g_autoptr (GError) local_error = NULL;
@@ -50,10 +52,23 @@ connect_daemon (CwCtl *ctl, GError **error)
   return cw_client_connect (ctl->paths->endpoint, token, error);
 }
 
+/* --bus talks D-Bus (the system bus in system mode), else the socket; the subcommands
+ * below only see the link. */
+static CwCtlLink *
+connect_daemon (CwCtl *ctl, GError **error)
+{
+  CwClient *client;
+
+  if (opt_bus)
+    return cw_ctl_link_new_bus (ctl->paths->system_mode, error);
+  client = connect_socket (ctl, error);
+  return client != NULL ? cw_ctl_link_new_socket (client) : NULL;
+}
+
 static int
 cmd_call (CwCtl *ctl, int argc, char **argv, GError **error)
 {
-  g_autoptr (CwClient) client = NULL;
+  g_autoptr (CwCtlLink) client = NULL;
   g_autoptr (JsonNode) params = NULL;
   g_autoptr (JsonNode) result = NULL;
 
@@ -75,7 +90,7 @@ cmd_call (CwCtl *ctl, int argc, char **argv, GError **error)
   client = connect_daemon (ctl, error);
   if (client == NULL)
     return 1;
-  result = cw_client_call (client, argv[1], params, error);
+  result = cw_ctl_link_call (client, argv[1], params, error);
   if (result == NULL)
     return 1;
   print_json (result);
@@ -118,12 +133,12 @@ print_health (JsonObject *h)
 static int
 cmd_health (CwCtl *ctl, int argc, char **argv, GError **error)
 {
-  g_autoptr (CwClient) client = connect_daemon (ctl, error);
+  g_autoptr (CwCtlLink) client = connect_daemon (ctl, error);
   g_autoptr (JsonNode) result = NULL;
 
   if (client == NULL)
     return 1;
-  result = cw_client_call (client, "daemon_health", NULL, error);
+  result = cw_ctl_link_call (client, "daemon_health", NULL, error);
   if (result == NULL)
     return 1;
   if (opt_json)
@@ -161,7 +176,7 @@ print_event (JsonObject *ev)
 }
 
 static gint64
-replay (CwClient *client, gint64 after, GError **error)
+replay (CwCtlLink *client, gint64 after, GError **error)
 {
   for (;;)
     {
@@ -174,7 +189,7 @@ replay (CwClient *client, gint64 after, GError **error)
       json_object_set_int_member (params, "afterSeq", after);
       json_object_set_int_member (params, "limit", 10000);
       json_node_set_object (pnode, params);
-      result = cw_client_call (client, "agent_get_events_since", pnode, error);
+      result = cw_ctl_link_call (client, "agent_get_events_since", pnode, error);
       if (result == NULL)
         return -1;
       r = json_node_get_object (result);
@@ -197,7 +212,7 @@ cmd_events (CwCtl *ctl, int argc, char **argv, GError **error)
 {
   gboolean follow = FALSE;
   gint64 since = -1;
-  g_autoptr (CwClient) client = NULL;
+  g_autoptr (CwCtlLink) client = NULL;
   g_autoptr (JsonNode) sub = NULL;
   gint64 last;
 
@@ -217,9 +232,12 @@ cmd_events (CwCtl *ctl, int argc, char **argv, GError **error)
   client = connect_daemon (ctl, error);
   if (client == NULL)
     return 1;
-  /* Subscribe first (any authenticated request does), so nothing falls between the replay
-   * and the live stream; live events already replayed are skipped by seq. */
-  sub = cw_client_call (client, "agent_subscribe_events", NULL, error);
+  /* Subscribe first (any authenticated request does on the socket; the bus link adds its
+   * signal match), so nothing falls between the replay and the live stream; live events
+   * already replayed are skipped by seq. */
+  if (!cw_ctl_link_follow_events (client, error))
+    return 1;
+  sub = cw_ctl_link_call (client, "agent_subscribe_events", NULL, error);
   if (sub == NULL)
     return 1;
   last = json_object_get_int_member (json_node_get_object (sub), "eventCursor");
@@ -233,7 +251,7 @@ cmd_events (CwCtl *ctl, int argc, char **argv, GError **error)
     return 0;
   for (;;)
     {
-      g_autoptr (JsonObject) ev = cw_client_next_event (client, error);
+      g_autoptr (JsonObject) ev = cw_ctl_link_next_event (client, error);
       gint64 seq;
 
       if (ev == NULL)
@@ -249,7 +267,7 @@ cmd_events (CwCtl *ctl, int argc, char **argv, GError **error)
 static int
 cmd_token (CwCtl *ctl, int argc, char **argv, GError **error)
 {
-  g_autoptr (CwClient) client = NULL;
+  g_autoptr (CwCtlLink) client = NULL;
   g_autoptr (JsonNode) result = NULL;
   g_autoptr (GError) local_error = NULL;
   g_autofree gchar *token = NULL;
@@ -263,7 +281,7 @@ cmd_token (CwCtl *ctl, int argc, char **argv, GError **error)
   client = connect_daemon (ctl, &local_error);
   if (client != NULL)
     {
-      result = cw_client_call (client, "daemon_rotate_token", NULL, error);
+      result = cw_ctl_link_call (client, "daemon_rotate_token", NULL, error);
       if (result == NULL)
         return 1;
     }
@@ -319,6 +337,8 @@ main (int argc, char **argv)
             N_ ("ENDPOINT") },
           { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &token_file, N_ ("Auth token file"),
             N_ ("FILE") },
+          { "bus", 0, 0, G_OPTION_ARG_NONE, &opt_bus,
+            N_ ("Talk to the daemon over D-Bus (the system bus in system mode)"), NULL },
           { NULL } };
 
   setlocale (LC_ALL, "");

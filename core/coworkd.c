@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "cw-daemon-private.h"
+#include "cw-transport-dbus-private.h"
 
 #include <glib-unix.h>
 #include <glib/gi18n.h>
@@ -30,6 +31,7 @@ main (int argc, char **argv)
   gboolean daemon_flag = FALSE, foreground = FALSE, verbose = FALSE, version = FALSE;
   gboolean no_system_plugins = FALSE;
   CwDaemonOptions options = { 0 };
+  CwDbusBus bus_check;
   const GOptionEntry entries[] = {
     { "daemon", 0, 0, G_OPTION_ARG_NONE, &daemon_flag, N_ ("Accepted for compatibility"), NULL },
     { "foreground", 0, 0, G_OPTION_ARG_NONE, &foreground, N_ ("Stay in the foreground (default)"),
@@ -80,6 +82,12 @@ main (int argc, char **argv)
   options.lock_file = lock_file;
   options.plugin_dirs = (const gchar *const *)plugin_dirs;
   options.no_system_plugins = no_system_plugins;
+  options.dbus = dbus;
+  if (dbus != NULL && !cw_dbus_bus_parse (dbus, FALSE, &bus_check, &error))
+    {
+      g_printerr ("coworkd: %s\n", error->message);
+      return 2;
+    }
 
   loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGTERM, on_quit_signal, loop);

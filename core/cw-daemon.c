@@ -17,6 +17,7 @@
 #include "cw-sd-notify-private.h"
 #include "cw-store-private.h"
 #include "cw-token-private.h"
+#include "cw-transport-dbus-private.h"
 #include "cw-transport-socket-private.h"
 
 struct _CwDaemon
@@ -31,6 +32,7 @@ struct _CwDaemon
   CwContext *context;
   CwPluginLoader *loader;
   CwTransportSocket *socket;
+  CwTransportDbus *dbus;
   CwPeerPolicy *peer_policy;
   JsonArray *phases;
   gint64 started_at_us;
@@ -138,8 +140,25 @@ phase_plugins_start (CwDaemon *self, GError **error)
   return TRUE;
 }
 
+/* The bus is optional: only a bad --dbus value fails the boot; a missing or lost bus is
+ * retried in the background and shown in daemon_health. */
 static gboolean
-phase_transports (CwDaemon *self, GError **error)
+start_dbus (CwDaemon *self, const CwDaemonOptions *options, GError **error)
+{
+  CwDbusBus bus;
+
+  if (!cw_dbus_bus_parse (options->dbus, self->paths->system_mode, &bus, error))
+    return FALSE;
+  self->dbus = cw_transport_dbus_new (
+      self->registry, self->bus,
+      cw_config_get_int (self->config, "events", "subscriber-queue", 4096));
+  cw_transport_dbus_set_peer_check (self->dbus, cw_peer_policy_check, self->peer_policy);
+  cw_transport_dbus_start (self->dbus, bus);
+  return TRUE;
+}
+
+static gboolean
+phase_transports (CwDaemon *self, const CwDaemonOptions *options, GError **error)
 {
   g_autofree gchar *token = cw_token_ensure (self->paths->token_file, error);
   g_autofree gchar *group = NULL;
@@ -153,7 +172,9 @@ phase_transports (CwDaemon *self, GError **error)
       cw_config_get_int (self->config, "events", "subscriber-queue", 4096));
   cw_transport_socket_set_token (self->socket, token);
   cw_transport_socket_set_peer_check (self->socket, cw_peer_policy_check, self->peer_policy);
-  return cw_transport_socket_listen (self->socket, self->paths->endpoint, error);
+  if (!cw_transport_socket_listen (self->socket, self->paths->endpoint, error))
+    return FALSE;
+  return start_dbus (self, options, error);
 }
 
 gboolean
@@ -177,11 +198,12 @@ cw_daemon_start (CwDaemon *self, const CwDaemonOptions *options, GError **error)
   PHASE ("store", phase_store (self, error));
   PHASE ("plugins-load", phase_plugins_load (self, options, error));
   PHASE ("plugins-start", phase_plugins_start (self, error));
-  PHASE ("transports", phase_transports (self, error));
+  PHASE ("transports", phase_transports (self, options, error));
 #undef PHASE
 
   self->ready = TRUE;
   self->ready_at_us = g_get_monotonic_time ();
+  cw_transport_dbus_set_ready (self->dbus, TRUE);
   cw_sd_notify ("READY=1");
   self->watchdog_id = cw_sd_watchdog_start ();
   g_message ("coworkd %s ready on %s (%s mode, boot %s, %.1f ms)", PACKAGE_VERSION,
@@ -201,11 +223,14 @@ cw_daemon_stop (CwDaemon *self)
   g_clear_handle_id (&self->watchdog_id, g_source_remove);
   if (self->socket != NULL)
     cw_transport_socket_close (self->socket);
+  if (self->dbus != NULL)
+    cw_transport_dbus_close (self->dbus);
   if (self->loader != NULL)
     cw_plugin_loader_stop_all (self->loader);
   if (self->bus != NULL)
     cw_event_bus_flush (self->bus);
   g_clear_object (&self->socket);
+  g_clear_object (&self->dbus);
   g_clear_object (&self->loader);
   g_clear_object (&self->context);
   g_clear_object (&self->bus);
@@ -253,6 +278,8 @@ cw_daemon_get_health (CwDaemon *self)
                                   cw_plugin_loader_count_failed (self->loader) > 0);
   json_object_set_object_member (obj, "events", cw_event_bus_get_health (self->bus));
   json_object_set_object_member (obj, "socket", cw_transport_socket_get_health (self->socket));
+  if (self->dbus != NULL)
+    json_object_set_object_member (obj, "dbus", cw_transport_dbus_get_health (self->dbus));
   return obj;
 }
 
