@@ -769,6 +769,10 @@ connect_bus (CwTransportDbus *self)
   g_autofree gchar *address = NULL;
   GBusType type = self->bus_type == CW_DBUS_BUS_SYSTEM ? G_BUS_TYPE_SYSTEM : G_BUS_TYPE_SESSION;
 
+  /* Started by bus activation: answer on the bus that started us. */
+  if (g_strcmp0 (g_getenv ("DBUS_STARTER_BUS_TYPE"), cw_dbus_bus_to_string (self->bus_type)) == 0
+      && g_getenv ("DBUS_STARTER_ADDRESS") != NULL)
+    type = G_BUS_TYPE_STARTER;
   address = g_dbus_address_get_for_bus_sync (type, NULL, &error);
   if (address == NULL)
     {
@@ -806,6 +810,8 @@ cw_transport_dbus_close (CwTransportDbus *self)
   g_clear_object (&self->cancellable);
   if (self->connection != NULL)
     {
+      /* Release the name while the connection still works (clients see it go at once). */
+      g_clear_handle_id (&self->owner_id, g_bus_unown_name);
       cw_transport_dbus_set_ready (self, FALSE);
       /* Let clients see Ready=false and the last events before the name goes. */
       g_dbus_connection_flush_sync (self->connection, NULL, NULL);
