@@ -21,7 +21,8 @@ typedef enum
 } CwDbusBus;
 
 /* Resolves a --dbus value; NULL or "" picks the default: system in system mode, session in
- * user mode when DBUS_SESSION_BUS_ADDRESS is set, none otherwise. */
+ * user mode when a session bus exists (DBUS_SESSION_BUS_ADDRESS, or $XDG_RUNTIME_DIR/bus),
+ * none otherwise. */
 gboolean cw_dbus_bus_parse (const gchar *value, gboolean system_mode, CwDbusBus *out,
                             GError **error);
 const gchar *cw_dbus_bus_to_string (CwDbusBus bus);

@@ -75,18 +75,33 @@ static void connect_bus (CwTransportDbus *self);
 
 /* ---- bus type, errors, introspection ------------------------------------------------ */
 
+/* As GDBus finds it: the address in the environment, else the user bus socket that
+ * systemd/dbus-user-session puts in $XDG_RUNTIME_DIR (user units may lack the variable). */
+static gboolean
+session_bus_exists (void)
+{
+  const gchar *env = g_getenv ("DBUS_SESSION_BUS_ADDRESS");
+  const gchar *runtime_dir = g_getenv ("XDG_RUNTIME_DIR");
+  g_autofree gchar *user_bus = NULL;
+
+  if (env != NULL && *env != '\0')
+    return TRUE;
+  if (runtime_dir == NULL || *runtime_dir == '\0')
+    return FALSE;
+  user_bus = g_build_filename (runtime_dir, "bus", NULL);
+  return g_file_test (user_bus, G_FILE_TEST_EXISTS);
+}
+
 gboolean
 cw_dbus_bus_parse (const gchar *value, gboolean system_mode, CwDbusBus *out, GError **error)
 {
-  const gchar *env;
 
   if (value == NULL || *value == '\0')
     {
-      env = g_getenv ("DBUS_SESSION_BUS_ADDRESS");
       if (system_mode)
         *out = CW_DBUS_BUS_SYSTEM;
       else
-        *out = env != NULL && *env != '\0' ? CW_DBUS_BUS_SESSION : CW_DBUS_BUS_NONE;
+        *out = session_bus_exists () ? CW_DBUS_BUS_SESSION : CW_DBUS_BUS_NONE;
       return TRUE;
     }
   if (g_strcmp0 (value, "session") == 0)

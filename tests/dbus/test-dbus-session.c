@@ -538,6 +538,7 @@ test_default_bus (void)
   g_assert_true (cw_test_wait_name (connection, CW_TEST_NAME, FALSE, 10));
 
   without->env = g_environ_unsetenv (without->env, "DBUS_SESSION_BUS_ADDRESS");
+  without->env = g_environ_unsetenv (without->env, "XDG_RUNTIME_DIR");
   cw_test_daemon_start (without);
   g_clear_pointer (&health, json_object_unref);
   health = socket_health (without);
