@@ -1,0 +1,248 @@
+/* cw-agent-config-commands.c: set_models, set_api_key, set_runtime_config, is_ready.
+ *
+ * Keys go to CwSecrets only. Unlike the original, set_api_key stores the Google key and
+ * leaves the active provider alone (contract §10): switching providers is set_runtime_config's
+ * job, done on purpose.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-agent-json.h"
+#include "cw-agent-keys.h"
+#include "cw-agent-plugin.h"
+
+#define PLUGIN(p) CW_AGENT_PLUGIN (p)
+
+static void
+return_void (CwInvocation *inv)
+{
+  JsonObject *result = json_object_new ();
+
+  json_object_set_boolean_member (result, "success", TRUE);
+  cw_invocation_return_object (inv, result);
+}
+
+static void
+save_config (CwAgentPlugin *self, CwInvocation *inv, JsonObject *result)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!cw_agent_config_save (self->config, self->store, &error))
+    {
+      if (result != NULL)
+        json_object_unref (result);
+      cw_invocation_return_error (inv, g_steal_pointer (&error));
+      return;
+    }
+  if (result != NULL)
+    cw_invocation_return_object (inv, result);
+  else
+    return_void (inv);
+}
+
+static void
+cmd_set_models (CwInvocation *inv, gpointer user_data)
+{
+  CwAgentPlugin *self = PLUGIN (user_data);
+  JsonNode *node = json_object_get_member (cw_invocation_get_params (inv), "models");
+  JsonArray *models;
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    {
+      cw_invocation_return_error_literal (inv, CW_ERROR_INVALID_PARAMS, "models is required");
+      return;
+    }
+  models = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (models); i++)
+    {
+      JsonObject *m = json_array_get_object_element (models, i);
+      if (m == NULL || json_object_get_string_member_with_default (m, "id", NULL) == NULL)
+        {
+          cw_invocation_return_new_error (inv, CW_ERROR_INVALID_PARAMS, "models[%u].id is required",
+                                          i);
+          return;
+        }
+    }
+  json_array_unref (self->config->catalog);
+  self->config->catalog = json_array_ref (models);
+  save_config (self, inv, NULL);
+}
+
+/* ---- keys --------------------------------------------------------------------------- */
+
+typedef struct
+{
+  CwAgentPlugin *plugin;
+  CwInvocation *invocation;
+  JsonObject *config; /* set_runtime_config: applied once the keys are stored */
+} KeyData;
+
+static void key_data_free (KeyData *d);
+static void apply_runtime_config (CwAgentPlugin *self, CwInvocation *inv, JsonObject *config);
+
+static void
+on_keys_stored (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  KeyData *d = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!cw_agent_keys_store_finish (res, &error))
+    cw_invocation_return_error (d->invocation, g_steal_pointer (&error));
+  else if (d->config != NULL)
+    apply_runtime_config (d->plugin, d->invocation, d->config);
+  else
+    return_void (d->invocation);
+  key_data_free (d);
+}
+
+static void
+key_data_free (KeyData *d)
+{
+  g_object_unref (d->invocation);
+  if (d->config != NULL)
+    json_object_unref (d->config);
+  g_free (d);
+}
+
+static void
+store_keys (CwAgentPlugin *self, CwInvocation *inv, GHashTable *keys, JsonObject *config)
+{
+  KeyData *d = g_new0 (KeyData, 1);
+
+  d->plugin = self;
+  d->invocation = g_object_ref (inv);
+  d->config = config != NULL ? json_object_ref (config) : NULL;
+  cw_agent_keys_store (cw_plugin_get_context (CW_PLUGIN (self)), keys, NULL, on_keys_stored, d);
+}
+
+static void
+cmd_set_api_key (CwInvocation *inv, gpointer user_data)
+{
+  CwAgentPlugin *self = PLUGIN (user_data);
+  JsonNode *node = json_object_get_member (cw_invocation_get_params (inv), "apiKey");
+  g_autoptr (GHashTable) keys = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, NULL);
+
+  if (node != NULL && !JSON_NODE_HOLDS_NULL (node)
+      && (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING))
+    {
+      cw_invocation_return_error_literal (inv, CW_ERROR_INVALID_PARAMS, "apiKey must be a string");
+      return;
+    }
+  /* null or "" removes the key. */
+  g_hash_table_insert (
+      keys, "google",
+      (gpointer)(node != NULL && JSON_NODE_HOLDS_VALUE (node) ? json_node_get_string (node) : ""));
+  store_keys (self, inv, keys, NULL);
+}
+
+/* ---- set_runtime_config ------------------------------------------------------------- */
+
+static void
+apply_runtime_config (CwAgentPlugin *self, CwInvocation *inv, JsonObject *config)
+{
+  g_autoptr (GPtrArray) reasons = g_ptr_array_new_with_free_func (g_free);
+  JsonObject *result = json_object_new ();
+  JsonArray *reason_arr = json_array_new ();
+  JsonArray *affected = json_array_new ();
+  GHashTableIter iter;
+  gpointer value;
+
+  cw_agent_config_merge (self->config, config, reasons);
+  for (guint i = 0; i < reasons->len; i++)
+    json_array_add_string_element (reason_arr, g_ptr_array_index (reasons, i));
+  /* Sessions keep their provider; they pick up new base URLs with their next request. A
+   * session on another provider than the new active one needs a new session to switch. */
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (reasons->len > 0 && g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      CwAgentSession *s = value;
+      if (g_strcmp0 (s->provider, self->config->active_provider) != 0)
+        json_array_add_string_element (affected, s->id);
+    }
+  json_object_set_boolean_member (result, "appliedImmediately", TRUE);
+  json_object_set_boolean_member (result, "requiresNewSession",
+                                  json_array_get_length (affected) > 0);
+  json_object_set_array_member (result, "reasons", reason_arr);
+  json_object_set_array_member (result, "affectedSessionIds", affected);
+  save_config (self, inv, result);
+}
+
+static void
+add_key (GHashTable *keys, const gchar *provider, JsonNode *node)
+{
+  if (node == NULL)
+    return;
+  if (JSON_NODE_HOLDS_NULL (node))
+    g_hash_table_insert (keys, (gpointer)provider, (gpointer) "");
+  else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+    g_hash_table_insert (keys, (gpointer)provider, (gpointer)json_node_get_string (node));
+}
+
+static void
+cmd_set_runtime_config (CwInvocation *inv, gpointer user_data)
+{
+  CwAgentPlugin *self = PLUGIN (user_data);
+  JsonObject *params = cw_invocation_get_params (inv);
+  JsonObject *config = cw_agent_json_object (params, "config");
+  JsonObject *api_keys;
+  g_autoptr (GHashTable) keys = g_hash_table_new (g_str_hash, g_str_equal);
+
+  if (config == NULL)
+    config = params;
+  api_keys = cw_agent_json_object (config, "providerApiKeys");
+  if (api_keys != NULL)
+    {
+      g_autoptr (GList) ids = json_object_get_members (api_keys);
+      for (GList *l = ids; l != NULL; l = l->next)
+        {
+          const gchar *id = cw_agent_provider_normalize (l->data);
+          if (id != NULL)
+            add_key (keys, id, json_object_get_member (api_keys, l->data));
+        }
+    }
+  add_key (keys, "google", json_object_get_member (config, "googleApiKey"));
+  if (g_hash_table_size (keys) > 0)
+    store_keys (self, inv, keys, config);
+  else
+    apply_runtime_config (self, inv, config);
+}
+
+/* ---- is_ready ----------------------------------------------------------------------- */
+
+static void
+on_ready_key (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  g_autoptr (CwInvocation) inv = user_data;
+  g_autofree gchar *key = cw_agent_keys_lookup_finish (res, NULL);
+  JsonObject *result = json_object_new ();
+
+  json_object_set_boolean_member (result, "ready", key != NULL);
+  if (key != NULL)
+    memset (key, 0, strlen (key));
+  cw_invocation_return_object (inv, result);
+}
+
+static void
+cmd_is_ready (CwInvocation *inv, gpointer user_data)
+{
+  CwAgentPlugin *self = PLUGIN (user_data);
+  const gchar *provider = self->config->active_provider;
+  JsonObject *result;
+
+  if (!cw_agent_provider_needs_key (provider))
+    {
+      result = json_object_new ();
+      json_object_set_boolean_member (result, "ready", TRUE);
+      cw_invocation_return_object (inv, result);
+      return;
+    }
+  cw_agent_keys_lookup (cw_plugin_get_context (CW_PLUGIN (self)), provider, NULL, on_ready_key,
+                        g_object_ref (inv));
+}
+
+gboolean
+cw_agent_config_commands_register (CwAgentPlugin *self, GError **error)
+{
+  return cw_plugin_add_command (CW_PLUGIN (self), "set_models", cmd_set_models, error)
+         && cw_plugin_add_command (CW_PLUGIN (self), "set_api_key", cmd_set_api_key, error)
+         && cw_plugin_add_command (CW_PLUGIN (self), "set_runtime_config", cmd_set_runtime_config,
+                                   error)
+         && cw_plugin_add_command (CW_PLUGIN (self), "is_ready", cmd_is_ready, error);
+}

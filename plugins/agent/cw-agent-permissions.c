@@ -1,0 +1,403 @@
+/* cw-agent-permissions.c: permission decisions and pending permission requests.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-agent-json.h"
+#include "cw-agent-permissions.h"
+#include "cw-agent-store.h"
+
+#define TABLE "agent_permissions"
+
+typedef struct
+{
+  CwPermissionFunc func;
+  gpointer user_data;
+} Waiter;
+
+static const gchar *const system_dirs[] = { "/System",  "/etc",  "/usr", "/bin",  "/sbin", "/var",
+                                            "/private", "/boot", "/dev", "/proc", "/sys",  NULL };
+
+gboolean
+cw_permission_path_is_system (const gchar *path)
+{
+  for (guint i = 0; system_dirs[i] != NULL; i++)
+    {
+      gsize n = strlen (system_dirs[i]);
+      if (g_str_has_prefix (path, system_dirs[i]) && (path[n] == '\0' || path[n] == '/'))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+const gchar *
+cw_permission_risk_level (const gchar *type, const gchar *resource)
+{
+  if (g_strcmp0 (type, "file_read") == 0)
+    return "low";
+  if (g_strcmp0 (type, "file_write") == 0 || g_strcmp0 (type, "file_delete") == 0)
+    return resource != NULL && cw_permission_path_is_system (resource) ? "high" : "medium";
+  if (g_strcmp0 (type, "shell_execute") == 0 && cw_permission_command_is_dangerous (resource))
+    return "high";
+  return "medium";
+}
+
+/* Patterns of contract §8.2, matched on the command line as a whole. */
+gboolean
+cw_permission_command_is_dangerous (const gchar *command)
+{
+  static const gchar *const patterns[] = {
+    "(^|[;&|(`$]\\s*|\\s)sudo\\s",
+    "(^|[;&|(`$]\\s*)rm\\s+(-[a-zA-Z]*[rR]|--recursive)",
+    "(^|[;&|(`$]\\s*)rm\\s+[^;&|]*[*?]",
+    "chmod\\s+(-R\\s+)?0?777",
+    "(^|[;&|(`$]\\s*)dd\\s",
+    ">\\s*/dev/(?!null\\b)",
+    "git\\s+push",
+    "git\\s+reset\\s+--hard",
+    "git\\s+clean\\s+-[a-zA-Z]*[fd]",
+    "npm\\s+publish",
+    "(curl|wget)\\s[^|]*\\|\\s*(sudo\\s+)?(ba|z|da)?sh\\b",
+    "mkfs",
+    ":\\(\\)\\s*\\{",
+  };
+
+  if (command == NULL)
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (patterns); i++)
+    if (g_regex_match_simple (patterns[i], command, 0, 0))
+      return TRUE;
+  return FALSE;
+}
+
+gboolean
+cw_permission_command_is_read_only (const gchar *command)
+{
+  static const gchar *const readers[]
+      = { "ls",   "pwd",  "cat",  "head", "tail",  "wc",   "grep", "rg",   "find", "echo",
+          "file", "stat", "tree", "du",   "which", "sort", "uniq", "diff", NULL };
+  static const gchar *const git_readers[]
+      = { "status", "diff", "log", "show", "branch", "blame", NULL };
+  g_auto (GStrv) parts = NULL;
+
+  if (command == NULL || strpbrk (command, ";&|`$<>\n") != NULL)
+    return FALSE;
+  if (g_regex_match_simple ("\\s-(delete|exec|execdir|ok|fprint)", command, 0, 0))
+    return FALSE;
+  parts = g_strsplit_set (g_strstrip (g_strdup (command)), " \t", -1);
+  if (parts[0] == NULL)
+    return FALSE;
+  if (g_strcmp0 (parts[0], "git") == 0)
+    return parts[1] != NULL && g_strv_contains (git_readers, parts[1]);
+  return g_strv_contains (readers, parts[0]);
+}
+
+static gboolean
+is_trusted (CwAgentConfig *config, const gchar *command)
+{
+  for (guint i = 0; i < config->trusted_commands->len; i++)
+    {
+      const gchar *t = g_ptr_array_index (config->trusted_commands, i);
+      gsize n = strlen (t);
+      if (g_strcmp0 (command, t) == 0 || (g_str_has_prefix (command, t) && command[n] == ' '))
+        return strpbrk (command, ";&|`$<>\n") == NULL;
+    }
+  return FALSE;
+}
+
+CwPermissionVerdict
+cw_permission_evaluate (CwAgentSession *session, CwAgentConfig *config, const gchar *type,
+                        const gchar *resource, gboolean resource_is_path)
+{
+  gboolean shell = g_strcmp0 (type, "shell_execute") == 0;
+  gboolean outside = resource_is_path && !cw_agent_session_path_inside (session, resource);
+  gboolean dangerous = shell ? cw_permission_command_is_dangerous (resource)
+                             : (resource_is_path && g_strcmp0 (type, "file_read") != 0
+                                && cw_permission_path_is_system (resource));
+  const gchar *mode = session->approval_mode;
+
+  if (cw_agent_session_is_granted (session, type, resource, resource_is_path))
+    return CW_PERMISSION_ALLOW;
+  if (g_strcmp0 (mode, "read_only") == 0)
+    return g_strcmp0 (type, "file_read") == 0 && !outside ? CW_PERMISSION_ALLOW
+                                                          : CW_PERMISSION_DENY;
+  if (dangerous || outside)
+    return CW_PERMISSION_ASK;
+  if (g_strcmp0 (mode, "full") == 0)
+    {
+      if (g_strcmp0 (type, "network_request") == 0 || g_strcmp0 (type, "file_delete") == 0)
+        return CW_PERMISSION_ASK;
+      return CW_PERMISSION_ALLOW;
+    }
+  /* auto */
+  if (g_strcmp0 (type, "file_read") == 0)
+    return CW_PERMISSION_ALLOW;
+  if (shell && is_trusted (config, resource))
+    return CW_PERMISSION_ALLOW;
+  return CW_PERMISSION_ASK;
+}
+
+CwPendingPermission *
+cw_pending_permission_ref (CwPendingPermission *p)
+{
+  g_atomic_int_inc (&p->ref_count);
+  return p;
+}
+
+void
+cw_pending_permission_unref (CwPendingPermission *p)
+{
+  if (p == NULL || !g_atomic_int_dec_and_test (&p->ref_count))
+    return;
+  g_free (p->id);
+  g_free (p->session_id);
+  g_free (p->turn_id);
+  g_free (p->type);
+  g_free (p->resource);
+  g_free (p->key);
+  g_clear_pointer (&p->request, json_object_unref);
+  g_clear_pointer (&p->tool_call, json_object_unref);
+  g_free (p->item_id);
+  g_array_unref (p->waiters);
+  g_free (p);
+}
+
+static CwPendingPermission *
+pending_new (void)
+{
+  CwPendingPermission *p = g_new0 (CwPendingPermission, 1);
+
+  p->ref_count = 1;
+  p->waiters = g_array_new (FALSE, FALSE, sizeof (Waiter));
+  return p;
+}
+
+void
+cw_permission_add_waiter (CwPendingPermission *p, CwPermissionFunc func, gpointer user_data)
+{
+  Waiter w = { func, user_data };
+
+  g_array_append_val (p->waiters, w);
+}
+
+static JsonObject *
+build_request (CwPendingPermission *p, const gchar *reason)
+{
+  JsonObject *req = json_object_new ();
+  const gchar *tool_id = json_object_get_string_member_with_default (p->tool_call, "id", NULL);
+  const gchar *tool_name = json_object_get_string_member_with_default (p->tool_call, "name", NULL);
+
+  json_object_set_string_member (req, "id", p->id);
+  json_object_set_string_member (req, "type", p->type);
+  json_object_set_string_member (req, "resource", p->resource);
+  if (reason != NULL)
+    json_object_set_string_member (req, "reason", reason);
+  if (tool_id != NULL)
+    json_object_set_string_member (req, "toolCallId", tool_id);
+  if (tool_name != NULL)
+    json_object_set_string_member (req, "toolName", tool_name);
+  json_object_set_string_member (req, "riskLevel", cw_permission_risk_level (p->type, p->resource));
+  if (g_strcmp0 (p->type, "shell_execute") == 0)
+    json_object_set_string_member (req, "command", p->resource);
+  json_object_set_int_member (req, "timestamp", cw_now_ms ());
+  return req;
+}
+
+static JsonObject *
+build_item (CwPendingPermission *p)
+{
+  JsonObject *item = json_object_new ();
+  JsonObject *req = json_object_new ();
+  g_autoptr (GList) members = json_object_get_members (p->request);
+
+  for (GList *l = members; l != NULL; l = l->next)
+    if (g_strcmp0 (l->data, "id") != 0 && g_strcmp0 (l->data, "timestamp") != 0)
+      json_object_set_member (req, l->data,
+                              json_node_copy (json_object_get_member (p->request, l->data)));
+  json_object_set_string_member (item, "kind", "permission");
+  if (p->turn_id != NULL)
+    json_object_set_string_member (item, "turnId", p->turn_id);
+  json_object_set_string_member (item, "permissionId", p->id);
+  json_object_set_object_member (item, "request", req);
+  json_object_set_string_member (item, "status", "pending");
+  return item;
+}
+
+static CwPendingPermission *
+find_in_session (CwAgentSession *session, const gchar *key)
+{
+  for (guint i = 0; i < session->pending_permissions->len; i++)
+    {
+      CwPendingPermission *p = g_ptr_array_index (session->pending_permissions, i);
+      if (g_strcmp0 (p->key, key) == 0)
+        return p;
+    }
+  return NULL;
+}
+
+CwPendingPermission *
+cw_permission_request (CwAgentPlugin *plugin, CwAgentSession *session, const gchar *turn_id,
+                       const gchar *type, const gchar *resource, gboolean resource_is_path,
+                       const gchar *reason, JsonObject *tool_call, CwPermissionFunc func,
+                       gpointer user_data)
+{
+  g_autofree gchar *key = g_strdup_printf ("%s:%s", type, resource);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) item = NULL;
+  CwPendingPermission *p = find_in_session (session, key);
+  JsonObject *data;
+
+  if (p != NULL)
+    {
+      cw_permission_add_waiter (p, func, user_data);
+      return p;
+    }
+  p = pending_new ();
+  p->id = cw_make_id ("perm");
+  p->session_id = g_strdup (session->id);
+  p->turn_id = g_strdup (turn_id);
+  p->type = g_strdup (type);
+  p->resource = g_strdup (resource);
+  p->resource_is_path = resource_is_path;
+  p->key = g_steal_pointer (&key);
+  p->tool_call = json_object_ref (tool_call);
+  p->request = build_request (p, reason);
+  cw_permission_add_waiter (p, func, user_data);
+  g_ptr_array_add (session->pending_permissions, p);
+
+  item = cw_agent_plugin_append_item (plugin, session, build_item (p));
+  p->item_id = g_strdup (json_object_get_string_member (item, "id"));
+  /* The tool call's own identity travels with the stored row so that after a restart
+   * the answer can still run it. */
+  json_object_set_string_member (p->tool_call, "permissionItemId", p->item_id);
+  json_object_set_boolean_member (p->tool_call, "resourceIsPath", resource_is_path);
+  if (!cw_agent_store_save_pending (plugin->store, TABLE, p->id, session->id, turn_id, p->request,
+                                    p->tool_call, &error))
+    g_warning ("failed to store permission request %s: %s", p->id, error->message);
+  data = json_object_new ();
+  json_object_set_object_member (data, "request", json_object_ref (p->request));
+  cw_agent_plugin_emit (plugin, "permission:request", session->id, data);
+  cw_agent_plugin_save_runtime (plugin, session);
+  return p;
+}
+
+static void
+resolve (CwAgentPlugin *plugin, CwAgentSession *session, CwPendingPermission *p,
+         const gchar *decision)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) waiters = NULL;
+  JsonObject *updates, *data;
+
+  cw_pending_permission_ref (p);
+  g_ptr_array_remove (session->pending_permissions, p);
+  if (!cw_agent_store_delete_pending (plugin->store, TABLE, p->id, &error))
+    g_warning ("failed to forget permission request %s: %s", p->id, error->message);
+  if (g_strcmp0 (decision, "allow_session") == 0)
+    cw_agent_session_grant (session, p->type, p->resource, p->resource_is_path);
+  /* Unlike the original, the stored item shows the outcome. */
+  updates = json_object_new ();
+  json_object_set_string_member (updates, "status", "resolved");
+  json_object_set_string_member (updates, "decision", decision);
+  if (p->item_id != NULL)
+    cw_agent_plugin_update_item (plugin, session, p->item_id, updates, TRUE);
+  else
+    json_object_unref (updates);
+  data = json_object_new ();
+  json_object_set_string_member (data, "permissionId", p->id);
+  json_object_set_string_member (data, "decision", decision);
+  cw_agent_plugin_emit (plugin, "permission:resolved", session->id, data);
+  cw_agent_plugin_save_runtime (plugin, session);
+
+  waiters = g_array_ref (p->waiters);
+  g_array_set_size (p->waiters, 0);
+  for (guint i = 0; i < waiters->len; i++)
+    {
+      Waiter *w = &g_array_index (waiters, Waiter, i);
+      w->func (decision, w->user_data);
+    }
+  cw_pending_permission_unref (p);
+}
+
+static gboolean
+decision_is_valid (const gchar *decision)
+{
+  return g_strcmp0 (decision, "allow") == 0 || g_strcmp0 (decision, "allow_once") == 0
+         || g_strcmp0 (decision, "allow_session") == 0 || g_strcmp0 (decision, "deny") == 0;
+}
+
+gboolean
+cw_permission_respond (CwAgentPlugin *plugin, const gchar *permission_id, const gchar *decision,
+                       GError **error)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  if (!decision_is_valid (decision))
+    {
+      g_set_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
+                   "decision must be allow, allow_once, allow_session or deny");
+      return FALSE;
+    }
+  g_hash_table_iter_init (&iter, plugin->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      CwAgentSession *session = value;
+      for (guint i = 0; i < session->pending_permissions->len; i++)
+        {
+          CwPendingPermission *p = g_ptr_array_index (session->pending_permissions, i);
+          if (g_strcmp0 (p->id, permission_id) == 0)
+            {
+              g_autoptr (CwAgentSession) keep = g_object_ref (session);
+              resolve (plugin, session, p, decision);
+              return TRUE;
+            }
+        }
+    }
+  g_set_error (error, CW_ERROR, CW_ERROR_NOT_FOUND, "Permission request not found: %s",
+               permission_id);
+  return FALSE;
+}
+
+void
+cw_permission_deny_all (CwAgentPlugin *plugin, CwAgentSession *session)
+{
+  while (session->pending_permissions->len > 0)
+    resolve (plugin, session, g_ptr_array_index (session->pending_permissions, 0), "deny");
+}
+
+void
+cw_permission_restore (CwAgentPlugin *plugin)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonArray) rows = cw_agent_store_list_pending (plugin->store, TABLE, &error);
+
+  if (rows == NULL)
+    {
+      g_warning ("failed to read pending permission requests: %s", error->message);
+      return;
+    }
+  for (guint i = 0; i < json_array_get_length (rows); i++)
+    {
+      JsonObject *row = json_array_get_object_element (rows, i);
+      CwAgentSession *session = cw_agent_plugin_lookup_session (
+          plugin, json_object_get_string_member (row, "sessionId"));
+      JsonObject *req = cw_agent_json_object (row, "request");
+      JsonObject *call = cw_agent_json_object (row, "toolCall");
+      CwPendingPermission *p;
+
+      if (session == NULL || req == NULL || call == NULL)
+        continue;
+      p = pending_new ();
+      p->id = g_strdup (json_object_get_string_member (row, "id"));
+      p->session_id = g_strdup (session->id);
+      p->turn_id = g_strdup (json_object_get_string_member_with_default (row, "turnId", NULL));
+      p->type = g_strdup (json_object_get_string_member_with_default (req, "type", ""));
+      p->resource = g_strdup (json_object_get_string_member_with_default (req, "resource", ""));
+      p->resource_is_path
+          = json_object_get_boolean_member_with_default (call, "resourceIsPath", FALSE);
+      p->key = g_strdup_printf ("%s:%s", p->type, p->resource);
+      p->request = json_object_ref (req);
+      p->tool_call = json_object_ref (call);
+      p->item_id
+          = g_strdup (json_object_get_string_member_with_default (call, "permissionItemId", NULL));
+      g_ptr_array_add (session->pending_permissions, p);
+    }
+}

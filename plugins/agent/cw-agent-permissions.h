@@ -1,0 +1,68 @@
+/* cw-agent-permissions.h: the permission engine (contract §8.2–§8.3): what a tool call may
+ * do without asking, and the pending requests that wait for a person.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "cw-agent-plugin.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  CW_PERMISSION_ALLOW,
+  CW_PERMISSION_DENY,
+  CW_PERMISSION_ASK,
+} CwPermissionVerdict;
+
+/* What the engine decides without a person, in the contract's order: session grants,
+ * then the approval mode. Paths outside the working directory and dangerous commands are
+ * never allowed without asking (read_only denies them). */
+CwPermissionVerdict cw_permission_evaluate (CwAgentSession *session, CwAgentConfig *config,
+                                            const gchar *type, const gchar *resource,
+                                            gboolean resource_is_path);
+gboolean cw_permission_command_is_dangerous (const gchar *command);
+/* A shell command that only reads (allowed in plan mode). */
+gboolean cw_permission_command_is_read_only (const gchar *command);
+/* Writing under /etc, /usr, /System, ... */
+gboolean cw_permission_path_is_system (const gchar *path);
+const gchar *cw_permission_risk_level (const gchar *type, const gchar *resource);
+
+/* The decision ("allow_once", "allow_session", "deny", "allow"). */
+typedef void (*CwPermissionFunc) (const gchar *decision, gpointer user_data);
+
+typedef struct
+{
+  gint ref_count;
+  gchar *id; /* perm_... */
+  gchar *session_id;
+  gchar *turn_id;
+  gchar *type;
+  gchar *resource;
+  gboolean resource_is_path;
+  gchar *key;            /* "<type>:<resource>": identical requests share one prompt */
+  JsonObject *request;   /* ExtendedPermissionRequest (§4.4) */
+  JsonObject *tool_call; /* {id, name, args} of the call waiting for it */
+  gchar *item_id;        /* its permission chat item */
+  GArray *waiters;
+} CwPendingPermission;
+
+CwPendingPermission *cw_pending_permission_ref (CwPendingPermission *p);
+void cw_pending_permission_unref (CwPendingPermission *p);
+
+/* Asks a person: adds a waiter to an identical pending request of the session, or creates
+ * one (permission chat item, permission:request, stored so a restart keeps it). */
+CwPendingPermission *cw_permission_request (CwAgentPlugin *plugin, CwAgentSession *session,
+                                            const gchar *turn_id, const gchar *type,
+                                            const gchar *resource, gboolean resource_is_path,
+                                            const gchar *reason, JsonObject *tool_call,
+                                            CwPermissionFunc func, gpointer user_data);
+void cw_permission_add_waiter (CwPendingPermission *p, CwPermissionFunc func, gpointer user_data);
+/* Resolves @permission_id with @decision; "Permission request not found: <id>" if unknown. */
+gboolean cw_permission_respond (CwAgentPlugin *plugin, const gchar *permission_id,
+                                const gchar *decision, GError **error);
+/* Denies every pending request of @session (stop_generation, delete_session). */
+void cw_permission_deny_all (CwAgentPlugin *plugin, CwAgentSession *session);
+/* Requests stored before a restart, put back on their sessions with no waiter yet. */
+void cw_permission_restore (CwAgentPlugin *plugin);
+
+G_END_DECLS

@@ -1,0 +1,39 @@
+/* cw-agent-questions.h: questions to a person (ask_user, plan approval) that a turn waits
+ * for. They are stored, so a restart keeps them answerable with the same ids.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "cw-agent-plugin.h"
+
+G_BEGIN_DECLS
+
+#define CW_QUESTION_CANCELLED "__cancelled__"
+
+/* @answer is a string or an array of strings; "__cancelled__" when stopped. */
+typedef void (*CwQuestionFunc) (JsonNode *answer, gpointer user_data);
+
+typedef struct
+{
+  gchar *id; /* q_... */
+  gchar *session_id;
+  gchar *turn_id;
+  JsonObject *request;   /* QuestionRequest (§4.5) */
+  JsonObject *tool_call; /* {id, name, args} of ask_user, or {kind:"plan"} */
+  gchar *item_id;
+  CwQuestionFunc func; /* NULL after a restart until a turn takes it over */
+  gpointer user_data;
+} CwPendingQuestion;
+
+void cw_pending_question_free (CwPendingQuestion *q);
+
+/* @request holds question, options?, multiSelect?, header?; id and timestamp are added. */
+CwPendingQuestion *cw_question_ask (CwAgentPlugin *plugin, CwAgentSession *session,
+                                    const gchar *turn_id, JsonObject *request,
+                                    JsonObject *tool_call, CwQuestionFunc func, gpointer user_data);
+/* "Question not found: <id>" if unknown. */
+gboolean cw_question_answer (CwAgentPlugin *plugin, const gchar *question_id, JsonNode *answer,
+                             GError **error);
+void cw_question_cancel_all (CwAgentPlugin *plugin, CwAgentSession *session);
+void cw_question_restore (CwAgentPlugin *plugin);
+
+G_END_DECLS

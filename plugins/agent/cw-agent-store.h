@@ -1,0 +1,48 @@
+/* cw-agent-store.h: reading and writing the agent's rows (see cw-agent-schema.c).
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "cw-agent-session.h"
+
+G_BEGIN_DECLS
+
+gboolean cw_agent_store_save_session (CwStore *store, CwAgentSession *session, GError **error);
+/* Every stored session with its runtime snapshot and queue applied. */
+GPtrArray *cw_agent_store_load_sessions (CwStore *store, GError **error);
+gboolean cw_agent_store_delete_session (CwStore *store, const gchar *session_id, GError **error);
+
+gboolean cw_agent_store_insert_item (CwStore *store, const gchar *session_id, JsonObject *item,
+                                     GError **error);
+gboolean cw_agent_store_update_item (CwStore *store, const gchar *session_id, JsonObject *item,
+                                     GError **error);
+/* Reads an item, shallow-merges @updates into it and writes it back; returns the merged
+ * item (NULL with @error, or NULL without one when there is no such item). */
+JsonObject *cw_agent_store_patch_item (CwStore *store, const gchar *session_id,
+                                       const gchar *item_id, JsonObject *updates, GError **error);
+/* Items ordered by sequence: the newest @limit (0: all) with sequence < @before (-1: any). */
+JsonArray *cw_agent_store_list_items (CwStore *store, const gchar *session_id, gint64 before,
+                                      gint64 limit, gboolean *has_more, GError **error);
+
+gboolean cw_agent_store_save_artifact (CwStore *store, const gchar *session_id,
+                                       JsonObject *artifact, GError **error);
+JsonArray *cw_agent_store_list_artifacts (CwStore *store, const gchar *session_id, GError **error);
+
+gboolean cw_agent_store_save_runtime (CwStore *store, const gchar *session_id, JsonObject *snapshot,
+                                      GError **error);
+
+/* Pending human-in-the-loop requests; @table is "agent_permissions" or "agent_questions". */
+gboolean cw_agent_store_save_pending (CwStore *store, const gchar *table, const gchar *id,
+                                      const gchar *session_id, const gchar *turn_id,
+                                      JsonObject *request, JsonObject *tool_call, GError **error);
+gboolean cw_agent_store_delete_pending (CwStore *store, const gchar *table, const gchar *id,
+                                        GError **error);
+/* [{id, sessionId, turnId, request, toolCall}] oldest first. */
+JsonArray *cw_agent_store_list_pending (CwStore *store, const gchar *table, GError **error);
+
+gboolean cw_agent_store_save_queue (CwStore *store, CwAgentSession *session, GError **error);
+
+gchar *cw_agent_store_get_meta (CwStore *store, const gchar *key);
+gboolean cw_agent_store_set_meta (CwStore *store, const gchar *key, const gchar *value,
+                                  GError **error);
+
+G_END_DECLS

@@ -1,0 +1,1106 @@
+/* cw-agent-turn.c: the agent loop.
+ *
+ * A turn is a small state machine driven by callbacks on the main context: the key lookup,
+ * the provider stream, tool runs (worker threads or child processes), permission and
+ * question waiters. Every one of them reports back through the turn, and the turn only
+ * finishes once none is outstanding, so no callback ever sees a freed turn. Stopping
+ * cancels all of them at once; each then reports back promptly.
+ *
+ * What the loop sends to the model is rebuilt from the stored chat items each round
+ * (cw-agent-history.c): a turn carried over a restart continues from what is on disk.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-agent-json.h"
+#include "cw-agent-turn.h"
+#include "cw-agent-history.h"
+#include "cw-agent-keys.h"
+#include "cw-agent-permissions.h"
+#include "cw-agent-questions.h"
+#include "cw-agent-store.h"
+#include "cw-provider.h"
+#include "tools/cw-tool.h"
+
+#define FLUSH_INTERVAL_MS 250
+#define SYSTEM_PROMPT                                                                              \
+  "You are Cowork, an agent working in the user's project directory %s. Use the tools to "         \
+  "read, search and change files and to run commands there. Keep the user informed and ask "       \
+  "with ask_user when a decision is theirs."
+#define PLAN_PROMPT                                                                                \
+  " You are in plan mode: investigate with read-only tools only and end with a concrete, "         \
+  "numbered plan. Do not change anything yet."
+#define PLAN_APPROVED_MESSAGE "The plan is approved. Carry it out now."
+
+typedef struct _ToolRun ToolRun;
+
+struct _CwAgentTurn
+{
+  CwAgentPlugin *plugin;
+  CwAgentSession *session;
+  gchar *turn_id;
+  gchar *run_id;
+  GCancellable *cancellable;
+  CwInvocation *run_invocation;
+  gint64 max_rounds;
+  guint rounds;
+
+  gboolean key_pending; /* waiting for the key lookup */
+  CwProviderStream *stream;
+  gboolean retrying;
+  gboolean announced; /* stream:start went out */
+  gboolean stopped;
+  gboolean plan_pending; /* plan-approval question asked */
+  gchar *error_message;
+  gchar *error_code;
+
+  gchar *thinking_item_id;
+  GString *thinking_text;
+  gchar *segment_item_id;
+  GString *segment_text;
+  guint segment_index;
+  guint flush_id;
+
+  GPtrArray *calls; /* ToolRun of the current round */
+  guint tools_pending;
+};
+
+struct _ToolRun
+{
+  CwAgentTurn *turn;
+  gchar *id;
+  gchar *name;
+  JsonObject *args;
+  JsonObject *call; /* {id, name, args} */
+  const CwToolInfo *tool;
+  gchar *start_item_id;
+  gint64 started_at;
+  gboolean done;
+};
+
+static void begin_round (CwAgentTurn *self);
+static void maybe_finish (CwAgentTurn *self);
+static void run_tools (CwAgentTurn *self);
+
+static void
+tool_run_free (ToolRun *run)
+{
+  g_free (run->id);
+  g_free (run->name);
+  g_clear_pointer (&run->args, json_object_unref);
+  g_clear_pointer (&run->call, json_object_unref);
+  g_free (run->start_item_id);
+  g_free (run);
+}
+
+static ToolRun *
+tool_run_new (CwAgentTurn *self, const gchar *id, const gchar *name, JsonObject *args)
+{
+  ToolRun *run = g_new0 (ToolRun, 1);
+
+  run->turn = self;
+  run->id = g_strdup (id != NULL && *id != '\0' ? id : NULL);
+  if (run->id == NULL)
+    run->id = cw_make_id ("tool");
+  run->name = g_strdup (name);
+  run->args = args != NULL ? json_object_ref (args) : json_object_new ();
+  run->tool = cw_tool_lookup (name);
+  run->call = json_object_new ();
+  json_object_set_string_member (run->call, "id", run->id);
+  json_object_set_string_member (run->call, "name", run->name);
+  json_object_set_object_member (run->call, "args", json_object_ref (run->args));
+  run->started_at = cw_now_ms ();
+  return run;
+}
+
+static void
+turn_free (CwAgentTurn *self)
+{
+  g_clear_handle_id (&self->flush_id, g_source_remove);
+  g_object_unref (self->session);
+  g_free (self->turn_id);
+  g_free (self->run_id);
+  g_object_unref (self->cancellable);
+  g_clear_object (&self->run_invocation);
+  g_free (self->error_message);
+  g_free (self->error_code);
+  g_free (self->thinking_item_id);
+  g_string_free (self->thinking_text, TRUE);
+  g_free (self->segment_item_id);
+  g_string_free (self->segment_text, TRUE);
+  g_ptr_array_unref (self->calls);
+  g_free (self);
+}
+
+static CwAgentTurn *
+turn_new (CwAgentPlugin *plugin, CwAgentSession *session, const gchar *turn_id)
+{
+  CwAgentTurn *self = g_new0 (CwAgentTurn, 1);
+
+  self->plugin = plugin;
+  self->session = g_object_ref (session);
+  self->turn_id = turn_id != NULL ? g_strdup (turn_id) : cw_make_id ("msg");
+  self->run_id = cw_make_id ("run");
+  self->cancellable = g_cancellable_new ();
+  self->thinking_text = g_string_new (NULL);
+  self->segment_text = g_string_new (NULL);
+  self->calls = g_ptr_array_new_with_free_func ((GDestroyNotify)tool_run_free);
+  return self;
+}
+
+const gchar *
+cw_agent_turn_get_id (CwAgentTurn *self)
+{
+  return self->turn_id;
+}
+
+gboolean
+cw_agent_turn_is_retrying (CwAgentTurn *self)
+{
+  return self->retrying;
+}
+
+void
+cw_agent_turn_set_run_invocation (CwAgentTurn *self, CwInvocation *invocation)
+{
+  g_set_object (&self->run_invocation, invocation);
+}
+
+void
+cw_agent_turn_fill_runtime (CwAgentTurn *self, JsonObject *runtime)
+{
+  JsonArray *ids = json_array_new ();
+  JsonArray *tools = json_array_new ();
+
+  json_object_set_boolean_member (runtime, "isStreaming", self->stream != NULL);
+  json_object_set_boolean_member (runtime, "isThinking", self->thinking_item_id != NULL);
+  json_object_set_string_member (runtime, "activeTurnId", self->turn_id);
+  for (guint i = 0; i < self->calls->len; i++)
+    {
+      ToolRun *run = g_ptr_array_index (self->calls, i);
+      JsonObject *t;
+      if (run->done)
+        continue;
+      json_array_add_string_element (ids, run->id);
+      t = json_object_new ();
+      json_object_set_string_member (t, "id", run->id);
+      json_object_set_string_member (t, "name", run->name);
+      json_object_set_object_member (t, "args", json_object_ref (run->args));
+      json_object_set_int_member (t, "startedAt", run->started_at);
+      json_array_add_object_element (tools, t);
+    }
+  json_object_set_array_member (runtime, "activeToolIds", ids);
+  json_object_set_array_member (runtime, "activeTools", tools);
+}
+
+static void
+emit (CwAgentTurn *self, const gchar *type, JsonObject *data)
+{
+  cw_agent_plugin_emit (self->plugin, type, self->session->id, data);
+}
+
+static void
+emit_timestamp (CwAgentTurn *self, const gchar *type)
+{
+  JsonObject *data = json_object_new ();
+
+  json_object_set_int_member (data, "timestamp", cw_now_ms ());
+  emit (self, type, data);
+}
+
+static void
+announce (CwAgentTurn *self)
+{
+  if (self->announced)
+    return;
+  self->announced = TRUE;
+  emit_timestamp (self, "stream:start");
+  self->session->health.stream_starts++;
+  cw_agent_plugin_emit_health (self->plugin, self->session);
+}
+
+/* ---- streamed text and thinking ----------------------------------------------------- */
+
+static JsonObject *
+stream_state (CwAgentTurn *self, const gchar *status)
+{
+  JsonObject *stream = json_object_new ();
+
+  json_object_set_string_member (stream, "phase", "intermediate");
+  json_object_set_string_member (stream, "status", status);
+  json_object_set_int_member (stream, "segmentIndex", self->segment_index);
+  return stream;
+}
+
+/* The growing text is stored at most every FLUSH_INTERVAL_MS (and at the end of the
+ * segment): a crash loses at most that much of a reply, and chunks stay cheap. */
+static gboolean
+on_flush (gpointer user_data)
+{
+  CwAgentTurn *self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) updates = json_object_new ();
+  g_autoptr (JsonObject) merged = NULL;
+
+  self->flush_id = 0;
+  if (self->segment_item_id != NULL)
+    {
+      json_object_set_string_member (updates, "content", self->segment_text->str);
+      merged = cw_agent_store_patch_item (self->plugin->store, self->session->id,
+                                          self->segment_item_id, updates, &error);
+      if (error != NULL)
+        g_warning ("failed to store reply text: %s", error->message);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+end_thinking (CwAgentTurn *self)
+{
+  JsonObject *updates;
+
+  if (self->thinking_item_id == NULL)
+    return;
+  emit_timestamp (self, "thinking:done");
+  updates = json_object_new ();
+  json_object_set_string_member (updates, "content", self->thinking_text->str);
+  json_object_set_string_member (updates, "status", "done");
+  cw_agent_plugin_update_item (self->plugin, self->session, self->thinking_item_id, updates, TRUE);
+  g_clear_pointer (&self->thinking_item_id, g_free);
+  g_string_truncate (self->thinking_text, 0);
+}
+
+static void
+end_segment (CwAgentTurn *self)
+{
+  JsonObject *updates;
+
+  if (self->segment_item_id == NULL)
+    return;
+  g_clear_handle_id (&self->flush_id, g_source_remove);
+  updates = json_object_new ();
+  json_object_set_string_member (updates, "content", self->segment_text->str);
+  json_object_set_object_member (updates, "stream", stream_state (self, "done"));
+  cw_agent_plugin_update_item (self->plugin, self->session, self->segment_item_id, updates, TRUE);
+  g_clear_pointer (&self->segment_item_id, g_free);
+  g_string_truncate (self->segment_text, 0);
+  self->segment_index++;
+}
+
+static void
+on_text (const gchar *delta, gpointer user_data)
+{
+  CwAgentTurn *self = user_data;
+  JsonObject *data;
+
+  if (self->stopped || delta == NULL || *delta == '\0')
+    return;
+  self->retrying = FALSE;
+  end_thinking (self);
+  g_string_append (self->segment_text, delta);
+  if (self->segment_item_id == NULL)
+    {
+      JsonObject *item = json_object_new ();
+      g_autoptr (JsonObject) stored = NULL;
+      json_object_set_string_member (item, "kind", "assistant_message");
+      json_object_set_string_member (item, "turnId", self->turn_id);
+      json_object_set_string_member (item, "content", self->segment_text->str);
+      json_object_set_object_member (item, "stream", stream_state (self, "streaming"));
+      stored = cw_agent_plugin_append_item (self->plugin, self->session, item);
+      self->segment_item_id = g_strdup (json_object_get_string_member (stored, "id"));
+    }
+  else
+    {
+      JsonObject *updates = json_object_new ();
+      json_object_set_string_member (updates, "content", self->segment_text->str);
+      cw_agent_plugin_update_item (self->plugin, self->session, self->segment_item_id, updates,
+                                   FALSE);
+      if (self->flush_id == 0)
+        self->flush_id = g_timeout_add (FLUSH_INTERVAL_MS, on_flush, self);
+    }
+  data = json_object_new ();
+  json_object_set_string_member (data, "content", delta);
+  emit (self, "stream:chunk", data);
+}
+
+static void
+on_thinking (const gchar *delta, gpointer user_data)
+{
+  CwAgentTurn *self = user_data;
+  JsonObject *data, *updates;
+
+  if (self->stopped || delta == NULL || *delta == '\0')
+    return;
+  self->retrying = FALSE;
+  if (self->thinking_item_id == NULL)
+    {
+      JsonObject *item = json_object_new ();
+      g_autoptr (JsonObject) stored = NULL;
+
+      end_segment (self);
+      emit_timestamp (self, "thinking:start");
+      json_object_set_string_member (item, "kind", "thinking");
+      json_object_set_string_member (item, "turnId", self->turn_id);
+      json_object_set_string_member (item, "content", "");
+      json_object_set_string_member (item, "status", "active");
+      stored = cw_agent_plugin_append_item (self->plugin, self->session, item);
+      self->thinking_item_id = g_strdup (json_object_get_string_member (stored, "id"));
+    }
+  g_string_append (self->thinking_text, delta);
+  data = json_object_new ();
+  json_object_set_string_member (data, "content", delta);
+  emit (self, "thinking:chunk", data);
+  updates = json_object_new ();
+  json_object_set_string_member (updates, "content", self->thinking_text->str);
+  cw_agent_plugin_update_item (self->plugin, self->session, self->thinking_item_id, updates, FALSE);
+}
+
+static void
+on_tool_call (const gchar *id, const gchar *name, JsonObject *args, gpointer user_data)
+{
+  CwAgentTurn *self = user_data;
+
+  if (self->stopped)
+    return;
+  g_ptr_array_add (self->calls, tool_run_new (self, id, name, args));
+}
+
+static void
+on_usage (gint64 input_tokens, gint64 output_tokens, gpointer user_data)
+{
+  CwAgentTurn *self = user_data;
+
+  self->session->context_used = input_tokens + output_tokens;
+}
+
+static void
+on_retrying (guint attempt, guint delay_ms, const GError *error, gpointer user_data)
+{
+  CwAgentTurn *self = user_data;
+
+  self->retrying = TRUE;
+  g_debug ("session %s: provider retry %u in %u ms: %s", self->session->id, attempt, delay_ms,
+           error != NULL ? error->message : "");
+}
+
+/* ---- errors ------------------------------------------------------------------------- */
+
+/* Contract §6.1 turn error codes from the provider's error kinds. */
+static const gchar *
+contract_code (const GError *error)
+{
+  if (error->domain == CW_PROVIDER_ERROR)
+    switch ((CwProviderError)error->code)
+      {
+        case CW_PROVIDER_ERROR_INVALID_API_KEY:
+          return "INVALID_API_KEY";
+        case CW_PROVIDER_ERROR_RATE_LIMIT:
+          return "RATE_LIMIT";
+        case CW_PROVIDER_ERROR_SERVER:
+          return "SERVICE_ERROR";
+        default:
+          break;
+      }
+  return "AGENT_ERROR";
+}
+
+static void
+record_error (CwAgentTurn *self, const gchar *message, const gchar *code)
+{
+  if (self->error_message != NULL)
+    return;
+  self->error_message = g_strdup (message);
+  self->error_code = g_strdup (code);
+}
+
+static void
+emit_error (CwAgentTurn *self)
+{
+  JsonObject *item = json_object_new ();
+  g_autoptr (JsonObject) stored = NULL;
+  JsonObject *data;
+
+  json_object_set_string_member (item, "kind", "error");
+  json_object_set_string_member (item, "turnId", self->turn_id);
+  json_object_set_string_member (item, "message", self->error_message);
+  json_object_set_string_member (item, "code", self->error_code);
+  json_object_set_boolean_member (item, "recoverable",
+                                  g_strcmp0 (self->error_code, "INVALID_API_KEY") != 0);
+  stored = cw_agent_plugin_append_item (self->plugin, self->session, item);
+  data = json_object_new ();
+  json_object_set_string_member (data, "error", self->error_message);
+  json_object_set_string_member (data, "code", self->error_code);
+  emit (self, "error", data);
+  self->session->health.errors++;
+  cw_agent_plugin_emit_health (self->plugin, self->session);
+  cw_agent_session_set_last_error (self->session, self->error_message, self->error_code);
+}
+
+/* ---- the end ------------------------------------------------------------------------ */
+
+static void
+emit_context (CwAgentTurn *self)
+{
+  gint64 total = cw_agent_session_context_window (self->session, self->plugin->config->catalog);
+  gint64 used = self->session->context_used;
+  gdouble percent = total > 0 ? 100.0 * (gdouble)used / (gdouble)total : 0.0;
+  JsonObject *data = json_object_new ();
+
+  json_object_set_int_member (data, "used", used);
+  json_object_set_int_member (data, "total", total);
+  emit (self, "context:update", data);
+  data = json_object_new ();
+  json_object_set_int_member (data, "usedTokens", used);
+  json_object_set_int_member (data, "maxTokens", total);
+  json_object_set_double_member (data, "percentUsed", percent);
+  emit (self, "context:usage", data);
+}
+
+static void
+answer_run_invocation (CwAgentTurn *self, const gchar *status)
+{
+  JsonObject *result;
+
+  if (self->run_invocation == NULL)
+    return;
+  if (self->error_message != NULL)
+    cw_invocation_return_new_error (self->run_invocation, CW_ERROR_FAILED, "%s",
+                                    self->error_message);
+  else
+    {
+      result = json_object_new ();
+      json_object_set_string_member (result, "runId", self->run_id);
+      json_object_set_string_member (result, "sessionId", self->session->id);
+      json_object_set_string_member (result, "status", status);
+      cw_invocation_return_object (self->run_invocation, result);
+    }
+  g_clear_object (&self->run_invocation);
+}
+
+static void
+finish (CwAgentTurn *self)
+{
+  CwAgentPlugin *plugin = self->plugin;
+  CwAgentSession *session = g_object_ref (self->session);
+  const gchar *status = self->stopped                 ? "cancelled"
+                        : self->error_message != NULL ? "failed"
+                                                      : "completed";
+  JsonObject *data;
+
+  end_thinking (self);
+  end_segment (self);
+  if (self->error_message != NULL && !self->stopped)
+    emit_error (self);
+  announce (self);
+  data = json_object_new ();
+  json_object_set_null_member (data, "message");
+  emit (self, "stream:done", data);
+  session->health.stream_done++;
+  cw_agent_plugin_emit_health (plugin, session);
+  emit_context (self);
+
+  session->turn = NULL;
+  session->stop_requested = FALSE;
+  g_free (session->last_run_status);
+  session->last_run_status = g_strdup (status);
+  if (self->error_message == NULL)
+    cw_agent_session_set_last_error (session, NULL, NULL);
+  session->updated_at = cw_now_ms ();
+  cw_agent_plugin_save_session (plugin, session);
+  cw_agent_plugin_save_runtime (plugin, session);
+  cw_agent_plugin_emit_session_updated (plugin, session);
+  answer_run_invocation (self, status);
+  turn_free (self);
+  cw_agent_plugin_run_queue (plugin, session);
+  g_object_unref (session);
+}
+
+static gboolean
+has_outstanding (CwAgentTurn *self)
+{
+  return self->key_pending || self->stream != NULL || self->tools_pending > 0 || self->plan_pending;
+}
+
+/* ---- plan approval ------------------------------------------------------------------ */
+
+static void
+on_plan_answer (JsonNode *answer, gpointer user_data)
+{
+  CwAgentTurn *self = user_data;
+  const gchar *value = JSON_NODE_HOLDS_VALUE (answer) ? json_node_get_string (answer) : NULL;
+  JsonObject *item;
+  g_autoptr (JsonObject) stored = NULL;
+
+  self->plan_pending = FALSE;
+  if (self->stopped || g_strcmp0 (value, "accept_execute") != 0)
+    {
+      maybe_finish (self);
+      return;
+    }
+  g_free (self->session->execution_mode);
+  self->session->execution_mode = g_strdup ("execute");
+  cw_agent_plugin_save_session (self->plugin, self->session);
+  cw_agent_plugin_emit_session_updated (self->plugin, self->session);
+  item = json_object_new ();
+  json_object_set_string_member (item, "kind", "user_message");
+  json_object_set_string_member (item, "turnId", self->turn_id);
+  json_object_set_string_member (item, "content", PLAN_APPROVED_MESSAGE);
+  stored = cw_agent_plugin_append_item (self->plugin, self->session, item);
+  begin_round (self);
+}
+
+static void
+ask_plan_approval (CwAgentTurn *self)
+{
+  g_autoptr (JsonObject) request = json_object_new ();
+  g_autoptr (JsonObject) marker = json_object_new ();
+  JsonArray *options = json_array_new ();
+  JsonObject *accept = json_object_new ();
+  JsonObject *reject = json_object_new ();
+
+  json_object_set_string_member (accept, "label", "Accept and execute");
+  json_object_set_string_member (accept, "value", "accept_execute");
+  json_object_set_string_member (reject, "label", "Revise the plan");
+  json_object_set_string_member (reject, "value", "reject_revise");
+  json_array_add_object_element (options, accept);
+  json_array_add_object_element (options, reject);
+  json_object_set_string_member (request, "question", "Execute this plan?");
+  json_object_set_string_member (request, "header", "Plan Approval");
+  json_object_set_array_member (request, "options", options);
+  json_object_set_string_member (marker, "kind", "plan");
+  self->plan_pending = TRUE;
+  cw_question_ask (self->plugin, self->session, self->turn_id, request, marker, on_plan_answer,
+                   self);
+}
+
+static void
+maybe_finish (CwAgentTurn *self)
+{
+  if (has_outstanding (self))
+    return;
+  finish (self);
+}
+
+/* ---- model rounds ------------------------------------------------------------------- */
+
+static void
+on_done (const gchar *stop_reason, const GError *error, gpointer user_data)
+{
+  CwAgentTurn *self = user_data;
+
+  cw_provider_stream_free (self->stream);
+  self->stream = NULL;
+  self->retrying = FALSE;
+  end_thinking (self);
+  end_segment (self);
+  cw_agent_plugin_save_runtime (self->plugin, self->session);
+  if (error != NULL && !self->stopped
+      && !g_error_matches (error, CW_PROVIDER_ERROR, CW_PROVIDER_ERROR_CANCELLED))
+    record_error (self, error->message, contract_code (error));
+  if (self->stopped || self->error_message != NULL)
+    {
+      maybe_finish (self);
+      return;
+    }
+  if (self->calls->len > 0)
+    {
+      run_tools (self);
+      return;
+    }
+  if (g_strcmp0 (self->session->execution_mode, "plan") == 0)
+    {
+      ask_plan_approval (self);
+      return;
+    }
+  maybe_finish (self);
+}
+
+static gchar *
+system_prompt (CwAgentTurn *self)
+{
+  g_autofree gchar *base = g_strdup_printf (SYSTEM_PROMPT, self->session->working_directory);
+
+  if (g_strcmp0 (self->session->execution_mode, "plan") == 0)
+    return g_strconcat (base, PLAN_PROMPT, NULL);
+  return g_steal_pointer (&base);
+}
+
+static void
+start_stream (CwAgentTurn *self, const gchar *api_key)
+{
+  static const CwProviderCallbacks callbacks = {
+    .text = on_text,
+    .thinking = on_thinking,
+    .tool_call = on_tool_call,
+    .usage = on_usage,
+    .retrying = on_retrying,
+    .done = on_done,
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonArray) items = NULL;
+  g_autoptr (JsonArray) messages = NULL;
+  g_autoptr (JsonArray) tools = cw_tool_list_schemas ();
+  g_autofree gchar *prompt = system_prompt (self);
+  CwProviderRequest req = { 0 };
+
+  items = cw_agent_store_list_items (self->plugin->store, self->session->id, -1, 0, NULL, &error);
+  if (items == NULL)
+    {
+      record_error (self, error->message, "AGENT_ERROR");
+      maybe_finish (self);
+      return;
+    }
+  messages = cw_agent_history_build (items);
+  req.provider_id = self->session->provider;
+  req.base_url = cw_agent_config_base_url (self->plugin->config, self->session->provider);
+  req.api_key = api_key;
+  req.model = self->session->model;
+  req.system_prompt = prompt;
+  req.messages = messages;
+  req.tools = tools;
+  req.thinking = TRUE;
+  self->stream = cw_provider_stream_start (self->plugin->soup, &req, &callbacks, self);
+  cw_agent_plugin_save_runtime (self->plugin, self->session);
+}
+
+static void
+on_key (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  CwAgentTurn *self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *key = cw_agent_keys_lookup_finish (res, &error);
+
+  self->key_pending = FALSE;
+  if (self->stopped)
+    {
+      maybe_finish (self);
+      return;
+    }
+  if (error != NULL || (key == NULL && cw_agent_provider_needs_key (self->session->provider)))
+    {
+      g_autofree gchar *msg = error != NULL
+                                  ? g_strdup_printf ("cannot read the %s API key: %s",
+                                                     self->session->provider, error->message)
+                                  : g_strdup_printf ("Provider \"%s\" not initialized. Set API "
+                                                     "key first.",
+                                                     self->session->provider);
+      record_error (self, msg, "INVALID_API_KEY");
+      maybe_finish (self);
+      return;
+    }
+  start_stream (self, key);
+  if (key != NULL)
+    memset (key, 0, strlen (key));
+}
+
+static void
+begin_round (CwAgentTurn *self)
+{
+  if (self->stopped)
+    {
+      maybe_finish (self);
+      return;
+    }
+  if (self->max_rounds > 0 && self->rounds >= self->max_rounds)
+    {
+      maybe_finish (self);
+      return;
+    }
+  announce (self);
+  self->rounds++;
+  g_ptr_array_set_size (self->calls, 0);
+  self->key_pending = TRUE;
+  cw_agent_keys_lookup (cw_plugin_get_context (CW_PLUGIN (self->plugin)), self->session->provider,
+                        self->cancellable, on_key, self);
+}
+
+/* ---- tools -------------------------------------------------------------------------- */
+
+static JsonObject *
+result_object (ToolRun *run, gboolean success, const gchar *output, const gchar *error,
+               gint64 duration)
+{
+  JsonObject *r = json_object_new ();
+
+  json_object_set_string_member (r, "toolCallId", run->id);
+  json_object_set_boolean_member (r, "success", success);
+  if (output != NULL)
+    json_object_set_string_member (r, "result", output);
+  else
+    json_object_set_null_member (r, "result");
+  if (error != NULL)
+    json_object_set_string_member (r, "error", error);
+  json_object_set_int_member (r, "duration", duration);
+  return r;
+}
+
+static void
+emit_artifact (CwAgentTurn *self, CwToolOutcome *outcome)
+{
+  JsonObject *artifact, *data;
+  g_autofree gchar *id = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (outcome == NULL || outcome->artifact_type == NULL || outcome->artifact_path == NULL)
+    return;
+  id = cw_make_id ("art");
+  artifact = json_object_new ();
+  json_object_set_string_member (artifact, "id", id);
+  json_object_set_string_member (artifact, "path", outcome->artifact_path);
+  json_object_set_string_member (artifact, "type", outcome->artifact_type);
+  json_object_set_int_member (artifact, "timestamp", cw_now_ms ());
+  if (!cw_agent_store_save_artifact (self->plugin->store, self->session->id, artifact, &error))
+    g_warning ("failed to store artifact: %s", error->message);
+  data = json_object_new ();
+  json_object_set_object_member (data, "artifact", artifact);
+  emit (self, "artifact:created", data);
+}
+
+/* The end of one tool call, whatever the way: tool:result, the items, maybe the round. */
+static void
+complete_tool (ToolRun *run, gboolean success, const gchar *output, const gchar *error,
+               CwToolOutcome *outcome)
+{
+  CwAgentTurn *self = run->turn;
+  gint64 duration = cw_now_ms () - run->started_at;
+  JsonObject *data, *updates, *item;
+  g_autoptr (JsonObject) stored = NULL;
+
+  if (run->done)
+    return;
+  run->done = TRUE;
+  data = json_object_new ();
+  json_object_set_string_member (data, "toolCallId", run->id);
+  json_object_set_object_member (data, "toolCall", json_object_ref (run->call));
+  json_object_set_object_member (data, "result",
+                                 result_object (run, success, output, error, duration));
+  emit (self, "tool:result", data);
+  if (!success)
+    self->session->health.tool_errors++;
+  cw_agent_plugin_emit_health (self->plugin, self->session);
+  if (success)
+    emit_artifact (self, outcome);
+  if (run->start_item_id != NULL)
+    {
+      updates = json_object_new ();
+      json_object_set_string_member (updates, "status", success ? "completed" : "error");
+      cw_agent_plugin_update_item (self->plugin, self->session, run->start_item_id, updates, TRUE);
+    }
+  item = json_object_new ();
+  json_object_set_string_member (item, "kind", "tool_result");
+  json_object_set_string_member (item, "turnId", self->turn_id);
+  json_object_set_string_member (item, "toolId", run->id);
+  json_object_set_string_member (item, "name", run->name);
+  json_object_set_string_member (item, "status", success ? "success" : "error");
+  if (output != NULL)
+    json_object_set_string_member (item, "result", output);
+  if (error != NULL)
+    json_object_set_string_member (item, "error", error);
+  json_object_set_int_member (item, "duration", duration);
+  stored = cw_agent_plugin_append_item (self->plugin, self->session, item);
+
+  self->tools_pending--;
+  cw_agent_plugin_save_runtime (self->plugin, self->session);
+  if (self->tools_pending > 0)
+    return;
+  if (self->stopped)
+    maybe_finish (self);
+  else
+    begin_round (self);
+}
+
+static void
+on_tool_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  ToolRun *run = user_data;
+  g_autoptr (GError) error = NULL;
+  CwToolOutcome outcome = { 0 };
+  g_autofree gchar *out = cw_tool_run_finish (res, &outcome, &error);
+
+  if (out != NULL)
+    complete_tool (run, TRUE, out, NULL, &outcome);
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    complete_tool (run, FALSE, NULL, "Tool execution was stopped", NULL);
+  else
+    complete_tool (run, FALSE, NULL, error->message, NULL);
+  cw_tool_outcome_clear (&outcome);
+}
+
+static void
+execute_tool (ToolRun *run)
+{
+  CwAgentTurn *self = run->turn;
+  CwAgentConfig *config = self->plugin->config;
+  CwToolEnv *env;
+
+  if (self->stopped)
+    {
+      complete_tool (run, FALSE, NULL, "Tool execution was stopped", NULL);
+      return;
+    }
+  env = cw_tool_env_new (self->session->working_directory, config->max_execution_ms,
+                         config->max_output_bytes);
+  cw_tool_run (run->tool, env, run->args, self->cancellable, on_tool_done, run);
+  cw_tool_env_free (env);
+}
+
+static void
+on_permission (const gchar *decision, gpointer user_data)
+{
+  ToolRun *run = user_data;
+
+  if (g_strcmp0 (decision, "deny") == 0)
+    complete_tool (run, FALSE, NULL, "Permission denied", NULL);
+  else
+    execute_tool (run);
+}
+
+static void
+on_user_answer (JsonNode *answer, gpointer user_data)
+{
+  ToolRun *run = user_data;
+  g_autofree gchar *text = NULL;
+
+  if (JSON_NODE_HOLDS_VALUE (answer)
+      && g_strcmp0 (json_node_get_string (answer), CW_QUESTION_CANCELLED) == 0)
+    {
+      complete_tool (run, FALSE, NULL, "The user did not answer (the turn was stopped)", NULL);
+      return;
+    }
+  text = JSON_NODE_HOLDS_VALUE (answer) ? g_strdup (json_node_get_string (answer))
+                                        : cw_json_to_string (answer);
+  complete_tool (run, TRUE, text, NULL, NULL);
+}
+
+static void
+run_write_todos (ToolRun *run)
+{
+  CwAgentTurn *self = run->turn;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonArray) tasks = cw_tool_write_todos_tasks (self->session->id, run->args, &error);
+  JsonObject *data;
+  g_autofree gchar *summary = NULL;
+
+  if (tasks == NULL)
+    {
+      complete_tool (run, FALSE, NULL, error->message, NULL);
+      return;
+    }
+  json_array_unref (self->session->tasks);
+  self->session->tasks = json_array_ref (tasks);
+  data = json_object_new ();
+  json_object_set_array_member (data, "tasks", json_array_ref (tasks));
+  emit (self, "task:set", data);
+  cw_agent_plugin_save_runtime (self->plugin, self->session);
+  summary = g_strdup_printf ("Todo list updated (%u items)", json_array_get_length (tasks));
+  complete_tool (run, TRUE, summary, NULL, NULL);
+}
+
+static gboolean
+plan_mode_allows (ToolRun *run)
+{
+  if (run->tool->read_only)
+    return TRUE;
+  if (run->tool == &cw_tool_execute)
+    return cw_permission_command_is_read_only (
+        json_object_get_string_member_with_default (run->args, "command", NULL));
+  return FALSE;
+}
+
+/* Decides how one call runs: blocked, asked for, or started. */
+static void
+authorize_tool (ToolRun *run)
+{
+  CwAgentTurn *self = run->turn;
+  CwAgentSession *session = self->session;
+  const CwToolInfo *tool = run->tool;
+  g_autofree gchar *resource = NULL;
+  g_autofree gchar *message = NULL;
+  const gchar *arg;
+  CwPermissionVerdict verdict;
+
+  if (tool == NULL)
+    {
+      message = g_strdup_printf ("Unknown tool: %s", run->name);
+      complete_tool (run, FALSE, NULL, message, NULL);
+      return;
+    }
+  if (g_strcmp0 (session->execution_mode, "plan") == 0 && !plan_mode_allows (run))
+    {
+      message = g_strdup_printf ("Plan mode blocks \"%s\": only read-only tools run while "
+                                 "planning",
+                                 run->name);
+      complete_tool (run, FALSE, NULL, message, NULL);
+      return;
+    }
+  if (tool == &cw_tool_write_todos)
+    {
+      run_write_todos (run);
+      return;
+    }
+  if (tool == &cw_tool_ask_user)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (JsonObject) req = cw_tool_ask_user_request (run->args, &error);
+      if (req == NULL)
+        complete_tool (run, FALSE, NULL, error->message, NULL);
+      else
+        cw_question_ask (self->plugin, session, self->turn_id, req, run->call, on_user_answer, run);
+      return;
+    }
+  if (tool->permission_type == NULL)
+    {
+      execute_tool (run);
+      return;
+    }
+  arg = json_object_get_string_member_with_default (run->args, tool->resource_arg, NULL);
+  if (!tool->resource_is_path && (arg == NULL || *arg == '\0'))
+    {
+      message = g_strdup_printf ("%s is required", tool->resource_arg);
+      complete_tool (run, FALSE, NULL, message, NULL);
+      return;
+    }
+  resource = tool->resource_is_path ? cw_agent_session_resolve_path (session, arg) : g_strdup (arg);
+  verdict = cw_permission_evaluate (session, self->plugin->config, tool->permission_type, resource,
+                                    tool->resource_is_path);
+  if (verdict == CW_PERMISSION_ALLOW)
+    execute_tool (run);
+  else if (verdict == CW_PERMISSION_DENY)
+    complete_tool (run, FALSE, NULL, "Permission denied", NULL);
+  else
+    cw_permission_request (self->plugin, session, self->turn_id, tool->permission_type, resource,
+                           tool->resource_is_path, NULL, run->call, on_permission, run);
+}
+
+static void
+run_tools (CwAgentTurn *self)
+{
+  self->tools_pending = self->calls->len;
+  /* Every call is announced first, then authorized: identical requests of one round then
+   * share a single prompt, and the events keep the §6.7 order per tool. */
+  for (guint i = 0; i < self->calls->len; i++)
+    {
+      ToolRun *run = g_ptr_array_index (self->calls, i);
+      JsonObject *data = json_object_new ();
+      JsonObject *item = json_object_new ();
+      g_autoptr (JsonObject) stored = NULL;
+
+      json_object_set_object_member (data, "toolCall", json_object_ref (run->call));
+      json_object_set_int_member (data, "startTime", run->started_at);
+      emit (self, "tool:start", data);
+      json_object_set_string_member (item, "kind", "tool_start");
+      json_object_set_string_member (item, "turnId", self->turn_id);
+      json_object_set_string_member (item, "toolId", run->id);
+      json_object_set_string_member (item, "name", run->name);
+      json_object_set_object_member (item, "args", json_object_ref (run->args));
+      json_object_set_string_member (item, "status", "running");
+      stored = cw_agent_plugin_append_item (self->plugin, self->session, item);
+      run->start_item_id = g_strdup (json_object_get_string_member (stored, "id"));
+    }
+  cw_agent_plugin_save_runtime (self->plugin, self->session);
+  /* authorize_tool may complete a call at once (and even end the round), so walk a copy. */
+  {
+    g_autoptr (GPtrArray) runs = g_ptr_array_new ();
+    for (guint i = 0; i < self->calls->len; i++)
+      g_ptr_array_add (runs, g_ptr_array_index (self->calls, i));
+    for (guint i = 0; i < runs->len; i++)
+      authorize_tool (g_ptr_array_index (runs, i));
+  }
+}
+
+/* ---- public ------------------------------------------------------------------------- */
+
+CwAgentTurn *
+cw_agent_turn_start (CwAgentPlugin *plugin, CwAgentSession *session, const gchar *content,
+                     JsonArray *attachments, gint64 max_rounds)
+{
+  CwAgentTurn *self = turn_new (plugin, session, NULL);
+  JsonObject *item = json_object_new ();
+  g_autoptr (JsonObject) stored = NULL;
+
+  self->max_rounds = max_rounds;
+  session->turn = self;
+  session->stop_requested = FALSE;
+  session->interrupted = FALSE;
+  g_clear_pointer (&session->last_run_status, g_free);
+  json_object_set_string_member (item, "kind", "user_message");
+  json_object_set_string_member (item, "turnId", self->turn_id);
+  json_object_set_string_member (item, "content", content != NULL ? content : "");
+  if (attachments != NULL && json_array_get_length (attachments) > 0)
+    json_object_set_array_member (item, "attachments", json_array_ref (attachments));
+  if (session->first_message == NULL && content != NULL && *content != '\0')
+    session->first_message = g_utf8_substring (content, 0, MIN (g_utf8_strlen (content, -1), 100));
+  stored = cw_agent_plugin_append_item (plugin, session, item);
+  session->updated_at = cw_now_ms ();
+  cw_agent_plugin_save_session (plugin, session);
+  begin_round (self);
+  return self;
+}
+
+CwAgentTurn *
+cw_agent_turn_resume (CwAgentPlugin *plugin, CwAgentSession *session, const gchar *turn_id)
+{
+  CwAgentTurn *self = turn_new (plugin, session, turn_id);
+
+  session->turn = self;
+  for (guint i = 0; i < session->pending_permissions->len; i++)
+    {
+      CwPendingPermission *p = g_ptr_array_index (session->pending_permissions, i);
+      JsonObject *call = p->tool_call;
+      ToolRun *run
+          = tool_run_new (self, json_object_get_string_member_with_default (call, "id", NULL),
+                          json_object_get_string_member_with_default (call, "name", ""),
+                          cw_agent_json_object (call, "args"));
+      g_ptr_array_add (self->calls, run);
+      self->tools_pending++;
+      cw_permission_add_waiter (p, on_permission, run);
+    }
+  for (guint i = 0; i < session->pending_questions->len; i++)
+    {
+      CwPendingQuestion *q = g_ptr_array_index (session->pending_questions, i);
+      const gchar *kind = json_object_get_string_member_with_default (q->tool_call, "kind", NULL);
+
+      if (g_strcmp0 (kind, "plan") == 0)
+        {
+          self->plan_pending = TRUE;
+          q->func = on_plan_answer;
+          q->user_data = self;
+        }
+      else
+        {
+          ToolRun *run = tool_run_new (
+              self, json_object_get_string_member_with_default (q->tool_call, "id", NULL),
+              json_object_get_string_member_with_default (q->tool_call, "name", "ask_user"),
+              cw_agent_json_object (q->tool_call, "args"));
+          g_ptr_array_add (self->calls, run);
+          self->tools_pending++;
+          q->func = on_user_answer;
+          q->user_data = run;
+        }
+    }
+  return self;
+}
+
+void
+cw_agent_turn_stop (CwAgentTurn *self)
+{
+  if (self->stopped)
+    return;
+  self->stopped = TRUE;
+  self->session->stop_requested = TRUE;
+  g_cancellable_cancel (self->cancellable);
+  if (self->stream != NULL)
+    cw_provider_stream_cancel (self->stream);
+  cw_agent_plugin_save_runtime (self->plugin, self->session);
+}
+
+void
+cw_agent_turn_abandon (CwAgentTurn *self)
+{
+  /* Freeing the stream cancels it without callbacks; the rest of the state stays stored
+   * and the next start treats the turn as interrupted or resumes it. */
+  if (self->stream != NULL)
+    {
+      cw_provider_stream_free (self->stream);
+      self->stream = NULL;
+    }
+  g_cancellable_cancel (self->cancellable);
+}

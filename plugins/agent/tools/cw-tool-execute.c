@@ -1,0 +1,206 @@
+/* cw-tool-execute.c: execute {command, timeout?}: /bin/sh -c in the working directory.
+ *
+ * The child leads its own process group, so a timeout or a stopped turn kills everything
+ * it started (SIGKILL to the group), not just the shell. Output (stdout and stderr merged)
+ * is read as it comes and only the first max_output_bytes are kept; the rest is drained so
+ * the child never blocks on a full pipe.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-tool.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#define READ_CHUNK 16384
+
+typedef struct
+{
+  GSubprocess *proc;
+  GInputStream *out;
+  GString *buf;
+  gsize total;
+  gint64 max;
+  guint timeout_id;
+  gulong cancel_id;
+  GCancellable *cancellable;
+  gboolean timed_out;
+  gboolean read_done;
+  gboolean exited;
+  gint64 timeout_ms;
+} ExecData;
+
+static void
+exec_data_free (ExecData *d)
+{
+  g_clear_handle_id (&d->timeout_id, g_source_remove);
+  if (d->cancel_id != 0)
+    g_cancellable_disconnect (d->cancellable, d->cancel_id);
+  g_clear_object (&d->cancellable);
+  g_clear_object (&d->proc);
+  g_clear_object (&d->out);
+  g_string_free (d->buf, TRUE);
+  g_free (d);
+}
+
+static void
+child_setup (gpointer user_data)
+{
+  setsid ();
+}
+
+static void
+kill_group (ExecData *d)
+{
+  const gchar *id = d->proc != NULL ? g_subprocess_get_identifier (d->proc) : NULL;
+  pid_t pid = id != NULL ? (pid_t)g_ascii_strtoll (id, NULL, 10) : 0;
+
+  if (pid > 0)
+    kill (-pid, SIGKILL);
+}
+
+static gboolean
+on_timeout (gpointer user_data)
+{
+  GTask *task = user_data;
+  ExecData *d = g_task_get_task_data (task);
+
+  d->timeout_id = 0;
+  d->timed_out = TRUE;
+  kill_group (d);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_cancelled (GCancellable *cancellable, gpointer user_data)
+{
+  GTask *task = user_data;
+
+  kill_group (g_task_get_task_data (task));
+}
+
+static void
+maybe_finish (GTask *task)
+{
+  ExecData *d = g_task_get_task_data (task);
+  g_autofree gchar *text = NULL;
+  gint status;
+
+  if (!d->read_done || !d->exited)
+    return;
+  if (g_cancellable_is_cancelled (d->cancellable))
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "command stopped");
+      g_object_unref (task);
+      return;
+    }
+  if (d->timed_out)
+    {
+      g_task_return_new_error (task, CW_ERROR, CW_ERROR_FAILED,
+                               "command timed out after %" G_GINT64_FORMAT " ms; output so "
+                               "far:\n%s",
+                               d->timeout_ms, d->buf->str);
+      g_object_unref (task);
+      return;
+    }
+  status = g_subprocess_get_if_exited (d->proc) ? g_subprocess_get_exit_status (d->proc) : -1;
+  if (d->total > d->buf->len)
+    g_string_append_printf (d->buf,
+                            "\n[output cut to %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes]",
+                            d->buf->len, d->total);
+  text = g_strdup_printf ("%s%sExit code: %d", d->buf->str,
+                          d->buf->len > 0 && d->buf->str[d->buf->len - 1] != '\n' ? "\n" : "",
+                          status);
+  g_task_return_pointer (task, g_steal_pointer (&text), g_free);
+  g_object_unref (task);
+}
+
+static void
+on_wait (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  GTask *task = user_data;
+  ExecData *d = g_task_get_task_data (task);
+
+  g_subprocess_wait_finish (G_SUBPROCESS (source), res, NULL);
+  d->exited = TRUE;
+  /* A grandchild may still hold the pipe open; the group goes with the shell. */
+  kill_group (d);
+  maybe_finish (task);
+}
+
+static void
+on_read (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  GTask *task = user_data;
+  ExecData *d = g_task_get_task_data (task);
+  g_autoptr (GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), res, NULL);
+  gsize len = bytes != NULL ? g_bytes_get_size (bytes) : 0;
+
+  if (len == 0)
+    {
+      d->read_done = TRUE;
+      maybe_finish (task);
+      return;
+    }
+  d->total += len;
+  if (d->buf->len < (gsize)d->max)
+    g_string_append_len (d->buf, g_bytes_get_data (bytes, NULL),
+                         MIN (len, (gsize)d->max - d->buf->len));
+  g_input_stream_read_bytes_async (d->out, READ_CHUNK, G_PRIORITY_DEFAULT, NULL, on_read, task);
+}
+
+static void
+execute_run (const CwToolEnv *env, JsonObject *args, GCancellable *cancellable,
+             GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GError) error = NULL;
+  const gchar *command = cw_tool_arg_string (args, "command", TRUE, &error);
+  gint64 timeout = json_object_get_int_member_with_default (args, "timeout", 0);
+  ExecData *d;
+
+  if (command == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+  d = g_new0 (ExecData, 1);
+  d->buf = g_string_new (NULL);
+  d->max = env->max_output_bytes > 0 ? env->max_output_bytes : 1024 * 1024;
+  d->timeout_ms = timeout > 0 ? MIN (timeout, env->timeout_ms) : env->timeout_ms;
+  d->cancellable = cancellable != NULL ? g_object_ref (cancellable) : g_cancellable_new ();
+  g_task_set_task_data (task, d, (GDestroyNotify)exec_data_free);
+
+  launcher
+      = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE
+                                   | G_SUBPROCESS_FLAGS_STDIN_INHERIT);
+  g_subprocess_launcher_set_cwd (launcher, env->working_directory);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+  d->proc = g_subprocess_launcher_spawn (launcher, &error, "/bin/sh", "-c", command, NULL);
+  if (d->proc == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+  d->out = g_object_ref (g_subprocess_get_stdout_pipe (d->proc));
+  d->timeout_id = g_timeout_add (d->timeout_ms, on_timeout, task);
+  d->cancel_id = g_cancellable_connect (d->cancellable, G_CALLBACK (on_cancelled), task, NULL);
+  /* The wait and the reads hold no reference: the task lives until maybe_finish. */
+  g_subprocess_wait_async (d->proc, NULL, on_wait, task);
+  g_input_stream_read_bytes_async (d->out, READ_CHUNK, G_PRIORITY_DEFAULT, NULL, on_read, task);
+}
+
+const CwToolInfo cw_tool_execute = {
+  .name = "execute",
+  .description = "Run a shell command (/bin/sh -c) in the working directory. Output is "
+                 "stdout and stderr together, followed by the exit code.",
+  .parameters = "{\"type\":\"object\",\"properties\":{"
+                "\"command\":{\"type\":\"string\"},"
+                "\"timeout\":{\"type\":\"integer\",\"description\":\"milliseconds\"}},"
+                "\"required\":[\"command\"]}",
+  .permission_type = "shell_execute",
+  .resource_arg = "command",
+  .resource_is_path = FALSE,
+  .run_async = execute_run,
+};

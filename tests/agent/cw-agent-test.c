@@ -1,0 +1,232 @@
+/* cw-agent-test.c: see cw-agent-test.h.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-agent-test.h"
+
+#include <glib/gstdio.h>
+#include <signal.h>
+
+AgentFixture *
+agent_fixture_new (void)
+{
+  AgentFixture *f = g_new0 (AgentFixture, 1);
+
+  f->daemon = cw_test_daemon_new ();
+  f->workdir = g_build_filename (f->daemon->dir, "project", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (f->workdir, 0700), ==, 0);
+  return f;
+}
+
+void
+agent_fixture_free (AgentFixture *f)
+{
+  g_clear_pointer (&f->client, cw_client_free);
+  if (f->llm != NULL)
+    {
+      g_subprocess_force_exit (f->llm);
+      g_subprocess_wait (f->llm, NULL, NULL);
+      g_clear_object (&f->llm);
+    }
+  cw_test_daemon_free (f->daemon);
+  g_free (f->workdir);
+  g_free (f->llm_url);
+  g_free (f->llm_log);
+  g_free (f);
+}
+
+void
+agent_fixture_start (AgentFixture *f)
+{
+  cw_test_daemon_start (f->daemon);
+  f->client = cw_test_daemon_connect (f->daemon);
+  /* Any authenticated request starts event delivery on this connection. */
+  json_node_unref (cw_test_daemon_call (f->client, "agent_subscribe_events", NULL));
+}
+
+void
+agent_fixture_stop (AgentFixture *f, gint signum)
+{
+  g_clear_pointer (&f->client, cw_client_free);
+  cw_test_daemon_stop (f->daemon, signum);
+}
+
+static gchar *
+vformat (const gchar *fmt, va_list ap)
+{
+  return fmt != NULL ? g_strdup_vprintf (fmt, ap) : NULL;
+}
+
+static JsonNode *
+parse_params (const gchar *text)
+{
+  g_autoptr (GError) error = NULL;
+  JsonNode *node;
+
+  if (text == NULL)
+    return NULL;
+  node = cw_json_from_string (text, -1, &error);
+  g_assert_no_error (error);
+  return node;
+}
+
+JsonNode *
+agent_call (CwClient *client, const gchar *command, const gchar *params_fmt, ...)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *text = NULL;
+  g_autoptr (JsonNode) params = NULL;
+  JsonNode *result;
+  va_list ap;
+
+  va_start (ap, params_fmt);
+  text = vformat (params_fmt, ap);
+  va_end (ap);
+  params = parse_params (text);
+  result = cw_client_call (client, command, params, &error);
+  if (error != NULL)
+    g_error ("%s %s failed: %s", command, text != NULL ? text : "", error->message);
+  return result;
+}
+
+gchar *
+agent_call_error (CwClient *client, const gchar *command, const gchar *params_fmt, ...)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *text = NULL;
+  g_autoptr (JsonNode) params = NULL;
+  g_autoptr (JsonNode) result = NULL;
+  va_list ap;
+
+  va_start (ap, params_fmt);
+  text = vformat (params_fmt, ap);
+  va_end (ap);
+  params = parse_params (text);
+  result = cw_client_call (client, command, params, &error);
+  g_assert_null (result);
+  g_assert_nonnull (error);
+  return g_strdup (error->message);
+}
+
+gchar *
+agent_send (CwClient *client, const gchar *command, const gchar *params_fmt, ...)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *text = NULL;
+  g_autoptr (JsonNode) params = NULL;
+  gchar *id;
+  va_list ap;
+
+  va_start (ap, params_fmt);
+  text = vformat (params_fmt, ap);
+  va_end (ap);
+  params = parse_params (text);
+  id = cw_client_send (client, command, params, &error);
+  g_assert_no_error (error);
+  return id;
+}
+
+JsonObject *
+agent_event_data (JsonObject *event)
+{
+  return json_object_get_object_member (event, "data");
+}
+
+JsonObject *
+agent_wait_event (CwClient *client, const gchar *type, const gchar *session_id, GPtrArray *seen)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+
+  for (;;)
+    {
+      g_autoptr (GError) error = NULL;
+      JsonObject *ev = cw_client_next_event (client, &error);
+      const gchar *t, *sid;
+
+      if (ev == NULL)
+        g_error ("no %s event: %s", type, error != NULL ? error->message : "connection closed");
+      t = json_object_get_string_member_with_default (ev, "type", "");
+      sid = json_object_get_string_member_with_default (ev, "sessionId", NULL);
+      if (seen != NULL && (session_id == NULL || g_strcmp0 (sid, session_id) == 0))
+        g_ptr_array_add (seen, g_strdup (t));
+      if (g_strcmp0 (t, type) == 0 && (session_id == NULL || g_strcmp0 (sid, session_id) == 0))
+        return ev;
+      json_object_unref (ev);
+      if (g_get_monotonic_time () > deadline)
+        g_error ("timed out waiting for %s", type);
+    }
+}
+
+gint
+agent_find (GPtrArray *seen, const gchar *type, guint from)
+{
+  for (guint i = from; i < seen->len; i++)
+    if (g_strcmp0 (g_ptr_array_index (seen, i), type) == 0)
+      return (gint)i;
+  return -1;
+}
+
+gboolean
+agent_fixture_start_llm (AgentFixture *f, const gchar *script)
+{
+  const gchar *binary = g_getenv ("CW_FAKE_LLM");
+  g_autofree gchar *script_file = g_build_filename (f->daemon->dir, "llm-script.json", NULL);
+  g_autofree gchar *port_file = g_build_filename (f->daemon->dir, "llm-port", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *port = NULL;
+  gint64 deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+  g_autoptr (JsonNode) result = NULL;
+
+  if (binary == NULL || !g_file_test (binary, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_test_skip ("cw-fake-llm is not built");
+      return FALSE;
+    }
+  g_assert_true (g_file_set_contents (script_file, script, -1, &error));
+  f->llm_log = g_build_filename (f->daemon->dir, "llm-log.jsonl", NULL);
+  f->llm = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, binary, "--api", "openai", "--script",
+                             script_file, "--port-file", port_file, "--log", f->llm_log, NULL);
+  g_assert_no_error (error);
+  while (!g_file_get_contents (port_file, &port, NULL, NULL) || *g_strstrip (port) == '\0')
+    {
+      g_clear_pointer (&port, g_free);
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (10000);
+    }
+  f->llm_url = g_strdup_printf ("http://127.0.0.1:%s", port);
+  result = agent_call (f->client, "set_runtime_config",
+                       "{\"config\":{\"activeProvider\":\"lmstudio\","
+                       "\"providerBaseUrls\":{\"lmstudio\":\"%s\"}}}",
+                       f->llm_url);
+  return TRUE;
+}
+
+gchar *
+agent_fixture_create_session (AgentFixture *f)
+{
+  g_autoptr (JsonNode) result
+      = agent_call (f->client, "create_session",
+                    "{\"workingDirectory\":\"%s\",\"provider\":\"lmstudio\"}", f->workdir);
+
+  return g_strdup (json_object_get_string_member (json_node_get_object (result), "id"));
+}
+
+GPtrArray *
+agent_fixture_llm_requests (AgentFixture *f)
+{
+  g_autofree gchar *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify)json_object_unref);
+
+  if (!g_file_get_contents (f->llm_log, &text, NULL, NULL))
+    return out;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_autoptr (JsonNode) node = NULL;
+      if (*lines[i] == '\0')
+        continue;
+      node = cw_json_from_string (lines[i], -1, NULL);
+      if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
+        g_ptr_array_add (out, json_object_ref (json_node_get_object (node)));
+    }
+  return out;
+}

@@ -1,0 +1,55 @@
+/* cw-agent-test.h: helpers of the agent plugin's daemon-level tests: a real coworkd with the
+ * built plugins, a working directory, the fake LLM server and event readers.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "cw-test-daemon.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  CwTestDaemon *daemon;
+  CwClient *client; /* calls and events */
+  gchar *workdir;   /* a project directory for sessions */
+  GSubprocess *llm;
+  gchar *llm_url;
+  gchar *llm_log;
+} AgentFixture;
+
+AgentFixture *agent_fixture_new (void);
+void agent_fixture_free (AgentFixture *f);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AgentFixture, agent_fixture_free)
+
+/* (Re)starts the daemon and connects f->client. */
+void agent_fixture_start (AgentFixture *f);
+/* Stops the daemon with @signum (SIGTERM, SIGKILL) and drops the client. */
+void agent_fixture_stop (AgentFixture *f, gint signum);
+/* Starts cw-fake-llm (OpenAI API) with @script (JSON text) and points the lmstudio provider
+ * at it with set_runtime_config. Returns FALSE (test skipped) if the server is not built. */
+gboolean agent_fixture_start_llm (AgentFixture *f, const gchar *script);
+/* Creates an lmstudio session in f->workdir; returns its id. */
+gchar *agent_fixture_create_session (AgentFixture *f);
+/* Requests logged by the fake server, one JSON object each. */
+GPtrArray *agent_fixture_llm_requests (AgentFixture *f);
+
+/* Calls with printf-built params and asserts success. */
+JsonNode *agent_call (CwClient *client, const gchar *command, const gchar *params_fmt, ...)
+    G_GNUC_PRINTF (3, 4);
+/* Calls and asserts failure; returns the error message. */
+gchar *agent_call_error (CwClient *client, const gchar *command, const gchar *params_fmt, ...)
+    G_GNUC_PRINTF (3, 4);
+/* Sends without waiting (the answer is read with cw_client_wait_response). */
+gchar *agent_send (CwClient *client, const gchar *command, const gchar *params_fmt, ...)
+    G_GNUC_PRINTF (3, 4);
+
+/* Reads events until one of @type for @session_id (NULL: any) arrives; every event read
+ * meanwhile is appended to @seen (may be NULL) as "type". Fails the test after 20 s. */
+JsonObject *agent_wait_event (CwClient *client, const gchar *type, const gchar *session_id,
+                              GPtrArray *seen);
+/* The data object of an event. */
+JsonObject *agent_event_data (JsonObject *event);
+/* Index of @type in @seen at or after @from, or -1. */
+gint agent_find (GPtrArray *seen, const gchar *type, guint from);
+
+G_END_DECLS

@@ -1,0 +1,290 @@
+/* test-agent-sessions.c: session commands of the agent plugin through the real daemon, and
+ * what of them survives a restart.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-agent-test.h"
+
+#include <signal.h>
+
+static JsonObject *
+obj (JsonNode *node)
+{
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
+  return json_node_get_object (node);
+}
+
+static void
+test_create_and_get (void)
+{
+  g_autoptr (AgentFixture) f = agent_fixture_new ();
+  g_autoptr (JsonNode) created = NULL;
+  g_autoptr (JsonNode) got = NULL;
+  g_autoptr (JsonObject) ev = NULL;
+  g_autofree gchar *msg = NULL;
+  g_autofree gchar *expected = NULL;
+  JsonObject *info, *details, *runtime;
+  const gchar *id;
+
+  agent_fixture_start (f);
+  created = agent_call (f->client, "create_session",
+                        "{\"workingDirectory\":\"%s\",\"provider\":\"lmstudio\",\"title\":null}",
+                        f->workdir);
+  info = obj (created);
+  id = json_object_get_string_member (info, "id");
+  g_assert_true (g_str_has_prefix (id, "sess_"));
+  g_assert_cmpuint (strlen (id), ==, 5 + 16);
+  g_assert_cmpstr (json_object_get_string_member (info, "type"), ==, "main");
+  g_assert_cmpstr (json_object_get_string_member (info, "provider"), ==, "lmstudio");
+  g_assert_cmpstr (json_object_get_string_member (info, "executionMode"), ==, "execute");
+  g_assert_cmpstr (json_object_get_string_member (info, "model"), ==, "local-model");
+  g_assert_cmpstr (json_object_get_string_member (info, "workingDirectory"), ==, f->workdir);
+  g_assert_true (json_object_get_null_member (info, "title"));
+  g_assert_cmpint (json_object_get_int_member (info, "messageCount"), ==, 0);
+
+  /* session:updated is global (sessionId null) and carries the session. */
+  ev = agent_wait_event (f->client, "session:updated", NULL, NULL);
+  g_assert_true (json_object_get_null_member (ev, "sessionId"));
+  g_assert_cmpstr (json_object_get_string_member (
+                       json_object_get_object_member (agent_event_data (ev), "session"), "id"),
+                   ==, id);
+
+  got = agent_call (f->client, "get_session", "{\"sessionId\":\"%s\"}", id);
+  details = obj (got);
+  g_assert_cmpstr (json_object_get_string_member (details, "id"), ==, id);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (details, "chatItems")), ==,
+                    0);
+  g_assert_false (json_object_get_boolean_member (details, "hasMoreHistory"));
+  runtime = json_object_get_object_member (details, "runtime");
+  g_assert_cmpint (json_object_get_int_member (runtime, "version"), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (runtime, "runState"), ==, "idle");
+
+  msg = agent_call_error (f->client, "get_session", "{}");
+  g_assert_cmpstr (msg, ==, "sessionId is required");
+  g_free (msg);
+  msg = agent_call_error (f->client, "get_session", "{\"sessionId\":\"sess_nope\"}");
+  g_assert_cmpstr (msg, ==, "Session not found: sess_nope");
+  g_free (msg);
+  msg = agent_call_error (f->client, "create_session", "{\"provider\":\"lmstudio\"}");
+  g_assert_cmpstr (msg, ==, "workingDirectory is required");
+  g_free (msg);
+  /* Providers that need a key refuse without one (no key is stored in a fresh dir). */
+  msg = agent_call_error (f->client, "create_session",
+                          "{\"workingDirectory\":\"%s\",\"provider\":\"openai\"}", f->workdir);
+  g_assert_cmpstr (msg, ==, "Provider \"openai\" not initialized. Set API key first.");
+  g_free (msg);
+  expected = g_strdup_printf ("Working directory does not exist: %s/missing", f->workdir);
+  msg = agent_call_error (f->client, "create_session",
+                          "{\"workingDirectory\":\"%s/missing\",\"provider\":\"lmstudio\"}",
+                          f->workdir);
+  g_assert_cmpstr (msg, ==, expected);
+}
+
+static void
+test_list_update_delete (void)
+{
+  g_autoptr (AgentFixture) f = agent_fixture_new ();
+  g_autofree gchar *a = NULL, *b = NULL, *c = NULL, *msg = NULL;
+  g_autoptr (JsonNode) list = NULL;
+  g_autoptr (JsonNode) page = NULL;
+  g_autoptr (JsonNode) del = NULL;
+  g_autoptr (JsonNode) res = NULL;
+  g_autoptr (JsonObject) ev = NULL;
+  JsonArray *arr;
+  JsonObject *p;
+
+  agent_fixture_start (f);
+  a = agent_fixture_create_session (f);
+  g_usleep (2000);
+  b = agent_fixture_create_session (f);
+  g_usleep (2000);
+  c = agent_fixture_create_session (f);
+
+  /* Newest update first. */
+  list = agent_call (f->client, "list_sessions", NULL);
+  arr = json_node_get_array (list);
+  g_assert_cmpuint (json_array_get_length (arr), ==, 3);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (arr, 0), "id"), ==,
+                   c);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (arr, 2), "id"), ==,
+                   a);
+
+  g_usleep (2000);
+  res = agent_call (f->client, "update_session_title",
+                    "{\"sessionId\":\"%s\",\"title\":\"Fix the Parser\"}", a);
+  g_assert_true (json_object_get_boolean_member (obj (res), "success"));
+  do
+    {
+      g_clear_pointer (&ev, json_object_unref);
+      ev = agent_wait_event (f->client, "session:updated", NULL, NULL);
+    }
+  while (g_strcmp0 (json_object_get_string_member_with_default (agent_event_data (ev), "title", ""),
+                    "Fix the Parser")
+         != 0);
+  msg = agent_call_error (f->client, "update_session_title",
+                          "{\"sessionId\":\"%s\",\"title\":\"\"}", a);
+  g_assert_cmpstr (msg, ==, "title is required");
+
+  page = agent_call (f->client, "list_sessions_page", "{\"limit\":2,\"query\":\"parser\"}");
+  p = obj (page);
+  g_assert_cmpint (json_object_get_int_member (p, "total"), ==, 1);
+  g_assert_false (json_object_get_boolean_member (p, "hasMore"));
+  g_assert_true (json_object_get_null_member (p, "nextOffset"));
+  g_assert_cmpstr (
+      json_object_get_string_member (
+          json_array_get_object_element (json_object_get_array_member (p, "sessions"), 0), "id"),
+      ==, a);
+  g_clear_pointer (&page, json_node_unref);
+  page = agent_call (f->client, "list_sessions_page", "{\"limit\":2}");
+  p = obj (page);
+  g_assert_cmpint (json_object_get_int_member (p, "total"), ==, 3);
+  g_assert_true (json_object_get_boolean_member (p, "hasMore"));
+  g_assert_cmpint (json_object_get_int_member (p, "nextOffset"), ==, 2);
+  /* The retitled session was updated last, so it leads now. */
+  g_assert_cmpstr (
+      json_object_get_string_member (
+          json_array_get_object_element (json_object_get_array_member (p, "sessions"), 0), "id"),
+      ==, a);
+
+  g_clear_pointer (&msg, g_free);
+  msg = agent_call_error (f->client, "set_approval_mode",
+                          "{\"sessionId\":\"%s\",\"mode\":\"yolo\"}", a);
+  g_assert_cmpstr (msg, ==, "mode must be auto, read_only or full");
+
+  del = agent_call (f->client, "delete_session", "{\"sessionId\":\"%s\"}", b);
+  g_assert_true (json_object_get_boolean_member (obj (del), "success"));
+  g_clear_pointer (&del, json_node_unref);
+  del = agent_call (f->client, "delete_session", "{\"sessionId\":\"%s\"}", b);
+  g_assert_false (json_object_get_boolean_member (obj (del), "success"));
+  g_clear_pointer (&list, json_node_unref);
+  list = agent_call (f->client, "list_sessions", NULL);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (list)), ==, 2);
+}
+
+static void
+test_persistence (gconstpointer data)
+{
+  gint signum = GPOINTER_TO_INT (data);
+  g_autoptr (AgentFixture) f = agent_fixture_new ();
+  g_autofree gchar *a = NULL, *b = NULL;
+  g_autoptr (JsonNode) before = NULL;
+  g_autoptr (JsonNode) after = NULL;
+  g_autoptr (JsonNode) boot = NULL;
+  g_autoptr (JsonNode) res = NULL;
+  g_autofree gchar *before_text = NULL, *after_text = NULL;
+  JsonObject *state, *runtime;
+
+  agent_fixture_start (f);
+  a = agent_fixture_create_session (f);
+  b = agent_fixture_create_session (f);
+  res = agent_call (f->client, "update_session_title", "{\"sessionId\":\"%s\",\"title\":\"kept\"}",
+                    b);
+  g_clear_pointer (&res, json_node_unref);
+  res = agent_call (f->client, "set_execution_mode", "{\"sessionId\":\"%s\",\"mode\":\"plan\"}", a);
+  before = agent_call (f->client, "list_sessions", NULL);
+  before_text = cw_json_to_string (before);
+
+  agent_fixture_stop (f, signum);
+  agent_fixture_start (f);
+
+  after = agent_call (f->client, "list_sessions", NULL);
+  after_text = cw_json_to_string (after);
+  g_assert_cmpstr (after_text, ==, before_text);
+
+  boot = agent_call (f->client, "agent_get_bootstrap_state", NULL);
+  state = obj (boot);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (state, "sessions")), ==,
+                    2);
+  runtime = json_object_get_object_member (state, "runtime");
+  g_assert_cmpstr (
+      json_object_get_string_member (json_object_get_object_member (runtime, a), "runState"), ==,
+      "idle");
+  g_assert_nonnull (json_object_get_object_member (runtime, b));
+}
+
+static void
+test_config_and_ready (void)
+{
+  g_autoptr (AgentFixture) f = agent_fixture_new ();
+  g_autoptr (JsonNode) ready = NULL;
+  g_autoptr (JsonNode) applied = NULL;
+  g_autoptr (JsonNode) res = NULL;
+  g_autoptr (JsonNode) usage = NULL;
+  g_autofree gchar *id = NULL;
+  g_autofree gchar *db = NULL;
+  g_autofree gchar *contents = NULL;
+  JsonObject *r;
+
+  agent_fixture_start (f);
+  /* Fresh install: google is active and has no key. */
+  ready = agent_call (f->client, "is_ready", NULL);
+  g_assert_false (json_object_get_boolean_member (obj (ready), "ready"));
+
+  applied = agent_call (f->client, "set_runtime_config",
+                        "{\"config\":{\"activeProvider\":\"lmstudio\","
+                        "\"providerBaseUrls\":{\"lmstudio\":\"http://127.0.0.1:9\"}}}");
+  r = obj (applied);
+  g_assert_true (json_object_get_boolean_member (r, "appliedImmediately"));
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (r, "reasons")), ==, 2);
+  g_clear_pointer (&ready, json_node_unref);
+  ready = agent_call (f->client, "is_ready", NULL);
+  g_assert_true (json_object_get_boolean_member (obj (ready), "ready"));
+
+  res = agent_call (f->client, "set_models",
+                    "{\"models\":[{\"id\":\"qwen-local\",\"provider\":\"lmstudio\","
+                    "\"inputTokenLimit\":32768}]}");
+  g_clear_pointer (&res, json_node_unref);
+  res = agent_call (f->client, "create_session", "{\"workingDirectory\":\"%s\"}", f->workdir);
+  /* The active provider and the catalog's first model are the defaults. */
+  g_assert_cmpstr (json_object_get_string_member (obj (res), "provider"), ==, "lmstudio");
+  g_assert_cmpstr (json_object_get_string_member (obj (res), "model"), ==, "qwen-local");
+  id = g_strdup (json_object_get_string_member (obj (res), "id"));
+  usage = agent_call (f->client, "get_context_usage", "{\"sessionId\":\"%s\"}", id);
+  g_assert_cmpint (json_object_get_int_member (obj (usage), "total"), ==, 32768);
+  g_assert_cmpint (json_object_get_int_member (obj (usage), "used"), ==, 0);
+
+  /* A key given in the config never lands in the database. */
+  g_clear_pointer (&res, json_node_unref);
+  {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (JsonNode) params
+        = cw_json_from_string ("{\"config\":{\"activeProvider\":\"lmstudio\","
+                               "\"providerApiKeys\":{\"openai\":\"sk-secret-marker-123\"}}}",
+                               -1, NULL);
+    g_autoptr (JsonNode) result = cw_client_call (f->client, "set_runtime_config", params, &error);
+    (void)result;
+  }
+  agent_fixture_stop (f, SIGTERM);
+  db = g_build_filename (f->daemon->dir, "daemon", NULL);
+  {
+    g_autoptr (GDir) dir = g_dir_open (db, 0, NULL);
+    const gchar *name;
+    guint checked = 0;
+    /* Every file of the daemon's dir: the database, its WAL, the token, the lock. */
+    g_assert_nonnull (dir);
+    while ((name = g_dir_read_name (dir)) != NULL)
+      {
+        g_autofree gchar *path = g_build_filename (db, name, NULL);
+        if (g_file_test (path, G_FILE_TEST_IS_REGULAR)
+            && g_file_get_contents (path, &contents, NULL, NULL))
+          {
+            g_assert_null (g_strstr_len (contents, -1, "sk-secret-marker-123"));
+            g_clear_pointer (&contents, g_free);
+            checked++;
+          }
+      }
+    g_assert_cmpuint (checked, >, 0);
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/cowork/agent/sessions/create-and-get", test_create_and_get);
+  g_test_add_func ("/cowork/agent/sessions/list-update-delete", test_list_update_delete);
+  g_test_add_data_func ("/cowork/agent/sessions/persist-sigterm", GINT_TO_POINTER (SIGTERM),
+                        test_persistence);
+  g_test_add_data_func ("/cowork/agent/sessions/persist-sigkill", GINT_TO_POINTER (SIGKILL),
+                        test_persistence);
+  g_test_add_func ("/cowork/agent/sessions/config-and-ready", test_config_and_ready);
+  return g_test_run ();
+}
