@@ -5,6 +5,7 @@
  * call still runs waits for that call's answer instead of running the command again.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-command-registry-private.h"
 #include "cw-invocation-private.h"
 
 #define IDEMPOTENCY_TTL_US (15 * G_TIME_SPAN_MINUTE)
@@ -24,7 +25,7 @@ typedef struct
   gboolean done;
   JsonNode *result;
   GError *error;
-  GPtrArray *waiters; /* GTask */
+  GArray *waiters; /* Waiter */
   gint64 expires_at;
 } IdemEntry;
 
@@ -55,7 +56,7 @@ idem_entry_free (IdemEntry *e)
   if (e->result != NULL)
     json_node_unref (e->result);
   g_clear_error (&e->error);
-  g_ptr_array_unref (e->waiters);
+  g_array_unref (e->waiters);
   g_free (e);
 }
 
@@ -199,39 +200,29 @@ sweep_idempotency (CwCommandRegistry *self)
       g_hash_table_iter_remove (&iter);
 }
 
-static void
-task_return (GTask *task, JsonNode *result, GError *error)
+typedef struct
 {
-  if (error != NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, result, (GDestroyNotify)json_node_unref);
-}
-
-static void
-on_plain_done (JsonNode *result, GError *error, gpointer user_data)
-{
-  g_autoptr (GTask) task = user_data;
-
-  task_return (task, result, error);
-}
+  CwCommandReplyFunc func;
+  gpointer data;
+} Waiter;
 
 static void
 on_idempotent_done (JsonNode *result, GError *error, gpointer user_data)
 {
   IdemEntry *e = user_data;
+  g_autoptr (GArray) waiters = g_steal_pointer (&e->waiters);
 
+  e->waiters = g_array_new (FALSE, FALSE, sizeof (Waiter));
   e->done = TRUE;
   e->expires_at = g_get_monotonic_time () + IDEMPOTENCY_TTL_US;
   e->result = result;
   e->error = error;
-  for (guint i = 0; i < e->waiters->len; i++)
+  for (guint i = 0; i < waiters->len; i++)
     {
-      GTask *task = g_ptr_array_index (e->waiters, i);
-      task_return (task, result != NULL ? json_node_copy (result) : NULL,
-                   error != NULL ? g_error_copy (error) : NULL);
+      Waiter *w = &g_array_index (waiters, Waiter, i);
+      w->func (result != NULL ? json_node_copy (result) : NULL,
+               error != NULL ? g_error_copy (error) : NULL, w->data);
     }
-  g_ptr_array_set_size (e->waiters, 0);
 }
 
 /* Returns the params object the handler sees, or NULL with @error. */
@@ -260,32 +251,29 @@ take_params (JsonNode *params, gchar **idempotency_key, GError **error)
 }
 
 void
-cw_command_registry_call (CwCommandRegistry *self, const gchar *command, JsonNode *params,
-                          GAsyncReadyCallback callback, gpointer user_data)
+cw_command_registry_dispatch (CwCommandRegistry *self, const gchar *command, JsonNode *params,
+                              CwCommandReplyFunc reply, gpointer reply_data)
 {
-  g_autoptr (GTask) task = NULL;
   g_autoptr (CwInvocation) invocation = NULL;
   g_autoptr (JsonObject) obj = NULL;
   g_autofree gchar *idem_key = NULL;
-  g_autoptr (GError) error = NULL;
+  GError *error = NULL;
   Handler *h;
 
-  g_return_if_fail (CW_IS_COMMAND_REGISTRY (self));
-  task = g_task_new (self, NULL, callback, user_data);
-  g_task_set_source_tag (task, cw_command_registry_call);
   sweep_idempotency (self);
-
   h = command != NULL ? g_hash_table_lookup (self->handlers, command) : NULL;
   if (h == NULL)
     {
-      g_task_return_new_error (task, CW_ERROR, CW_ERROR_UNKNOWN_COMMAND, "Unknown command: %s",
-                               command != NULL ? command : "");
+      reply (NULL,
+             g_error_new (CW_ERROR, CW_ERROR_UNKNOWN_COMMAND, "Unknown command: %s",
+                          command != NULL ? command : ""),
+             reply_data);
       return;
     }
   obj = take_params (params, &idem_key, &error);
   if (obj == NULL)
     {
-      g_task_return_error (task, g_steal_pointer (&error));
+      reply (NULL, error, reply_data);
       return;
     }
 
@@ -293,30 +281,54 @@ cw_command_registry_call (CwCommandRegistry *self, const gchar *command, JsonNod
     {
       g_autofree gchar *full_key = g_strconcat (command, ":", idem_key, NULL);
       IdemEntry *e = g_hash_table_lookup (self->idem, full_key);
+      Waiter w = { reply, reply_data };
 
       if (e != NULL && e->done)
         {
-          task_return (task, e->result != NULL ? json_node_copy (e->result) : NULL,
-                       e->error != NULL ? g_error_copy (e->error) : NULL);
+          reply (e->result != NULL ? json_node_copy (e->result) : NULL,
+                 e->error != NULL ? g_error_copy (e->error) : NULL, reply_data);
           return;
         }
       if (e != NULL)
         {
-          g_ptr_array_add (e->waiters, g_steal_pointer (&task));
+          g_array_append_val (e->waiters, w);
           return;
         }
       e = g_new0 (IdemEntry, 1);
       e->key = g_steal_pointer (&full_key);
-      e->waiters = g_ptr_array_new_with_free_func (g_object_unref);
-      g_ptr_array_add (e->waiters, g_steal_pointer (&task));
+      e->waiters = g_array_new (FALSE, FALSE, sizeof (Waiter));
+      g_array_append_val (e->waiters, w);
       g_hash_table_insert (self->idem, e->key, e);
       invocation = cw_invocation_new (command, obj, on_idempotent_done, e);
     }
   else
     {
-      invocation = cw_invocation_new (command, obj, on_plain_done, g_steal_pointer (&task));
+      invocation = cw_invocation_new (command, obj, reply, reply_data);
     }
   h->func (invocation, h->user_data);
+}
+
+static void
+reply_to_task (JsonNode *result, GError *error, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, result, (GDestroyNotify)json_node_unref);
+}
+
+void
+cw_command_registry_call (CwCommandRegistry *self, const gchar *command, JsonNode *params,
+                          GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (CW_IS_COMMAND_REGISTRY (self));
+  task = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (task, cw_command_registry_call);
+  cw_command_registry_dispatch (self, command, params, reply_to_task, task);
 }
 
 JsonNode *

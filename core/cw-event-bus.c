@@ -351,7 +351,7 @@ cw_event_bus_prune (CwEventBus *self, GError **error)
   gint64 deleted, oldest = 0;
 
   stmt = cw_store_prepare (
-      self->store, "DELETE FROM events WHERE (seq <= ?1 AND timestamp < ?2) OR seq <= ?3", error);
+      self->store, "DELETE FROM events WHERE (seq <= ?1 AND timestamp <= ?2) OR seq <= ?3", error);
   if (stmt == NULL)
     return -1;
   sqlite3_bind_int64 (stmt, 1, keep_from_count);

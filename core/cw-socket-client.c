@@ -7,6 +7,7 @@
  * requests pauses once the answers waiting for the peer pass OUT_HIGH_WATER.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-command-registry-private.h"
 #include "cw-socket-client-private.h"
 #include "cw-token-private.h"
 
@@ -160,11 +161,33 @@ take_events (CwSocketClient *self)
 static void
 flush_out (CwSocketClient *self)
 {
+  GPollableOutputStream *pollable = G_POLLABLE_OUTPUT_STREAM (self->out);
+
   if (self->closed || self->writing != NULL)
     return;
-  take_events (self);
-  if (self->outbuf->len == 0)
-    return;
+  /* Most output fits in the socket buffer: write it now, without a main-loop turn, and
+   * fall back to an async write for whatever the kernel does not take. */
+  for (;;)
+    {
+      g_autoptr (GError) error = NULL;
+      gssize n;
+
+      take_events (self);
+      if (self->outbuf->len == 0)
+        return;
+      n = g_pollable_output_stream_write_nonblocking (pollable, self->outbuf->str,
+                                                      self->outbuf->len, NULL, &error);
+      if (n < 0 && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        {
+          g_debug ("client write failed: %s", error->message);
+          cw_socket_client_close (self);
+          return;
+        }
+      if (n > 0)
+        g_string_erase (self->outbuf, 0, n);
+      if (self->outbuf->len > 0)
+        break;
+    }
   self->writing = self->outbuf;
   self->outbuf = g_string_sized_new (4096);
   g_output_stream_write_all_async (self->out, self->writing->str, self->writing->len,
@@ -185,13 +208,12 @@ typedef struct
 } Pending;
 
 static void
-on_call_done (GObject *source, GAsyncResult *res, gpointer user_data)
+on_call_done (JsonNode *result_in, GError *error_in, gpointer user_data)
 {
   Pending *p = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (JsonNode) result = NULL;
+  g_autoptr (GError) error = error_in;
+  g_autoptr (JsonNode) result = result_in;
 
-  result = cw_command_registry_call_finish (CW_COMMAND_REGISTRY (source), res, &error);
   queue_response (p->client, p->id, result, error);
   client_unref (p->client);
   g_free (p->id);
@@ -233,8 +255,8 @@ handle_request (CwSocketClient *self, JsonObject *req)
   p = g_new0 (Pending, 1);
   p->client = client_ref (self);
   p->id = g_strdup (id);
-  cw_command_registry_call (self->config->registry, command, json_object_get_member (req, "params"),
-                            on_call_done, p);
+  cw_command_registry_dispatch (self->config->registry, command,
+                                json_object_get_member (req, "params"), on_call_done, p);
 }
 
 static void
