@@ -1,0 +1,153 @@
+/* cw-bench-util.c: see cw-bench-util.h.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-bench-util.h"
+#include "cw-token-private.h"
+
+#include <glib/gstdio.h>
+
+gdouble
+cw_bench_now_us (void)
+{
+  return (gdouble)g_get_monotonic_time ();
+}
+
+CwBenchDaemon *
+cw_bench_daemon_start (const gchar *coworkd, const gchar *config_text, ...)
+{
+  CwBenchDaemon *self = g_new0 (CwBenchDaemon, 1);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *token_file = NULL;
+  const gchar *arg;
+  gdouble t0;
+  va_list ap;
+
+  self->dir = g_dir_make_tmp ("coworkd-bench-XXXXXX", &error);
+  g_assert_no_error (error);
+  self->endpoint = g_build_filename (self->dir, "daemon", "agentd.sock", NULL);
+  token_file = g_build_filename (self->dir, "daemon", "auth.token", NULL);
+  if (config_text != NULL)
+    {
+      g_autofree gchar *conf = g_build_filename (self->dir, "coworkd.conf", NULL);
+      g_file_set_contents (conf, config_text, -1, NULL);
+    }
+  g_ptr_array_add (argv, (gpointer)coworkd);
+  g_ptr_array_add (argv, "--app-data-dir");
+  g_ptr_array_add (argv, self->dir);
+  g_ptr_array_add (argv, "--no-system-plugins");
+  va_start (ap, config_text);
+  while ((arg = va_arg (ap, const gchar *)) != NULL)
+    g_ptr_array_add (argv, (gpointer)arg);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_unsetenv (launcher, "NOTIFY_SOCKET");
+  t0 = cw_bench_now_us ();
+  self->proc = g_subprocess_launcher_spawnv (launcher, (const gchar *const *)argv->pdata, &error);
+  g_assert_no_error (error);
+  for (;;)
+    {
+      g_autoptr (CwClient) c = NULL;
+      g_autoptr (JsonNode) r = NULL;
+      g_autofree gchar *token = cw_token_read (token_file, NULL);
+
+      if (token != NULL && (c = cw_client_connect (self->endpoint, token, NULL)) != NULL
+          && (r = cw_client_call (c, "ping", NULL, NULL)) != NULL)
+        {
+          self->ready_ms = (cw_bench_now_us () - t0) / 1000.0;
+          self->token = g_steal_pointer (&token);
+          break;
+        }
+      if (cw_bench_now_us () - t0 > 10e6)
+        g_error ("coworkd did not start");
+      g_usleep (200);
+    }
+  return self;
+}
+
+CwClient *
+cw_bench_daemon_connect (CwBenchDaemon *self)
+{
+  g_autoptr (GError) error = NULL;
+  CwClient *c = cw_client_connect (self->endpoint, self->token, &error);
+
+  g_assert_no_error (error);
+  return c;
+}
+
+gint64
+cw_bench_daemon_rss_kib (CwBenchDaemon *self)
+{
+  g_autofree gchar *path
+      = g_strdup_printf ("/proc/%s/status", g_subprocess_get_identifier (self->proc));
+  g_autofree gchar *text = NULL;
+  const gchar *line;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return -1;
+  line = strstr (text, "VmRSS:");
+  return line != NULL ? g_ascii_strtoll (line + 6, NULL, 10) : -1;
+}
+
+void
+cw_bench_rm_rf (const gchar *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  const gchar *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree gchar *child = g_build_filename (path, name, NULL);
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        cw_bench_rm_rf (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+void
+cw_bench_daemon_stop (CwBenchDaemon *self)
+{
+  g_subprocess_send_signal (self->proc, SIGTERM);
+  g_subprocess_wait (self->proc, NULL, NULL);
+  g_object_unref (self->proc);
+  cw_bench_rm_rf (self->dir);
+  g_free (self->dir);
+  g_free (self->endpoint);
+  g_free (self->token);
+  g_free (self);
+}
+
+static gint
+compare_doubles (gconstpointer a, gconstpointer b)
+{
+  gdouble x = *(const gdouble *)a, y = *(const gdouble *)b;
+
+  return x < y ? -1 : x > y;
+}
+
+gdouble
+cw_bench_percentile (GArray *samples, gdouble pct)
+{
+  guint idx;
+
+  if (samples->len == 0)
+    return 0;
+  g_array_sort (samples, compare_doubles);
+  idx = (guint)(pct / 100.0 * (samples->len - 1) + 0.5);
+  return g_array_index (samples, gdouble, MIN (idx, samples->len - 1));
+}
+
+void
+cw_bench_row (const gchar *metric, const gchar *value, const gchar *floor, const gchar *target,
+              gboolean met)
+{
+  g_print ("| %s | %s | %s | %s | %s |\n", metric, value, floor != NULL ? floor : "-",
+           target != NULL ? target : "-",
+           target == NULL ? "-"
+           : met          ? "met"
+                          : "MISSED");
+}

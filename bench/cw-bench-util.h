@@ -1,0 +1,35 @@
+/* cw-bench-util.h: shared pieces of the benchmark programs: a daemon on a temp dir, timing,
+ * percentiles and the table rows bench/run prints.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "cw-client-private.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  gchar *dir;
+  gchar *endpoint;
+  gchar *token;
+  GSubprocess *proc;
+  gdouble ready_ms; /* spawn to first answered ping */
+} CwBenchDaemon;
+
+/* Starts @coworkd on a fresh temp dir (with @config_text as coworkd.conf when not NULL) and
+ * waits for the first answered ping. Extra arguments end with NULL. */
+CwBenchDaemon *cw_bench_daemon_start (const gchar *coworkd, const gchar *config_text,
+                                      ...) G_GNUC_NULL_TERMINATED;
+CwClient *cw_bench_daemon_connect (CwBenchDaemon *self);
+gint64 cw_bench_daemon_rss_kib (CwBenchDaemon *self);
+void cw_bench_daemon_stop (CwBenchDaemon *self);
+
+/* Sorts @samples (µs or any unit) and returns the @pct percentile. */
+gdouble cw_bench_percentile (GArray *samples, gdouble pct);
+gdouble cw_bench_now_us (void);
+/* One row of the table: | metric | value | floor | target | verdict | */
+void cw_bench_row (const gchar *metric, const gchar *value, const gchar *floor, const gchar *target,
+                   gboolean met);
+void cw_bench_rm_rf (const gchar *path);
+
+G_END_DECLS
