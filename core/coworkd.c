@@ -18,6 +18,27 @@ on_quit_signal (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* --plugin-dir flags first, then COWORK_PLUGIN_PATH (colon-separated; `meson devenv` sets it
+ * to the build tree's plugins). */
+static gchar **
+with_plugin_path (gchar **dirs)
+{
+  const gchar *env = g_getenv ("COWORK_PLUGIN_PATH");
+  g_auto (GStrv) extra = NULL;
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+
+  if (env == NULL || *env == '\0')
+    return dirs;
+  extra = g_strsplit (env, G_SEARCHPATH_SEPARATOR_S, -1);
+  if (dirs != NULL)
+    g_strv_builder_addv (builder, (const gchar **)dirs);
+  for (guint i = 0; extra[i] != NULL; i++)
+    if (*extra[i] != '\0')
+      g_strv_builder_add (builder, extra[i]);
+  g_strfreev (dirs);
+  return g_strv_builder_end (builder);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -80,6 +101,7 @@ main (int argc, char **argv)
   options.endpoint = endpoint;
   options.token_file = token_file;
   options.lock_file = lock_file;
+  plugin_dirs = with_plugin_path (g_steal_pointer (&plugin_dirs));
   options.plugin_dirs = (const gchar *const *)plugin_dirs;
   options.no_system_plugins = no_system_plugins;
   options.dbus = dbus;
