@@ -54,6 +54,9 @@ typedef struct
   gint64 max_tokens; /* 0: provider default */
   gboolean thinking; /* ask for reasoning where the API has it */
   guint max_retries; /* 429/5xx retries before giving up (default 3 when 0) */
+  /* Added: first backoff delay; doubles each retry (capped at 60 s) unless the server sends
+   * Retry-After / retry-after-ms. 0: 1000 ms. Tests use small values. */
+  guint retry_base_delay_ms;
 } CwProviderRequest;
 
 typedef struct
@@ -62,6 +65,7 @@ typedef struct
   void (*thinking) (const gchar *delta, gpointer user_data);
   /* A complete tool call (arguments already assembled from their deltas). */
   void (*tool_call) (const gchar *id, const gchar *name, JsonObject *args, gpointer user_data);
+  /* At most once, just before a successful done(), with the totals of the request. */
   void (*usage) (gint64 input_tokens, gint64 output_tokens, gpointer user_data);
   /* A retry is scheduled after @delay_ms (attempt is 1-based). */
   void (*retrying) (guint attempt, guint delay_ms, const GError *error, gpointer user_data);
@@ -73,13 +77,18 @@ typedef struct
 typedef struct _CwProviderStream CwProviderStream;
 
 /* Starts the request at once; callbacks run on the thread-default main context. The
- * request and callbacks are copied/used only during this call and the stream's life. */
+ * request is read only during this call (the body is built here); the callbacks struct is
+ * copied. Every callback may be NULL. No callback runs inside this call: even an early
+ * error (unknown provider, missing key) comes later through done(). */
 CwProviderStream *cw_provider_stream_start (SoupSession *session, const CwProviderRequest *request,
                                             const CwProviderCallbacks *callbacks,
                                             gpointer user_data);
-/* Aborts the HTTP request now; done() follows with CW_PROVIDER_ERROR_CANCELLED. */
+/* Aborts the HTTP request now; done() follows with CW_PROVIDER_ERROR_CANCELLED (from the
+ * main loop, never inside this call) and no other callback runs before it. No-op once
+ * done() ran. Safe to call from inside any callback. */
 void cw_provider_stream_cancel (CwProviderStream *stream);
-/* Frees the stream; call after done(). */
+/* Frees the stream; call after done() (from inside done() is fine). Freeing earlier cancels
+ * the request and then no callback runs at all. */
 void cw_provider_stream_free (CwProviderStream *stream);
 
 G_END_DECLS
