@@ -65,7 +65,7 @@ cw_event_bus_finalize (GObject *object)
 
   cw_event_bus_flush (self);
   g_clear_handle_id (&self->flush_id, g_source_remove);
-  g_list_free_full (self->listeners, (GDestroyNotify)listener_free);
+  g_list_free_full (self->listeners, (GDestroyNotify) listener_free);
   g_ptr_array_unref (self->subscribers);
   g_ptr_array_unref (self->ring);
   g_ptr_array_unref (self->pending);
@@ -85,9 +85,9 @@ cw_event_bus_class_init (CwEventBusClass *klass)
 static void
 cw_event_bus_init (CwEventBus *self)
 {
-  self->ring = g_ptr_array_new_with_free_func ((GDestroyNotify)cw_event_unref);
-  self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify)cw_event_unref);
-  self->subscribers = g_ptr_array_new_with_free_func ((GDestroyNotify)cw_event_subscriber_free);
+  self->ring = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_event_unref);
+  self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_event_unref);
+  self->subscribers = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_event_subscriber_free);
   self->correlation = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 }
 
@@ -151,7 +151,7 @@ cw_event_bus_new (CwStore *store, const CwEventRetention *retention, GError **er
   self->pruned_through = read_meta (self, "pruned_through");
   g_debug ("event bus resumes after seq %" G_GINT64_FORMAT ", boot %s", self->last_seq,
            self->boot_id);
-  (void)error;
+  (void) error;
   return g_steal_pointer (&self);
 }
 
@@ -322,7 +322,7 @@ cw_event_bus_flush (CwEventBus *self)
       self->last_store_error = g_strdup (error->message);
     }
   batch = g_steal_pointer (&self->pending);
-  self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify)cw_event_unref);
+  self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_event_unref);
   self->stored_seq = self->last_seq;
   self->since_prune += batch->len;
 
@@ -442,6 +442,7 @@ read_stored (CwEventBus *self, gint64 after_seq, gint64 upto_seq, gint64 limit, 
       "SELECT seq, timestamp, type, session_id, correlation_id, data FROM events "
       "WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3",
       error);
+  g_autoptr (JsonParser) parser = json_parser_new ();
   int rc;
 
   if (stmt == NULL)
@@ -451,14 +452,14 @@ read_stored (CwEventBus *self, gint64 after_seq, gint64 upto_seq, gint64 limit, 
   sqlite3_bind_int64 (stmt, 3, limit);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
-      const gchar *text = (const gchar *)sqlite3_column_text (stmt, 5);
+      const gchar *text = (const gchar *) sqlite3_column_text (stmt, 5);
       g_autoptr (JsonNode) data = cw_json_from_string (text, -1, NULL);
       g_autoptr (CwEvent) event = NULL;
 
       event = cw_event_new (sqlite3_column_int64 (stmt, 0), sqlite3_column_int64 (stmt, 1),
-                            (const gchar *)sqlite3_column_text (stmt, 2),
-                            (const gchar *)sqlite3_column_text (stmt, 3),
-                            (const gchar *)sqlite3_column_text (stmt, 4),
+                            (const gchar *) sqlite3_column_text (stmt, 2),
+                            (const gchar *) sqlite3_column_text (stmt, 3),
+                            (const gchar *) sqlite3_column_text (stmt, 4),
                             data != NULL && JSON_NODE_HOLDS_OBJECT (data)
                                 ? json_object_ref (json_node_get_object (data))
                                 : NULL);
@@ -521,7 +522,7 @@ cw_event_bus_get_events_since (CwEventBus *self, gint64 after_seq, gint64 limit,
   if (after_seq + 1 >= ring_oldest)
     {
       first = ring_find_after (self, after_seq);
-      n = MIN ((gint64)(self->ring->len - first), limit);
+      n = MIN ((gint64) (self->ring->len - first), limit);
       for (guint i = first; i < first + n; i++)
         json_array_add_element (events, cw_event_to_node (ring_at (self, i)));
       has_more = self->ring->len - first > n;
@@ -530,7 +531,7 @@ cw_event_bus_get_events_since (CwEventBus *self, gint64 after_seq, gint64 limit,
     {
       if (!read_stored (self, after_seq, cursor, limit + 1, events, error))
         return NULL;
-      has_more = json_array_get_length (events) > (guint)limit;
+      has_more = json_array_get_length (events) > (guint) limit;
       if (has_more)
         json_array_remove_element (events, limit);
     }
@@ -561,7 +562,7 @@ cw_event_bus_get_health (CwEventBus *self)
   json_object_set_int_member (obj, "replayStart", oldest_stored_seq (self));
   json_object_set_int_member (obj, "prunedThrough", self->pruned_through);
   json_object_set_int_member (obj, "subscribers", self->subscribers->len);
-  json_object_set_int_member (obj, "storeFailures", (gint64)self->store_failures);
+  json_object_set_int_member (obj, "storeFailures", (gint64) self->store_failures);
   if (self->last_store_error != NULL)
     json_object_set_string_member (obj, "lastStoreError", self->last_store_error);
   return obj;
