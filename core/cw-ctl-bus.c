@@ -2,8 +2,12 @@
  * link calls org.cowork.Daemon1 and turns its Event signals into the socket's envelopes, so
  * subcommands never know which one they use.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
 #include "cw-ctl-bus-private.h"
 #include "cw-transport-dbus-private.h"
+
+#include <glib/gi18n-lib.h>
 
 struct _CwCtlLink
 {
@@ -45,7 +49,7 @@ cw_ctl_link_new_bus (gboolean system_bus, GError **error)
       = g_bus_get_sync (system_bus ? G_BUS_TYPE_SYSTEM : G_BUS_TYPE_SESSION, NULL, &local_error);
   if (connection == NULL)
     {
-      g_set_error (error, CW_ERROR, CW_ERROR_FAILED, "cannot reach the %s bus: %s",
+      g_set_error (error, CW_ERROR, CW_ERROR_FAILED, _ ("cannot reach the %s bus: %s"),
                    system_bus ? "system" : "session", local_error->message);
       return NULL;
     }
@@ -86,7 +90,7 @@ set_bus_error (GError **error, GError *bus_error)
           || g_strcmp0 (name, "org.freedesktop.DBus.Error.NameHasNoOwner") == 0)
         {
           g_set_error (error, CW_ERROR, CW_ERROR_NOT_FOUND,
-                       "coworkd is not running (nothing owns %s on the bus)", CW_DBUS_NAME);
+                       _ ("coworkd is not running (nothing owns %s on the bus)"), CW_DBUS_NAME);
           return;
         }
       g_dbus_error_strip_remote_error (bus_error);
@@ -180,7 +184,8 @@ cw_ctl_link_next_event (CwCtlLink *self, GError **error)
     {
       if (self->closed)
         {
-          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED, "the bus connection closed");
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED,
+                               _ ("the bus connection closed"));
           return NULL;
         }
       g_main_context_iteration (NULL, TRUE);

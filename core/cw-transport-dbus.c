@@ -49,7 +49,7 @@ struct _CwTransportDbus
   GDBusConnection *connection;
   gulong closed_handler;
   guint registration_id;
-  guint owner_id;
+  guint name_subs[2]; /* NameAcquired, NameLost */
   NameState name_state;
   guint reconnect_id;
   guint reconnect_delay_s;
@@ -60,7 +60,8 @@ struct _CwTransportDbus
   guint cursor_timer_id;
   gint64 cursor_sent_at;
   gint64 cursor_announced;
-  GHashTable *uids; /* unique name -> uid + 1; unique names are never reused on a bus */
+  GHashTable *uids;    /* unique name -> uid + 1; unique names are never reused on a bus */
+  GHashTable *lookups; /* unique name -> AuthLookup in flight (owned by its callback) */
 
   guint64 connects;
   guint64 calls;
@@ -185,6 +186,7 @@ cw_transport_dbus_finalize (GObject *object)
 
   cw_transport_dbus_close (self);
   g_hash_table_unref (self->uids);
+  g_hash_table_unref (self->lookups);
   g_clear_object (&self->registry);
   g_clear_object (&self->bus);
   g_free (self->last_error);
@@ -201,6 +203,7 @@ static void
 cw_transport_dbus_init (CwTransportDbus *self)
 {
   self->uids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->lookups = g_hash_table_new (g_str_hash, g_str_equal);
   self->reconnect_delay_s = RECONNECT_MIN_S;
 }
 
@@ -253,7 +256,7 @@ announce_cursor (CwTransportDbus *self)
     return;
   self->cursor_announced = cursor;
   self->cursor_sent_at = g_get_monotonic_time ();
-  emit_properties_changed (self, "EventCursor", g_variant_new_uint64 ((guint64)cursor));
+  emit_properties_changed (self, "EventCursor", g_variant_new_uint64 ((guint64) cursor));
 }
 
 static gboolean
@@ -279,7 +282,7 @@ schedule_cursor (CwTransportDbus *self)
   if (wait <= 0)
     announce_cursor (self);
   else
-    self->cursor_timer_id = g_timeout_add ((guint)(wait / 1000) + 1, on_cursor_timer, self);
+    self->cursor_timer_id = g_timeout_add ((guint) (wait / 1000) + 1, on_cursor_timer, self);
 }
 
 static void
@@ -293,7 +296,7 @@ emit_event (CwTransportDbus *self, CwEvent *event)
   self->signals++;
   g_dbus_connection_emit_signal (
       self->connection, NULL, CW_DBUS_PATH, CW_DBUS_INTERFACE, "Event",
-      g_variant_new ("(tsssx)", (guint64)cw_event_get_seq (event), cw_event_get_type_name (event),
+      g_variant_new ("(tsssx)", (guint64) cw_event_get_seq (event), cw_event_get_type_name (event),
                      session_id != NULL ? session_id : "", data, cw_event_get_timestamp (event)),
       NULL);
 }
@@ -345,46 +348,67 @@ typedef void (*AuthorizedFunc) (CwTransportDbus *self, GDBusMethodInvocation *in
 
 typedef struct
 {
-  CwTransportDbus *self;
   GDBusMethodInvocation *invocation;
   AuthorizedFunc func;
 } AuthRequest;
 
+/* One credentials lookup per sender; its calls wait in order behind it. */
+typedef struct
+{
+  CwTransportDbus *self;
+  gchar *sender;
+  GQueue requests; /* AuthRequest */
+} AuthLookup;
+
 static gboolean
 uid_allowed (CwTransportDbus *self, guint32 uid)
 {
-  return self->peer_check == NULL || self->peer_check ((uid_t)uid, self->peer_check_data);
+  return self->peer_check == NULL || self->peer_check ((uid_t) uid, self->peer_check_data);
+}
+
+/* The uid the bus reports for the sender of @reply's query, or -1. */
+static gint64
+uid_from_reply (GDBusConnection *connection, GAsyncResult *res, const gchar *sender)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = g_dbus_connection_call_finish (connection, res, &error);
+  g_autoptr (GVariant) creds = NULL;
+  guint32 uid;
+
+  if (reply == NULL)
+    {
+      g_debug ("no credentials for %s: %s", sender, error->message);
+      return -1;
+    }
+  creds = g_variant_get_child_value (reply, 0);
+  return g_variant_lookup (creds, "UnixUserID", "u", &uid) ? (gint64) uid : -1;
 }
 
 static void
 on_credentials (GObject *source, GAsyncResult *res, gpointer user_data)
 {
-  AuthRequest *req = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) reply = NULL;
-  g_autoptr (GVariant) creds = NULL;
-  const gchar *sender = g_dbus_method_invocation_get_sender (req->invocation);
-  gboolean allowed = FALSE;
-  guint32 uid;
+  AuthLookup *lookup = user_data;
+  CwTransportDbus *self = lookup->self;
+  gint64 uid = uid_from_reply (G_DBUS_CONNECTION (source), res, lookup->sender);
+  AuthRequest *req;
 
-  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, &error);
-  if (reply == NULL)
-    g_debug ("no credentials for %s: %s", sender, error->message);
-  else
+  g_hash_table_remove (self->lookups, lookup->sender);
+  if (uid >= 0)
     {
-      creds = g_variant_get_child_value (reply, 0);
-      if (g_variant_lookup (creds, "UnixUserID", "u", &uid))
-        {
-          if (g_hash_table_size (req->self->uids) >= UID_CACHE_MAX)
-            g_hash_table_remove_all (req->self->uids);
-          g_hash_table_insert (req->self->uids, g_strdup (sender), GUINT_TO_POINTER (uid + 1));
-          allowed = uid_allowed (req->self, uid);
-        }
+      if (g_hash_table_size (self->uids) >= UID_CACHE_MAX)
+        g_hash_table_remove_all (self->uids);
+      g_hash_table_insert (self->uids, g_strdup (lookup->sender), GUINT_TO_POINTER (uid + 1));
     }
-  req->func (req->self, req->invocation, allowed);
-  g_object_unref (req->invocation);
-  g_object_unref (req->self);
-  g_free (req);
+  /* In arrival order: a client's pipelined calls must reach the registry as sent. */
+  while ((req = g_queue_pop_head (&lookup->requests)) != NULL)
+    {
+      req->func (self, req->invocation, uid >= 0 && uid_allowed (self, (guint32) uid));
+      g_object_unref (req->invocation);
+      g_free (req);
+    }
+  g_free (lookup->sender);
+  g_free (lookup);
+  g_object_unref (self);
 }
 
 /* Calls @func with whether the sender may use restricted members. */
@@ -394,6 +418,7 @@ authorize (CwTransportDbus *self, GDBusMethodInvocation *invocation, AuthorizedF
   const gchar *sender = g_dbus_method_invocation_get_sender (invocation);
   gpointer cached;
   AuthRequest *req;
+  AuthLookup *lookup;
 
   if (sender == NULL)
     {
@@ -407,14 +432,25 @@ authorize (CwTransportDbus *self, GDBusMethodInvocation *invocation, AuthorizedF
       return;
     }
   req = g_new0 (AuthRequest, 1);
-  req->self = g_object_ref (self);
   req->invocation = g_object_ref (invocation);
   req->func = func;
+  lookup = g_hash_table_lookup (self->lookups, sender);
+  if (lookup != NULL)
+    {
+      g_queue_push_tail (&lookup->requests, req);
+      return;
+    }
+  lookup = g_new0 (AuthLookup, 1);
+  lookup->self = g_object_ref (self);
+  lookup->sender = g_strdup (sender);
+  g_queue_init (&lookup->requests);
+  g_queue_push_tail (&lookup->requests, req);
+  g_hash_table_insert (self->lookups, lookup->sender, lookup);
   g_dbus_connection_call (g_dbus_method_invocation_get_connection (invocation),
                           "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
                           "GetConnectionCredentials", g_variant_new ("(s)", sender),
                           G_VARIANT_TYPE ("(a{sv})"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
-                          on_credentials, req);
+                          on_credentials, lookup);
 }
 
 static void
@@ -497,7 +533,7 @@ handle_get_events_since (CwTransportDbus *self, GDBusMethodInvocation *invocatio
   guint32 limit;
 
   g_variant_get (parameters, "(tu)", &after_seq, &limit);
-  json_object_set_int_member (obj, "afterSeq", (gint64)MIN (after_seq, (guint64)G_MAXINT64));
+  json_object_set_int_member (obj, "afterSeq", (gint64) MIN (after_seq, (guint64) G_MAXINT64));
   json_object_set_int_member (obj, "limit", limit);
   json_node_take_object (params, obj);
   route (self, invocation, "agent_get_events_since", params);
@@ -529,7 +565,7 @@ get_property_value (CwTransportDbus *self, const gchar *name)
   if (g_strcmp0 (name, "BootId") == 0)
     return g_variant_new_string (cw_event_bus_get_boot_id (self->bus));
   if (g_strcmp0 (name, "EventCursor") == 0)
-    return g_variant_new_uint64 ((guint64)cw_event_bus_get_cursor (self->bus));
+    return g_variant_new_uint64 ((guint64) cw_event_bus_get_cursor (self->bus));
   return NULL;
 }
 
@@ -650,27 +686,86 @@ static const GDBusInterfaceVTable interface_vtable = {
 
 /* ---- connection --------------------------------------------------------------------- */
 
+/* The name is requested by hand rather than with g_bus_own_name(), which reports "lost"
+ * both for a policy refusal and for waiting in the queue: health must tell them apart. */
 static void
-on_name_acquired (GDBusConnection *connection, const gchar *name, gpointer user_data)
+on_name_signal (GDBusConnection *connection, const gchar *sender, const gchar *path,
+                const gchar *iface, const gchar *signal, GVariant *params, gpointer user_data)
 {
   CwTransportDbus *self = user_data;
 
-  self->name_state = NAME_OWNED;
-  g_message ("owning %s on the %s bus", name, cw_dbus_bus_to_string (self->bus_type));
+  if (g_strcmp0 (signal, "NameAcquired") == 0)
+    {
+      if (self->name_state != NAME_OWNED)
+        g_message ("owning %s on the %s bus", CW_DBUS_NAME, cw_dbus_bus_to_string (self->bus_type));
+      self->name_state = NAME_OWNED;
+      return;
+    }
+  /* We never allow replacement, so only a bus administrator takes it away. */
+  self->name_state = NAME_LOST;
+  set_last_error (self, "the bus took the name away");
+  g_warning ("lost %s on the %s bus; serving by unique name only", CW_DBUS_NAME,
+             cw_dbus_bus_to_string (self->bus_type));
 }
 
 static void
-on_name_lost (GDBusConnection *connection, const gchar *name, gpointer user_data)
+on_request_name (GObject *source, GAsyncResult *res, gpointer user_data)
 {
-  CwTransportDbus *self = user_data;
+  g_autoptr (CwTransportDbus) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply
+      = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, &error);
+  guint32 result;
 
-  /* Also called when the connection closes; that case is handled in on_closed. */
-  if (connection == NULL || g_dbus_connection_is_closed (connection))
-    return;
-  self->name_state = NAME_LOST;
-  set_last_error (self, "the bus name could not be owned or was lost");
-  g_warning ("lost or could not own %s on the %s bus; serving by unique name only", name,
-             cw_dbus_bus_to_string (self->bus_type));
+  if (self->connection != G_DBUS_CONNECTION (source))
+    return; /* reconnected or closed meanwhile */
+  if (reply == NULL)
+    {
+      g_dbus_error_strip_remote_error (error);
+      self->name_state = NAME_LOST;
+      set_last_error (self, error->message);
+      g_warning ("cannot own %s on the %s bus: %s; serving by unique name only", CW_DBUS_NAME,
+                 cw_dbus_bus_to_string (self->bus_type), error->message);
+      return;
+    }
+  g_variant_get (reply, "(u)", &result);
+  if (result == 1 || result == 4) /* PRIMARY_OWNER, ALREADY_OWNER */
+    on_name_signal (self->connection, NULL, NULL, NULL, "NameAcquired", NULL, self);
+  else if (result == 2) /* IN_QUEUE: NameAcquired comes when the owner leaves */
+    g_message ("%s is owned by another process; waiting for it", CW_DBUS_NAME);
+}
+
+static void
+request_name (CwTransportDbus *self)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (self->name_subs); i++)
+    self->name_subs[i] = g_dbus_connection_signal_subscribe (
+        self->connection, "org.freedesktop.DBus", "org.freedesktop.DBus",
+        i == 0 ? "NameAcquired" : "NameLost", "/org/freedesktop/DBus", CW_DBUS_NAME,
+        G_DBUS_SIGNAL_FLAGS_NONE, on_name_signal, self, NULL);
+  self->name_state = NAME_WAITING;
+  /* Flags 0: never replace an owner, never be replaced, but queue. */
+  g_dbus_connection_call (self->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                          "org.freedesktop.DBus", "RequestName",
+                          g_variant_new ("(su)", CW_DBUS_NAME, 0), G_VARIANT_TYPE ("(u)"),
+                          G_DBUS_CALL_FLAGS_NONE, -1, NULL, on_request_name, g_object_ref (self));
+}
+
+static void
+release_name (CwTransportDbus *self)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (self->name_subs); i++)
+    if (self->name_subs[i] != 0)
+      {
+        g_dbus_connection_signal_unsubscribe (self->connection, self->name_subs[i]);
+        self->name_subs[i] = 0;
+      }
+  if (self->name_state == NAME_OWNED || self->name_state == NAME_WAITING)
+    g_dbus_connection_call_sync (self->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                 "org.freedesktop.DBus", "ReleaseName",
+                                 g_variant_new ("(s)", CW_DBUS_NAME), NULL, G_DBUS_CALL_FLAGS_NONE,
+                                 1000, NULL, NULL);
+  self->name_state = NAME_NONE;
 }
 
 static void
@@ -683,9 +778,12 @@ drop_connection (CwTransportDbus *self)
       cw_event_bus_unsubscribe (self->bus, self->subscriber);
       self->subscriber = NULL;
     }
-  g_clear_handle_id (&self->owner_id, g_bus_unown_name);
   if (self->connection == NULL)
     return;
+  for (guint i = 0; i < G_N_ELEMENTS (self->name_subs); i++)
+    if (self->name_subs[i] != 0)
+      g_dbus_connection_signal_unsubscribe (self->connection, self->name_subs[i]);
+  memset (self->name_subs, 0, sizeof (self->name_subs));
   if (self->registration_id != 0)
     g_dbus_connection_unregister_object (self->connection, self->registration_id);
   self->registration_id = 0;
@@ -771,10 +869,7 @@ on_connected (GObject *source, GAsyncResult *res, gpointer user_data)
   self->subscriber
       = cw_event_bus_subscribe (self->bus, self->subscriber_queue, on_events_waiting, self);
   self->cursor_announced = cw_event_bus_get_cursor (self->bus);
-  self->name_state = NAME_WAITING;
-  self->owner_id
-      = g_bus_own_name_on_connection (self->connection, CW_DBUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE,
-                                      on_name_acquired, on_name_lost, self, NULL);
+  request_name (self);
 }
 
 static void
@@ -826,7 +921,7 @@ cw_transport_dbus_close (CwTransportDbus *self)
   if (self->connection != NULL)
     {
       /* Release the name while the connection still works (clients see it go at once). */
-      g_clear_handle_id (&self->owner_id, g_bus_unown_name);
+      release_name (self);
       cw_transport_dbus_set_ready (self, FALSE);
       /* Let clients see Ready=false and the last events before the name goes. */
       g_dbus_connection_flush_sync (self->connection, NULL, NULL);
@@ -864,11 +959,11 @@ cw_transport_dbus_get_health (CwTransportDbus *self)
   if (self->connection != NULL)
     json_object_set_string_member (obj, "uniqueName",
                                    g_dbus_connection_get_unique_name (self->connection));
-  json_object_set_int_member (obj, "connects", (gint64)self->connects);
-  json_object_set_int_member (obj, "calls", (gint64)self->calls);
-  json_object_set_int_member (obj, "refused", (gint64)self->refused);
-  json_object_set_int_member (obj, "signals", (gint64)self->signals);
-  json_object_set_int_member (obj, "resyncs", (gint64)self->resyncs);
+  json_object_set_int_member (obj, "connects", (gint64) self->connects);
+  json_object_set_int_member (obj, "calls", (gint64) self->calls);
+  json_object_set_int_member (obj, "refused", (gint64) self->refused);
+  json_object_set_int_member (obj, "signals", (gint64) self->signals);
+  json_object_set_int_member (obj, "resyncs", (gint64) self->resyncs);
   if (self->last_error != NULL)
     json_object_set_string_member (obj, "lastError", self->last_error);
   return obj;

@@ -12,15 +12,21 @@ typedef struct
   GDBusConnection *connection;
 } Fixture;
 
+/* The real coworkd on the session bus; @config_text (may be NULL) becomes its coworkd.conf. */
 static void
-fixture_start (Fixture *f, const gchar *const *extra_args)
+fixture_start (Fixture *f, const gchar *config_text)
 {
   f->connection = cw_test_bus_connect (NULL);
   f->daemon = cw_test_daemon_new ();
+  if (config_text != NULL)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree gchar *config = g_build_filename (f->daemon->dir, "coworkd.conf", NULL);
+      g_file_set_contents (config, config_text, -1, &error);
+      g_assert_no_error (error);
+    }
   cw_test_daemon_add_arg (f->daemon, "--dbus");
   cw_test_daemon_add_arg (f->daemon, "session");
-  for (guint i = 0; extra_args != NULL && extra_args[i] != NULL; i++)
-    cw_test_daemon_add_arg (f->daemon, extra_args[i]);
   cw_test_daemon_start (f->daemon);
   g_assert_true (cw_test_wait_name (f->connection, CW_TEST_NAME, TRUE, 10));
 }
@@ -351,6 +357,18 @@ on_echo_reply (GObject *source, GAsyncResult *res, gpointer user_data)
   g_assert_no_error (error);
 }
 
+static void
+on_counted_reply (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  guint *pending = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply
+      = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, &error);
+
+  g_assert_no_error (error);
+  (*pending)--;
+}
+
 /* Events from many pipelined example_echo calls arrive as Event signals, each once, in
  * seq order, matching what is stored; EventCursor follows. */
 static void
@@ -412,6 +430,139 @@ test_event_order (void)
   g_dbus_connection_signal_unsubscribe (f.connection, props_sub);
   g_array_unref (log.seqs);
   g_ptr_array_unref (log.texts);
+  fixture_stop (&f);
+}
+
+/* A second daemon on the same bus waits in the name queue, keeps serving its socket, shows
+ * it in health, and takes the name when the first one stops. */
+static void
+test_name_queue (void)
+{
+  Fixture f = { 0 };
+  g_autoptr (CwTestDaemon) second = cw_test_daemon_new ();
+  g_autoptr (JsonObject) health = NULL;
+  g_autoptr (GVariant) owner = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *second_unique = NULL;
+  JsonObject *dbus;
+
+  fixture_start (&f, NULL);
+  cw_test_daemon_add_arg (second, "--dbus");
+  cw_test_daemon_add_arg (second, "session");
+  cw_test_daemon_start (second);
+  for (gint64 deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;;)
+    {
+      g_clear_pointer (&health, json_object_unref);
+      health = socket_health (second);
+      dbus = json_object_get_object_member (health, "dbus");
+      if (g_strcmp0 (json_object_get_string_member (dbus, "nameState"), "waiting") == 0
+          && json_object_has_member (dbus, "uniqueName"))
+        break;
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (10000); /* the second daemon connects in the background */
+    }
+  second_unique = g_strdup (json_object_get_string_member (dbus, "uniqueName"));
+
+  /* The first one leaves: the bus hands the name to the queued second one. */
+  g_assert_cmpint (cw_test_daemon_stop (f.daemon, SIGTERM), ==, 0);
+  g_clear_pointer (&f.daemon, cw_test_daemon_free);
+  g_assert_true (cw_test_wait_name (f.connection, CW_TEST_NAME, TRUE, 10));
+  owner = g_dbus_connection_call_sync (
+      f.connection, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+      "GetNameOwner", g_variant_new ("(s)", CW_TEST_NAME), G_VARIANT_TYPE ("(s)"),
+      G_DBUS_CALL_FLAGS_NONE, 10000, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_variant_get_string (g_variant_get_child_value (owner, 0), NULL), ==,
+                   second_unique);
+  f.daemon = g_steal_pointer (&second);
+  fixture_stop (&f);
+}
+
+typedef struct
+{
+  GArray *seqs; /* delivered, non-resync */
+  gint64 resync_last_delivered;
+  gint64 delivered_before_resync;
+  gboolean resync_seen;
+} ResyncLog;
+
+static void
+on_resync_signal (GDBusConnection *c, const gchar *sender, const gchar *path, const gchar *iface,
+                  const gchar *signal, GVariant *params, gpointer user_data)
+{
+  ResyncLog *log = user_data;
+  const gchar *type, *session_id, *data_json;
+  guint64 seq;
+  gint64 timestamp;
+
+  g_variant_get (params, "(t&s&s&sx)", &seq, &type, &session_id, &data_json, &timestamp);
+  if (g_strcmp0 (type, "resync") == 0 && !log->resync_seen)
+    {
+      g_autoptr (JsonNode) data = cw_json_from_string (data_json, -1, NULL);
+      g_assert_nonnull (data);
+      log->resync_seen = TRUE;
+      log->resync_last_delivered
+          = json_object_get_int_member (json_node_get_object (data), "lastDeliveredSeq");
+      log->delivered_before_resync
+          = log->seqs->len > 0 ? (gint64)g_array_index (log->seqs, guint64, log->seqs->len - 1) : 0;
+      return;
+    }
+  if (g_strcmp0 (type, "resync") != 0)
+    g_array_append_val (log->seqs, seq);
+}
+
+/* With a one-event subscriber queue, a burst overflows it: the bus gets a resync Event
+ * naming the last seq it delivered, and the replay from there has what was dropped. */
+static void
+test_resync (void)
+{
+  Fixture f = { 0 };
+  ResyncLog log = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) replay = NULL;
+  g_autoptr (JsonObject) health = NULL;
+  JsonArray *events;
+  guint sub;
+
+  fixture_start (&f, "[events]\nsubscriber-queue=1\n");
+  log.seqs = g_array_new (FALSE, FALSE, sizeof (guint64));
+  sub = g_dbus_connection_signal_subscribe (f.connection, CW_TEST_NAME, CW_TEST_IFACE, "Event",
+                                            CW_TEST_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+                                            on_resync_signal, &log, NULL);
+  g_assert_true (cw_test_wait_name (f.connection, CW_TEST_NAME, TRUE, 5));
+  /* Pipelined calls are dispatched before the bus's flush, so one flush holds many events;
+   * a few bursts make that certain on a loaded machine. Signals follow the replies, so wait
+   * for the marker a little after each burst's replies are in. */
+  for (guint burst = 0; burst < 10 && !log.resync_seen; burst++)
+    {
+      guint pending = 200;
+
+      for (guint i = 0; i < 200; i++)
+        g_dbus_connection_call (f.connection, CW_TEST_NAME, CW_TEST_PATH, CW_TEST_IFACE, "Call",
+                                g_variant_new ("(ss)", "example_echo", "{\"text\":\"x\"}"),
+                                G_VARIANT_TYPE ("(s)"), G_DBUS_CALL_FLAGS_NONE, 20000, NULL,
+                                on_counted_reply, &pending);
+      while (pending > 0)
+        g_main_context_iteration (NULL, TRUE);
+      cw_test_spin_until (&log.resync_seen, 1);
+    }
+  g_assert_true (log.resync_seen);
+  /* The marker names the last seq this client got before the gap. */
+  g_assert_cmpint (log.resync_last_delivered, ==, log.delivered_before_resync);
+
+  replay = call_json_method (f.connection, "GetEventsSince",
+                             g_variant_new ("(tu)", (guint64)log.resync_last_delivered, 10));
+  events = json_object_get_array_member (replay, "events");
+  g_assert_cmpuint (json_array_get_length (events), >, 0);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (events, 0), "seq"),
+                   ==, log.resync_last_delivered + 1);
+
+  health = socket_health (f.daemon);
+  g_assert_cmpint (
+      json_object_get_int_member (json_object_get_object_member (health, "dbus"), "resyncs"), >=,
+      1);
+  g_dbus_connection_signal_unsubscribe (f.connection, sub);
+  g_array_unref (log.seqs);
   fixture_stop (&f);
 }
 
@@ -570,6 +721,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/dbus/session/busctl", test_busctl);
   g_test_add_func ("/cowork/dbus/session/client", test_client);
   g_test_add_func ("/cowork/dbus/session/event-order", test_event_order);
+  g_test_add_func ("/cowork/dbus/session/name-queue", test_name_queue);
+  g_test_add_func ("/cowork/dbus/session/resync", test_resync);
   g_test_add_func ("/cowork/dbus/session/coworkctl-bus", test_coworkctl_bus);
   g_test_add_func ("/cowork/dbus/session/coworkctl-follow", test_coworkctl_follow);
   g_test_add_func ("/cowork/dbus/session/default-bus", test_default_bus);
