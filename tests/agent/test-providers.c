@@ -624,6 +624,43 @@ test_free_before_done (void)
   g_assert_cmpstr (c->text->str, ==, "");
 }
 
+/* A provider that goes silent mid-stream must not hold the turn forever. */
+static void
+test_stall (void)
+{
+  g_autoptr (FakeLlm) fake = fake_llm_start (
+      "gemini", "{\"responses\":[{\"events\":[{\"text\":\"first\"},{\"delayMs\":20000},"
+                "{\"text\":\"never\"}]}]}");
+  g_autoptr (JsonArray) messages = user_messages ("hi");
+  CwProviderRequest request = request_for (&test_apis[2], fake, messages);
+  g_autoptr (Collector) c = NULL;
+  gint64 start = g_get_monotonic_time ();
+
+  request.idle_timeout_ms = 300;
+  c = run_request (&request, FALSE);
+  g_assert_error (c->error, CW_PROVIDER_ERROR, CW_PROVIDER_ERROR_STREAM);
+  g_assert_cmpstr (c->text->str, ==, "first");
+  g_assert_cmpint (c->done_at - start, <, 10 * G_USEC_PER_SEC);
+}
+
+/* The stall timer must not run while waiting to retry. */
+static void
+test_retry_longer_than_idle_timeout (void)
+{
+  g_autoptr (FakeLlm) fake = fake_llm_start (
+      "openai", "{\"responses\":[{\"status\":503,\"headers\":{\"Retry-After\":\"1\"}},"
+                "{\"events\":[{\"text\":\"ok\"}]}]}");
+  g_autoptr (JsonArray) messages = user_messages ("hi");
+  CwProviderRequest request = request_for (&test_apis[0], fake, messages);
+  g_autoptr (Collector) c = NULL;
+
+  request.idle_timeout_ms = 400;
+  c = run_request (&request, FALSE);
+  g_assert_no_error (c->error);
+  g_assert_cmpstr (c->text->str, ==, "ok");
+  g_assert_cmpuint (c->retry_delays->len, ==, 1);
+}
+
 static void
 test_missing_key (void)
 {
@@ -1178,6 +1215,9 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/providers/cancel-while-waiting-to-retry",
                    test_cancel_while_waiting_to_retry);
   g_test_add_func ("/cowork/providers/free-before-done", test_free_before_done);
+  g_test_add_func ("/cowork/providers/stall", test_stall);
+  g_test_add_func ("/cowork/providers/retry-longer-than-idle-timeout",
+                   test_retry_longer_than_idle_timeout);
 
   return g_test_run ();
 }

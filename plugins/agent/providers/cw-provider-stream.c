@@ -14,6 +14,7 @@
 #define CW_PROVIDER_READ_SIZE     16384
 #define CW_PROVIDER_DEFAULT_RETRY 3
 #define CW_PROVIDER_DEFAULT_DELAY 1000
+#define CW_PROVIDER_DEFAULT_IDLE  300000
 
 struct _CwProviderStream
 {
@@ -31,6 +32,11 @@ struct _CwProviderStream
   guint retry_base_ms;
   guint attempt; /* retries done so far */
   GSource *retry_source;
+  guint idle_timeout_ms;
+  GSource *idle_source; /* armed while waiting for the provider */
+  gboolean timed_out;
+  gboolean got_headers;
+  gboolean user_cancelled;
 
   SoupMessage *msg; /* the current attempt */
   GInputStream *body_stream;
@@ -60,7 +66,13 @@ cw_provider_stream_unref (CwProviderStream *self)
 {
   if (!g_atomic_int_dec_and_test (&self->ref_count))
     return;
-  /* A pending retry source holds a reference, so none is left here. */
+  /* A pending retry source holds a reference, so none is left here; the idle timer holds
+   * none and is normally gone already. */
+  if (self->idle_source != NULL)
+    {
+      g_source_destroy (self->idle_source);
+      g_source_unref (self->idle_source);
+    }
   if (self->wire_state != NULL)
     self->wire->state_free (self->wire_state);
   g_clear_pointer (&self->parser, cw_sse_parser_free);
@@ -85,6 +97,40 @@ cw_provider_stream_is_live (CwProviderStream *self)
 }
 
 static void
+cw_provider_stream_disarm (CwProviderStream *self)
+{
+  if (self->idle_source == NULL)
+    return;
+  g_source_destroy (self->idle_source);
+  g_clear_pointer (&self->idle_source, g_source_unref);
+}
+
+static gboolean
+cw_provider_stream_idle_cb (gpointer user_data)
+{
+  CwProviderStream *self = user_data;
+
+  g_debug ("%s: nothing from the provider for %u ms", self->wire->name, self->idle_timeout_ms);
+  g_clear_pointer (&self->idle_source, g_source_unref);
+  self->timed_out = TRUE;
+  /* The pending operation fails with CANCELLED and finish() reports the timeout. */
+  g_cancellable_cancel (self->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+/* (Re)starts the stall timer before each wait on the network. The source holds no
+ * reference: it is always destroyed before the stream can go away (finish disarms it). */
+static void
+cw_provider_stream_arm (CwProviderStream *self)
+{
+  cw_provider_stream_disarm (self);
+  self->idle_source = g_timeout_source_new (self->idle_timeout_ms);
+  g_source_set_callback (self->idle_source, cw_provider_stream_idle_cb, self, NULL);
+  g_source_set_static_name (self->idle_source, "[cw] provider idle timeout");
+  g_source_attach (self->idle_source, g_main_context_get_thread_default ());
+}
+
+static void
 cw_provider_stream_finish (CwProviderStream *self, GError *error_in)
 {
   g_autoptr (GError) error = error_in;
@@ -93,13 +139,22 @@ cw_provider_stream_finish (CwProviderStream *self, GError *error_in)
   if (self->finished)
     return;
   self->finished = TRUE;
+  cw_provider_stream_disarm (self);
   g_clear_object (&self->body_stream);
 
-  if (g_cancellable_is_cancelled (self->cancellable))
+  if (self->user_cancelled)
     {
       g_clear_error (&error);
       error = g_error_new_literal (CW_PROVIDER_ERROR, CW_PROVIDER_ERROR_CANCELLED,
                                    "request cancelled");
+    }
+  else if (self->timed_out)
+    {
+      g_clear_error (&error);
+      error = g_error_new (CW_PROVIDER_ERROR,
+                           self->got_headers ? CW_PROVIDER_ERROR_STREAM : CW_PROVIDER_ERROR_NETWORK,
+                           "no data from the provider for %u s",
+                           (self->idle_timeout_ms + 999) / 1000);
     }
   if (error != NULL && error->domain != CW_PROVIDER_ERROR)
     {
@@ -293,6 +348,7 @@ cw_provider_stream_on_read (GObject *source, GAsyncResult *result, gpointer user
 static void
 cw_provider_stream_read_next (CwProviderStream *self)
 {
+  cw_provider_stream_arm (self);
   g_input_stream_read_bytes_async (self->body_stream, CW_PROVIDER_READ_SIZE, G_PRIORITY_DEFAULT,
                                    self->cancellable, cw_provider_stream_on_read,
                                    cw_provider_stream_ref (self));
@@ -339,6 +395,8 @@ cw_provider_stream_on_error_body (GObject *source, GAsyncResult *result, gpointe
       return;
     }
 
+  /* Waiting to retry is not the provider being silent. */
+  cw_provider_stream_disarm (self);
   self->attempt++;
   now = g_date_time_new_now_utc ();
   delay_ms = cw_provider_retry_delay_ms (soup_message_get_response_headers (self->msg),
@@ -380,6 +438,7 @@ cw_provider_stream_on_sent (GObject *source, GAsyncResult *result, gpointer user
     }
 
   status = soup_message_get_status (self->msg);
+  self->got_headers = TRUE;
   g_debug ("%s: HTTP %u", self->wire->name, status);
   if (SOUP_STATUS_IS_SUCCESSFUL (status))
     {
@@ -413,6 +472,7 @@ cw_provider_stream_send (CwProviderStream *self)
                                 cw_provider_stream_copy_header,
                                 soup_message_get_request_headers (self->msg));
   soup_message_set_request_body_from_bytes (self->msg, "application/json", self->body);
+  cw_provider_stream_arm (self);
   g_debug ("%s: POST %s (attempt %u)", self->wire->name,
            g_uri_get_path (soup_message_get_uri (self->msg)), self->attempt + 1);
   soup_session_send_async (self->session, self->msg, G_PRIORITY_DEFAULT, self->cancellable,
@@ -468,6 +528,8 @@ cw_provider_stream_start (SoupSession *session, const CwProviderRequest *request
   self->max_retries = request->max_retries > 0 ? request->max_retries : CW_PROVIDER_DEFAULT_RETRY;
   self->retry_base_ms
       = request->retry_base_delay_ms > 0 ? request->retry_base_delay_ms : CW_PROVIDER_DEFAULT_DELAY;
+  self->idle_timeout_ms
+      = request->idle_timeout_ms > 0 ? request->idle_timeout_ms : CW_PROVIDER_DEFAULT_IDLE;
 
   if (!cw_provider_stream_prepare (self, request, &error))
     {
@@ -487,6 +549,7 @@ cw_provider_stream_cancel (CwProviderStream *self)
 
   if (self->finished)
     return;
+  self->user_cancelled = TRUE;
   g_cancellable_cancel (self->cancellable);
   /* Nothing in flight while waiting to retry: nobody else would call done(). */
   if (self->retry_source != NULL)

@@ -57,6 +57,10 @@ typedef struct
   /* Added: first backoff delay; doubles each retry (capped at 60 s) unless the server sends
    * Retry-After / retry-after-ms. 0: 1000 ms. Tests use small values. */
   guint retry_base_delay_ms;
+  /* Added: the longest wait for the response headers or for the next bytes of the body
+   * before giving up (NETWORK_ERROR before the headers, STREAM_ERROR after). A provider that
+   * stops sending would otherwise hold the turn forever. 0: 300000 (5 min). */
+  guint idle_timeout_ms;
 } CwProviderRequest;
 
 typedef struct
