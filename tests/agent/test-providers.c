@@ -755,7 +755,7 @@ test_tools (void)
 
 /* Sends the tool-loop history and returns the one logged request. */
 static JsonObject *
-capture_request (const TestApi *api, gint64 max_tokens, GPtrArray **out_lines)
+capture_request (const TestApi *api, const gchar *model, gint64 max_tokens, GPtrArray **out_lines)
 {
   g_autoptr (FakeLlm) fake
       = fake_llm_start (api->api, "{\"responses\":[{\"events\":[{\"text\":\"ok\"}]}]}");
@@ -764,6 +764,8 @@ capture_request (const TestApi *api, gint64 max_tokens, GPtrArray **out_lines)
   CwProviderRequest request = request_for (api, fake, messages);
   g_autoptr (Collector) c = NULL;
 
+  if (model != NULL)
+    request.model = model;
   request.system_prompt = "You are helpful.";
   request.tools = tools;
   request.max_tokens = max_tokens;
@@ -786,7 +788,7 @@ static void
 test_request_openai (void)
 {
   g_autoptr (GPtrArray) lines = NULL;
-  JsonObject *req = capture_request (&test_apis[0], 1000, &lines);
+  JsonObject *req = capture_request (&test_apis[0], "gpt-5.2", 1000, &lines);
   JsonObject *headers = json_object_get_object_member (req, "headers");
   JsonObject *body = json_object_get_object_member (req, "body");
   JsonArray *messages = json_object_get_array_member (body, "messages");
@@ -798,7 +800,7 @@ test_request_openai (void)
   g_assert_cmpstr (json_object_get_string_member (req, "path"), ==, "/v1/chat/completions");
   g_assert_cmpstr (json_object_get_string_member (headers, "authorization"), ==,
                    "Bearer " TEST_KEY);
-  g_assert_cmpstr (json_object_get_string_member (body, "model"), ==, "test-model");
+  g_assert_cmpstr (json_object_get_string_member (body, "model"), ==, "gpt-5.2");
   g_assert_true (json_object_get_boolean_member (body, "stream"));
   g_assert_cmpint (json_object_get_int_member (body, "max_completion_tokens"), ==, 1000);
   g_assert_cmpstr (json_object_get_string_member (body, "reasoning_effort"), ==, "medium");
@@ -839,7 +841,7 @@ static void
 test_request_anthropic (void)
 {
   g_autoptr (GPtrArray) lines = NULL;
-  JsonObject *req = capture_request (&test_apis[1], 1000, &lines);
+  JsonObject *req = capture_request (&test_apis[1], NULL, 1000, &lines);
   JsonObject *headers = json_object_get_object_member (req, "headers");
   JsonObject *body = json_object_get_object_member (req, "body");
   JsonArray *messages = json_object_get_array_member (body, "messages");
@@ -915,7 +917,7 @@ static void
 test_request_gemini (void)
 {
   g_autoptr (GPtrArray) lines = NULL;
-  JsonObject *req = capture_request (&test_apis[2], 1000, &lines);
+  JsonObject *req = capture_request (&test_apis[2], NULL, 1000, &lines);
   JsonObject *headers = json_object_get_object_member (req, "headers");
   JsonObject *body = json_object_get_object_member (req, "body");
   JsonArray *contents = json_object_get_array_member (body, "contents");
@@ -967,11 +969,28 @@ test_request_glm_cap (void)
 {
   static const TestApi glm = { "openai", "glm" };
   g_autoptr (GPtrArray) lines = NULL;
-  JsonObject *req = capture_request (&glm, 500000, &lines);
+  JsonObject *req = capture_request (&glm, NULL, 500000, &lines);
   JsonObject *body = json_object_get_object_member (req, "body");
 
   g_assert_cmpint (json_object_get_int_member (body, "max_tokens"), ==, 131072);
   g_assert_false (json_object_has_member (body, "max_completion_tokens"));
+}
+
+/* Models that cannot reason get no reasoning options: the APIs answer those with a 400. */
+static void
+test_request_no_thinking_for_older_models (void)
+{
+  g_autoptr (GPtrArray) openai = NULL;
+  g_autoptr (GPtrArray) gemini = NULL;
+  JsonObject *body;
+
+  body = json_object_get_object_member (capture_request (&test_apis[0], "gpt-4o", 0, &openai),
+                                        "body");
+  g_assert_false (json_object_has_member (body, "reasoning_effort"));
+  g_assert_false (json_object_has_member (body, "max_completion_tokens"));
+  body = json_object_get_object_member (
+      capture_request (&test_apis[2], "gemini-2.0-flash", 0, &gemini), "body");
+  g_assert_false (json_object_has_member (body, "generationConfig"));
 }
 
 /* ---- units ------------------------------------------------------------------------------ */
@@ -1208,6 +1227,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/providers/anthropic/request-thinking", test_request_anthropic_thinking);
   g_test_add_func ("/cowork/providers/gemini/request", test_request_gemini);
   g_test_add_func ("/cowork/providers/glm/max-tokens-cap", test_request_glm_cap);
+  g_test_add_func ("/cowork/providers/no-thinking-for-older-models",
+                   test_request_no_thinking_for_older_models);
   g_test_add_func ("/cowork/providers/lmstudio/no-key", test_lmstudio_without_key);
   g_test_add_func ("/cowork/providers/missing-key", test_missing_key);
   g_test_add_func ("/cowork/providers/unknown-provider", test_unknown_provider);

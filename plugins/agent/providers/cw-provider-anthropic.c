@@ -159,7 +159,11 @@ cw_anthropic_can_think (const CwProviderRequest *request)
 {
   guint n = request->messages != NULL ? json_array_get_length (request->messages) : 0;
   JsonObject *last = n > 0 ? json_array_get_object_element (request->messages, n - 1) : NULL;
+  const gchar *model = request->model != NULL ? request->model : "";
 
+  /* Claude 3 models before 3.7 answer a thinking request with a 400. */
+  if (g_str_has_prefix (model, "claude-3-") && !g_str_has_prefix (model, "claude-3-7"))
+    return FALSE;
   return request->thinking && g_strcmp0 (cw_provider_json_string (last, "role"), "tool") != 0;
 }
 

@@ -162,10 +162,24 @@ cw_gemini_add_tools (JsonBuilder *b, JsonArray *tools)
   json_builder_end_array (b);
 }
 
+/* Models before 2.5 do not think and refuse a thinkingConfig. */
+static gboolean
+cw_gemini_can_think (const CwProviderRequest *request)
+{
+  const gchar *model = request->model != NULL ? request->model : "";
+
+  if (g_str_has_prefix (model, "models/"))
+    model += strlen ("models/");
+  return request->thinking && !g_str_has_prefix (model, "gemini-1")
+         && !g_str_has_prefix (model, "gemini-2.0");
+}
+
 static void
 cw_gemini_add_config (JsonBuilder *b, const CwProviderRequest *request)
 {
-  if (request->max_tokens <= 0 && !request->thinking)
+  gboolean think = cw_gemini_can_think (request);
+
+  if (request->max_tokens <= 0 && !think)
     return;
   json_builder_set_member_name (b, "generationConfig");
   json_builder_begin_object (b);
@@ -174,7 +188,7 @@ cw_gemini_add_config (JsonBuilder *b, const CwProviderRequest *request)
       json_builder_set_member_name (b, "maxOutputTokens");
       json_builder_add_int_value (b, request->max_tokens);
     }
-  if (request->thinking)
+  if (think)
     {
       json_builder_set_member_name (b, "thinkingConfig");
       json_builder_begin_object (b);

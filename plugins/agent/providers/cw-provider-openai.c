@@ -109,6 +109,20 @@ cw_openai_add_tools (JsonBuilder *b, JsonArray *tools)
   json_builder_end_array (b);
 }
 
+/* OpenAI refuses reasoning_effort (400) on models that do not reason. */
+static gboolean
+cw_openai_model_reasons (const gchar *model)
+{
+  static const gchar *const prefixes[] = { "o1", "o3", "o4", "gpt-5" };
+
+  for (guint i = 0; model != NULL && i < G_N_ELEMENTS (prefixes); i++)
+    {
+      if (g_str_has_prefix (model, prefixes[i]))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 /* Each service asks for reasoning its own way; the others decide by model name. */
 static void
 cw_openai_add_options (JsonBuilder *b, const CwProviderRequest *request)
@@ -127,7 +141,7 @@ cw_openai_add_options (JsonBuilder *b, const CwProviderRequest *request)
     }
   if (!request->thinking)
     return;
-  if (g_strcmp0 (id, "openai") == 0)
+  if (g_strcmp0 (id, "openai") == 0 && cw_openai_model_reasons (request->model))
     {
       json_builder_set_member_name (b, "reasoning_effort");
       json_builder_add_string_value (b, "medium");
