@@ -3,6 +3,8 @@
 #include "cw-dbus-test.h"
 
 #include <glib/gstdio.h>
+#include <signal.h>
+#include <unistd.h>
 
 static gchar *
 socket_path (CwTestBus *self)
@@ -111,7 +113,7 @@ cw_test_bus_connect (const gchar *address)
 static gboolean
 on_timeout (gpointer user_data)
 {
-  *(gboolean *)user_data = TRUE;
+  *(gboolean *) user_data = TRUE;
   return G_SOURCE_REMOVE;
 }
 
@@ -170,7 +172,7 @@ cw_test_run (const gchar *const *argv, gchar **env, gchar **out, gchar **err)
   g_autoptr (GError) error = NULL;
   gint status = 0;
 
-  g_spawn_sync (NULL, (gchar **)argv, env, G_SPAWN_SEARCH_PATH, NULL, NULL, out, err, &status,
+  g_spawn_sync (NULL, (gchar **) argv, env, G_SPAWN_SEARCH_PATH, NULL, NULL, out, err, &status,
                 &error);
   g_assert_no_error (error);
   if (!WIFEXITED (status))
@@ -202,4 +204,24 @@ cw_test_source_path (const gchar *relative)
 
   g_assert_nonnull (srcdir);
   return g_build_filename (srcdir, "..", relative, NULL);
+}
+
+static void
+on_abort (int signum)
+{
+  /* Only async-signal-safe calls here. We ignore the SIGTERM we send ourselves. */
+  signal (SIGTERM, SIG_IGN);
+  killpg (0, SIGTERM);
+  signal (signum, SIG_DFL);
+  raise (signum);
+}
+
+void
+cw_test_dbus_init (void)
+{
+  /* meson runs each test in a session of its own (setsid): when an assertion aborts, take
+   * the test's buses, daemons and monitors down too, or they would keep meson's output pipes
+   * open until the timeout. Outside such a session (a shell's job) leave the group alone. */
+  if (getsid (0) == getpgrp ())
+    signal (SIGABRT, on_abort);
 }

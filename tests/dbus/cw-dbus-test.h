@@ -40,6 +40,8 @@ gboolean cw_test_spin_until (gboolean *done, guint timeout_s);
 /* Calls org.cowork.Daemon1.Call and returns the parsed result or NULL with @error. */
 JsonNode *cw_test_dbus_call (GDBusConnection *connection, const gchar *command,
                              const gchar *params_json, GError **error);
+/* Call after g_test_init: a failed assertion also ends the test's helper processes. */
+void cw_test_dbus_init (void);
 /* The path of a file in the source tree, relative to the repository root. */
 gchar *cw_test_source_path (const gchar *relative);
 

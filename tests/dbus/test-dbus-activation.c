@@ -80,7 +80,7 @@ test_activation (void)
   g_assert_true (g_file_test (socket, G_FILE_TEST_EXISTS)); /* it serves the temp dir */
 
   /* The bus started it, so it is ours to stop: by its pid, then wait for the name to go. */
-  g_assert_cmpint (kill ((pid_t)pid, SIGTERM), ==, 0);
+  g_assert_cmpint (kill ((pid_t) pid, SIGTERM), ==, 0);
   g_assert_true (cw_test_wait_name (connection, CW_TEST_NAME, FALSE, 10));
   cw_test_rm_rf (servicedir);
   cw_test_rm_rf (app_dir);
@@ -139,6 +139,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  cw_test_dbus_init ();
   g_test_add_func ("/cowork/dbus/activation/session-service", test_activation);
   g_test_add_func ("/cowork/dbus/activation/bus-loss", test_bus_loss);
   return g_test_run ();

@@ -166,7 +166,7 @@ assert_same_error (Fixture *f, const gchar *command, const gchar *params, const 
   g_autofree gchar *socket_message = socket_error (f->daemon, command, params);
 
   g_assert_null (result);
-  g_assert_error (error, CW_ERROR, (gint)code);
+  g_assert_error (error, CW_ERROR, (gint) code);
   remote = g_dbus_error_get_remote_error (error);
   g_assert_cmpstr (remote, ==, dbus_name);
   g_dbus_error_strip_remote_error (error);
@@ -419,7 +419,7 @@ test_event_order (void)
   g_assert_cmpuint (json_array_get_length (events), ==, log.seqs->len);
   for (guint i = 0; i < log.seqs->len; i++)
     g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (events, i), "seq"),
-                     ==, (gint64)g_array_index (log.seqs, guint64, i));
+                     ==, (gint64) g_array_index (log.seqs, guint64, i));
 
   /* EventCursor is announced (rate-limited) up to the last seq. */
   log.want_cursor = g_array_index (log.seqs, guint64, log.seqs->len - 1);
@@ -504,7 +504,8 @@ on_resync_signal (GDBusConnection *c, const gchar *sender, const gchar *path, co
       log->resync_last_delivered
           = json_object_get_int_member (json_node_get_object (data), "lastDeliveredSeq");
       log->delivered_before_resync
-          = log->seqs->len > 0 ? (gint64)g_array_index (log->seqs, guint64, log->seqs->len - 1) : 0;
+          = log->seqs->len > 0 ? (gint64) g_array_index (log->seqs, guint64, log->seqs->len - 1)
+                               : 0;
       return;
     }
   if (g_strcmp0 (type, "resync") != 0)
@@ -551,7 +552,7 @@ test_resync (void)
   g_assert_cmpint (log.resync_last_delivered, ==, log.delivered_before_resync);
 
   replay = call_json_method (f.connection, "GetEventsSince",
-                             g_variant_new ("(tu)", (guint64)log.resync_last_delivered, 10));
+                             g_variant_new ("(tu)", (guint64) log.resync_last_delivered, 10));
   events = json_object_get_array_member (replay, "events");
   g_assert_cmpuint (json_array_get_length (events), >, 0);
   g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (events, 0), "seq"),
@@ -571,14 +572,14 @@ run_ctl (CwTestDaemon *d, const gchar *const *args, gchar **out, gchar **err)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
 
-  g_ptr_array_add (argv, (gpointer)g_getenv ("COWORKCTL"));
+  g_ptr_array_add (argv, (gpointer) g_getenv ("COWORKCTL"));
   g_ptr_array_add (argv, "--bus");
   g_ptr_array_add (argv, "--app-data-dir");
   g_ptr_array_add (argv, d->dir);
   for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer)args[i]);
+    g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
-  return cw_test_run ((const gchar *const *)argv->pdata, NULL, out, err);
+  return cw_test_run ((const gchar *const *) argv->pdata, NULL, out, err);
 }
 
 static void
@@ -712,6 +713,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  cw_test_dbus_init ();
   if (g_getenv ("DBUS_SESSION_BUS_ADDRESS") == NULL)
     {
       g_printerr ("no session bus: run under dbus-run-session\n");

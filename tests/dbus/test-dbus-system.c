@@ -94,9 +94,9 @@ run_gdbus (CwTestBus *bus, gboolean as_nobody, const gchar *const *args, gchar *
   g_ptr_array_add (argv, "call");
   g_ptr_array_add (argv, "--system");
   for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer)args[i]);
+    g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
-  return cw_test_run ((const gchar *const *)argv->pdata, env, out, err);
+  return cw_test_run ((const gchar *const *) argv->pdata, env, out, err);
 }
 
 #define DEST "--dest", CW_TEST_NAME, "--object-path", CW_TEST_PATH, "--method"
@@ -209,10 +209,99 @@ test_daemon_check (void)
   g_assert_true (g_str_has_prefix (out, "('{\"pong\":true,"));
 }
 
+/* gdbus monitor on @bus (as nobody or root), line-buffered so lines come as they happen;
+ * returns once it has subscribed (it prints the owner after adding its match rule). */
+static GSubprocess *
+start_monitor (CwTestBus *bus, gboolean as_nobody, GDataInputStream **out)
+{
+  g_autoptr (GSubprocessLauncher) launcher
+      = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  GSubprocess *proc;
+
+  if (as_nobody)
+    {
+      g_ptr_array_add (argv, "setpriv");
+      g_ptr_array_add (argv, "--reuid=nobody");
+      g_ptr_array_add (argv, "--regid=nogroup");
+      g_ptr_array_add (argv, "--clear-groups");
+    }
+  g_ptr_array_add (argv, "stdbuf");
+  g_ptr_array_add (argv, "-oL");
+  g_ptr_array_add (argv, "gdbus");
+  g_ptr_array_add (argv, "monitor");
+  g_ptr_array_add (argv, "--system");
+  g_ptr_array_add (argv, "--dest");
+  g_ptr_array_add (argv, CW_TEST_NAME);
+  g_ptr_array_add (argv, NULL);
+  g_subprocess_launcher_setenv (launcher, "DBUS_SYSTEM_BUS_ADDRESS", bus->address, TRUE);
+  proc = g_subprocess_launcher_spawnv (launcher, (const gchar *const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  *out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (proc));
+  for (;;)
+    {
+      g_autofree gchar *line = g_data_input_stream_read_line (*out, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (line);
+      if (strstr (line, "is owned by") != NULL)
+        return proc;
+    }
+}
+
+/* Reads @in until a line containing @until; returns how many lines held @needle before. */
+static guint
+count_lines_until (GDataInputStream *in, const gchar *needle, const gchar *until)
+{
+  g_autoptr (GError) error = NULL;
+  guint n = 0;
+
+  for (;;)
+    {
+      g_autofree gchar *line = g_data_input_stream_read_line (in, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (line);
+      if (strstr (line, until) != NULL)
+        return n;
+      if (strstr (line, needle) != NULL)
+        n++;
+    }
+}
+
+/* Events carry session data: the policy lets root receive the Event signal and nobody not. */
+static void
+test_signals_private (void)
+{
+  g_autoptr (CwTestBus) bus = system_bus_with_repo_policy ();
+  g_autoptr (CwTestDaemon) d = start_system_daemon (bus, "cowork");
+  g_autoptr (GDBusConnection) connection = cw_test_bus_connect (bus->address);
+  g_autoptr (GDataInputStream) root_out = NULL, nobody_out = NULL;
+  g_autoptr (GSubprocess) root_mon = start_monitor (bus, FALSE, &root_out);
+  g_autoptr (GSubprocess) nobody_mon = start_monitor (bus, TRUE, &nobody_out);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) echo = NULL;
+
+  echo = cw_test_dbus_call (connection, "example_echo", "{\"text\":\"secret\"}", &error);
+  g_assert_no_error (error);
+  /* root sees the Event ... */
+  g_assert_cmpuint (count_lines_until (root_out, "never", "org.cowork.Daemon1.Event"), ==, 0);
+  /* ... then the daemon leaves. The bus queues the name change to each monitor after the
+   * Event it already handled, so the nobody monitor's lines before "does not have an owner"
+   * are all it could ever get of that Event. */
+  g_assert_cmpint (cw_test_daemon_stop (d, SIGTERM), ==, 0);
+  g_assert_cmpuint (count_lines_until (nobody_out, "org.cowork.Daemon1", "does not have an owner"),
+                    ==, 0);
+  g_subprocess_force_exit (root_mon);
+  g_subprocess_force_exit (nobody_mon);
+  g_subprocess_wait (root_mon, NULL, NULL);
+  g_subprocess_wait (nobody_mon, NULL, NULL);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  cw_test_dbus_init ();
   if (getuid () != 0)
     {
       g_printerr ("needs root (to run clients as nobody)\n");
@@ -220,5 +309,6 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/cowork/dbus/system/repo-policy", test_repo_policy);
   g_test_add_func ("/cowork/dbus/system/daemon-check", test_daemon_check);
+  g_test_add_func ("/cowork/dbus/system/signals-private", test_signals_private);
   return g_test_run ();
 }
