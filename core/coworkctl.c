@@ -5,6 +5,7 @@
 #include "cw-client-private.h"
 #include "cw-ctl-bus-private.h"
 #include "cw-ctl-private.h"
+#include "cw-ctl-service-private.h"
 #include "cw-paths-private.h"
 #include "cw-token-private.h"
 
@@ -306,6 +307,11 @@ static const CwCtlCommand commands[] = {
     cmd_events },
   { "health", "", N_ ("Show the daemon's health"), cmd_health },
   { "token", "rotate", N_ ("Replace the auth token"), cmd_token },
+  { "service", "install|uninstall|start|stop|restart|status|get-mode|set-mode|render",
+    N_ ("Manage coworkd as a user or system service"), cw_ctl_service },
+  { "credentials", "set|list|delete|promote NAME",
+    N_ ("Manage credentials (values are read from stdin)"), cw_ctl_credentials },
+  { "audit", "[--limit N]", N_ ("Show the audit log"), cw_ctl_audit },
 };
 
 static gchar *

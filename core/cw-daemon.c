@@ -1,5 +1,5 @@
 /* cw-daemon.c: boots the pieces in order and takes them down in reverse.
- *   lock -> store -> plugins load -> plugins start -> transports -> ready (READY=1)
+ *   lock -> store -> secrets -> plugins load -> plugins start -> transports -> ready (READY=1)
  * Each phase is recorded with its duration and error for daemon_health.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
@@ -14,6 +14,8 @@
 #include "cw-lock-private.h"
 #include "cw-peer-policy-private.h"
 #include "cw-plugin-loader-private.h"
+#include "cw-secrets-private.h"
+#include "cw-service-commands-private.h"
 #include "cw-sd-notify-private.h"
 #include "cw-store-private.h"
 #include "cw-token-private.h"
@@ -118,6 +120,18 @@ phase_store (CwDaemon *self, GError **error)
   return TRUE;
 }
 
+/* The scope's credential store; it does no I/O yet, so a missing keyring cannot stop the
+ * boot: the first call that needs it reports the problem. */
+static gboolean
+phase_secrets (CwDaemon *self, GError **error)
+{
+  g_autoptr (CwSecrets) secrets = cw_secrets_new_for_paths (self->paths);
+
+  cw_context_set_secrets (self->context, secrets);
+  cw_service_commands_register (self, self->registry);
+  return TRUE;
+}
+
 static gboolean
 phase_plugins_load (CwDaemon *self, const CwDaemonOptions *options, GError **error)
 {
@@ -196,6 +210,7 @@ cw_daemon_start (CwDaemon *self, const CwDaemonOptions *options, GError **error)
 
   PHASE ("lock", phase_lock (self, error));
   PHASE ("store", phase_store (self, error));
+  PHASE ("secrets", phase_secrets (self, error));
   PHASE ("plugins-load", phase_plugins_load (self, options, error));
   PHASE ("plugins-start", phase_plugins_start (self, error));
   PHASE ("transports", phase_transports (self, options, error));

@@ -1,0 +1,450 @@
+/* cw-service-manager.c: coworkd as a systemd unit, managed over D-Bus.
+ *
+ * Install writes the rendered unit into the admin/user unit dir and asks the manager to
+ * Reload, EnableUnitFiles and StartUnit; uninstall undoes each step and removes the scope's
+ * token, socket and lock files. Every step is logged, so a dry run prints exactly the same
+ * list without touching anything. COWORK_SYSTEMD_BUS_ADDRESS points both scopes at another
+ * bus (the tests' fake systemd); COWORK_SYSTEMD_SYSTEM_UNIT_DIR moves /etc/systemd/system.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-service-manager-private.h"
+#include "cw-client-private.h"
+#include "cw-token-private.h"
+
+#include <glib/gstdio.h>
+
+#define SD_NAME      "org.freedesktop.systemd1"
+#define SD_PATH      "/org/freedesktop/systemd1"
+#define SD_MANAGER   "org.freedesktop.systemd1.Manager"
+#define SD_UNIT      "org.freedesktop.systemd1.Unit"
+#define SD_SERVICE   "org.freedesktop.systemd1.Service"
+#define CALL_TIMEOUT 25000
+
+struct _CwServiceManager
+{
+  CwServiceScope scope;
+  CwPaths *paths;
+  gchar *app_data_dir;
+  gchar *unit_dir;
+  gchar *unit_path;
+  gboolean dry_run;
+  GDBusConnection *bus;
+  GString *log;
+};
+
+static gchar *
+unit_dir_for (CwServiceScope scope)
+{
+  const gchar *env = g_getenv ("COWORK_SYSTEMD_SYSTEM_UNIT_DIR");
+
+  if (scope == CW_SERVICE_SCOPE_USER)
+    return g_build_filename (g_get_user_config_dir (), "systemd", "user", NULL);
+  return g_strdup (env != NULL && *env != '\0' ? env : "/etc/systemd/system");
+}
+
+static gboolean
+path_is_inside (const gchar *path, const gchar *dir)
+{
+  gsize n = strlen (dir);
+
+  return n > 1 && g_str_has_prefix (path, dir) && (path[n] == '/' || path[n] == '\0');
+}
+
+CwPaths *
+cw_service_paths_for_scope (CwServiceScope scope, const CwPaths *own, GError **error)
+{
+  g_autoptr (CwPaths) paths = NULL;
+  gboolean want_system = scope == CW_SERVICE_SCOPE_SYSTEM;
+
+  if (own != NULL && own->system_mode == want_system)
+    paths = cw_paths_resolve (cw_service_scope_to_string (scope), own->app_data_dir, own->endpoint,
+                              own->token_file, own->lock_file, error);
+  else if (want_system)
+    {
+      /* Spelled out so nothing of the calling user's COWORK_* environment leaks in. */
+      const gchar *state = g_getenv ("STATE_DIRECTORY");
+      const gchar *runtime = g_getenv ("RUNTIME_DIRECTORY");
+      g_autofree gchar *data = g_strdup (state != NULL && *state ? state : "/var/lib/cowork");
+      g_autofree gchar *ep = g_build_filename (
+          runtime != NULL && *runtime ? runtime : "/run/cowork", "agentd.sock", NULL);
+      g_autofree gchar *token = g_build_filename (data, "daemon", "auth.token", NULL);
+      g_autofree gchar *lock = g_build_filename (data, "daemon", "agentd.lock", NULL);
+      paths = cw_paths_resolve ("system", data, ep, token, lock, error);
+    }
+  else
+    paths = cw_paths_resolve ("user", NULL, NULL, NULL, NULL, error);
+  if (paths == NULL)
+    return NULL;
+  if (want_system)
+    {
+      const gchar *home = g_get_home_dir ();
+      if (path_is_inside (paths->app_data_dir, home)
+          || path_is_inside (paths->app_data_dir, "/home"))
+        {
+          g_set_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
+                       "system mode never keeps its data in a home directory (%s)",
+                       paths->app_data_dir);
+          return NULL;
+        }
+    }
+  return g_steal_pointer (&paths);
+}
+
+CwServiceManager *
+cw_service_manager_new (CwServiceScope scope, const CwPaths *paths, const gchar *app_data_dir,
+                        GError **error)
+{
+  g_autoptr (CwServiceManager) self = g_new0 (CwServiceManager, 1);
+
+  self->scope = scope;
+  self->paths = cw_service_paths_for_scope (scope, paths, error);
+  if (self->paths == NULL)
+    return NULL;
+  self->app_data_dir = scope == CW_SERVICE_SCOPE_USER ? g_strdup (app_data_dir) : NULL;
+  self->unit_dir = unit_dir_for (scope);
+  self->unit_path = g_build_filename (self->unit_dir, CW_SERVICE_UNIT_NAME, NULL);
+  self->log = g_string_new (NULL);
+  return g_steal_pointer (&self);
+}
+
+void
+cw_service_manager_free (CwServiceManager *self)
+{
+  if (self == NULL)
+    return;
+  cw_paths_free (self->paths);
+  g_free (self->app_data_dir);
+  g_free (self->unit_dir);
+  g_free (self->unit_path);
+  g_clear_object (&self->bus);
+  g_string_free (self->log, TRUE);
+  g_free (self);
+}
+
+void
+cw_service_manager_set_dry_run (CwServiceManager *self, gboolean dry_run)
+{
+  self->dry_run = dry_run;
+}
+
+const gchar *
+cw_service_manager_get_log (CwServiceManager *self)
+{
+  return self->log->str;
+}
+
+const gchar *
+cw_service_manager_get_unit_path (CwServiceManager *self)
+{
+  return self->unit_path;
+}
+
+static GDBusConnection *
+get_bus (CwServiceManager *self, GError **error)
+{
+  const gchar *address = g_getenv ("COWORK_SYSTEMD_BUS_ADDRESS");
+
+  if (self->bus != NULL)
+    return self->bus;
+  if (address != NULL && *address != '\0')
+    self->bus = g_dbus_connection_new_for_address_sync (
+        address,
+        G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+            | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+        NULL, NULL, error);
+  else
+    self->bus = g_bus_get_sync (self->scope == CW_SERVICE_SCOPE_SYSTEM ? G_BUS_TYPE_SYSTEM
+                                                                       : G_BUS_TYPE_SESSION,
+                                NULL, error);
+  if (self->bus == NULL)
+    g_prefix_error (error, "cannot reach systemd on the %s bus: ",
+                    self->scope == CW_SERVICE_SCOPE_SYSTEM ? "system" : "session");
+  return self->bus;
+}
+
+/* Calls a systemd method, or in a dry run only logs it. Takes @params (floating). */
+static GVariant *
+sd_call (CwServiceManager *self, const gchar *path, const gchar *iface, const gchar *method,
+         GVariant *params, const gchar *reply_type, GError **error)
+{
+  g_autoptr (GVariant) args = g_variant_ref_sink (params ?: g_variant_new ("()"));
+  g_autofree gchar *text = g_variant_print (args, FALSE);
+  GDBusConnection *bus;
+  GVariant *reply;
+
+  g_string_append_printf (self->log, "%s %s.%s %s\n", self->dry_run ? "would call" : "call", iface,
+                          method, text);
+  if (self->dry_run)
+    return g_variant_new ("()");
+  bus = get_bus (self, error);
+  if (bus == NULL)
+    return NULL;
+  reply = g_dbus_connection_call_sync (bus, SD_NAME, path, iface, method, args,
+                                       reply_type ? G_VARIANT_TYPE (reply_type) : NULL,
+                                       G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT, NULL, error);
+  if (reply == NULL)
+    g_prefix_error (error, "systemd %s failed: ", method);
+  return reply;
+}
+
+static gboolean
+sd_manager (CwServiceManager *self, const gchar *method, GVariant *params, GError **error)
+{
+  g_autoptr (GVariant) reply = sd_call (self, SD_PATH, SD_MANAGER, method, params, NULL, error);
+
+  return reply != NULL;
+}
+
+static gboolean
+is_no_such_unit (const GError *error)
+{
+  g_autofree gchar *remote = NULL;
+
+  if (error == NULL || !g_dbus_error_is_remote_error (error))
+    return FALSE;
+  remote = g_dbus_error_get_remote_error (error);
+  return g_strcmp0 (remote, "org.freedesktop.systemd1.NoSuchUnit") == 0;
+}
+
+static gboolean
+write_unit (CwServiceManager *self, GError **error)
+{
+  g_autofree gchar *program = cw_service_find_program (error);
+  g_autofree gchar *text = NULL;
+  CwServiceSpec spec = { CW_SERVICE_PLATFORM_LINUX, self->scope };
+
+  if (program == NULL)
+    return FALSE;
+  spec.program = program;
+  spec.app_data_dir = self->app_data_dir;
+  text = cw_service_render (&spec, NULL, error);
+  if (text == NULL)
+    return FALSE;
+  g_string_append_printf (self->log, "%s %s (mode 0644):\n%s",
+                          self->dry_run ? "would write" : "write", self->unit_path, text);
+  if (self->dry_run)
+    return TRUE;
+  if (g_mkdir_with_parents (self->unit_dir, 0755) != 0)
+    {
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "failed to create %s: %s",
+                   self->unit_dir, g_strerror (errno));
+      return FALSE;
+    }
+  return g_file_set_contents_full (self->unit_path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
+                                   error);
+}
+
+gboolean
+cw_service_manager_install (CwServiceManager *self, GError **error)
+{
+  const gchar *units[] = { CW_SERVICE_UNIT_NAME, NULL };
+
+  return write_unit (self, error) && sd_manager (self, "Reload", NULL, error)
+         && sd_manager (self, "EnableUnitFiles", g_variant_new ("(^asbb)", units, FALSE, TRUE),
+                        error)
+         && sd_manager (self, "StartUnit", g_variant_new ("(ss)", CW_SERVICE_UNIT_NAME, "replace"),
+                        error);
+}
+
+static gboolean
+remove_file (CwServiceManager *self, const gchar *path, GError **error)
+{
+  if (!g_file_test (path, G_FILE_TEST_EXISTS) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+    return TRUE;
+  g_string_append_printf (self->log, "%s %s\n", self->dry_run ? "would remove" : "remove", path);
+  if (self->dry_run || g_unlink (path) == 0 || errno == ENOENT)
+    return TRUE;
+  g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "failed to remove %s: %s",
+               path, g_strerror (errno));
+  return FALSE;
+}
+
+gboolean
+cw_service_manager_uninstall (CwServiceManager *self, GError **error)
+{
+  const gchar *units[] = { CW_SERVICE_UNIT_NAME, NULL };
+  g_autoptr (GError) local_error = NULL;
+
+  /* A unit systemd never loaded cannot be stopped; that is not a failure here. */
+  if (!sd_manager (self, "StopUnit", g_variant_new ("(ss)", CW_SERVICE_UNIT_NAME, "replace"),
+                   &local_error)
+      && !is_no_such_unit (local_error))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  return sd_manager (self, "DisableUnitFiles", g_variant_new ("(^asb)", units, FALSE), error)
+         && remove_file (self, self->unit_path, error) && sd_manager (self, "Reload", NULL, error)
+         && remove_file (self, self->paths->token_file, error)
+         && (g_str_has_prefix (self->paths->endpoint, "tcp://")
+             || remove_file (self, self->paths->endpoint, error))
+         && remove_file (self, self->paths->lock_file, error);
+}
+
+static gboolean
+job (CwServiceManager *self, const gchar *method, GError **error)
+{
+  if (!self->dry_run && !g_file_test (self->unit_path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, CW_ERROR, CW_ERROR_NOT_FOUND,
+                   "the %s service is not installed (no %s); run 'coworkctl service install%s'",
+                   cw_service_scope_to_string (self->scope), self->unit_path,
+                   self->scope == CW_SERVICE_SCOPE_SYSTEM ? " --system" : "");
+      return FALSE;
+    }
+  return sd_manager (self, method, g_variant_new ("(ss)", CW_SERVICE_UNIT_NAME, "replace"), error);
+}
+
+gboolean
+cw_service_manager_start (CwServiceManager *self, GError **error)
+{
+  return job (self, "StartUnit", error);
+}
+
+gboolean
+cw_service_manager_stop (CwServiceManager *self, GError **error)
+{
+  return job (self, "StopUnit", error);
+}
+
+gboolean
+cw_service_manager_restart (CwServiceManager *self, GError **error)
+{
+  return job (self, "RestartUnit", error);
+}
+
+static GVariant *
+unit_property (CwServiceManager *self, const gchar *unit_path, const gchar *iface,
+               const gchar *name, GError **error)
+{
+  g_autoptr (GVariant) reply = g_dbus_connection_call_sync (
+      self->bus, SD_NAME, unit_path, "org.freedesktop.DBus.Properties", "Get",
+      g_variant_new ("(ss)", iface, name), G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE,
+      CALL_TIMEOUT, NULL, error);
+  GVariant *value = NULL;
+
+  if (reply == NULL)
+    return NULL;
+  g_variant_get (reply, "(v)", &value);
+  return value;
+}
+
+/* ActiveState, SubState and MainPID; "inactive" when systemd has not loaded the unit. */
+static gboolean
+query_unit (CwServiceManager *self, JsonObject *status, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) active = NULL, sub = NULL, pid = NULL;
+  const gchar *unit_path = NULL;
+
+  reply = g_dbus_connection_call_sync (self->bus, SD_NAME, SD_PATH, SD_MANAGER, "GetUnit",
+                                       g_variant_new ("(s)", CW_SERVICE_UNIT_NAME),
+                                       G_VARIANT_TYPE ("(o)"), G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT,
+                                       NULL, &local_error);
+  if (reply == NULL)
+    {
+      if (!is_no_such_unit (local_error))
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                      "systemd GetUnit failed: ");
+          return FALSE;
+        }
+      json_object_set_string_member (status, "active", "inactive");
+      json_object_set_string_member (status, "subState", "dead");
+      json_object_set_int_member (status, "pid", 0);
+      return TRUE;
+    }
+  g_variant_get (reply, "(&o)", &unit_path);
+  active = unit_property (self, unit_path, SD_UNIT, "ActiveState", error);
+  sub = active ? unit_property (self, unit_path, SD_UNIT, "SubState", error) : NULL;
+  pid = sub ? unit_property (self, unit_path, SD_SERVICE, "MainPID", error) : NULL;
+  if (pid == NULL)
+    return FALSE;
+  json_object_set_string_member (status, "active", g_variant_get_string (active, NULL));
+  json_object_set_string_member (status, "subState", g_variant_get_string (sub, NULL));
+  json_object_set_int_member (status, "pid", g_variant_get_uint32 (pid));
+  return TRUE;
+}
+
+static gboolean
+query_enabled (CwServiceManager *self, JsonObject *status, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  const gchar *state = "not-found";
+
+  reply = g_dbus_connection_call_sync (self->bus, SD_NAME, SD_PATH, SD_MANAGER, "GetUnitFileState",
+                                       g_variant_new ("(s)", CW_SERVICE_UNIT_NAME),
+                                       G_VARIANT_TYPE ("(s)"), G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT,
+                                       NULL, &local_error);
+  if (reply != NULL)
+    g_variant_get (reply, "(&s)", &state);
+  else if (!is_no_such_unit (local_error)
+           && !g_error_matches (local_error, G_DBUS_ERROR, G_DBUS_ERROR_FILE_NOT_FOUND))
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                  "systemd GetUnitFileState failed: ");
+      return FALSE;
+    }
+  json_object_set_string_member (status, "unitFileState", state);
+  json_object_set_boolean_member (
+      status, "enabled", g_str_has_prefix (state, "enabled") || g_strcmp0 (state, "linked") == 0);
+  return TRUE;
+}
+
+/* The daemon's own view, when one answers on the scope's endpoint with its token. */
+static JsonNode *
+query_health (CwServiceManager *self)
+{
+  g_autofree gchar *token = cw_token_read (self->paths->token_file, NULL);
+  g_autoptr (CwClient) client = NULL;
+
+  if (token == NULL)
+    return json_node_new (JSON_NODE_NULL);
+  client = cw_client_connect (self->paths->endpoint, token, NULL);
+  if (client == NULL)
+    return json_node_new (JSON_NODE_NULL);
+  cw_client_set_timeout (client, 3);
+  return cw_client_call (client, "daemon_health", NULL, NULL) ?: json_node_new (JSON_NODE_NULL);
+}
+
+JsonObject *
+cw_service_manager_status (CwServiceManager *self, GError **error)
+{
+  g_autoptr (JsonObject) status = json_object_new ();
+  g_autofree gchar *program = cw_service_find_program (error);
+  g_auto (GStrv) args = NULL;
+  JsonArray *arr = json_array_new ();
+  CwServiceSpec spec = { CW_SERVICE_PLATFORM_LINUX, self->scope };
+
+  if (program == NULL || get_bus (self, error) == NULL)
+    {
+      json_array_unref (arr);
+      return NULL;
+    }
+  spec.program = program;
+  spec.app_data_dir = self->app_data_dir;
+  args = cw_service_daemon_args (&spec);
+  for (guint i = 0; args[i] != NULL; i++)
+    json_array_add_string_element (arr, args[i]);
+  json_object_set_string_member (status, "mode", cw_service_scope_to_string (self->scope));
+  json_object_set_string_member (status, "manager", "systemd");
+  json_object_set_string_member (status, "serviceId", CW_SERVICE_UNIT_NAME);
+  json_object_set_boolean_member (status, "installed",
+                                  g_file_test (self->unit_path, G_FILE_TEST_EXISTS));
+  json_object_set_string_member (status, "configPath", self->unit_path);
+  json_object_set_string_member (status, "daemonProgram", program);
+  json_object_set_array_member (status, "daemonArgs", arr);
+  json_object_set_string_member (status, "appDataDir", self->paths->app_data_dir);
+  json_object_set_string_member (status, "endpoint", self->paths->endpoint);
+  json_object_set_string_member (status, "tokenFile", self->paths->token_file);
+  json_object_set_string_member (status, "lockFile", self->paths->lock_file);
+  json_object_set_null_member (status, "details");
+  if (!query_enabled (self, status, error) || !query_unit (self, status, error))
+    return NULL;
+  json_object_set_boolean_member (
+      status, "running",
+      g_strcmp0 (json_object_get_string_member (status, "active"), "active") == 0);
+  json_object_set_member (status, "health", query_health (self));
+  return g_steal_pointer (&status);
+}
