@@ -522,6 +522,45 @@ test_broken_stream (gconstpointer data)
   g_assert_cmpuint (c->retry_delays->len, ==, 0);
 }
 
+/* An error inside a 200 stream before any output is retried like the HTTP status. */
+static void
+test_error_event_retried (void)
+{
+  g_autoptr (FakeLlm) fake = NULL;
+  g_autoptr (Collector) c = run_script (
+      &test_apis[1],
+      "{\"responses\":[{\"events\":[{\"raw\":\"event: error\\ndata: {\\\"type\\\":\\\"error\\\","
+      "\\\"error\\\":{\\\"type\\\":\\\"overloaded_error\\\",\\\"message\\\":\\\"Overloaded\\\"}}"
+      "\\n\\n\"},{\"breakStream\":true}]},{\"events\":[{\"text\":\"ok\"}]}]}",
+      &fake);
+  g_autoptr (GPtrArray) requests = read_json_lines (fake->log_path);
+
+  g_assert_no_error (c->error);
+  g_assert_cmpstr (c->text->str, ==, "ok");
+  g_assert_cmpuint (c->retry_delays->len, ==, 1);
+  g_assert_cmpuint (requests->len, ==, 2);
+}
+
+/* After text went out, the same error is final: a retry would repeat the text. */
+static void
+test_error_event_after_text (void)
+{
+  g_autoptr (FakeLlm) fake = NULL;
+  g_autoptr (Collector) c = run_script (
+      &test_apis[0],
+      "{\"responses\":[{\"events\":[{\"text\":\"half\"},{\"raw\":\"data: {\\\"error\\\":"
+      "{\\\"message\\\":\\\"upstream overloaded\\\",\\\"code\\\":502}}\\n\\n\"}]},"
+      "{\"events\":[{\"text\":\"never\"}]}]}",
+      &fake);
+  g_autoptr (GPtrArray) requests = read_json_lines (fake->log_path);
+
+  g_assert_error (c->error, CW_PROVIDER_ERROR, CW_PROVIDER_ERROR_SERVER);
+  g_assert_nonnull (strstr (c->error->message, "upstream overloaded"));
+  g_assert_cmpstr (c->text->str, ==, "half");
+  g_assert_cmpuint (c->retry_delays->len, ==, 0);
+  g_assert_cmpuint (requests->len, ==, 1);
+}
+
 /* The server must see the connection go away at once, not at the end of its script. */
 static gboolean
 conn_log_says (FakeLlm *fake, const gchar *event)
@@ -1237,6 +1276,8 @@ main (int argc, char **argv)
                    test_cancel_while_waiting_to_retry);
   g_test_add_func ("/cowork/providers/free-before-done", test_free_before_done);
   g_test_add_func ("/cowork/providers/stall", test_stall);
+  g_test_add_func ("/cowork/providers/anthropic/error-event-retried", test_error_event_retried);
+  g_test_add_func ("/cowork/providers/openai/error-event-after-text", test_error_event_after_text);
   g_test_add_func ("/cowork/providers/retry-longer-than-idle-timeout",
                    test_retry_longer_than_idle_timeout);
 

@@ -43,6 +43,7 @@ struct _CwProviderStream
   CwSseParser *parser;
   gpointer wire_state;
 
+  gboolean emitted; /* something reached the callbacks: a retry would repeat it */
   gboolean have_usage;
   gint64 input_tokens;
   gint64 output_tokens;
@@ -225,16 +226,20 @@ cw_provider_stream_finish_later (CwProviderStream *self, GError *error)
 void
 cw_provider_stream_emit_text (CwProviderStream *self, const gchar *delta)
 {
-  if (delta != NULL && *delta != '\0' && cw_provider_stream_is_live (self)
-      && self->callbacks.text != NULL)
+  if (delta == NULL || *delta == '\0' || !cw_provider_stream_is_live (self))
+    return;
+  self->emitted = TRUE;
+  if (self->callbacks.text != NULL)
     self->callbacks.text (delta, self->user_data);
 }
 
 void
 cw_provider_stream_emit_thinking (CwProviderStream *self, const gchar *delta)
 {
-  if (delta != NULL && *delta != '\0' && cw_provider_stream_is_live (self)
-      && self->callbacks.thinking != NULL)
+  if (delta == NULL || *delta == '\0' || !cw_provider_stream_is_live (self))
+    return;
+  self->emitted = TRUE;
+  if (self->callbacks.thinking != NULL)
     self->callbacks.thinking (delta, self->user_data);
 }
 
@@ -242,7 +247,10 @@ void
 cw_provider_stream_emit_tool_call (CwProviderStream *self, const gchar *id, const gchar *name,
                                    JsonObject *args)
 {
-  if (cw_provider_stream_is_live (self) && self->callbacks.tool_call != NULL)
+  if (!cw_provider_stream_is_live (self))
+    return;
+  self->emitted = TRUE;
+  if (self->callbacks.tool_call != NULL)
     self->callbacks.tool_call (id, name, args, self->user_data);
 }
 
@@ -265,7 +273,35 @@ cw_provider_stream_set_stop_reason (CwProviderStream *self, const gchar *stop_re
 
 static void cw_provider_stream_read_next (CwProviderStream *self);
 
-/* Hands every complete event to the wire format; FALSE once the stream is finished. */
+static gboolean cw_provider_stream_retry_cb (gpointer user_data);
+static void cw_provider_stream_retry_later (CwProviderStream *self, const GError *error,
+                                            SoupMessageHeaders *headers);
+
+/* An overloaded or rate-limited provider often says so inside a 200 stream (Anthropic's
+ * overloaded_error, OpenRouter's error chunks). Before anything reached the callbacks, that
+ * is as retryable as a 529 or 429; afterwards a retry would repeat text, so it is final. */
+static void
+cw_provider_stream_failed_in_body (CwProviderStream *self, GError *error_in)
+{
+  g_autoptr (GError) error = error_in;
+
+  if (self->emitted || self->attempt >= self->max_retries || self->orphaned
+      || !(g_error_matches (error, CW_PROVIDER_ERROR, CW_PROVIDER_ERROR_SERVER)
+           || g_error_matches (error, CW_PROVIDER_ERROR, CW_PROVIDER_ERROR_RATE_LIMIT)))
+    {
+      cw_provider_stream_finish (self, g_steal_pointer (&error));
+      return;
+    }
+  g_clear_object (&self->body_stream);
+  g_clear_pointer (&self->parser, cw_sse_parser_free);
+  g_clear_pointer (&self->wire_state, self->wire->state_free);
+  self->have_usage = FALSE;
+  g_clear_pointer (&self->stop_reason, g_free);
+  cw_provider_stream_retry_later (self, error, NULL);
+}
+
+/* Hands every complete event to the wire format; FALSE when reading must stop (finished,
+ * or a retry is scheduled). */
 static gboolean
 cw_provider_stream_dispatch (CwProviderStream *self)
 {
@@ -278,7 +314,7 @@ cw_provider_stream_dispatch (CwProviderStream *self)
         return TRUE;
       if (!self->wire->event (self->wire_state, event, self, &error))
         {
-          cw_provider_stream_finish (self, g_steal_pointer (&error));
+          cw_provider_stream_failed_in_body (self, g_steal_pointer (&error));
           return FALSE;
         }
     }
@@ -366,15 +402,41 @@ cw_provider_stream_retry_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Schedules the next attempt after @error; @headers may carry Retry-After. */
+static void
+cw_provider_stream_retry_later (CwProviderStream *self, const GError *error,
+                                SoupMessageHeaders *headers)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  guint delay_ms;
+
+  /* Waiting to retry is not the provider being silent. */
+  cw_provider_stream_disarm (self);
+  self->attempt++;
+  delay_ms = cw_provider_retry_delay_ms (headers, self->attempt, self->retry_base_ms, now);
+  g_debug ("%s: %s, retry %u in %u ms", self->wire->name, error->message, self->attempt, delay_ms);
+  if (self->callbacks.retrying != NULL && !self->orphaned)
+    self->callbacks.retrying (self->attempt, delay_ms, error, self->user_data);
+  /* The owner may have cancelled from inside retrying(). */
+  if (g_cancellable_is_cancelled (self->cancellable))
+    {
+      cw_provider_stream_finish (self, NULL);
+      return;
+    }
+  self->retry_source = g_timeout_source_new (delay_ms);
+  g_source_set_callback (self->retry_source, cw_provider_stream_retry_cb,
+                         cw_provider_stream_ref (self), (GDestroyNotify) cw_provider_stream_unref);
+  g_source_set_static_name (self->retry_source, "[cw] provider retry");
+  g_source_attach (self->retry_source, g_main_context_get_thread_default ());
+}
+
 static void
 cw_provider_stream_on_error_body (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (CwProviderStream) self = user_data;
   g_autoptr (GBytes) body = NULL;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GDateTime) now = NULL;
   guint status;
-  guint delay_ms;
 
   /* A body we cannot read still has a status worth reporting. */
   if (g_output_stream_splice_finish (G_OUTPUT_STREAM (source), result, NULL) >= 0)
@@ -395,26 +457,7 @@ cw_provider_stream_on_error_body (GObject *source, GAsyncResult *result, gpointe
       return;
     }
 
-  /* Waiting to retry is not the provider being silent. */
-  cw_provider_stream_disarm (self);
-  self->attempt++;
-  now = g_date_time_new_now_utc ();
-  delay_ms = cw_provider_retry_delay_ms (soup_message_get_response_headers (self->msg),
-                                         self->attempt, self->retry_base_ms, now);
-  g_debug ("%s: %s, retry %u in %u ms", self->wire->name, error->message, self->attempt, delay_ms);
-  if (self->callbacks.retrying != NULL)
-    self->callbacks.retrying (self->attempt, delay_ms, error, self->user_data);
-  /* The owner may have cancelled from inside retrying(). */
-  if (g_cancellable_is_cancelled (self->cancellable))
-    {
-      cw_provider_stream_finish (self, NULL);
-      return;
-    }
-  self->retry_source = g_timeout_source_new (delay_ms);
-  g_source_set_callback (self->retry_source, cw_provider_stream_retry_cb,
-                         cw_provider_stream_ref (self), (GDestroyNotify) cw_provider_stream_unref);
-  g_source_set_static_name (self->retry_source, "[cw] provider retry");
-  g_source_attach (self->retry_source, g_main_context_get_thread_default ());
+  cw_provider_stream_retry_later (self, error, soup_message_get_response_headers (self->msg));
 }
 
 static void
