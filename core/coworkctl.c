@@ -109,17 +109,17 @@ print_health (JsonObject *h)
                                                                               : "");
   g_print (_ ("version:    %s\n"), json_object_get_string_member_with_default (h, "version", "?"));
   g_print (_ ("mode:       %s\n"), json_object_get_string_member_with_default (h, "mode", "?"));
-  g_print (_ ("pid:        %" G_GINT64_FORMAT "\n"),
-           json_object_get_int_member_with_default (h, "pid", 0));
+  g_print (_ ("pid:        %lld\n"),
+           (long long) json_object_get_int_member_with_default (h, "pid", 0));
   g_print (_ ("boot:       %s\n"), json_object_get_string_member_with_default (h, "bootId", "?"));
-  g_print (_ ("uptime:     %" G_GINT64_FORMAT " s\n"),
-           json_object_get_int_member_with_default (h, "uptimeMs", 0) / 1000);
-  g_print (_ ("sessions:   %" G_GINT64_FORMAT "\n"),
-           json_object_get_int_member_with_default (h, "sessionCount", 0));
+  g_print (_ ("uptime:     %lld s\n"),
+           (long long) json_object_get_int_member_with_default (h, "uptimeMs", 0) / 1000);
+  g_print (_ ("sessions:   %lld\n"),
+           (long long) json_object_get_int_member_with_default (h, "sessionCount", 0));
   if (events != NULL)
-    g_print (_ ("events:     cursor %" G_GINT64_FORMAT ", oldest held %" G_GINT64_FORMAT "\n"),
-             json_object_get_int_member_with_default (events, "eventCursor", 0),
-             json_object_get_int_member_with_default (events, "replayStart", 0));
+    g_print (_ ("events:     cursor %lld, oldest held %lld\n"),
+             (long long) json_object_get_int_member_with_default (events, "eventCursor", 0),
+             (long long) json_object_get_int_member_with_default (events, "replayStart", 0));
   g_print (_ ("plugins:\n"));
   for (guint i = 0; plugins != NULL && i < json_array_get_length (plugins); i++)
     {
@@ -195,7 +195,7 @@ replay (CwCtlLink *client, gint64 after, GError **error)
         return -1;
       r = json_node_get_object (result);
       if (json_object_get_boolean_member_with_default (r, "hasGap", FALSE))
-        g_printerr (_ ("note: events after %" G_GINT64_FORMAT " are no longer held\n"), after);
+        g_printerr (_ ("note: events after %lld are no longer held\n"), (long long) after);
       events = json_object_get_array_member (r, "events");
       for (guint i = 0; i < json_array_get_length (events); i++)
         {
