@@ -561,6 +561,48 @@ test_error_event_after_text (void)
   g_assert_cmpuint (requests->len, ==, 1);
 }
 
+/* Arguments that are not JSON end the stream with a clear error, not a crash or {}. */
+static void
+test_invalid_tool_arguments (void)
+{
+  g_autoptr (FakeLlm) fake = NULL;
+  g_autoptr (Collector) c = run_script (
+      &test_apis[0],
+      "{\"responses\":[{\"events\":[{\"raw\":\"data: {\\\"choices\\\":[{\\\"index\\\":0,"
+      "\\\"delta\\\":{\\\"tool_calls\\\":[{\\\"index\\\":0,\\\"id\\\":\\\"c1\\\","
+      "\\\"function\\\":{\\\"name\\\":\\\"ls\\\",\\\"arguments\\\":\\\"{\\\\\\\"pa\\\"}}]},"
+      "\\\"finish_reason\\\":\\\"tool_calls\\\"}]}\\n\\n\"}]}]}",
+      &fake);
+
+  g_assert_error (c->error, CW_PROVIDER_ERROR, CW_PROVIDER_ERROR_STREAM);
+  g_assert_nonnull (strstr (c->error->message, "ls"));
+  g_assert_cmpuint (c->calls->len, ==, 0);
+}
+
+/* Every callback but done() may be left out. */
+static void
+test_only_done_callback (void)
+{
+  g_autoptr (FakeLlm) fake = fake_llm_start (
+      "anthropic", "{\"responses\":[{\"status\":529},{\"events\":[{\"thinking\":\"t\"},"
+                   "{\"text\":\"x\"},{\"toolCall\":{\"id\":\"c\",\"name\":\"ls\",\"args\":{}}}],"
+                   "\"usage\":{\"input\":1,\"output\":1}}]}");
+  g_autoptr (JsonArray) messages = user_messages ("hi");
+  CwProviderRequest request = request_for (&test_apis[1], fake, messages);
+  g_autoptr (SoupSession) session = soup_session_new ();
+  g_autoptr (Collector) c = collector_new ();
+  CwProviderCallbacks only_done = { .done = on_done };
+  guint timeout = g_timeout_add_seconds (30, on_timeout, NULL);
+
+  c->stream = cw_provider_stream_start (session, &request, &only_done, c);
+  g_main_loop_run (c->loop);
+  g_source_remove (timeout);
+  g_assert_no_error (c->error);
+  g_assert_cmpstr (c->stop_reason, ==, "tool_use");
+  g_assert_cmpstr (c->order->str, ==, "D");
+  cw_provider_stream_free (c->stream);
+}
+
 /* The server must see the connection go away at once, not at the end of its script. */
 static gboolean
 conn_log_says (FakeLlm *fake, const gchar *event)
@@ -1032,6 +1074,40 @@ test_request_no_thinking_for_older_models (void)
   g_assert_false (json_object_has_member (body, "generationConfig"));
 }
 
+/* deepseek gets the reasoning of a tool-calling assistant message back; openai does not. */
+static void
+test_request_reasoning_back (void)
+{
+  static const TestApi deepseek = { "openai", "deepseek" };
+  g_autoptr (FakeLlm) fake
+      = fake_llm_start ("openai", "{\"responses\":[{\"events\":[{\"text\":\"ok\"}]}]}");
+  g_autoptr (JsonArray) messages = tool_loop_messages ();
+  g_autoptr (GPtrArray) lines = NULL;
+  const TestApi *apis[] = { &deepseek, &test_apis[0] };
+
+  json_object_set_string_member (json_array_get_object_element (messages, 1), "thinking",
+                                 "I should read it.");
+  for (guint i = 0; i < G_N_ELEMENTS (apis); i++)
+    {
+      CwProviderRequest request = request_for (apis[i], fake, messages);
+      g_autoptr (Collector) c = run_request (&request, FALSE);
+      g_assert_no_error (c->error);
+    }
+  lines = read_json_lines (fake->log_path);
+  g_assert_cmpuint (lines->len, ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      JsonObject *body = json_object_get_object_member (line_object (lines, i), "body");
+      JsonObject *assistant = member_object (json_object_get_array_member (body, "messages"), 1);
+      g_assert_cmpstr (json_object_get_string_member (assistant, "role"), ==, "assistant");
+      if (i == 0)
+        g_assert_cmpstr (json_object_get_string_member (assistant, "reasoning_content"), ==,
+                         "I should read it.");
+      else
+        g_assert_false (json_object_has_member (assistant, "reasoning_content"));
+    }
+}
+
 /* ---- units ------------------------------------------------------------------------------ */
 
 static GPtrArray *
@@ -1276,6 +1352,9 @@ main (int argc, char **argv)
                    test_cancel_while_waiting_to_retry);
   g_test_add_func ("/cowork/providers/free-before-done", test_free_before_done);
   g_test_add_func ("/cowork/providers/stall", test_stall);
+  g_test_add_func ("/cowork/providers/openai/invalid-tool-arguments", test_invalid_tool_arguments);
+  g_test_add_func ("/cowork/providers/only-done-callback", test_only_done_callback);
+  g_test_add_func ("/cowork/providers/deepseek/reasoning-back", test_request_reasoning_back);
   g_test_add_func ("/cowork/providers/anthropic/error-event-retried", test_error_event_retried);
   g_test_add_func ("/cowork/providers/openai/error-event-after-text", test_error_event_after_text);
   g_test_add_func ("/cowork/providers/retry-longer-than-idle-timeout",

@@ -43,8 +43,16 @@ cw_openai_add_tool_calls (JsonBuilder *b, JsonArray *calls)
   json_builder_end_array (b);
 }
 
+/* DeepSeek and Kimi thinking models want the reasoning of an assistant message that called
+ * tools sent back while the tool loop runs, and refuse or degrade without it. */
+static gboolean
+cw_openai_wants_reasoning_back (const gchar *provider_id)
+{
+  return g_strcmp0 (provider_id, "deepseek") == 0 || g_strcmp0 (provider_id, "moonshot") == 0;
+}
+
 static void
-cw_openai_add_message (JsonBuilder *b, JsonObject *message)
+cw_openai_add_message (JsonBuilder *b, JsonObject *message, const gchar *provider_id)
 {
   const gchar *role = cw_provider_json_string (message, "role");
   const gchar *content = cw_provider_json_string (message, "content");
@@ -68,7 +76,15 @@ cw_openai_add_message (JsonBuilder *b, JsonObject *message)
   else
     json_builder_add_string_value (b, content != NULL ? content : "");
   if (g_strcmp0 (role, "assistant") == 0 && calls != NULL && json_array_get_length (calls) > 0)
-    cw_openai_add_tool_calls (b, calls);
+    {
+      const gchar *thinking = cw_provider_json_string (message, "thinking");
+      cw_openai_add_tool_calls (b, calls);
+      if (thinking != NULL && *thinking != '\0' && cw_openai_wants_reasoning_back (provider_id))
+        {
+          json_builder_set_member_name (b, "reasoning_content");
+          json_builder_add_string_value (b, thinking);
+        }
+    }
   json_builder_end_object (b);
 }
 
@@ -195,7 +211,7 @@ cw_openai_build_body (const CwProviderRequest *request)
     {
       JsonObject *message = json_array_get_object_element (request->messages, i);
       if (message != NULL)
-        cw_openai_add_message (b, message);
+        cw_openai_add_message (b, message, request->provider_id);
     }
   json_builder_end_array (b);
 

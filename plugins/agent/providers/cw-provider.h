@@ -46,8 +46,11 @@ typedef struct
   const gchar *system_prompt; /* may be NULL */
   /* Neutral history, oldest first. Each element is an object:
    *   {role:"user", content:"..."}
-   *   {role:"assistant", content:"...", toolCalls?:[{id, name, args:{...}}]}
-   *   {role:"tool", toolCallId, toolName, content:"...", isError?:bool} */
+   *   {role:"assistant", content:"...", toolCalls?:[{id, name, args:{...}}], thinking?:"..."}
+   *   {role:"tool", toolCallId, toolName, content:"...", isError?:bool}
+   * Added: `thinking` (optional) is the reasoning streamed before the tool calls; deepseek
+   * and moonshot get it back as reasoning_content on assistant messages with toolCalls,
+   * which their thinking models need inside a tool loop; other APIs ignore it. */
   JsonArray *messages;
   /* [{name, description, parameters: JSON schema object}] */
   JsonArray *tools;
