@@ -8,44 +8,22 @@
 gdouble
 cw_bench_now_us (void)
 {
-  return (gdouble)g_get_monotonic_time ();
+  return (gdouble) g_get_monotonic_time ();
 }
 
-CwBenchDaemon *
-cw_bench_daemon_start (const gchar *coworkd, const gchar *config_text, ...)
+static void
+spawn_and_wait (CwBenchDaemon *self)
 {
-  CwBenchDaemon *self = g_new0 (CwBenchDaemon, 1);
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree gchar *token_file = NULL;
-  const gchar *arg;
+  g_autofree gchar *token_file = g_build_filename (self->dir, "daemon", "auth.token", NULL);
   gdouble t0;
-  va_list ap;
-
-  self->dir = g_dir_make_tmp ("coworkd-bench-XXXXXX", &error);
-  g_assert_no_error (error);
-  self->endpoint = g_build_filename (self->dir, "daemon", "agentd.sock", NULL);
-  token_file = g_build_filename (self->dir, "daemon", "auth.token", NULL);
-  if (config_text != NULL)
-    {
-      g_autofree gchar *conf = g_build_filename (self->dir, "coworkd.conf", NULL);
-      g_file_set_contents (conf, config_text, -1, NULL);
-    }
-  g_ptr_array_add (argv, (gpointer)coworkd);
-  g_ptr_array_add (argv, "--app-data-dir");
-  g_ptr_array_add (argv, self->dir);
-  g_ptr_array_add (argv, "--no-system-plugins");
-  va_start (ap, config_text);
-  while ((arg = va_arg (ap, const gchar *)) != NULL)
-    g_ptr_array_add (argv, (gpointer)arg);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE);
   g_subprocess_launcher_unsetenv (launcher, "NOTIFY_SOCKET");
   t0 = cw_bench_now_us ();
-  self->proc = g_subprocess_launcher_spawnv (launcher, (const gchar *const *)argv->pdata, &error);
+  self->proc
+      = g_subprocess_launcher_spawnv (launcher, (const gchar *const *) self->argv->pdata, &error);
   g_assert_no_error (error);
   for (;;)
     {
@@ -57,14 +35,55 @@ cw_bench_daemon_start (const gchar *coworkd, const gchar *config_text, ...)
           && (r = cw_client_call (c, "ping", NULL, NULL)) != NULL)
         {
           self->ready_ms = (cw_bench_now_us () - t0) / 1000.0;
+          g_free (self->token);
           self->token = g_steal_pointer (&token);
-          break;
+          return;
         }
       if (cw_bench_now_us () - t0 > 10e6)
         g_error ("coworkd did not start");
-      g_usleep (200);
+      g_usleep (100);
     }
+}
+
+CwBenchDaemon *
+cw_bench_daemon_start (const gchar *coworkd, const gchar *config_text, ...)
+{
+  CwBenchDaemon *self = g_new0 (CwBenchDaemon, 1);
+  g_autoptr (GError) error = NULL;
+  const gchar *arg;
+  va_list ap;
+
+  self->dir = g_dir_make_tmp ("coworkd-bench-XXXXXX", &error);
+  g_assert_no_error (error);
+  self->endpoint = g_build_filename (self->dir, "daemon", "agentd.sock", NULL);
+  if (config_text != NULL)
+    {
+      g_autofree gchar *conf = g_build_filename (self->dir, "coworkd.conf", NULL);
+      g_file_set_contents (conf, config_text, -1, NULL);
+    }
+  self->argv = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (self->argv, g_strdup (coworkd));
+  g_ptr_array_add (self->argv, g_strdup ("--app-data-dir"));
+  g_ptr_array_add (self->argv, g_strdup (self->dir));
+  g_ptr_array_add (self->argv, g_strdup ("--no-system-plugins"));
+  g_ptr_array_add (self->argv, g_strdup ("--dbus"));
+  g_ptr_array_add (self->argv, g_strdup ("none"));
+  va_start (ap, config_text);
+  while ((arg = va_arg (ap, const gchar *)) != NULL)
+    g_ptr_array_add (self->argv, g_strdup (arg));
+  va_end (ap);
+  g_ptr_array_add (self->argv, NULL);
+  spawn_and_wait (self);
   return self;
+}
+
+void
+cw_bench_daemon_restart (CwBenchDaemon *self)
+{
+  g_subprocess_send_signal (self->proc, SIGTERM);
+  g_subprocess_wait (self->proc, NULL, NULL);
+  g_clear_object (&self->proc);
+  spawn_and_wait (self);
 }
 
 CwClient *
@@ -118,13 +137,14 @@ cw_bench_daemon_stop (CwBenchDaemon *self)
   g_free (self->dir);
   g_free (self->endpoint);
   g_free (self->token);
+  g_ptr_array_unref (self->argv);
   g_free (self);
 }
 
 static gint
 compare_doubles (gconstpointer a, gconstpointer b)
 {
-  gdouble x = *(const gdouble *)a, y = *(const gdouble *)b;
+  gdouble x = *(const gdouble *) a, y = *(const gdouble *) b;
 
   return x < y ? -1 : x > y;
 }
@@ -137,7 +157,7 @@ cw_bench_percentile (GArray *samples, gdouble pct)
   if (samples->len == 0)
     return 0;
   g_array_sort (samples, compare_doubles);
-  idx = (guint)(pct / 100.0 * (samples->len - 1) + 0.5);
+  idx = (guint) (pct / 100.0 * (samples->len - 1) + 0.5);
   return g_array_index (samples, gdouble, MIN (idx, samples->len - 1));
 }
 

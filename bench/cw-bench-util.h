@@ -13,6 +13,7 @@ typedef struct
   gchar *endpoint;
   gchar *token;
   GSubprocess *proc;
+  GPtrArray *argv;
   gdouble ready_ms; /* spawn to first answered ping */
 } CwBenchDaemon;
 
@@ -20,6 +21,8 @@ typedef struct
  * waits for the first answered ping. Extra arguments end with NULL. */
 CwBenchDaemon *cw_bench_daemon_start (const gchar *coworkd, const gchar *config_text,
                                       ...) G_GNUC_NULL_TERMINATED;
+/* Stops it (SIGTERM) and starts it again on the same data dir, measuring ready_ms. */
+void cw_bench_daemon_restart (CwBenchDaemon *self);
 CwClient *cw_bench_daemon_connect (CwBenchDaemon *self);
 gint64 cw_bench_daemon_rss_kib (CwBenchDaemon *self);
 void cw_bench_daemon_stop (CwBenchDaemon *self);
