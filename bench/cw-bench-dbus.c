@@ -69,7 +69,7 @@ floor_method (GDBusConnection *connection, const gchar *sender, const gchar *pat
   g_variant_get (params, "(u)", &n);
   for (guint32 i = 0; i < n; i++)
     g_dbus_connection_emit_signal (connection, NULL, FLOOR_PATH, FLOOR_IFACE, "Tick",
-                                   g_variant_new ("(t)", (guint64)i + 1), NULL);
+                                   g_variant_new ("(t)", (guint64) i + 1), NULL);
   g_dbus_method_invocation_return_value (invocation, NULL);
 }
 
@@ -149,9 +149,9 @@ start_coworkd (const gchar *address, const gchar *dir)
   g_auto (GStrv) dirs = g_strsplit (plugin_dirs, ":", -1);
   GSubprocess *proc;
 
-  g_ptr_array_add (argv, (gpointer)coworkd);
+  g_ptr_array_add (argv, (gpointer) coworkd);
   g_ptr_array_add (argv, "--app-data-dir");
-  g_ptr_array_add (argv, (gpointer)dir);
+  g_ptr_array_add (argv, (gpointer) dir);
   g_ptr_array_add (argv, "--no-system-plugins");
   g_ptr_array_add (argv, "--dbus");
   g_ptr_array_add (argv, "session");
@@ -164,7 +164,7 @@ start_coworkd (const gchar *address, const gchar *dir)
   g_ptr_array_add (argv, NULL);
   g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS", address, TRUE);
   g_subprocess_launcher_unsetenv (launcher, "NOTIFY_SOCKET");
-  proc = g_subprocess_launcher_spawnv (launcher, (const gchar *const *)argv->pdata, &error);
+  proc = g_subprocess_launcher_spawnv (launcher, (const gchar *const *) argv->pdata, &error);
   g_assert_no_error (error);
   return proc;
 }
@@ -197,7 +197,7 @@ wait_for_name (GDBusConnection *connection, const gchar *name)
 static gint
 compare_doubles (gconstpointer a, gconstpointer b)
 {
-  gdouble x = *(const gdouble *)a, y = *(const gdouble *)b;
+  gdouble x = *(const gdouble *) a, y = *(const gdouble *) b;
 
   return x < y ? -1 : x > y;
 }
@@ -205,7 +205,7 @@ compare_doubles (gconstpointer a, gconstpointer b)
 static gdouble
 percentile (GArray *sorted, gdouble pct)
 {
-  guint i = (guint)(pct / 100.0 * (sorted->len - 1) + 0.5);
+  guint i = (guint) (pct / 100.0 * (sorted->len - 1) + 0.5);
 
   return g_array_index (sorted, gdouble, MIN (i, sorted->len - 1));
 }
@@ -228,7 +228,7 @@ time_calls (GDBusConnection *connection, const gchar *dest, const gchar *path, c
       reply = g_dbus_connection_call_sync (connection, dest, path, iface, method, args, NULL,
                                            G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
       g_assert_no_error (error);
-      us = (gdouble)(g_get_monotonic_time () - t0);
+      us = (gdouble) (g_get_monotonic_time () - t0);
       if (i >= WARMUP_CALLS)
         g_array_append_val (samples, us);
     }

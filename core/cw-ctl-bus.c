@@ -75,7 +75,7 @@ cw_ctl_link_free (CwCtlLink *self)
       g_signal_handlers_disconnect_by_data (self->connection, self);
       g_object_unref (self->connection);
     }
-  g_queue_clear_full (&self->events, (GDestroyNotify)json_object_unref);
+  g_queue_clear_full (&self->events, (GDestroyNotify) json_object_unref);
   g_free (self);
 }
 
@@ -139,7 +139,7 @@ envelope_from_signal (GVariant *parameters)
 
   g_variant_get (parameters, "(t&s&s&sx)", &seq, &type, &session_id, &data_json, &timestamp);
   data = cw_json_from_string (data_json, -1, NULL);
-  json_object_set_int_member (ev, "seq", (gint64)seq);
+  json_object_set_int_member (ev, "seq", (gint64) seq);
   json_object_set_int_member (ev, "timestamp", timestamp);
   json_object_set_string_member (ev, "type", type);
   if (*session_id != '\0')
