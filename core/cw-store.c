@@ -227,7 +227,7 @@ cw_store_check (CwStore *self, GError **error)
     return FALSE;
   if (sqlite3_step (stmt) != SQLITE_ROW)
     return cw_store_set_error (self, error, "integrity check failed");
-  verdict = (const gchar *)sqlite3_column_text (stmt, 0);
+  verdict = (const gchar *) sqlite3_column_text (stmt, 0);
   if (g_strcmp0 (verdict, "ok") != 0)
     {
       g_set_error (error, CW_ERROR, CW_ERROR_INTERNAL, "database is damaged: %s", verdict);
@@ -259,7 +259,8 @@ cw_store_open (const gchar *path, GError **error)
       return NULL;
     }
   g_chmod (path, 0600);
-  sqlite3_busy_timeout (self->db, 5000);
+  /* Only outside tools ever hold the lock: wait briefly, never stall the main loop long. */
+  sqlite3_busy_timeout (self->db, 250);
   sqlite3_extended_result_codes (self->db, 1);
   if (!cw_store_exec (self,
                       "PRAGMA journal_mode = WAL;"

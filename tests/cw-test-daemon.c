@@ -48,7 +48,7 @@ cw_test_daemon_spawn (CwTestDaemon *self, GError **error)
   const gchar *plugin_dirs = g_getenv ("COWORK_TEST_PLUGIN_DIRS");
 
   g_assert_nonnull (binary);
-  g_ptr_array_add (argv, (gpointer)binary);
+  g_ptr_array_add (argv, (gpointer) binary);
   g_ptr_array_add (argv, "--app-data-dir");
   g_ptr_array_add (argv, self->dir);
   g_ptr_array_add (argv, "--no-system-plugins");
@@ -66,7 +66,7 @@ cw_test_daemon_spawn (CwTestDaemon *self, GError **error)
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_subprocess_launcher_set_environ (launcher, self->env);
-  return g_subprocess_launcher_spawnv (launcher, (const gchar *const *)argv->pdata, error);
+  return g_subprocess_launcher_spawnv (launcher, (const gchar *const *) argv->pdata, error);
 }
 
 static gboolean
@@ -156,6 +156,39 @@ cw_test_daemon_call (CwClient *client, const gchar *command, const gchar *params
   result = cw_client_call (client, command, params, &error);
   g_assert_no_error (error);
   return result;
+}
+
+static gchar *counted_substring;
+static guint counted;
+
+static GLogWriterOutput
+count_warnings_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields,
+                       gpointer user_data)
+{
+  for (gsize i = 0; i < n_fields; i++)
+    if (g_strcmp0 (fields[i].key, "MESSAGE") == 0 && fields[i].length < 0
+        && counted_substring != NULL && strstr (fields[i].value, counted_substring) != NULL)
+      {
+        counted++;
+        return G_LOG_WRITER_HANDLED;
+      }
+  return g_log_writer_default (level, fields, n_fields, user_data);
+}
+
+void
+cw_test_count_warnings (const gchar *substring)
+{
+  g_free (counted_substring);
+  counted_substring = g_strdup (substring);
+  counted = 0;
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  g_log_set_writer_func (count_warnings_writer, NULL, NULL);
+}
+
+guint
+cw_test_counted_warnings (void)
+{
+  return counted;
 }
 
 void

@@ -35,6 +35,11 @@ JsonNode *cw_test_daemon_call (CwClient *client, const gchar *command, const gch
 void cw_test_daemon_free (CwTestDaemon *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CwTestDaemon, cw_test_daemon_free)
 
+/* Structured logs bypass g_test_expect_message: call this after g_test_init to make
+ * warnings non-fatal and count those whose message contains @substring instead. */
+void cw_test_count_warnings (const gchar *substring);
+guint cw_test_counted_warnings (void);
+
 /* Removes a directory tree (test temp dirs). */
 void cw_test_rm_rf (const gchar *path);
 

@@ -199,7 +199,7 @@ test_retention_keeps_recent (Fixture *f, gconstpointer data)
 static void
 on_wake (CwEventSubscriber *sub, gpointer user_data)
 {
-  (*(guint *)user_data)++;
+  (*(guint *) user_data)++;
 }
 
 static void
@@ -286,6 +286,51 @@ test_listeners_and_correlation (Fixture *f, gconstpointer data)
 #undef CORR
 }
 
+/* A disk that refuses writes (full, read-only) must not silence the daemon: events still
+ * reach subscribers, and health says they are not being stored. */
+static void
+test_store_failure (Fixture *f, gconstpointer data)
+{
+  g_autoptr (CwEventBus) bus = open_bus (f, NULL);
+  CwEventSubscriber *sub = cw_event_bus_subscribe (bus, 100, NULL, NULL);
+  g_autoptr (JsonObject) health = NULL;
+  g_autoptr (GError) error = NULL;
+  sqlite3 *db = NULL;
+  CwEvent *ev;
+
+  cw_event_bus_emit (bus, "stored", NULL, NULL);
+  cw_event_bus_flush (bus);
+  g_assert_cmpint (sqlite3_open (f->db, &db), ==, SQLITE_OK);
+  /* Hold the write lock from another connection: every write of the bus now fails. */
+  g_assert_cmpint (sqlite3_exec (db, "PRAGMA busy_timeout=0; BEGIN EXCLUSIVE", NULL, NULL, NULL),
+                   ==, SQLITE_OK);
+  cw_test_count_warnings ("events are not being stored");
+  cw_event_bus_emit (bus, "not-stored", NULL, NULL);
+  cw_event_bus_flush (bus);
+  sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
+  sqlite3_close (db);
+
+  g_assert_cmpuint (cw_test_counted_warnings (), ==, 1);
+  ev = cw_event_subscriber_pop (sub);
+  g_assert_cmpstr (cw_event_get_type_name (ev), ==, "stored");
+  cw_event_unref (ev);
+  ev = cw_event_subscriber_pop (sub);
+  g_assert_cmpstr (cw_event_get_type_name (ev), ==, "not-stored");
+  cw_event_unref (ev);
+  health = cw_event_bus_get_health (bus);
+  g_assert_cmpint (json_object_get_int_member (health, "storeFailures"), ==, 1);
+  g_assert_true (json_object_has_member (health, "lastStoreError"));
+  /* Once the disk is back, storing resumes and seq keeps growing. */
+  g_assert_cmpint (cw_event_bus_emit (bus, "stored-again", NULL, NULL), ==, 3);
+  cw_event_bus_flush (bus);
+  {
+    g_autoptr (JsonObject) r = cw_event_bus_get_events_since (bus, 2, 10, &error);
+    g_assert_no_error (error);
+    assert_seqs (r, 3, 3);
+  }
+  cw_event_bus_unsubscribe (bus, sub);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -297,6 +342,7 @@ main (int argc, char **argv)
   ADD ("/cowork/bus/retention-keeps-recent", test_retention_keeps_recent);
   ADD ("/cowork/bus/slow-subscriber", test_slow_subscriber);
   ADD ("/cowork/bus/listeners-and-correlation", test_listeners_and_correlation);
+  ADD ("/cowork/bus/store-failure", test_store_failure);
 #undef ADD
   return g_test_run ();
 }

@@ -1,6 +1,6 @@
 /* test-registry.c: the command registry, through its public API.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <cowork.h>
+#include "cw-test-daemon.h"
 
 typedef struct
 {
@@ -233,23 +233,6 @@ test_retry_attaches_to_running_call (void)
   reply_clear (&b);
 }
 
-static guint dropped_warnings;
-
-/* libcowork logs structured; count the warning this test provokes, pass the rest on. */
-static GLogWriterOutput
-count_dropped_warnings (GLogLevelFlags level, const GLogField *fields, gsize n_fields,
-                        gpointer user_data)
-{
-  for (gsize i = 0; i < n_fields; i++)
-    if (g_strcmp0 (fields[i].key, "MESSAGE") == 0 && fields[i].length < 0
-        && strstr (fields[i].value, "dropped without an answer") != NULL)
-      {
-        dropped_warnings++;
-        return G_LOG_WRITER_HANDLED;
-      }
-  return g_log_writer_default (level, fields, n_fields, user_data);
-}
-
 static void
 test_dropped_invocation_answers (void)
 {
@@ -260,7 +243,7 @@ test_dropped_invocation_answers (void)
   cw_command_registry_call (reg, "slow", NULL, on_reply, &r);
   g_clear_object (&held);
   g_main_loop_run (r.loop);
-  g_assert_cmpuint (dropped_warnings, ==, 1);
+  g_assert_cmpuint (cw_test_counted_warnings (), ==, 1);
   g_assert_error (r.error, CW_ERROR, CW_ERROR_INTERNAL);
   reply_clear (&r);
 }
@@ -269,9 +252,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  /* The one warning test_dropped_invocation_answers provokes is expected, not fatal. */
-  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
-  g_log_set_writer_func (count_dropped_warnings, NULL, NULL);
+  cw_test_count_warnings ("dropped without an answer");
   g_test_add_func ("/cowork/registry/duplicate-refused", test_duplicate_refused);
   g_test_add_func ("/cowork/registry/unknown-and-validation", test_unknown_and_validation);
   g_test_add_func ("/cowork/registry/reserved-keys-stripped", test_reserved_keys_stripped);
