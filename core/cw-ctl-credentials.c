@@ -28,6 +28,7 @@ typedef struct
   const gchar *target;
   gboolean user, system, yes;
   const gchar *to;
+  const gchar *promoted_from; /* set by promote for its privileged half */
 } CredArgs;
 
 static gboolean
@@ -43,6 +44,8 @@ parse_args (int argc, char **argv, CredArgs *a, GError **error)
         a->yes = TRUE;
       else if (g_strcmp0 (argv[i], "--to") == 0 && i + 1 < argc)
         a->to = argv[++i];
+      else if (g_strcmp0 (argv[i], "--promoted-from") == 0 && i + 1 < argc)
+        a->promoted_from = argv[++i];
       else if (argv[i][0] != '-' && a->target == NULL)
         a->target = argv[i];
       else
@@ -126,6 +129,30 @@ read_value (GError **error)
   return g_string_free (s, FALSE);
 }
 
+/* The audit half of a promotion, in the system scope's log; runs where the value landed. */
+static gboolean
+record_promotion (CwCtl *ctl, const gchar *kind, const gchar *name, GError **error)
+{
+  g_autoptr (CwPaths) sys_paths
+      = cw_service_paths_for_scope (CW_SERVICE_SCOPE_SYSTEM, ctl->paths, error);
+  g_autoptr (CwStore) store = NULL;
+  g_autoptr (JsonObject) details = json_object_new ();
+
+  if (sys_paths == NULL || (store = cw_ctl_open_audit_store (sys_paths, error)) == NULL)
+    return FALSE;
+  json_object_set_string_member (details, "kind", kind);
+  json_object_set_string_member (details, "name", name);
+  json_object_set_string_member (details, "from", "user");
+  json_object_set_string_member (details, "to", "system");
+  if (!cw_audit_record (store, "credential_promote", cw_ctl_actor (), details, error))
+    {
+      g_prefix_error (error, _ ("promoted, but the audit record failed: "));
+      return FALSE;
+    }
+  g_print (_ ("promoted %s/%s to the system scope\n"), kind, name);
+  return TRUE;
+}
+
 static int
 do_set (CwCtl *ctl, const CredArgs *a, GError **error)
 {
@@ -136,6 +163,12 @@ do_set (CwCtl *ctl, const CredArgs *a, GError **error)
 
   if (!split_target (a->target, &kind, &name, error))
     return 2;
+  if (a->promoted_from != NULL && (!a->system || g_strcmp0 (a->promoted_from, "user") != 0))
+    {
+      g_set_error_literal (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
+                           _ ("--promoted-from user goes with --system only"));
+      return 2;
+    }
   secrets = secrets_for (ctl, want_system (ctl, a), error);
   if (secrets == NULL || (value = read_value (error)) == NULL)
     return 1;
@@ -143,6 +176,8 @@ do_set (CwCtl *ctl, const CredArgs *a, GError **error)
   cw_secret_free (value);
   if (!ok)
     return 1;
+  if (a->promoted_from != NULL)
+    return record_promotion (ctl, kind, name, error) ? 0 : 1;
   g_print (_ ("stored %s/%s in the %s scope (%s)\n"), kind, name, cw_secrets_get_scope (secrets),
            cw_secrets_get_location (secrets));
   return 0;
@@ -192,6 +227,33 @@ do_delete (CwCtl *ctl, const CredArgs *a, GError **error)
   return 0;
 }
 
+/* The system half as root: through sudo (or $COWORK_PRIVILEGE_HELPER) when we are not root,
+ * because root cannot reach the user's keyring and the user cannot write the system store.
+ * The value travels on the child's stdin, never in its argv. */
+static gboolean
+store_as_root (const gchar *kind, const gchar *name, const gchar *value, GError **error)
+{
+  const gchar *helper = g_getenv ("COWORK_PRIVILEGE_HELPER");
+  g_autofree gchar *self = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree gchar *target = g_strdup_printf ("%s/%s", kind, name);
+  g_autoptr (GSubprocess) proc = NULL;
+  g_autoptr (GBytes) input = g_bytes_new_static (value, strlen (value));
+
+  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE, error,
+                           helper != NULL && *helper != '\0' ? helper : "sudo",
+                           self != NULL ? self : "coworkctl", "credentials", "set", target,
+                           "--system", "--promoted-from", "user", NULL);
+  if (proc == NULL || !g_subprocess_communicate (proc, input, NULL, NULL, NULL, error))
+    return FALSE;
+  if (!g_subprocess_get_successful (proc))
+    {
+      g_set_error_literal (error, CW_ERROR, CW_ERROR_FAILED,
+                           _ ("not promoted: the privileged step failed"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* The one way across scopes: user keyring -> system store, confirmed and audited. */
 static int
 do_promote (CwCtl *ctl, const CredArgs *a, GError **error)
@@ -199,9 +261,7 @@ do_promote (CwCtl *ctl, const CredArgs *a, GError **error)
   g_autofree gchar *kind = NULL, *name = NULL;
   g_autoptr (CwSecrets) from = NULL, to = NULL;
   g_autoptr (CwPaths) sys_paths = NULL;
-  g_autoptr (CwStore) store = NULL;
-  g_autoptr (JsonObject) details = json_object_new ();
-  g_autofree gchar *question = NULL;
+  gboolean via_helper = geteuid () != 0 || g_getenv ("COWORK_PRIVILEGE_HELPER") != NULL;
   gchar *value;
   gboolean ok;
 
@@ -230,31 +290,22 @@ do_promote (CwCtl *ctl, const CredArgs *a, GError **error)
   g_print (_ ("This copies the user credential %s/%s into the system store %s,\n"
               "where the system service (and root) can read it. The user copy stays.\n"),
            kind, name, cw_secrets_get_location (to));
-  question = g_strdup (_ ("Promote it?"));
-  if (!a->yes && !cw_ctl_confirm (question))
+  if (!a->yes && !cw_ctl_confirm (_ ("Promote it?")))
     {
       cw_secret_free (value);
       g_set_error_literal (error, CW_ERROR, CW_ERROR_CANCELLED,
                            _ ("not promoted: confirm with --yes"));
       return 1;
     }
+  if (via_helper)
+    {
+      ok = store_as_root (kind, name, value, error);
+      cw_secret_free (value);
+      return ok ? 0 : 1;
+    }
   ok = cw_secrets_store_sync (to, kind, name, value, error);
   cw_secret_free (value);
-  if (!ok)
-    return 1;
-  store = cw_ctl_open_audit_store (sys_paths, error);
-  json_object_set_string_member (details, "kind", kind);
-  json_object_set_string_member (details, "name", name);
-  json_object_set_string_member (details, "from", "user");
-  json_object_set_string_member (details, "to", "system");
-  if (store == NULL
-      || !cw_audit_record (store, "credential_promote", cw_ctl_actor (), details, error))
-    {
-      g_prefix_error (error, _ ("promoted, but the audit record failed: "));
-      return 1;
-    }
-  g_print (_ ("promoted %s/%s to the system scope\n"), kind, name);
-  return 0;
+  return ok && record_promotion (ctl, kind, name, error) ? 0 : 1;
 }
 
 int

@@ -131,16 +131,16 @@ print_status (CwCtl *ctl, JsonObject *s)
            json_object_get_boolean_member (s, "enabled") ? _ ("yes") : _ ("no"));
   g_print (_ ("active:     %s (%s)\n"), json_object_get_string_member (s, "active"),
            json_object_get_string_member (s, "subState"));
-  g_print (_ ("pid:        %" G_GINT64_FORMAT "\n"), json_object_get_int_member (s, "pid"));
+  g_print (_ ("pid:        %lld\n"), (long long) json_object_get_int_member (s, "pid"));
   g_print (_ ("data:       %s\n"), json_object_get_string_member (s, "appDataDir"));
   g_print (_ ("endpoint:   %s\n"), json_object_get_string_member (s, "endpoint"));
   if (health != NULL && JSON_NODE_HOLDS_OBJECT (health))
     {
       JsonObject *h = json_node_get_object (health);
-      g_print (_ ("daemon:     %s, version %s, pid %" G_GINT64_FORMAT "%s\n"),
+      g_print (_ ("daemon:     %s, version %s, pid %lld%s\n"),
                json_object_get_string_member_with_default (h, "status", "?"),
                json_object_get_string_member_with_default (h, "version", "?"),
-               json_object_get_int_member_with_default (h, "pid", 0),
+               (long long) json_object_get_int_member_with_default (h, "pid", 0),
                json_object_get_boolean_member_with_default (h, "degraded", FALSE) ? _ (", degraded")
                                                                                   : "");
     }

@@ -402,6 +402,35 @@ test_cli_promote (void)
   assert_not_in_tree (state, value);
   g_clear_pointer (&r, run_free);
 
+  /* Not root: the user half reads the keyring, the root half (sudo in real life, plain
+   * `env` here) gets the value on stdin and writes the store and the audit record. */
+  {
+    g_auto (GStrv) helper_env
+        = g_environ_setenv (g_strdupv (env), "COWORK_PRIVILEGE_HELPER", "env", TRUE);
+    g_autofree gchar *value2 = unique_value ("sk-helper");
+    g_autofree gchar *got2 = NULL;
+    g_autoptr (Run) r2 = CTL (env, value2, "credentials", "set", "integration/helper");
+
+    g_assert_cmpint (r2->status, ==, 0);
+    g_clear_pointer (&r2, run_free);
+    r2 = CTL (helper_env, NULL, "credentials", "promote", "integration/helper", "--to", "system",
+              "--yes");
+    g_assert_cmpint (r2->status, ==, 0);
+    g_assert_nonnull (strstr (r2->out, "promoted integration/helper"));
+    got2 = cw_secrets_lookup_sync (system, "integration", "helper", &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (got2, ==, value2);
+    g_clear_pointer (&r2, run_free);
+    r2 = CTL (env, NULL, "--mode", "system", "--json", "audit");
+    g_assert_nonnull (strstr (r2->out, "\"name\":\"helper\""));
+    g_assert_null (strstr (r2->out, value2));
+    assert_not_in_tree (state, value2);
+    g_clear_pointer (&r2, run_free);
+    /* The hidden half refuses to audit a promotion into the user scope. */
+    r2 = CTL (env, value2, "credentials", "set", "x", "--promoted-from", "user");
+    g_assert_cmpint (r2->status, ==, 2);
+  }
+
   r = CTL (env, NULL, "credentials", "delete", "promo");
   g_assert_cmpint (r->status, ==, 0);
   g_clear_pointer (&r, run_free);
