@@ -510,6 +510,13 @@ handle_call (CwTransportDbus *self, GDBusMethodInvocation *invocation, GVariant 
   g_autoptr (GError) error = NULL;
 
   g_variant_get (parameters, "(&s&s)", &command, &params_json);
+  if (*command == '\0')
+    {
+      /* As the socket answers a request without a command. */
+      g_dbus_method_invocation_return_error_literal (invocation, CW_ERROR, CW_ERROR_INVALID_PARAMS,
+                                                     "command is required");
+      return;
+    }
   if (*params_json != '\0')
     {
       params = cw_json_from_string (params_json, -1, &error);

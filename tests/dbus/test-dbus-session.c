@@ -232,6 +232,14 @@ test_client (void)
                      CW_ERROR_INVALID_PARAMS);
   assert_same_error (&f, "example_echo", "[1]", "org.cowork.Daemon1.Error.InvalidParams",
                      CW_ERROR_INVALID_PARAMS);
+  {
+    g_autoptr (JsonNode) none = cw_test_dbus_call (f.connection, "", NULL, &error);
+    g_assert_null (none);
+    g_assert_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS);
+    g_dbus_error_strip_remote_error (error);
+    g_assert_cmpstr (error->message, ==, "command is required");
+    g_clear_error (&error);
+  }
 
   list = g_dbus_connection_call_sync (f.connection, CW_TEST_NAME, CW_TEST_PATH, CW_TEST_IFACE,
                                       "ListCommands", NULL, G_VARIANT_TYPE ("(as)"),
