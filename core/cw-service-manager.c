@@ -12,12 +12,13 @@
 
 #include <glib/gstdio.h>
 
-#define SD_NAME      "org.freedesktop.systemd1"
-#define SD_PATH      "/org/freedesktop/systemd1"
-#define SD_MANAGER   "org.freedesktop.systemd1.Manager"
-#define SD_UNIT      "org.freedesktop.systemd1.Unit"
-#define SD_SERVICE   "org.freedesktop.systemd1.Service"
-#define CALL_TIMEOUT 25000
+#define SD_NAME       "org.freedesktop.systemd1"
+#define SD_PATH       "/org/freedesktop/systemd1"
+#define SD_MANAGER    "org.freedesktop.systemd1.Manager"
+#define SD_UNIT       "org.freedesktop.systemd1.Unit"
+#define SD_SERVICE    "org.freedesktop.systemd1.Service"
+#define CALL_TIMEOUT  25000
+#define JOB_TIMEOUT_S 100 /* above systemd's default TimeoutStartSec of 90 s */
 
 struct _CwServiceManager
 {
@@ -27,6 +28,7 @@ struct _CwServiceManager
   gchar *unit_dir;
   gchar *unit_path;
   gboolean dry_run;
+  gboolean subscribed;
   GDBusConnection *bus;
   GString *log;
 };
@@ -194,15 +196,12 @@ sd_manager (CwServiceManager *self, const gchar *method, GVariant *params, GErro
   return reply != NULL;
 }
 
+/* By message, because context prefixes hide the remote name from g_dbus_error_*. */
 static gboolean
 is_no_such_unit (const GError *error)
 {
-  g_autofree gchar *remote = NULL;
-
-  if (error == NULL || !g_dbus_error_is_remote_error (error))
-    return FALSE;
-  remote = g_dbus_error_get_remote_error (error);
-  return g_strcmp0 (remote, "org.freedesktop.systemd1.NoSuchUnit") == 0;
+  return error != NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_DBUS_ERROR)
+         && strstr (error->message, "org.freedesktop.systemd1.NoSuchUnit") != NULL;
 }
 
 static gboolean
@@ -233,6 +232,105 @@ write_unit (CwServiceManager *self, GError **error)
                                    error);
 }
 
+typedef struct
+{
+  const gchar *job;
+  GHashTable *removed; /* job path -> result, for signals that beat the reply */
+  gboolean timed_out;
+} JobWait;
+
+static void
+on_job_removed (GDBusConnection *bus, const gchar *sender, const gchar *path, const gchar *iface,
+                const gchar *signal, GVariant *params, gpointer data)
+{
+  JobWait *w = data;
+  const gchar *job = NULL, *result = NULL;
+  guint32 id;
+
+  if (!g_variant_is_of_type (params, G_VARIANT_TYPE ("(uoss)")))
+    return;
+  g_variant_get (params, "(u&o&s&s)", &id, &job, NULL, &result);
+  g_hash_table_insert (w->removed, g_strdup (job), g_strdup (result));
+}
+
+static gboolean
+on_job_timeout (gpointer data)
+{
+  ((JobWait *) data)->timed_out = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Queues a start/stop/restart job and waits for systemd's JobRemoved, so a Type=notify unit
+ * counts as started only once the daemon said READY=1, and a failure is reported here. */
+static gboolean
+sd_run_job (CwServiceManager *self, const gchar *method, GError **error)
+{
+  g_autoptr (GMainContext) ctx = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GHashTable) removed = NULL;
+  g_autoptr (GSource) timeout = NULL;
+  JobWait w = { NULL };
+  const gchar *result;
+  guint sub;
+
+  if (self->dry_run)
+    {
+      if (!self->subscribed && !sd_manager (self, "Subscribe", NULL, error))
+        return FALSE;
+      self->subscribed = TRUE;
+      return sd_manager (self, method, g_variant_new ("(ss)", CW_SERVICE_UNIT_NAME, "replace"),
+                         error);
+    }
+  if (get_bus (self, error) == NULL)
+    return FALSE;
+  ctx = g_main_context_new ();
+  removed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  w.removed = removed;
+  g_main_context_push_thread_default (ctx);
+  sub = g_dbus_connection_signal_subscribe (self->bus, SD_NAME, SD_MANAGER, "JobRemoved", SD_PATH,
+                                            NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_job_removed, &w,
+                                            NULL);
+  if (self->subscribed || sd_manager (self, "Subscribe", NULL, error))
+    {
+      self->subscribed = TRUE;
+      reply = sd_call (self, SD_PATH, SD_MANAGER, method,
+                       g_variant_new ("(ss)", CW_SERVICE_UNIT_NAME, "replace"), "(o)", error);
+    }
+  if (reply != NULL)
+    {
+      g_variant_get (reply, "(&o)", &w.job);
+      timeout = g_timeout_source_new_seconds (JOB_TIMEOUT_S);
+      g_source_set_callback (timeout, on_job_timeout, &w, NULL);
+      g_source_attach (timeout, ctx);
+      while (!w.timed_out && !g_hash_table_contains (removed, w.job))
+        g_main_context_iteration (ctx, TRUE);
+      g_source_destroy (timeout);
+    }
+  g_dbus_connection_signal_unsubscribe (self->bus, sub);
+  /* Let GDBus drop its references to the subscription's context before we free it. */
+  while (g_main_context_iteration (ctx, FALSE))
+    ;
+  g_main_context_pop_thread_default (ctx);
+  if (reply == NULL)
+    return FALSE;
+  result = g_hash_table_lookup (removed, w.job);
+  if (result == NULL)
+    {
+      g_set_error (error, CW_ERROR, CW_ERROR_FAILED, "systemd did not finish %s for %s within %d s",
+                   method, CW_SERVICE_UNIT_NAME, JOB_TIMEOUT_S);
+      return FALSE;
+    }
+  if (g_strcmp0 (result, "done") != 0)
+    {
+      g_set_error (error, CW_ERROR, CW_ERROR_FAILED,
+                   "systemd %s of %s ended with '%s'; see 'journalctl %s-u %s'", method,
+                   CW_SERVICE_UNIT_NAME, result,
+                   self->scope == CW_SERVICE_SCOPE_USER ? "--user " : "", CW_SERVICE_UNIT_NAME);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 cw_service_manager_install (CwServiceManager *self, GError **error)
 {
@@ -241,8 +339,7 @@ cw_service_manager_install (CwServiceManager *self, GError **error)
   return write_unit (self, error) && sd_manager (self, "Reload", NULL, error)
          && sd_manager (self, "EnableUnitFiles", g_variant_new ("(^asbb)", units, FALSE, TRUE),
                         error)
-         && sd_manager (self, "StartUnit", g_variant_new ("(ss)", CW_SERVICE_UNIT_NAME, "replace"),
-                        error);
+         && sd_run_job (self, "StartUnit", error);
 }
 
 static gboolean
@@ -265,9 +362,7 @@ cw_service_manager_uninstall (CwServiceManager *self, GError **error)
   g_autoptr (GError) local_error = NULL;
 
   /* A unit systemd never loaded cannot be stopped; that is not a failure here. */
-  if (!sd_manager (self, "StopUnit", g_variant_new ("(ss)", CW_SERVICE_UNIT_NAME, "replace"),
-                   &local_error)
-      && !is_no_such_unit (local_error))
+  if (!sd_run_job (self, "StopUnit", &local_error) && !is_no_such_unit (local_error))
     {
       g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
@@ -291,7 +386,7 @@ job (CwServiceManager *self, const gchar *method, GError **error)
                    self->scope == CW_SERVICE_SCOPE_SYSTEM ? " --system" : "");
       return FALSE;
     }
-  return sd_manager (self, method, g_variant_new ("(ss)", CW_SERVICE_UNIT_NAME, "replace"), error);
+  return sd_run_job (self, method, error);
 }
 
 gboolean

@@ -4,8 +4,8 @@
  * "Method (args as GVariant text)", to $FAKE_SYSTEMD_LOG. It keeps a little state the way
  * systemd does: EnableUnitFiles fails when the unit file is not in $FAKE_SYSTEMD_UNIT_DIR,
  * GetUnit/StopUnit answer NoSuchUnit for a unit that was never loaded (started or enabled),
- * and the unit object reports ActiveState, SubState and MainPID. $FAKE_SYSTEMD_FAIL names
- * one method that fails with JobFailed.
+ * and the unit object reports ActiveState, SubState and MainPID. Jobs end with JobRemoved
+ * ($FAKE_SYSTEMD_JOB_RESULT, default "done"). $FAKE_SYSTEMD_FAIL names one method that fails.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <gio/gio.h>
 
@@ -15,6 +15,9 @@ static const gchar introspection[]
     = "<node>"
       " <interface name='org.freedesktop.systemd1.Manager'>"
       "  <method name='Reload'/>"
+      "  <method name='Subscribe'/>"
+      "  <signal name='JobRemoved'><arg type='u'/><arg type='o'/><arg type='s'/>"
+      "   <arg type='s'/></signal>"
       "  <method name='EnableUnitFiles'><arg type='as' direction='in'/>"
       "   <arg type='b' direction='in'/><arg type='b' direction='in'/>"
       "   <arg type='b' direction='out'/><arg type='a(sss)' direction='out'/></method>"
@@ -75,11 +78,21 @@ no_such_unit (GDBusMethodInvocation *inv)
                                               "Unit coworkd.service not loaded.");
 }
 
+/* Answers with a job, then finishes it the way systemd does: a JobRemoved signal with the
+ * result ($FAKE_SYSTEMD_JOB_RESULT, else "done"). */
 static void
 return_job (GDBusMethodInvocation *inv)
 {
-  g_dbus_method_invocation_return_value (inv,
-                                         g_variant_new ("(o)", "/org/freedesktop/systemd1/job/42"));
+  static guint32 next_id = 41;
+  const gchar *result = g_getenv ("FAKE_SYSTEMD_JOB_RESULT");
+  g_autofree gchar *job = g_strdup_printf ("/org/freedesktop/systemd1/job/%u", ++next_id);
+  GDBusConnection *bus = g_dbus_method_invocation_get_connection (inv);
+
+  g_dbus_method_invocation_return_value (inv, g_variant_new ("(o)", job));
+  g_dbus_connection_emit_signal (
+      bus, NULL, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "JobRemoved",
+      g_variant_new ("(uoss)", next_id, job, "coworkd.service", result != NULL ? result : "done"),
+      NULL);
 }
 
 static void
@@ -93,7 +106,7 @@ on_method (GDBusConnection *bus, const gchar *sender, const gchar *path, const g
                                                   "fake failure");
       return;
     }
-  if (g_strcmp0 (method, "Reload") == 0)
+  if (g_strcmp0 (method, "Reload") == 0 || g_strcmp0 (method, "Subscribe") == 0)
     g_dbus_method_invocation_return_value (inv, NULL);
   else if (g_strcmp0 (method, "EnableUnitFiles") == 0)
     {

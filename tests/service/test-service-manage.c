@@ -187,6 +187,7 @@ test_user_install_status_uninstall (Fixture *f, gconstpointer data)
   g_assert_cmpstr (calls, ==,
                    "Reload ()\n"
                    "EnableUnitFiles (['coworkd.service'], false, true)\n"
+                   "Subscribe ()\n"
                    "StartUnit ('coworkd.service', 'replace')\n"
                    "GetUnitFileState ('coworkd.service',)\n"
                    "GetUnit ('coworkd.service',)\n");
@@ -230,7 +231,8 @@ test_user_install_status_uninstall (Fixture *f, gconstpointer data)
   g_assert_cmpint (ctl (f, NULL, NULL, "service", "uninstall", "--user", NULL), ==, 0);
   g_clear_pointer (&calls, g_free);
   calls = take_calls (f);
-  g_assert_true (g_str_has_prefix (calls, "StopUnit ('coworkd.service', 'replace')\n"
+  g_assert_true (g_str_has_prefix (calls, "Subscribe ()\n"
+                                          "StopUnit ('coworkd.service', 'replace')\n"
                                           "DisableUnitFiles (['coworkd.service'], false)\n"
                                           "Reload ()\n"));
   g_assert_false (g_file_test (unit, G_FILE_TEST_EXISTS));
@@ -253,6 +255,7 @@ test_dry_run (Fixture *f, gconstpointer data)
                               "would call " MANAGER "Reload ()\n"
                               "would call " MANAGER "EnableUnitFiles (['coworkd.service'], false, "
                               "true)\n"
+                              "would call " MANAGER "Subscribe ()\n"
                               "would call " MANAGER "StartUnit ('coworkd.service', 'replace')\n",
                               unit, unit_text);
   g_assert_cmpstr (out, ==, expected);
@@ -303,6 +306,32 @@ test_start_not_installed (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (err, "not installed"));
   calls = take_calls (f);
   g_assert_cmpstr (calls, ==, "");
+
+  /* Uninstalling what systemd never loaded is not an error: StopUnit's NoSuchUnit is fine. */
+  g_assert_cmpint (ctl (f, NULL, NULL, "service", "uninstall", "--user", NULL), ==, 0);
+  g_clear_pointer (&calls, g_free);
+  calls = take_calls (f);
+  g_assert_cmpstr (calls, ==,
+                   "Subscribe ()\n"
+                   "StopUnit ('coworkd.service', 'replace')\n"
+                   "DisableUnitFiles (['coworkd.service'], false)\n"
+                   "Reload ()\n"
+                   "GetUnitFileState ('coworkd.service',)\n"
+                   "GetUnit ('coworkd.service',)\n");
+}
+
+/* Type=notify: a daemon that never gets ready makes the start job fail, and install says so. */
+static void
+test_job_failure (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *err = NULL;
+
+  g_setenv ("FAKE_SYSTEMD_JOB_RESULT", "failed", TRUE);
+  start_fake (f, f->user_unit_dir, NULL);
+  g_unsetenv ("FAKE_SYSTEMD_JOB_RESULT");
+  g_assert_cmpint (ctl (f, NULL, &err, "service", "install", "--user", NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "StartUnit of coworkd.service ended with 'failed'"));
+  g_assert_nonnull (strstr (err, "journalctl --user -u coworkd.service"));
 }
 
 static void
@@ -345,7 +374,7 @@ test_set_mode (Fixture *f, gconstpointer data)
   g_assert_cmpint (ctl (f, &out, NULL, "service", "set-mode", "system", "--yes", NULL), ==, 0);
   g_clear_pointer (&calls, g_free);
   calls = take_calls (f);
-  g_assert_cmpstr (calls, ==, "StopUnit ('coworkd.service', 'replace')\n");
+  g_assert_cmpstr (calls, ==, "Subscribe ()\nStopUnit ('coworkd.service', 'replace')\n");
   g_assert_cmpint (ctl (f, &mode, NULL, "service", "get-mode", NULL), ==, 0);
   g_assert_cmpstr (mode, ==, "system\n");
 
@@ -411,6 +440,7 @@ test_daemon_commands (Fixture *f, gconstpointer data)
   g_assert_cmpstr (calls, ==,
                    "Reload ()\n"
                    "EnableUnitFiles (['coworkd.service'], false, true)\n"
+                   "Subscribe ()\n"
                    "StartUnit ('coworkd.service', 'replace')\n"
                    "GetUnitFileState ('coworkd.service',)\n"
                    "GetUnit ('coworkd.service',)\n");
@@ -459,6 +489,7 @@ main (int argc, char **argv)
   ADD ("system-scope", test_system_scope);
   ADD ("start-not-installed", test_start_not_installed);
   ADD ("systemd-failure", test_systemd_failure);
+  ADD ("job-failure", test_job_failure);
   ADD ("set-mode", test_set_mode);
   ADD ("daemon-commands", test_daemon_commands);
 #undef ADD
