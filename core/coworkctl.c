@@ -307,10 +307,10 @@ static const CwCtlCommand commands[] = {
     cmd_events },
   { "health", "", N_ ("Show the daemon's health"), cmd_health },
   { "token", "rotate", N_ ("Replace the auth token"), cmd_token },
-  { "service", "install|uninstall|start|stop|restart|status|get-mode|set-mode|render",
-    N_ ("Manage coworkd as a user or system service"), cw_ctl_service },
-  { "credentials", "set|list|delete|promote NAME",
-    N_ ("Manage credentials (values are read from stdin)"), cw_ctl_credentials },
+  { "service", "install|status|set-mode|...", N_ ("Manage coworkd as a user or system service"),
+    cw_ctl_service },
+  { "credentials", "set|list|delete|promote", N_ ("Manage credentials (values from stdin)"),
+    cw_ctl_credentials },
   { "audit", "[--limit N]", N_ ("Show the audit log"), cw_ctl_audit },
 };
 
