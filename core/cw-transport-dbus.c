@@ -927,10 +927,10 @@ cw_transport_dbus_close (CwTransportDbus *self)
   g_clear_object (&self->cancellable);
   if (self->connection != NULL)
     {
-      /* Release the name while the connection still works (clients see it go at once). */
-      release_name (self);
+      /* Ready=false goes out while we still own the name (signal matches follow the owner),
+       * then the name is released explicitly so clients see it go at once. */
       cw_transport_dbus_set_ready (self, FALSE);
-      /* Let clients see Ready=false and the last events before the name goes. */
+      release_name (self);
       g_dbus_connection_flush_sync (self->connection, NULL, NULL);
       g_dbus_connection_close_sync (self->connection, NULL, NULL);
     }

@@ -575,6 +575,66 @@ test_resync (void)
   fixture_stop (&f);
 }
 
+typedef struct
+{
+  gboolean ready_false;
+  gboolean vanished_first;
+} StopLog;
+
+static void
+on_ready_changed (GDBusConnection *c, const gchar *sender, const gchar *path, const gchar *iface,
+                  const gchar *signal, GVariant *params, gpointer user_data)
+{
+  StopLog *log = user_data;
+  g_autoptr (GVariant) changed = g_variant_get_child_value (params, 1);
+  gboolean ready = TRUE;
+
+  if (g_variant_lookup (changed, "Ready", "b", &ready) && !ready)
+    log->ready_false = TRUE;
+}
+
+static void
+on_owner_changed (GDBusConnection *c, const gchar *sender, const gchar *path, const gchar *iface,
+                  const gchar *signal, GVariant *params, gpointer user_data)
+{
+  StopLog *log = user_data;
+  const gchar *name, *old_owner, *new_owner;
+
+  g_variant_get (params, "(&s&s&s)", &name, &old_owner, &new_owner);
+  if (*new_owner == '\0' && !log->ready_false)
+    log->vanished_first = TRUE;
+}
+
+/* A stopping daemon announces Ready=false before its name goes away. */
+static void
+test_ready_on_stop (void)
+{
+  Fixture f = { 0 };
+  StopLog log = { 0 };
+  g_autoptr (GVariant) ready = NULL;
+  guint props_sub, owner_sub;
+
+  fixture_start (&f, NULL);
+  ready = get_property (f.connection, "Ready");
+  g_assert_true (g_variant_get_boolean (ready));
+  props_sub = g_dbus_connection_signal_subscribe (
+      f.connection, CW_TEST_NAME, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+      CW_TEST_PATH, CW_TEST_IFACE, G_DBUS_SIGNAL_FLAGS_NONE, on_ready_changed, &log, NULL);
+  owner_sub = g_dbus_connection_signal_subscribe (
+      f.connection, "org.freedesktop.DBus", "org.freedesktop.DBus", "NameOwnerChanged",
+      "/org/freedesktop/DBus", CW_TEST_NAME, G_DBUS_SIGNAL_FLAGS_NONE, on_owner_changed, &log,
+      NULL);
+  g_assert_true (cw_test_wait_name (f.connection, CW_TEST_NAME, TRUE, 5)); /* matches are in */
+  g_assert_cmpint (cw_test_daemon_stop (f.daemon, SIGTERM), ==, 0);
+  g_assert_true (cw_test_spin_until (&log.ready_false, 10));
+  g_assert_false (log.vanished_first);
+  g_dbus_connection_signal_unsubscribe (f.connection, props_sub);
+  g_dbus_connection_signal_unsubscribe (f.connection, owner_sub);
+  g_assert_true (cw_test_wait_name (f.connection, CW_TEST_NAME, FALSE, 10));
+  g_clear_pointer (&f.daemon, cw_test_daemon_free);
+  g_clear_object (&f.connection);
+}
+
 static gint
 run_ctl (CwTestDaemon *d, const gchar *const *args, gchar **out, gchar **err)
 {
@@ -732,6 +792,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/dbus/session/client", test_client);
   g_test_add_func ("/cowork/dbus/session/event-order", test_event_order);
   g_test_add_func ("/cowork/dbus/session/name-queue", test_name_queue);
+  g_test_add_func ("/cowork/dbus/session/ready-on-stop", test_ready_on_stop);
   g_test_add_func ("/cowork/dbus/session/resync", test_resync);
   g_test_add_func ("/cowork/dbus/session/coworkctl-bus", test_coworkctl_bus);
   g_test_add_func ("/cowork/dbus/session/coworkctl-follow", test_coworkctl_follow);
