@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "cw-dbus-test.h"
+#include "cw-token-private.h"
 
 #include <unistd.h>
 
@@ -297,6 +298,63 @@ test_signals_private (void)
   g_subprocess_wait (nobody_mon, NULL, NULL);
 }
 
+/* A daemon whose uid the policy does not let own the name keeps running: it serves its
+ * socket and health says the name was refused. */
+static void
+test_name_refused (void)
+{
+  g_autoptr (CwTestBus) bus = system_bus_with_repo_policy ();
+  g_autoptr (CwTestDaemon) d = cw_test_daemon_new ();
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_autoptr (GSubprocess) proc = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwClient) client = NULL;
+  g_autoptr (JsonNode) health = NULL;
+  g_autoptr (JsonNode) pong = NULL;
+  g_autofree gchar *config = g_build_filename (d->dir, "coworkd.conf", NULL);
+  g_autofree gchar *token = NULL;
+  JsonObject *dbus;
+  gint64 deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+
+  /* The daemon runs as nobody, so its data dir is nobody's. */
+  g_assert_cmpint (chown (d->dir, 65534, 65534), ==, 0);
+  g_subprocess_launcher_setenv (launcher, "DBUS_SYSTEM_BUS_ADDRESS", bus->address, TRUE);
+  g_subprocess_launcher_setenv (launcher, "COWORK_CONFIG_FILE", config, TRUE);
+  g_subprocess_launcher_unsetenv (launcher, "NOTIFY_SOCKET");
+  proc = g_subprocess_launcher_spawn (
+      launcher, &error, "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+      g_getenv ("COWORKD"), "--mode", "system", "--dbus", "system", "--app-data-dir", d->dir,
+      "--endpoint", d->endpoint, "--no-system-plugins", NULL);
+  g_assert_no_error (error);
+
+  /* root may use the socket of a daemon run by anyone (peer policy) */
+  while ((token = cw_token_read (d->token_file, NULL)) == NULL
+         || (client = cw_client_connect (d->endpoint, token, NULL)) == NULL)
+    {
+      g_clear_pointer (&token, g_free);
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (10000); /* the daemon is starting */
+    }
+  cw_client_set_timeout (client, 20);
+  for (;;)
+    {
+      g_clear_pointer (&health, json_node_unref);
+      health = cw_test_daemon_call (client, "daemon_health", NULL);
+      dbus = json_object_get_object_member (json_node_get_object (health), "dbus");
+      if (g_strcmp0 (json_object_get_string_member (dbus, "nameState"), "lost") == 0)
+        break;
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (10000); /* it asks for the name in the background */
+    }
+  g_assert_true (json_object_get_boolean_member (dbus, "connected"));
+  g_assert_nonnull (
+      strstr (json_object_get_string_member (dbus, "lastError"), "not allowed to own"));
+  pong = cw_test_daemon_call (client, "ping", NULL);
+  g_subprocess_send_signal (proc, SIGTERM);
+  g_subprocess_wait_check (proc, NULL, &error);
+  g_assert_no_error (error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -310,5 +368,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/dbus/system/repo-policy", test_repo_policy);
   g_test_add_func ("/cowork/dbus/system/daemon-check", test_daemon_check);
   g_test_add_func ("/cowork/dbus/system/signals-private", test_signals_private);
+  g_test_add_func ("/cowork/dbus/system/name-refused", test_name_refused);
   return g_test_run ();
 }
