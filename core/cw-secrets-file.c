@@ -63,8 +63,11 @@ ensure_dir (const gchar *dir, GError **error)
   return TRUE;
 }
 
+/* Writes @path atomically, 0600. With @exclusive an existing @path wins: FALSE, no error,
+ * *@lost set (two writers creating the key at once must end up with the same key). */
 static gboolean
-write_private (const gchar *dir, const gchar *path, const guint8 *data, gsize len, GError **error)
+write_private (const gchar *dir, const gchar *path, const guint8 *data, gsize len,
+               gboolean exclusive, gboolean *lost, GError **error)
 {
   g_autofree gchar *tmp = g_strdup_printf ("%s.XXXXXX", path);
   int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0600);
@@ -80,6 +83,19 @@ write_private (const gchar *dir, const gchar *path, const guint8 *data, gsize le
       return set_errno_error (error, saved, "write", path);
     }
   close (fd);
+  if (exclusive)
+    {
+      int rc = link (tmp, path), saved = errno;
+      g_unlink (tmp);
+      if (rc == 0)
+        return TRUE;
+      if (saved == EEXIST && lost != NULL)
+        {
+          *lost = TRUE;
+          return FALSE;
+        }
+      return set_errno_error (error, saved, "write", path);
+    }
   if (g_rename (tmp, path) != 0)
     {
       int saved = errno;
@@ -148,7 +164,15 @@ load_key (const gchar *dir, gboolean create, guint8 key[KEY_LEN], GError **error
       g_set_error_literal (error, CW_ERROR, CW_ERROR_INTERNAL, "no random bytes for a key");
       return FALSE;
     }
-  return write_private (dir, path, key, KEY_LEN, error);
+  {
+    gboolean lost = FALSE;
+    if (write_private (dir, path, key, KEY_LEN, TRUE, &lost, error))
+      return TRUE;
+    if (!lost)
+      return FALSE;
+  }
+  /* Someone else created the key first: theirs is the key. */
+  return read_key_file (path, key, error);
 }
 
 static gchar *
@@ -218,7 +242,7 @@ cw_secrets_file_store (const gchar *dir, const gchar *kind, const gchar *name, c
       return FALSE;
     }
   path = secret_path (dir, kind, name);
-  ok = write_private (dir, path, out, MAGIC_LEN + NONCE_LEN + clen, error);
+  ok = write_private (dir, path, out, MAGIC_LEN + NONCE_LEN + clen, FALSE, NULL, error);
   return ok;
 }
 

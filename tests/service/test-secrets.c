@@ -182,6 +182,53 @@ test_system_scope (void)
   cw_test_rm_rf (root);
 }
 
+typedef struct
+{
+  GMainLoop *loop;
+  guint pending;
+} Pending;
+
+static void
+on_stored_one (GObject *source, GAsyncResult *res, gpointer data)
+{
+  Pending *p = data;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (cw_secrets_store_finish (CW_SECRETS (source), res, &error));
+  g_assert_no_error (error);
+  if (--p->pending == 0)
+    g_main_loop_quit (p->loop);
+}
+
+/* Many first writes at once (worker threads) must agree on one key: every value reads back. */
+static void
+test_system_concurrent_first_use (void)
+{
+  g_autofree gchar *root = g_dir_make_tmp ("cw-secrets-XXXXXX", NULL);
+  g_autofree gchar *dir = g_build_filename (root, "secrets", NULL);
+  g_autoptr (CwSecrets) secrets = cw_secrets_new_system (dir);
+  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  Pending p = { loop, 16 };
+
+  for (guint i = 0; i < 16; i++)
+    {
+      g_autofree gchar *name = g_strdup_printf ("n%u", i);
+      g_autofree gchar *value = g_strdup_printf ("value-%u", i);
+      cw_secrets_store (secrets, "provider", name, value, NULL, on_stored_one, &p);
+    }
+  g_main_loop_run (loop);
+  for (guint i = 0; i < 16; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree gchar *name = g_strdup_printf ("n%u", i);
+      g_autofree gchar *value = g_strdup_printf ("value-%u", i);
+      g_autofree gchar *got = cw_secrets_lookup_sync (secrets, "provider", name, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (got, ==, value);
+    }
+  cw_test_rm_rf (root);
+}
+
 /* systemd's LoadCredential= key wins over the key file in the store. */
 static void
 test_system_credentials_directory (void)
@@ -585,6 +632,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/cowork/secrets/user-scope", test_user_scope);
   g_test_add_func ("/cowork/secrets/system-scope", test_system_scope);
+  g_test_add_func ("/cowork/secrets/system-concurrent-first-use", test_system_concurrent_first_use);
   g_test_add_func ("/cowork/secrets/system-credentials-directory",
                    test_system_credentials_directory);
   g_test_add_func ("/cowork/secrets/scopes-separated", test_scopes_separated);
