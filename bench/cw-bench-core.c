@@ -317,8 +317,7 @@ bench_startup_and_rss (void)
   g_usleep (300000);
   rss = cw_bench_daemon_rss_kib (d);
   g_snprintf (value, sizeof value, "%.1f MiB", rss / 1024.0);
-  cw_bench_row ("idle RSS (no plugins loaded)", value, NULL, "< 8 MiB",
-                rss < 8 * 1024);
+  cw_bench_row ("idle RSS (no plugins loaded)", value, NULL, "< 8 MiB", rss < 8 * 1024);
   cw_bench_daemon_stop (d);
   g_array_unref (first);
   g_array_unref (ready);

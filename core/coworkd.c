@@ -31,7 +31,7 @@ with_plugin_path (gchar **dirs)
     return dirs;
   extra = g_strsplit (env, G_SEARCHPATH_SEPARATOR_S, -1);
   if (dirs != NULL)
-    g_strv_builder_addv (builder, (const gchar **)dirs);
+    g_strv_builder_addv (builder, (const gchar **) dirs);
   for (guint i = 0; extra[i] != NULL; i++)
     if (*extra[i] != '\0')
       g_strv_builder_add (builder, extra[i]);
@@ -102,7 +102,7 @@ main (int argc, char **argv)
   options.token_file = token_file;
   options.lock_file = lock_file;
   plugin_dirs = with_plugin_path (g_steal_pointer (&plugin_dirs));
-  options.plugin_dirs = (const gchar *const *)plugin_dirs;
+  options.plugin_dirs = (const gchar *const *) plugin_dirs;
   options.no_system_plugins = no_system_plugins;
   options.dbus = dbus;
   if (dbus != NULL && !cw_dbus_bus_parse (dbus, FALSE, &bus_check, &error))

@@ -49,12 +49,12 @@ cw_audit_list (CwStore *store, gint64 limit, GError **error)
     {
       JsonObject *row = json_object_new ();
       g_autoptr (JsonNode) details
-          = cw_json_from_string ((const gchar *)sqlite3_column_text (stmt, 4), -1, NULL);
+          = cw_json_from_string ((const gchar *) sqlite3_column_text (stmt, 4), -1, NULL);
 
       json_object_set_int_member (row, "id", sqlite3_column_int64 (stmt, 0));
       json_object_set_int_member (row, "timestamp", sqlite3_column_int64 (stmt, 1));
-      json_object_set_string_member (row, "action", (const gchar *)sqlite3_column_text (stmt, 2));
-      json_object_set_string_member (row, "actor", (const gchar *)sqlite3_column_text (stmt, 3));
+      json_object_set_string_member (row, "action", (const gchar *) sqlite3_column_text (stmt, 2));
+      json_object_set_string_member (row, "actor", (const gchar *) sqlite3_column_text (stmt, 3));
       json_object_set_member (row, "details",
                               details != NULL ? g_steal_pointer (&details)
                                               : json_node_new (JSON_NODE_NULL));

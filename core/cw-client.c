@@ -55,7 +55,7 @@ cw_client_free (CwClient *self)
 {
   if (self == NULL)
     return;
-  g_queue_clear_full (&self->events, (GDestroyNotify)json_object_unref);
+  g_queue_clear_full (&self->events, (GDestroyNotify) json_object_unref);
   g_clear_object (&self->in);
   if (self->connection != NULL)
     g_io_stream_close (G_IO_STREAM (self->connection), NULL, NULL);
@@ -119,7 +119,7 @@ cw_client_read (CwClient *self, GError **error)
                              "the daemon closed the connection");
       return NULL;
     }
-  node = cw_json_from_string (line, (gssize)len, error);
+  node = cw_json_from_string (line, (gssize) len, error);
   if (node == NULL)
     return NULL;
   if (!JSON_NODE_HOLDS_OBJECT (node))

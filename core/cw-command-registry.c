@@ -80,9 +80,9 @@ static void
 cw_command_registry_init (CwCommandRegistry *self)
 {
   self->handlers
-      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)handler_free);
+      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) handler_free);
   self->idem
-      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)idem_entry_free);
+      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) idem_entry_free);
 }
 
 CwCommandRegistry *
@@ -144,7 +144,7 @@ cw_command_registry_remove_owner (CwCommandRegistry *self, const gchar *owner)
 
   g_return_val_if_fail (CW_IS_COMMAND_REGISTRY (self), 0);
   g_hash_table_iter_init (&iter, self->handlers);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&h))
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &h))
     {
       if (g_strcmp0 (h->owner, owner) == 0)
         {
@@ -165,7 +165,7 @@ cw_command_registry_has (CwCommandRegistry *self, const gchar *name)
 static gint
 compare_strings (gconstpointer a, gconstpointer b)
 {
-  return g_strcmp0 (*(const gchar *const *)a, *(const gchar *const *)b);
+  return g_strcmp0 (*(const gchar *const *) a, *(const gchar *const *) b);
 }
 
 gchar **
@@ -177,11 +177,11 @@ cw_command_registry_list (CwCommandRegistry *self)
 
   g_return_val_if_fail (CW_IS_COMMAND_REGISTRY (self), NULL);
   g_hash_table_iter_init (&iter, self->handlers);
-  while (g_hash_table_iter_next (&iter, (gpointer *)&name, NULL))
+  while (g_hash_table_iter_next (&iter, (gpointer *) &name, NULL))
     g_ptr_array_add (names, g_strdup (name));
   g_ptr_array_sort (names, compare_strings);
   g_ptr_array_add (names, NULL);
-  return (gchar **)g_ptr_array_free (names, FALSE);
+  return (gchar **) g_ptr_array_free (names, FALSE);
 }
 
 static void
@@ -195,7 +195,7 @@ sweep_idempotency (CwCommandRegistry *self)
     return;
   self->next_sweep = now + G_TIME_SPAN_SECOND;
   g_hash_table_iter_init (&iter, self->idem);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&e))
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &e))
     if (e->done && e->expires_at <= now)
       g_hash_table_iter_remove (&iter);
 }
@@ -316,7 +316,7 @@ reply_to_task (JsonNode *result, GError *error, gpointer user_data)
   if (error != NULL)
     g_task_return_error (task, error);
   else
-    g_task_return_pointer (task, result, (GDestroyNotify)json_node_unref);
+    g_task_return_pointer (task, result, (GDestroyNotify) json_node_unref);
 }
 
 void

@@ -7,7 +7,7 @@
 #include "cw-event-bus-private.h"
 #include "cw-store-private.h"
 
-#define DAEMON(p) ((CwDaemon *)(p))
+#define DAEMON(p) ((CwDaemon *) (p))
 
 static CwEventBus *
 bus_of (gpointer daemon)

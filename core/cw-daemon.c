@@ -82,7 +82,7 @@ record_phase (CwDaemon *self, const gchar *name, gint64 since_us, gboolean ok, c
   json_object_set_string_member (phase, "name", name);
   json_object_set_string_member (phase, "state", ok ? "done" : "failed");
   json_object_set_double_member (phase, "durationMs",
-                                 (gdouble)(g_get_monotonic_time () - since_us) / 1000.0);
+                                 (gdouble) (g_get_monotonic_time () - since_us) / 1000.0);
   if (!ok && error != NULL)
     json_object_set_string_member (phase, "error", error->message);
   json_array_add_object_element (self->phases, phase);
@@ -138,12 +138,12 @@ phase_plugins_load (CwDaemon *self, const CwDaemonOptions *options, GError **err
   g_autoptr (GPtrArray) dirs = g_ptr_array_new ();
 
   for (guint i = 0; options->plugin_dirs != NULL && options->plugin_dirs[i] != NULL; i++)
-    g_ptr_array_add (dirs, (gpointer)options->plugin_dirs[i]);
+    g_ptr_array_add (dirs, (gpointer) options->plugin_dirs[i]);
   if (!options->no_system_plugins)
-    g_ptr_array_add (dirs, (gpointer)CW_PLUGINDIR);
+    g_ptr_array_add (dirs, (gpointer) CW_PLUGINDIR);
   g_ptr_array_add (dirs, NULL);
   self->loader = cw_plugin_loader_new (self->context);
-  cw_plugin_loader_load_dirs (self->loader, (const gchar *const *)dirs->pdata);
+  cw_plugin_loader_load_dirs (self->loader, (const gchar *const *) dirs->pdata);
   return TRUE;
 }
 

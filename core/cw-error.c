@@ -20,7 +20,7 @@ static const gchar *const error_names[CW_ERROR_LAST] = {
 const gchar *
 cw_error_to_name (CwError code)
 {
-  if ((guint)code >= CW_ERROR_LAST)
+  if ((guint) code >= CW_ERROR_LAST)
     return error_names[CW_ERROR_FAILED];
   return error_names[code];
 }

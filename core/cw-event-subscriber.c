@@ -29,7 +29,7 @@ cw_event_subscriber_new (guint max_queue, CwEventWakeFunc wake, gpointer user_da
 void
 cw_event_subscriber_free (CwEventSubscriber *self)
 {
-  g_queue_clear_full (&self->queue, (GDestroyNotify)cw_event_unref);
+  g_queue_clear_full (&self->queue, (GDestroyNotify) cw_event_unref);
   g_free (self);
 }
 
@@ -58,7 +58,7 @@ cw_event_subscriber_push (CwEventSubscriber *self, CwEvent *event)
     return;
   if (self->queue.length >= self->max_queue)
     {
-      g_queue_clear_full (&self->queue, (GDestroyNotify)cw_event_unref);
+      g_queue_clear_full (&self->queue, (GDestroyNotify) cw_event_unref);
       g_queue_push_tail (&self->queue, make_resync_marker (self, event));
       self->paused = TRUE;
       self->overflows++;

@@ -139,9 +139,9 @@ cw_invocation_get_int (CwInvocation *self, const gchar *name, gint64 default_val
   if (type == G_TYPE_DOUBLE)
     {
       gdouble v = json_node_get_double (node);
-      if (v >= -9.0e15 && v <= 9.0e15 && v == (gdouble)(gint64)v)
+      if (v >= -9.0e15 && v <= 9.0e15 && v == (gdouble) (gint64) v)
         {
-          *out_value = (gint64)v;
+          *out_value = (gint64) v;
           return TRUE;
         }
     }

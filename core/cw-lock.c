@@ -27,7 +27,7 @@ read_pid (int fd)
   node = cw_json_from_string (buf, n, NULL);
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     return 0;
-  return (gint)json_object_get_int_member_with_default (json_node_get_object (node), "pid", 0);
+  return (gint) json_object_get_int_member_with_default (json_node_get_object (node), "pid", 0);
 }
 
 CwLock *
@@ -68,7 +68,7 @@ cw_lock_acquire (const gchar *path, gint *other_pid, GError **error)
       return NULL;
     }
   contents = g_strdup_printf ("{\n  \"pid\": %d,\n  \"startedAt\": %" G_GINT64_FORMAT "\n}\n",
-                              (gint)getpid (), cw_now_ms ());
+                              (gint) getpid (), cw_now_ms ());
   if (ftruncate (fd, 0) != 0 || pwrite (fd, contents, strlen (contents), 0) < 0)
     g_warning ("failed to write %s: %s", path, g_strerror (errno));
   lock = g_new0 (CwLock, 1);

@@ -107,6 +107,6 @@ cw_endpoint_parse_tcp (const gchar *endpoint, gchar **host, guint16 *port)
   if (end == colon + 1 || *end != '\0' || p == 0 || p > 65535)
     return FALSE;
   *host = g_strndup (rest, colon - rest);
-  *port = (guint16)p;
+  *port = (guint16) p;
   return TRUE;
 }

@@ -36,7 +36,7 @@ static void
 cw_plugin_loader_init (CwPluginLoader *self)
 {
   self->plugins = g_ptr_array_new_with_free_func (g_object_unref);
-  self->failures = g_ptr_array_new_with_free_func ((GDestroyNotify)json_object_unref);
+  self->failures = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
 }
 
 CwPluginLoader *
@@ -91,7 +91,7 @@ load_module (CwPluginLoader *self, const gchar *name, const gchar *path)
       record_failure (self, name, path, g_module_error ());
       return;
     }
-  if (!g_module_symbol (module, CW_PLUGIN_QUERY_TYPE_SYMBOL, (gpointer *)&query) || query == NULL)
+  if (!g_module_symbol (module, CW_PLUGIN_QUERY_TYPE_SYMBOL, (gpointer *) &query) || query == NULL)
     {
       record_failure (self, name, path, "module does not export " CW_PLUGIN_QUERY_TYPE_SYMBOL);
       g_module_close (module);
@@ -116,7 +116,7 @@ load_module (CwPluginLoader *self, const gchar *name, const gchar *path)
 static gint
 compare_file_names (gconstpointer a, gconstpointer b)
 {
-  return g_strcmp0 (*(const gchar *const *)a, *(const gchar *const *)b);
+  return g_strcmp0 (*(const gchar *const *) a, *(const gchar *const *) b);
 }
 
 static void

@@ -13,7 +13,7 @@ typedef struct
 } CwPluginPrivate;
 
 G_DEFINE_TYPE_WITH_PRIVATE (CwPlugin, cw_plugin, G_TYPE_OBJECT)
-#define GET_PRIVATE(o) ((CwPluginPrivate *)cw_plugin_get_instance_private (o))
+#define GET_PRIVATE(o) ((CwPluginPrivate *) cw_plugin_get_instance_private (o))
 
 static void
 cw_plugin_finalize (GObject *object)

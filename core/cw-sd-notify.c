@@ -30,7 +30,7 @@ cw_sd_notify (const gchar *state)
   fd = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return FALSE;
-  sent = sendto (fd, state, strlen (state), MSG_NOSIGNAL, (struct sockaddr *)&addr, len);
+  sent = sendto (fd, state, strlen (state), MSG_NOSIGNAL, (struct sockaddr *) &addr, len);
   if (sent < 0)
     g_debug ("sd_notify %s failed: %s", state, g_strerror (errno));
   close (fd);
@@ -53,7 +53,7 @@ cw_sd_watchdog_start (void)
 
   if (usec == NULL)
     return 0;
-  if (pid != NULL && g_ascii_strtoull (pid, NULL, 10) != (guint64)getpid ())
+  if (pid != NULL && g_ascii_strtoull (pid, NULL, 10) != (guint64) getpid ())
     return 0;
   interval = g_ascii_strtoull (usec, NULL, 10);
   if (interval == 0)

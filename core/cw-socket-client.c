@@ -283,7 +283,7 @@ consume (CwSocketClient *self, const guint8 *data, gsize len)
   while (len > 0 && !self->closed)
     {
       const guint8 *nl = memchr (data, '\n', len);
-      gsize take = nl != NULL ? (gsize)(nl - data) : len;
+      gsize take = nl != NULL ? (gsize) (nl - data) : len;
 
       if (!self->discarding)
         {
@@ -302,7 +302,7 @@ consume (CwSocketClient *self, const guint8 *data, gsize len)
       if (nl == NULL)
         return;
       if (!self->discarding)
-        handle_line (self, (const gchar *)self->line->data, self->line->len);
+        handle_line (self, (const gchar *) self->line->data, self->line->len);
       g_byte_array_set_size (self->line, 0);
       self->discarding = FALSE;
       data += take + 1;
@@ -326,7 +326,7 @@ on_read_done (GObject *source, GAsyncResult *res, gpointer user_data)
       client_unref (self);
       return;
     }
-  consume (self, self->chunk, (gsize)n);
+  consume (self, self->chunk, (gsize) n);
   if (!self->closed && self->outbuf->len < OUT_HIGH_WATER)
     start_read (self);
   client_unref (self);

@@ -44,7 +44,7 @@ write_private_file (const gchar *path, const gchar *contents, GError **error)
                    path, g_strerror (errno));
       return FALSE;
     }
-  if (write (fd, contents, len) != (gssize)len || fsync (fd) != 0)
+  if (write (fd, contents, len) != (gssize) len || fsync (fd) != 0)
     {
       int saved = errno;
       close (fd);
@@ -107,6 +107,6 @@ cw_token_equal (const gchar *expected, const gchar *given)
   m = strlen (given);
   diff = n ^ m;
   for (gsize i = 0; i < n; i++)
-    diff |= (guint)(guchar)expected[i] ^ (guint)(guchar)(i < m ? given[i] : 0);
+    diff |= (guint) (guchar) expected[i] ^ (guint) (guchar) (i < m ? given[i] : 0);
   return diff == 0;
 }

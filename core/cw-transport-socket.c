@@ -118,9 +118,9 @@ peer_allowed (CwTransportSocket *self, GSocketConnection *connection)
       return FALSE;
     }
   uid = g_credentials_get_unix_user (creds, &error);
-  if (uid == (uid_t)-1 || !self->peer_check (uid, self->peer_check_data))
+  if (uid == (uid_t) -1 || !self->peer_check (uid, self->peer_check_data))
     {
-      g_message ("refusing a connection from uid %d", (gint)uid);
+      g_message ("refusing a connection from uid %d", (gint) uid);
       return FALSE;
     }
   return TRUE;
@@ -273,7 +273,7 @@ cw_transport_socket_close (CwTransportSocket *self)
   if (self->socket_path != NULL)
     g_unlink (self->socket_path);
   g_hash_table_iter_init (&iter, self->clients);
-  while (g_hash_table_iter_next (&iter, (gpointer *)&client, NULL))
+  while (g_hash_table_iter_next (&iter, (gpointer *) &client, NULL))
     {
       g_hash_table_iter_steal (&iter);
       cw_socket_client_close (client);
@@ -289,7 +289,7 @@ cw_transport_socket_get_health (CwTransportSocket *self)
   if (self->endpoint != NULL)
     json_object_set_string_member (obj, "endpoint", self->endpoint);
   json_object_set_int_member (obj, "clients", g_hash_table_size (self->clients));
-  json_object_set_int_member (obj, "accepted", (gint64)self->accepted);
-  json_object_set_int_member (obj, "refused", (gint64)self->refused);
+  json_object_set_int_member (obj, "accepted", (gint64) self->accepted);
+  json_object_set_int_member (obj, "refused", (gint64) self->refused);
   return obj;
 }

@@ -19,7 +19,7 @@ fill_random (guint8 *buf, gsize len)
     {
       gssize n = getrandom (buf + done, len - done, 0);
       if (n > 0)
-        done += (gsize)n;
+        done += (gsize) n;
       else if (errno != EINTR)
         g_error ("getrandom failed: %s", g_strerror (errno));
     }

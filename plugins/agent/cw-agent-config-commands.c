@@ -128,7 +128,7 @@ cmd_set_api_key (CwInvocation *inv, gpointer user_data)
   /* null or "" removes the key. */
   g_hash_table_insert (
       keys, "google",
-      (gpointer)(node != NULL && JSON_NODE_HOLDS_VALUE (node) ? json_node_get_string (node) : ""));
+      (gpointer) (node != NULL && JSON_NODE_HOLDS_VALUE (node) ? json_node_get_string (node) : ""));
   store_keys (self, inv, keys, NULL);
 }
 
@@ -170,9 +170,9 @@ add_key (GHashTable *keys, const gchar *provider, JsonNode *node)
   if (node == NULL)
     return;
   if (JSON_NODE_HOLDS_NULL (node))
-    g_hash_table_insert (keys, (gpointer)provider, (gpointer) "");
+    g_hash_table_insert (keys, (gpointer) provider, (gpointer) "");
   else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
-    g_hash_table_insert (keys, (gpointer)provider, (gpointer)json_node_get_string (node));
+    g_hash_table_insert (keys, (gpointer) provider, (gpointer) json_node_get_string (node));
 }
 
 static void

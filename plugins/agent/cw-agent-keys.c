@@ -91,7 +91,7 @@ on_stored (GObject *source, GAsyncResult *res, gpointer user_data)
   if (!ok)
     {
       g_prefix_error (
-          &error, "failed to store the %s key: ", (const gchar *)g_ptr_array_index (d->names, 0));
+          &error, "failed to store the %s key: ", (const gchar *) g_ptr_array_index (d->names, 0));
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
@@ -149,7 +149,7 @@ cw_agent_keys_store (CwContext *context, GHashTable *keys, GCancellable *cancell
       g_ptr_array_add (d->names, g_strdup (k));
       g_ptr_array_add (d->values, g_strdup (v != NULL ? v : ""));
     }
-  g_task_set_task_data (task, d, (GDestroyNotify)store_data_free);
+  g_task_set_task_data (task, d, (GDestroyNotify) store_data_free);
   store_next (task);
 }
 

@@ -56,8 +56,8 @@ cw_agent_plugin_session_from_invocation (CwAgentPlugin *self, CwInvocation *invo
 static gint
 compare_sessions (gconstpointer a, gconstpointer b)
 {
-  CwAgentSession *sa = *(CwAgentSession *const *)a;
-  CwAgentSession *sb = *(CwAgentSession *const *)b;
+  CwAgentSession *sa = *(CwAgentSession *const *) a;
+  CwAgentSession *sb = *(CwAgentSession *const *) b;
 
   if (sa->updated_at != sb->updated_at)
     return sa->updated_at > sb->updated_at ? -1 : 1;
@@ -144,8 +144,8 @@ cw_agent_plugin_emit_health (CwAgentPlugin *self, CwAgentSession *session)
   CwRunHealth *h = &session->health;
   JsonObject *data = json_object_new ();
   JsonObject *counters = json_object_new ();
-  gdouble starts = (gdouble)h->stream_starts;
-  gdouble failures = (gdouble)(h->run_stalled + h->errors + h->tool_errors);
+  gdouble starts = (gdouble) h->stream_starts;
+  gdouble failures = (gdouble) (h->run_stalled + h->errors + h->tool_errors);
   gdouble done_rate = starts > 0 ? MIN (1.0, h->stream_done / starts) : 1.0;
   gdouble fail_rate = starts > 0 ? failures / starts : 0.0;
   gdouble recovery = failures > 0 ? (h->run_recovered + h->fallback_applied) / failures : 1.0;
@@ -318,7 +318,7 @@ stored_active_turn (CwAgentPlugin *self, CwAgentSession *session)
     return NULL;
   sqlite3_bind_text (stmt, 1, session->id, -1, SQLITE_TRANSIENT);
   if (sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_type (stmt, 0) != SQLITE_NULL)
-    turn = g_strdup ((const gchar *)sqlite3_column_text (stmt, 0));
+    turn = g_strdup ((const gchar *) sqlite3_column_text (stmt, 0));
   sqlite3_reset (stmt);
   return turn;
 }

@@ -165,7 +165,7 @@ cmd_reorder_queue (CwInvocation *inv, gpointer user_data)
     }
   ids = json_node_get_array (node);
   /* As in the contract: the queue becomes exactly the listed ids that exist. */
-  reordered = g_ptr_array_new_with_free_func ((GDestroyNotify)cw_queued_message_free);
+  reordered = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_queued_message_free);
   for (guint i = 0; i < json_array_get_length (ids); i++)
     {
       const gchar *id = json_array_get_string_element (ids, i);

@@ -246,18 +246,18 @@ cmd_list_sessions_page (CwInvocation *inv, gpointer user_data)
     if (folded == NULL || session_matches (g_ptr_array_index (sorted, i), folded))
       g_ptr_array_add (matched, g_ptr_array_index (sorted, i));
   limit = MAX (limit, 1);
-  offset = CLAMP (offset, 0, (gint64)matched->len);
-  end = MIN (offset + limit, (gint64)matched->len);
+  offset = CLAMP (offset, 0, (gint64) matched->len);
+  end = MIN (offset + limit, (gint64) matched->len);
   page = json_array_new ();
   for (gint64 i = offset; i < end; i++)
     json_array_add_object_element (page, cw_agent_session_to_info (g_ptr_array_index (matched, i)));
   result = json_object_new ();
   json_object_set_array_member (result, "sessions", page);
   json_object_set_int_member (result, "total", matched->len);
-  json_object_set_boolean_member (result, "hasMore", end < (gint64)matched->len);
+  json_object_set_boolean_member (result, "hasMore", end < (gint64) matched->len);
   json_object_set_int_member (result, "offset", offset);
   json_object_set_int_member (result, "limit", limit);
-  if (end < (gint64)matched->len)
+  if (end < (gint64) matched->len)
     json_object_set_int_member (result, "nextOffset", end);
   else
     json_object_set_null_member (result, "nextOffset");
@@ -334,7 +334,7 @@ return_details (CwAgentPlugin *self, CwInvocation *inv, CwAgentSession *s, gint6
   json_object_set_int_member (usage, "usedTokens", s->context_used);
   json_object_set_int_member (usage, "maxTokens", total);
   json_object_set_double_member (usage, "percentUsed",
-                                 total > 0 ? 100.0 * s->context_used / (gdouble)total : 0.0);
+                                 total > 0 ? 100.0 * s->context_used / (gdouble) total : 0.0);
   json_object_set_object_member (result, "contextUsage", usage);
   json_object_set_boolean_member (result, "hasMoreHistory", has_more);
   json_object_set_object_member (result, "runtime", cw_agent_session_to_runtime (s));
@@ -619,7 +619,7 @@ cmd_get_context_usage (CwInvocation *inv, gpointer user_data)
   json_object_set_int_member (result, "used", used);
   json_object_set_int_member (result, "total", total);
   json_object_set_int_member (result, "percentage",
-                              total > 0 ? (gint64)(100.0 * used / (gdouble)total + 0.5) : 0);
+                              total > 0 ? (gint64) (100.0 * used / (gdouble) total + 0.5) : 0);
   cw_invocation_return_object (inv, result);
 }
 

@@ -84,15 +84,15 @@ cw_agent_session_class_init (CwAgentSessionClass *klass)
 static void
 cw_agent_session_init (CwAgentSession *self)
 {
-  self->queue = g_ptr_array_new_with_free_func ((GDestroyNotify)cw_queued_message_free);
+  self->queue = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_queued_message_free);
   /* The session does not own the pending requests' lifetime logic, only the list. */
   self->pending_permissions
-      = g_ptr_array_new_with_free_func ((GDestroyNotify)cw_pending_permission_unref);
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_pending_permission_unref);
   self->pending_questions
-      = g_ptr_array_new_with_free_func ((GDestroyNotify)cw_pending_question_free);
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_pending_question_free);
   self->permission_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->permission_scopes
-      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
   self->tasks = json_array_new ();
   self->waiters = g_ptr_array_new_with_free_func (g_object_unref);
 }

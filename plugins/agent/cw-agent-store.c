@@ -15,7 +15,7 @@ object_to_string (JsonObject *obj)
 static JsonObject *
 object_from_column (sqlite3_stmt *stmt, int col)
 {
-  const gchar *text = (const gchar *)sqlite3_column_text (stmt, col);
+  const gchar *text = (const gchar *) sqlite3_column_text (stmt, col);
   g_autoptr (JsonNode) node = NULL;
 
   if (text == NULL)
@@ -82,7 +82,7 @@ cw_agent_store_save_session (CwStore *store, CwAgentSession *s, GError **error)
 static gchar *
 column_dup (sqlite3_stmt *stmt, int col)
 {
-  return g_strdup ((const gchar *)sqlite3_column_text (stmt, col));
+  return g_strdup ((const gchar *) sqlite3_column_text (stmt, col));
 }
 
 static gboolean
@@ -118,14 +118,14 @@ load_queue (CwStore *store, GHashTable *by_id, GError **error)
   while (sqlite3_step (stmt) == SQLITE_ROW)
     {
       CwAgentSession *s = g_hash_table_lookup (by_id, sqlite3_column_text (stmt, 0));
-      const gchar *att_text = (const gchar *)sqlite3_column_text (stmt, 3);
+      const gchar *att_text = (const gchar *) sqlite3_column_text (stmt, 3);
       g_autoptr (JsonNode) att = att_text != NULL ? cw_json_from_string (att_text, -1, NULL) : NULL;
 
       if (s == NULL)
         continue;
       g_ptr_array_add (s->queue,
-                       cw_queued_message_new ((const gchar *)sqlite3_column_text (stmt, 1),
-                                              (const gchar *)sqlite3_column_text (stmt, 2),
+                       cw_queued_message_new ((const gchar *) sqlite3_column_text (stmt, 1),
+                                              (const gchar *) sqlite3_column_text (stmt, 2),
                                               att != NULL && JSON_NODE_HOLDS_ARRAY (att)
                                                   ? json_node_get_array (att)
                                                   : NULL,
@@ -151,7 +151,7 @@ cw_agent_store_load_sessions (CwStore *store, GError **error)
     return NULL;
   while (sqlite3_step (stmt) == SQLITE_ROW)
     {
-      CwAgentSession *s = cw_agent_session_new ((const gchar *)sqlite3_column_text (stmt, 0));
+      CwAgentSession *s = cw_agent_session_new ((const gchar *) sqlite3_column_text (stmt, 0));
       s->type = column_dup (stmt, 1);
       s->provider = column_dup (stmt, 2);
       s->execution_mode = column_dup (stmt, 3);
@@ -261,7 +261,7 @@ cw_agent_store_list_items (CwStore *store, const gchar *session_id, gint64 befor
       "SELECT data FROM agent_chat_items WHERE session_id = ?1 AND (?2 < 0 OR sequence < ?2)"
       " ORDER BY sequence DESC, timestamp DESC, id DESC LIMIT ?3",
       error);
-  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify)json_object_unref);
+  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
   JsonArray *items;
 
   if (stmt == NULL)
@@ -277,8 +277,8 @@ cw_agent_store_list_items (CwStore *store, const gchar *session_id, gint64 befor
     }
   sqlite3_reset (stmt);
   if (has_more != NULL)
-    *has_more = limit > 0 && rows->len > (guint)limit;
-  if (limit > 0 && rows->len > (guint)limit)
+    *has_more = limit > 0 && rows->len > (guint) limit;
+  if (limit > 0 && rows->len > (guint) limit)
     g_ptr_array_set_size (rows, limit);
   items = json_array_sized_new (rows->len);
   for (guint i = rows->len; i > 0; i--)
@@ -405,11 +405,12 @@ cw_agent_store_list_pending (CwStore *store, const gchar *table, GError **error)
       JsonObject *req = object_from_column (stmt, 3);
       JsonObject *call = object_from_column (stmt, 4);
 
-      json_object_set_string_member (row, "id", (const gchar *)sqlite3_column_text (stmt, 0));
+      json_object_set_string_member (row, "id", (const gchar *) sqlite3_column_text (stmt, 0));
       json_object_set_string_member (row, "sessionId",
-                                     (const gchar *)sqlite3_column_text (stmt, 1));
+                                     (const gchar *) sqlite3_column_text (stmt, 1));
       if (sqlite3_column_type (stmt, 2) != SQLITE_NULL)
-        json_object_set_string_member (row, "turnId", (const gchar *)sqlite3_column_text (stmt, 2));
+        json_object_set_string_member (row, "turnId",
+                                       (const gchar *) sqlite3_column_text (stmt, 2));
       json_object_set_object_member (row, "request", req != NULL ? req : json_object_new ());
       if (call != NULL)
         json_object_set_object_member (row, "toolCall", call);
@@ -475,7 +476,7 @@ cw_agent_store_get_meta (CwStore *store, const gchar *key)
     return NULL;
   sqlite3_bind_text (stmt, 1, key, -1, SQLITE_TRANSIENT);
   if (sqlite3_step (stmt) == SQLITE_ROW)
-    value = g_strdup ((const gchar *)sqlite3_column_text (stmt, 0));
+    value = g_strdup ((const gchar *) sqlite3_column_text (stmt, 0));
   sqlite3_reset (stmt);
   return value;
 }

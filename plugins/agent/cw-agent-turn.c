@@ -142,7 +142,7 @@ turn_new (CwAgentPlugin *plugin, CwAgentSession *session, const gchar *turn_id)
   self->cancellable = g_cancellable_new ();
   self->thinking_text = g_string_new (NULL);
   self->segment_text = g_string_new (NULL);
-  self->calls = g_ptr_array_new_with_free_func ((GDestroyNotify)tool_run_free);
+  self->calls = g_ptr_array_new_with_free_func ((GDestroyNotify) tool_run_free);
   return self;
 }
 
@@ -388,7 +388,7 @@ static const gchar *
 contract_code (const GError *error)
 {
   if (error->domain == CW_PROVIDER_ERROR)
-    switch ((CwProviderError)error->code)
+    switch ((CwProviderError) error->code)
       {
         case CW_PROVIDER_ERROR_INVALID_API_KEY:
           return "INVALID_API_KEY";
@@ -441,7 +441,7 @@ emit_context (CwAgentTurn *self)
 {
   gint64 total = cw_agent_session_context_window (self->session, self->plugin->config->catalog);
   gint64 used = self->session->context_used;
-  gdouble percent = total > 0 ? 100.0 * (gdouble)used / (gdouble)total : 0.0;
+  gdouble percent = total > 0 ? 100.0 * (gdouble) used / (gdouble) total : 0.0;
   JsonObject *data = json_object_new ();
 
   json_object_set_int_member (data, "used", used);

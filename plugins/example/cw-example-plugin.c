@@ -51,7 +51,7 @@ cw_example_plugin_get_health (CwPlugin *plugin)
 {
   JsonObject *obj = json_object_new ();
 
-  json_object_set_int_member (obj, "echoes", (gint64)CW_EXAMPLE_PLUGIN (plugin)->echoes);
+  json_object_set_int_member (obj, "echoes", (gint64) CW_EXAMPLE_PLUGIN (plugin)->echoes);
   return obj;
 }
 

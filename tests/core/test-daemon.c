@@ -565,7 +565,7 @@ test_sd_notify (void)
   struct timeval tv = { 10, 0 };
 
   g_strlcpy (addr.sun_path, path, sizeof addr.sun_path);
-  g_assert_cmpint (bind (fd, (struct sockaddr *)&addr, sizeof addr), ==, 0);
+  g_assert_cmpint (bind (fd, (struct sockaddr *) &addr, sizeof addr), ==, 0);
   setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   cw_test_daemon_setenv (d, "NOTIFY_SOCKET", path);
   cw_test_daemon_start (d);

@@ -51,7 +51,7 @@ static void
 kill_group (ExecData *d)
 {
   const gchar *id = d->proc != NULL ? g_subprocess_get_identifier (d->proc) : NULL;
-  pid_t pid = id != NULL ? (pid_t)g_ascii_strtoll (id, NULL, 10) : 0;
+  pid_t pid = id != NULL ? (pid_t) g_ascii_strtoll (id, NULL, 10) : 0;
 
   if (pid > 0)
     kill (-pid, SIGKILL);
@@ -141,9 +141,9 @@ on_read (GObject *source, GAsyncResult *res, gpointer user_data)
       return;
     }
   d->total += len;
-  if (d->buf->len < (gsize)d->max)
+  if (d->buf->len < (gsize) d->max)
     g_string_append_len (d->buf, g_bytes_get_data (bytes, NULL),
-                         MIN (len, (gsize)d->max - d->buf->len));
+                         MIN (len, (gsize) d->max - d->buf->len));
   g_input_stream_read_bytes_async (d->out, READ_CHUNK, G_PRIORITY_DEFAULT, NULL, on_read, task);
 }
 
@@ -169,7 +169,7 @@ execute_run (const CwToolEnv *env, JsonObject *args, GCancellable *cancellable,
   d->max = env->max_output_bytes > 0 ? env->max_output_bytes : 1024 * 1024;
   d->timeout_ms = timeout > 0 ? MIN (timeout, env->timeout_ms) : env->timeout_ms;
   d->cancellable = cancellable != NULL ? g_object_ref (cancellable) : g_cancellable_new ();
-  g_task_set_task_data (task, d, (GDestroyNotify)exec_data_free);
+  g_task_set_task_data (task, d, (GDestroyNotify) exec_data_free);
 
   launcher
       = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE

@@ -5,7 +5,7 @@
 static gint
 compare_names (gconstpointer a, gconstpointer b)
 {
-  return g_strcmp0 (*(const gchar *const *)a, *(const gchar *const *)b);
+  return g_strcmp0 (*(const gchar *const *) a, *(const gchar *const *) b);
 }
 
 static gchar *
@@ -36,7 +36,7 @@ ls_run (const CwToolEnv *env, JsonObject *args, GCancellable *cancellable, CwToo
     }
   g_ptr_array_sort (names, compare_names);
   for (guint i = 0; i < names->len; i++)
-    g_string_append_printf (out, "%s\n", (const gchar *)g_ptr_array_index (names, i));
+    g_string_append_printf (out, "%s\n", (const gchar *) g_ptr_array_index (names, i));
   if (names->len == 0)
     g_string_append (out, "(empty directory)");
   return g_string_free (out, FALSE);

@@ -34,7 +34,7 @@ read_file_run (const CwToolEnv *env, JsonObject *args, GCancellable *cancellable
   out = g_string_new (NULL);
   offset = MAX (offset, 0);
   limit = limit > 0 ? limit : DEFAULT_LIMIT;
-  for (gint64 i = offset; i < (gint64)n && i < offset + limit; i++)
+  for (gint64 i = offset; i < (gint64) n && i < offset + limit; i++)
     g_string_append_printf (out, "%6" G_GINT64_FORMAT "\t%s\n", i + 1, lines[i]);
   if (n == 0)
     g_string_append (out, "(empty file)");

@@ -9,7 +9,7 @@ static const gchar *const skipped[]
 static gint
 compare_names (gconstpointer a, gconstpointer b)
 {
-  return g_strcmp0 (*(const gchar *const *)a, *(const gchar *const *)b);
+  return g_strcmp0 (*(const gchar *const *) a, *(const gchar *const *) b);
 }
 
 static gboolean

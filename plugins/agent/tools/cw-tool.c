@@ -127,7 +127,7 @@ cw_tool_run (const CwToolInfo *tool, CwToolEnv *env, JsonObject *args, GCancella
     copy = cw_json_from_string (text, -1, NULL);
     d->args = json_object_ref (json_node_get_object (copy));
   }
-  g_task_set_task_data (task, d, (GDestroyNotify)run_data_free);
+  g_task_set_task_data (task, d, (GDestroyNotify) run_data_free);
   if (tool->run_sync != NULL)
     {
       g_task_run_in_thread (task, run_thread);
@@ -187,12 +187,12 @@ cw_tool_cap_output (gchar *text, gint64 max)
   const gchar *end;
   g_autofree gchar *owned = text;
 
-  if (max <= 0 || len <= (gsize)max)
+  if (max <= 0 || len <= (gsize) max)
     return g_steal_pointer (&owned);
   /* Back up to a character boundary so the result stays valid UTF-8. */
   end = g_utf8_find_prev_char (text, text + max + 1);
   if (end == NULL)
     end = text;
   return g_strdup_printf ("%.*s\n[output cut to %" G_GINT64_FORMAT " of %" G_GSIZE_FORMAT " bytes]",
-                          (int)(end - text), text, max, len);
+                          (int) (end - text), text, max, len);
 }
