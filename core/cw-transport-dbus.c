@@ -6,8 +6,8 @@
  * exit-on-close would take the daemon down with the bus). When the bus goes away it
  * reconnects with backoff; the socket keeps working meanwhile and daemon_health shows it.
  *
- * Authorization comes from the bus (GetConnectionCredentials on the sender), never from the
- * message. Open to every caller: ListCommands, the Version and Ready properties, and the
+ * Authorization comes from the bus (cw-transport-dbus-auth.c), never from the message.
+ * Open to every caller: ListCommands, the Version and Ready properties, and the
  * standard Introspectable/Peer interfaces (answered by GDBus). Everything else needs the
  * peer check (same uid or root on the session bus; root or the group on the system bus).
  *
@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include "cw-event-private.h"
+#include "cw-transport-dbus-auth-private.h"
 #include "cw-transport-dbus-private.h"
 
 #define XML_RESOURCE       "/org/cowork/Daemon/org.cowork.Daemon1.xml"
@@ -23,7 +24,6 @@
 #define CURSOR_INTERVAL_US (100 * G_TIME_SPAN_MILLISECOND)
 #define RECONNECT_MIN_S    1
 #define RECONNECT_MAX_S    30
-#define UID_CACHE_MAX      4096
 
 typedef enum
 {
@@ -39,8 +39,7 @@ struct _CwTransportDbus
   CwCommandRegistry *registry;
   CwEventBus *bus;
   guint subscriber_queue;
-  CwPeerCheckFunc peer_check;
-  gpointer peer_check_data;
+  CwDbusAuth *auth;
   CwDbusBus bus_type;
   gboolean ready;
   gboolean closed;
@@ -60,8 +59,6 @@ struct _CwTransportDbus
   guint cursor_timer_id;
   gint64 cursor_sent_at;
   gint64 cursor_announced;
-  GHashTable *uids;    /* unique name -> uid + 1; unique names are never reused on a bus */
-  GHashTable *lookups; /* unique name -> AuthLookup in flight (owned by its callback) */
 
   guint64 connects;
   guint64 calls;
@@ -185,8 +182,7 @@ cw_transport_dbus_finalize (GObject *object)
   CwTransportDbus *self = CW_TRANSPORT_DBUS (object);
 
   cw_transport_dbus_close (self);
-  g_hash_table_unref (self->uids);
-  g_hash_table_unref (self->lookups);
+  cw_dbus_auth_free (self->auth);
   g_clear_object (&self->registry);
   g_clear_object (&self->bus);
   g_free (self->last_error);
@@ -202,8 +198,7 @@ cw_transport_dbus_class_init (CwTransportDbusClass *klass)
 static void
 cw_transport_dbus_init (CwTransportDbus *self)
 {
-  self->uids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  self->lookups = g_hash_table_new (g_str_hash, g_str_equal);
+  self->auth = cw_dbus_auth_new ();
   self->reconnect_delay_s = RECONNECT_MIN_S;
 }
 
@@ -222,8 +217,7 @@ cw_transport_dbus_new (CwCommandRegistry *registry, CwEventBus *bus, guint subsc
 void
 cw_transport_dbus_set_peer_check (CwTransportDbus *self, CwPeerCheckFunc func, gpointer user_data)
 {
-  self->peer_check = func;
-  self->peer_check_data = user_data;
+  cw_dbus_auth_set_peer_check (self->auth, func, user_data);
 }
 
 static void
@@ -342,116 +336,6 @@ cw_transport_dbus_set_ready (CwTransportDbus *self, gboolean ready)
 }
 
 /* ---- authorization ------------------------------------------------------------------ */
-
-typedef void (*AuthorizedFunc) (CwTransportDbus *self, GDBusMethodInvocation *invocation,
-                                gboolean allowed);
-
-typedef struct
-{
-  GDBusMethodInvocation *invocation;
-  AuthorizedFunc func;
-} AuthRequest;
-
-/* One credentials lookup per sender; its calls wait in order behind it. */
-typedef struct
-{
-  CwTransportDbus *self;
-  gchar *sender;
-  GQueue requests; /* AuthRequest */
-} AuthLookup;
-
-static gboolean
-uid_allowed (CwTransportDbus *self, guint32 uid)
-{
-  return self->peer_check == NULL || self->peer_check ((uid_t) uid, self->peer_check_data);
-}
-
-/* The uid the bus reports for the sender of @reply's query, or -1. */
-static gint64
-uid_from_reply (GDBusConnection *connection, GAsyncResult *res, const gchar *sender)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) reply = g_dbus_connection_call_finish (connection, res, &error);
-  g_autoptr (GVariant) creds = NULL;
-  guint32 uid;
-
-  if (reply == NULL)
-    {
-      g_debug ("no credentials for %s: %s", sender, error->message);
-      return -1;
-    }
-  creds = g_variant_get_child_value (reply, 0);
-  return g_variant_lookup (creds, "UnixUserID", "u", &uid) ? (gint64) uid : -1;
-}
-
-static void
-on_credentials (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-  AuthLookup *lookup = user_data;
-  CwTransportDbus *self = lookup->self;
-  gint64 uid = uid_from_reply (G_DBUS_CONNECTION (source), res, lookup->sender);
-  AuthRequest *req;
-
-  g_hash_table_remove (self->lookups, lookup->sender);
-  if (uid >= 0)
-    {
-      if (g_hash_table_size (self->uids) >= UID_CACHE_MAX)
-        g_hash_table_remove_all (self->uids);
-      g_hash_table_insert (self->uids, g_strdup (lookup->sender), GUINT_TO_POINTER (uid + 1));
-    }
-  /* In arrival order: a client's pipelined calls must reach the registry as sent. */
-  while ((req = g_queue_pop_head (&lookup->requests)) != NULL)
-    {
-      req->func (self, req->invocation, uid >= 0 && uid_allowed (self, (guint32) uid));
-      g_object_unref (req->invocation);
-      g_free (req);
-    }
-  g_free (lookup->sender);
-  g_free (lookup);
-  g_object_unref (self);
-}
-
-/* Calls @func with whether the sender may use restricted members. */
-static void
-authorize (CwTransportDbus *self, GDBusMethodInvocation *invocation, AuthorizedFunc func)
-{
-  const gchar *sender = g_dbus_method_invocation_get_sender (invocation);
-  gpointer cached;
-  AuthRequest *req;
-  AuthLookup *lookup;
-
-  if (sender == NULL)
-    {
-      func (self, invocation, FALSE);
-      return;
-    }
-  cached = g_hash_table_lookup (self->uids, sender);
-  if (cached != NULL)
-    {
-      func (self, invocation, uid_allowed (self, GPOINTER_TO_UINT (cached) - 1));
-      return;
-    }
-  req = g_new0 (AuthRequest, 1);
-  req->invocation = g_object_ref (invocation);
-  req->func = func;
-  lookup = g_hash_table_lookup (self->lookups, sender);
-  if (lookup != NULL)
-    {
-      g_queue_push_tail (&lookup->requests, req);
-      return;
-    }
-  lookup = g_new0 (AuthLookup, 1);
-  lookup->self = g_object_ref (self);
-  lookup->sender = g_strdup (sender);
-  g_queue_init (&lookup->requests);
-  g_queue_push_tail (&lookup->requests, req);
-  g_hash_table_insert (self->lookups, lookup->sender, lookup);
-  g_dbus_connection_call (g_dbus_method_invocation_get_connection (invocation),
-                          "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                          "GetConnectionCredentials", g_variant_new ("(s)", sender),
-                          G_VARIANT_TYPE ("(a{sv})"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
-                          on_credentials, lookup);
-}
 
 static void
 return_access_denied (CwTransportDbus *self, GDBusMethodInvocation *invocation)
@@ -617,8 +501,9 @@ dispatch_properties (CwTransportDbus *self, GDBusMethodInvocation *invocation, g
 }
 
 static void
-dispatch_method (CwTransportDbus *self, GDBusMethodInvocation *invocation, gboolean allowed)
+dispatch_method (GDBusMethodInvocation *invocation, gboolean allowed, gpointer user_data)
 {
+  CwTransportDbus *self = user_data;
   const gchar *member = g_dbus_method_invocation_get_method_name (invocation);
   GVariant *parameters = g_dbus_method_invocation_get_parameters (invocation);
 
@@ -679,9 +564,9 @@ on_method_call (GDBusConnection *connection, const gchar *sender, const gchar *o
 
   /* Open members skip the credentials round trip. */
   if (member_is_open (invocation))
-    dispatch_method (self, invocation, TRUE);
+    dispatch_method (invocation, TRUE, self);
   else
-    authorize (self, invocation, dispatch_method);
+    cw_dbus_auth_check (self->auth, invocation, dispatch_method, G_OBJECT (self));
 }
 
 static const GDBusInterfaceVTable interface_vtable = {
@@ -797,7 +682,7 @@ drop_connection (CwTransportDbus *self)
   g_clear_signal_handler (&self->closed_handler, self->connection);
   g_clear_object (&self->connection);
   self->name_state = NAME_NONE;
-  g_hash_table_remove_all (self->uids);
+  cw_dbus_auth_forget (self->auth);
 }
 
 static gboolean
