@@ -767,14 +767,31 @@ test_unknown_provider (void)
   g_assert_error (c->error, CW_PROVIDER_ERROR, CW_PROVIDER_ERROR_BAD_REQUEST);
 }
 
+/* A loopback port that was just free: connecting to it is refused. */
+static guint16
+closed_port (void)
+{
+  g_autoptr (GSocketListener) listener = g_socket_listener_new ();
+  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr (GSocketAddress) bound = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_socket_listener_add_address (listener, address, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
+                                 NULL, &bound, &error);
+  g_assert_no_error (error);
+  g_socket_listener_close (listener);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
 static void
 test_network_error (void)
 {
   g_autoptr (JsonArray) messages = user_messages ("hi");
-  /* Port 9 (discard) is closed on a test machine: the connection is refused. */
+  g_autofree gchar *base_url = g_strdup_printf ("http://127.0.0.1:%u", closed_port ());
   CwProviderRequest request = {
     .provider_id = "lmstudio",
-    .base_url = "http://127.0.0.1:9",
+    .base_url = base_url,
     .model = "m",
     .messages = messages,
   };
