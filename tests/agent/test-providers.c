@@ -1091,6 +1091,17 @@ test_request_no_thinking_for_older_models (void)
   g_assert_false (json_object_has_member (body, "generationConfig"));
 }
 
+/* A model given as a resource name is not prefixed a second time. */
+static void
+test_request_gemini_model_names (void)
+{
+  g_autoptr (GPtrArray) lines = NULL;
+  JsonObject *req = capture_request (&test_apis[2], "models/gemini-2.5-pro", 0, &lines);
+
+  g_assert_cmpstr (json_object_get_string_member (req, "path"), ==,
+                   "/v1beta/models/gemini-2.5-pro:streamGenerateContent");
+}
+
 /* deepseek gets the reasoning of a tool-calling assistant message back; openai does not. */
 static void
 test_request_reasoning_back (void)
@@ -1358,6 +1369,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/providers/anthropic/request", test_request_anthropic);
   g_test_add_func ("/cowork/providers/anthropic/request-thinking", test_request_anthropic_thinking);
   g_test_add_func ("/cowork/providers/gemini/request", test_request_gemini);
+  g_test_add_func ("/cowork/providers/gemini/model-names", test_request_gemini_model_names);
   g_test_add_func ("/cowork/providers/glm/max-tokens-cap", test_request_glm_cap);
   g_test_add_func ("/cowork/providers/no-thinking-for-older-models",
                    test_request_no_thinking_for_older_models);

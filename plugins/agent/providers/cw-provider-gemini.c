@@ -247,11 +247,12 @@ cw_gemini_build (const CwProviderRequest *request, const gchar *base_url, GBytes
   g_autoptr (SoupMessage) msg = NULL;
   SoupMessageHeaders *headers;
 
-  if (g_str_has_prefix (model, "models/"))
-    model = model + strlen ("models/");
-  escaped = g_uri_escape_string (model, NULL, FALSE);
-  url = g_strconcat (base_url, g_str_has_suffix (base_url, "/v1beta") ? "" : "/v1beta", "/models/",
-                     escaped, ":streamGenerateContent?alt=sse", NULL);
+  /* "gemini-x" means "models/gemini-x"; a full resource name ("models/…", "tunedModels/…")
+   * is used as it is. */
+  escaped = g_uri_escape_string (model, "/", FALSE);
+  url = g_strconcat (base_url, g_str_has_suffix (base_url, "/v1beta") ? "" : "/v1beta",
+                     strchr (model, '/') != NULL ? "/" : "/models/", escaped,
+                     ":streamGenerateContent?alt=sse", NULL);
   msg = soup_message_new ("POST", url);
   if (msg == NULL)
     {
