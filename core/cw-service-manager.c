@@ -78,8 +78,10 @@ cw_service_paths_for_scope (CwServiceScope scope, const CwPaths *own, GError **e
     return NULL;
   if (want_system)
     {
-      const gchar *home = g_get_home_dir ();
-      if (path_is_inside (paths->app_data_dir, home)
+      /* The service account's own home is its state dir; only a caller that is not the
+       * system daemon has a home that must stay out of system mode. */
+      gboolean own_system = own != NULL && own->system_mode;
+      if ((!own_system && path_is_inside (paths->app_data_dir, g_get_home_dir ()))
           || path_is_inside (paths->app_data_dir, "/home"))
         {
           g_set_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
@@ -118,7 +120,8 @@ cw_service_manager_free (CwServiceManager *self)
   g_free (self->unit_dir);
   g_free (self->unit_path);
   g_clear_object (&self->bus);
-  g_string_free (self->log, TRUE);
+  if (self->log != NULL)
+    g_string_free (self->log, TRUE);
   g_free (self);
 }
 

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "cw-secrets-private.h"
 #include "cw-test-daemon.h"
+#include "cw-token-private.h"
 
 #include <glib/gstdio.h>
 #include <libsecret/secret.h>
@@ -548,16 +549,26 @@ check_daemon_leaks (gboolean system)
     d->proc = g_subprocess_launcher_spawnv (l, (const gchar *const *) argv->pdata, &error);
     g_assert_no_error (error);
   }
+  /* Ready once ping answers on the socket with the token. */
   {
     gint64 deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
-    while (!g_file_test (d->token_file, G_FILE_TEST_EXISTS)
-           || !g_file_test (d->endpoint, G_FILE_TEST_EXISTS))
+    for (;;)
       {
+        g_autofree gchar *token = cw_token_read (d->token_file, NULL);
+        g_autoptr (JsonNode) pong = NULL;
+        client = token ? cw_client_connect (d->endpoint, token, NULL) : NULL;
+        if (client != NULL)
+          {
+            cw_client_set_timeout (client, 20);
+            pong = cw_client_call (client, "ping", NULL, NULL);
+          }
+        if (pong != NULL)
+          break;
+        g_clear_pointer (&client, cw_client_free);
         g_assert_cmpint (g_get_monotonic_time (), <, deadline);
         g_usleep (10000);
       }
   }
-  client = cw_test_daemon_connect (d);
 
   params
       = g_strdup_printf ("{\"kind\":\"provider\",\"name\":\"leakcheck\",\"value\":\"%s\"}", value);

@@ -320,6 +320,23 @@ test_start_not_installed (Fixture *f, gconstpointer data)
                    "GetUnit ('coworkd.service',)\n");
 }
 
+/* A system scope pointed into the caller's home is refused, for services and credentials. */
+static void
+test_system_never_in_home (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *err = NULL, *err2 = NULL;
+  g_autofree gchar *inside = g_build_filename (f->home, "state", NULL);
+  g_autofree gchar *unit = g_build_filename (f->system_unit_dir, "coworkd.service", NULL);
+
+  f->env = g_environ_setenv (f->env, "STATE_DIRECTORY", inside, TRUE);
+  g_assert_cmpint (ctl (f, NULL, &err, "service", "install", "--system", "--dry-run", NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "never keeps its data in a home directory"));
+  g_assert_cmpint (ctl (f, NULL, &err2, "credentials", "list", "--system", NULL), ==, 1);
+  g_assert_nonnull (strstr (err2, "never keeps its data in a home directory"));
+  g_assert_false (g_file_test (unit, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (inside, G_FILE_TEST_EXISTS));
+}
+
 /* Type=notify: a daemon that never gets ready makes the start job fail, and install says so. */
 static void
 test_job_failure (Fixture *f, gconstpointer data)
@@ -490,6 +507,7 @@ main (int argc, char **argv)
   ADD ("start-not-installed", test_start_not_installed);
   ADD ("systemd-failure", test_systemd_failure);
   ADD ("job-failure", test_job_failure);
+  ADD ("system-never-in-home", test_system_never_in_home);
   ADD ("set-mode", test_set_mode);
   ADD ("daemon-commands", test_daemon_commands);
 #undef ADD
