@@ -1091,6 +1091,33 @@ test_request_no_thinking_for_older_models (void)
   g_assert_false (json_object_has_member (body, "generationConfig"));
 }
 
+/* A reply stopped before any output leaves an empty assistant message in the history;
+ * Anthropic and Gemini refuse empty turns, so it is left out (and neighbours merged). */
+static void
+test_request_empty_assistant (void)
+{
+  for (guint i = 1; i < G_N_ELEMENTS (test_apis); i++)
+    {
+      g_autoptr (FakeLlm) fake
+          = fake_llm_start (test_apis[i].api, "{\"responses\":[{\"events\":[{\"text\":\"ok\"}]}]}");
+      g_autoptr (JsonNode) node = json_from_string (
+          "[{\"role\":\"user\",\"content\":\"one\"},{\"role\":\"assistant\",\"content\":\"\"},"
+          "{\"role\":\"user\",\"content\":\"two\"}]",
+          NULL);
+      CwProviderRequest request = request_for (&test_apis[i], fake, json_node_get_array (node));
+      g_autoptr (Collector) c = run_request (&request, FALSE);
+      g_autoptr (GPtrArray) lines = read_json_lines (fake->log_path);
+      JsonObject *body = json_object_get_object_member (line_object (lines, 0), "body");
+      JsonArray *turns = json_object_get_array_member (body, i == 1 ? "messages" : "contents");
+
+      g_assert_no_error (c->error);
+      g_assert_cmpuint (json_array_get_length (turns), ==, 1);
+      g_assert_cmpuint (json_array_get_length (json_object_get_array_member (
+                            member_object (turns, 0), i == 1 ? "content" : "parts")),
+                        ==, 2);
+    }
+}
+
 /* A model given as a resource name is not prefixed a second time. */
 static void
 test_request_gemini_model_names (void)
@@ -1370,6 +1397,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/providers/anthropic/request-thinking", test_request_anthropic_thinking);
   g_test_add_func ("/cowork/providers/gemini/request", test_request_gemini);
   g_test_add_func ("/cowork/providers/gemini/model-names", test_request_gemini_model_names);
+  g_test_add_func ("/cowork/providers/empty-assistant-message", test_request_empty_assistant);
   g_test_add_func ("/cowork/providers/glm/max-tokens-cap", test_request_glm_cap);
   g_test_add_func ("/cowork/providers/no-thinking-for-older-models",
                    test_request_no_thinking_for_older_models);

@@ -101,6 +101,10 @@ cw_anthropic_add_message (CwAnthropicMessages *m, JsonObject *message)
   else if (g_strcmp0 (role, "assistant") == 0)
     {
       JsonArray *calls = cw_provider_json_array (message, "toolCalls");
+      /* A reply stopped before any output would be an empty message, which is refused. */
+      if ((content == NULL || *content == '\0')
+          && (calls == NULL || json_array_get_length (calls) == 0))
+        return;
       cw_anthropic_open (m, "assistant");
       /* Empty text blocks are refused by the API. */
       if (content != NULL && *content != '\0')
@@ -134,8 +138,9 @@ cw_anthropic_add_tools (JsonBuilder *b, JsonArray *tools)
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "name");
       json_builder_add_string_value (b, cw_provider_json_string (tool, "name"));
+      /* null is refused where a string is expected; "" is accepted everywhere. */
       json_builder_set_member_name (b, "description");
-      json_builder_add_string_value (b, cw_provider_json_string (tool, "description"));
+      json_builder_add_string_value (b, cw_provider_json_string (tool, "description") ?: "");
       json_builder_set_member_name (b, "input_schema");
       if (params != NULL)
         json_builder_add_value (b, json_node_copy (params));

@@ -111,6 +111,10 @@ cw_gemini_add_message (CwGeminiContents *c, JsonObject *message)
   else if (g_strcmp0 (role, "assistant") == 0)
     {
       JsonArray *calls = cw_provider_json_array (message, "toolCalls");
+      /* A reply stopped before any output would be a model turn without parts: refused. */
+      if ((content == NULL || *content == '\0')
+          && (calls == NULL || json_array_get_length (calls) == 0))
+        return;
       cw_gemini_open (c, "model");
       if (content != NULL && *content != '\0')
         cw_gemini_add_text (c->b, content);
@@ -124,7 +128,8 @@ cw_gemini_add_message (CwGeminiContents *c, JsonObject *message)
   else if (g_strcmp0 (role, "user") == 0)
     {
       cw_gemini_open (c, "user");
-      cw_gemini_add_text (c->b, content != NULL ? content : "");
+      /* An empty text part is refused; a user turn of attachments only has no text. */
+      cw_gemini_add_text (c->b, content != NULL && *content != '\0' ? content : " ");
     }
 }
 
@@ -146,8 +151,9 @@ cw_gemini_add_tools (JsonBuilder *b, JsonArray *tools)
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "name");
       json_builder_add_string_value (b, cw_provider_json_string (tool, "name"));
+      /* null is refused where a string is expected; "" is accepted everywhere. */
       json_builder_set_member_name (b, "description");
-      json_builder_add_string_value (b, cw_provider_json_string (tool, "description"));
+      json_builder_add_string_value (b, cw_provider_json_string (tool, "description") ?: "");
       /* parametersJsonSchema takes full JSON Schema; "parameters" only an OpenAPI subset
        * that rejects common keywords such as additionalProperties. */
       if (params != NULL)

@@ -107,8 +107,9 @@ cw_openai_add_tools (JsonBuilder *b, JsonArray *tools)
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "name");
       json_builder_add_string_value (b, cw_provider_json_string (tool, "name"));
+      /* null is refused where a string is expected; "" is accepted everywhere. */
       json_builder_set_member_name (b, "description");
-      json_builder_add_string_value (b, cw_provider_json_string (tool, "description"));
+      json_builder_add_string_value (b, cw_provider_json_string (tool, "description") ?: "");
       json_builder_set_member_name (b, "parameters");
       if (params != NULL)
         json_builder_add_value (b, json_node_copy (params));
