@@ -306,7 +306,7 @@ resolve (CwAgentPlugin *plugin, CwAgentSession *session, CwPendingPermission *p,
   cw_agent_plugin_emit (plugin, "permission:resolved", session->id, data);
   cw_agent_plugin_save_runtime (plugin, session);
 
-  waiters = g_array_ref (p->waiters);
+  waiters = g_array_copy (p->waiters);
   g_array_set_size (p->waiters, 0);
   for (guint i = 0; i < waiters->len; i++)
     {

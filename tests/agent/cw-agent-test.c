@@ -160,7 +160,7 @@ agent_find (GPtrArray *seen, const gchar *type, guint from)
 {
   for (guint i = from; i < seen->len; i++)
     if (g_strcmp0 (g_ptr_array_index (seen, i), type) == 0)
-      return (gint)i;
+      return (gint) i;
   return -1;
 }
 
@@ -180,7 +180,30 @@ agent_fixture_start_llm (AgentFixture *f, const gchar *script)
       g_test_skip ("cw-fake-llm is not built");
       return FALSE;
     }
-  g_assert_true (g_file_set_contents (script_file, script, -1, &error));
+  /* cw-fake-llm wants headers and usage on every response; tests leave them out. */
+  {
+    g_autoptr (JsonNode) root = cw_json_from_string (script, -1, &error);
+    JsonArray *responses;
+    g_autofree gchar *text = NULL;
+
+    g_assert_no_error (error);
+    responses = json_object_get_array_member (json_node_get_object (root), "responses");
+    for (guint i = 0; i < json_array_get_length (responses); i++)
+      {
+        JsonObject *r = json_array_get_object_element (responses, i);
+        if (!json_object_has_member (r, "headers"))
+          json_object_set_object_member (r, "headers", json_object_new ());
+        if (!json_object_has_member (r, "usage"))
+          {
+            JsonObject *u = json_object_new ();
+            json_object_set_int_member (u, "input", 0);
+            json_object_set_int_member (u, "output", 0);
+            json_object_set_object_member (r, "usage", u);
+          }
+      }
+    text = cw_json_to_string (root);
+    g_assert_true (g_file_set_contents (script_file, text, -1, &error));
+  }
   f->llm_log = g_build_filename (f->daemon->dir, "llm-log.jsonl", NULL);
   f->llm = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, binary, "--api", "openai", "--script",
                              script_file, "--port-file", port_file, "--log", f->llm_log, NULL);
@@ -214,7 +237,7 @@ agent_fixture_llm_requests (AgentFixture *f)
 {
   g_autofree gchar *text = NULL;
   g_auto (GStrv) lines = NULL;
-  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify)json_object_unref);
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
 
   if (!g_file_get_contents (f->llm_log, &text, NULL, NULL))
     return out;

@@ -250,7 +250,7 @@ test_config_and_ready (void)
                                "\"providerApiKeys\":{\"openai\":\"sk-secret-marker-123\"}}}",
                                -1, NULL);
     g_autoptr (JsonNode) result = cw_client_call (f->client, "set_runtime_config", params, &error);
-    (void)result;
+    (void) result;
   }
   agent_fixture_stop (f, SIGTERM);
   db = g_build_filename (f->daemon->dir, "daemon", NULL);

@@ -1,0 +1,598 @@
+/* test-agent-turns.c: full turns through the real daemon against cw-fake-llm (OpenAI wire
+ * format, lmstudio provider): streaming, tools behind permissions, questions, stop, queue,
+ * provider errors and kill -9 in the middle of a turn.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-agent-test.h"
+
+#include <signal.h>
+
+#define WRITE_TOOL_SCRIPT                                                                          \
+  "{\"responses\":["                                                                               \
+  "{\"events\":[{\"text\":\"Writing.\"},{\"toolCall\":{\"id\":\"call_1\",\"name\":"                \
+  "\"write_file\",\"args\":{\"path\":\"out.txt\",\"content\":\"hi there\"}}}],"                    \
+  "\"stopReason\":\"tool_use\",\"usage\":{\"input\":20,\"output\":5}},"                            \
+  "{\"events\":[{\"text\":\"Done.\"}],\"stopReason\":\"end_turn\","                                \
+  "\"usage\":{\"input\":40,\"output\":2}}]}"
+
+typedef struct
+{
+  AgentFixture *f;
+  gchar *session;
+  CwClient *sender; /* a second connection for the calls that answer at turn end */
+  GPtrArray *seen;
+} Turn;
+
+static Turn *
+turn_setup (const gchar *script)
+{
+  Turn *t = g_new0 (Turn, 1);
+
+  t->f = agent_fixture_new ();
+  agent_fixture_start (t->f);
+  if (!agent_fixture_start_llm (t->f, script))
+    {
+      agent_fixture_free (t->f);
+      g_free (t);
+      return NULL;
+    }
+  t->session = agent_fixture_create_session (t->f);
+  t->sender = cw_test_daemon_connect (t->f->daemon);
+  t->seen = g_ptr_array_new_with_free_func (g_free);
+  return t;
+}
+
+static void
+turn_free (Turn *t)
+{
+  if (t == NULL)
+    return;
+  g_clear_pointer (&t->sender, cw_client_free);
+  agent_fixture_free (t->f);
+  g_free (t->session);
+  g_ptr_array_unref (t->seen);
+  g_free (t);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Turn, turn_free)
+
+static gchar *
+send_message (Turn *t, const gchar *content)
+{
+  return agent_send (t->sender, "send_message", "{\"sessionId\":\"%s\",\"content\":\"%s\"}",
+                     t->session, content);
+}
+
+static void
+assert_reply_ok (CwClient *client, const gchar *id)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) response = cw_client_wait_response (client, id, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (json_object_get_boolean_member (response, "success"));
+}
+
+static JsonObject *
+wait (Turn *t, const gchar *type)
+{
+  return agent_wait_event (t->f->client, type, t->session, t->seen);
+}
+
+static JsonArray *
+chat_items (Turn *t, JsonNode **keep)
+{
+  *keep = agent_call (t->f->client, "get_session", "{\"sessionId\":\"%s\"}", t->session);
+  return json_object_get_array_member (json_node_get_object (*keep), "chatItems");
+}
+
+static const gchar *
+item_kind (JsonArray *items, guint i)
+{
+  return json_object_get_string_member (json_array_get_object_element (items, i), "kind");
+}
+
+/* The last message of the request the fake server got as @n-th (0-based). */
+static JsonObject *
+request_last_message (Turn *t, guint n)
+{
+  g_autoptr (GPtrArray) reqs = agent_fixture_llm_requests (t->f);
+  JsonArray *messages;
+
+  g_assert_cmpuint (reqs->len, >, n);
+  messages = json_object_get_array_member (
+      json_object_get_object_member (g_ptr_array_index (reqs, n), "body"), "messages");
+  return json_object_ref (
+      json_array_get_object_element (messages, json_array_get_length (messages) - 1));
+}
+
+static void
+assert_before (GPtrArray *seen, const gchar *a, const gchar *b)
+{
+  gint ia = agent_find (seen, a, 0);
+  gint ib = ia >= 0 ? agent_find (seen, b, ia + 1) : -1;
+
+  if (ia < 0 || ib < 0)
+    {
+      g_autoptr (GString) all = g_string_new (NULL);
+      for (guint i = 0; i < seen->len; i++)
+        g_string_append_printf (all, " %s", (const gchar *) g_ptr_array_index (seen, i));
+      g_error ("expected %s before %s in:%s", a, b, all->str);
+    }
+}
+
+static void
+test_stream_text (void)
+{
+  g_autoptr (Turn) t = turn_setup ("{\"responses\":[{\"events\":[{\"thinking\":\"Hmm\"},"
+                                   "{\"text\":\"Hel\"},{\"text\":\"lo\"}],"
+                                   "\"stopReason\":\"end_turn\","
+                                   "\"usage\":{\"input\":10,\"output\":5}}]}");
+  g_autofree gchar *id = NULL;
+  g_autoptr (JsonObject) done = NULL;
+  g_autoptr (JsonNode) keep = NULL;
+  g_autoptr (JsonObject) last = NULL;
+  g_autoptr (JsonNode) usage = NULL;
+  JsonArray *items;
+  JsonObject *assistant;
+
+  if (t == NULL)
+    return;
+  id = send_message (t, "Say hello");
+  done = wait (t, "stream:done");
+  g_clear_pointer (&done, json_object_unref);
+  done = wait (t, "context:usage");
+  assert_reply_ok (t->sender, id);
+
+  /* Contract §6.7 order. */
+  g_assert_cmpstr (g_ptr_array_index (t->seen, 0), ==, "chat:item");
+  assert_before (t->seen, "chat:item", "stream:start");
+  assert_before (t->seen, "stream:start", "thinking:start");
+  assert_before (t->seen, "thinking:start", "thinking:chunk");
+  assert_before (t->seen, "thinking:chunk", "thinking:done");
+  assert_before (t->seen, "thinking:done", "stream:chunk");
+  assert_before (t->seen, "stream:chunk", "stream:done");
+  assert_before (t->seen, "stream:done", "context:update");
+  assert_before (t->seen, "context:update", "context:usage");
+  g_assert_cmpint (agent_find (t->seen, "error", 0), ==, -1);
+  g_assert_cmpint (agent_find (t->seen, "run:health", 0), >, 0);
+
+  items = chat_items (t, &keep);
+  g_assert_cmpuint (json_array_get_length (items), ==, 3);
+  g_assert_cmpstr (item_kind (items, 0), ==, "user_message");
+  g_assert_cmpstr (item_kind (items, 1), ==, "thinking");
+  g_assert_cmpstr (item_kind (items, 2), ==, "assistant_message");
+  assistant = json_array_get_object_element (items, 2);
+  g_assert_cmpstr (json_object_get_string_member (assistant, "content"), ==, "Hello");
+  g_assert_cmpstr (
+      json_object_get_string_member (json_object_get_object_member (assistant, "stream"), "status"),
+      ==, "done");
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpint (
+        json_object_get_int_member (json_array_get_object_element (items, i), "sequence"), ==, i);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (keep), "messageCount"), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (keep), "firstMessage"), ==,
+                   "Say hello");
+
+  last = request_last_message (t, 0);
+  g_assert_cmpstr (json_object_get_string_member (last, "role"), ==, "user");
+  g_assert_cmpstr (json_object_get_string_member (last, "content"), ==, "Say hello");
+  usage = agent_call (t->f->client, "get_context_usage", "{\"sessionId\":\"%s\"}", t->session);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (usage), "used"), ==, 15);
+}
+
+static void
+permission_turn (gboolean allow)
+{
+  g_autoptr (Turn) t = turn_setup (WRITE_TOOL_SCRIPT);
+  g_autofree gchar *id = NULL;
+  g_autofree gchar *path = NULL;
+  g_autofree gchar *contents = NULL;
+  g_autoptr (JsonObject) req = NULL;
+  g_autoptr (JsonObject) result = NULL;
+  g_autoptr (JsonObject) done = NULL;
+  g_autoptr (JsonObject) last = NULL;
+  g_autoptr (JsonNode) res = NULL;
+  g_autoptr (JsonNode) boot = NULL;
+  JsonObject *request, *r, *runtime;
+  const gchar *perm_id;
+
+  if (t == NULL)
+    return;
+  path = g_build_filename (t->f->workdir, "out.txt", NULL);
+  id = send_message (t, "Write the file");
+  req = wait (t, "permission:request");
+  request = json_object_get_object_member (agent_event_data (req), "request");
+  perm_id = json_object_get_string_member (request, "id");
+  g_assert_true (g_str_has_prefix (perm_id, "perm_"));
+  g_assert_cmpstr (json_object_get_string_member (request, "type"), ==, "file_write");
+  g_assert_cmpstr (json_object_get_string_member (request, "resource"), ==, path);
+  g_assert_cmpstr (json_object_get_string_member (request, "toolName"), ==, "write_file");
+  g_assert_cmpstr (json_object_get_string_member (request, "toolCallId"), ==, "call_1");
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  assert_before (t->seen, "tool:start", "permission:request");
+
+  /* The bootstrap state shows the wait. */
+  boot = agent_call (t->f->client, "agent_get_bootstrap_state", NULL);
+  runtime = json_object_get_object_member (
+      json_object_get_object_member (json_node_get_object (boot), "runtime"), t->session);
+  g_assert_cmpstr (json_object_get_string_member (runtime, "runState"), ==, "waiting_permission");
+  g_assert_cmpuint (
+      json_array_get_length (json_object_get_array_member (runtime, "pendingPermissions")), ==, 1);
+
+  res = agent_call (t->f->client, "respond_permission",
+                    "{\"permissionId\":\"%s\",\"decision\":\"%s\"}", perm_id,
+                    allow ? "allow_once" : "deny");
+  result = wait (t, "tool:result");
+  r = json_object_get_object_member (agent_event_data (result), "result");
+  g_assert_cmpint (json_object_get_boolean_member (r, "success"), ==, allow);
+  done = wait (t, "stream:done");
+  assert_reply_ok (t->sender, id);
+  assert_before (t->seen, "permission:request", "permission:resolved");
+  assert_before (t->seen, "permission:resolved", "tool:result");
+  if (allow)
+    {
+      g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+      g_assert_cmpstr (contents, ==, "hi there");
+      g_assert_cmpint (agent_find (t->seen, "artifact:created", 0), >, 0);
+    }
+  else
+    {
+      g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+      g_assert_cmpstr (json_object_get_string_member (r, "error"), ==, "Permission denied");
+    }
+  /* The model got the tool's outcome in the second request. */
+  last = request_last_message (t, 1);
+  g_assert_cmpstr (json_object_get_string_member (last, "role"), ==, "tool");
+  g_assert_cmpstr (json_object_get_string_member (last, "tool_call_id"), ==, "call_1");
+
+  g_clear_pointer (&res, json_node_unref);
+  {
+    g_autofree gchar *msg
+        = agent_call_error (t->f->client, "respond_permission",
+                            "{\"permissionId\":\"%s\",\"decision\":\"deny\"}", perm_id);
+    g_autofree gchar *expected = g_strdup_printf ("Permission request not found: %s", perm_id);
+    g_assert_cmpstr (msg, ==, expected);
+  }
+}
+
+static void
+test_permission_allow (void)
+{
+  permission_turn (TRUE);
+}
+
+static void
+test_permission_deny (void)
+{
+  permission_turn (FALSE);
+}
+
+static void
+test_read_inside_needs_no_prompt (void)
+{
+  g_autoptr (Turn) t = turn_setup (
+      "{\"responses\":[{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"read_file\","
+      "\"args\":{\"path\":\"notes.txt\"}}}],\"stopReason\":\"tool_use\"},"
+      "{\"events\":[{\"text\":\"ok\"}],\"stopReason\":\"end_turn\"}]}");
+  g_autofree gchar *id = NULL;
+  g_autofree gchar *notes = NULL;
+  g_autoptr (JsonObject) done = NULL;
+  g_autoptr (JsonObject) last = NULL;
+
+  if (t == NULL)
+    return;
+  notes = g_build_filename (t->f->workdir, "notes.txt", NULL);
+  g_assert_true (g_file_set_contents (notes, "alpha\nbeta\n", -1, NULL));
+  id = send_message (t, "Read notes");
+  done = wait (t, "stream:done");
+  assert_reply_ok (t->sender, id);
+  g_assert_cmpint (agent_find (t->seen, "permission:request", 0), ==, -1);
+  last = request_last_message (t, 1);
+  g_assert_nonnull (strstr (json_object_get_string_member (last, "content"), "beta"));
+}
+
+static void
+test_question (void)
+{
+  g_autoptr (Turn) t = turn_setup (
+      "{\"responses\":[{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"ask_user\","
+      "\"args\":{\"question\":\"Which one?\",\"options\":[\"red\",\"blue\"]}}}],"
+      "\"stopReason\":\"tool_use\"},"
+      "{\"events\":[{\"text\":\"Blue it is.\"}],\"stopReason\":\"end_turn\"}]}");
+  g_autofree gchar *id = NULL;
+  g_autoptr (JsonObject) ask = NULL;
+  g_autoptr (JsonObject) done = NULL;
+  g_autoptr (JsonObject) last = NULL;
+  g_autoptr (JsonNode) res = NULL;
+  g_autoptr (JsonNode) keep = NULL;
+  JsonObject *request;
+  JsonArray *items;
+  const gchar *qid;
+  gboolean found = FALSE;
+
+  if (t == NULL)
+    return;
+  id = send_message (t, "Pick a colour");
+  ask = wait (t, "question:ask");
+  request = json_object_get_object_member (agent_event_data (ask), "request");
+  qid = json_object_get_string_member (request, "id");
+  g_assert_true (g_str_has_prefix (qid, "q_"));
+  g_assert_cmpstr (json_object_get_string_member (request, "question"), ==, "Which one?");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (request, "options")), ==,
+                    2);
+  res = agent_call (t->f->client, "respond_question", "{\"questionId\":\"%s\",\"answer\":\"blue\"}",
+                    qid);
+  done = wait (t, "stream:done");
+  assert_reply_ok (t->sender, id);
+  assert_before (t->seen, "question:ask", "question:answered");
+  last = request_last_message (t, 1);
+  g_assert_cmpstr (json_object_get_string_member (last, "content"), ==, "blue");
+  items = chat_items (t, &keep);
+  for (guint i = 0; i < json_array_get_length (items); i++)
+    {
+      JsonObject *item = json_array_get_object_element (items, i);
+      if (g_strcmp0 (json_object_get_string_member (item, "kind"), "question") == 0)
+        {
+          g_assert_cmpstr (json_object_get_string_member (item, "status"), ==, "answered");
+          g_assert_cmpstr (json_object_get_string_member (item, "answer"), ==, "blue");
+          found = TRUE;
+        }
+    }
+  g_assert_true (found);
+}
+
+static void
+test_stop_mid_stream (void)
+{
+  g_autoptr (Turn) t = turn_setup ("{\"responses\":[{\"events\":[{\"text\":\"Hel\"},"
+                                   "{\"delayMs\":8000},{\"text\":\"never\"}],"
+                                   "\"stopReason\":\"end_turn\"}]}");
+  g_autofree gchar *id = NULL;
+  g_autoptr (JsonObject) chunk = NULL;
+  g_autoptr (JsonObject) done = NULL;
+  g_autoptr (JsonNode) res = NULL;
+  g_autoptr (JsonNode) keep = NULL;
+  gint64 stopped_at;
+  JsonArray *items;
+
+  if (t == NULL)
+    return;
+  id = send_message (t, "Talk slowly");
+  chunk = wait (t, "stream:chunk");
+  stopped_at = g_get_monotonic_time ();
+  res = agent_call (t->f->client, "stop_generation", "{\"sessionId\":\"%s\"}", t->session);
+  done = wait (t, "stream:done");
+  /* Stopping cancels the HTTP stream at once, not after the server's pause. */
+  g_assert_cmpint (g_get_monotonic_time () - stopped_at, <, 2 * G_TIME_SPAN_SECOND);
+  assert_reply_ok (t->sender, id);
+  items = chat_items (t, &keep);
+  g_assert_cmpstr (item_kind (items, 1), ==, "assistant_message");
+  g_assert_cmpstr (
+      json_object_get_string_member (json_array_get_object_element (items, 1), "content"), ==,
+      "Hel");
+  g_assert_cmpstr (
+      json_object_get_string_member (
+          json_object_get_object_member (json_node_get_object (keep), "runtime"), "runState"),
+      ==, "cancelled");
+}
+
+static void
+test_queue_order (void)
+{
+  g_autoptr (Turn) t = turn_setup ("{\"responses\":[{\"events\":[{\"delayMs\":600},"
+                                   "{\"text\":\"first\"}],\"stopReason\":\"end_turn\"},"
+                                   "{\"events\":[{\"text\":\"next\"}],"
+                                   "\"stopReason\":\"end_turn\"}]}");
+  g_autofree gchar *id = NULL;
+  g_autoptr (JsonNode) queue = NULL;
+  g_autoptr (JsonNode) q2 = NULL, q3 = NULL, q4 = NULL, res = NULL;
+  g_autoptr (JsonObject) ev = NULL;
+  g_autoptr (GPtrArray) reqs = NULL;
+  const gchar *expected[] = { "one", "four", "two" };
+  JsonArray *arr;
+  g_autofree gchar *id2 = NULL, *id4 = NULL;
+
+  if (t == NULL)
+    return;
+  id = send_message (t, "one");
+  ev = wait (t, "stream:start");
+  q2 = agent_call (t->f->client, "send_message", "{\"sessionId\":\"%s\",\"content\":\"two\"}",
+                   t->session);
+  q3 = agent_call (t->f->client, "send_message", "{\"sessionId\":\"%s\",\"content\":\"three\"}",
+                   t->session);
+  q4 = agent_call (t->f->client, "send_message", "{\"sessionId\":\"%s\",\"content\":\"four\"}",
+                   t->session);
+  queue = agent_call (t->f->client, "get_queue", "{\"sessionId\":\"%s\"}", t->session);
+  arr = json_node_get_array (queue);
+  g_assert_cmpuint (json_array_get_length (arr), ==, 3);
+  g_assert_cmpstr (
+      json_object_get_string_member (json_array_get_object_element (arr, 0), "content"), ==, "two");
+  g_assert_true (g_str_has_prefix (
+      json_object_get_string_member (json_array_get_object_element (arr, 0), "id"), "qmsg_"));
+  id2 = g_strdup (json_object_get_string_member (json_array_get_object_element (arr, 0), "id"));
+  id4 = g_strdup (json_object_get_string_member (json_array_get_object_element (arr, 2), "id"));
+  /* Ids left out of a reorder are dropped: "three" goes. */
+  res = agent_call (t->f->client, "reorder_queue",
+                    "{\"sessionId\":\"%s\",\"messageIds\":[\"%s\",\"%s\"]}", t->session, id4, id2);
+  g_assert_true (json_node_get_boolean (res));
+
+  /* The first sender is answered once the queue behind its turn has run too. */
+  assert_reply_ok (t->sender, id);
+  reqs = agent_fixture_llm_requests (t->f);
+  g_assert_cmpuint (reqs->len, ==, 3);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr (JsonObject) last = request_last_message (t, i);
+      g_assert_cmpstr (json_object_get_string_member (last, "content"), ==, expected[i]);
+    }
+  g_clear_pointer (&queue, json_node_unref);
+  queue = agent_call (t->f->client, "get_queue", "{\"sessionId\":\"%s\"}", t->session);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (queue)), ==, 0);
+  /* The first queue:update came when "two" was queued behind the running turn. */
+  g_clear_pointer (&ev, json_object_unref);
+  ev = wait (t, "queue:update");
+  arr = json_object_get_array_member (agent_event_data (ev), "queue");
+  g_assert_cmpuint (json_array_get_length (arr), ==, 1);
+  g_assert_cmpstr (
+      json_object_get_string_member (json_array_get_object_element (arr, 0), "content"), ==, "two");
+}
+
+static void
+provider_error (const gchar *response, const gchar *code)
+{
+  g_autofree gchar *script = g_strdup_printf ("{\"responses\":[%s]}", response);
+  g_autoptr (Turn) t = turn_setup (script);
+  g_autofree gchar *id = NULL;
+  g_autoptr (JsonObject) err = NULL;
+  g_autoptr (JsonObject) done = NULL;
+  g_autoptr (JsonNode) keep = NULL;
+  JsonArray *items;
+  JsonObject *last, *runtime;
+
+  if (t == NULL)
+    return;
+  id = send_message (t, "hello");
+  err = wait (t, "error");
+  g_assert_cmpstr (json_object_get_string_member (agent_event_data (err), "code"), ==, code);
+  done = wait (t, "stream:done");
+  assert_reply_ok (t->sender, id); /* turn errors are events, not failures */
+  assert_before (t->seen, "chat:item", "error");
+  items = chat_items (t, &keep);
+  last = json_array_get_object_element (items, json_array_get_length (items) - 1);
+  g_assert_cmpstr (json_object_get_string_member (last, "kind"), ==, "error");
+  g_assert_cmpstr (json_object_get_string_member (last, "code"), ==, code);
+  runtime = json_object_get_object_member (json_node_get_object (keep), "runtime");
+  g_assert_cmpstr (json_object_get_string_member (runtime, "runState"), ==, "failed");
+  g_assert_cmpstr (
+      json_object_get_string_member (json_object_get_object_member (runtime, "lastError"), "code"),
+      ==, code);
+}
+
+static void
+test_error_401 (void)
+{
+  provider_error ("{\"status\":401,\"body\":\"{\\\"error\\\":{\\\"message\\\":\\\"bad key\\\"}}\"}",
+                  "INVALID_API_KEY");
+}
+
+static void
+test_error_429 (void)
+{
+  provider_error ("{\"status\":429,\"headers\":{\"retry-after-ms\":\"10\"},"
+                  "\"body\":\"{\\\"error\\\":{\\\"message\\\":\\\"slow down\\\"}}\"}",
+                  "RATE_LIMIT");
+}
+
+static void
+test_error_500 (void)
+{
+  provider_error ("{\"status\":500,\"headers\":{\"retry-after-ms\":\"10\"},"
+                  "\"body\":\"{\\\"error\\\":{\\\"message\\\":\\\"boom\\\"}}\"}",
+                  "SERVICE_ERROR");
+}
+
+static void
+test_error_broken_stream (void)
+{
+  provider_error ("{\"events\":[{\"text\":\"Hel\"},{\"breakStream\":true}]}", "AGENT_ERROR");
+}
+
+static void
+test_kill_with_pending_permission (void)
+{
+  g_autoptr (Turn) t = turn_setup (WRITE_TOOL_SCRIPT);
+  g_autofree gchar *id = NULL;
+  g_autofree gchar *perm_id = NULL;
+  g_autofree gchar *path = NULL;
+  g_autofree gchar *contents = NULL;
+  g_autoptr (JsonObject) req = NULL;
+  g_autoptr (JsonObject) done = NULL;
+  g_autoptr (JsonNode) boot = NULL;
+  g_autoptr (JsonNode) res = NULL;
+  JsonObject *runtime, *pending;
+
+  if (t == NULL)
+    return;
+  path = g_build_filename (t->f->workdir, "out.txt", NULL);
+  id = send_message (t, "Write the file");
+  req = wait (t, "permission:request");
+  perm_id = g_strdup (json_object_get_string_member (
+      json_object_get_object_member (agent_event_data (req), "request"), "id"));
+
+  g_clear_pointer (&t->sender, cw_client_free);
+  agent_fixture_stop (t->f, SIGKILL);
+  agent_fixture_start (t->f);
+
+  boot = agent_call (t->f->client, "agent_get_bootstrap_state", NULL);
+  runtime = json_object_get_object_member (
+      json_object_get_object_member (json_node_get_object (boot), "runtime"), t->session);
+  g_assert_cmpstr (json_object_get_string_member (runtime, "runState"), ==, "waiting_permission");
+  pending = json_array_get_object_element (
+      json_object_get_array_member (runtime, "pendingPermissions"), 0);
+  g_assert_cmpstr (json_object_get_string_member (pending, "id"), ==, perm_id);
+  g_assert_false (json_object_get_boolean_member (runtime, "isStreaming"));
+
+  /* Answering continues the turn: the tool runs and the model gets its result. */
+  res = agent_call (t->f->client, "respond_permission",
+                    "{\"permissionId\":\"%s\",\"decision\":\"allow_once\"}", perm_id);
+  done = wait (t, "stream:done");
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "hi there");
+  {
+    g_autoptr (JsonObject) last = request_last_message (t, 1);
+    g_assert_cmpstr (json_object_get_string_member (last, "role"), ==, "tool");
+  }
+  g_clear_pointer (&boot, json_node_unref);
+  boot = agent_call (t->f->client, "agent_get_bootstrap_state", NULL);
+  runtime = json_object_get_object_member (
+      json_object_get_object_member (json_node_get_object (boot), "runtime"), t->session);
+  g_assert_cmpstr (json_object_get_string_member (runtime, "runState"), ==, "completed");
+}
+
+static void
+test_kill_mid_stream (void)
+{
+  g_autoptr (Turn) t = turn_setup ("{\"responses\":[{\"events\":[{\"text\":\"Hel\"},"
+                                   "{\"delayMs\":8000},{\"text\":\"lo\"}],"
+                                   "\"stopReason\":\"end_turn\"}]}");
+  g_autofree gchar *id = NULL;
+  g_autoptr (JsonObject) chunk = NULL;
+  g_autoptr (JsonNode) boot = NULL;
+  JsonObject *runtime;
+
+  if (t == NULL)
+    return;
+  id = send_message (t, "Talk slowly");
+  chunk = wait (t, "stream:chunk");
+  g_clear_pointer (&t->sender, cw_client_free);
+  agent_fixture_stop (t->f, SIGKILL);
+  agent_fixture_start (t->f);
+  boot = agent_call (t->f->client, "agent_get_bootstrap_state", NULL);
+  runtime = json_object_get_object_member (
+      json_object_get_object_member (json_node_get_object (boot), "runtime"), t->session);
+  g_assert_cmpstr (json_object_get_string_member (runtime, "runState"), ==, "errored");
+  g_assert_true (json_object_get_boolean_member (runtime, "interrupted"));
+  g_assert_cmpstr (
+      json_object_get_string_member (json_object_get_object_member (runtime, "lastError"), "code"),
+      ==, "INTERRUPTED");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/cowork/agent/turns/stream-text", test_stream_text);
+  g_test_add_func ("/cowork/agent/turns/permission-allow", test_permission_allow);
+  g_test_add_func ("/cowork/agent/turns/permission-deny", test_permission_deny);
+  g_test_add_func ("/cowork/agent/turns/read-inside-no-prompt", test_read_inside_needs_no_prompt);
+  g_test_add_func ("/cowork/agent/turns/question", test_question);
+  g_test_add_func ("/cowork/agent/turns/stop-mid-stream", test_stop_mid_stream);
+  g_test_add_func ("/cowork/agent/turns/queue-order", test_queue_order);
+  g_test_add_func ("/cowork/agent/turns/error-401", test_error_401);
+  g_test_add_func ("/cowork/agent/turns/error-429", test_error_429);
+  g_test_add_func ("/cowork/agent/turns/error-500", test_error_500);
+  g_test_add_func ("/cowork/agent/turns/error-broken-stream", test_error_broken_stream);
+  g_test_add_func ("/cowork/agent/turns/kill-with-pending-permission",
+                   test_kill_with_pending_permission);
+  g_test_add_func ("/cowork/agent/turns/kill-mid-stream", test_kill_mid_stream);
+  return g_test_run ();
+}
