@@ -8,6 +8,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-service-manager-private.h"
 #include "cw-client-private.h"
+#include "cw-service-config.h"
 #include "cw-token-private.h"
 
 #include <glib/gstdio.h>
@@ -26,7 +27,8 @@ struct _CwServiceManager
   CwPaths *paths;
   gchar *app_data_dir;
   gchar *unit_dir;
-  gchar *unit_path;
+  gchar *unit_path;   /* ours, in the admin (or user config) dir */
+  gchar *vendor_path; /* a packaged unit, used as it is when present; may be NULL */
   gboolean dry_run;
   gboolean subscribed;
   GDBusConnection *bus;
@@ -41,6 +43,28 @@ unit_dir_for (CwServiceScope scope)
   if (scope == CW_SERVICE_SCOPE_USER)
     return g_build_filename (g_get_user_config_dir (), "systemd", "user", NULL);
   return g_strdup (env != NULL && *env != '\0' ? env : "/etc/systemd/system");
+}
+
+/* The unit a package installed for @scope, if any: enabled as it is, never overwritten
+ * or removed, so package updates keep reaching it. */
+static gchar *
+find_vendor_unit (CwServiceScope scope)
+{
+  const gchar *env = g_getenv ("COWORK_SYSTEMD_VENDOR_UNIT_DIR");
+  const gchar *sub = cw_service_scope_to_string (scope);
+  g_autofree gchar *prefixed = g_build_filename (CW_SYSTEMD_DIR, sub, NULL);
+  g_autofree gchar *usr = g_build_filename ("/usr/lib/systemd", sub, NULL);
+  g_autofree gchar *lib = g_build_filename ("/lib/systemd", sub, NULL);
+  const gchar *dirs[] = { prefixed, usr, lib, NULL };
+  const gchar *only[] = { env, NULL };
+
+  for (const gchar *const *d = env != NULL ? only : dirs; *d != NULL; d++)
+    {
+      g_autofree gchar *path = g_build_filename (*d, CW_SERVICE_UNIT_NAME, NULL);
+      if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        return g_steal_pointer (&path);
+    }
+  return NULL;
 }
 
 static gboolean
@@ -106,6 +130,7 @@ cw_service_manager_new (CwServiceScope scope, const CwPaths *paths, const gchar 
   self->app_data_dir = scope == CW_SERVICE_SCOPE_USER ? g_strdup (app_data_dir) : NULL;
   self->unit_dir = unit_dir_for (scope);
   self->unit_path = g_build_filename (self->unit_dir, CW_SERVICE_UNIT_NAME, NULL);
+  self->vendor_path = find_vendor_unit (scope);
   self->log = g_string_new (NULL);
   return g_steal_pointer (&self);
 }
@@ -119,6 +144,7 @@ cw_service_manager_free (CwServiceManager *self)
   g_free (self->app_data_dir);
   g_free (self->unit_dir);
   g_free (self->unit_path);
+  g_free (self->vendor_path);
   g_clear_object (&self->bus);
   if (self->log != NULL)
     g_string_free (self->log, TRUE);
@@ -137,10 +163,20 @@ cw_service_manager_get_log (CwServiceManager *self)
   return self->log->str;
 }
 
+/* The unit systemd will load: ours when written, else a packaged one, else where ours
+ * would go. */
 const gchar *
 cw_service_manager_get_unit_path (CwServiceManager *self)
 {
+  if (!g_file_test (self->unit_path, G_FILE_TEST_EXISTS) && self->vendor_path != NULL)
+    return self->vendor_path;
   return self->unit_path;
+}
+
+static gboolean
+is_installed (CwServiceManager *self)
+{
+  return g_file_test (cw_service_manager_get_unit_path (self), G_FILE_TEST_EXISTS);
 }
 
 static GDBusConnection *
@@ -216,6 +252,13 @@ write_unit (CwServiceManager *self, GError **error)
 
   if (program == NULL)
     return FALSE;
+  if (self->vendor_path != NULL && self->app_data_dir == NULL
+      && !g_file_test (self->unit_path, G_FILE_TEST_EXISTS))
+    {
+      g_string_append_printf (self->log, "%s the installed unit %s\n",
+                              self->dry_run ? "would use" : "use", self->vendor_path);
+      return TRUE;
+    }
   spec.program = program;
   spec.app_data_dir = self->app_data_dir;
   text = cw_service_render (&spec, NULL, error);
@@ -381,11 +424,12 @@ cw_service_manager_uninstall (CwServiceManager *self, GError **error)
 static gboolean
 job (CwServiceManager *self, const gchar *method, GError **error)
 {
-  if (!self->dry_run && !g_file_test (self->unit_path, G_FILE_TEST_EXISTS))
+  if (!self->dry_run && !is_installed (self))
     {
       g_set_error (error, CW_ERROR, CW_ERROR_NOT_FOUND,
                    "the %s service is not installed (no %s); run 'coworkctl service install%s'",
-                   cw_service_scope_to_string (self->scope), self->unit_path,
+                   cw_service_scope_to_string (self->scope),
+                   cw_service_manager_get_unit_path (self),
                    self->scope == CW_SERVICE_SCOPE_SYSTEM ? " --system" : "");
       return FALSE;
     }
@@ -401,7 +445,13 @@ cw_service_manager_start (CwServiceManager *self, GError **error)
 gboolean
 cw_service_manager_stop (CwServiceManager *self, GError **error)
 {
-  return job (self, "StopUnit", error);
+  g_autoptr (GError) local_error = NULL;
+
+  /* A unit systemd has not loaded is not running: stopped is what was asked for. */
+  if (job (self, "StopUnit", &local_error) || is_no_such_unit (local_error))
+    return TRUE;
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
 }
 
 gboolean
@@ -528,9 +578,8 @@ cw_service_manager_status (CwServiceManager *self, GError **error)
   json_object_set_string_member (status, "mode", cw_service_scope_to_string (self->scope));
   json_object_set_string_member (status, "manager", "systemd");
   json_object_set_string_member (status, "serviceId", CW_SERVICE_UNIT_NAME);
-  json_object_set_boolean_member (status, "installed",
-                                  g_file_test (self->unit_path, G_FILE_TEST_EXISTS));
-  json_object_set_string_member (status, "configPath", self->unit_path);
+  json_object_set_boolean_member (status, "installed", is_installed (self));
+  json_object_set_string_member (status, "configPath", cw_service_manager_get_unit_path (self));
   json_object_set_string_member (status, "daemonProgram", program);
   json_object_set_array_member (status, "daemonArgs", arr);
   json_object_set_string_member (status, "appDataDir", self->paths->app_data_dir);

@@ -16,6 +16,7 @@ typedef struct
   gchar *user_unit_dir;
   gchar *system_unit_dir;
   gchar *state_dir;
+  gchar *vendor_dir;
   gchar *calls_log;
   gchar **env;
   GSubprocess *fake;
@@ -92,6 +93,9 @@ setup (Fixture *f, gconstpointer data)
   f->env = g_environ_setenv (f->env, "COWORK_SYSTEMD_SYSTEM_UNIT_DIR", f->system_unit_dir, TRUE);
   f->env = g_environ_setenv (f->env, "COWORK_SYSTEMD_BUS_ADDRESS", address, TRUE);
   f->env = g_environ_setenv (f->env, "COWORK_DAEMON_PROGRAM", g_getenv ("COWORKD"), TRUE);
+  /* No packaged unit unless a test puts one there (the host's own install must not count). */
+  f->vendor_dir = g_build_filename (f->root, "vendor", NULL);
+  f->env = g_environ_setenv (f->env, "COWORK_SYSTEMD_VENDOR_UNIT_DIR", f->vendor_dir, TRUE);
 }
 
 static void
@@ -110,6 +114,7 @@ teardown (Fixture *f, gconstpointer data)
   g_free (f->user_unit_dir);
   g_free (f->system_unit_dir);
   g_free (f->state_dir);
+  g_free (f->vendor_dir);
   g_free (f->calls_log);
   g_strfreev (f->env);
 }
@@ -337,6 +342,39 @@ test_system_never_in_home (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (inside, G_FILE_TEST_EXISTS));
 }
 
+/* A packaged unit is enabled as it is: nothing written over it, nothing removed. */
+static void
+test_vendor_unit (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *vendor = g_build_filename (f->vendor_dir, "coworkd.service", NULL);
+  g_autofree gchar *ours = g_build_filename (f->user_unit_dir, "coworkd.service", NULL);
+  g_autofree gchar *out = NULL, *calls = NULL, *expected = NULL, *status_out = NULL;
+  g_autoptr (JsonObject) status = NULL;
+
+  g_mkdir_with_parents (f->vendor_dir, 0755);
+  g_assert_true (g_file_set_contents (vendor, "[Service]\nExecStart=/usr/bin/coworkd\n", -1, NULL));
+  start_fake (f, f->vendor_dir, NULL);
+  g_assert_cmpint (ctl (f, &out, NULL, "service", "install", "--user", NULL), ==, 0);
+  expected = g_strdup_printf ("use the installed unit %s\n", vendor);
+  g_assert_true (g_str_has_prefix (out, expected));
+  g_assert_false (g_file_test (ours, G_FILE_TEST_EXISTS));
+  calls = take_calls (f);
+  g_assert_true (g_str_has_prefix (calls, "Reload ()\n"
+                                          "EnableUnitFiles (['coworkd.service'], false, true)\n"
+                                          "Subscribe ()\n"
+                                          "StartUnit ('coworkd.service', 'replace')\n"));
+  g_assert_cmpint (ctl (f, &status_out, NULL, "--json", "service", "status", NULL), ==, 0);
+  status = parse_object (status_out);
+  g_assert_true (json_object_get_boolean_member (status, "installed"));
+  g_assert_cmpstr (json_object_get_string_member (status, "configPath"), ==, vendor);
+
+  g_assert_cmpint (ctl (f, NULL, NULL, "service", "uninstall", "--user", NULL), ==, 0);
+  g_assert_true (g_file_test (vendor, G_FILE_TEST_EXISTS));
+  g_clear_pointer (&calls, g_free);
+  calls = take_calls (f);
+  g_assert_nonnull (strstr (calls, "DisableUnitFiles (['coworkd.service'], false)\n"));
+}
+
 /* Type=notify: a daemon that never gets ready makes the start job fail, and install says so. */
 static void
 test_job_failure (Fixture *f, gconstpointer data)
@@ -507,6 +545,7 @@ main (int argc, char **argv)
   ADD ("start-not-installed", test_start_not_installed);
   ADD ("systemd-failure", test_systemd_failure);
   ADD ("job-failure", test_job_failure);
+  ADD ("vendor-unit", test_vendor_unit);
   ADD ("system-never-in-home", test_system_never_in_home);
   ADD ("set-mode", test_set_mode);
   ADD ("daemon-commands", test_daemon_commands);
