@@ -835,7 +835,10 @@ fake_handler (SoupServer *soup_server, SoupServerMessage *msg, const gchar *path
   response = json_array_get_object_element (server->responses, MIN (server->n_requests, n - 1));
   status = json_object_get_int_member_with_default (response, "status", 200);
   server->n_requests++;
-  if (status != 200)
+  /* A 200 with a body and no events is a plain (unstreamed) answer. */
+  if (status != 200
+      || (json_object_has_member (response, "body")
+          && !json_object_has_member (response, "events")))
     {
       fake_reply_error (server, msg, status, response);
       return;

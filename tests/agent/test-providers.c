@@ -603,6 +603,25 @@ test_only_done_callback (void)
   cw_provider_stream_free (c->stream);
 }
 
+/* A 200 in plain JSON where a stream was asked for: its error is reported as such. */
+static void
+test_unstreamed_answer (void)
+{
+  g_autoptr (FakeLlm) fake = NULL;
+  g_autoptr (Collector) c
+      = run_script (&test_apis[0],
+                    "{\"responses\":[{\"status\":200,\"body\":\"{\\\"error\\\":{\\\"message\\\":"
+                    "\\\"model not loaded\\\",\\\"type\\\":\\\"invalid_request_error\\\"}}\"}]}",
+                    &fake);
+  g_autoptr (FakeLlm) fake2 = NULL;
+  g_autoptr (Collector) c2
+      = run_script (&test_apis[0], "{\"responses\":[{\"body\":\"{\\\"choices\\\":[]}\"}]}", &fake2);
+
+  g_assert_error (c->error, CW_PROVIDER_ERROR, CW_PROVIDER_ERROR_BAD_REQUEST);
+  g_assert_nonnull (strstr (c->error->message, "model not loaded"));
+  g_assert_error (c2->error, CW_PROVIDER_ERROR, CW_PROVIDER_ERROR_STREAM);
+}
+
 /* The server must see the connection go away at once, not at the end of its script. */
 static gboolean
 conn_log_says (FakeLlm *fake, const gchar *event)
@@ -1409,6 +1428,7 @@ main (int argc, char **argv)
                    test_cancel_while_waiting_to_retry);
   g_test_add_func ("/cowork/providers/free-before-done", test_free_before_done);
   g_test_add_func ("/cowork/providers/stall", test_stall);
+  g_test_add_func ("/cowork/providers/openai/unstreamed-answer", test_unstreamed_answer);
   g_test_add_func ("/cowork/providers/openai/invalid-tool-arguments", test_invalid_tool_arguments);
   g_test_add_func ("/cowork/providers/only-done-callback", test_only_done_callback);
   g_test_add_func ("/cowork/providers/deepseek/reasoning-back", test_request_reasoning_back);

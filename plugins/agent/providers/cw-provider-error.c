@@ -182,3 +182,19 @@ cw_provider_error_from_http (guint status, GBytes *body, const gchar *api_key)
   safe = cw_provider_redact (text, api_key);
   return g_error_new_literal (CW_PROVIDER_ERROR, code, safe);
 }
+
+GError *
+cw_provider_error_from_unstreamed (GBytes *body, const gchar *api_key)
+{
+  g_autofree gchar *type = NULL;
+  g_autofree gchar *message = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *safe = NULL;
+
+  if (!cw_provider_error_parse_body (body, &type, &message))
+    return g_error_new_literal (CW_PROVIDER_ERROR, CW_PROVIDER_ERROR_STREAM,
+                                "the provider answered with JSON instead of an event stream");
+  error = cw_provider_error_from_api (0, type, message);
+  safe = cw_provider_redact (error->message, api_key);
+  return g_error_new_literal (CW_PROVIDER_ERROR, error->code, safe);
+}

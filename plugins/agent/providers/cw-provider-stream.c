@@ -430,6 +430,7 @@ cw_provider_stream_retry_later (CwProviderStream *self, const GError *error,
   g_source_attach (self->retry_source, g_main_context_get_thread_default ());
 }
 
+/* A body read whole: an HTTP error, or a 2xx in plain JSON where a stream was asked for. */
 static void
 cw_provider_stream_on_error_body (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -450,6 +451,11 @@ cw_provider_stream_on_error_body (GObject *source, GAsyncResult *result, gpointe
     }
 
   status = soup_message_get_status (self->msg);
+  if (SOUP_STATUS_IS_SUCCESSFUL (status))
+    {
+      cw_provider_stream_finish (self, cw_provider_error_from_unstreamed (body, self->api_key));
+      return;
+    }
   error = cw_provider_error_from_http (status, body, self->api_key);
   if (!cw_provider_status_is_retryable (status) || self->attempt >= self->max_retries)
     {
@@ -467,6 +473,7 @@ cw_provider_stream_on_sent (GObject *source, GAsyncResult *result, gpointer user
   g_autoptr (GError) error = NULL;
   g_autoptr (GInputStream) input = NULL;
   g_autoptr (GOutputStream) sink = NULL;
+  const gchar *content_type;
   guint status;
 
   input = soup_session_send_finish (SOUP_SESSION (source), result, &error);
@@ -483,7 +490,9 @@ cw_provider_stream_on_sent (GObject *source, GAsyncResult *result, gpointer user
   status = soup_message_get_status (self->msg);
   self->got_headers = TRUE;
   g_debug ("%s: HTTP %u", self->wire->name, status);
-  if (SOUP_STATUS_IS_SUCCESSFUL (status))
+  content_type
+      = soup_message_headers_get_content_type (soup_message_get_response_headers (self->msg), NULL);
+  if (SOUP_STATUS_IS_SUCCESSFUL (status) && g_strcmp0 (content_type, "application/json") != 0)
     {
       self->body_stream = g_steal_pointer (&input);
       self->parser = cw_sse_parser_new ();

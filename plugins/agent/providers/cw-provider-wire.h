@@ -56,6 +56,9 @@ GError *cw_provider_error_from_http (guint status, GBytes *body, const gchar *ap
 /* The error for an error object sent inside a stream (OpenAI-style {"error":{...}} or
  * Anthropic's `error` event); @status_hint 0 when unknown. */
 GError *cw_provider_error_from_api (guint status_hint, const gchar *type, const gchar *message);
+/* A 2xx answer in plain JSON where a stream was asked for: some proxies and local servers
+ * report failures that way. */
+GError *cw_provider_error_from_unstreamed (GBytes *body, const gchar *api_key);
 gboolean cw_provider_status_is_retryable (guint status);
 /* Replaces every occurrence of @secret in @text; a new string. */
 gchar *cw_provider_redact (const gchar *text, const gchar *secret);
