@@ -217,11 +217,28 @@ do_delete (CwCtl *ctl, const CredArgs *a, GError **error)
 {
   g_autofree gchar *kind = NULL, *name = NULL;
   g_autoptr (CwSecrets) secrets = NULL;
+  g_autoptr (JsonArray) list = NULL;
+  gboolean found = FALSE;
 
   if (!split_target (a->target, &kind, &name, error))
     return 2;
   secrets = secrets_for (ctl, want_system (ctl, a), error);
-  if (secrets == NULL || !cw_secrets_delete_sync (secrets, kind, name, error))
+  if (secrets == NULL || (list = cw_secrets_list_sync (secrets, error)) == NULL)
+    return 1;
+  /* The store's delete is idempotent; a person typing a name wants to hear about typos. */
+  for (guint i = 0; i < json_array_get_length (list) && !found; i++)
+    {
+      JsonObject *c = json_array_get_object_element (list, i);
+      found = g_strcmp0 (json_object_get_string_member (c, "kind"), kind) == 0
+              && g_strcmp0 (json_object_get_string_member (c, "name"), name) == 0;
+    }
+  if (!found)
+    {
+      g_set_error (error, CW_ERROR, CW_ERROR_NOT_FOUND, _ ("no %s credential %s/%s"),
+                   cw_secrets_get_scope (secrets), kind, name);
+      return 1;
+    }
+  if (!cw_secrets_delete_sync (secrets, kind, name, error))
     return 1;
   g_print (_ ("deleted %s/%s from the %s scope\n"), kind, name, cw_secrets_get_scope (secrets));
   return 0;

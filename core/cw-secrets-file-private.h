@@ -12,7 +12,7 @@ gboolean cw_secrets_file_store (const gchar *dir, const gchar *kind, const gchar
 /* NULL without error when there is no such secret. */
 gchar *cw_secrets_file_lookup (const gchar *dir, const gchar *kind, const gchar *name,
                                GError **error);
-/* CW_ERROR_NOT_FOUND when there is no such secret. */
+/* TRUE also when there is no such secret. */
 gboolean cw_secrets_file_delete (const gchar *dir, const gchar *kind, const gchar *name,
                                  GError **error);
 /* [{kind, name, scope:"system"}] */

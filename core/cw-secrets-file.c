@@ -301,13 +301,8 @@ cw_secrets_file_delete (const gchar *dir, const gchar *kind, const gchar *name, 
   if (!cw_secrets_check_name (kind, name, error))
     return FALSE;
   path = secret_path (dir, kind, name);
-  if (g_unlink (path) == 0)
+  if (g_unlink (path) == 0 || errno == ENOENT)
     return TRUE;
-  if (errno == ENOENT)
-    {
-      g_set_error (error, CW_ERROR, CW_ERROR_NOT_FOUND, "no system credential %s/%s", kind, name);
-      return FALSE;
-    }
   return set_errno_error (error, errno, "remove", path);
 }
 

@@ -24,6 +24,9 @@ void cw_secrets_list (CwSecrets *self, GCancellable *cancellable, GAsyncReadyCal
                       gpointer user_data);
 JsonArray *cw_secrets_list_finish (CwSecrets *self, GAsyncResult *result, GError **error);
 
+/* Note: cw_secrets_delete() succeeds when there is nothing to delete (a cleared key stays
+ * cleared); use the list to tell whether something was there. */
+
 /* kind: [a-z0-9_-]{1,64}; name: [A-Za-z0-9_@.-]{1,128}, not starting with '.'. */
 gboolean cw_secrets_check_name (const gchar *kind, const gchar *name, GError **error);
 

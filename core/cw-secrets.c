@@ -270,19 +270,16 @@ on_cleared (GObject *source, GAsyncResult *result, gpointer data)
 {
   g_autoptr (GTask) task = data;
   GError *error = NULL;
-  gboolean removed = secret_password_clear_finish (result, &error);
+  /* FALSE without an error means there was nothing to remove: deleting is idempotent. */
+  secret_password_clear_finish (result, &error);
 
   if (error != NULL)
     {
       g_prefix_error (&error, "failed to delete from the Secret Service: ");
       g_task_return_error (task, error);
     }
-  else if (!removed)
-    g_task_return_new_error (task, CW_ERROR, CW_ERROR_NOT_FOUND, "no user credential %s/%s",
-                             (const gchar *) g_object_get_data (G_OBJECT (task), "kind"),
-                             (const gchar *) g_object_get_data (G_OBJECT (task), "name"));
   else
-    g_task_return_boolean (task, TRUE);
+    g_task_return_boolean (task, TRUE); /* also when there was nothing to remove */
 }
 
 static gint
@@ -390,8 +387,6 @@ cw_secrets_delete (CwSecrets *self, const gchar *kind, const gchar *name, GCance
   task = start (self, OP_DELETE, kind, name, NULL, cancellable, callback, user_data);
   if (task == NULL)
     return;
-  g_object_set_data_full (G_OBJECT (task), "kind", g_strdup (kind), g_free);
-  g_object_set_data_full (G_OBJECT (task), "name", g_strdup (name), g_free);
   secret_password_clear (credential_schema (), cancellable, on_cleared, task, "scope", "user",
                          "kind", kind, "name", name, NULL);
 }
