@@ -70,6 +70,7 @@ setup (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
   const gchar *address = g_getenv ("DBUS_SESSION_BUS_ADDRESS");
+  g_autofree gchar *config = NULL, *run = NULL;
 
   g_assert_nonnull (address);
   f->root = g_dir_make_tmp ("cw-service-XXXXXX", &error);
@@ -85,11 +86,11 @@ setup (Fixture *f, gconstpointer data)
   f->env = g_environ_unsetenv (f->env, "COWORK_APP_DATA_DIR");
   f->env = g_environ_unsetenv (f->env, "COWORK_MODE");
   f->env = g_environ_setenv (f->env, "HOME", f->home, TRUE);
-  f->env = g_environ_setenv (f->env, "XDG_CONFIG_HOME", g_build_filename (f->root, "config", NULL),
-                             TRUE);
+  config = g_build_filename (f->root, "config", NULL);
+  run = g_build_filename (f->root, "run", NULL);
+  f->env = g_environ_setenv (f->env, "XDG_CONFIG_HOME", config, TRUE);
   f->env = g_environ_setenv (f->env, "STATE_DIRECTORY", f->state_dir, TRUE);
-  f->env = g_environ_setenv (f->env, "RUNTIME_DIRECTORY", g_build_filename (f->root, "run", NULL),
-                             TRUE);
+  f->env = g_environ_setenv (f->env, "RUNTIME_DIRECTORY", run, TRUE);
   f->env = g_environ_setenv (f->env, "COWORK_SYSTEMD_SYSTEM_UNIT_DIR", f->system_unit_dir, TRUE);
   f->env = g_environ_setenv (f->env, "COWORK_SYSTEMD_BUS_ADDRESS", address, TRUE);
   f->env = g_environ_setenv (f->env, "COWORK_DAEMON_PROGRAM", g_getenv ("COWORKD"), TRUE);
