@@ -17,7 +17,9 @@ cw_service_scope_to_string (CwServiceScope scope)
 gboolean
 cw_service_scope_parse (const gchar *text, CwServiceScope *out_scope, GError **error)
 {
-  g_autofree gchar *norm = g_ascii_strdown (g_strstrip (g_strdup (text ?: "")), -1);
+  g_autofree gchar *norm = g_ascii_strdown (text ?: "", -1);
+
+  g_strstrip (norm);
 
   if (g_strcmp0 (norm, "user") == 0)
     *out_scope = CW_SERVICE_SCOPE_USER;
