@@ -178,6 +178,7 @@ typedef struct
   gboolean cancel_on_text;
   gint64 cancelled_at;
   gint64 done_at;
+  JsonObject *replay_state;
 } Collector;
 
 static Collector *
@@ -204,6 +205,7 @@ collector_free (Collector *c)
   g_array_unref (c->retry_delays);
   g_free (c->stop_reason);
   g_clear_error (&c->error);
+  g_clear_pointer (&c->replay_state, json_object_unref);
   g_free (c);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Collector, collector_free)
@@ -276,7 +278,17 @@ on_done (const gchar *stop_reason, const GError *error, gpointer user_data)
   g_main_loop_quit (c->loop);
 }
 
+static void
+on_replay_state (JsonObject *state, gpointer user_data)
+{
+  Collector *c = user_data;
+  g_assert_null (c->replay_state);
+  c->replay_state = json_object_ref (state);
+  g_string_append_c (c->order, 'S');
+}
+
 static const CwProviderCallbacks test_callbacks = {
+  .replay_state = on_replay_state,
   .text = on_text,
   .thinking = on_thinking,
   .tool_call = on_tool_call,
@@ -376,7 +388,8 @@ test_text (gconstpointer data)
   g_assert_cmpuint (c->n_usage, ==, 1);
   g_assert_cmpint (c->input_tokens, ==, 12);
   g_assert_cmpint (c->output_tokens, ==, 7);
-  g_assert_cmpstr (c->order->str, ==, "KKTTTUD");
+  /* Anthropic signs its thinking: that adds replay_state() (S) just before usage. */
+  g_assert_cmpstr (c->order->str, ==, g_str_equal (api->api, "anthropic") ? "KKTTTSUD" : "KKTTTUD");
 }
 
 static void
@@ -1182,6 +1195,85 @@ test_request_reasoning_back (void)
     }
 }
 
+/* What a thinking model signs comes back through replay_state() and, put back in the
+ * history, is sent again: Anthropic then keeps thinking on inside the tool loop, Gemini gets
+ * the real signature instead of the placeholder. */
+static void
+replay_round_trip (const TestApi *api)
+{
+  g_autoptr (FakeLlm) fake = fake_llm_start (
+      api->api, "{\"responses\":[{\"events\":[{\"thinking\":\"hmm\"},{\"toolCall\":{\"id\":"
+                "\"call_1\",\"name\":\"ls\",\"args\":{}}}]},{\"events\":[{\"text\":\"done\"}]}]}");
+  g_autoptr (JsonArray) messages = user_messages ("list");
+  CwProviderRequest request = request_for (api, fake, messages);
+  g_autoptr (Collector) first = NULL;
+  g_autoptr (Collector) second = NULL;
+  g_autoptr (GPtrArray) lines = NULL;
+  JsonObject *call;
+  JsonObject *assistant = json_object_new ();
+  JsonObject *tool = json_object_new ();
+  JsonArray *calls = json_array_new ();
+  JsonObject *body;
+
+  request.thinking = TRUE;
+  request.max_tokens = 4096;
+  first = run_request (&request, FALSE);
+  g_assert_no_error (first->error);
+  g_assert_nonnull (first->replay_state);
+  g_assert_nonnull (strstr (first->order->str, "CS")); /* after the call, before done */
+  call = g_ptr_array_index (first->calls, 0);
+
+  /* The history as the agent would store it. */
+  json_object_set_string_member (assistant, "role", "assistant");
+  json_object_set_string_member (assistant, "content", "");
+  json_array_add_object_element (calls, json_object_ref (call));
+  json_object_set_array_member (assistant, "toolCalls", calls);
+  json_object_set_object_member (assistant, "replayState", json_object_ref (first->replay_state));
+  json_array_add_object_element (messages, assistant);
+  json_object_set_string_member (tool, "role", "tool");
+  json_object_set_string_member (tool, "toolCallId", json_object_get_string_member (call, "id"));
+  json_object_set_string_member (tool, "toolName", "ls");
+  json_object_set_string_member (tool, "content", "a.txt");
+  json_array_add_object_element (messages, tool);
+  second = run_request (&request, FALSE);
+  g_assert_no_error (second->error);
+
+  lines = read_json_lines (fake->log_path);
+  body = json_object_get_object_member (line_object (lines, 1), "body");
+  if (g_str_equal (api->api, "anthropic"))
+    {
+      JsonArray *content = json_object_get_array_member (
+          member_object (json_object_get_array_member (body, "messages"), 1), "content");
+      JsonObject *block = member_object (content, 0);
+
+      g_assert_nonnull (json_object_get_object_member (body, "thinking"));
+      g_assert_cmpstr (json_object_get_string_member (block, "type"), ==, "thinking");
+      g_assert_cmpstr (json_object_get_string_member (block, "thinking"), ==, "hmm");
+      g_assert_cmpstr (json_object_get_string_member (block, "signature"), ==, "fakesig");
+      g_assert_cmpstr (json_object_get_string_member (member_object (content, 1), "type"), ==,
+                       "tool_use");
+    }
+  else
+    {
+      JsonArray *parts = json_object_get_array_member (
+          member_object (json_object_get_array_member (body, "contents"), 1), "parts");
+      g_assert_cmpstr (json_object_get_string_member (member_object (parts, 0), "thoughtSignature"),
+                       ==, "ZmFrZQ==");
+    }
+}
+
+static void
+test_replay_anthropic (void)
+{
+  replay_round_trip (&test_apis[1]);
+}
+
+static void
+test_replay_gemini (void)
+{
+  replay_round_trip (&test_apis[2]);
+}
+
 /* ---- units ------------------------------------------------------------------------------ */
 
 static GPtrArray *
@@ -1417,6 +1509,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/providers/gemini/request", test_request_gemini);
   g_test_add_func ("/cowork/providers/gemini/model-names", test_request_gemini_model_names);
   g_test_add_func ("/cowork/providers/empty-assistant-message", test_request_empty_assistant);
+  g_test_add_func ("/cowork/providers/anthropic/replay-thinking", test_replay_anthropic);
+  g_test_add_func ("/cowork/providers/gemini/replay-signatures", test_replay_gemini);
   g_test_add_func ("/cowork/providers/glm/max-tokens-cap", test_request_glm_cap);
   g_test_add_func ("/cowork/providers/no-thinking-for-older-models",
                    test_request_no_thinking_for_older_models);

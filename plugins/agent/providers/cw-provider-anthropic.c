@@ -101,11 +101,16 @@ cw_anthropic_add_message (CwAnthropicMessages *m, JsonObject *message)
   else if (g_strcmp0 (role, "assistant") == 0)
     {
       JsonArray *calls = cw_provider_json_array (message, "toolCalls");
+      JsonArray *thinking
+          = cw_provider_json_array (cw_provider_json_replay (message, "anthropic"), "thinking");
       /* A reply stopped before any output would be an empty message, which is refused. */
       if ((content == NULL || *content == '\0')
           && (calls == NULL || json_array_get_length (calls) == 0))
         return;
       cw_anthropic_open (m, "assistant");
+      /* Signed thinking goes back first and unchanged, as the API checks its signature. */
+      for (guint i = 0; thinking != NULL && i < json_array_get_length (thinking); i++)
+        json_builder_add_value (b, json_node_copy (json_array_get_element (thinking, i)));
       /* Empty text blocks are refused by the API. */
       if (content != NULL && *content != '\0')
         cw_anthropic_add_text (b, content);
@@ -156,9 +161,9 @@ cw_anthropic_add_tools (JsonBuilder *b, JsonArray *tools)
   json_builder_end_array (b);
 }
 
-/* With thinking on, the API wants the signed thinking block that preceded a tool call sent
- * back before the tool result; the neutral history does not keep it, so thinking is left
- * off while a tool loop is running (the last message is a tool result). */
+/* With thinking on, the API wants the signed thinking blocks that preceded a tool call sent
+ * back before its result. When the history lacks them (no replayState), thinking is left
+ * off while the tool loop runs (the last message is a tool result). */
 static gboolean
 cw_anthropic_can_think (const CwProviderRequest *request)
 {
@@ -167,9 +172,23 @@ cw_anthropic_can_think (const CwProviderRequest *request)
   const gchar *model = request->model != NULL ? request->model : "";
 
   /* Claude 3 models before 3.7 answer a thinking request with a 400. */
-  if (g_str_has_prefix (model, "claude-3-") && !g_str_has_prefix (model, "claude-3-7"))
+  if (!request->thinking
+      || (g_str_has_prefix (model, "claude-3-") && !g_str_has_prefix (model, "claude-3-7")))
     return FALSE;
-  return request->thinking && g_strcmp0 (cw_provider_json_string (last, "role"), "tool") != 0;
+  if (g_strcmp0 (cw_provider_json_string (last, "role"), "tool") != 0)
+    return TRUE;
+  for (guint i = n; i > 0; i--)
+    {
+      JsonObject *message = json_array_get_object_element (request->messages, i - 1);
+      JsonArray *thinking;
+
+      if (g_strcmp0 (cw_provider_json_string (message, "role"), "assistant") != 0)
+        continue;
+      thinking
+          = cw_provider_json_array (cw_provider_json_replay (message, "anthropic"), "thinking");
+      return thinking != NULL && json_array_get_length (thinking) > 0;
+    }
+  return FALSE;
 }
 
 static void
@@ -262,12 +281,15 @@ typedef struct
   gchar *type;
   gchar *id;
   gchar *name;
-  GString *json;
+  GString *json; /* tool_use input; thinking text */
+  gchar *signature;
+  gchar *data; /* redacted_thinking */
 } CwAnthropicBlock;
 
 typedef struct
 {
-  GHashTable *blocks; /* index → CwAnthropicBlock */
+  GHashTable *blocks;  /* index → CwAnthropicBlock */
+  JsonArray *thinking; /* finished thinking blocks, as the API wants them back */
   gint64 input_tokens;
   gint64 output_tokens;
   gboolean saw_stop;
@@ -281,6 +303,8 @@ cw_anthropic_block_free (gpointer data)
   g_free (block->id);
   g_free (block->name);
   g_string_free (block->json, TRUE);
+  g_free (block->signature);
+  g_free (block->data);
   g_free (block);
 }
 
@@ -290,6 +314,7 @@ cw_anthropic_state_new (void)
   CwAnthropicState *state = g_new0 (CwAnthropicState, 1);
   state->blocks
       = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, cw_anthropic_block_free);
+  state->thinking = json_array_new ();
   return state;
 }
 
@@ -298,6 +323,7 @@ cw_anthropic_state_free (gpointer data)
 {
   CwAnthropicState *state = data;
   g_hash_table_unref (state->blocks);
+  json_array_unref (state->thinking);
   g_free (state);
 }
 
@@ -326,13 +352,19 @@ cw_anthropic_block_start (CwAnthropicState *state, JsonObject *event, CwProvider
   block->id = g_strdup (cw_provider_json_string (content, "id"));
   block->name = g_strdup (cw_provider_json_string (content, "name"));
   block->json = g_string_new (NULL);
+  block->data = g_strdup (cw_provider_json_string (content, "data"));
   g_hash_table_replace (state->blocks, GINT_TO_POINTER ((gint) index), block);
 
   /* Blocks may start with content already in them. */
   if (g_strcmp0 (block->type, "text") == 0)
     cw_provider_stream_emit_text (stream, cw_provider_json_string (content, "text"));
   else if (g_strcmp0 (block->type, "thinking") == 0)
-    cw_provider_stream_emit_thinking (stream, cw_provider_json_string (content, "thinking"));
+    {
+      const gchar *text = cw_provider_json_string (content, "thinking");
+      if (text != NULL)
+        g_string_append (block->json, text);
+      cw_provider_stream_emit_thinking (stream, text);
+    }
 }
 
 static void
@@ -346,14 +378,46 @@ cw_anthropic_block_delta (CwAnthropicState *state, JsonObject *event, CwProvider
   if (g_strcmp0 (type, "text_delta") == 0)
     cw_provider_stream_emit_text (stream, cw_provider_json_string (delta, "text"));
   else if (g_strcmp0 (type, "thinking_delta") == 0)
-    cw_provider_stream_emit_thinking (stream, cw_provider_json_string (delta, "thinking"));
+    {
+      const gchar *text = cw_provider_json_string (delta, "thinking");
+      if (block != NULL && text != NULL)
+        g_string_append (block->json, text);
+      cw_provider_stream_emit_thinking (stream, text);
+    }
+  else if (g_strcmp0 (type, "signature_delta") == 0 && block != NULL)
+    {
+      g_free (block->signature);
+      block->signature = g_strdup (cw_provider_json_string (delta, "signature"));
+    }
   else if (g_strcmp0 (type, "input_json_delta") == 0 && block != NULL)
     {
       const gchar *part = cw_provider_json_string (delta, "partial_json");
       if (part != NULL)
         g_string_append (block->json, part);
     }
-  /* signature_delta: only needed to send thinking back, which we do not do. */
+}
+
+/* A finished thinking block, kept in the form the API wants it back. */
+static void
+cw_anthropic_keep_thinking (CwAnthropicState *state, CwAnthropicBlock *block,
+                            CwProviderStream *stream)
+{
+  JsonObject *kept = json_object_new ();
+  g_autoptr (JsonObject) anthropic = json_object_new ();
+  g_autoptr (JsonObject) replay = json_object_new ();
+
+  json_object_set_string_member (kept, "type", block->type);
+  if (g_strcmp0 (block->type, "redacted_thinking") == 0)
+    json_object_set_string_member (kept, "data", block->data ? block->data : "");
+  else
+    {
+      json_object_set_string_member (kept, "thinking", block->json->str);
+      json_object_set_string_member (kept, "signature", block->signature ? block->signature : "");
+    }
+  json_array_add_object_element (state->thinking, kept);
+  json_object_set_array_member (anthropic, "thinking", json_array_ref (state->thinking));
+  json_object_set_object_member (replay, "anthropic", g_steal_pointer (&anthropic));
+  cw_provider_stream_set_replay_state (stream, replay);
 }
 
 static gboolean
@@ -364,6 +428,13 @@ cw_anthropic_block_stop (CwAnthropicState *state, JsonObject *event, CwProviderS
   CwAnthropicBlock *block = g_hash_table_lookup (state->blocks, GINT_TO_POINTER ((gint) index));
   g_autoptr (JsonObject) args = NULL;
 
+  if (block != NULL
+      && (g_strcmp0 (block->type, "thinking") == 0
+          || g_strcmp0 (block->type, "redacted_thinking") == 0))
+    {
+      cw_anthropic_keep_thinking (state, block, stream);
+      return TRUE;
+    }
   if (block == NULL || g_strcmp0 (block->type, "tool_use") != 0)
     return TRUE;
   args = cw_provider_json_parse_args (block->json->str, block->name, error);

@@ -50,11 +50,13 @@ cw_gemini_add_text (JsonBuilder *b, const gchar *text)
 }
 
 static void
-cw_gemini_add_function_call (JsonBuilder *b, JsonObject *call)
+cw_gemini_add_function_call (JsonBuilder *b, JsonObject *call, JsonObject *signatures)
 {
   JsonNode *args = json_object_get_member (call, "args");
   const gchar *signature = cw_provider_json_string (call, "thoughtSignature");
 
+  if (signature == NULL)
+    signature = cw_provider_json_string (signatures, cw_provider_json_string (call, "id"));
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "functionCall");
   json_builder_begin_object (b);
@@ -111,6 +113,8 @@ cw_gemini_add_message (CwGeminiContents *c, JsonObject *message)
   else if (g_strcmp0 (role, "assistant") == 0)
     {
       JsonArray *calls = cw_provider_json_array (message, "toolCalls");
+      JsonObject *signatures
+          = cw_provider_json_object (cw_provider_json_replay (message, "gemini"), "signatures");
       /* A reply stopped before any output would be a model turn without parts: refused. */
       if ((content == NULL || *content == '\0')
           && (calls == NULL || json_array_get_length (calls) == 0))
@@ -122,7 +126,7 @@ cw_gemini_add_message (CwGeminiContents *c, JsonObject *message)
         {
           JsonObject *call = json_array_get_object_element (calls, i);
           if (call != NULL)
-            cw_gemini_add_function_call (c->b, call);
+            cw_gemini_add_function_call (c->b, call, signatures);
         }
     }
   else if (g_strcmp0 (role, "user") == 0)
@@ -280,12 +284,36 @@ typedef struct
 {
   gboolean saw_finish;
   gboolean saw_call;
+  JsonObject *signatures; /* call id → thoughtSignature, to send back */
 } CwGeminiState;
 
 static gpointer
 cw_gemini_state_new (void)
 {
-  return g_new0 (CwGeminiState, 1);
+  CwGeminiState *state = g_new0 (CwGeminiState, 1);
+  state->signatures = json_object_new ();
+  return state;
+}
+
+static void
+cw_gemini_state_free (gpointer data)
+{
+  CwGeminiState *state = data;
+  json_object_unref (state->signatures);
+  g_free (state);
+}
+
+static void
+cw_gemini_keep_signature (CwGeminiState *state, const gchar *id, const gchar *signature,
+                          CwProviderStream *stream)
+{
+  g_autoptr (JsonObject) gemini = json_object_new ();
+  g_autoptr (JsonObject) replay = json_object_new ();
+
+  json_object_set_string_member (state->signatures, id, signature);
+  json_object_set_object_member (gemini, "signatures", json_object_ref (state->signatures));
+  json_object_set_object_member (replay, "gemini", g_steal_pointer (&gemini));
+  cw_provider_stream_set_replay_state (stream, replay);
 }
 
 static void
@@ -305,6 +333,9 @@ cw_gemini_part (CwGeminiState *state, JsonObject *part, CwProviderStream *stream
       if (id == NULL || *id == '\0')
         id = made_id = cw_make_id ("call");
       state->saw_call = TRUE;
+      if (cw_provider_json_string (part, "thoughtSignature") != NULL)
+        cw_gemini_keep_signature (state, id, cw_provider_json_string (part, "thoughtSignature"),
+                                  stream);
       cw_provider_stream_emit_tool_call (stream, id, cw_provider_json_string (call, "name"),
                                          args != NULL ? args : empty);
       return;
@@ -421,7 +452,7 @@ const CwProviderWire cw_provider_wire_gemini = {
   .name = "gemini",
   .build = cw_gemini_build,
   .state_new = cw_gemini_state_new,
-  .state_free = g_free,
+  .state_free = cw_gemini_state_free,
   .event = cw_gemini_event,
   .eof = cw_gemini_eof,
 };

@@ -53,7 +53,7 @@ cw_provider_json_to_bytes (JsonBuilder *builder)
 static JsonNode *
 cw_provider_json_member (JsonObject *object, const gchar *member)
 {
-  if (object == NULL)
+  if (object == NULL || member == NULL)
     return NULL;
   return json_object_get_member (object, member);
 }
@@ -102,4 +102,10 @@ cw_provider_json_int (JsonObject *object, const gchar *member, gint64 fallback)
       default:
         return fallback;
     }
+}
+
+JsonObject *
+cw_provider_json_replay (JsonObject *message, const gchar *api)
+{
+  return cw_provider_json_object (cw_provider_json_object (message, "replayState"), api);
 }

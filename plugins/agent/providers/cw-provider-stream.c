@@ -48,6 +48,7 @@ struct _CwProviderStream
   gint64 input_tokens;
   gint64 output_tokens;
   gchar *stop_reason;
+  JsonObject *replay_state;
 
   gboolean finished; /* done() ran or is scheduled */
   gboolean orphaned; /* freed by its owner before done(): no callbacks at all */
@@ -85,6 +86,7 @@ cw_provider_stream_unref (CwProviderStream *self)
   g_clear_object (&self->session);
   g_free (self->api_key);
   g_free (self->stop_reason);
+  g_clear_pointer (&self->replay_state, json_object_unref);
   g_free (self);
 }
 
@@ -174,6 +176,8 @@ cw_provider_stream_finish (CwProviderStream *self, GError *error_in)
   if (self->orphaned)
     return;
 
+  if (error == NULL && self->replay_state != NULL && self->callbacks.replay_state != NULL)
+    self->callbacks.replay_state (self->replay_state, self->user_data);
   if (error == NULL && self->have_usage && self->callbacks.usage != NULL)
     self->callbacks.usage (self->input_tokens, self->output_tokens, self->user_data);
   /* Last use of @self: the owner may free it inside done(). */
@@ -263,6 +267,13 @@ cw_provider_stream_set_usage (CwProviderStream *self, gint64 input_tokens, gint6
 }
 
 void
+cw_provider_stream_set_replay_state (CwProviderStream *self, JsonObject *state)
+{
+  g_clear_pointer (&self->replay_state, json_object_unref);
+  self->replay_state = state != NULL ? json_object_ref (state) : NULL;
+}
+
+void
 cw_provider_stream_set_stop_reason (CwProviderStream *self, const gchar *stop_reason)
 {
   g_free (self->stop_reason);
@@ -297,6 +308,7 @@ cw_provider_stream_failed_in_body (CwProviderStream *self, GError *error_in)
   g_clear_pointer (&self->wire_state, self->wire->state_free);
   self->have_usage = FALSE;
   g_clear_pointer (&self->stop_reason, g_free);
+  g_clear_pointer (&self->replay_state, json_object_unref);
   cw_provider_stream_retry_later (self, error, NULL);
 }
 

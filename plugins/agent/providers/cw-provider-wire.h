@@ -48,6 +48,8 @@ void cw_provider_stream_emit_tool_call (CwProviderStream *self, const gchar *id,
 void cw_provider_stream_set_usage (CwProviderStream *self, gint64 input_tokens,
                                    gint64 output_tokens);
 void cw_provider_stream_set_stop_reason (CwProviderStream *self, const gchar *stop_reason);
+/* Delivered through replay_state() before done(); takes a reference. */
+void cw_provider_stream_set_replay_state (CwProviderStream *self, JsonObject *state);
 
 /* cw-provider-error.c */
 /* The error for a non-2xx answer: code from @status (and the body for 400 context-length),
@@ -81,6 +83,8 @@ JsonObject *cw_provider_json_parse_args (const gchar *args_json, const gchar *to
 GBytes *cw_provider_json_to_bytes (JsonBuilder *builder);
 const gchar *cw_provider_json_string (JsonObject *object, const gchar *member);
 JsonObject *cw_provider_json_object (JsonObject *object, const gchar *member);
+/* The object under @api ("anthropic", "gemini") of an assistant message's replayState. */
+JsonObject *cw_provider_json_replay (JsonObject *message, const gchar *api);
 JsonArray *cw_provider_json_array (JsonObject *object, const gchar *member);
 gint64 cw_provider_json_int (JsonObject *object, const gchar *member, gint64 fallback);
 

@@ -50,7 +50,9 @@ typedef struct
    *   {role:"tool", toolCallId, toolName, content:"...", isError?:bool}
    * Added: `thinking` (optional) is the reasoning streamed before the tool calls; deepseek
    * and moonshot get it back as reasoning_content on assistant messages with toolCalls,
-   * which their thinking models need inside a tool loop; other APIs ignore it. */
+   * which their thinking models need inside a tool loop; other APIs ignore it.
+   * Added: `replayState` (optional object) on an assistant message: what replay_state()
+   * gave for that reply, stored as is and sent back (see CwProviderCallbacks). */
   JsonArray *messages;
   /* [{name, description, parameters: JSON schema object}] */
   JsonArray *tools;
@@ -79,6 +81,12 @@ typedef struct
   /* Called exactly once, last. @error NULL on success; @stop_reason e.g. "end_turn",
    * "tool_use", "max_tokens". */
   void (*done) (const gchar *stop_reason, const GError *error, gpointer user_data);
+  /* Added, optional: at most once, before usage() and a successful done(), when the API
+   * returned opaque data it wants back with this reply (Anthropic's signed thinking blocks,
+   * Gemini's thought signatures of function calls). Keep @state (ref it) with the assistant
+   * message and put it back as its `replayState` in later histories: then Anthropic keeps
+   * thinking on inside tool loops and Gemini gets the real signatures. */
+  void (*replay_state) (JsonObject *state, gpointer user_data);
 } CwProviderCallbacks;
 
 typedef struct _CwProviderStream CwProviderStream;
