@@ -536,6 +536,7 @@ cw_provider_stream_send (CwProviderStream *self)
                                 cw_provider_stream_copy_header,
                                 soup_message_get_request_headers (self->msg));
   soup_message_set_request_body_from_bytes (self->msg, "application/json", self->body);
+  self->got_headers = FALSE;
   cw_provider_stream_arm (self);
   g_debug ("%s: POST %s (attempt %u)", self->wire->name,
            g_uri_get_path (soup_message_get_uri (self->msg)), self->attempt + 1);
