@@ -46,7 +46,8 @@ struct _CwAgentTurn
   gboolean key_pending; /* waiting for the key lookup */
   CwProviderStream *stream;
   gboolean retrying;
-  gboolean announced; /* stream:start went out */
+  gboolean announced;    /* stream:start went out */
+  gboolean done_emitted; /* ... and its stream:done too */
   gboolean stopped;
   gboolean plan_pending; /* plan-approval question asked */
   gchar *error_message;
@@ -212,8 +213,26 @@ announce (CwAgentTurn *self)
   if (self->announced)
     return;
   self->announced = TRUE;
+  self->done_emitted = FALSE;
   emit_timestamp (self, "stream:start");
   self->session->health.stream_starts++;
+  cw_agent_plugin_emit_health (self->plugin, self->session);
+}
+
+/* stream:done closes what stream:start opened; a plan approval sits between two of them. */
+static void
+emit_stream_done (CwAgentTurn *self)
+{
+  JsonObject *data;
+
+  if (!self->announced)
+    return;
+  self->announced = FALSE;
+  self->done_emitted = TRUE;
+  data = json_object_new ();
+  json_object_set_null_member (data, "message");
+  emit (self, "stream:done", data);
+  self->session->health.stream_done++;
   cw_agent_plugin_emit_health (self->plugin, self->session);
 }
 
@@ -483,19 +502,17 @@ finish (CwAgentTurn *self)
   const gchar *status = self->stopped                 ? "cancelled"
                         : self->error_message != NULL ? "failed"
                                                       : "completed";
-  JsonObject *data;
 
   end_thinking (self);
   end_segment (self);
   if (self->error_message != NULL && !self->stopped)
     emit_error (self);
-  announce (self);
-  data = json_object_new ();
-  json_object_set_null_member (data, "message");
-  emit (self, "stream:done", data);
-  session->health.stream_done++;
-  cw_agent_plugin_emit_health (plugin, session);
-  emit_context (self);
+  if (!self->done_emitted)
+    {
+      announce (self);
+      emit_stream_done (self);
+      emit_context (self);
+    }
 
   session->turn = NULL;
   session->stop_requested = FALSE;
@@ -607,6 +624,9 @@ on_done (const gchar *stop_reason, const GError *error, gpointer user_data)
     }
   if (g_strcmp0 (self->session->execution_mode, "plan") == 0)
     {
+      /* Contract §6.7: the plan's stream ends, then the approval question waits. */
+      emit_stream_done (self);
+      emit_context (self);
       ask_plan_approval (self);
       return;
     }

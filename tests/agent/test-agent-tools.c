@@ -1,0 +1,436 @@
+/* test-agent-tools.c: tools and the permission engine in whole turns (plan mode, shared
+ * prompts, allow_session, the shell tool and its process group, todos), the queue resuming
+ * after kill -9, and retried send_message calls attaching to the running turn.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-agent-test.h"
+
+#include <errno.h>
+#include <signal.h>
+
+typedef struct
+{
+  AgentFixture *f;
+  gchar *session;
+  CwClient *sender;
+  GPtrArray *seen;
+} Turn;
+
+static Turn *
+turn_setup (const gchar *script)
+{
+  Turn *t = g_new0 (Turn, 1);
+
+  t->f = agent_fixture_new ();
+  agent_fixture_start (t->f);
+  if (!agent_fixture_start_llm (t->f, script))
+    {
+      agent_fixture_free (t->f);
+      g_free (t);
+      return NULL;
+    }
+  t->session = agent_fixture_create_session (t->f);
+  t->sender = cw_test_daemon_connect (t->f->daemon);
+  t->seen = g_ptr_array_new_with_free_func (g_free);
+  return t;
+}
+
+static void
+turn_free (Turn *t)
+{
+  if (t == NULL)
+    return;
+  g_clear_pointer (&t->sender, cw_client_free);
+  agent_fixture_free (t->f);
+  g_free (t->session);
+  g_ptr_array_unref (t->seen);
+  g_free (t);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Turn, turn_free)
+
+static JsonObject *
+wait (Turn *t, const gchar *type)
+{
+  return agent_wait_event (t->f->client, type, t->session, t->seen);
+}
+
+static void
+call_void (Turn *t, const gchar *command, const gchar *extra)
+{
+  g_autoptr (JsonNode) res
+      = agent_call (t->f->client, command, "{\"sessionId\":\"%s\"%s}", t->session, extra);
+}
+
+static gchar *
+send_message (Turn *t, const gchar *content)
+{
+  return agent_send (t->sender, "send_message", "{\"sessionId\":\"%s\",\"content\":\"%s\"}",
+                     t->session, content);
+}
+
+static void
+assert_reply_ok (CwClient *client, const gchar *id)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) response = cw_client_wait_response (client, id, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (json_object_get_boolean_member (response, "success"));
+}
+
+static JsonObject *
+result_of (JsonObject *tool_result_event)
+{
+  return json_object_get_object_member (agent_event_data (tool_result_event), "result");
+}
+
+static JsonObject *
+llm_last_message (Turn *t, guint n)
+{
+  g_autoptr (GPtrArray) reqs = agent_fixture_llm_requests (t->f);
+  JsonArray *messages;
+
+  g_assert_cmpuint (reqs->len, >, n);
+  messages = json_object_get_array_member (
+      json_object_get_object_member (g_ptr_array_index (reqs, n), "body"), "messages");
+  return json_object_ref (
+      json_array_get_object_element (messages, json_array_get_length (messages) - 1));
+}
+
+static void
+test_plan_mode (void)
+{
+  g_autoptr (Turn) t = turn_setup (
+      "{\"responses\":["
+      "{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"write_file\",\"args\":{\"path\":"
+      "\"x.txt\",\"content\":\"x\"}}}],\"stopReason\":\"tool_use\"},"
+      "{\"events\":[{\"text\":\"Plan: 1. write x.txt\"}],\"stopReason\":\"end_turn\"},"
+      "{\"events\":[{\"text\":\"Executing.\"}],\"stopReason\":\"end_turn\"}]}");
+  g_autofree gchar *id = NULL;
+  g_autofree gchar *x = NULL;
+  g_autoptr (JsonObject) res = NULL;
+  g_autoptr (JsonObject) ask = NULL;
+  g_autoptr (JsonObject) done = NULL;
+  g_autoptr (JsonObject) last = NULL;
+  g_autoptr (JsonNode) answered = NULL;
+  g_autoptr (JsonNode) info = NULL;
+  JsonObject *request;
+
+  if (t == NULL)
+    return;
+  call_void (t, "set_execution_mode", ",\"mode\":\"plan\"");
+  id = send_message (t, "Make x.txt");
+  res = wait (t, "tool:result");
+  g_assert_false (json_object_get_boolean_member (result_of (res), "success"));
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (result_of (res), "error"),
+                                   "Plan mode blocks \"write_file\""));
+  x = g_build_filename (t->f->workdir, "x.txt", NULL);
+  g_assert_false (g_file_test (x, G_FILE_TEST_EXISTS));
+
+  /* After the plan: stream:done, then the approval question, and the turn waits. */
+  ask = wait (t, "question:ask");
+  g_assert_cmpint (agent_find (t->seen, "stream:done", 0), >=, 0);
+  request = json_object_get_object_member (agent_event_data (ask), "request");
+  g_assert_cmpstr (json_object_get_string_member (request, "header"), ==, "Plan Approval");
+  g_assert_cmpstr (
+      json_object_get_string_member (
+          json_array_get_object_element (json_object_get_array_member (request, "options"), 0),
+          "value"),
+      ==, "accept_execute");
+  answered = agent_call (t->f->client, "respond_question",
+                         "{\"questionId\":\"%s\",\"answer\":\"accept_execute\"}",
+                         json_object_get_string_member (request, "id"));
+  do
+    {
+      g_clear_pointer (&done, json_object_unref);
+      done = wait (t, "stream:done");
+    }
+  while (FALSE);
+  assert_reply_ok (t->sender, id);
+  last = llm_last_message (t, 2);
+  g_assert_cmpstr (json_object_get_string_member (last, "role"), ==, "user");
+  g_assert_cmpstr (json_object_get_string_member (last, "content"), ==,
+                   "The plan is approved. Carry it out now.");
+  info = agent_call (t->f->client, "get_session", "{\"sessionId\":\"%s\"}", t->session);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (info), "executionMode"), ==,
+                   "execute");
+}
+
+static void
+test_shared_prompt_and_allow_session (void)
+{
+  g_autoptr (AgentFixture) probe = NULL;
+  g_autofree gchar *script = NULL;
+  g_autoptr (Turn) t = NULL;
+  g_autofree gchar *outside = NULL;
+  g_autofree gchar *id = NULL;
+  g_autoptr (JsonObject) req = NULL;
+  g_autoptr (JsonObject) done = NULL;
+  g_autoptr (JsonNode) res = NULL;
+  g_autoptr (JsonNode) boot = NULL;
+  JsonObject *runtime;
+  gint first, second;
+
+  /* The outside file lives next to the project, in the daemon's temp dir; its path is only
+   * known once the fixture exists, so the script refers to it as ../outside.txt. */
+  script = g_strdup (
+      "{\"responses\":["
+      "{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"read_file\",\"args\":{\"path\":"
+      "\"../outside.txt\"}}},{\"toolCall\":{\"id\":\"c2\",\"name\":\"read_file\",\"args\":"
+      "{\"path\":\"../outside.txt\"}}}],\"stopReason\":\"tool_use\"},"
+      "{\"events\":[{\"toolCall\":{\"id\":\"c3\",\"name\":\"read_file\",\"args\":{\"path\":"
+      "\"../outside.txt\"}}}],\"stopReason\":\"tool_use\"},"
+      "{\"events\":[{\"text\":\"read it\"}],\"stopReason\":\"end_turn\"}]}");
+  t = turn_setup (script);
+  if (t == NULL)
+    return;
+  outside = g_build_filename (t->f->daemon->dir, "outside.txt", NULL);
+  g_assert_true (g_file_set_contents (outside, "secret-ish", -1, NULL));
+  id = send_message (t, "Read the outside file twice");
+  req = wait (t, "permission:request");
+  g_assert_cmpstr (
+      json_object_get_string_member (
+          json_object_get_object_member (agent_event_data (req), "request"), "resource"),
+      ==, outside);
+  /* Outside the working dir asks even in auto mode; both identical calls share it. */
+  boot = agent_call (t->f->client, "agent_get_bootstrap_state", NULL);
+  runtime = json_object_get_object_member (
+      json_object_get_object_member (json_node_get_object (boot), "runtime"), t->session);
+  g_assert_cmpuint (
+      json_array_get_length (json_object_get_array_member (runtime, "pendingPermissions")), ==, 1);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (runtime, "activeToolIds")),
+                    ==, 2);
+  res = agent_call (t->f->client, "respond_permission",
+                    "{\"permissionId\":\"%s\",\"decision\":\"allow_session\"}",
+                    json_object_get_string_member (
+                        json_object_get_object_member (agent_event_data (req), "request"), "id"));
+  done = wait (t, "stream:done");
+  assert_reply_ok (t->sender, id);
+  /* One prompt for all three calls: the third passed by the session grant. */
+  first = agent_find (t->seen, "permission:request", 0);
+  second = agent_find (t->seen, "permission:request", first + 1);
+  g_assert_cmpint (first, >=, 0);
+  g_assert_cmpint (second, ==, -1);
+  {
+    g_autoptr (JsonObject) last = llm_last_message (t, 2);
+    g_assert_nonnull (strstr (json_object_get_string_member (last, "content"), "secret-ish"));
+  }
+  g_clear_pointer (&boot, json_node_unref);
+  boot = agent_call (t->f->client, "agent_get_bootstrap_state", NULL);
+  runtime = json_object_get_object_member (
+      json_object_get_object_member (json_node_get_object (boot), "runtime"), t->session);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (
+                        json_object_get_object_member (runtime, "permissionScopes"), "file_read")),
+                    ==, 1);
+}
+
+static void
+test_execute_full_mode (void)
+{
+  g_autoptr (Turn) t = turn_setup (
+      "{\"responses\":["
+      "{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"execute\",\"args\":{\"command\":"
+      "\"echo hi; echo oops >&2; pwd\"}}}],\"stopReason\":\"tool_use\"},"
+      "{\"events\":[{\"toolCall\":{\"id\":\"c2\",\"name\":\"execute\",\"args\":{\"command\":"
+      "\"rm -rf build\"}}}],\"stopReason\":\"tool_use\"},"
+      "{\"events\":[{\"text\":\"ok\"}],\"stopReason\":\"end_turn\"}]}");
+  g_autofree gchar *id = NULL;
+  g_autoptr (JsonObject) r1 = NULL;
+  g_autoptr (JsonObject) req = NULL;
+  g_autoptr (JsonObject) r2 = NULL;
+  g_autoptr (JsonObject) done = NULL;
+  g_autoptr (JsonNode) res = NULL;
+  const gchar *out;
+  JsonObject *request;
+
+  if (t == NULL)
+    return;
+  call_void (t, "set_approval_mode", ",\"mode\":\"full\"");
+  id = send_message (t, "Run things");
+  /* full mode runs a plain command without asking, in the working directory. */
+  r1 = wait (t, "tool:result");
+  g_assert_true (json_object_get_boolean_member (result_of (r1), "success"));
+  out = json_object_get_string_member (result_of (r1), "result");
+  g_assert_nonnull (strstr (out, "hi\n"));
+  g_assert_nonnull (strstr (out, "oops"));
+  g_assert_nonnull (strstr (out, t->f->workdir));
+  g_assert_nonnull (strstr (out, "Exit code: 0"));
+  g_assert_cmpint (agent_find (t->seen, "permission:request", 0), ==, -1);
+  /* ... but a dangerous one always asks. */
+  req = wait (t, "permission:request");
+  request = json_object_get_object_member (agent_event_data (req), "request");
+  g_assert_cmpstr (json_object_get_string_member (request, "type"), ==, "shell_execute");
+  g_assert_cmpstr (json_object_get_string_member (request, "command"), ==, "rm -rf build");
+  g_assert_cmpstr (json_object_get_string_member (request, "riskLevel"), ==, "high");
+  res = agent_call (t->f->client, "respond_permission",
+                    "{\"permissionId\":\"%s\",\"decision\":\"deny\"}",
+                    json_object_get_string_member (request, "id"));
+  r2 = wait (t, "tool:result");
+  g_assert_false (json_object_get_boolean_member (result_of (r2), "success"));
+  done = wait (t, "stream:done");
+  assert_reply_ok (t->sender, id);
+}
+
+static void
+test_stop_kills_process_group (void)
+{
+  g_autoptr (Turn) t = turn_setup (
+      "{\"responses\":["
+      "{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"execute\",\"args\":{\"command\":"
+      "\"echo $$ > pg.txt; sleep 30 & sleep 30\"}}}],\"stopReason\":\"tool_use\"},"
+      "{\"events\":[{\"text\":\"never\"}],\"stopReason\":\"end_turn\"}]}");
+  g_autofree gchar *id = NULL;
+  g_autofree gchar *pg_file = NULL;
+  g_autofree gchar *pg_text = NULL;
+  g_autoptr (JsonObject) start = NULL;
+  g_autoptr (JsonObject) res = NULL;
+  g_autoptr (JsonObject) done = NULL;
+  gint64 deadline = g_get_monotonic_time () + 5 * G_TIME_SPAN_SECOND;
+  gint64 stopped_at;
+  pid_t pgid;
+
+  if (t == NULL)
+    return;
+  call_void (t, "set_approval_mode", ",\"mode\":\"full\"");
+  pg_file = g_build_filename (t->f->workdir, "pg.txt", NULL);
+  id = send_message (t, "Sleep");
+  start = wait (t, "tool:start");
+  while (!g_file_get_contents (pg_file, &pg_text, NULL, NULL) || *g_strstrip (pg_text) == '\0')
+    {
+      g_clear_pointer (&pg_text, g_free);
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (10000);
+    }
+  pgid = (pid_t) g_ascii_strtoll (pg_text, NULL, 10);
+  g_assert_cmpint (kill (-pgid, 0), ==, 0);
+  stopped_at = g_get_monotonic_time ();
+  call_void (t, "stop_generation", "");
+  res = wait (t, "tool:result");
+  g_assert_false (json_object_get_boolean_member (result_of (res), "success"));
+  done = wait (t, "stream:done");
+  g_assert_cmpint (g_get_monotonic_time () - stopped_at, <, 3 * G_TIME_SPAN_SECOND);
+  assert_reply_ok (t->sender, id);
+  /* Both sleeps (the background one too) are gone with their group. */
+  while (kill (-pgid, 0) == 0)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline + 5 * G_TIME_SPAN_SECOND);
+      g_usleep (10000);
+    }
+  g_assert_cmpint (errno, ==, ESRCH);
+}
+
+static void
+test_write_todos (void)
+{
+  g_autoptr (Turn) t = turn_setup (
+      "{\"responses\":["
+      "{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"write_todos\",\"args\":{\"todos\":"
+      "[{\"content\":\"Read code\",\"status\":\"completed\"},{\"content\":\"Fix bug\","
+      "\"status\":\"in_progress\",\"activeForm\":\"Fixing bug\"}]}}}],"
+      "\"stopReason\":\"tool_use\"},"
+      "{\"events\":[{\"text\":\"ok\"}],\"stopReason\":\"end_turn\"}]}");
+  g_autofree gchar *id = NULL;
+  g_autoptr (JsonObject) set = NULL;
+  g_autoptr (JsonObject) done = NULL;
+  g_autoptr (JsonNode) tasks = NULL;
+  JsonArray *arr;
+
+  if (t == NULL)
+    return;
+  id = send_message (t, "Plan todos");
+  set = wait (t, "task:set");
+  arr = json_object_get_array_member (agent_event_data (set), "tasks");
+  g_assert_cmpuint (json_array_get_length (arr), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (arr, 1), "status"),
+                   ==, "in_progress");
+  done = wait (t, "stream:done");
+  assert_reply_ok (t->sender, id);
+  agent_fixture_stop (t->f, SIGKILL);
+  agent_fixture_start (t->f);
+  tasks = agent_call (t->f->client, "get_tasks", "{\"sessionId\":\"%s\"}", t->session);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (tasks)), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (
+                       json_array_get_object_element (json_node_get_array (tasks), 0), "subject"),
+                   ==, "Read code");
+}
+
+static void
+test_queue_resumes_after_kill (void)
+{
+  g_autoptr (Turn) t = turn_setup ("{\"responses\":[{\"events\":[{\"text\":\"slow\"},"
+                                   "{\"delayMs\":8000}],\"stopReason\":\"end_turn\"},"
+                                   "{\"events\":[{\"text\":\"queued one ran\"}],"
+                                   "\"stopReason\":\"end_turn\"}]}");
+  g_autofree gchar *id = NULL;
+  g_autoptr (JsonObject) chunk = NULL;
+  g_autoptr (JsonObject) done = NULL;
+  g_autoptr (JsonObject) last = NULL;
+  g_autoptr (JsonNode) queued = NULL;
+  g_autoptr (JsonNode) queue = NULL;
+
+  if (t == NULL)
+    return;
+  id = send_message (t, "one");
+  chunk = wait (t, "stream:chunk");
+  queued = agent_call (t->f->client, "send_message", "{\"sessionId\":\"%s\",\"content\":\"two\"}",
+                       t->session);
+  queue = agent_call (t->f->client, "get_queue", "{\"sessionId\":\"%s\"}", t->session);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (queue)), ==, 1);
+  g_clear_pointer (&t->sender, cw_client_free);
+  agent_fixture_stop (t->f, SIGKILL);
+  agent_fixture_start (t->f);
+  /* Nobody asks: the queued message runs by itself after the restart. */
+  done = wait (t, "stream:done");
+  last = llm_last_message (t, 1);
+  g_assert_cmpstr (json_object_get_string_member (last, "content"), ==, "two");
+  g_clear_pointer (&queue, json_node_unref);
+  queue = agent_call (t->f->client, "get_queue", "{\"sessionId\":\"%s\"}", t->session);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (queue)), ==, 0);
+}
+
+static void
+test_retry_attaches (void)
+{
+  g_autoptr (Turn) t = turn_setup ("{\"responses\":[{\"events\":[{\"text\":\"a\"},"
+                                   "{\"delayMs\":500},{\"text\":\"b\"}],"
+                                   "\"stopReason\":\"end_turn\"}]}");
+  g_autoptr (CwClient) second = NULL;
+  g_autofree gchar *id1 = NULL, *id2 = NULL;
+  g_autoptr (JsonObject) chunk = NULL;
+  g_autoptr (JsonNode) queue = NULL;
+  g_autoptr (GPtrArray) reqs = NULL;
+
+  if (t == NULL)
+    return;
+  second = cw_test_daemon_connect (t->f->daemon);
+  id1 = agent_send (t->sender, "send_message",
+                    "{\"sessionId\":\"%s\",\"content\":\"hi\",\"_idempotencyKey\":"
+                    "\"send_message-42\",\"_retryAttempt\":1}",
+                    t->session);
+  chunk = wait (t, "stream:chunk");
+  /* The host's retry of the same call while the turn runs. */
+  id2 = agent_send (second, "send_message",
+                    "{\"sessionId\":\"%s\",\"content\":\"hi\",\"_idempotencyKey\":"
+                    "\"send_message-42\",\"_retryAttempt\":2}",
+                    t->session);
+  queue = agent_call (t->f->client, "get_queue", "{\"sessionId\":\"%s\"}", t->session);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (queue)), ==, 0);
+  assert_reply_ok (second, id2);
+  assert_reply_ok (t->sender, id1);
+  reqs = agent_fixture_llm_requests (t->f);
+  g_assert_cmpuint (reqs->len, ==, 1);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/cowork/agent/tools/plan-mode", test_plan_mode);
+  g_test_add_func ("/cowork/agent/tools/shared-prompt-allow-session",
+                   test_shared_prompt_and_allow_session);
+  g_test_add_func ("/cowork/agent/tools/execute-full-mode", test_execute_full_mode);
+  g_test_add_func ("/cowork/agent/tools/stop-kills-process-group", test_stop_kills_process_group);
+  g_test_add_func ("/cowork/agent/tools/write-todos", test_write_todos);
+  g_test_add_func ("/cowork/agent/queue/resumes-after-kill", test_queue_resumes_after_kill);
+  g_test_add_func ("/cowork/agent/turns/retry-attaches", test_retry_attaches);
+  return g_test_run ();
+}
