@@ -8,6 +8,8 @@
 #include "cw-token-private.h"
 
 #include <glib/gstdio.h>
+#include <signal.h>
+#include <unistd.h>
 #include <libsecret/secret.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -636,10 +638,27 @@ test_daemon_system_no_leak (void)
   check_daemon_leaks (TRUE);
 }
 
+static void
+on_abort (int signum)
+{
+  /* Async-signal-safe only: take the daemons and helpers of this test down with it, or they
+   * would hold meson's output pipes open until the timeout. */
+  signal (SIGTERM, SIG_IGN);
+  killpg (0, SIGTERM);
+  signal (signum, SIG_DFL);
+  raise (signum);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  /* Only inside the session meson gives each test, never a shell's job. */
+  if (getsid (0) == getpgrp ())
+    {
+      signal (SIGABRT, on_abort);
+      signal (SIGTRAP, on_abort);
+    }
   if (g_getenv ("DBUS_SESSION_BUS_ADDRESS") == NULL || g_getenv ("COWORK_TEST_KEYRING_DIR") == NULL)
     {
       g_printerr ("run under tests/service/with-keyring.sh\n");

@@ -6,6 +6,8 @@
 #include "cw-test-daemon.h"
 
 #include <glib/gstdio.h>
+#include <signal.h>
+#include <unistd.h>
 
 #define MANAGER "org.freedesktop.systemd1.Manager."
 
@@ -529,10 +531,27 @@ test_daemon_commands (Fixture *f, gconstpointer data)
   g_assert_false (json_object_get_boolean_member (json_node_get_object (r), "installed"));
 }
 
+static void
+on_abort (int signum)
+{
+  /* Async-signal-safe only: take the daemons and helpers of this test down with it, or they
+   * would hold meson's output pipes open until the timeout. */
+  signal (SIGTERM, SIG_IGN);
+  killpg (0, SIGTERM);
+  signal (signum, SIG_DFL);
+  raise (signum);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  /* Only inside the session meson gives each test, never a shell's job. */
+  if (getsid (0) == getpgrp ())
+    {
+      signal (SIGABRT, on_abort);
+      signal (SIGTRAP, on_abort);
+    }
   if (g_getenv ("DBUS_SESSION_BUS_ADDRESS") == NULL)
     {
       g_printerr ("needs a session bus: run under dbus-run-session\n");
