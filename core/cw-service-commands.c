@@ -257,6 +257,16 @@ on_changed (GObject *source, GAsyncResult *res, gpointer data)
       = describe (secrets, json_object_get_string_member_with_default (params, "kind", "provider"),
                   json_object_get_string_member (params, "name"));
   json_object_set_boolean_member (result, is_set ? "stored" : "deleted", TRUE);
+  /* Who changed which credential is worth keeping; the value never is. */
+  {
+    CwDaemon *daemon = g_object_get_data (G_OBJECT (inv), "cw-daemon");
+    CwStore *store = cw_context_get_store (cw_daemon_get_context (daemon));
+    g_autoptr (GError) audit_error = NULL;
+
+    if (!cw_audit_record (store, is_set ? "credential_set" : "credential_delete", "client", result,
+                          &audit_error))
+      g_warning ("credential changed but not audited: %s", audit_error->message);
+  }
   cw_invocation_return_object (inv, result);
 }
 
@@ -281,6 +291,7 @@ cmd_credentials_change (CwInvocation *inv, gpointer daemon)
       cw_invocation_return_error (inv, g_steal_pointer (&error));
       return;
     }
+  g_object_set_data (G_OBJECT (inv), "cw-daemon", daemon);
   if (is_set)
     cw_secrets_store (secrets, kind, name, value, NULL, on_changed, g_object_ref (inv));
   else

@@ -616,6 +616,20 @@ check_daemon_leaks (gboolean system)
   r = cw_test_daemon_call (client, "credentials_delete", "{\"name\":\"leakcheck\"}");
   g_assert_false (node_contains (r, value));
   g_clear_pointer (&r, json_node_unref);
+  /* Both changes are audited, by name. */
+  r = cw_test_daemon_call (client, "audit_list", NULL);
+  {
+    JsonArray *entries = json_object_get_array_member (json_node_get_object (r), "entries");
+    JsonObject *newest = json_array_get_object_element (entries, 0);
+    JsonObject *before = json_array_get_object_element (entries, 1);
+    g_assert_cmpstr (json_object_get_string_member (newest, "action"), ==, "credential_delete");
+    g_assert_cmpstr (json_object_get_string_member (before, "action"), ==, "credential_set");
+    g_assert_cmpstr (
+        json_object_get_string_member (json_object_get_object_member (before, "details"), "name"),
+        ==, "leakcheck");
+  }
+  g_assert_false (node_contains (r, value));
+  g_clear_pointer (&r, json_node_unref);
   g_clear_pointer (&client, cw_client_free);
   cw_test_daemon_stop (d, SIGTERM);
 
