@@ -10,12 +10,13 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-secrets-file-private.h"
 #include "cw-secrets-private.h"
+#include "cw-util-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
+#include <nettle/gcm.h>
+#include <nettle/memops.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -159,11 +160,7 @@ load_key (const gchar *dir, gboolean create, guint8 key[KEY_LEN], GError **error
   path = g_build_filename (dir, "master.key", NULL);
   if (g_file_test (path, G_FILE_TEST_EXISTS) || !create)
     return read_key_file (path, key, error);
-  if (gnutls_rnd (GNUTLS_RND_KEY, key, KEY_LEN) != 0)
-    {
-      g_set_error_literal (error, CW_ERROR, CW_ERROR_INTERNAL, "no random bytes for a key");
-      return FALSE;
-    }
+  cw_random_bytes (key, KEY_LEN);
   {
     gboolean lost = FALSE;
     if (write_private (dir, path, key, KEY_LEN, TRUE, &lost, error))
@@ -195,20 +192,14 @@ aad_for (const gchar *kind, const gchar *name)
   return g_string_free_to_bytes (s);
 }
 
-static gboolean
-aead_init (gnutls_aead_cipher_hd_t *handle, guint8 key[KEY_LEN], GError **error)
+/* AES-256-GCM (nettle): the key is wiped from the stack as soon as it is scheduled. */
+static void
+aead_init (struct gcm_aes256_ctx *ctx, guint8 key[KEY_LEN], const guint8 *nonce, GBytes *aad)
 {
-  gnutls_datum_t datum = { key, KEY_LEN };
-  int rc = gnutls_aead_cipher_init (handle, GNUTLS_CIPHER_AES_256_GCM, &datum);
-
+  gcm_aes256_set_key (ctx, key);
   explicit_bzero (key, KEY_LEN);
-  if (rc < 0)
-    {
-      g_set_error (error, CW_ERROR, CW_ERROR_INTERNAL, "AES-256-GCM unavailable: %s",
-                   gnutls_strerror (rc));
-      return FALSE;
-    }
-  return TRUE;
+  gcm_aes256_set_iv (ctx, NONCE_LEN, nonce);
+  gcm_aes256_update (ctx, g_bytes_get_size (aad), g_bytes_get_data (aad, NULL));
 }
 
 gboolean
@@ -217,30 +208,23 @@ cw_secrets_file_store (const gchar *dir, const gchar *kind, const gchar *name, c
 {
   g_autofree gchar *path = NULL;
   g_autoptr (GBytes) aad = aad_for (kind, name);
-  gnutls_aead_cipher_hd_t handle = NULL;
+  struct gcm_aes256_ctx ctx;
   guint8 key[KEY_LEN];
   gsize plen = strlen (value);
   gsize clen = plen + TAG_LEN;
   g_autofree guint8 *out = g_malloc (MAGIC_LEN + NONCE_LEN + clen);
+  guint8 *nonce = out + MAGIC_LEN, *cipher = out + MAGIC_LEN + NONCE_LEN;
   gboolean ok;
-  int rc;
 
   if (!cw_secrets_check_name (kind, name, error) || !ensure_dir (dir, error)
-      || !load_key (dir, TRUE, key, error) || !aead_init (&handle, key, error))
+      || !load_key (dir, TRUE, key, error))
     return FALSE;
   memcpy (out, MAGIC, MAGIC_LEN);
-  rc = gnutls_rnd (GNUTLS_RND_NONCE, out + MAGIC_LEN, NONCE_LEN);
-  if (rc == 0)
-    rc = gnutls_aead_cipher_encrypt (handle, out + MAGIC_LEN, NONCE_LEN,
-                                     g_bytes_get_data (aad, NULL), g_bytes_get_size (aad), TAG_LEN,
-                                     value, plen, out + MAGIC_LEN + NONCE_LEN, &clen);
-  gnutls_aead_cipher_deinit (handle);
-  if (rc < 0)
-    {
-      g_set_error (error, CW_ERROR, CW_ERROR_INTERNAL, "failed to encrypt: %s",
-                   gnutls_strerror (rc));
-      return FALSE;
-    }
+  cw_random_bytes (nonce, NONCE_LEN);
+  aead_init (&ctx, key, nonce, aad);
+  gcm_aes256_encrypt (&ctx, plen, cipher, (const guint8 *) value);
+  gcm_aes256_digest (&ctx, TAG_LEN, cipher + plen);
+  explicit_bzero (&ctx, sizeof ctx);
   path = secret_path (dir, kind, name);
   ok = write_private (dir, path, out, MAGIC_LEN + NONCE_LEN + clen, FALSE, NULL, error);
   return ok;
@@ -253,11 +237,13 @@ cw_secrets_file_lookup (const gchar *dir, const gchar *kind, const gchar *name, 
   g_autofree gchar *data = NULL;
   g_autoptr (GBytes) aad = aad_for (kind, name);
   g_autoptr (GError) local_error = NULL;
-  gnutls_aead_cipher_hd_t handle = NULL;
+  struct gcm_aes256_ctx ctx;
   guint8 key[KEY_LEN];
+  guint8 tag[TAG_LEN];
+  const guint8 *nonce, *cipher;
   gchar *plain;
   gsize len = 0, plen;
-  int rc;
+  gboolean authentic;
 
   if (!cw_secrets_check_name (kind, name, error))
     return NULL;
@@ -274,15 +260,19 @@ cw_secrets_file_lookup (const gchar *dir, const gchar *kind, const gchar *name, 
       g_set_error (error, CW_ERROR, CW_ERROR_FAILED, "%s is not a coworkd secret", path);
       return NULL;
     }
-  if (!load_key (dir, FALSE, key, error) || !aead_init (&handle, key, error))
+  if (!load_key (dir, FALSE, key, error))
     return NULL;
-  plen = len - MAGIC_LEN - NONCE_LEN;
+  nonce = (const guint8 *) data + MAGIC_LEN;
+  cipher = nonce + NONCE_LEN;
+  plen = len - MAGIC_LEN - NONCE_LEN - TAG_LEN;
   plain = g_malloc0 (plen + 1);
-  rc = gnutls_aead_cipher_decrypt (handle, data + MAGIC_LEN, NONCE_LEN,
-                                   g_bytes_get_data (aad, NULL), g_bytes_get_size (aad), TAG_LEN,
-                                   data + MAGIC_LEN + NONCE_LEN, plen, plain, &plen);
-  gnutls_aead_cipher_deinit (handle);
-  if (rc < 0)
+  aead_init (&ctx, key, nonce, aad);
+  gcm_aes256_decrypt (&ctx, plen, (guint8 *) plain, cipher);
+  gcm_aes256_digest (&ctx, TAG_LEN, tag);
+  explicit_bzero (&ctx, sizeof ctx);
+  /* Constant-time: a forged file must not learn how much of its tag was right. */
+  authentic = memeql_sec (tag, cipher + plen, TAG_LEN);
+  if (!authentic)
     {
       cw_secret_free (plain);
       g_set_error (error, CW_ERROR, CW_ERROR_FAILED,

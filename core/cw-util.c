@@ -1,6 +1,6 @@
 /* cw-util.c: ids, clocks and JSON (de)serialisation shared by core and plugins.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "cowork.h"
+#include "cw-util-private.h"
 
 #include <sys/random.h>
 
@@ -10,8 +10,8 @@ cw_now_ms (void)
   return g_get_real_time () / 1000;
 }
 
-static void
-fill_random (guint8 *buf, gsize len)
+void
+cw_random_bytes (guint8 *buf, gsize len)
 {
   gsize done = 0;
 
@@ -33,7 +33,7 @@ cw_make_id (const gchar *prefix)
   guint8 raw[16];
   gchar out[17];
 
-  fill_random (raw, sizeof raw);
+  cw_random_bytes (raw, sizeof raw);
   for (guint i = 0; i < 16; i++)
     out[i] = alphabet[raw[i] & 63];
   out[16] = '\0';
@@ -46,7 +46,7 @@ cw_random_hex (gsize n_bytes)
   g_autofree guint8 *raw = g_malloc (n_bytes);
   GString *out = g_string_sized_new (n_bytes * 2);
 
-  fill_random (raw, n_bytes);
+  cw_random_bytes (raw, n_bytes);
   for (gsize i = 0; i < n_bytes; i++)
     g_string_append_printf (out, "%02x", raw[i]);
   return g_string_free (out, FALSE);
