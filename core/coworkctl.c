@@ -4,6 +4,7 @@
 
 #include "cw-client-private.h"
 #include "cw-ctl-bus-private.h"
+#include "cw-ctl-chat-private.h"
 #include "cw-ctl-private.h"
 #include "cw-ctl-service-private.h"
 #include "cw-paths-private.h"
@@ -312,6 +313,8 @@ static const CwCtlCommand commands[] = {
   { "credentials", "set|list|delete|promote", N_ ("Manage credentials (values from stdin)"),
     cw_ctl_credentials },
   { "audit", "[--limit N]", N_ ("Show the audit log"), cw_ctl_audit },
+  { "chat", "[SESSION] [--dir DIR]", N_ ("Chat with the agent in a terminal"), cw_ctl_chat },
+  { "sessions", "", N_ ("List the agent's sessions"), cw_ctl_sessions },
 };
 
 static gchar *

@@ -1,0 +1,75 @@
+/* test-agent-ctl.c: `coworkctl chat` and `coworkctl sessions` against the real daemon and
+ * cw-fake-llm, with the terminal played through stdin/stdout pipes.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-agent-test.h"
+
+static gchar *
+run_ctl (AgentFixture *f, const gchar *input, const gchar *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GSubprocess) proc = NULL;
+  g_autoptr (GError) error = NULL;
+  gchar *out = NULL;
+
+  g_ptr_array_add (argv, (gpointer) g_getenv ("COWORKCTL"));
+  g_ptr_array_add (argv, "--app-data-dir");
+  g_ptr_array_add (argv, f->daemon->dir);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  proc = g_subprocess_newv ((const gchar *const *) argv->pdata,
+                            G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (proc, input, NULL, &out, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_successful (proc));
+  return out;
+}
+
+static void
+test_chat (void)
+{
+  g_autoptr (AgentFixture) f = agent_fixture_new ();
+  g_autofree gchar *out = NULL;
+  g_autofree gchar *listing = NULL;
+  g_autofree gchar *path = NULL;
+  g_autofree gchar *contents = NULL;
+  const gchar *chat_args[] = { "chat", "--dir", NULL, NULL };
+  const gchar *sessions_args[] = { "sessions", NULL };
+
+  if (g_getenv ("COWORKCTL") == NULL)
+    {
+      g_test_skip ("COWORKCTL is not set");
+      return;
+    }
+  agent_fixture_start (f);
+  if (!agent_fixture_start_llm (
+          f, "{\"responses\":["
+             "{\"events\":[{\"text\":\"Sure, writing.\"},{\"toolCall\":{\"id\":\"c1\",\"name\":"
+             "\"write_file\",\"args\":{\"path\":\"hello.txt\",\"content\":\"hello\"}}}],"
+             "\"stopReason\":\"tool_use\"},"
+             "{\"events\":[{\"text\":\"All done.\"}],\"stopReason\":\"end_turn\"}]}"))
+    return;
+  chat_args[2] = f->workdir;
+  /* The message, the answer to the permission prompt, then leave. */
+  out = run_ctl (f, "Write hello.txt\na\n/quit\n", chat_args);
+  g_assert_nonnull (strstr (out, "Sure, writing."));
+  g_assert_nonnull (strstr (out, "[tool] write_file"));
+  g_assert_nonnull (strstr (out, "[permission] file_write"));
+  g_assert_nonnull (strstr (out, "All done."));
+  path = g_build_filename (f->workdir, "hello.txt", NULL);
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "hello");
+
+  listing = run_ctl (f, "", sessions_args);
+  g_assert_nonnull (strstr (listing, "sess_"));
+  g_assert_nonnull (strstr (listing, "completed"));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/cowork/agent/ctl/chat", test_chat);
+  return g_test_run ();
+}
