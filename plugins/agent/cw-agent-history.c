@@ -96,15 +96,38 @@ result_text (JsonObject *item)
   return cw_json_to_string (result);
 }
 
+/* The neutral message format is text: text attachments go in whole, files by path (the
+ * model can read them with its tools). */
+static void
+append_attachments (GString *text, JsonArray *attachments)
+{
+  for (guint i = 0; attachments != NULL && i < json_array_get_length (attachments); i++)
+    {
+      JsonObject *a = json_array_get_object_element (attachments, i);
+      const gchar *name = json_object_get_string_member_with_default (a, "name", "attachment");
+      const gchar *path = json_object_get_string_member_with_default (a, "filePath", NULL);
+      const gchar *data = json_object_get_string_member_with_default (a, "data", NULL);
+
+      if (path != NULL)
+        g_string_append_printf (text, "\n\n[Attached %s file \"%s\" at %s]",
+                                json_object_get_string_member_with_default (a, "type", "file"),
+                                name, path);
+      else if (data != NULL)
+        g_string_append_printf (text, "\n\n[Attachment \"%s\"]\n%s", name, data);
+    }
+}
+
 static void
 add_user (Builder *b, JsonObject *item)
 {
   JsonObject *msg = json_object_new ();
-  g_autofree gchar *text = content_text (item);
+  g_autofree gchar *content = content_text (item);
+  g_autoptr (GString) text = g_string_new (content);
 
   flush_assistant (b);
+  append_attachments (text, cw_agent_json_array (item, "attachments"));
   json_object_set_string_member (msg, "role", "user");
-  json_object_set_string_member (msg, "content", text);
+  json_object_set_string_member (msg, "content", text->str);
   json_array_add_object_element (b->messages, msg);
 }
 

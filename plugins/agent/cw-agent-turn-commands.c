@@ -2,6 +2,7 @@
  * respond_permission, respond_question.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-agent-json.h"
+#include "cw-agent-attachments.h"
 #include "cw-agent-permissions.h"
 #include "cw-agent-plugin.h"
 #include "cw-agent-questions.h"
@@ -25,10 +26,12 @@ must_queue (CwAgentSession *s)
   return s->turn != NULL || s->queue->len > 0;
 }
 
+/* The attachments as they are kept: files on disk, never base64 in the database. */
 static JsonArray *
-get_attachments (CwInvocation *inv, GError **error)
+get_attachments (CwAgentPlugin *self, CwAgentSession *s, CwInvocation *inv, GError **error)
 {
   JsonNode *node = json_object_get_member (cw_invocation_get_params (inv), "attachments");
+  CwConfig *config = cw_context_get_config (cw_plugin_get_context (CW_PLUGIN (self)));
 
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
     return NULL;
@@ -37,7 +40,8 @@ get_attachments (CwInvocation *inv, GError **error)
       g_set_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS, "attachments must be an array");
       return NULL;
     }
-  return json_node_get_array (node);
+  return cw_agent_attachments_store (cw_config_get_app_data_dir (config), s->id,
+                                     json_node_get_array (node), error);
 }
 
 static void
@@ -61,12 +65,12 @@ cmd_send_message (CwInvocation *inv, gpointer user_data)
   CwAgentSession *s = cw_agent_plugin_session_from_invocation (self, inv);
   g_autoptr (GError) error = NULL;
   const gchar *content;
-  JsonArray *attachments;
+  g_autoptr (JsonArray) attachments = NULL;
 
   if (s == NULL)
     return;
   content = cw_invocation_get_string (inv, "content", FALSE, &error);
-  attachments = error == NULL ? get_attachments (inv, &error) : NULL;
+  attachments = error == NULL ? get_attachments (self, s, inv, &error) : NULL;
   if (error != NULL)
     {
       cw_invocation_return_error (inv, g_steal_pointer (&error));
@@ -99,14 +103,14 @@ cmd_run_start_v2 (CwInvocation *inv, gpointer user_data)
   g_autoptr (GError) error = NULL;
   JsonObject *options;
   const gchar *message;
-  JsonArray *attachments;
+  g_autoptr (JsonArray) attachments = NULL;
   gint64 max_turns = 0;
   CwAgentTurn *turn;
 
   if (s == NULL)
     return;
   message = cw_invocation_get_string (inv, "message", TRUE, &error);
-  attachments = message != NULL ? get_attachments (inv, &error) : NULL;
+  attachments = message != NULL ? get_attachments (self, s, inv, &error) : NULL;
   if (error != NULL)
     {
       cw_invocation_return_error (inv, g_steal_pointer (&error));

@@ -241,6 +241,19 @@ test_config_and_ready (void)
   g_assert_cmpint (json_object_get_int_member (obj (usage), "total"), ==, 32768);
   g_assert_cmpint (json_object_get_int_member (obj (usage), "used"), ==, 0);
 
+  /* set_api_key stores the Google key (where a keyring exists) and, unlike the original,
+   * leaves the active provider alone: new sessions still default to lmstudio. */
+  g_clear_pointer (&res, json_node_unref);
+  {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (JsonNode) params
+        = cw_json_from_string ("{\"apiKey\":\"sk-secret-marker-123\"}", -1, NULL);
+    g_autoptr (JsonNode) result = cw_client_call (f->client, "set_api_key", params, &error);
+    (void) result;
+  }
+  res = agent_call (f->client, "create_session", "{\"workingDirectory\":\"%s\"}", f->workdir);
+  g_assert_cmpstr (json_object_get_string_member (obj (res), "provider"), ==, "lmstudio");
+
   /* A key given in the config never lands in the database. */
   g_clear_pointer (&res, json_node_unref);
   {

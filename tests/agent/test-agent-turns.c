@@ -576,6 +576,49 @@ test_kill_mid_stream (void)
       ==, "INTERRUPTED");
 }
 
+static void
+test_attachments (void)
+{
+  g_autoptr (Turn) t = turn_setup ("{\"responses\":[{\"events\":[{\"text\":\"seen\"}],"
+                                   "\"stopReason\":\"end_turn\"}]}");
+  g_autofree gchar *id = NULL;
+  g_autofree gchar *contents = NULL;
+  g_autoptr (JsonObject) done = NULL;
+  g_autoptr (JsonObject) last = NULL;
+  g_autoptr (JsonNode) keep = NULL;
+  JsonArray *items, *atts;
+  JsonObject *image;
+  const gchar *path, *text;
+
+  if (t == NULL)
+    return;
+  id = agent_send (t->sender, "send_message",
+                   "{\"sessionId\":\"%s\",\"content\":\"Look\",\"attachments\":["
+                   "{\"type\":\"image\",\"mimeType\":\"image/png\",\"name\":\"pic.png\","
+                   "\"data\":\"aGVsbG8=\"},"
+                   "{\"type\":\"text\",\"mimeType\":\"text/plain\",\"name\":\"notes.txt\","
+                   "\"data\":\"remember the milk\"}]}",
+                   t->session);
+  done = wait (t, "stream:done");
+  assert_reply_ok (t->sender, id);
+  items = chat_items (t, &keep);
+  atts = json_object_get_array_member (json_array_get_object_element (items, 0), "attachments");
+  g_assert_cmpuint (json_array_get_length (atts), ==, 2);
+  image = json_array_get_object_element (atts, 0);
+  /* Kept as a file next to the session, not as base64 in the database. */
+  g_assert_false (json_object_has_member (image, "data"));
+  path = json_object_get_string_member (image, "filePath");
+  g_assert_true (g_str_has_prefix (path, t->f->daemon->dir));
+  g_assert_true (g_str_has_suffix (path, "-pic.png"));
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "hello");
+  last = request_last_message (t, 0);
+  text = json_object_get_string_member (last, "content");
+  g_assert_true (g_str_has_prefix (text, "Look"));
+  g_assert_nonnull (strstr (text, "remember the milk"));
+  g_assert_nonnull (strstr (text, path));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -594,5 +637,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/agent/turns/kill-with-pending-permission",
                    test_kill_with_pending_permission);
   g_test_add_func ("/cowork/agent/turns/kill-mid-stream", test_kill_mid_stream);
+  g_test_add_func ("/cowork/agent/turns/attachments", test_attachments);
   return g_test_run ();
 }
