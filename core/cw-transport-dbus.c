@@ -321,8 +321,10 @@ on_events_waiting (CwEventSubscriber *subscriber, gpointer user_data)
 {
   CwTransportDbus *self = user_data;
 
+  /* Method calls are dispatched at G_PRIORITY_DEFAULT: a lower-priority idle would starve
+   * while clients keep calling, until the queue overflows into a resync. */
   if (self->drain_id == 0)
-    self->drain_id = g_idle_add (on_drain, self);
+    self->drain_id = g_idle_add_full (G_PRIORITY_DEFAULT, on_drain, self, NULL);
 }
 
 void

@@ -635,6 +635,79 @@ test_ready_on_stop (void)
   g_clear_object (&f.connection);
 }
 
+typedef struct
+{
+  guint received;
+  guint resyncs;
+  guint in_flight;
+} LoadLog;
+
+static void
+on_load_event (GDBusConnection *c, const gchar *sender, const gchar *path, const gchar *iface,
+               const gchar *signal, GVariant *params, gpointer user_data)
+{
+  LoadLog *log = user_data;
+  const gchar *type;
+
+  g_variant_get_child (params, 1, "&s", &type);
+  if (g_strcmp0 (type, "resync") == 0)
+    log->resyncs++;
+  else if (g_strcmp0 (type, "example:echo") == 0)
+    log->received++;
+}
+
+static void
+on_load_reply (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  LoadLog *log = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply
+      = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, &error);
+
+  g_assert_no_error (error);
+  log->in_flight--;
+}
+
+/* Under a steady stream of calls (replies keep the client sending) the Event signals keep
+ * up: the transport's drain must not starve behind the method calls, or the queue fills and
+ * events are dropped for a resync. */
+static void
+test_events_under_load (void)
+{
+  Fixture f = { 0 };
+  LoadLog log = { 0 };
+  const guint n = 4000;
+  guint sent = 0, sub;
+  gint64 deadline;
+
+  fixture_start (&f, NULL); /* the default queue (4096) holds several forced flushes (512) */
+  sub = g_dbus_connection_signal_subscribe (f.connection, CW_TEST_NAME, CW_TEST_IFACE, "Event",
+                                            CW_TEST_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+                                            on_load_event, &log, NULL);
+  g_assert_true (cw_test_wait_name (f.connection, CW_TEST_NAME, TRUE, 5));
+  deadline = g_get_monotonic_time () + 60 * G_TIME_SPAN_SECOND;
+  while (log.received < n && log.resyncs == 0)
+    {
+      while (sent < n && log.in_flight < 64)
+        {
+          g_dbus_connection_call (f.connection, CW_TEST_NAME, CW_TEST_PATH, CW_TEST_IFACE, "Call",
+                                  g_variant_new ("(ss)", "example_echo", "{\"text\":\"l\"}"),
+                                  G_VARIANT_TYPE ("(s)"), G_DBUS_CALL_FLAGS_NONE, 20000, NULL,
+                                  on_load_reply, &log);
+          log.in_flight++;
+          sent++;
+        }
+      g_main_context_iteration (NULL, TRUE);
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+    }
+  g_assert_cmpuint (log.resyncs, ==, 0);
+  g_assert_cmpuint (log.received, ==, n);
+  while (log.in_flight > 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_dbus_connection_signal_unsubscribe (f.connection, sub);
+  fixture_stop (&f);
+}
+
 static gint
 run_ctl (CwTestDaemon *d, const gchar *const *args, gchar **out, gchar **err)
 {
@@ -794,6 +867,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/dbus/session/name-queue", test_name_queue);
   g_test_add_func ("/cowork/dbus/session/ready-on-stop", test_ready_on_stop);
   g_test_add_func ("/cowork/dbus/session/resync", test_resync);
+  g_test_add_func ("/cowork/dbus/session/events-under-load", test_events_under_load);
   g_test_add_func ("/cowork/dbus/session/coworkctl-bus", test_coworkctl_bus);
   g_test_add_func ("/cowork/dbus/session/coworkctl-follow", test_coworkctl_follow);
   g_test_add_func ("/cowork/dbus/session/default-bus", test_default_bus);
