@@ -286,6 +286,28 @@ cw_agent_store_list_items (CwStore *store, const gchar *session_id, gint64 befor
   return items;
 }
 
+gchar *
+cw_agent_store_find_tool_item (CwStore *store, const gchar *session_id, const gchar *kind,
+                               const gchar *tool_id)
+{
+  sqlite3_stmt *stmt
+      = cw_store_prepare (store,
+                          "SELECT id FROM agent_chat_items WHERE session_id = ?1 AND kind = ?2"
+                          " AND json_extract(data, '$.toolId') = ?3 ORDER BY sequence DESC LIMIT 1",
+                          NULL);
+  gchar *id = NULL;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, session_id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, kind, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 3, tool_id, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    id = g_strdup ((const gchar *) sqlite3_column_text (stmt, 0));
+  sqlite3_reset (stmt);
+  return id;
+}
+
 gboolean
 cw_agent_store_save_artifact (CwStore *store, const gchar *session_id, JsonObject *artifact,
                               GError **error)

@@ -23,6 +23,10 @@ JsonObject *cw_agent_store_patch_item (CwStore *store, const gchar *session_id,
 JsonArray *cw_agent_store_list_items (CwStore *store, const gchar *session_id, gint64 before,
                                       gint64 limit, gboolean *has_more, GError **error);
 
+/* Id of the newest @kind item whose toolId is @tool_id, or NULL. */
+gchar *cw_agent_store_find_tool_item (CwStore *store, const gchar *session_id, const gchar *kind,
+                                      const gchar *tool_id);
+
 gboolean cw_agent_store_save_artifact (CwStore *store, const gchar *session_id,
                                        JsonObject *artifact, GError **error);
 JsonArray *cw_agent_store_list_artifacts (CwStore *store, const gchar *session_id, GError **error);

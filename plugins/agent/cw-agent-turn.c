@@ -1069,6 +1069,9 @@ cw_agent_turn_resume (CwAgentPlugin *plugin, CwAgentSession *session, const gcha
           = tool_run_new (self, json_object_get_string_member_with_default (call, "id", NULL),
                           json_object_get_string_member_with_default (call, "name", ""),
                           cw_agent_json_object (call, "args"));
+      /* Its tool_start item was stored before the restart; keep updating that one. */
+      run->start_item_id
+          = cw_agent_store_find_tool_item (plugin->store, session->id, "tool_start", run->id);
       g_ptr_array_add (self->calls, run);
       self->tools_pending++;
       cw_permission_add_waiter (p, on_permission, run);
@@ -1090,6 +1093,8 @@ cw_agent_turn_resume (CwAgentPlugin *plugin, CwAgentSession *session, const gcha
               self, json_object_get_string_member_with_default (q->tool_call, "id", NULL),
               json_object_get_string_member_with_default (q->tool_call, "name", "ask_user"),
               cw_agent_json_object (q->tool_call, "args"));
+          run->start_item_id
+              = cw_agent_store_find_tool_item (plugin->store, session->id, "tool_start", run->id);
           g_ptr_array_add (self->calls, run);
           self->tools_pending++;
           q->func = on_user_answer;

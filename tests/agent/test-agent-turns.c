@@ -546,6 +546,98 @@ test_kill_with_pending_permission (void)
   runtime = json_object_get_object_member (
       json_object_get_object_member (json_node_get_object (boot), "runtime"), t->session);
   g_assert_cmpstr (json_object_get_string_member (runtime, "runState"), ==, "completed");
+  /* The items stored before the crash were carried on: tool_start done, permission resolved. */
+  {
+    g_autoptr (JsonNode) keep = NULL;
+    JsonArray *items = chat_items (t, &keep);
+    guint checked = 0;
+    for (guint i = 0; i < json_array_get_length (items); i++)
+      {
+        JsonObject *item = json_array_get_object_element (items, i);
+        const gchar *kind = json_object_get_string_member (item, "kind");
+        if (g_strcmp0 (kind, "tool_start") == 0)
+          {
+            g_assert_cmpstr (json_object_get_string_member (item, "status"), ==, "completed");
+            checked++;
+          }
+        else if (g_strcmp0 (kind, "permission") == 0)
+          {
+            g_assert_cmpstr (json_object_get_string_member (item, "status"), ==, "resolved");
+            g_assert_cmpstr (json_object_get_string_member (item, "decision"), ==, "allow_once");
+            checked++;
+          }
+      }
+    g_assert_cmpuint (checked, ==, 2);
+  }
+}
+
+static void
+test_kill_with_pending_question (void)
+{
+  g_autoptr (Turn) t = turn_setup (
+      "{\"responses\":[{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"ask_user\","
+      "\"args\":{\"question\":\"Proceed?\"}}}],\"stopReason\":\"tool_use\"},"
+      "{\"events\":[{\"text\":\"Proceeding.\"}],\"stopReason\":\"end_turn\"}]}");
+  g_autofree gchar *id = NULL;
+  g_autofree gchar *qid = NULL;
+  g_autoptr (JsonObject) ask = NULL;
+  g_autoptr (JsonObject) done = NULL;
+  g_autoptr (JsonObject) last = NULL;
+  g_autoptr (JsonNode) boot = NULL;
+  g_autoptr (JsonNode) res = NULL;
+  JsonObject *runtime;
+
+  if (t == NULL)
+    return;
+  id = send_message (t, "Ask me");
+  ask = wait (t, "question:ask");
+  qid = g_strdup (json_object_get_string_member (
+      json_object_get_object_member (agent_event_data (ask), "request"), "id"));
+  g_clear_pointer (&t->sender, cw_client_free);
+  agent_fixture_stop (t->f, SIGKILL);
+  agent_fixture_start (t->f);
+  boot = agent_call (t->f->client, "agent_get_bootstrap_state", NULL);
+  runtime = json_object_get_object_member (
+      json_object_get_object_member (json_node_get_object (boot), "runtime"), t->session);
+  g_assert_cmpstr (json_object_get_string_member (runtime, "runState"), ==, "waiting_question");
+  g_assert_cmpstr (json_object_get_string_member (
+                       json_array_get_object_element (
+                           json_object_get_array_member (runtime, "pendingQuestions"), 0),
+                       "id"),
+                   ==, qid);
+  res = agent_call (t->f->client, "respond_question", "{\"questionId\":\"%s\",\"answer\":\"yes\"}",
+                    qid);
+  done = wait (t, "stream:done");
+  last = request_last_message (t, 1);
+  g_assert_cmpstr (json_object_get_string_member (last, "content"), ==, "yes");
+}
+
+static void
+test_delete_while_running (void)
+{
+  g_autoptr (Turn) t = turn_setup ("{\"responses\":[{\"events\":[{\"text\":\"Hel\"},"
+                                   "{\"delayMs\":8000},{\"text\":\"lo\"}],"
+                                   "\"stopReason\":\"end_turn\"}]}");
+  g_autofree gchar *id = NULL;
+  g_autofree gchar *msg = NULL;
+  g_autoptr (JsonObject) chunk = NULL;
+  g_autoptr (JsonNode) del = NULL;
+  g_autoptr (JsonNode) list = NULL;
+
+  if (t == NULL)
+    return;
+  id = send_message (t, "Talk slowly");
+  chunk = wait (t, "stream:chunk");
+  del = agent_call (t->f->client, "delete_session", "{\"sessionId\":\"%s\"}", t->session);
+  g_assert_true (json_object_get_boolean_member (json_node_get_object (del), "success"));
+  /* The stopped turn ends and answers without writing the session back. */
+  assert_reply_ok (t->sender, id);
+  msg = agent_call_error (t->f->client, "get_session", "{\"sessionId\":\"%s\"}", t->session);
+  g_assert_true (g_str_has_prefix (msg, "Session not found"));
+  agent_fixture_stop (t->f, SIGKILL);
+  agent_fixture_start (t->f);
+  list = agent_call (t->f->client, "list_sessions", NULL);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (list)), ==, 0);
 }
 
 static void
@@ -638,5 +730,8 @@ main (int argc, char **argv)
                    test_kill_with_pending_permission);
   g_test_add_func ("/cowork/agent/turns/kill-mid-stream", test_kill_mid_stream);
   g_test_add_func ("/cowork/agent/turns/attachments", test_attachments);
+  g_test_add_func ("/cowork/agent/turns/kill-with-pending-question",
+                   test_kill_with_pending_question);
+  g_test_add_func ("/cowork/agent/turns/delete-while-running", test_delete_while_running);
   return g_test_run ();
 }
