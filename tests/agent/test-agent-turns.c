@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-agent-test.h"
 
+#include <glib/gstdio.h>
 #include <signal.h>
 
 #define WRITE_TOOL_SCRIPT                                                                          \
@@ -711,6 +712,54 @@ test_attachments (void)
   g_assert_nonnull (strstr (text, path));
 }
 
+static void
+test_chunks_and_working_directory (void)
+{
+  g_autoptr (Turn) t = turn_setup ("{\"responses\":[{\"events\":[{\"text\":\"r\"}],"
+                                   "\"stopReason\":\"end_turn\"}]}");
+  g_autoptr (JsonNode) chunk = NULL;
+  g_autoptr (JsonNode) older = NULL;
+  g_autoptr (JsonNode) res = NULL;
+  g_autofree gchar *other = NULL;
+  JsonObject *c;
+  JsonArray *items;
+
+  if (t == NULL)
+    return;
+  /* Three turns: six items with sequences 0..5. */
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree gchar *id = send_message (t, "again");
+      g_autoptr (JsonObject) done = wait (t, "stream:done");
+      assert_reply_ok (t->sender, id);
+    }
+  chunk = agent_call (t->f->client, "get_session_chunk",
+                      "{\"sessionId\":\"%s\",\"chatItemLimit\":4}", t->session);
+  c = json_node_get_object (chunk);
+  items = json_object_get_array_member (c, "chatItems");
+  g_assert_cmpuint (json_array_get_length (items), ==, 4);
+  g_assert_true (json_object_get_boolean_member (c, "hasMoreHistory"));
+  g_assert_cmpint (json_object_get_int_member (c, "oldestLoadedSequence"), ==, 2);
+  g_assert_cmpint (
+      json_object_get_int_member (json_array_get_object_element (items, 3), "sequence"), ==, 5);
+  older
+      = agent_call (t->f->client, "get_session_chunk",
+                    "{\"sessionId\":\"%s\",\"chatItemLimit\":4,\"beforeSequence\":2}", t->session);
+  c = json_node_get_object (older);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (c, "chatItems")), ==, 2);
+  g_assert_false (json_object_get_boolean_member (c, "hasMoreHistory"));
+  g_assert_cmpint (json_object_get_int_member (c, "oldestLoadedSequence"), ==, 0);
+
+  other = g_build_filename (t->f->daemon->dir, "elsewhere", NULL);
+  g_assert_cmpint (g_mkdir (other, 0700), ==, 0);
+  res = agent_call (t->f->client, "update_session_working_directory",
+                    "{\"sessionId\":\"%s\",\"workingDirectory\":\"%s\"}", t->session, other);
+  g_clear_pointer (&res, json_node_unref);
+  res = agent_call (t->f->client, "get_session", "{\"sessionId\":\"%s\"}", t->session);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (res), "workingDirectory"),
+                   ==, other);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -733,5 +782,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/agent/turns/kill-with-pending-question",
                    test_kill_with_pending_question);
   g_test_add_func ("/cowork/agent/turns/delete-while-running", test_delete_while_running);
+  g_test_add_func ("/cowork/agent/sessions/chunks-and-working-directory",
+                   test_chunks_and_working_directory);
   return g_test_run ();
 }
