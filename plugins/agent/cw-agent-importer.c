@@ -186,6 +186,7 @@ import_session (CwAgentPlugin *self, const gchar *sessions_dir, const gchar *id,
   g_autoptr (JsonObject) chat = read_json_object (dir, "chat-items.json");
   g_autoptr (JsonObject) tasks = read_json_object (dir, "tasks.json");
   g_autoptr (JsonObject) artifacts = read_json_object (dir, "artifacts.json");
+  g_autoptr (JsonObject) context = read_json_object (dir, "context.json");
   g_autoptr (CwAgentSession) s = cw_agent_session_new (id);
   g_autoptr (JsonArray) v1_items = NULL;
   JsonObject *src = meta != NULL ? meta : index_entry;
@@ -229,11 +230,15 @@ import_session (CwAgentPlugin *self, const gchar *sessions_dir, const gchar *id,
           && !cw_agent_store_save_artifact (self->store, s->id, a, error))
         return FALSE;
     }
-  if (cw_agent_json_array (tasks, "tasks") != NULL)
+  if (cw_agent_json_array (tasks, "tasks") != NULL || context != NULL)
     {
       g_autoptr (JsonObject) snap = NULL;
-      json_array_unref (s->tasks);
-      s->tasks = json_array_ref (cw_agent_json_array (tasks, "tasks"));
+      if (cw_agent_json_array (tasks, "tasks") != NULL)
+        {
+          json_array_unref (s->tasks);
+          s->tasks = json_array_ref (cw_agent_json_array (tasks, "tasks"));
+        }
+      s->context_used = num (context, "usedTokens", 0);
       snap = cw_agent_session_runtime_snapshot (s, NULL);
       if (!cw_agent_store_save_runtime (self->store, s->id, snap, error))
         return FALSE;

@@ -374,6 +374,7 @@ cw_agent_session_restore_snapshot (CwAgentSession *self, JsonObject *snap)
   if (err != NULL && JSON_NODE_HOLDS_OBJECT (err))
     self->last_error = json_object_ref (json_node_get_object (err));
   self->context_used = json_object_get_int_member_with_default (snap, "contextUsed", 0);
+  self->interrupted = json_object_get_boolean_member_with_default (snap, "interrupted", FALSE);
   g_free (self->last_run_status);
   self->last_run_status
       = g_strdup (json_object_get_string_member_with_default (snap, "lastRunStatus", NULL));

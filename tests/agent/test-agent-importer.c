@@ -81,6 +81,9 @@ test_import (void)
       "Done: parser.c is refactored.");
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (d, "messages")), ==, 2);
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (d, "artifacts")), ==, 1);
+  g_assert_cmpint (
+      json_object_get_int_member (json_object_get_object_member (d, "contextUsage"), "usedTokens"),
+      ==, 4321);
   tasks = agent_call (f->client, "get_tasks", "{\"sessionId\":\"sess_v2AAAAAAAAAAAAAA\"}");
   g_assert_cmpstr (json_object_get_string_member (
                        json_array_get_object_element (json_node_get_array (tasks), 0), "subject"),

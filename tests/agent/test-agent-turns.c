@@ -667,6 +667,15 @@ test_kill_mid_stream (void)
   g_assert_cmpstr (
       json_object_get_string_member (json_object_get_object_member (runtime, "lastError"), "code"),
       ==, "INTERRUPTED");
+  /* Still so after one more restart: nothing resumed it, nothing left it running. */
+  agent_fixture_stop (t->f, SIGTERM);
+  agent_fixture_start (t->f);
+  g_clear_pointer (&boot, json_node_unref);
+  boot = agent_call (t->f->client, "agent_get_bootstrap_state", NULL);
+  runtime = json_object_get_object_member (
+      json_object_get_object_member (json_node_get_object (boot), "runtime"), t->session);
+  g_assert_cmpstr (json_object_get_string_member (runtime, "runState"), ==, "errored");
+  g_assert_true (json_object_get_boolean_member (runtime, "interrupted"));
 }
 
 static void
