@@ -85,6 +85,7 @@ cw_agent_plugin_save_session (CwAgentPlugin *self, CwAgentSession *session)
 {
   g_autoptr (GError) error = NULL;
 
+  cw_agent_session_invalidate (session);
   if (session->deleted)
     return;
   if (!cw_agent_store_save_session (self->store, session, &error))
@@ -97,6 +98,7 @@ cw_agent_plugin_save_runtime (CwAgentPlugin *self, CwAgentSession *session)
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) snap = NULL;
 
+  cw_agent_session_invalidate (session);
   if (session->deleted)
     return;
   snap = cw_agent_session_runtime_snapshot (
@@ -110,6 +112,7 @@ cw_agent_plugin_save_queue (CwAgentPlugin *self, CwAgentSession *session)
 {
   g_autoptr (GError) error = NULL;
 
+  cw_agent_session_invalidate (session);
   if (session->deleted)
     return;
   if (!cw_agent_store_save_queue (self->store, session, &error))
@@ -131,7 +134,7 @@ cw_agent_plugin_emit_session_updated (CwAgentPlugin *self, CwAgentSession *sessi
   if (session->deleted)
     return;
   data = json_object_new ();
-  json_object_set_object_member (data, "session", cw_agent_session_to_info (session));
+  json_object_set_object_member (data, "session", cw_agent_session_get_info (session));
   if (session->title != NULL)
     json_object_set_string_member (data, "title", session->title);
   json_object_set_int_member (data, "messageCount", session->message_count);
@@ -246,8 +249,8 @@ contribute_bootstrap (JsonObject *state, gpointer user_data)
   for (guint i = 0; i < sorted->len; i++)
     {
       CwAgentSession *s = g_ptr_array_index (sorted, i);
-      json_array_add_object_element (sessions, cw_agent_session_to_info (s));
-      json_object_set_object_member (runtime, s->id, cw_agent_session_to_runtime (s));
+      json_array_add_object_element (sessions, cw_agent_session_get_info (s));
+      json_object_set_object_member (runtime, s->id, cw_agent_session_get_runtime (s));
     }
 }
 

@@ -71,6 +71,7 @@ cw_agent_session_finalize (GObject *object)
   g_clear_pointer (&self->last_error, json_object_unref);
   g_clear_pointer (&self->tasks, json_array_unref);
   g_ptr_array_unref (self->waiters);
+  cw_agent_session_invalidate (self);
   g_free (self->last_run_status);
   G_OBJECT_CLASS (cw_agent_session_parent_class)->finalize (object);
 }
@@ -133,6 +134,45 @@ cw_agent_session_to_info (CwAgentSession *self)
   json_object_set_int_member (obj, "lastAccessedAt", self->last_accessed_at);
   json_object_set_int_member (obj, "messageCount", self->message_count);
   return obj;
+}
+
+void
+cw_agent_session_invalidate (CwAgentSession *self)
+{
+  g_clear_pointer (&self->info_cache, json_object_unref);
+  g_clear_pointer (&self->runtime_cache, json_object_unref);
+}
+
+JsonObject *
+cw_agent_session_get_info (CwAgentSession *self)
+{
+  if (self->info_cache == NULL)
+    {
+      self->info_cache = cw_agent_session_to_info (self);
+      json_object_seal (self->info_cache);
+    }
+  return json_object_ref (self->info_cache);
+}
+
+JsonObject *
+cw_agent_session_get_runtime (CwAgentSession *self)
+{
+  JsonObject *runtime;
+
+  /* A running turn changes its state all the time: never cached. */
+  if (self->turn != NULL)
+    {
+      g_clear_pointer (&self->runtime_cache, json_object_unref);
+      runtime = cw_agent_session_to_runtime (self);
+      json_object_seal (runtime);
+      return runtime;
+    }
+  if (self->runtime_cache == NULL)
+    {
+      self->runtime_cache = cw_agent_session_to_runtime (self);
+      json_object_seal (self->runtime_cache);
+    }
+  return json_object_ref (self->runtime_cache);
 }
 
 gboolean

@@ -76,12 +76,23 @@ struct _CwAgentSession
   CwRunHealth health;
   JsonArray *tasks;   /* Task[] */
   GPtrArray *waiters; /* CwInvocation of send_message, answered when the work is done */
+
+  /* Sealed SessionInfo / idle SessionRuntimeState, rebuilt after a change: the bootstrap
+   * state of thousands of sessions is then mostly references. */
+  JsonObject *info_cache;
+  JsonObject *runtime_cache;
 };
 
 CwAgentSession *cw_agent_session_new (const gchar *id);
 
 /* SessionInfo (contract §4.2). */
 JsonObject *cw_agent_session_to_info (CwAgentSession *self);
+/* Shared, sealed (read-only) SessionInfo; a new reference. */
+JsonObject *cw_agent_session_get_info (CwAgentSession *self);
+/* Shared, sealed SessionRuntimeState (cached while no turn runs); a new reference. */
+JsonObject *cw_agent_session_get_runtime (CwAgentSession *self);
+/* Drops the cached objects; called whenever the session is written. */
+void cw_agent_session_invalidate (CwAgentSession *self);
 /* SessionRuntimeState (contract §4.3), built now. */
 JsonObject *cw_agent_session_to_runtime (CwAgentSession *self);
 const gchar *cw_agent_session_get_run_state (CwAgentSession *self);
