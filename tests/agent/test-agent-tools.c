@@ -420,6 +420,107 @@ test_retry_attaches (void)
   g_assert_cmpuint (reqs->len, ==, 1);
 }
 
+static void
+test_file_tools (void)
+{
+  g_autoptr (Turn) t = turn_setup (
+      "{\"responses\":["
+      "{\"events\":["
+      "{\"toolCall\":{\"id\":\"e\",\"name\":\"edit_file\",\"args\":{\"path\":\"a.c\","
+      "\"old_string\":\"x = 1\",\"new_string\":\"x = 2\"}}},"
+      "{\"toolCall\":{\"id\":\"g\",\"name\":\"glob\",\"args\":{\"pattern\":\"*.h\"}}},"
+      "{\"toolCall\":{\"id\":\"r\",\"name\":\"grep\",\"args\":{\"pattern\":\"int [xy]\"}}},"
+      "{\"toolCall\":{\"id\":\"l\",\"name\":\"ls\",\"args\":{}}}],"
+      "\"stopReason\":\"tool_use\"},"
+      "{\"events\":[{\"toolCall\":{\"id\":\"d\",\"name\":\"delete_file\",\"args\":"
+      "{\"path\":\"a.c\"}}}],\"stopReason\":\"tool_use\"},"
+      "{\"events\":[{\"text\":\"ok\"}],\"stopReason\":\"end_turn\"}]}");
+  g_autofree gchar *id = NULL;
+  g_autofree gchar *a = NULL, *sub = NULL, *b = NULL, *contents = NULL;
+  g_autoptr (GHashTable) results
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) json_object_unref);
+  g_autoptr (JsonObject) req = NULL;
+  g_autoptr (JsonObject) done = NULL;
+  g_autoptr (JsonNode) res = NULL;
+  JsonObject *r;
+
+  if (t == NULL)
+    return;
+  a = g_build_filename (t->f->workdir, "a.c", NULL);
+  sub = g_build_filename (t->f->workdir, "sub", NULL);
+  b = g_build_filename (sub, "b.h", NULL);
+  g_assert_true (g_file_set_contents (a, "int x = 1;\n", -1, NULL));
+  g_assert_cmpint (g_mkdir_with_parents (sub, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (b, "int y;\n", -1, NULL));
+  call_void (t, "set_approval_mode", ",\"mode\":\"full\"");
+  id = send_message (t, "Use the file tools");
+  for (guint i = 0; i < 4; i++)
+    {
+      JsonObject *ev = wait (t, "tool:result");
+      r = result_of (ev);
+      g_hash_table_insert (results, g_strdup (json_object_get_string_member (r, "toolCallId")),
+                           json_object_ref (r));
+      json_object_unref (ev);
+    }
+  r = g_hash_table_lookup (results, "e");
+  g_assert_true (json_object_get_boolean_member (r, "success"));
+  g_assert_true (g_file_get_contents (a, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "int x = 2;\n");
+  r = g_hash_table_lookup (results, "g");
+  g_assert_nonnull (strstr (json_object_get_string_member (r, "result"), "sub/b.h"));
+  r = g_hash_table_lookup (results, "r");
+  g_assert_nonnull (strstr (json_object_get_string_member (r, "result"), "sub/b.h:1: int y;"));
+  r = g_hash_table_lookup (results, "l");
+  g_assert_nonnull (strstr (json_object_get_string_member (r, "result"), "sub/\n"));
+  g_assert_nonnull (strstr (json_object_get_string_member (r, "result"), "a.c\n"));
+  /* full mode still asks before deleting. */
+  req = wait (t, "permission:request");
+  g_assert_cmpstr (json_object_get_string_member (
+                       json_object_get_object_member (agent_event_data (req), "request"), "type"),
+                   ==, "file_delete");
+  res = agent_call (t->f->client, "respond_permission",
+                    "{\"permissionId\":\"%s\",\"decision\":\"allow_once\"}",
+                    json_object_get_string_member (
+                        json_object_get_object_member (agent_event_data (req), "request"), "id"));
+  done = wait (t, "stream:done");
+  assert_reply_ok (t->sender, id);
+  g_assert_false (g_file_test (a, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (agent_find (t->seen, "artifact:created", 0), >=, 0);
+  g_clear_pointer (&res, json_node_unref);
+  res = agent_call (t->f->client, "get_artifacts", "{\"sessionId\":\"%s\"}", t->session);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (res)), ==, 2);
+}
+
+static void
+test_approval_modes (void)
+{
+  g_autoptr (Turn) t = turn_setup (
+      "{\"responses\":["
+      "{\"events\":["
+      "{\"toolCall\":{\"id\":\"w\",\"name\":\"write_file\",\"args\":{\"path\":\"n.txt\","
+      "\"content\":\"n\"}}},"
+      "{\"toolCall\":{\"id\":\"x\",\"name\":\"execute\",\"args\":{\"command\":\"ls\"}}}],"
+      "\"stopReason\":\"tool_use\"},"
+      "{\"events\":[{\"text\":\"ok\"}],\"stopReason\":\"end_turn\"}]}");
+  g_autofree gchar *id = NULL;
+  g_autoptr (JsonObject) r1 = NULL, r2 = NULL, done = NULL;
+
+  if (t == NULL)
+    return;
+  /* read_only: writes and commands are denied without a prompt. */
+  call_void (t, "set_approval_mode", ",\"mode\":\"read_only\"");
+  id = send_message (t, "Try");
+  r1 = wait (t, "tool:result");
+  r2 = wait (t, "tool:result");
+  g_assert_cmpstr (json_object_get_string_member (result_of (r1), "error"), ==,
+                   "Permission denied");
+  g_assert_cmpstr (json_object_get_string_member (result_of (r2), "error"), ==,
+                   "Permission denied");
+  done = wait (t, "stream:done");
+  assert_reply_ok (t->sender, id);
+  g_assert_cmpint (agent_find (t->seen, "permission:request", 0), ==, -1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -430,6 +531,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/agent/tools/execute-full-mode", test_execute_full_mode);
   g_test_add_func ("/cowork/agent/tools/stop-kills-process-group", test_stop_kills_process_group);
   g_test_add_func ("/cowork/agent/tools/write-todos", test_write_todos);
+  g_test_add_func ("/cowork/agent/tools/file-tools", test_file_tools);
+  g_test_add_func ("/cowork/agent/tools/read-only-mode", test_approval_modes);
   g_test_add_func ("/cowork/agent/queue/resumes-after-kill", test_queue_resumes_after_kill);
   g_test_add_func ("/cowork/agent/turns/retry-attaches", test_retry_attaches);
   return g_test_run ();
