@@ -521,6 +521,118 @@ test_approval_modes (void)
   g_assert_cmpint (agent_find (t->seen, "permission:request", 0), ==, -1);
 }
 
+static void
+test_turn_needs_no_client (void)
+{
+  g_autoptr (Turn) t = turn_setup ("{\"responses\":[{\"events\":[{\"text\":\"a\"},"
+                                   "{\"delayMs\":300},{\"text\":\"b\"}],"
+                                   "\"stopReason\":\"end_turn\"}]}");
+  g_autofree gchar *id = NULL;
+  g_autoptr (JsonObject) start = NULL;
+  g_autoptr (JsonObject) done = NULL;
+  g_autoptr (JsonNode) info = NULL;
+  JsonArray *items;
+
+  if (t == NULL)
+    return;
+  id = send_message (t, "go");
+  start = wait (t, "stream:start");
+  /* The client that asked goes away; the turn goes on. */
+  g_clear_pointer (&t->sender, cw_client_free);
+  done = wait (t, "stream:done");
+  info = agent_call (t->f->client, "get_session", "{\"sessionId\":\"%s\"}", t->session);
+  items = json_object_get_array_member (json_node_get_object (info), "chatItems");
+  g_assert_cmpstr (
+      json_object_get_string_member (json_array_get_object_element (items, 1), "content"), ==,
+      "ab");
+}
+
+static void
+test_stop_while_waiting_for_permission (void)
+{
+  g_autoptr (Turn) t = turn_setup (
+      "{\"responses\":[{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"write_file\","
+      "\"args\":{\"path\":\"a.txt\",\"content\":\"a\"}}}],\"stopReason\":\"tool_use\"}]}");
+  g_autofree gchar *id = NULL;
+  g_autoptr (JsonObject) req = NULL, resolved = NULL, done = NULL;
+  g_autoptr (JsonNode) info = NULL;
+  g_autoptr (GPtrArray) reqs = NULL;
+
+  if (t == NULL)
+    return;
+  id = send_message (t, "write");
+  req = wait (t, "permission:request");
+  call_void (t, "stop_generation", "");
+  resolved = wait (t, "permission:resolved");
+  g_assert_cmpstr (json_object_get_string_member (agent_event_data (resolved), "decision"), ==,
+                   "deny");
+  done = wait (t, "stream:done");
+  assert_reply_ok (t->sender, id);
+  info = agent_call (t->f->client, "get_session", "{\"sessionId\":\"%s\"}", t->session);
+  g_assert_cmpstr (
+      json_object_get_string_member (
+          json_object_get_object_member (json_node_get_object (info), "runtime"), "runState"),
+      ==, "cancelled");
+  /* Stopped: the model is not asked again. */
+  reqs = agent_fixture_llm_requests (t->f);
+  g_assert_cmpuint (reqs->len, ==, 1);
+}
+
+static void
+test_queue_operations (void)
+{
+  g_autoptr (Turn) t = turn_setup ("{\"responses\":[{\"events\":[{\"text\":\"slow\"},"
+                                   "{\"delayMs\":8000}],\"stopReason\":\"end_turn\"},"
+                                   "{\"events\":[{\"text\":\"next\"}],"
+                                   "\"stopReason\":\"end_turn\"}]}");
+  g_autofree gchar *id = NULL;
+  g_autofree gchar *two = NULL, *three = NULL;
+  g_autoptr (JsonObject) chunk = NULL;
+  g_autoptr (JsonNode) q = NULL, res = NULL;
+  JsonArray *arr;
+
+  if (t == NULL)
+    return;
+  id = send_message (t, "one");
+  chunk = wait (t, "stream:chunk");
+  res = agent_call (t->f->client, "send_message", "{\"sessionId\":\"%s\",\"content\":\"two\"}",
+                    t->session);
+  g_clear_pointer (&res, json_node_unref);
+  res = agent_call (t->f->client, "send_message", "{\"sessionId\":\"%s\",\"content\":\"three\"}",
+                    t->session);
+  q = agent_call (t->f->client, "get_queue", "{\"sessionId\":\"%s\"}", t->session);
+  arr = json_node_get_array (q);
+  two = g_strdup (json_object_get_string_member (json_array_get_object_element (arr, 0), "id"));
+  three = g_strdup (json_object_get_string_member (json_array_get_object_element (arr, 1), "id"));
+
+  g_clear_pointer (&res, json_node_unref);
+  res = agent_call (t->f->client, "edit_queued_message",
+                    "{\"sessionId\":\"%s\",\"messageId\":\"%s\",\"content\":\"THREE\"}", t->session,
+                    three);
+  g_assert_true (json_node_get_boolean (res));
+  g_clear_pointer (&res, json_node_unref);
+  res = agent_call (t->f->client, "remove_from_queue",
+                    "{\"sessionId\":\"%s\",\"messageId\":\"%s\"}", t->session, two);
+  g_assert_true (json_node_get_boolean (res));
+  g_clear_pointer (&res, json_node_unref);
+  res = agent_call (t->f->client, "remove_from_queue",
+                    "{\"sessionId\":\"%s\",\"messageId\":\"%s\"}", t->session, two);
+  g_assert_false (json_node_get_boolean (res));
+  /* Jump the queue: the slow turn stops and THREE runs next. */
+  g_clear_pointer (&res, json_node_unref);
+  res = agent_call (t->f->client, "send_queued_immediately",
+                    "{\"sessionId\":\"%s\",\"messageId\":\"%s\"}", t->session, three);
+  g_assert_true (json_node_get_boolean (res));
+  assert_reply_ok (t->sender, id);
+  {
+    g_autoptr (JsonObject) last = llm_last_message (t, 1);
+    g_assert_cmpstr (json_object_get_string_member (last, "content"), ==, "THREE");
+  }
+  g_clear_pointer (&q, json_node_unref);
+  q = agent_call (t->f->client, "get_queue", "{\"sessionId\":\"%s\"}", t->session);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (q)), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -533,6 +645,10 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/agent/tools/write-todos", test_write_todos);
   g_test_add_func ("/cowork/agent/tools/file-tools", test_file_tools);
   g_test_add_func ("/cowork/agent/tools/read-only-mode", test_approval_modes);
+  g_test_add_func ("/cowork/agent/turns/needs-no-client", test_turn_needs_no_client);
+  g_test_add_func ("/cowork/agent/turns/stop-while-waiting-for-permission",
+                   test_stop_while_waiting_for_permission);
+  g_test_add_func ("/cowork/agent/queue/operations", test_queue_operations);
   g_test_add_func ("/cowork/agent/queue/resumes-after-kill", test_queue_resumes_after_kill);
   g_test_add_func ("/cowork/agent/turns/retry-attaches", test_retry_attaches);
   return g_test_run ();
