@@ -93,6 +93,15 @@ set_bus_error (GError **error, GError *bus_error)
                        _ ("coworkd is not running (nothing owns %s on the bus)"), CW_DBUS_NAME);
           return;
         }
+      if (g_strcmp0 (name, "org.freedesktop.DBus.Error.AccessDenied") == 0)
+        {
+          /* The bus policy's own message is a dump of match rules: say what it means. */
+          g_set_error_literal (error, CW_ERROR, CW_ERROR_UNAUTHORIZED,
+                               _ ("access denied: only the daemon's user, root and members of "
+                                  "its group may call it"));
+          g_error_free (bus_error);
+          return;
+        }
       g_dbus_error_strip_remote_error (bus_error);
     }
   g_propagate_error (error, bus_error);

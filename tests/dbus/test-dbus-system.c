@@ -355,6 +355,34 @@ test_name_refused (void)
   g_assert_no_error (error);
 }
 
+/* coworkctl --bus --mode system talks to the system bus: root is served, nobody is told it
+ * is not allowed. */
+static void
+test_coworkctl_system (void)
+{
+  g_autoptr (CwTestBus) bus = system_bus_with_repo_policy ();
+  g_autoptr (CwTestDaemon) d = start_system_daemon (bus, "cowork");
+  g_auto (GStrv) env
+      = g_environ_setenv (g_get_environ (), "DBUS_SYSTEM_BUS_ADDRESS", bus->address, TRUE);
+  g_autofree gchar *out = NULL, *err = NULL;
+  const gchar *root[]
+      = { g_getenv ("COWORKCTL"), "--bus", "--mode", "system", "--json", "call", "example_echo",
+          "{\"text\":\"sys\"}",   NULL };
+  const gchar *nobody[]
+      = { "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", g_getenv ("COWORKCTL"),
+          "--bus",   "--mode",         "system",          "call",           "ping",
+          NULL };
+
+  g_assert_cmpint (cw_test_run (root, env, &out, &err), ==, 0);
+  g_assert_cmpstr (out, ==, "{\"text\":\"sys\"}\n");
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (cw_test_run (nobody, env, &out, &err), ==, 1);
+  g_assert_cmpstr (err, ==,
+                   "coworkctl: access denied: only the daemon's user, root and members of its "
+                   "group may call it\n");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -369,5 +397,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/dbus/system/daemon-check", test_daemon_check);
   g_test_add_func ("/cowork/dbus/system/signals-private", test_signals_private);
   g_test_add_func ("/cowork/dbus/system/name-refused", test_name_refused);
+  g_test_add_func ("/cowork/dbus/system/coworkctl", test_coworkctl_system);
   return g_test_run ();
 }
