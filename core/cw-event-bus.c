@@ -257,7 +257,9 @@ cw_event_bus_emit (CwEventBus *self, const gchar *type, const gchar *session_id,
   if (self->pending->len >= FLUSH_BATCH)
     cw_event_bus_flush (self);
   else if (self->flush_id == 0)
-    self->flush_id = g_idle_add_full (G_PRIORITY_HIGH_IDLE, flush_cb, self, NULL);
+    /* Default priority, not idle: under a steady stream of calls an idle source would
+     * wait for a full batch, and events would reach clients late. */
+    self->flush_id = g_idle_add_full (G_PRIORITY_DEFAULT, flush_cb, self, NULL);
   return seq;
 }
 
