@@ -836,7 +836,12 @@ on_tool_done (GObject *source, GAsyncResult *res, gpointer user_data)
   g_autofree gchar *out = cw_tool_run_finish (res, &outcome, &error);
 
   if (out != NULL)
-    complete_tool (run, TRUE, out, NULL, &outcome);
+    {
+      /* What goes back to the model stays within toolOutputTokenLimit (~4 bytes a token). */
+      out = cw_tool_cap_output (g_steal_pointer (&out),
+                                run->turn->plugin->config->tool_output_token_limit * 4);
+      complete_tool (run, TRUE, out, NULL, &outcome);
+    }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     complete_tool (run, FALSE, NULL, "Tool execution was stopped", NULL);
   else

@@ -633,6 +633,34 @@ test_queue_operations (void)
   g_assert_cmpuint (json_array_get_length (json_node_get_array (q)), ==, 0);
 }
 
+static void
+test_output_cap (void)
+{
+  g_autoptr (Turn) t = turn_setup (
+      "{\"responses\":[{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"execute\","
+      "\"args\":{\"command\":\"head -c 10000 /dev/zero | tr '\\\\000' a\"}}}],"
+      "\"stopReason\":\"tool_use\"},"
+      "{\"events\":[{\"text\":\"ok\"}],\"stopReason\":\"end_turn\"}]}");
+  g_autofree gchar *id = NULL;
+  g_autoptr (JsonObject) r = NULL, done = NULL;
+  g_autoptr (JsonNode) res = NULL;
+  const gchar *out;
+
+  if (t == NULL)
+    return;
+  res = agent_call (t->f->client, "set_runtime_config",
+                    "{\"config\":{\"sandbox\":{\"maxOutputBytes\":2048}}}");
+  call_void (t, "set_approval_mode", ",\"mode\":\"full\"");
+  id = send_message (t, "Flood");
+  r = wait (t, "tool:result");
+  out = json_object_get_string_member (result_of (r), "result");
+  g_assert_true (g_str_has_prefix (out, "aaaa"));
+  g_assert_nonnull (strstr (out, "[output cut to 2048 of 10000 bytes]"));
+  g_assert_cmpuint (strlen (out), <, 2200);
+  done = wait (t, "stream:done");
+  assert_reply_ok (t->sender, id);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -649,6 +677,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/agent/turns/stop-while-waiting-for-permission",
                    test_stop_while_waiting_for_permission);
   g_test_add_func ("/cowork/agent/queue/operations", test_queue_operations);
+  g_test_add_func ("/cowork/agent/tools/output-cap", test_output_cap);
   g_test_add_func ("/cowork/agent/queue/resumes-after-kill", test_queue_resumes_after_kill);
   g_test_add_func ("/cowork/agent/turns/retry-attaches", test_retry_attaches);
   return g_test_run ();
