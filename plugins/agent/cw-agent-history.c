@@ -220,3 +220,44 @@ cw_agent_history_build (JsonArray *items)
   g_hash_table_unref (b.answered);
   return b.messages;
 }
+
+JsonArray *
+cw_agent_history_trim (JsonArray *messages, guint keep)
+{
+  guint n = json_array_get_length (messages);
+  JsonArray *out;
+  gint start = -1;
+
+  if (n <= keep)
+    return json_array_ref (messages);
+  /* A cut must start at a user message: tool results need the call before them. */
+  for (gint i = (gint) (n - keep); i >= 1; i--)
+    {
+      JsonObject *m = json_array_get_object_element (messages, i);
+      if (g_strcmp0 (json_object_get_string_member_with_default (m, "role", ""), "user") == 0)
+        {
+          start = i;
+          break;
+        }
+    }
+  if (start < 0)
+    return json_array_ref (messages);
+  out = json_array_new ();
+  for (guint i = start; i < n; i++)
+    {
+      JsonObject *m = json_array_get_object_element (messages, i);
+      if (i == (guint) start)
+        {
+          JsonObject *first = json_object_new ();
+          g_autofree gchar *text = g_strconcat (
+              "[Earlier parts of this conversation were left out to fit the context window.]\n\n",
+              json_object_get_string_member_with_default (m, "content", ""), NULL);
+          json_object_set_string_member (first, "role", "user");
+          json_object_set_string_member (first, "content", text);
+          json_array_add_object_element (out, first);
+        }
+      else
+        json_array_add_object_element (out, json_object_ref (m));
+    }
+  return out;
+}

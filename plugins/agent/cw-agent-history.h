@@ -12,4 +12,9 @@ G_BEGIN_DECLS
  * every API wants an answer for each call. */
 JsonArray *cw_agent_history_build (JsonArray *items);
 
+/* When the context window is nearly full: only the newest messages from a user message on
+ * (at least @keep of them), the first one saying that earlier ones were left out. The stored
+ * chat items are not touched. Returns a new reference. */
+JsonArray *cw_agent_history_trim (JsonArray *messages, guint keep);
+
 G_END_DECLS

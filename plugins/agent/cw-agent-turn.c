@@ -20,7 +20,8 @@
 #include "cw-provider.h"
 #include "tools/cw-tool.h"
 
-#define FLUSH_INTERVAL_MS 250
+#define FLUSH_INTERVAL_MS     250
+#define COMPACT_KEEP_MESSAGES 6
 #define SYSTEM_PROMPT                                                                              \
   "You are Cowork, an agent working in the user's project directory %s. Use the tools to "         \
   "read, search and change files and to run commands there. Keep the user informed and ask "       \
@@ -669,6 +670,15 @@ start_stream (CwAgentTurn *self, const gchar *api_key)
       return;
     }
   messages = cw_agent_history_build (items);
+  /* Contract §7.2 compacts at 70 % of the input window; without a summarising call the
+   * oldest turns are left out of the request instead (the stored history stays whole). */
+  if (self->session->context_used * 10
+      >= cw_agent_session_context_window (self->session, self->plugin->config->catalog) * 7)
+    {
+      JsonArray *trimmed = cw_agent_history_trim (messages, COMPACT_KEEP_MESSAGES);
+      json_array_unref (messages);
+      messages = trimmed;
+    }
   req.provider_id = self->session->provider;
   req.base_url = cw_agent_config_base_url (self->plugin->config, self->session->provider);
   req.api_key = api_key;

@@ -769,6 +769,52 @@ test_chunks_and_working_directory (void)
                    ==, other);
 }
 
+static void
+test_context_trim (void)
+{
+  g_autoptr (Turn) t = turn_setup ("{\"responses\":[{\"events\":[{\"text\":\"r\"}],"
+                                   "\"stopReason\":\"end_turn\","
+                                   "\"usage\":{\"input\":80,\"output\":5}}]}");
+  g_autoptr (JsonNode) res = NULL;
+  g_autoptr (GPtrArray) reqs = NULL;
+  g_autofree gchar *small = NULL;
+  JsonArray *messages;
+  gboolean noted = FALSE;
+
+  if (t == NULL)
+    return;
+  /* A 100-token window: after the first turn the session sits at 85 %. */
+  res = agent_call (t->f->client, "set_models",
+                    "{\"models\":[{\"id\":\"tiny\",\"provider\":\"lmstudio\","
+                    "\"inputTokenLimit\":100}]}");
+  g_clear_pointer (&res, json_node_unref);
+  res = agent_call (t->f->client, "create_session",
+                    "{\"workingDirectory\":\"%s\",\"provider\":\"lmstudio\"}", t->f->workdir);
+  small = g_strdup (json_object_get_string_member (json_node_get_object (res), "id"));
+  g_free (t->session);
+  t->session = g_steal_pointer (&small);
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree gchar *id = send_message (t, "more");
+      g_autoptr (JsonObject) done = wait (t, "stream:done");
+      assert_reply_ok (t->sender, id);
+    }
+  reqs = agent_fixture_llm_requests (t->f);
+  g_assert_cmpuint (reqs->len, ==, 5);
+  messages = json_object_get_array_member (
+      json_object_get_object_member (g_ptr_array_index (reqs, 4), "body"), "messages");
+  /* Nine messages of history would go out; the oldest ones were left out. */
+  for (guint i = 0; i < json_array_get_length (messages); i++)
+    {
+      JsonObject *m = json_array_get_object_element (messages, i);
+      const gchar *content = json_object_get_string_member_with_default (m, "content", "");
+      if (g_str_has_prefix (content, "[Earlier parts of this conversation"))
+        noted = TRUE;
+    }
+  g_assert_true (noted);
+  g_assert_cmpuint (json_array_get_length (messages), <=, 8);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -788,6 +834,7 @@ main (int argc, char **argv)
                    test_kill_with_pending_permission);
   g_test_add_func ("/cowork/agent/turns/kill-mid-stream", test_kill_mid_stream);
   g_test_add_func ("/cowork/agent/turns/attachments", test_attachments);
+  g_test_add_func ("/cowork/agent/turns/context-trim", test_context_trim);
   g_test_add_func ("/cowork/agent/turns/kill-with-pending-question",
                    test_kill_with_pending_question);
   g_test_add_func ("/cowork/agent/turns/delete-while-running", test_delete_while_running);
