@@ -377,9 +377,16 @@ main (int argc, char **argv)
 {
   if (argc == 3 && g_strcmp0 (argv[1], "--echo-server") == 0)
     return run_echo_server (argv[2]);
-  bench_startup_and_rss ();
-  bench_ping (argv[0]);
-  bench_events ();
-  bench_replay ();
+    /* With arguments, only the named sections run: startup ping events replay. */
+#define WANT(name) (argc < 2 || g_strv_contains ((const gchar *const *) argv + 1, name))
+  if (WANT ("startup"))
+    bench_startup_and_rss ();
+  if (WANT ("ping"))
+    bench_ping (argv[0]);
+  if (WANT ("events"))
+    bench_events ();
+  if (WANT ("replay"))
+    bench_replay ();
+#undef WANT
   return 0;
 }

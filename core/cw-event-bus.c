@@ -332,6 +332,10 @@ cw_event_bus_flush (CwEventBus *self)
     for (guint j = 0; j < self->subscribers->len; j++)
       cw_event_subscriber_push (g_ptr_array_index (self->subscribers, j),
                                 g_ptr_array_index (batch, i));
+  /* A wake function may unsubscribe (a client that went away): walk a snapshot. */
+  for (guint j = self->subscribers->len; j > 0; j--)
+    if (j - 1 < self->subscribers->len)
+      cw_event_subscriber_notify (g_ptr_array_index (self->subscribers, j - 1));
 
   if (self->since_prune >= PRUNE_EVERY)
     {

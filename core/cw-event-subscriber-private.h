@@ -11,6 +11,9 @@ CwEventSubscriber *cw_event_subscriber_new (guint max_queue, CwEventWakeFunc wak
 void cw_event_subscriber_free (CwEventSubscriber *self);
 /* Queues @event, or the resync marker if the queue is full. */
 void cw_event_subscriber_push (CwEventSubscriber *self, CwEvent *event);
+/* Calls the wake function if events arrived in an empty queue since the last call. The bus
+ * pushes a whole batch first and notifies once, so a consumer writes a batch, not an event. */
+void cw_event_subscriber_notify (CwEventSubscriber *self);
 guint64 cw_event_subscriber_get_overflows (CwEventSubscriber *self);
 
 G_END_DECLS

@@ -7,7 +7,8 @@ struct _CwEventSubscriber
 {
   GQueue queue;
   guint max_queue;
-  gboolean paused; /* a resync marker is queued; drop until it is taken */
+  gboolean paused;   /* a resync marker is queued; drop until it is taken */
+  gboolean wake_due; /* went from empty to non-empty since the last notify */
   gint64 last_taken_seq;
   guint64 overflows;
   CwEventWakeFunc wake;
@@ -65,7 +66,17 @@ cw_event_subscriber_push (CwEventSubscriber *self, CwEvent *event)
       return;
     }
   g_queue_push_tail (&self->queue, cw_event_ref (event));
-  if (was_empty && self->wake != NULL)
+  if (was_empty)
+    self->wake_due = TRUE;
+}
+
+void
+cw_event_subscriber_notify (CwEventSubscriber *self)
+{
+  if (!self->wake_due)
+    return;
+  self->wake_due = FALSE;
+  if (self->wake != NULL)
     self->wake (self, self->user_data);
 }
 
