@@ -33,6 +33,8 @@ struct _CwSocketClient
   CwEventSubscriber *subscriber;
   GDestroyNotify on_closed;
   gpointer on_closed_data;
+  JsonParser *parser;
+  JsonGenerator *generator;
 };
 
 static void start_read (CwSocketClient *self);
@@ -57,6 +59,8 @@ client_unref (CwSocketClient *self)
   if (self->writing != NULL)
     g_string_free (self->writing, TRUE);
   g_free (self->chunk);
+  g_clear_object (&self->parser);
+  g_clear_object (&self->generator);
   g_free (self);
 }
 
@@ -78,15 +82,27 @@ cw_socket_client_close (CwSocketClient *self)
   client_unref (self);
 }
 
+/* Request ids are short and plain ("req_42"): quote those directly, escape the rest. */
 static void
-append_json_string (GString *out, const gchar *value)
+append_json_string (CwSocketClient *self, const gchar *value)
 {
-  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_VALUE);
-  g_autofree gchar *text = NULL;
+  g_autoptr (JsonNode) node = NULL;
+  const gchar *p;
 
+  for (p = value; *p != '\0'; p++)
+    if ((guchar) *p < 0x20 || *p == '"' || *p == '\\' || (guchar) *p >= 0x7f)
+      break;
+  if (*p == '\0')
+    {
+      g_string_append_c (self->outbuf, '"');
+      g_string_append_len (self->outbuf, value, p - value);
+      g_string_append_c (self->outbuf, '"');
+      return;
+    }
+  node = json_node_new (JSON_NODE_VALUE);
   json_node_set_string (node, value);
-  text = cw_json_to_string (node);
-  g_string_append (out, text);
+  json_generator_set_root (self->generator, node);
+  json_generator_to_gstring (self->generator, self->outbuf);
 }
 
 static void
@@ -95,17 +111,17 @@ queue_response (CwSocketClient *self, const gchar *id, JsonNode *result, const G
   if (self->closed)
     return;
   g_string_append (self->outbuf, "{\"id\":");
-  append_json_string (self->outbuf, id != NULL ? id : "unknown");
+  append_json_string (self, id != NULL ? id : "unknown");
   if (error == NULL)
     {
-      g_autofree gchar *text = cw_json_to_string (result);
       g_string_append (self->outbuf, ",\"success\":true,\"result\":");
-      g_string_append (self->outbuf, text);
+      json_generator_set_root (self->generator, result);
+      json_generator_to_gstring (self->generator, self->outbuf);
     }
   else
     {
       g_string_append (self->outbuf, ",\"success\":false,\"error\":");
-      append_json_string (self->outbuf, error->message);
+      append_json_string (self, error->message);
     }
   g_string_append (self->outbuf, "}\n");
   flush_out (self);
@@ -263,12 +279,15 @@ static void
 handle_line (CwSocketClient *self, const gchar *text, gsize len)
 {
   g_autoptr (JsonNode) node = NULL;
-  g_autofree gchar *line = g_strndup (text, len);
+  gsize i;
 
-  g_strstrip (line);
-  if (*line == '\0')
+  for (i = 0; i < len && g_ascii_isspace (text[i]); i++)
+    ;
+  if (i == len)
     return;
-  node = cw_json_from_string (line, -1, NULL);
+  /* One parser per client: requests are the hot path. */
+  if (json_parser_load_from_data (self->parser, text, (gssize) len, NULL))
+    node = json_parser_steal_root (self->parser);
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     {
       queue_error (self, NULL, "Failed to parse request");
@@ -357,6 +376,8 @@ cw_socket_client_start (GSocketConnection *connection, const CwSocketClientConfi
   self->chunk = g_malloc (READ_CHUNK);
   self->line = g_byte_array_new ();
   self->outbuf = g_string_sized_new (4096);
+  self->parser = json_parser_new ();
+  self->generator = json_generator_new ();
   self->on_closed = closed;
   self->on_closed_data = closed_data;
   start_read (self);
