@@ -282,6 +282,7 @@ bench_startup_and_rss (void)
   GArray *first = g_array_new (FALSE, FALSE, sizeof (gdouble));
   GArray *ready = g_array_new (FALSE, FALSE, sizeof (gdouble));
   GArray *internal = g_array_new (FALSE, FALSE, sizeof (gdouble));
+  GArray *pinged = g_array_new (FALSE, FALSE, sizeof (gdouble));
   CwBenchDaemon *d = NULL;
   gchar value[64];
   gint64 rss;
@@ -299,18 +300,22 @@ bench_startup_and_rss (void)
     }
   for (guint i = 0; i < 11; i++)
     {
-      gdouble ms, own;
+      gdouble ms, own, ping;
       cw_bench_daemon_restart (d);
       ms = d->ready_ms;
+      ping = d->ping_ms;
       own = own_startup_ms (d);
       g_array_append_val (ready, ms);
+      g_array_append_val (pinged, ping);
       g_array_append_val (internal, own);
     }
   p50 = cw_bench_percentile (ready, 50);
   g_snprintf (value, sizeof value, "%.1f ms (in-process %.1f ms)", p50,
               cw_bench_percentile (internal, 50));
-  cw_bench_row ("start to ready (spawn to first ping answered, p50)", value, NULL, "< 20 ms",
+  cw_bench_row ("start to ready (spawn to READY=1, existing data dir, p50)", value, NULL, "< 20 ms",
                 p50 < 20);
+  g_snprintf (value, sizeof value, "%.1f ms", cw_bench_percentile (pinged, 50));
+  cw_bench_row ("start to first ping answered (client polling), p50", value, NULL, NULL, TRUE);
   g_snprintf (value, sizeof value, "%.1f ms", cw_bench_percentile (first, 50));
   cw_bench_row ("first start on a new data dir (creates the db), p50", value, NULL, NULL, TRUE);
 
@@ -322,6 +327,7 @@ bench_startup_and_rss (void)
   g_array_unref (first);
   g_array_unref (ready);
   g_array_unref (internal);
+  g_array_unref (pinged);
 }
 
 static void

@@ -14,7 +14,8 @@ typedef struct
   gchar *token;
   GSubprocess *proc;
   GPtrArray *argv;
-  gdouble ready_ms; /* spawn to first answered ping */
+  gdouble ready_ms; /* spawn to READY=1 on $NOTIFY_SOCKET */
+  gdouble ping_ms;  /* spawn to the first answered ping */
 } CwBenchDaemon;
 
 /* Starts @coworkd on a fresh temp dir (with @config_text as coworkd.conf when not NULL) and
