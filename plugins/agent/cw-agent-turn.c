@@ -11,7 +11,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-agent-json.h"
-#include "cw-agent-turn.h"
+#include "cw-agent-turn-state.h"
 #include "cw-agent-history.h"
 #include "cw-agent-keys.h"
 #include "cw-agent-permissions.h"
@@ -30,88 +30,6 @@
   " You are in plan mode: investigate with read-only tools only and end with a concrete, "         \
   "numbered plan. Do not change anything yet."
 #define PLAN_APPROVED_MESSAGE "The plan is approved. Carry it out now."
-
-typedef struct _ToolRun ToolRun;
-
-struct _CwAgentTurn
-{
-  CwAgentPlugin *plugin;
-  CwAgentSession *session;
-  gchar *turn_id;
-  gchar *run_id;
-  GCancellable *cancellable;
-  CwInvocation *run_invocation;
-  gint64 max_rounds;
-  guint rounds;
-
-  gboolean key_pending; /* waiting for the key lookup */
-  CwProviderStream *stream;
-  gboolean retrying;
-  gboolean announced;    /* stream:start went out */
-  gboolean done_emitted; /* ... and its stream:done too */
-  gboolean stopped;
-  gboolean plan_pending; /* plan-approval question asked */
-  gchar *error_message;
-  gchar *error_code;
-
-  gchar *thinking_item_id;
-  GString *thinking_text;
-  gchar *segment_item_id;
-  GString *segment_text;
-  guint segment_index;
-  guint flush_id;
-
-  GPtrArray *calls; /* ToolRun of the current round */
-  guint tools_pending;
-};
-
-struct _ToolRun
-{
-  CwAgentTurn *turn;
-  gchar *id;
-  gchar *name;
-  JsonObject *args;
-  JsonObject *call; /* {id, name, args} */
-  const CwToolInfo *tool;
-  gchar *start_item_id;
-  gint64 started_at;
-  gboolean done;
-};
-
-static void begin_round (CwAgentTurn *self);
-static void maybe_finish (CwAgentTurn *self);
-static void run_tools (CwAgentTurn *self);
-
-static void
-tool_run_free (ToolRun *run)
-{
-  g_free (run->id);
-  g_free (run->name);
-  g_clear_pointer (&run->args, json_object_unref);
-  g_clear_pointer (&run->call, json_object_unref);
-  g_free (run->start_item_id);
-  g_free (run);
-}
-
-static ToolRun *
-tool_run_new (CwAgentTurn *self, const gchar *id, const gchar *name, JsonObject *args)
-{
-  ToolRun *run = g_new0 (ToolRun, 1);
-
-  run->turn = self;
-  run->id = g_strdup (id != NULL && *id != '\0' ? id : NULL);
-  if (run->id == NULL)
-    run->id = cw_make_id ("tool");
-  run->name = g_strdup (name);
-  run->args = args != NULL ? json_object_ref (args) : json_object_new ();
-  run->tool = cw_tool_lookup (name);
-  run->call = json_object_new ();
-  json_object_set_string_member (run->call, "id", run->id);
-  json_object_set_string_member (run->call, "name", run->name);
-  json_object_set_object_member (run->call, "args", json_object_ref (run->args));
-  run->started_at = cw_now_ms ();
-  return run;
-}
 
 static void
 turn_free (CwAgentTurn *self)
@@ -144,7 +62,7 @@ turn_new (CwAgentPlugin *plugin, CwAgentSession *session, const gchar *turn_id)
   self->cancellable = g_cancellable_new ();
   self->thinking_text = g_string_new (NULL);
   self->segment_text = g_string_new (NULL);
-  self->calls = g_ptr_array_new_with_free_func ((GDestroyNotify) tool_run_free);
+  self->calls = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_agent_tool_run_free);
   return self;
 }
 
@@ -177,7 +95,7 @@ cw_agent_turn_fill_runtime (CwAgentTurn *self, JsonObject *runtime)
   json_object_set_string_member (runtime, "activeTurnId", self->turn_id);
   for (guint i = 0; i < self->calls->len; i++)
     {
-      ToolRun *run = g_ptr_array_index (self->calls, i);
+      CwAgentToolRun *run = g_ptr_array_index (self->calls, i);
       JsonObject *t;
       if (run->done)
         continue;
@@ -193,8 +111,8 @@ cw_agent_turn_fill_runtime (CwAgentTurn *self, JsonObject *runtime)
   json_object_set_array_member (runtime, "activeTools", tools);
 }
 
-static void
-emit (CwAgentTurn *self, const gchar *type, JsonObject *data)
+void
+cw_agent_turn_emit (CwAgentTurn *self, const gchar *type, JsonObject *data)
 {
   cw_agent_plugin_emit (self->plugin, type, self->session->id, data);
 }
@@ -205,7 +123,7 @@ emit_timestamp (CwAgentTurn *self, const gchar *type)
   JsonObject *data = json_object_new ();
 
   json_object_set_int_member (data, "timestamp", cw_now_ms ());
-  emit (self, type, data);
+  cw_agent_turn_emit (self, type, data);
 }
 
 static void
@@ -232,7 +150,7 @@ emit_stream_done (CwAgentTurn *self)
   self->done_emitted = TRUE;
   data = json_object_new ();
   json_object_set_null_member (data, "message");
-  emit (self, "stream:done", data);
+  cw_agent_turn_emit (self, "stream:done", data);
   self->session->health.stream_done++;
   cw_agent_plugin_emit_health (self->plugin, self->session);
 }
@@ -338,7 +256,7 @@ on_text (const gchar *delta, gpointer user_data)
     }
   data = json_object_new ();
   json_object_set_string_member (data, "content", delta);
-  emit (self, "stream:chunk", data);
+  cw_agent_turn_emit (self, "stream:chunk", data);
 }
 
 static void
@@ -367,7 +285,7 @@ on_thinking (const gchar *delta, gpointer user_data)
   g_string_append (self->thinking_text, delta);
   data = json_object_new ();
   json_object_set_string_member (data, "content", delta);
-  emit (self, "thinking:chunk", data);
+  cw_agent_turn_emit (self, "thinking:chunk", data);
   updates = json_object_new ();
   json_object_set_string_member (updates, "content", self->thinking_text->str);
   cw_agent_plugin_update_item (self->plugin, self->session, self->thinking_item_id, updates, FALSE);
@@ -380,7 +298,7 @@ on_tool_call (const gchar *id, const gchar *name, JsonObject *args, gpointer use
 
   if (self->stopped)
     return;
-  g_ptr_array_add (self->calls, tool_run_new (self, id, name, args));
+  g_ptr_array_add (self->calls, cw_agent_tool_run_new (self, id, name, args));
 }
 
 static void
@@ -448,7 +366,7 @@ emit_error (CwAgentTurn *self)
   data = json_object_new ();
   json_object_set_string_member (data, "error", self->error_message);
   json_object_set_string_member (data, "code", self->error_code);
-  emit (self, "error", data);
+  cw_agent_turn_emit (self, "error", data);
   self->session->health.errors++;
   cw_agent_plugin_emit_health (self->plugin, self->session);
   cw_agent_session_set_last_error (self->session, self->error_message, self->error_code);
@@ -466,12 +384,12 @@ emit_context (CwAgentTurn *self)
 
   json_object_set_int_member (data, "used", used);
   json_object_set_int_member (data, "total", total);
-  emit (self, "context:update", data);
+  cw_agent_turn_emit (self, "context:update", data);
   data = json_object_new ();
   json_object_set_int_member (data, "usedTokens", used);
   json_object_set_int_member (data, "maxTokens", total);
   json_object_set_double_member (data, "percentUsed", percent);
-  emit (self, "context:usage", data);
+  cw_agent_turn_emit (self, "context:usage", data);
 }
 
 static void
@@ -550,7 +468,7 @@ on_plan_answer (JsonNode *answer, gpointer user_data)
   self->plan_pending = FALSE;
   if (self->stopped || g_strcmp0 (value, "accept_execute") != 0)
     {
-      maybe_finish (self);
+      cw_agent_turn_maybe_finish (self);
       return;
     }
   g_free (self->session->execution_mode);
@@ -562,7 +480,7 @@ on_plan_answer (JsonNode *answer, gpointer user_data)
   json_object_set_string_member (item, "turnId", self->turn_id);
   json_object_set_string_member (item, "content", PLAN_APPROVED_MESSAGE);
   stored = cw_agent_plugin_append_item (self->plugin, self->session, item);
-  begin_round (self);
+  cw_agent_turn_begin_round (self);
 }
 
 static void
@@ -589,8 +507,8 @@ ask_plan_approval (CwAgentTurn *self)
                    self);
 }
 
-static void
-maybe_finish (CwAgentTurn *self)
+void
+cw_agent_turn_maybe_finish (CwAgentTurn *self)
 {
   if (has_outstanding (self))
     return;
@@ -615,12 +533,12 @@ on_done (const gchar *stop_reason, const GError *error, gpointer user_data)
     record_error (self, error->message, contract_code (error));
   if (self->stopped || self->error_message != NULL)
     {
-      maybe_finish (self);
+      cw_agent_turn_maybe_finish (self);
       return;
     }
   if (self->calls->len > 0)
     {
-      run_tools (self);
+      cw_agent_turn_run_tools (self);
       return;
     }
   if (g_strcmp0 (self->session->execution_mode, "plan") == 0)
@@ -631,7 +549,7 @@ on_done (const gchar *stop_reason, const GError *error, gpointer user_data)
       ask_plan_approval (self);
       return;
     }
-  maybe_finish (self);
+  cw_agent_turn_maybe_finish (self);
 }
 
 static gchar *
@@ -666,7 +584,7 @@ start_stream (CwAgentTurn *self, const gchar *api_key)
   if (items == NULL)
     {
       record_error (self, error->message, "AGENT_ERROR");
-      maybe_finish (self);
+      cw_agent_turn_maybe_finish (self);
       return;
     }
   messages = cw_agent_history_build (items);
@@ -701,7 +619,7 @@ on_key (GObject *source, GAsyncResult *res, gpointer user_data)
   self->key_pending = FALSE;
   if (self->stopped)
     {
-      maybe_finish (self);
+      cw_agent_turn_maybe_finish (self);
       return;
     }
   if (error != NULL || (key == NULL && cw_agent_provider_needs_key (self->session->provider)))
@@ -713,7 +631,7 @@ on_key (GObject *source, GAsyncResult *res, gpointer user_data)
                                                      "key first.",
                                                      self->session->provider);
       record_error (self, msg, "INVALID_API_KEY");
-      maybe_finish (self);
+      cw_agent_turn_maybe_finish (self);
       return;
     }
   start_stream (self, key);
@@ -721,17 +639,17 @@ on_key (GObject *source, GAsyncResult *res, gpointer user_data)
     memset (key, 0, strlen (key));
 }
 
-static void
-begin_round (CwAgentTurn *self)
+void
+cw_agent_turn_begin_round (CwAgentTurn *self)
 {
   if (self->stopped)
     {
-      maybe_finish (self);
+      cw_agent_turn_maybe_finish (self);
       return;
     }
   if (self->max_rounds > 0 && self->rounds >= self->max_rounds)
     {
-      maybe_finish (self);
+      cw_agent_turn_maybe_finish (self);
       return;
     }
   announce (self);
@@ -740,305 +658,6 @@ begin_round (CwAgentTurn *self)
   self->key_pending = TRUE;
   cw_agent_keys_lookup (cw_plugin_get_context (CW_PLUGIN (self->plugin)), self->session->provider,
                         self->cancellable, on_key, self);
-}
-
-/* ---- tools -------------------------------------------------------------------------- */
-
-static JsonObject *
-result_object (ToolRun *run, gboolean success, const gchar *output, const gchar *error,
-               gint64 duration)
-{
-  JsonObject *r = json_object_new ();
-
-  json_object_set_string_member (r, "toolCallId", run->id);
-  json_object_set_boolean_member (r, "success", success);
-  if (output != NULL)
-    json_object_set_string_member (r, "result", output);
-  else
-    json_object_set_null_member (r, "result");
-  if (error != NULL)
-    json_object_set_string_member (r, "error", error);
-  json_object_set_int_member (r, "duration", duration);
-  return r;
-}
-
-static void
-emit_artifact (CwAgentTurn *self, CwToolOutcome *outcome)
-{
-  JsonObject *artifact, *data;
-  g_autofree gchar *id = NULL;
-  g_autoptr (GError) error = NULL;
-
-  if (outcome == NULL || outcome->artifact_type == NULL || outcome->artifact_path == NULL)
-    return;
-  id = cw_make_id ("art");
-  artifact = json_object_new ();
-  json_object_set_string_member (artifact, "id", id);
-  json_object_set_string_member (artifact, "path", outcome->artifact_path);
-  json_object_set_string_member (artifact, "type", outcome->artifact_type);
-  json_object_set_int_member (artifact, "timestamp", cw_now_ms ());
-  if (!cw_agent_store_save_artifact (self->plugin->store, self->session->id, artifact, &error))
-    g_warning ("failed to store artifact: %s", error->message);
-  data = json_object_new ();
-  json_object_set_object_member (data, "artifact", artifact);
-  emit (self, "artifact:created", data);
-}
-
-/* The end of one tool call, whatever the way: tool:result, the items, maybe the round. */
-static void
-complete_tool (ToolRun *run, gboolean success, const gchar *output, const gchar *error,
-               CwToolOutcome *outcome)
-{
-  CwAgentTurn *self = run->turn;
-  gint64 duration = cw_now_ms () - run->started_at;
-  JsonObject *data, *updates, *item;
-  g_autoptr (JsonObject) stored = NULL;
-
-  if (run->done)
-    return;
-  run->done = TRUE;
-  data = json_object_new ();
-  json_object_set_string_member (data, "toolCallId", run->id);
-  json_object_set_object_member (data, "toolCall", json_object_ref (run->call));
-  json_object_set_object_member (data, "result",
-                                 result_object (run, success, output, error, duration));
-  emit (self, "tool:result", data);
-  if (!success)
-    self->session->health.tool_errors++;
-  cw_agent_plugin_emit_health (self->plugin, self->session);
-  if (success)
-    emit_artifact (self, outcome);
-  if (run->start_item_id != NULL)
-    {
-      updates = json_object_new ();
-      json_object_set_string_member (updates, "status", success ? "completed" : "error");
-      cw_agent_plugin_update_item (self->plugin, self->session, run->start_item_id, updates, TRUE);
-    }
-  item = json_object_new ();
-  json_object_set_string_member (item, "kind", "tool_result");
-  json_object_set_string_member (item, "turnId", self->turn_id);
-  json_object_set_string_member (item, "toolId", run->id);
-  json_object_set_string_member (item, "name", run->name);
-  json_object_set_string_member (item, "status", success ? "success" : "error");
-  if (output != NULL)
-    json_object_set_string_member (item, "result", output);
-  if (error != NULL)
-    json_object_set_string_member (item, "error", error);
-  json_object_set_int_member (item, "duration", duration);
-  stored = cw_agent_plugin_append_item (self->plugin, self->session, item);
-
-  self->tools_pending--;
-  cw_agent_plugin_save_runtime (self->plugin, self->session);
-  if (self->tools_pending > 0)
-    return;
-  if (self->stopped)
-    maybe_finish (self);
-  else
-    begin_round (self);
-}
-
-static void
-on_tool_done (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-  ToolRun *run = user_data;
-  g_autoptr (GError) error = NULL;
-  CwToolOutcome outcome = { 0 };
-  g_autofree gchar *out = cw_tool_run_finish (res, &outcome, &error);
-
-  if (out != NULL)
-    {
-      /* What goes back to the model stays within toolOutputTokenLimit (~4 bytes a token). */
-      out = cw_tool_cap_output (g_steal_pointer (&out),
-                                run->turn->plugin->config->tool_output_token_limit * 4);
-      complete_tool (run, TRUE, out, NULL, &outcome);
-    }
-  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    complete_tool (run, FALSE, NULL, "Tool execution was stopped", NULL);
-  else
-    complete_tool (run, FALSE, NULL, error->message, NULL);
-  cw_tool_outcome_clear (&outcome);
-}
-
-static void
-execute_tool (ToolRun *run)
-{
-  CwAgentTurn *self = run->turn;
-  CwAgentConfig *config = self->plugin->config;
-  CwToolEnv *env;
-
-  if (self->stopped)
-    {
-      complete_tool (run, FALSE, NULL, "Tool execution was stopped", NULL);
-      return;
-    }
-  env = cw_tool_env_new (self->session->working_directory, config->max_execution_ms,
-                         config->max_output_bytes);
-  cw_tool_run (run->tool, env, run->args, self->cancellable, on_tool_done, run);
-  cw_tool_env_free (env);
-}
-
-static void
-on_permission (const gchar *decision, gpointer user_data)
-{
-  ToolRun *run = user_data;
-
-  if (g_strcmp0 (decision, "deny") == 0)
-    complete_tool (run, FALSE, NULL, "Permission denied", NULL);
-  else
-    execute_tool (run);
-}
-
-static void
-on_user_answer (JsonNode *answer, gpointer user_data)
-{
-  ToolRun *run = user_data;
-  g_autofree gchar *text = NULL;
-
-  if (JSON_NODE_HOLDS_VALUE (answer)
-      && g_strcmp0 (json_node_get_string (answer), CW_QUESTION_CANCELLED) == 0)
-    {
-      complete_tool (run, FALSE, NULL, "The user did not answer (the turn was stopped)", NULL);
-      return;
-    }
-  text = JSON_NODE_HOLDS_VALUE (answer) ? g_strdup (json_node_get_string (answer))
-                                        : cw_json_to_string (answer);
-  complete_tool (run, TRUE, text, NULL, NULL);
-}
-
-static void
-run_write_todos (ToolRun *run)
-{
-  CwAgentTurn *self = run->turn;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (JsonArray) tasks = cw_tool_write_todos_tasks (self->session->id, run->args, &error);
-  JsonObject *data;
-  g_autofree gchar *summary = NULL;
-
-  if (tasks == NULL)
-    {
-      complete_tool (run, FALSE, NULL, error->message, NULL);
-      return;
-    }
-  json_array_unref (self->session->tasks);
-  self->session->tasks = json_array_ref (tasks);
-  data = json_object_new ();
-  json_object_set_array_member (data, "tasks", json_array_ref (tasks));
-  emit (self, "task:set", data);
-  cw_agent_plugin_save_runtime (self->plugin, self->session);
-  summary = g_strdup_printf ("Todo list updated (%u items)", json_array_get_length (tasks));
-  complete_tool (run, TRUE, summary, NULL, NULL);
-}
-
-static gboolean
-plan_mode_allows (ToolRun *run)
-{
-  if (run->tool->read_only)
-    return TRUE;
-  if (run->tool == &cw_tool_execute)
-    return cw_permission_command_is_read_only (
-        json_object_get_string_member_with_default (run->args, "command", NULL));
-  return FALSE;
-}
-
-/* Decides how one call runs: blocked, asked for, or started. */
-static void
-authorize_tool (ToolRun *run)
-{
-  CwAgentTurn *self = run->turn;
-  CwAgentSession *session = self->session;
-  const CwToolInfo *tool = run->tool;
-  g_autofree gchar *resource = NULL;
-  g_autofree gchar *message = NULL;
-  const gchar *arg;
-  CwPermissionVerdict verdict;
-
-  if (tool == NULL)
-    {
-      message = g_strdup_printf ("Unknown tool: %s", run->name);
-      complete_tool (run, FALSE, NULL, message, NULL);
-      return;
-    }
-  if (g_strcmp0 (session->execution_mode, "plan") == 0 && !plan_mode_allows (run))
-    {
-      message = g_strdup_printf ("Plan mode blocks \"%s\": only read-only tools run while "
-                                 "planning",
-                                 run->name);
-      complete_tool (run, FALSE, NULL, message, NULL);
-      return;
-    }
-  if (tool == &cw_tool_write_todos)
-    {
-      run_write_todos (run);
-      return;
-    }
-  if (tool == &cw_tool_ask_user)
-    {
-      g_autoptr (GError) error = NULL;
-      g_autoptr (JsonObject) req = cw_tool_ask_user_request (run->args, &error);
-      if (req == NULL)
-        complete_tool (run, FALSE, NULL, error->message, NULL);
-      else
-        cw_question_ask (self->plugin, session, self->turn_id, req, run->call, on_user_answer, run);
-      return;
-    }
-  if (tool->permission_type == NULL)
-    {
-      execute_tool (run);
-      return;
-    }
-  arg = json_object_get_string_member_with_default (run->args, tool->resource_arg, NULL);
-  if (!tool->resource_is_path && (arg == NULL || *arg == '\0'))
-    {
-      message = g_strdup_printf ("%s is required", tool->resource_arg);
-      complete_tool (run, FALSE, NULL, message, NULL);
-      return;
-    }
-  resource = tool->resource_is_path ? cw_agent_session_resolve_path (session, arg) : g_strdup (arg);
-  verdict = cw_permission_evaluate (session, self->plugin->config, tool->permission_type, resource,
-                                    tool->resource_is_path);
-  if (verdict == CW_PERMISSION_ALLOW)
-    execute_tool (run);
-  else if (verdict == CW_PERMISSION_DENY)
-    complete_tool (run, FALSE, NULL, "Permission denied", NULL);
-  else
-    cw_permission_request (self->plugin, session, self->turn_id, tool->permission_type, resource,
-                           tool->resource_is_path, NULL, run->call, on_permission, run);
-}
-
-static void
-run_tools (CwAgentTurn *self)
-{
-  self->tools_pending = self->calls->len;
-  /* Every call is announced first, then authorized: identical requests of one round then
-   * share a single prompt, and the events keep the §6.7 order per tool. */
-  for (guint i = 0; i < self->calls->len; i++)
-    {
-      ToolRun *run = g_ptr_array_index (self->calls, i);
-      JsonObject *data = json_object_new ();
-      JsonObject *item = json_object_new ();
-      g_autoptr (JsonObject) stored = NULL;
-
-      json_object_set_object_member (data, "toolCall", json_object_ref (run->call));
-      json_object_set_int_member (data, "startTime", run->started_at);
-      emit (self, "tool:start", data);
-      json_object_set_string_member (item, "kind", "tool_start");
-      json_object_set_string_member (item, "turnId", self->turn_id);
-      json_object_set_string_member (item, "toolId", run->id);
-      json_object_set_string_member (item, "name", run->name);
-      json_object_set_object_member (item, "args", json_object_ref (run->args));
-      json_object_set_string_member (item, "status", "running");
-      stored = cw_agent_plugin_append_item (self->plugin, self->session, item);
-      run->start_item_id = g_strdup (json_object_get_string_member (stored, "id"));
-    }
-  cw_agent_plugin_save_runtime (self->plugin, self->session);
-  /* authorize_tool may complete a call at once (and even end the round), so walk a copy. */
-  {
-    g_autoptr (GPtrArray) runs = g_ptr_array_new ();
-    for (guint i = 0; i < self->calls->len; i++)
-      g_ptr_array_add (runs, g_ptr_array_index (self->calls, i));
-    for (guint i = 0; i < runs->len; i++)
-      authorize_tool (g_ptr_array_index (runs, i));
-  }
 }
 
 /* ---- public ------------------------------------------------------------------------- */
@@ -1066,7 +685,7 @@ cw_agent_turn_start (CwAgentPlugin *plugin, CwAgentSession *session, const gchar
   stored = cw_agent_plugin_append_item (plugin, session, item);
   session->updated_at = cw_now_ms ();
   cw_agent_plugin_save_session (plugin, session);
-  begin_round (self);
+  cw_agent_turn_begin_round (self);
   return self;
 }
 
@@ -1080,16 +699,16 @@ cw_agent_turn_resume (CwAgentPlugin *plugin, CwAgentSession *session, const gcha
     {
       CwPendingPermission *p = g_ptr_array_index (session->pending_permissions, i);
       JsonObject *call = p->tool_call;
-      ToolRun *run
-          = tool_run_new (self, json_object_get_string_member_with_default (call, "id", NULL),
-                          json_object_get_string_member_with_default (call, "name", ""),
-                          cw_agent_json_object (call, "args"));
+      CwAgentToolRun *run = cw_agent_tool_run_new (
+          self, json_object_get_string_member_with_default (call, "id", NULL),
+          json_object_get_string_member_with_default (call, "name", ""),
+          cw_agent_json_object (call, "args"));
       /* Its tool_start item was stored before the restart; keep updating that one. */
       run->start_item_id
           = cw_agent_store_find_tool_item (plugin->store, session->id, "tool_start", run->id);
       g_ptr_array_add (self->calls, run);
       self->tools_pending++;
-      cw_permission_add_waiter (p, on_permission, run);
+      cw_permission_add_waiter (p, cw_agent_tool_run_on_permission, run);
     }
   for (guint i = 0; i < session->pending_questions->len; i++)
     {
@@ -1104,7 +723,7 @@ cw_agent_turn_resume (CwAgentPlugin *plugin, CwAgentSession *session, const gcha
         }
       else
         {
-          ToolRun *run = tool_run_new (
+          CwAgentToolRun *run = cw_agent_tool_run_new (
               self, json_object_get_string_member_with_default (q->tool_call, "id", NULL),
               json_object_get_string_member_with_default (q->tool_call, "name", "ask_user"),
               cw_agent_json_object (q->tool_call, "args"));
@@ -1112,7 +731,7 @@ cw_agent_turn_resume (CwAgentPlugin *plugin, CwAgentSession *session, const gcha
               = cw_agent_store_find_tool_item (plugin->store, session->id, "tool_start", run->id);
           g_ptr_array_add (self->calls, run);
           self->tools_pending++;
-          q->func = on_user_answer;
+          q->func = cw_agent_tool_run_on_answer;
           q->user_data = run;
         }
     }

@@ -28,6 +28,7 @@ cw_tool_write_todos_tasks (const gchar *session_id, JsonObject *args, GError **e
       JsonObject *todo = json_array_get_object_element (todos, i);
       const gchar *content, *status, *active;
       g_autofree gchar *hash = NULL;
+      g_autofree gchar *id = NULL;
       JsonObject *task;
 
       if (todo == NULL)
@@ -46,13 +47,12 @@ cw_tool_write_todos_tasks (const gchar *session_id, JsonObject *args, GError **e
                        i);
           return NULL;
         }
+      /* Contract §5.4: task-<sessionId>-<index>-<hash>. */
       hash = g_compute_checksum_for_string (G_CHECKSUM_SHA1, content, -1);
       hash[8] = '\0';
+      id = g_strdup_printf ("task-%s-%u-%s", session_id, i, hash);
       task = json_object_new ();
-      {
-        g_autofree gchar *id = g_strdup_printf ("task-%s-%u-%s", session_id, i, hash);
-        json_object_set_string_member (task, "id", id);
-      }
+      json_object_set_string_member (task, "id", id);
       json_object_set_string_member (task, "subject", content);
       json_object_set_string_member (task, "status", status);
       if (active != NULL)
