@@ -9,6 +9,9 @@
 
 #include <signal.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #define READ_CHUNK 16384
 
@@ -45,6 +48,10 @@ static void
 child_setup (gpointer user_data)
 {
   setsid ();
+#ifdef __linux__
+  /* If the daemon dies (kill -9) the shell goes too instead of running on unowned. */
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+#endif
 }
 
 static void
