@@ -198,6 +198,11 @@ cmd_set_runtime_config (CwInvocation *inv, gpointer user_data)
         }
     }
   add_key (keys, "google", json_object_get_member (config, "googleApiKey"));
+  /* Keys of the helper services are kept the same way (kind "provider"). */
+  add_key (keys, "openai", json_object_get_member (config, "openaiApiKey"));
+  add_key (keys, "fal", json_object_get_member (config, "falApiKey"));
+  add_key (keys, "exa", json_object_get_member (config, "exaApiKey"));
+  add_key (keys, "tavily", json_object_get_member (config, "tavilyApiKey"));
   if (g_hash_table_size (keys) > 0)
     store_keys (self, inv, keys, config);
   else

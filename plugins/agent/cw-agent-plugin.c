@@ -268,7 +268,8 @@ cw_agent_plugin_load (CwPlugin *plugin, GError **error)
   if (!cw_agent_session_commands_register (self, error)
       || !cw_agent_config_commands_register (self, error)
       || !cw_agent_turn_commands_register (self, error)
-      || !cw_agent_queue_commands_register (self, error))
+      || !cw_agent_queue_commands_register (self, error)
+      || !cw_agent_capability_commands_register (self, error))
     return FALSE;
   cw_context_add_bootstrap_contributor (context, contribute_bootstrap, self);
   return TRUE;

@@ -27,6 +27,7 @@ gboolean cw_agent_session_commands_register (CwAgentPlugin *self, GError **error
 gboolean cw_agent_config_commands_register (CwAgentPlugin *self, GError **error);
 gboolean cw_agent_turn_commands_register (CwAgentPlugin *self, GError **error);
 gboolean cw_agent_queue_commands_register (CwAgentPlugin *self, GError **error);
+gboolean cw_agent_capability_commands_register (CwAgentPlugin *self, GError **error);
 
 /* Looks up @session_id from the invocation; on failure answers the invocation (with
  * "sessionId is required" or "Session not found: <id>") and returns NULL. */

@@ -552,12 +552,12 @@ on_done (const gchar *stop_reason, const GError *error, gpointer user_data)
   cw_agent_turn_maybe_finish (self);
 }
 
-static gchar *
-system_prompt (CwAgentTurn *self)
+gchar *
+cw_agent_turn_system_prompt (CwAgentSession *session)
 {
-  g_autofree gchar *base = g_strdup_printf (SYSTEM_PROMPT, self->session->working_directory);
+  g_autofree gchar *base = g_strdup_printf (SYSTEM_PROMPT, session->working_directory);
 
-  if (g_strcmp0 (self->session->execution_mode, "plan") == 0)
+  if (g_strcmp0 (session->execution_mode, "plan") == 0)
     return g_strconcat (base, PLAN_PROMPT, NULL);
   return g_steal_pointer (&base);
 }
@@ -577,7 +577,7 @@ start_stream (CwAgentTurn *self, const gchar *api_key)
   g_autoptr (JsonArray) items = NULL;
   g_autoptr (JsonArray) messages = NULL;
   g_autoptr (JsonArray) tools = cw_tool_list_schemas ();
-  g_autofree gchar *prompt = system_prompt (self);
+  g_autofree gchar *prompt = cw_agent_turn_system_prompt (self->session);
   CwProviderRequest req = { 0 };
 
   items = cw_agent_store_list_items (self->plugin->store, self->session->id, -1, 0, NULL, &error);

@@ -288,6 +288,60 @@ test_config_and_ready (void)
   }
 }
 
+static JsonObject *
+find_tool (JsonObject *snap, const gchar *name)
+{
+  JsonArray *tools = json_object_get_array_member (snap, "toolAccess");
+
+  for (guint i = 0; i < json_array_get_length (tools); i++)
+    {
+      JsonObject *t = json_array_get_object_element (tools, i);
+      if (g_strcmp0 (json_object_get_string_member (t, "toolName"), name) == 0)
+        return t;
+    }
+  g_error ("no tool %s in the snapshot", name);
+}
+
+static void
+test_capabilities (void)
+{
+  g_autoptr (AgentFixture) f = agent_fixture_new ();
+  g_autofree gchar *id = NULL;
+  g_autoptr (JsonNode) snap = NULL;
+  g_autoptr (JsonNode) res = NULL;
+  g_autoptr (JsonNode) prompt = NULL;
+  JsonObject *o;
+
+  agent_fixture_start (f);
+  id = agent_fixture_create_session (f);
+  snap = agent_call (f->client, "get_capability_snapshot", "{\"sessionId\":\"%s\"}", id);
+  o = obj (snap);
+  g_assert_cmpstr (json_object_get_string_member (o, "provider"), ==, "lmstudio");
+  g_assert_true (json_object_get_boolean_member (json_object_get_object_member (o, "keyStatus"),
+                                                 "providerKeyConfigured"));
+  g_assert_cmpstr (json_object_get_string_member (find_tool (o, "read_file"), "policyAction"), ==,
+                   "allow");
+  g_assert_cmpstr (json_object_get_string_member (find_tool (o, "write_file"), "policyAction"), ==,
+                   "ask");
+  g_assert_cmpstr (json_array_get_string_element (
+                       json_object_get_array_member (json_object_get_object_member (o, "sandbox"),
+                                                     "effectiveAllowedRoots"),
+                       0),
+                   ==, f->workdir);
+
+  res = agent_call (f->client, "set_execution_mode", "{\"sessionId\":\"%s\",\"mode\":\"plan\"}",
+                    id);
+  g_clear_pointer (&snap, json_node_unref);
+  snap = agent_call (f->client, "get_capability_snapshot", "{\"sessionId\":\"%s\"}", id);
+  o = obj (snap);
+  g_assert_false (json_object_get_boolean_member (find_tool (o, "write_file"), "enabled"));
+  g_assert_true (json_object_get_boolean_member (find_tool (o, "grep"), "enabled"));
+
+  prompt = agent_call (f->client, "debug_preview_system_prompt", "{\"sessionId\":\"%s\"}", id);
+  g_assert_nonnull (strstr (json_object_get_string_member (obj (prompt), "prompt"), f->workdir));
+  g_assert_nonnull (strstr (json_object_get_string_member (obj (prompt), "prompt"), "plan mode"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -299,5 +353,6 @@ main (int argc, char **argv)
   g_test_add_data_func ("/cowork/agent/sessions/persist-sigkill", GINT_TO_POINTER (SIGKILL),
                         test_persistence);
   g_test_add_func ("/cowork/agent/sessions/config-and-ready", test_config_and_ready);
+  g_test_add_func ("/cowork/agent/sessions/capabilities", test_capabilities);
   return g_test_run ();
 }
