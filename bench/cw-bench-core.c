@@ -59,42 +59,6 @@ run_echo_server (const gchar *path)
   return 0;
 }
 
-/* ---- round trips ---------------------------------------------------------------------- */
-
-static GArray *
-round_trips (const gchar *path, const gchar *line, guint n)
-{
-  g_autoptr (GSocketClient) sc = g_socket_client_new ();
-  g_autoptr (GSocketAddress) addr = g_unix_socket_address_new (path);
-  g_autoptr (GSocketConnection) conn = NULL;
-  g_autoptr (GDataInputStream) in = NULL;
-  GOutputStream *out;
-  GArray *samples = g_array_sized_new (FALSE, FALSE, sizeof (gdouble), n);
-  gsize len = strlen (line);
-
-  for (gint tries = 0; conn == NULL && tries < 500; tries++)
-    if ((conn = g_socket_client_connect (sc, G_SOCKET_CONNECTABLE (addr), NULL, NULL)) == NULL)
-      g_usleep (2000);
-  g_assert_nonnull (conn);
-  in = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (conn)));
-  out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
-  for (guint i = 0; i < n + 200; i++)
-    {
-      gdouble t0 = cw_bench_now_us ();
-      g_autofree gchar *reply = NULL;
-
-      g_output_stream_write_all (out, line, len, NULL, NULL, NULL);
-      reply = g_data_input_stream_read_line (in, NULL, NULL, NULL);
-      g_assert_nonnull (reply);
-      if (i >= 200) /* warm-up */
-        {
-          gdouble dt = cw_bench_now_us () - t0;
-          g_array_append_val (samples, dt);
-        }
-    }
-  return samples;
-}
-
 /* ---- durable events --------------------------------------------------------------------- */
 
 typedef struct
@@ -340,8 +304,8 @@ bench_ping (const gchar *self_path)
   CwBenchDaemon *d = cw_bench_daemon_start (COWORKD_PATH, NULL, NULL);
   g_autofree gchar *line = g_strdup_printf (
       "{\"id\":\"req_1\",\"command\":\"ping\",\"params\":{},\"authToken\":\"%s\"}\n", d->token);
-  GArray *floor = round_trips (echo_path, line, PINGS);
-  GArray *ping = round_trips (d->endpoint, line, PINGS);
+  GArray *floor = cw_bench_round_trips (echo_path, line, PINGS);
+  GArray *ping = cw_bench_round_trips (d->endpoint, line, PINGS);
   gdouble f50 = cw_bench_percentile (floor, 50), f99 = cw_bench_percentile (floor, 99);
   gdouble p50 = cw_bench_percentile (ping, 50), p99 = cw_bench_percentile (ping, 99);
   gchar value[64], fl[64];

@@ -3,6 +3,7 @@
 #include "cw-bench-util.h"
 #include "cw-token-private.h"
 
+#include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -196,4 +197,39 @@ cw_bench_row (const gchar *metric, const gchar *value, const gchar *floor, const
            target == NULL ? "-"
            : met          ? "met"
                           : "MISSED");
+}
+
+GArray *
+cw_bench_round_trips (const gchar *path, const gchar *line, guint n)
+{
+  g_autoptr (GSocketClient) sc = g_socket_client_new ();
+  g_autoptr (GSocketAddress) addr = g_unix_socket_address_new (path);
+  g_autoptr (GSocketConnection) conn = NULL;
+  g_autoptr (GDataInputStream) in = NULL;
+  GOutputStream *out;
+  GArray *samples = g_array_sized_new (FALSE, FALSE, sizeof (gdouble), n);
+  gsize len = strlen (line);
+  guint warm = MIN (n / 10 + 1, 200); /* warm-up rounds, not counted */
+
+  for (gint tries = 0; conn == NULL && tries < 500; tries++)
+    if ((conn = g_socket_client_connect (sc, G_SOCKET_CONNECTABLE (addr), NULL, NULL)) == NULL)
+      g_usleep (2000);
+  g_assert_nonnull (conn);
+  in = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (conn)));
+  out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
+  for (guint i = 0; i < n + warm; i++)
+    {
+      gdouble t0 = cw_bench_now_us ();
+      g_autofree gchar *reply = NULL;
+
+      g_output_stream_write_all (out, line, len, NULL, NULL, NULL);
+      reply = g_data_input_stream_read_line (in, NULL, NULL, NULL);
+      g_assert_nonnull (reply);
+      if (i >= warm)
+        {
+          gdouble dt = cw_bench_now_us () - t0;
+          g_array_append_val (samples, dt);
+        }
+    }
+  return samples;
 }

@@ -28,6 +28,9 @@ CwClient *cw_bench_daemon_connect (CwBenchDaemon *self);
 gint64 cw_bench_daemon_rss_kib (CwBenchDaemon *self);
 void cw_bench_daemon_stop (CwBenchDaemon *self);
 
+/* @n round trips of one raw request @line (ending in a newline) on a unix socket, each
+ * answered by one line that is not parsed; returns the samples in µs. */
+GArray *cw_bench_round_trips (const gchar *path, const gchar *line, guint n);
 /* Sorts @samples (µs or any unit) and returns the @pct percentile. */
 gdouble cw_bench_percentile (GArray *samples, gdouble pct);
 gdouble cw_bench_now_us (void);
