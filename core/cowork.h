@@ -57,6 +57,9 @@ gboolean cw_invocation_get_boolean (CwInvocation *self, const gchar *name, gbool
 /* Answer the call exactly once. Takes ownership of @result (NULL means JSON null). */
 void cw_invocation_return_value (CwInvocation *self, JsonNode *result);
 void cw_invocation_return_object (CwInvocation *self, JsonObject *result);
+/* Answers with JSON text the handler already has (one valid JSON value; takes ownership).
+ * The socket passes it through untouched: the fast path for large answers. */
+void cw_invocation_return_json_text (CwInvocation *self, gchar *json);
 void cw_invocation_return_error (CwInvocation *self, GError *error);
 void cw_invocation_return_error_literal (CwInvocation *self, CwError code, const gchar *message);
 void cw_invocation_return_new_error (CwInvocation *self, CwError code, const gchar *format, ...)
@@ -217,9 +220,12 @@ CwStore *cw_context_get_store (CwContext *self);
 CwConfig *cw_context_get_config (CwContext *self);
 CwSecrets *cw_context_get_secrets (CwContext *self);
 
-/* Fills the "sessions" (array) and "runtime" (object) members of a bootstrap state. The
- * core calls every contributor for agent_get_bootstrap_state and to count sessions. */
-typedef void (*CwBootstrapFunc) (JsonObject *state, gpointer user_data);
+/* Contributes sessions to agent_get_bootstrap_state and to the sessionCount of the core
+ * commands. With @sessions and @runtime it appends, as JSON text, its SessionInfo objects to
+ * @sessions and its "<sessionId>":SessionRuntimeState members to @runtime, each list
+ * comma-separated without brackets (text, because a UI hydrates thousands of sessions from
+ * one call); both are NULL when only the count is wanted. Returns the number of sessions. */
+typedef guint (*CwBootstrapFunc) (GString *sessions, GString *runtime, gpointer user_data);
 void cw_context_add_bootstrap_contributor (CwContext *self, CwBootstrapFunc func,
                                            gpointer user_data);
 
@@ -262,6 +268,10 @@ gint64 cw_now_ms (void);
 /* "<prefix>_" + 16 base64url characters from a CSPRNG. */
 gchar *cw_make_id (const gchar *prefix);
 gchar *cw_json_to_string (JsonNode *node);
+/* Appends @value as a JSON string literal (quoted, escaped) to @out. */
+void cw_json_append_string (GString *out, const gchar *value);
+/* Appends @object as JSON text to @out. */
+void cw_json_append_object (GString *out, JsonObject *object);
 JsonNode *cw_json_from_string (const gchar *text, gssize length, GError **error);
 
 G_END_DECLS

@@ -24,6 +24,7 @@ typedef struct
   gchar *key;
   gboolean done;
   JsonNode *result;
+  gchar *raw;
   GError *error;
   GArray *waiters; /* Waiter */
   gint64 expires_at;
@@ -55,6 +56,7 @@ idem_entry_free (IdemEntry *e)
   g_free (e->key);
   if (e->result != NULL)
     json_node_unref (e->result);
+  g_free (e->raw);
   g_clear_error (&e->error);
   g_array_unref (e->waiters);
   g_free (e);
@@ -207,7 +209,7 @@ typedef struct
 } Waiter;
 
 static void
-on_idempotent_done (JsonNode *result, GError *error, gpointer user_data)
+on_idempotent_done (JsonNode *result, gchar *raw, GError *error, gpointer user_data)
 {
   IdemEntry *e = user_data;
   g_autoptr (GArray) waiters = g_steal_pointer (&e->waiters);
@@ -216,11 +218,12 @@ on_idempotent_done (JsonNode *result, GError *error, gpointer user_data)
   e->done = TRUE;
   e->expires_at = g_get_monotonic_time () + IDEMPOTENCY_TTL_US;
   e->result = result;
+  e->raw = raw;
   e->error = error;
   for (guint i = 0; i < waiters->len; i++)
     {
       Waiter *w = &g_array_index (waiters, Waiter, i);
-      w->func (result != NULL ? json_node_copy (result) : NULL,
+      w->func (result != NULL ? json_node_copy (result) : NULL, g_strdup (raw),
                error != NULL ? g_error_copy (error) : NULL, w->data);
     }
 }
@@ -264,7 +267,7 @@ cw_command_registry_dispatch (CwCommandRegistry *self, const gchar *command, Jso
   h = command != NULL ? g_hash_table_lookup (self->handlers, command) : NULL;
   if (h == NULL)
     {
-      reply (NULL,
+      reply (NULL, NULL,
              g_error_new (CW_ERROR, CW_ERROR_UNKNOWN_COMMAND, "Unknown command: %s",
                           command != NULL ? command : ""),
              reply_data);
@@ -273,7 +276,7 @@ cw_command_registry_dispatch (CwCommandRegistry *self, const gchar *command, Jso
   obj = take_params (params, &idem_key, &error);
   if (obj == NULL)
     {
-      reply (NULL, error, reply_data);
+      reply (NULL, NULL, error, reply_data);
       return;
     }
 
@@ -285,7 +288,7 @@ cw_command_registry_dispatch (CwCommandRegistry *self, const gchar *command, Jso
 
       if (e != NULL && e->done)
         {
-          reply (e->result != NULL ? json_node_copy (e->result) : NULL,
+          reply (e->result != NULL ? json_node_copy (e->result) : NULL, g_strdup (e->raw),
                  e->error != NULL ? g_error_copy (e->error) : NULL, reply_data);
           return;
         }
@@ -309,9 +312,18 @@ cw_command_registry_dispatch (CwCommandRegistry *self, const gchar *command, Jso
 }
 
 static void
-reply_to_task (JsonNode *result, GError *error, gpointer user_data)
+reply_to_task (JsonNode *result, gchar *raw, GError *error, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
+  g_autofree gchar *text = raw;
+
+  /* In-process callers get a tree: parse text answers (the slow path, correct). */
+  if (text != NULL)
+    {
+      result = cw_json_from_string (text, -1, &error);
+      if (result == NULL)
+        g_prefix_error (&error, "internal error: a command answered invalid JSON: ");
+    }
 
   if (error != NULL)
     g_task_return_error (task, error);

@@ -9,8 +9,9 @@ G_BEGIN_DECLS
 CwContext *cw_context_new (CwCommandRegistry *registry, CwEventBus *bus, CwStore *store,
                            CwConfig *config);
 void cw_context_set_secrets (CwContext *self, CwSecrets *secrets);
-/* Runs every bootstrap contributor into @state (which gets "sessions" and "runtime"). */
-void cw_context_fill_bootstrap (CwContext *self, JsonObject *state);
+/* Runs every contributor; appends comma-separated JSON text to @sessions and @runtime
+ * (both may be NULL to count only). Returns the number of sessions. */
+guint cw_context_bootstrap_text (CwContext *self, GString *sessions, GString *runtime);
 guint cw_context_count_sessions (CwContext *self);
 
 G_END_DECLS

@@ -109,25 +109,38 @@ cw_context_add_bootstrap_contributor (CwContext *self, CwBootstrapFunc func, gpo
   g_array_append_val (self->contributors, c);
 }
 
-void
-cw_context_fill_bootstrap (CwContext *self, JsonObject *state)
+static void
+append_part (GString *into, const GString *part)
 {
-  if (!json_object_has_member (state, "sessions"))
-    json_object_set_array_member (state, "sessions", json_array_new ());
-  if (!json_object_has_member (state, "runtime"))
-    json_object_set_object_member (state, "runtime", json_object_new ());
+  if (into == NULL || part->len == 0)
+    return;
+  if (into->len > 0)
+    g_string_append_c (into, ',');
+  g_string_append_len (into, part->str, part->len);
+}
+
+guint
+cw_context_bootstrap_text (CwContext *self, GString *sessions, GString *runtime)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+  g_autoptr (GString) r = g_string_new (NULL);
+  guint count = 0;
+
   for (guint i = 0; i < self->contributors->len; i++)
     {
       Contributor *c = &g_array_index (self->contributors, Contributor, i);
-      c->func (state, c->user_data);
+
+      g_string_truncate (s, 0);
+      g_string_truncate (r, 0);
+      count += c->func (sessions != NULL ? s : NULL, runtime != NULL ? r : NULL, c->user_data);
+      append_part (sessions, s);
+      append_part (runtime, r);
     }
+  return count;
 }
 
 guint
 cw_context_count_sessions (CwContext *self)
 {
-  g_autoptr (JsonObject) state = json_object_new ();
-
-  cw_context_fill_bootstrap (self, state);
-  return json_array_get_length (json_object_get_array_member (state, "sessions"));
+  return cw_context_bootstrap_text (self, NULL, NULL);
 }

@@ -6,8 +6,10 @@
 
 G_BEGIN_DECLS
 
-/* Called once with either @result (transfer full) or @error (transfer full). */
-typedef void (*CwInvocationDoneFunc) (JsonNode *result, GError *error, gpointer user_data);
+/* Called once with exactly one of @result, @raw (JSON text the handler already had) or
+ * @error, each transfer full. */
+typedef void (*CwInvocationDoneFunc) (JsonNode *result, gchar *raw, GError *error,
+                                      gpointer user_data);
 
 CwInvocation *cw_invocation_new (const gchar *command, JsonObject *params,
                                  CwInvocationDoneFunc done, gpointer done_data);

@@ -16,18 +16,19 @@ struct _CwInvocation
 G_DEFINE_FINAL_TYPE (CwInvocation, cw_invocation, G_TYPE_OBJECT)
 
 static void
-cw_invocation_finish (CwInvocation *self, JsonNode *result, GError *error)
+cw_invocation_finish (CwInvocation *self, JsonNode *result, gchar *raw, GError *error)
 {
   if (self->finished)
     {
       g_critical ("command %s answered twice", self->command);
       if (result != NULL)
         json_node_unref (result);
+      g_free (raw);
       g_clear_error (&error);
       return;
     }
   self->finished = TRUE;
-  self->done (result, error, self->done_data);
+  self->done (result, raw, error, self->done_data);
 }
 
 static void
@@ -38,7 +39,7 @@ cw_invocation_finalize (GObject *object)
   if (!self->finished)
     {
       g_warning ("command %s dropped without an answer", self->command);
-      cw_invocation_finish (self, NULL,
+      cw_invocation_finish (self, NULL, NULL,
                             g_error_new (CW_ERROR, CW_ERROR_INTERNAL,
                                          "internal error: %s returned no answer", self->command));
     }
@@ -175,7 +176,15 @@ cw_invocation_return_value (CwInvocation *self, JsonNode *result)
   g_return_if_fail (CW_IS_INVOCATION (self));
   if (result == NULL)
     result = json_node_new (JSON_NODE_NULL);
-  cw_invocation_finish (self, result, NULL);
+  cw_invocation_finish (self, result, NULL, NULL);
+}
+
+void
+cw_invocation_return_json_text (CwInvocation *self, gchar *json)
+{
+  g_return_if_fail (CW_IS_INVOCATION (self));
+  g_return_if_fail (json != NULL);
+  cw_invocation_finish (self, NULL, json, NULL);
 }
 
 void
@@ -192,7 +201,7 @@ cw_invocation_return_error (CwInvocation *self, GError *error)
 {
   g_return_if_fail (CW_IS_INVOCATION (self));
   g_return_if_fail (error != NULL);
-  cw_invocation_finish (self, NULL, error);
+  cw_invocation_finish (self, NULL, NULL, error);
 }
 
 void

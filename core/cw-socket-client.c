@@ -82,46 +82,29 @@ cw_socket_client_close (CwSocketClient *self)
   client_unref (self);
 }
 
-/* Request ids are short and plain ("req_42"): quote those directly, escape the rest. */
 static void
-append_json_string (CwSocketClient *self, const gchar *value)
-{
-  g_autoptr (JsonNode) node = NULL;
-  const gchar *p;
-
-  for (p = value; *p != '\0'; p++)
-    if ((guchar) *p < 0x20 || *p == '"' || *p == '\\' || (guchar) *p >= 0x7f)
-      break;
-  if (*p == '\0')
-    {
-      g_string_append_c (self->outbuf, '"');
-      g_string_append_len (self->outbuf, value, p - value);
-      g_string_append_c (self->outbuf, '"');
-      return;
-    }
-  node = json_node_new (JSON_NODE_VALUE);
-  json_node_set_string (node, value);
-  json_generator_set_root (self->generator, node);
-  json_generator_to_gstring (self->generator, self->outbuf);
-}
-
-static void
-queue_response (CwSocketClient *self, const gchar *id, JsonNode *result, const GError *error)
+queue_response (CwSocketClient *self, const gchar *id, JsonNode *result, const gchar *raw,
+                const GError *error)
 {
   if (self->closed)
     return;
   g_string_append (self->outbuf, "{\"id\":");
-  append_json_string (self, id != NULL ? id : "unknown");
+  cw_json_append_string (self->outbuf, id != NULL ? id : "unknown");
   if (error == NULL)
     {
       g_string_append (self->outbuf, ",\"success\":true,\"result\":");
-      json_generator_set_root (self->generator, result);
-      json_generator_to_gstring (self->generator, self->outbuf);
+      if (raw != NULL)
+        g_string_append (self->outbuf, raw);
+      else
+        {
+          json_generator_set_root (self->generator, result);
+          json_generator_to_gstring (self->generator, self->outbuf);
+        }
     }
   else
     {
       g_string_append (self->outbuf, ",\"success\":false,\"error\":");
-      append_json_string (self, error->message);
+      cw_json_append_string (self->outbuf, error->message);
     }
   g_string_append (self->outbuf, "}\n");
   flush_out (self);
@@ -132,7 +115,7 @@ queue_error (CwSocketClient *self, const gchar *id, const gchar *message)
 {
   g_autoptr (GError) error = g_error_new_literal (CW_ERROR, CW_ERROR_FAILED, message);
 
-  queue_response (self, id, NULL, error);
+  queue_response (self, id, NULL, NULL, error);
 }
 
 static void
@@ -178,15 +161,16 @@ static void
 flush_out (CwSocketClient *self)
 {
   GPollableOutputStream *pollable = G_POLLABLE_OUTPUT_STREAM (self->out);
+  gssize n = 0;
 
   if (self->closed || self->writing != NULL)
     return;
   /* Most output fits in the socket buffer: write it now, without a main-loop turn, and
    * fall back to an async write for whatever the kernel does not take. */
+
   for (;;)
     {
       g_autoptr (GError) error = NULL;
-      gssize n;
 
       take_events (self);
       if (self->outbuf->len == 0)
@@ -199,14 +183,16 @@ flush_out (CwSocketClient *self)
           cw_socket_client_close (self);
           return;
         }
-      if (n > 0)
-        g_string_erase (self->outbuf, 0, n);
-      if (self->outbuf->len > 0)
+      n = MAX (n, 0);
+      if ((gsize) n < self->outbuf->len)
         break;
+      g_string_truncate (self->outbuf, 0);
     }
+  /* The rest goes out asynchronously from where the kernel stopped (no copy of a large
+   * answer to the front of its buffer). */
   self->writing = self->outbuf;
   self->outbuf = g_string_sized_new (4096);
-  g_output_stream_write_all_async (self->out, self->writing->str, self->writing->len,
+  g_output_stream_write_all_async (self->out, self->writing->str + n, self->writing->len - n,
                                    G_PRIORITY_DEFAULT, self->cancellable, on_write_done,
                                    client_ref (self));
 }
@@ -224,13 +210,14 @@ typedef struct
 } Pending;
 
 static void
-on_call_done (JsonNode *result_in, GError *error_in, gpointer user_data)
+on_call_done (JsonNode *result_in, gchar *raw_in, GError *error_in, gpointer user_data)
 {
   Pending *p = user_data;
   g_autoptr (GError) error = error_in;
   g_autoptr (JsonNode) result = result_in;
+  g_autofree gchar *raw = raw_in;
 
-  queue_response (p->client, p->id, result, error);
+  queue_response (p->client, p->id, result, raw, error);
   client_unref (p->client);
   g_free (p->id);
   g_free (p);

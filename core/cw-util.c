@@ -75,3 +75,47 @@ cw_json_from_string (const gchar *text, gssize length, GError **error)
     }
   return json_parser_steal_root (parser);
 }
+
+void
+cw_json_append_string (GString *out, const gchar *value)
+{
+  g_string_append_c (out, '"');
+  for (const guchar *p = (const guchar *) value; *p != '\0'; p++)
+    {
+      switch (*p)
+        {
+          case '"':
+            g_string_append (out, "\\\"");
+            break;
+          case '\\':
+            g_string_append (out, "\\\\");
+            break;
+          case '\n':
+            g_string_append (out, "\\n");
+            break;
+          case '\r':
+            g_string_append (out, "\\r");
+            break;
+          case '\t':
+            g_string_append (out, "\\t");
+            break;
+          default:
+            if (*p < 0x20)
+              g_string_append_printf (out, "\\u%04x", *p);
+            else
+              g_string_append_c (out, (gchar) *p);
+        }
+    }
+  g_string_append_c (out, '"');
+}
+
+void
+cw_json_append_object (GString *out, JsonObject *object)
+{
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+
+  json_node_set_object (node, object);
+  json_generator_set_root (gen, node);
+  json_generator_to_gstring (gen, out);
+}

@@ -238,20 +238,30 @@ cw_agent_plugin_update_item (CwAgentPlugin *self, CwAgentSession *session, const
 
 /* ---- bootstrap ---------------------------------------------------------------------- */
 
-static void
-contribute_bootstrap (JsonObject *state, gpointer user_data)
+static guint
+contribute_bootstrap (GString *sessions, GString *runtime, gpointer user_data)
 {
   CwAgentPlugin *self = user_data;
-  JsonArray *sessions = cw_agent_json_array (state, "sessions");
-  JsonObject *runtime = cw_agent_json_object (state, "runtime");
-  g_autoptr (GPtrArray) sorted = cw_agent_plugin_sorted_sessions (self);
+  g_autoptr (GPtrArray) sorted = NULL;
 
+  if (sessions == NULL && runtime == NULL)
+    return g_hash_table_size (self->sessions);
+  sorted = cw_agent_plugin_sorted_sessions (self);
   for (guint i = 0; i < sorted->len; i++)
     {
       CwAgentSession *s = g_ptr_array_index (sorted, i);
-      json_array_add_object_element (sessions, cw_agent_session_get_info (s));
-      json_object_set_object_member (runtime, s->id, cw_agent_session_get_runtime (s));
+
+      if (i > 0)
+        {
+          g_string_append_c (sessions, ',');
+          g_string_append_c (runtime, ',');
+        }
+      cw_agent_session_append_info_json (s, sessions);
+      cw_json_append_string (runtime, s->id);
+      g_string_append_c (runtime, ':');
+      cw_agent_session_append_runtime_json (s, runtime);
     }
+  return sorted->len;
 }
 
 /* ---- life cycle --------------------------------------------------------------------- */

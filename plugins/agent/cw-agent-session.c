@@ -136,11 +136,54 @@ cw_agent_session_to_info (CwAgentSession *self)
   return obj;
 }
 
+static void
+clear_json (GString **text)
+{
+  if (*text != NULL)
+    g_string_free (g_steal_pointer (text), TRUE);
+}
+
 void
 cw_agent_session_invalidate (CwAgentSession *self)
 {
   g_clear_pointer (&self->info_cache, json_object_unref);
   g_clear_pointer (&self->runtime_cache, json_object_unref);
+  clear_json (&self->info_json);
+  clear_json (&self->runtime_json);
+}
+
+void
+cw_agent_session_append_info_json (CwAgentSession *self, GString *out)
+{
+  if (self->info_json == NULL)
+    {
+      g_autoptr (JsonObject) info = cw_agent_session_get_info (self);
+      self->info_json = g_string_new (NULL);
+      cw_json_append_object (self->info_json, info);
+    }
+  g_string_append_len (out, self->info_json->str, self->info_json->len);
+}
+
+void
+cw_agent_session_append_runtime_json (CwAgentSession *self, GString *out)
+{
+  g_autoptr (JsonObject) runtime = NULL;
+
+  /* A running turn changes its state all the time: never cached. */
+  if (self->turn != NULL)
+    {
+      clear_json (&self->runtime_json);
+      runtime = cw_agent_session_get_runtime (self);
+      cw_json_append_object (out, runtime);
+      return;
+    }
+  if (self->runtime_json == NULL)
+    {
+      runtime = cw_agent_session_get_runtime (self);
+      self->runtime_json = g_string_new (NULL);
+      cw_json_append_object (self->runtime_json, runtime);
+    }
+  g_string_append_len (out, self->runtime_json->str, self->runtime_json->len);
 }
 
 JsonObject *

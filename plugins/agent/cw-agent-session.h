@@ -81,6 +81,8 @@ struct _CwAgentSession
    * state of thousands of sessions is then mostly references. */
   JsonObject *info_cache;
   JsonObject *runtime_cache;
+  GString *info_json;    /* info_cache as text, made on first use */
+  GString *runtime_json; /* runtime_cache as text, made on first use */
 };
 
 CwAgentSession *cw_agent_session_new (const gchar *id);
@@ -91,6 +93,9 @@ JsonObject *cw_agent_session_to_info (CwAgentSession *self);
 JsonObject *cw_agent_session_get_info (CwAgentSession *self);
 /* Shared, sealed SessionRuntimeState (cached while no turn runs); a new reference. */
 JsonObject *cw_agent_session_get_runtime (CwAgentSession *self);
+/* Appends SessionInfo / SessionRuntimeState as JSON text, from a cache while unchanged. */
+void cw_agent_session_append_info_json (CwAgentSession *self, GString *out);
+void cw_agent_session_append_runtime_json (CwAgentSession *self, GString *out);
 /* Drops the cached objects; called whenever the session is written. */
 void cw_agent_session_invalidate (CwAgentSession *self);
 /* SessionRuntimeState (contract §4.3), built now. */
