@@ -11,6 +11,7 @@
 #include "cw-bench-util.h"
 #include "cw-provider.h"
 
+#include <gio/gunixsocketaddress.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -230,6 +231,70 @@ bench_floor (void)
   return samples;
 }
 
+/* ---- the whole daemon: chunk on the wire to stream:chunk event on a client's socket ---- */
+
+static GArray *
+bench_daemon (void)
+{
+  GThread *thread = NULL;
+  BenchServer *server = bench_server_start (&thread);
+  g_autofree gchar *workdir = g_dir_make_tmp ("coworkd-bench-work-XXXXXX", NULL);
+  CwBenchDaemon *d
+      = cw_bench_daemon_start (COWORKD_PATH, NULL, "--plugin-dir", AGENT_PLUGIN_DIR, NULL);
+  g_autoptr (CwClient) ctl = cw_bench_daemon_connect (d);
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *config = g_strdup_printf (
+      "{\"config\":{\"activeProvider\":\"lmstudio\",\"providerBaseUrls\":{\"lmstudio\":"
+      "\"http://127.0.0.1:%u\"}}}",
+      server->port);
+  g_autofree gchar *create
+      = g_strdup_printf ("{\"workingDirectory\":\"%s\",\"provider\":\"lmstudio\"}", workdir);
+  g_autoptr (JsonNode) p1 = cw_json_from_string (config, -1, NULL);
+  g_autoptr (JsonNode) p2 = cw_json_from_string (create, -1, NULL);
+  g_autoptr (JsonNode) r1 = cw_client_call (ctl, "set_runtime_config", p1, &error);
+  g_autoptr (JsonNode) session = cw_client_call (ctl, "create_session", p2, &error);
+  g_autoptr (GSocketClient) sc = g_socket_client_new ();
+  g_autoptr (GSocketAddress) addr = g_unix_socket_address_new (d->endpoint);
+  g_autoptr (GSocketConnection) conn = NULL;
+  g_autoptr (GDataInputStream) in = NULL;
+  g_autofree gchar *send = NULL;
+  GArray *samples = g_array_new (FALSE, FALSE, sizeof (gdouble));
+
+  g_assert_no_error (error);
+  send = g_strdup_printf ("{\"id\":\"send\",\"command\":\"send_message\",\"params\":{"
+                          "\"sessionId\":\"%s\",\"content\":\"go\"},\"authToken\":\"%s\"}\n",
+                          json_object_get_string_member (json_node_get_object (session), "id"),
+                          d->token);
+  conn = g_socket_client_connect (sc, G_SOCKET_CONNECTABLE (addr), NULL, &error);
+  g_assert_no_error (error);
+  in = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (conn)));
+  g_buffered_input_stream_set_buffer_size (G_BUFFERED_INPUT_STREAM (in), 1 << 20);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)), send,
+                             strlen (send), NULL, NULL, &error);
+  g_assert_no_error (error);
+  for (;;)
+    {
+      g_autofree gchar *line = g_data_input_stream_read_line (in, NULL, NULL, NULL);
+      gint64 now = g_get_monotonic_time ();
+      const gchar *p;
+
+      if (line == NULL || strstr (line, "\"id\":\"send\"") != NULL)
+        break;
+      if (strstr (line, "\"type\":\"stream:chunk\"") == NULL
+          || (p = strstr (line, "\"content\":\"")) == NULL)
+        continue;
+      {
+        gdouble latency
+            = (gdouble) (now - g_ascii_strtoll (p + strlen ("\"content\":\""), NULL, 10));
+        g_array_append_val (samples, latency);
+      }
+    }
+  cw_bench_daemon_stop (d);
+  bench_server_free (server, thread);
+  cw_bench_rm_rf (workdir);
+  return samples;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -258,5 +323,17 @@ main (int argc, char **argv)
                 "< 1 ms added", c50 - f50 < 1000);
   cw_bench_row ("provider SSE chunk to text callback, p99 (2,000 chunks)", value99, floor99,
                 "< 1 ms added", c99 - f99 < 1000);
+  {
+    g_autoptr (GArray) daemon = bench_daemon ();
+    gdouble d50 = cw_bench_percentile (daemon, 50), d99 = cw_bench_percentile (daemon, 99);
+    g_autofree gchar *v50
+        = g_strdup_printf ("%.0f us (+%.0f us, %u chunks)", d50, d50 - f50, daemon->len);
+    g_autofree gchar *v99 = g_strdup_printf ("%.0f us (+%.0f us)", d99, d99 - f99);
+
+    cw_bench_row ("provider chunk to stream:chunk event on a client socket (daemon), p50", v50,
+                  floor50, "< 1 ms added", daemon->len == N_CHUNKS && d50 - f50 < 1000);
+    cw_bench_row ("provider chunk to stream:chunk event on a client socket (daemon), p99", v99,
+                  floor99, "< 1 ms added", d99 - f99 < 1000);
+  }
   return 0;
 }

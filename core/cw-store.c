@@ -7,6 +7,7 @@
  *   2: audit (security-relevant actions: mode switches, promotions, token rotations)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-store-checkpointer-private.h"
 #include "cw-store-private.h"
 
 #include <glib/gstdio.h>
@@ -17,6 +18,7 @@ struct _CwStore
   sqlite3 *db;
   gchar *path;
   GHashTable *statements; /* sql -> sqlite3_stmt */
+  CwStoreCheckpointer *checkpointer;
 };
 
 G_DEFINE_FINAL_TYPE (CwStore, cw_store, G_TYPE_OBJECT)
@@ -27,8 +29,12 @@ cw_store_finalize (GObject *object)
   CwStore *self = CW_STORE (object);
 
   g_hash_table_unref (self->statements);
+  g_clear_pointer (&self->checkpointer, cw_store_checkpointer_stop);
   if (self->db != NULL)
-    sqlite3_close (self->db);
+    {
+      sqlite3_wal_hook (self->db, NULL, NULL);
+      sqlite3_close (self->db);
+    }
   g_free (self->path);
   G_OBJECT_CLASS (cw_store_parent_class)->finalize (object);
 }
@@ -259,7 +265,8 @@ cw_store_open (const gchar *path, GError **error)
       return NULL;
     }
   g_chmod (path, 0600);
-  /* Only outside tools ever hold the lock: wait briefly, never stall the main loop long. */
+  /* Others hold the write lock only briefly (coworkctl's audit records, the checkpointer):
+   * wait a little, never stall the main loop long. */
   sqlite3_busy_timeout (self->db, 250);
   sqlite3_extended_result_codes (self->db, 1);
   if (!cw_store_exec (self,
@@ -273,5 +280,6 @@ cw_store_open (const gchar *path, GError **error)
       g_prefix_error (error, "%s: ", path);
       return NULL;
     }
+  self->checkpointer = cw_store_checkpointer_start (self->db, path, 1000);
   return g_steal_pointer (&self);
 }

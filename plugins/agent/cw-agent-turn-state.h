@@ -38,6 +38,7 @@ struct _CwAgentTurn
   GString *segment_text;
   guint segment_index;
   guint flush_id;
+  guint chat_update_id; /* coalesced chat:update of the growing segment */
 
   GPtrArray *calls; /* CwAgentToolRun of the current round */
   guint tools_pending;

@@ -20,8 +20,12 @@
 #include "cw-provider.h"
 #include "tools/cw-tool.h"
 
-#define FLUSH_INTERVAL_MS     250
-#define COMPACT_KEEP_MESSAGES 6
+#define FLUSH_INTERVAL_MS 250
+/* chat:update of a growing reply goes out at most this often (the contract coalesces within
+ * its flush window too); every chunk still goes out at once as stream:chunk. Sending the
+ * whole text on every chunk made a long reply cost quadratic time and storage. */
+#define CHAT_UPDATE_INTERVAL_MS 50
+#define COMPACT_KEEP_MESSAGES   6
 #define SYSTEM_PROMPT                                                                              \
   "You are Cowork, an agent working in the user's project directory %s. Use the tools to "         \
   "read, search and change files and to run commands there. Keep the user informed and ask "       \
@@ -35,6 +39,7 @@ static void
 turn_free (CwAgentTurn *self)
 {
   g_clear_handle_id (&self->flush_id, g_source_remove);
+  g_clear_handle_id (&self->chat_update_id, g_source_remove);
   g_object_unref (self->session);
   g_free (self->turn_id);
   g_free (self->run_id);
@@ -190,6 +195,21 @@ on_flush (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static gboolean
+on_chat_update (gpointer user_data)
+{
+  CwAgentTurn *self = user_data;
+  JsonObject *updates;
+
+  self->chat_update_id = 0;
+  if (self->segment_item_id == NULL)
+    return G_SOURCE_REMOVE;
+  updates = json_object_new ();
+  json_object_set_string_member (updates, "content", self->segment_text->str);
+  cw_agent_plugin_update_item (self->plugin, self->session, self->segment_item_id, updates, FALSE);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 end_thinking (CwAgentTurn *self)
 {
@@ -214,6 +234,7 @@ end_segment (CwAgentTurn *self)
   if (self->segment_item_id == NULL)
     return;
   g_clear_handle_id (&self->flush_id, g_source_remove);
+  g_clear_handle_id (&self->chat_update_id, g_source_remove);
   updates = json_object_new ();
   json_object_set_string_member (updates, "content", self->segment_text->str);
   json_object_set_object_member (updates, "stream", stream_state (self, "done"));
@@ -247,10 +268,8 @@ on_text (const gchar *delta, gpointer user_data)
     }
   else
     {
-      JsonObject *updates = json_object_new ();
-      json_object_set_string_member (updates, "content", self->segment_text->str);
-      cw_agent_plugin_update_item (self->plugin, self->session, self->segment_item_id, updates,
-                                   FALSE);
+      if (self->chat_update_id == 0)
+        self->chat_update_id = g_timeout_add (CHAT_UPDATE_INTERVAL_MS, on_chat_update, self);
       if (self->flush_id == 0)
         self->flush_id = g_timeout_add (FLUSH_INTERVAL_MS, on_flush, self);
     }

@@ -291,26 +291,25 @@ test_listeners_and_correlation (Fixture *f, gconstpointer data)
 static void
 test_store_failure (Fixture *f, gconstpointer data)
 {
-  g_autoptr (CwEventBus) bus = open_bus (f, NULL);
-  CwEventSubscriber *sub = cw_event_bus_subscribe (bus, 100, NULL, NULL);
-  g_autoptr (JsonObject) health = NULL;
   g_autoptr (GError) error = NULL;
-  sqlite3 *db = NULL;
+  g_autoptr (CwStore) store = cw_store_open (f->db, &error);
+  g_autoptr (CwEventBus) bus = NULL;
+  g_autoptr (JsonObject) health = NULL;
+  CwEventSubscriber *sub;
   CwEvent *ev;
 
+  g_assert_true (cw_core_schema_migrate (store, &error));
+  bus = cw_event_bus_new (store, NULL, &error);
+  sub = cw_event_bus_subscribe (bus, 100, NULL, NULL);
   cw_event_bus_emit (bus, "stored", NULL, NULL);
   cw_event_bus_flush (bus);
-  g_assert_cmpint (sqlite3_open (f->db, &db), ==, SQLITE_OK);
-  /* Hold the write lock from another connection: every write of the bus now fails. */
-  g_assert_cmpint (sqlite3_exec (db, "PRAGMA busy_timeout=0; BEGIN EXCLUSIVE", NULL, NULL, NULL),
-                   ==, SQLITE_OK);
+  /* The database refuses every write from now on, as a full or read-only disk would. */
+  g_assert_true (cw_store_exec (store, "PRAGMA query_only = ON", &error));
   cw_test_count_warnings ("events are not being stored");
   cw_event_bus_emit (bus, "not-stored", NULL, NULL);
   cw_event_bus_flush (bus);
-  sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
-  sqlite3_close (db);
-
   g_assert_cmpuint (cw_test_counted_warnings (), ==, 1);
+
   ev = cw_event_subscriber_pop (sub);
   g_assert_cmpstr (cw_event_get_type_name (ev), ==, "stored");
   cw_event_unref (ev);
@@ -321,6 +320,7 @@ test_store_failure (Fixture *f, gconstpointer data)
   g_assert_cmpint (json_object_get_int_member (health, "storeFailures"), ==, 1);
   g_assert_true (json_object_has_member (health, "lastStoreError"));
   /* Once the disk is back, storing resumes and seq keeps growing. */
+  g_assert_true (cw_store_exec (store, "PRAGMA query_only = OFF", &error));
   g_assert_cmpint (cw_event_bus_emit (bus, "stored-again", NULL, NULL), ==, 3);
   cw_event_bus_flush (bus);
   {
