@@ -253,3 +253,40 @@ agent_fixture_llm_requests (AgentFixture *f)
     }
   return out;
 }
+
+AgentTurn *
+agent_turn_new (const gchar *script)
+{
+  AgentTurn *t = g_new0 (AgentTurn, 1);
+
+  t->f = agent_fixture_new ();
+  agent_fixture_start (t->f);
+  if (!agent_fixture_start_llm (t->f, script))
+    {
+      agent_fixture_free (t->f);
+      g_free (t);
+      return NULL;
+    }
+  t->session = agent_fixture_create_session (t->f);
+  t->sender = cw_test_daemon_connect (t->f->daemon);
+  t->seen = g_ptr_array_new_with_free_func (g_free);
+  return t;
+}
+
+void
+agent_turn_free (AgentTurn *t)
+{
+  if (t == NULL)
+    return;
+  g_clear_pointer (&t->sender, cw_client_free);
+  agent_fixture_free (t->f);
+  g_free (t->session);
+  g_ptr_array_unref (t->seen);
+  g_free (t);
+}
+
+JsonObject *
+agent_turn_wait (AgentTurn *t, const gchar *type)
+{
+  return agent_wait_event (t->f->client, type, t->session, t->seen);
+}

@@ -52,4 +52,21 @@ JsonObject *agent_event_data (JsonObject *event);
 /* Index of @type in @seen at or after @from, or -1. */
 gint agent_find (GPtrArray *seen, const gchar *type, guint from);
 
+/* A daemon, the fake LLM playing @script, one session and a second connection for the calls
+ * that answer only at turn end; `seen` collects the event types read. */
+typedef struct
+{
+  AgentFixture *f;
+  gchar *session;
+  CwClient *sender;
+  GPtrArray *seen;
+} AgentTurn;
+
+/* NULL (test skipped) if the fake server is not built. */
+AgentTurn *agent_turn_new (const gchar *script);
+void agent_turn_free (AgentTurn *t);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AgentTurn, agent_turn_free)
+/* agent_wait_event for the turn's session, recording into t->seen. */
+JsonObject *agent_turn_wait (AgentTurn *t, const gchar *type);
+
 G_END_DECLS

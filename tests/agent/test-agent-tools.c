@@ -7,61 +7,15 @@
 #include <errno.h>
 #include <signal.h>
 
-typedef struct
-{
-  AgentFixture *f;
-  gchar *session;
-  CwClient *sender;
-  GPtrArray *seen;
-} Turn;
-
-static Turn *
-turn_setup (const gchar *script)
-{
-  Turn *t = g_new0 (Turn, 1);
-
-  t->f = agent_fixture_new ();
-  agent_fixture_start (t->f);
-  if (!agent_fixture_start_llm (t->f, script))
-    {
-      agent_fixture_free (t->f);
-      g_free (t);
-      return NULL;
-    }
-  t->session = agent_fixture_create_session (t->f);
-  t->sender = cw_test_daemon_connect (t->f->daemon);
-  t->seen = g_ptr_array_new_with_free_func (g_free);
-  return t;
-}
-
 static void
-turn_free (Turn *t)
-{
-  if (t == NULL)
-    return;
-  g_clear_pointer (&t->sender, cw_client_free);
-  agent_fixture_free (t->f);
-  g_free (t->session);
-  g_ptr_array_unref (t->seen);
-  g_free (t);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Turn, turn_free)
-
-static JsonObject *
-wait (Turn *t, const gchar *type)
-{
-  return agent_wait_event (t->f->client, type, t->session, t->seen);
-}
-
-static void
-call_void (Turn *t, const gchar *command, const gchar *extra)
+call_void (AgentTurn *t, const gchar *command, const gchar *extra)
 {
   g_autoptr (JsonNode) res
       = agent_call (t->f->client, command, "{\"sessionId\":\"%s\"%s}", t->session, extra);
 }
 
 static gchar *
-send_message (Turn *t, const gchar *content)
+send_message (AgentTurn *t, const gchar *content)
 {
   return agent_send (t->sender, "send_message", "{\"sessionId\":\"%s\",\"content\":\"%s\"}",
                      t->session, content);
@@ -84,7 +38,7 @@ result_of (JsonObject *tool_result_event)
 }
 
 static JsonObject *
-llm_last_message (Turn *t, guint n)
+llm_last_message (AgentTurn *t, guint n)
 {
   g_autoptr (GPtrArray) reqs = agent_fixture_llm_requests (t->f);
   JsonArray *messages;
@@ -99,7 +53,7 @@ llm_last_message (Turn *t, guint n)
 static void
 test_plan_mode (void)
 {
-  g_autoptr (Turn) t = turn_setup (
+  g_autoptr (AgentTurn) t = agent_turn_new (
       "{\"responses\":["
       "{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"write_file\",\"args\":{\"path\":"
       "\"x.txt\",\"content\":\"x\"}}}],\"stopReason\":\"tool_use\"},"
@@ -119,7 +73,7 @@ test_plan_mode (void)
     return;
   call_void (t, "set_execution_mode", ",\"mode\":\"plan\"");
   id = send_message (t, "Make x.txt");
-  res = wait (t, "tool:result");
+  res = agent_turn_wait (t, "tool:result");
   g_assert_false (json_object_get_boolean_member (result_of (res), "success"));
   g_assert_true (g_str_has_prefix (json_object_get_string_member (result_of (res), "error"),
                                    "Plan mode blocks \"write_file\""));
@@ -127,7 +81,7 @@ test_plan_mode (void)
   g_assert_false (g_file_test (x, G_FILE_TEST_EXISTS));
 
   /* After the plan: stream:done, then the approval question, and the turn waits. */
-  ask = wait (t, "question:ask");
+  ask = agent_turn_wait (t, "question:ask");
   g_assert_cmpint (agent_find (t->seen, "stream:done", 0), >=, 0);
   request = json_object_get_object_member (agent_event_data (ask), "request");
   g_assert_cmpstr (json_object_get_string_member (request, "header"), ==, "Plan Approval");
@@ -142,7 +96,7 @@ test_plan_mode (void)
   do
     {
       g_clear_pointer (&done, json_object_unref);
-      done = wait (t, "stream:done");
+      done = agent_turn_wait (t, "stream:done");
     }
   while (FALSE);
   assert_reply_ok (t->sender, id);
@@ -160,7 +114,7 @@ test_shared_prompt_and_allow_session (void)
 {
   g_autoptr (AgentFixture) probe = NULL;
   g_autofree gchar *script = NULL;
-  g_autoptr (Turn) t = NULL;
+  g_autoptr (AgentTurn) t = NULL;
   g_autofree gchar *outside = NULL;
   g_autofree gchar *id = NULL;
   g_autoptr (JsonObject) req = NULL;
@@ -180,13 +134,13 @@ test_shared_prompt_and_allow_session (void)
       "{\"events\":[{\"toolCall\":{\"id\":\"c3\",\"name\":\"read_file\",\"args\":{\"path\":"
       "\"../outside.txt\"}}}],\"stopReason\":\"tool_use\"},"
       "{\"events\":[{\"text\":\"read it\"}],\"stopReason\":\"end_turn\"}]}");
-  t = turn_setup (script);
+  t = agent_turn_new (script);
   if (t == NULL)
     return;
   outside = g_build_filename (t->f->daemon->dir, "outside.txt", NULL);
   g_assert_true (g_file_set_contents (outside, "secret-ish", -1, NULL));
   id = send_message (t, "Read the outside file twice");
-  req = wait (t, "permission:request");
+  req = agent_turn_wait (t, "permission:request");
   g_assert_cmpstr (
       json_object_get_string_member (
           json_object_get_object_member (agent_event_data (req), "request"), "resource"),
@@ -203,7 +157,7 @@ test_shared_prompt_and_allow_session (void)
                     "{\"permissionId\":\"%s\",\"decision\":\"allow_session\"}",
                     json_object_get_string_member (
                         json_object_get_object_member (agent_event_data (req), "request"), "id"));
-  done = wait (t, "stream:done");
+  done = agent_turn_wait (t, "stream:done");
   assert_reply_ok (t->sender, id);
   /* One prompt for all three calls: the third passed by the session grant. */
   first = agent_find (t->seen, "permission:request", 0);
@@ -226,7 +180,7 @@ test_shared_prompt_and_allow_session (void)
 static void
 test_execute_full_mode (void)
 {
-  g_autoptr (Turn) t = turn_setup (
+  g_autoptr (AgentTurn) t = agent_turn_new (
       "{\"responses\":["
       "{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"execute\",\"args\":{\"command\":"
       "\"echo hi; echo oops >&2; pwd\"}}}],\"stopReason\":\"tool_use\"},"
@@ -247,7 +201,7 @@ test_execute_full_mode (void)
   call_void (t, "set_approval_mode", ",\"mode\":\"full\"");
   id = send_message (t, "Run things");
   /* full mode runs a plain command without asking, in the working directory. */
-  r1 = wait (t, "tool:result");
+  r1 = agent_turn_wait (t, "tool:result");
   g_assert_true (json_object_get_boolean_member (result_of (r1), "success"));
   out = json_object_get_string_member (result_of (r1), "result");
   g_assert_nonnull (strstr (out, "hi\n"));
@@ -256,7 +210,7 @@ test_execute_full_mode (void)
   g_assert_nonnull (strstr (out, "Exit code: 0"));
   g_assert_cmpint (agent_find (t->seen, "permission:request", 0), ==, -1);
   /* ... but a dangerous one always asks. */
-  req = wait (t, "permission:request");
+  req = agent_turn_wait (t, "permission:request");
   request = json_object_get_object_member (agent_event_data (req), "request");
   g_assert_cmpstr (json_object_get_string_member (request, "type"), ==, "shell_execute");
   g_assert_cmpstr (json_object_get_string_member (request, "command"), ==, "rm -rf build");
@@ -264,16 +218,16 @@ test_execute_full_mode (void)
   res = agent_call (t->f->client, "respond_permission",
                     "{\"permissionId\":\"%s\",\"decision\":\"deny\"}",
                     json_object_get_string_member (request, "id"));
-  r2 = wait (t, "tool:result");
+  r2 = agent_turn_wait (t, "tool:result");
   g_assert_false (json_object_get_boolean_member (result_of (r2), "success"));
-  done = wait (t, "stream:done");
+  done = agent_turn_wait (t, "stream:done");
   assert_reply_ok (t->sender, id);
 }
 
 static void
 test_stop_kills_process_group (void)
 {
-  g_autoptr (Turn) t = turn_setup (
+  g_autoptr (AgentTurn) t = agent_turn_new (
       "{\"responses\":["
       "{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"execute\",\"args\":{\"command\":"
       "\"echo $$ > pg.txt; sleep 30 & sleep 30\"}}}],\"stopReason\":\"tool_use\"},"
@@ -293,7 +247,7 @@ test_stop_kills_process_group (void)
   call_void (t, "set_approval_mode", ",\"mode\":\"full\"");
   pg_file = g_build_filename (t->f->workdir, "pg.txt", NULL);
   id = send_message (t, "Sleep");
-  start = wait (t, "tool:start");
+  start = agent_turn_wait (t, "tool:start");
   while (!g_file_get_contents (pg_file, &pg_text, NULL, NULL) || *g_strstrip (pg_text) == '\0')
     {
       g_clear_pointer (&pg_text, g_free);
@@ -304,9 +258,9 @@ test_stop_kills_process_group (void)
   g_assert_cmpint (kill (-pgid, 0), ==, 0);
   stopped_at = g_get_monotonic_time ();
   call_void (t, "stop_generation", "");
-  res = wait (t, "tool:result");
+  res = agent_turn_wait (t, "tool:result");
   g_assert_false (json_object_get_boolean_member (result_of (res), "success"));
-  done = wait (t, "stream:done");
+  done = agent_turn_wait (t, "stream:done");
   g_assert_cmpint (g_get_monotonic_time () - stopped_at, <, 3 * G_TIME_SPAN_SECOND);
   assert_reply_ok (t->sender, id);
   /* Both sleeps (the background one too) are gone with their group. */
@@ -321,7 +275,7 @@ test_stop_kills_process_group (void)
 static void
 test_write_todos (void)
 {
-  g_autoptr (Turn) t = turn_setup (
+  g_autoptr (AgentTurn) t = agent_turn_new (
       "{\"responses\":["
       "{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"write_todos\",\"args\":{\"todos\":"
       "[{\"content\":\"Read code\",\"status\":\"completed\"},{\"content\":\"Fix bug\","
@@ -337,12 +291,12 @@ test_write_todos (void)
   if (t == NULL)
     return;
   id = send_message (t, "Plan todos");
-  set = wait (t, "task:set");
+  set = agent_turn_wait (t, "task:set");
   arr = json_object_get_array_member (agent_event_data (set), "tasks");
   g_assert_cmpuint (json_array_get_length (arr), ==, 2);
   g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (arr, 1), "status"),
                    ==, "in_progress");
-  done = wait (t, "stream:done");
+  done = agent_turn_wait (t, "stream:done");
   assert_reply_ok (t->sender, id);
   agent_fixture_stop (t->f, SIGKILL);
   agent_fixture_start (t->f);
@@ -356,10 +310,10 @@ test_write_todos (void)
 static void
 test_queue_resumes_after_kill (void)
 {
-  g_autoptr (Turn) t = turn_setup ("{\"responses\":[{\"events\":[{\"text\":\"slow\"},"
-                                   "{\"delayMs\":8000}],\"stopReason\":\"end_turn\"},"
-                                   "{\"events\":[{\"text\":\"queued one ran\"}],"
-                                   "\"stopReason\":\"end_turn\"}]}");
+  g_autoptr (AgentTurn) t = agent_turn_new ("{\"responses\":[{\"events\":[{\"text\":\"slow\"},"
+                                            "{\"delayMs\":8000}],\"stopReason\":\"end_turn\"},"
+                                            "{\"events\":[{\"text\":\"queued one ran\"}],"
+                                            "\"stopReason\":\"end_turn\"}]}");
   g_autofree gchar *id = NULL;
   g_autoptr (JsonObject) chunk = NULL;
   g_autoptr (JsonObject) done = NULL;
@@ -370,7 +324,7 @@ test_queue_resumes_after_kill (void)
   if (t == NULL)
     return;
   id = send_message (t, "one");
-  chunk = wait (t, "stream:chunk");
+  chunk = agent_turn_wait (t, "stream:chunk");
   queued = agent_call (t->f->client, "send_message", "{\"sessionId\":\"%s\",\"content\":\"two\"}",
                        t->session);
   queue = agent_call (t->f->client, "get_queue", "{\"sessionId\":\"%s\"}", t->session);
@@ -379,7 +333,7 @@ test_queue_resumes_after_kill (void)
   agent_fixture_stop (t->f, SIGKILL);
   agent_fixture_start (t->f);
   /* Nobody asks: the queued message runs by itself after the restart. */
-  done = wait (t, "stream:done");
+  done = agent_turn_wait (t, "stream:done");
   last = llm_last_message (t, 1);
   g_assert_cmpstr (json_object_get_string_member (last, "content"), ==, "two");
   g_clear_pointer (&queue, json_node_unref);
@@ -390,9 +344,9 @@ test_queue_resumes_after_kill (void)
 static void
 test_retry_attaches (void)
 {
-  g_autoptr (Turn) t = turn_setup ("{\"responses\":[{\"events\":[{\"text\":\"a\"},"
-                                   "{\"delayMs\":500},{\"text\":\"b\"}],"
-                                   "\"stopReason\":\"end_turn\"}]}");
+  g_autoptr (AgentTurn) t = agent_turn_new ("{\"responses\":[{\"events\":[{\"text\":\"a\"},"
+                                            "{\"delayMs\":500},{\"text\":\"b\"}],"
+                                            "\"stopReason\":\"end_turn\"}]}");
   g_autoptr (CwClient) second = NULL;
   g_autofree gchar *id1 = NULL, *id2 = NULL;
   g_autoptr (JsonObject) chunk = NULL;
@@ -406,7 +360,7 @@ test_retry_attaches (void)
                     "{\"sessionId\":\"%s\",\"content\":\"hi\",\"_idempotencyKey\":"
                     "\"send_message-42\",\"_retryAttempt\":1}",
                     t->session);
-  chunk = wait (t, "stream:chunk");
+  chunk = agent_turn_wait (t, "stream:chunk");
   /* The host's retry of the same call while the turn runs. */
   id2 = agent_send (second, "send_message",
                     "{\"sessionId\":\"%s\",\"content\":\"hi\",\"_idempotencyKey\":"
@@ -423,7 +377,7 @@ test_retry_attaches (void)
 static void
 test_file_tools (void)
 {
-  g_autoptr (Turn) t = turn_setup (
+  g_autoptr (AgentTurn) t = agent_turn_new (
       "{\"responses\":["
       "{\"events\":["
       "{\"toolCall\":{\"id\":\"e\",\"name\":\"edit_file\",\"args\":{\"path\":\"a.c\","
@@ -456,7 +410,7 @@ test_file_tools (void)
   id = send_message (t, "Use the file tools");
   for (guint i = 0; i < 4; i++)
     {
-      JsonObject *ev = wait (t, "tool:result");
+      JsonObject *ev = agent_turn_wait (t, "tool:result");
       r = result_of (ev);
       g_hash_table_insert (results, g_strdup (json_object_get_string_member (r, "toolCallId")),
                            json_object_ref (r));
@@ -474,7 +428,7 @@ test_file_tools (void)
   g_assert_nonnull (strstr (json_object_get_string_member (r, "result"), "sub/\n"));
   g_assert_nonnull (strstr (json_object_get_string_member (r, "result"), "a.c\n"));
   /* full mode still asks before deleting. */
-  req = wait (t, "permission:request");
+  req = agent_turn_wait (t, "permission:request");
   g_assert_cmpstr (json_object_get_string_member (
                        json_object_get_object_member (agent_event_data (req), "request"), "type"),
                    ==, "file_delete");
@@ -482,7 +436,7 @@ test_file_tools (void)
                     "{\"permissionId\":\"%s\",\"decision\":\"allow_once\"}",
                     json_object_get_string_member (
                         json_object_get_object_member (agent_event_data (req), "request"), "id"));
-  done = wait (t, "stream:done");
+  done = agent_turn_wait (t, "stream:done");
   assert_reply_ok (t->sender, id);
   g_assert_false (g_file_test (a, G_FILE_TEST_EXISTS));
   g_assert_cmpint (agent_find (t->seen, "artifact:created", 0), >=, 0);
@@ -494,7 +448,7 @@ test_file_tools (void)
 static void
 test_approval_modes (void)
 {
-  g_autoptr (Turn) t = turn_setup (
+  g_autoptr (AgentTurn) t = agent_turn_new (
       "{\"responses\":["
       "{\"events\":["
       "{\"toolCall\":{\"id\":\"w\",\"name\":\"write_file\",\"args\":{\"path\":\"n.txt\","
@@ -510,13 +464,13 @@ test_approval_modes (void)
   /* read_only: writes and commands are denied without a prompt. */
   call_void (t, "set_approval_mode", ",\"mode\":\"read_only\"");
   id = send_message (t, "Try");
-  r1 = wait (t, "tool:result");
-  r2 = wait (t, "tool:result");
+  r1 = agent_turn_wait (t, "tool:result");
+  r2 = agent_turn_wait (t, "tool:result");
   g_assert_cmpstr (json_object_get_string_member (result_of (r1), "error"), ==,
                    "Permission denied");
   g_assert_cmpstr (json_object_get_string_member (result_of (r2), "error"), ==,
                    "Permission denied");
-  done = wait (t, "stream:done");
+  done = agent_turn_wait (t, "stream:done");
   assert_reply_ok (t->sender, id);
   g_assert_cmpint (agent_find (t->seen, "permission:request", 0), ==, -1);
 }
@@ -524,9 +478,9 @@ test_approval_modes (void)
 static void
 test_turn_needs_no_client (void)
 {
-  g_autoptr (Turn) t = turn_setup ("{\"responses\":[{\"events\":[{\"text\":\"a\"},"
-                                   "{\"delayMs\":300},{\"text\":\"b\"}],"
-                                   "\"stopReason\":\"end_turn\"}]}");
+  g_autoptr (AgentTurn) t = agent_turn_new ("{\"responses\":[{\"events\":[{\"text\":\"a\"},"
+                                            "{\"delayMs\":300},{\"text\":\"b\"}],"
+                                            "\"stopReason\":\"end_turn\"}]}");
   g_autofree gchar *id = NULL;
   g_autoptr (JsonObject) start = NULL;
   g_autoptr (JsonObject) done = NULL;
@@ -536,10 +490,10 @@ test_turn_needs_no_client (void)
   if (t == NULL)
     return;
   id = send_message (t, "go");
-  start = wait (t, "stream:start");
+  start = agent_turn_wait (t, "stream:start");
   /* The client that asked goes away; the turn goes on. */
   g_clear_pointer (&t->sender, cw_client_free);
-  done = wait (t, "stream:done");
+  done = agent_turn_wait (t, "stream:done");
   info = agent_call (t->f->client, "get_session", "{\"sessionId\":\"%s\"}", t->session);
   items = json_object_get_array_member (json_node_get_object (info), "chatItems");
   g_assert_cmpstr (
@@ -550,7 +504,7 @@ test_turn_needs_no_client (void)
 static void
 test_stop_while_waiting_for_permission (void)
 {
-  g_autoptr (Turn) t = turn_setup (
+  g_autoptr (AgentTurn) t = agent_turn_new (
       "{\"responses\":[{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"write_file\","
       "\"args\":{\"path\":\"a.txt\",\"content\":\"a\"}}}],\"stopReason\":\"tool_use\"}]}");
   g_autofree gchar *id = NULL;
@@ -561,12 +515,12 @@ test_stop_while_waiting_for_permission (void)
   if (t == NULL)
     return;
   id = send_message (t, "write");
-  req = wait (t, "permission:request");
+  req = agent_turn_wait (t, "permission:request");
   call_void (t, "stop_generation", "");
-  resolved = wait (t, "permission:resolved");
+  resolved = agent_turn_wait (t, "permission:resolved");
   g_assert_cmpstr (json_object_get_string_member (agent_event_data (resolved), "decision"), ==,
                    "deny");
-  done = wait (t, "stream:done");
+  done = agent_turn_wait (t, "stream:done");
   assert_reply_ok (t->sender, id);
   info = agent_call (t->f->client, "get_session", "{\"sessionId\":\"%s\"}", t->session);
   g_assert_cmpstr (
@@ -581,10 +535,10 @@ test_stop_while_waiting_for_permission (void)
 static void
 test_queue_operations (void)
 {
-  g_autoptr (Turn) t = turn_setup ("{\"responses\":[{\"events\":[{\"text\":\"slow\"},"
-                                   "{\"delayMs\":8000}],\"stopReason\":\"end_turn\"},"
-                                   "{\"events\":[{\"text\":\"next\"}],"
-                                   "\"stopReason\":\"end_turn\"}]}");
+  g_autoptr (AgentTurn) t = agent_turn_new ("{\"responses\":[{\"events\":[{\"text\":\"slow\"},"
+                                            "{\"delayMs\":8000}],\"stopReason\":\"end_turn\"},"
+                                            "{\"events\":[{\"text\":\"next\"}],"
+                                            "\"stopReason\":\"end_turn\"}]}");
   g_autofree gchar *id = NULL;
   g_autofree gchar *two = NULL, *three = NULL;
   g_autoptr (JsonObject) chunk = NULL;
@@ -594,7 +548,7 @@ test_queue_operations (void)
   if (t == NULL)
     return;
   id = send_message (t, "one");
-  chunk = wait (t, "stream:chunk");
+  chunk = agent_turn_wait (t, "stream:chunk");
   res = agent_call (t->f->client, "send_message", "{\"sessionId\":\"%s\",\"content\":\"two\"}",
                     t->session);
   g_clear_pointer (&res, json_node_unref);
@@ -636,7 +590,7 @@ test_queue_operations (void)
 static void
 test_output_cap (void)
 {
-  g_autoptr (Turn) t = turn_setup (
+  g_autoptr (AgentTurn) t = agent_turn_new (
       "{\"responses\":[{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"execute\","
       "\"args\":{\"command\":\"head -c 10000 /dev/zero | tr '\\\\000' a\"}}}],"
       "\"stopReason\":\"tool_use\"},"
@@ -652,12 +606,12 @@ test_output_cap (void)
                     "{\"config\":{\"sandbox\":{\"maxOutputBytes\":2048}}}");
   call_void (t, "set_approval_mode", ",\"mode\":\"full\"");
   id = send_message (t, "Flood");
-  r = wait (t, "tool:result");
+  r = agent_turn_wait (t, "tool:result");
   out = json_object_get_string_member (result_of (r), "result");
   g_assert_true (g_str_has_prefix (out, "aaaa"));
   g_assert_nonnull (strstr (out, "[output cut to 2048 of 10000 bytes]"));
   g_assert_cmpuint (strlen (out), <, 2200);
-  done = wait (t, "stream:done");
+  done = agent_turn_wait (t, "stream:done");
   assert_reply_ok (t->sender, id);
 }
 

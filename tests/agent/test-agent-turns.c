@@ -15,48 +15,8 @@
   "{\"events\":[{\"text\":\"Done.\"}],\"stopReason\":\"end_turn\","                                \
   "\"usage\":{\"input\":40,\"output\":2}}]}"
 
-typedef struct
-{
-  AgentFixture *f;
-  gchar *session;
-  CwClient *sender; /* a second connection for the calls that answer at turn end */
-  GPtrArray *seen;
-} Turn;
-
-static Turn *
-turn_setup (const gchar *script)
-{
-  Turn *t = g_new0 (Turn, 1);
-
-  t->f = agent_fixture_new ();
-  agent_fixture_start (t->f);
-  if (!agent_fixture_start_llm (t->f, script))
-    {
-      agent_fixture_free (t->f);
-      g_free (t);
-      return NULL;
-    }
-  t->session = agent_fixture_create_session (t->f);
-  t->sender = cw_test_daemon_connect (t->f->daemon);
-  t->seen = g_ptr_array_new_with_free_func (g_free);
-  return t;
-}
-
-static void
-turn_free (Turn *t)
-{
-  if (t == NULL)
-    return;
-  g_clear_pointer (&t->sender, cw_client_free);
-  agent_fixture_free (t->f);
-  g_free (t->session);
-  g_ptr_array_unref (t->seen);
-  g_free (t);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Turn, turn_free)
-
 static gchar *
-send_message (Turn *t, const gchar *content)
+send_message (AgentTurn *t, const gchar *content)
 {
   return agent_send (t->sender, "send_message", "{\"sessionId\":\"%s\",\"content\":\"%s\"}",
                      t->session, content);
@@ -72,14 +32,8 @@ assert_reply_ok (CwClient *client, const gchar *id)
   g_assert_true (json_object_get_boolean_member (response, "success"));
 }
 
-static JsonObject *
-wait (Turn *t, const gchar *type)
-{
-  return agent_wait_event (t->f->client, type, t->session, t->seen);
-}
-
 static JsonArray *
-chat_items (Turn *t, JsonNode **keep)
+chat_items (AgentTurn *t, JsonNode **keep)
 {
   *keep = agent_call (t->f->client, "get_session", "{\"sessionId\":\"%s\"}", t->session);
   return json_object_get_array_member (json_node_get_object (*keep), "chatItems");
@@ -93,7 +47,7 @@ item_kind (JsonArray *items, guint i)
 
 /* The last message of the request the fake server got as @n-th (0-based). */
 static JsonObject *
-request_last_message (Turn *t, guint n)
+request_last_message (AgentTurn *t, guint n)
 {
   g_autoptr (GPtrArray) reqs = agent_fixture_llm_requests (t->f);
   JsonArray *messages;
@@ -123,10 +77,10 @@ assert_before (GPtrArray *seen, const gchar *a, const gchar *b)
 static void
 test_stream_text (void)
 {
-  g_autoptr (Turn) t = turn_setup ("{\"responses\":[{\"events\":[{\"thinking\":\"Hmm\"},"
-                                   "{\"text\":\"Hel\"},{\"text\":\"lo\"}],"
-                                   "\"stopReason\":\"end_turn\","
-                                   "\"usage\":{\"input\":10,\"output\":5}}]}");
+  g_autoptr (AgentTurn) t = agent_turn_new ("{\"responses\":[{\"events\":[{\"thinking\":\"Hmm\"},"
+                                            "{\"text\":\"Hel\"},{\"text\":\"lo\"}],"
+                                            "\"stopReason\":\"end_turn\","
+                                            "\"usage\":{\"input\":10,\"output\":5}}]}");
   g_autofree gchar *id = NULL;
   g_autoptr (JsonObject) done = NULL;
   g_autoptr (JsonNode) keep = NULL;
@@ -138,9 +92,9 @@ test_stream_text (void)
   if (t == NULL)
     return;
   id = send_message (t, "Say hello");
-  done = wait (t, "stream:done");
+  done = agent_turn_wait (t, "stream:done");
   g_clear_pointer (&done, json_object_unref);
-  done = wait (t, "context:usage");
+  done = agent_turn_wait (t, "context:usage");
   assert_reply_ok (t->sender, id);
 
   /* Contract §6.7 order. */
@@ -183,7 +137,7 @@ test_stream_text (void)
 static void
 permission_turn (gboolean allow)
 {
-  g_autoptr (Turn) t = turn_setup (WRITE_TOOL_SCRIPT);
+  g_autoptr (AgentTurn) t = agent_turn_new (WRITE_TOOL_SCRIPT);
   g_autofree gchar *id = NULL;
   g_autofree gchar *path = NULL;
   g_autofree gchar *contents = NULL;
@@ -200,7 +154,7 @@ permission_turn (gboolean allow)
     return;
   path = g_build_filename (t->f->workdir, "out.txt", NULL);
   id = send_message (t, "Write the file");
-  req = wait (t, "permission:request");
+  req = agent_turn_wait (t, "permission:request");
   request = json_object_get_object_member (agent_event_data (req), "request");
   perm_id = json_object_get_string_member (request, "id");
   g_assert_true (g_str_has_prefix (perm_id, "perm_"));
@@ -222,10 +176,10 @@ permission_turn (gboolean allow)
   res = agent_call (t->f->client, "respond_permission",
                     "{\"permissionId\":\"%s\",\"decision\":\"%s\"}", perm_id,
                     allow ? "allow_once" : "deny");
-  result = wait (t, "tool:result");
+  result = agent_turn_wait (t, "tool:result");
   r = json_object_get_object_member (agent_event_data (result), "result");
   g_assert_cmpint (json_object_get_boolean_member (r, "success"), ==, allow);
-  done = wait (t, "stream:done");
+  done = agent_turn_wait (t, "stream:done");
   assert_reply_ok (t->sender, id);
   assert_before (t->seen, "permission:request", "permission:resolved");
   assert_before (t->seen, "permission:resolved", "tool:result");
@@ -270,7 +224,7 @@ test_permission_deny (void)
 static void
 test_read_inside_needs_no_prompt (void)
 {
-  g_autoptr (Turn) t = turn_setup (
+  g_autoptr (AgentTurn) t = agent_turn_new (
       "{\"responses\":[{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"read_file\","
       "\"args\":{\"path\":\"notes.txt\"}}}],\"stopReason\":\"tool_use\"},"
       "{\"events\":[{\"text\":\"ok\"}],\"stopReason\":\"end_turn\"}]}");
@@ -284,7 +238,7 @@ test_read_inside_needs_no_prompt (void)
   notes = g_build_filename (t->f->workdir, "notes.txt", NULL);
   g_assert_true (g_file_set_contents (notes, "alpha\nbeta\n", -1, NULL));
   id = send_message (t, "Read notes");
-  done = wait (t, "stream:done");
+  done = agent_turn_wait (t, "stream:done");
   assert_reply_ok (t->sender, id);
   g_assert_cmpint (agent_find (t->seen, "permission:request", 0), ==, -1);
   last = request_last_message (t, 1);
@@ -294,7 +248,7 @@ test_read_inside_needs_no_prompt (void)
 static void
 test_question (void)
 {
-  g_autoptr (Turn) t = turn_setup (
+  g_autoptr (AgentTurn) t = agent_turn_new (
       "{\"responses\":[{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"ask_user\","
       "\"args\":{\"question\":\"Which one?\",\"options\":[\"red\",\"blue\"]}}}],"
       "\"stopReason\":\"tool_use\"},"
@@ -313,7 +267,7 @@ test_question (void)
   if (t == NULL)
     return;
   id = send_message (t, "Pick a colour");
-  ask = wait (t, "question:ask");
+  ask = agent_turn_wait (t, "question:ask");
   request = json_object_get_object_member (agent_event_data (ask), "request");
   qid = json_object_get_string_member (request, "id");
   g_assert_true (g_str_has_prefix (qid, "q_"));
@@ -322,7 +276,7 @@ test_question (void)
                     2);
   res = agent_call (t->f->client, "respond_question", "{\"questionId\":\"%s\",\"answer\":\"blue\"}",
                     qid);
-  done = wait (t, "stream:done");
+  done = agent_turn_wait (t, "stream:done");
   assert_reply_ok (t->sender, id);
   assert_before (t->seen, "question:ask", "question:answered");
   last = request_last_message (t, 1);
@@ -344,9 +298,9 @@ test_question (void)
 static void
 test_stop_mid_stream (void)
 {
-  g_autoptr (Turn) t = turn_setup ("{\"responses\":[{\"events\":[{\"text\":\"Hel\"},"
-                                   "{\"delayMs\":8000},{\"text\":\"never\"}],"
-                                   "\"stopReason\":\"end_turn\"}]}");
+  g_autoptr (AgentTurn) t = agent_turn_new ("{\"responses\":[{\"events\":[{\"text\":\"Hel\"},"
+                                            "{\"delayMs\":8000},{\"text\":\"never\"}],"
+                                            "\"stopReason\":\"end_turn\"}]}");
   g_autofree gchar *id = NULL;
   g_autoptr (JsonObject) chunk = NULL;
   g_autoptr (JsonObject) done = NULL;
@@ -358,10 +312,10 @@ test_stop_mid_stream (void)
   if (t == NULL)
     return;
   id = send_message (t, "Talk slowly");
-  chunk = wait (t, "stream:chunk");
+  chunk = agent_turn_wait (t, "stream:chunk");
   stopped_at = g_get_monotonic_time ();
   res = agent_call (t->f->client, "stop_generation", "{\"sessionId\":\"%s\"}", t->session);
-  done = wait (t, "stream:done");
+  done = agent_turn_wait (t, "stream:done");
   /* Stopping cancels the HTTP stream at once, not after the server's pause. */
   g_assert_cmpint (g_get_monotonic_time () - stopped_at, <, 2 * G_TIME_SPAN_SECOND);
   assert_reply_ok (t->sender, id);
@@ -379,10 +333,10 @@ test_stop_mid_stream (void)
 static void
 test_queue_order (void)
 {
-  g_autoptr (Turn) t = turn_setup ("{\"responses\":[{\"events\":[{\"delayMs\":600},"
-                                   "{\"text\":\"first\"}],\"stopReason\":\"end_turn\"},"
-                                   "{\"events\":[{\"text\":\"next\"}],"
-                                   "\"stopReason\":\"end_turn\"}]}");
+  g_autoptr (AgentTurn) t = agent_turn_new ("{\"responses\":[{\"events\":[{\"delayMs\":600},"
+                                            "{\"text\":\"first\"}],\"stopReason\":\"end_turn\"},"
+                                            "{\"events\":[{\"text\":\"next\"}],"
+                                            "\"stopReason\":\"end_turn\"}]}");
   g_autofree gchar *id = NULL;
   g_autoptr (JsonNode) queue = NULL;
   g_autoptr (JsonNode) q2 = NULL, q3 = NULL, q4 = NULL, res = NULL;
@@ -395,7 +349,7 @@ test_queue_order (void)
   if (t == NULL)
     return;
   id = send_message (t, "one");
-  ev = wait (t, "stream:start");
+  ev = agent_turn_wait (t, "stream:start");
   q2 = agent_call (t->f->client, "send_message", "{\"sessionId\":\"%s\",\"content\":\"two\"}",
                    t->session);
   q3 = agent_call (t->f->client, "send_message", "{\"sessionId\":\"%s\",\"content\":\"three\"}",
@@ -430,7 +384,7 @@ test_queue_order (void)
   g_assert_cmpuint (json_array_get_length (json_node_get_array (queue)), ==, 0);
   /* The first queue:update came when "two" was queued behind the running turn. */
   g_clear_pointer (&ev, json_object_unref);
-  ev = wait (t, "queue:update");
+  ev = agent_turn_wait (t, "queue:update");
   arr = json_object_get_array_member (agent_event_data (ev), "queue");
   g_assert_cmpuint (json_array_get_length (arr), ==, 1);
   g_assert_cmpstr (
@@ -441,7 +395,7 @@ static void
 provider_error (const gchar *response, const gchar *code)
 {
   g_autofree gchar *script = g_strdup_printf ("{\"responses\":[%s]}", response);
-  g_autoptr (Turn) t = turn_setup (script);
+  g_autoptr (AgentTurn) t = agent_turn_new (script);
   g_autofree gchar *id = NULL;
   g_autoptr (JsonObject) err = NULL;
   g_autoptr (JsonObject) done = NULL;
@@ -452,9 +406,9 @@ provider_error (const gchar *response, const gchar *code)
   if (t == NULL)
     return;
   id = send_message (t, "hello");
-  err = wait (t, "error");
+  err = agent_turn_wait (t, "error");
   g_assert_cmpstr (json_object_get_string_member (agent_event_data (err), "code"), ==, code);
-  done = wait (t, "stream:done");
+  done = agent_turn_wait (t, "stream:done");
   assert_reply_ok (t->sender, id); /* turn errors are events, not failures */
   assert_before (t->seen, "chat:item", "error");
   items = chat_items (t, &keep);
@@ -500,7 +454,7 @@ test_error_broken_stream (void)
 static void
 test_kill_with_pending_permission (void)
 {
-  g_autoptr (Turn) t = turn_setup (WRITE_TOOL_SCRIPT);
+  g_autoptr (AgentTurn) t = agent_turn_new (WRITE_TOOL_SCRIPT);
   g_autofree gchar *id = NULL;
   g_autofree gchar *perm_id = NULL;
   g_autofree gchar *path = NULL;
@@ -515,7 +469,7 @@ test_kill_with_pending_permission (void)
     return;
   path = g_build_filename (t->f->workdir, "out.txt", NULL);
   id = send_message (t, "Write the file");
-  req = wait (t, "permission:request");
+  req = agent_turn_wait (t, "permission:request");
   perm_id = g_strdup (json_object_get_string_member (
       json_object_get_object_member (agent_event_data (req), "request"), "id"));
 
@@ -535,7 +489,7 @@ test_kill_with_pending_permission (void)
   /* Answering continues the turn: the tool runs and the model gets its result. */
   res = agent_call (t->f->client, "respond_permission",
                     "{\"permissionId\":\"%s\",\"decision\":\"allow_once\"}", perm_id);
-  done = wait (t, "stream:done");
+  done = agent_turn_wait (t, "stream:done");
   g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
   g_assert_cmpstr (contents, ==, "hi there");
   {
@@ -575,7 +529,7 @@ test_kill_with_pending_permission (void)
 static void
 test_kill_with_pending_question (void)
 {
-  g_autoptr (Turn) t = turn_setup (
+  g_autoptr (AgentTurn) t = agent_turn_new (
       "{\"responses\":[{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"ask_user\","
       "\"args\":{\"question\":\"Proceed?\"}}}],\"stopReason\":\"tool_use\"},"
       "{\"events\":[{\"text\":\"Proceeding.\"}],\"stopReason\":\"end_turn\"}]}");
@@ -591,7 +545,7 @@ test_kill_with_pending_question (void)
   if (t == NULL)
     return;
   id = send_message (t, "Ask me");
-  ask = wait (t, "question:ask");
+  ask = agent_turn_wait (t, "question:ask");
   qid = g_strdup (json_object_get_string_member (
       json_object_get_object_member (agent_event_data (ask), "request"), "id"));
   g_clear_pointer (&t->sender, cw_client_free);
@@ -608,7 +562,7 @@ test_kill_with_pending_question (void)
                    ==, qid);
   res = agent_call (t->f->client, "respond_question", "{\"questionId\":\"%s\",\"answer\":\"yes\"}",
                     qid);
-  done = wait (t, "stream:done");
+  done = agent_turn_wait (t, "stream:done");
   last = request_last_message (t, 1);
   g_assert_cmpstr (json_object_get_string_member (last, "content"), ==, "yes");
 }
@@ -616,9 +570,9 @@ test_kill_with_pending_question (void)
 static void
 test_delete_while_running (void)
 {
-  g_autoptr (Turn) t = turn_setup ("{\"responses\":[{\"events\":[{\"text\":\"Hel\"},"
-                                   "{\"delayMs\":8000},{\"text\":\"lo\"}],"
-                                   "\"stopReason\":\"end_turn\"}]}");
+  g_autoptr (AgentTurn) t = agent_turn_new ("{\"responses\":[{\"events\":[{\"text\":\"Hel\"},"
+                                            "{\"delayMs\":8000},{\"text\":\"lo\"}],"
+                                            "\"stopReason\":\"end_turn\"}]}");
   g_autofree gchar *id = NULL;
   g_autofree gchar *msg = NULL;
   g_autoptr (JsonObject) chunk = NULL;
@@ -628,7 +582,7 @@ test_delete_while_running (void)
   if (t == NULL)
     return;
   id = send_message (t, "Talk slowly");
-  chunk = wait (t, "stream:chunk");
+  chunk = agent_turn_wait (t, "stream:chunk");
   del = agent_call (t->f->client, "delete_session", "{\"sessionId\":\"%s\"}", t->session);
   g_assert_true (json_object_get_boolean_member (json_node_get_object (del), "success"));
   /* The stopped turn ends and answers without writing the session back. */
@@ -644,9 +598,9 @@ test_delete_while_running (void)
 static void
 test_kill_mid_stream (void)
 {
-  g_autoptr (Turn) t = turn_setup ("{\"responses\":[{\"events\":[{\"text\":\"Hel\"},"
-                                   "{\"delayMs\":8000},{\"text\":\"lo\"}],"
-                                   "\"stopReason\":\"end_turn\"}]}");
+  g_autoptr (AgentTurn) t = agent_turn_new ("{\"responses\":[{\"events\":[{\"text\":\"Hel\"},"
+                                            "{\"delayMs\":8000},{\"text\":\"lo\"}],"
+                                            "\"stopReason\":\"end_turn\"}]}");
   g_autofree gchar *id = NULL;
   g_autoptr (JsonObject) chunk = NULL;
   g_autoptr (JsonNode) boot = NULL;
@@ -655,7 +609,7 @@ test_kill_mid_stream (void)
   if (t == NULL)
     return;
   id = send_message (t, "Talk slowly");
-  chunk = wait (t, "stream:chunk");
+  chunk = agent_turn_wait (t, "stream:chunk");
   g_clear_pointer (&t->sender, cw_client_free);
   agent_fixture_stop (t->f, SIGKILL);
   agent_fixture_start (t->f);
@@ -681,8 +635,8 @@ test_kill_mid_stream (void)
 static void
 test_attachments (void)
 {
-  g_autoptr (Turn) t = turn_setup ("{\"responses\":[{\"events\":[{\"text\":\"seen\"}],"
-                                   "\"stopReason\":\"end_turn\"}]}");
+  g_autoptr (AgentTurn) t = agent_turn_new ("{\"responses\":[{\"events\":[{\"text\":\"seen\"}],"
+                                            "\"stopReason\":\"end_turn\"}]}");
   g_autofree gchar *id = NULL;
   g_autofree gchar *contents = NULL;
   g_autoptr (JsonObject) done = NULL;
@@ -701,7 +655,7 @@ test_attachments (void)
                    "{\"type\":\"text\",\"mimeType\":\"text/plain\",\"name\":\"notes.txt\","
                    "\"data\":\"remember the milk\"}]}",
                    t->session);
-  done = wait (t, "stream:done");
+  done = agent_turn_wait (t, "stream:done");
   assert_reply_ok (t->sender, id);
   items = chat_items (t, &keep);
   atts = json_object_get_array_member (json_array_get_object_element (items, 0), "attachments");
@@ -724,8 +678,8 @@ test_attachments (void)
 static void
 test_chunks_and_working_directory (void)
 {
-  g_autoptr (Turn) t = turn_setup ("{\"responses\":[{\"events\":[{\"text\":\"r\"}],"
-                                   "\"stopReason\":\"end_turn\"}]}");
+  g_autoptr (AgentTurn) t = agent_turn_new ("{\"responses\":[{\"events\":[{\"text\":\"r\"}],"
+                                            "\"stopReason\":\"end_turn\"}]}");
   g_autoptr (JsonNode) chunk = NULL;
   g_autoptr (JsonNode) older = NULL;
   g_autoptr (JsonNode) res = NULL;
@@ -739,7 +693,7 @@ test_chunks_and_working_directory (void)
   for (guint i = 0; i < 3; i++)
     {
       g_autofree gchar *id = send_message (t, "again");
-      g_autoptr (JsonObject) done = wait (t, "stream:done");
+      g_autoptr (JsonObject) done = agent_turn_wait (t, "stream:done");
       assert_reply_ok (t->sender, id);
     }
   chunk = agent_call (t->f->client, "get_session_chunk",
@@ -772,9 +726,9 @@ test_chunks_and_working_directory (void)
 static void
 test_context_trim (void)
 {
-  g_autoptr (Turn) t = turn_setup ("{\"responses\":[{\"events\":[{\"text\":\"r\"}],"
-                                   "\"stopReason\":\"end_turn\","
-                                   "\"usage\":{\"input\":80,\"output\":5}}]}");
+  g_autoptr (AgentTurn) t = agent_turn_new ("{\"responses\":[{\"events\":[{\"text\":\"r\"}],"
+                                            "\"stopReason\":\"end_turn\","
+                                            "\"usage\":{\"input\":80,\"output\":5}}]}");
   g_autoptr (JsonNode) res = NULL;
   g_autoptr (GPtrArray) reqs = NULL;
   g_autofree gchar *small = NULL;
@@ -796,7 +750,7 @@ test_context_trim (void)
   for (guint i = 0; i < 5; i++)
     {
       g_autofree gchar *id = send_message (t, "more");
-      g_autoptr (JsonObject) done = wait (t, "stream:done");
+      g_autoptr (JsonObject) done = agent_turn_wait (t, "stream:done");
       assert_reply_ok (t->sender, id);
     }
   reqs = agent_fixture_llm_requests (t->f);
