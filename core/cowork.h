@@ -145,6 +145,9 @@ guint cw_event_subscriber_get_queued (CwEventSubscriber *subscriber);
 /* Replay: {events, eventCursor, replayStart, hasGap, hasMore, bootId}, oldest first. */
 JsonObject *cw_event_bus_get_events_since (CwEventBus *self, gint64 after_seq, gint64 limit,
                                            GError **error);
+/* The same answer as JSON text (what the socket sends; no tree is built). */
+gchar *cw_event_bus_get_events_since_json (CwEventBus *self, gint64 after_seq, gint64 limit,
+                                           GError **error);
 
 /* ---- store -------------------------------------------------------------------------- */
 

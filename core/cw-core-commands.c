@@ -127,7 +127,7 @@ cmd_agent_get_events_since (CwInvocation *inv, gpointer daemon)
   JsonObject *params = cw_invocation_get_params (inv);
   const gchar *cursor_name = json_object_has_member (params, "afterSeq") ? "afterSeq" : "cursor";
   gint64 after = 0, limit = 0;
-  JsonObject *result;
+  gchar *result;
 
   if (!cw_invocation_get_int (inv, cursor_name, 0, &after, &error)
       || !cw_invocation_get_int (inv, "limit", 0, &limit, &error))
@@ -135,13 +135,13 @@ cmd_agent_get_events_since (CwInvocation *inv, gpointer daemon)
       cw_invocation_return_error (inv, g_steal_pointer (&error));
       return;
     }
-  result = cw_event_bus_get_events_since (bus_of (daemon), after, limit, &error);
+  result = cw_event_bus_get_events_since_json (bus_of (daemon), after, limit, &error);
   if (result == NULL)
     {
       cw_invocation_return_error (inv, g_steal_pointer (&error));
       return;
     }
-  cw_invocation_return_object (inv, result);
+  cw_invocation_return_json_text (inv, result);
 }
 
 static void

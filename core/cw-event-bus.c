@@ -438,43 +438,65 @@ cw_event_bus_unsubscribe (CwEventBus *self, CwEventSubscriber *subscriber)
     g_ptr_array_remove_fast (self->subscribers, subscriber);
 }
 
-/* Stored events after @after_seq, oldest first, up to @limit + 1 to learn hasMore. */
-static gboolean
-read_stored (CwEventBus *self, gint64 after_seq, gint64 upto_seq, gint64 limit, JsonArray *events,
-             GError **error)
+/* Appends the envelope of one stored row (same members, same order as cw_event_to_json). */
+static void
+append_stored_envelope (GString *out, sqlite3_stmt *stmt)
+{
+  const gchar *session = (const gchar *) sqlite3_column_text (stmt, 3);
+  const gchar *data = (const gchar *) sqlite3_column_text (stmt, 5);
+
+  g_string_append_printf (out,
+                          "{\"seq\":%" G_GINT64_FORMAT ",\"timestamp\":%" G_GINT64_FORMAT
+                          ",\"schemaVersion\":1,\"correlationId\":",
+                          (gint64) sqlite3_column_int64 (stmt, 0),
+                          (gint64) sqlite3_column_int64 (stmt, 1));
+  cw_json_append_string (out, (const gchar *) sqlite3_column_text (stmt, 4));
+  g_string_append (out, ",\"type\":");
+  cw_json_append_string (out, (const gchar *) sqlite3_column_text (stmt, 2));
+  g_string_append (out, ",\"sessionId\":");
+  if (session != NULL)
+    cw_json_append_string (out, session);
+  else
+    g_string_append (out, "null");
+  /* The daemon wrote this text from a JSON object; anything else is damage, not data. */
+  g_string_append (out, ",\"data\":");
+  g_string_append (out, data != NULL && data[0] == '{' ? data : "{}");
+  g_string_append_c (out, '}');
+}
+
+/* Appends stored events after @after_seq, oldest first, at most @limit; returns how many,
+ * or -1 with @error. @last_start is where the last one begins in @out. */
+static gint64
+append_stored (CwEventBus *self, GString *out, gint64 after_seq, gint64 upto_seq, gint64 limit,
+               gsize *last_start, GError **error)
 {
   sqlite3_stmt *stmt = cw_store_prepare (
       self->store,
       "SELECT seq, timestamp, type, session_id, correlation_id, data FROM events "
       "WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3",
       error);
-  g_autoptr (JsonParser) parser = json_parser_new ();
+  gint64 n = 0;
   int rc;
 
   if (stmt == NULL)
-    return FALSE;
+    return -1;
   sqlite3_bind_int64 (stmt, 1, after_seq);
   sqlite3_bind_int64 (stmt, 2, upto_seq);
   sqlite3_bind_int64 (stmt, 3, limit);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
-      const gchar *text = (const gchar *) sqlite3_column_text (stmt, 5);
-      g_autoptr (JsonNode) data = cw_json_from_string (text, -1, NULL);
-      g_autoptr (CwEvent) event = NULL;
-
-      event = cw_event_new (sqlite3_column_int64 (stmt, 0), sqlite3_column_int64 (stmt, 1),
-                            (const gchar *) sqlite3_column_text (stmt, 2),
-                            (const gchar *) sqlite3_column_text (stmt, 3),
-                            (const gchar *) sqlite3_column_text (stmt, 4),
-                            data != NULL && JSON_NODE_HOLDS_OBJECT (data)
-                                ? json_object_ref (json_node_get_object (data))
-                                : NULL);
-      json_array_add_element (events, cw_event_to_node (event));
+      if (n++ > 0)
+        g_string_append_c (out, ',');
+      *last_start = out->len;
+      append_stored_envelope (out, stmt);
     }
   sqlite3_reset (stmt);
   if (rc != SQLITE_DONE)
-    return cw_store_set_error (self->store, error, "failed to read events");
-  return TRUE;
+    {
+      cw_store_set_error (self->store, error, "failed to read events");
+      return -1;
+    }
+  return n;
 }
 
 /* First ring index with seq > @after_seq, or ring->len. */
@@ -508,14 +530,13 @@ oldest_stored_seq (CwEventBus *self)
   return value;
 }
 
-JsonObject *
-cw_event_bus_get_events_since (CwEventBus *self, gint64 after_seq, gint64 limit, GError **error)
+gchar *
+cw_event_bus_get_events_since_json (CwEventBus *self, gint64 after_seq, gint64 limit,
+                                    GError **error)
 {
-  g_autoptr (JsonArray) events = json_array_new ();
-  JsonObject *result;
+  g_autoptr (GString) out = g_string_new ("{\"events\":[");
   gint64 cursor, oldest, ring_oldest;
-  gboolean has_gap, has_more = FALSE;
-  guint first, n;
+  gboolean has_gap, has_more;
 
   g_return_val_if_fail (CW_IS_EVENT_BUS (self), NULL);
   if (limit <= 0)
@@ -527,19 +548,31 @@ cw_event_bus_get_events_since (CwEventBus *self, gint64 after_seq, gint64 limit,
 
   if (after_seq + 1 >= ring_oldest)
     {
-      first = ring_find_after (self, after_seq);
-      n = MIN ((gint64) (self->ring->len - first), limit);
+      /* Events of this boot still in memory carry their JSON text already. */
+      guint first = ring_find_after (self, after_seq);
+      guint n = MIN ((gint64) (self->ring->len - first), limit);
+
       for (guint i = first; i < first + n; i++)
-        json_array_add_element (events, cw_event_to_node (ring_at (self, i)));
+        {
+          gsize len;
+          const gchar *json = cw_event_to_json (ring_at (self, i), &len);
+          if (i > first)
+            g_string_append_c (out, ',');
+          g_string_append_len (out, json, len);
+        }
       has_more = self->ring->len - first > n;
     }
   else
     {
-      if (!read_stored (self, after_seq, cursor, limit + 1, events, error))
+      gsize last_start = 0;
+      gint64 n = append_stored (self, out, after_seq, cursor, limit + 1, &last_start, error);
+
+      if (n < 0)
         return NULL;
-      has_more = json_array_get_length (events) > (guint) limit;
+      has_more = n > limit;
+      /* Drop the extra row (and its comma) that only told us there is more. */
       if (has_more)
-        json_array_remove_element (events, limit);
+        g_string_truncate (out, last_start - 1);
     }
 
   oldest = oldest_stored_seq (self);
@@ -548,15 +581,27 @@ cw_event_bus_get_events_since (CwEventBus *self, gint64 after_seq, gint64 limit,
   /* A gap: events after the cursor were deleted, or the cursor is from a database this
    * daemon never wrote (it is ahead of everything handed out). */
   has_gap = after_seq > 0 && (after_seq < self->pruned_through || after_seq > cursor);
+  g_string_append_printf (out,
+                          "],\"eventCursor\":%" G_GINT64_FORMAT ",\"replayStart\":%" G_GINT64_FORMAT
+                          ",\"hasGap\":%s,\"hasMore\":%s,\"bootId\":",
+                          cursor, oldest, has_gap ? "true" : "false", has_more ? "true" : "false");
+  cw_json_append_string (out, self->boot_id);
+  g_string_append_c (out, '}');
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
 
-  result = json_object_new ();
-  json_object_set_array_member (result, "events", g_steal_pointer (&events));
-  json_object_set_int_member (result, "eventCursor", cursor);
-  json_object_set_int_member (result, "replayStart", oldest);
-  json_object_set_boolean_member (result, "hasGap", has_gap);
-  json_object_set_boolean_member (result, "hasMore", has_more);
-  json_object_set_string_member (result, "bootId", self->boot_id);
-  return result;
+JsonObject *
+cw_event_bus_get_events_since (CwEventBus *self, gint64 after_seq, gint64 limit, GError **error)
+{
+  g_autofree gchar *text = cw_event_bus_get_events_since_json (self, after_seq, limit, error);
+  g_autoptr (JsonNode) node = NULL;
+
+  if (text == NULL)
+    return NULL;
+  node = cw_json_from_string (text, -1, error);
+  if (node == NULL)
+    return NULL;
+  return json_object_ref (json_node_get_object (node));
 }
 
 JsonObject *
