@@ -18,18 +18,22 @@ struct _CwStoreCheckpointer
   gint pages;
 };
 
+static gpointer checkpointer_thread (gpointer data);
+
 static int
 on_wal_commit (void *data, sqlite3 *db, const char *name, int pages)
 {
   CwStoreCheckpointer *self = data;
 
-  if (pages >= self->pages)
-    {
-      g_mutex_lock (&self->mutex);
-      self->poked = TRUE;
-      g_cond_signal (&self->cond);
-      g_mutex_unlock (&self->mutex);
-    }
+  if (pages < self->pages)
+    return SQLITE_OK;
+  /* Started on first need: an idle daemon keeps neither the thread nor its connection. */
+  if (self->thread == NULL)
+    self->thread = g_thread_new ("cw-checkpoint", checkpointer_thread, self);
+  g_mutex_lock (&self->mutex);
+  self->poked = TRUE;
+  g_cond_signal (&self->cond);
+  g_mutex_unlock (&self->mutex);
   return SQLITE_OK;
 }
 
@@ -73,7 +77,6 @@ cw_store_checkpointer_start (sqlite3 *db, const gchar *path, gint pages)
   g_cond_init (&self->cond);
   self->path = g_strdup (path);
   self->pages = pages;
-  self->thread = g_thread_new ("cw-checkpoint", checkpointer_thread, self);
   /* Replaces SQLite's own automatic checkpoint on this connection. */
   sqlite3_wal_hook (db, on_wal_commit, self);
   return self;
@@ -88,7 +91,8 @@ cw_store_checkpointer_stop (CwStoreCheckpointer *self)
   self->stopping = TRUE;
   g_cond_signal (&self->cond);
   g_mutex_unlock (&self->mutex);
-  g_thread_join (self->thread);
+  if (self->thread != NULL)
+    g_thread_join (self->thread);
   g_mutex_clear (&self->mutex);
   g_cond_clear (&self->cond);
   g_free (self->path);
