@@ -290,3 +290,20 @@ agent_turn_wait (AgentTurn *t, const gchar *type)
 {
   return agent_wait_event (t->f->client, type, t->session, t->seen);
 }
+
+gchar *
+agent_turn_send (AgentTurn *t, const gchar *content)
+{
+  return agent_send (t->sender, "send_message", "{\"sessionId\":\"%s\",\"content\":\"%s\"}",
+                     t->session, content);
+}
+
+void
+agent_assert_reply_ok (CwClient *client, const gchar *id)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) response = cw_client_wait_response (client, id, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (json_object_get_boolean_member (response, "success"));
+}

@@ -66,6 +66,10 @@ typedef struct
 AgentTurn *agent_turn_new (const gchar *script);
 void agent_turn_free (AgentTurn *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AgentTurn, agent_turn_free)
+/* Sends send_message with @content on t->sender; returns the request id. */
+gchar *agent_turn_send (AgentTurn *t, const gchar *content);
+/* Reads the answer to @id on @client and asserts it succeeded. */
+void agent_assert_reply_ok (CwClient *client, const gchar *id);
 /* agent_wait_event for the turn's session, recording into t->seen. */
 JsonObject *agent_turn_wait (AgentTurn *t, const gchar *type);
 

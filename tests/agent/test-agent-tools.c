@@ -14,23 +14,6 @@ call_void (AgentTurn *t, const gchar *command, const gchar *extra)
       = agent_call (t->f->client, command, "{\"sessionId\":\"%s\"%s}", t->session, extra);
 }
 
-static gchar *
-send_message (AgentTurn *t, const gchar *content)
-{
-  return agent_send (t->sender, "send_message", "{\"sessionId\":\"%s\",\"content\":\"%s\"}",
-                     t->session, content);
-}
-
-static void
-assert_reply_ok (CwClient *client, const gchar *id)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (JsonObject) response = cw_client_wait_response (client, id, &error);
-
-  g_assert_no_error (error);
-  g_assert_true (json_object_get_boolean_member (response, "success"));
-}
-
 static JsonObject *
 result_of (JsonObject *tool_result_event)
 {
@@ -72,7 +55,7 @@ test_plan_mode (void)
   if (t == NULL)
     return;
   call_void (t, "set_execution_mode", ",\"mode\":\"plan\"");
-  id = send_message (t, "Make x.txt");
+  id = agent_turn_send (t, "Make x.txt");
   res = agent_turn_wait (t, "tool:result");
   g_assert_false (json_object_get_boolean_member (result_of (res), "success"));
   g_assert_true (g_str_has_prefix (json_object_get_string_member (result_of (res), "error"),
@@ -99,7 +82,7 @@ test_plan_mode (void)
       done = agent_turn_wait (t, "stream:done");
     }
   while (FALSE);
-  assert_reply_ok (t->sender, id);
+  agent_assert_reply_ok (t->sender, id);
   last = llm_last_message (t, 2);
   g_assert_cmpstr (json_object_get_string_member (last, "role"), ==, "user");
   g_assert_cmpstr (json_object_get_string_member (last, "content"), ==,
@@ -139,7 +122,7 @@ test_shared_prompt_and_allow_session (void)
     return;
   outside = g_build_filename (t->f->daemon->dir, "outside.txt", NULL);
   g_assert_true (g_file_set_contents (outside, "secret-ish", -1, NULL));
-  id = send_message (t, "Read the outside file twice");
+  id = agent_turn_send (t, "Read the outside file twice");
   req = agent_turn_wait (t, "permission:request");
   g_assert_cmpstr (
       json_object_get_string_member (
@@ -158,7 +141,7 @@ test_shared_prompt_and_allow_session (void)
                     json_object_get_string_member (
                         json_object_get_object_member (agent_event_data (req), "request"), "id"));
   done = agent_turn_wait (t, "stream:done");
-  assert_reply_ok (t->sender, id);
+  agent_assert_reply_ok (t->sender, id);
   /* One prompt for all three calls: the third passed by the session grant. */
   first = agent_find (t->seen, "permission:request", 0);
   second = agent_find (t->seen, "permission:request", first + 1);
@@ -199,7 +182,7 @@ test_execute_full_mode (void)
   if (t == NULL)
     return;
   call_void (t, "set_approval_mode", ",\"mode\":\"full\"");
-  id = send_message (t, "Run things");
+  id = agent_turn_send (t, "Run things");
   /* full mode runs a plain command without asking, in the working directory. */
   r1 = agent_turn_wait (t, "tool:result");
   g_assert_true (json_object_get_boolean_member (result_of (r1), "success"));
@@ -221,7 +204,7 @@ test_execute_full_mode (void)
   r2 = agent_turn_wait (t, "tool:result");
   g_assert_false (json_object_get_boolean_member (result_of (r2), "success"));
   done = agent_turn_wait (t, "stream:done");
-  assert_reply_ok (t->sender, id);
+  agent_assert_reply_ok (t->sender, id);
 }
 
 static void
@@ -246,7 +229,7 @@ test_stop_kills_process_group (void)
     return;
   call_void (t, "set_approval_mode", ",\"mode\":\"full\"");
   pg_file = g_build_filename (t->f->workdir, "pg.txt", NULL);
-  id = send_message (t, "Sleep");
+  id = agent_turn_send (t, "Sleep");
   start = agent_turn_wait (t, "tool:start");
   while (!g_file_get_contents (pg_file, &pg_text, NULL, NULL) || *g_strstrip (pg_text) == '\0')
     {
@@ -262,7 +245,7 @@ test_stop_kills_process_group (void)
   g_assert_false (json_object_get_boolean_member (result_of (res), "success"));
   done = agent_turn_wait (t, "stream:done");
   g_assert_cmpint (g_get_monotonic_time () - stopped_at, <, 3 * G_TIME_SPAN_SECOND);
-  assert_reply_ok (t->sender, id);
+  agent_assert_reply_ok (t->sender, id);
   /* Both sleeps (the background one too) are gone with their group. */
   while (kill (-pgid, 0) == 0)
     {
@@ -290,14 +273,14 @@ test_write_todos (void)
 
   if (t == NULL)
     return;
-  id = send_message (t, "Plan todos");
+  id = agent_turn_send (t, "Plan todos");
   set = agent_turn_wait (t, "task:set");
   arr = json_object_get_array_member (agent_event_data (set), "tasks");
   g_assert_cmpuint (json_array_get_length (arr), ==, 2);
   g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (arr, 1), "status"),
                    ==, "in_progress");
   done = agent_turn_wait (t, "stream:done");
-  assert_reply_ok (t->sender, id);
+  agent_assert_reply_ok (t->sender, id);
   agent_fixture_stop (t->f, SIGKILL);
   agent_fixture_start (t->f);
   tasks = agent_call (t->f->client, "get_tasks", "{\"sessionId\":\"%s\"}", t->session);
@@ -323,7 +306,7 @@ test_queue_resumes_after_kill (void)
 
   if (t == NULL)
     return;
-  id = send_message (t, "one");
+  id = agent_turn_send (t, "one");
   chunk = agent_turn_wait (t, "stream:chunk");
   queued = agent_call (t->f->client, "send_message", "{\"sessionId\":\"%s\",\"content\":\"two\"}",
                        t->session);
@@ -368,8 +351,8 @@ test_retry_attaches (void)
                     t->session);
   queue = agent_call (t->f->client, "get_queue", "{\"sessionId\":\"%s\"}", t->session);
   g_assert_cmpuint (json_array_get_length (json_node_get_array (queue)), ==, 0);
-  assert_reply_ok (second, id2);
-  assert_reply_ok (t->sender, id1);
+  agent_assert_reply_ok (second, id2);
+  agent_assert_reply_ok (t->sender, id1);
   reqs = agent_fixture_llm_requests (t->f);
   g_assert_cmpuint (reqs->len, ==, 1);
 }
@@ -407,7 +390,7 @@ test_file_tools (void)
   g_assert_cmpint (g_mkdir_with_parents (sub, 0700), ==, 0);
   g_assert_true (g_file_set_contents (b, "int y;\n", -1, NULL));
   call_void (t, "set_approval_mode", ",\"mode\":\"full\"");
-  id = send_message (t, "Use the file tools");
+  id = agent_turn_send (t, "Use the file tools");
   for (guint i = 0; i < 4; i++)
     {
       JsonObject *ev = agent_turn_wait (t, "tool:result");
@@ -437,7 +420,7 @@ test_file_tools (void)
                     json_object_get_string_member (
                         json_object_get_object_member (agent_event_data (req), "request"), "id"));
   done = agent_turn_wait (t, "stream:done");
-  assert_reply_ok (t->sender, id);
+  agent_assert_reply_ok (t->sender, id);
   g_assert_false (g_file_test (a, G_FILE_TEST_EXISTS));
   g_assert_cmpint (agent_find (t->seen, "artifact:created", 0), >=, 0);
   g_clear_pointer (&res, json_node_unref);
@@ -463,7 +446,7 @@ test_approval_modes (void)
     return;
   /* read_only: writes and commands are denied without a prompt. */
   call_void (t, "set_approval_mode", ",\"mode\":\"read_only\"");
-  id = send_message (t, "Try");
+  id = agent_turn_send (t, "Try");
   r1 = agent_turn_wait (t, "tool:result");
   r2 = agent_turn_wait (t, "tool:result");
   g_assert_cmpstr (json_object_get_string_member (result_of (r1), "error"), ==,
@@ -471,7 +454,7 @@ test_approval_modes (void)
   g_assert_cmpstr (json_object_get_string_member (result_of (r2), "error"), ==,
                    "Permission denied");
   done = agent_turn_wait (t, "stream:done");
-  assert_reply_ok (t->sender, id);
+  agent_assert_reply_ok (t->sender, id);
   g_assert_cmpint (agent_find (t->seen, "permission:request", 0), ==, -1);
 }
 
@@ -489,7 +472,7 @@ test_turn_needs_no_client (void)
 
   if (t == NULL)
     return;
-  id = send_message (t, "go");
+  id = agent_turn_send (t, "go");
   start = agent_turn_wait (t, "stream:start");
   /* The client that asked goes away; the turn goes on. */
   g_clear_pointer (&t->sender, cw_client_free);
@@ -514,14 +497,14 @@ test_stop_while_waiting_for_permission (void)
 
   if (t == NULL)
     return;
-  id = send_message (t, "write");
+  id = agent_turn_send (t, "write");
   req = agent_turn_wait (t, "permission:request");
   call_void (t, "stop_generation", "");
   resolved = agent_turn_wait (t, "permission:resolved");
   g_assert_cmpstr (json_object_get_string_member (agent_event_data (resolved), "decision"), ==,
                    "deny");
   done = agent_turn_wait (t, "stream:done");
-  assert_reply_ok (t->sender, id);
+  agent_assert_reply_ok (t->sender, id);
   info = agent_call (t->f->client, "get_session", "{\"sessionId\":\"%s\"}", t->session);
   g_assert_cmpstr (
       json_object_get_string_member (
@@ -547,7 +530,7 @@ test_queue_operations (void)
 
   if (t == NULL)
     return;
-  id = send_message (t, "one");
+  id = agent_turn_send (t, "one");
   chunk = agent_turn_wait (t, "stream:chunk");
   res = agent_call (t->f->client, "send_message", "{\"sessionId\":\"%s\",\"content\":\"two\"}",
                     t->session);
@@ -577,7 +560,7 @@ test_queue_operations (void)
   res = agent_call (t->f->client, "send_queued_immediately",
                     "{\"sessionId\":\"%s\",\"messageId\":\"%s\"}", t->session, three);
   g_assert_true (json_node_get_boolean (res));
-  assert_reply_ok (t->sender, id);
+  agent_assert_reply_ok (t->sender, id);
   {
     g_autoptr (JsonObject) last = llm_last_message (t, 1);
     g_assert_cmpstr (json_object_get_string_member (last, "content"), ==, "THREE");
@@ -605,14 +588,14 @@ test_output_cap (void)
   res = agent_call (t->f->client, "set_runtime_config",
                     "{\"config\":{\"sandbox\":{\"maxOutputBytes\":2048}}}");
   call_void (t, "set_approval_mode", ",\"mode\":\"full\"");
-  id = send_message (t, "Flood");
+  id = agent_turn_send (t, "Flood");
   r = agent_turn_wait (t, "tool:result");
   out = json_object_get_string_member (result_of (r), "result");
   g_assert_true (g_str_has_prefix (out, "aaaa"));
   g_assert_nonnull (strstr (out, "[output cut to 2048 of 10000 bytes]"));
   g_assert_cmpuint (strlen (out), <, 2200);
   done = agent_turn_wait (t, "stream:done");
-  assert_reply_ok (t->sender, id);
+  agent_assert_reply_ok (t->sender, id);
 }
 
 int

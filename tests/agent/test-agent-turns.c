@@ -15,23 +15,6 @@
   "{\"events\":[{\"text\":\"Done.\"}],\"stopReason\":\"end_turn\","                                \
   "\"usage\":{\"input\":40,\"output\":2}}]}"
 
-static gchar *
-send_message (AgentTurn *t, const gchar *content)
-{
-  return agent_send (t->sender, "send_message", "{\"sessionId\":\"%s\",\"content\":\"%s\"}",
-                     t->session, content);
-}
-
-static void
-assert_reply_ok (CwClient *client, const gchar *id)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (JsonObject) response = cw_client_wait_response (client, id, &error);
-
-  g_assert_no_error (error);
-  g_assert_true (json_object_get_boolean_member (response, "success"));
-}
-
 static JsonArray *
 chat_items (AgentTurn *t, JsonNode **keep)
 {
@@ -91,11 +74,11 @@ test_stream_text (void)
 
   if (t == NULL)
     return;
-  id = send_message (t, "Say hello");
+  id = agent_turn_send (t, "Say hello");
   done = agent_turn_wait (t, "stream:done");
   g_clear_pointer (&done, json_object_unref);
   done = agent_turn_wait (t, "context:usage");
-  assert_reply_ok (t->sender, id);
+  agent_assert_reply_ok (t->sender, id);
 
   /* Contract §6.7 order. */
   g_assert_cmpstr (g_ptr_array_index (t->seen, 0), ==, "chat:item");
@@ -153,7 +136,7 @@ permission_turn (gboolean allow)
   if (t == NULL)
     return;
   path = g_build_filename (t->f->workdir, "out.txt", NULL);
-  id = send_message (t, "Write the file");
+  id = agent_turn_send (t, "Write the file");
   req = agent_turn_wait (t, "permission:request");
   request = json_object_get_object_member (agent_event_data (req), "request");
   perm_id = json_object_get_string_member (request, "id");
@@ -180,7 +163,7 @@ permission_turn (gboolean allow)
   r = json_object_get_object_member (agent_event_data (result), "result");
   g_assert_cmpint (json_object_get_boolean_member (r, "success"), ==, allow);
   done = agent_turn_wait (t, "stream:done");
-  assert_reply_ok (t->sender, id);
+  agent_assert_reply_ok (t->sender, id);
   assert_before (t->seen, "permission:request", "permission:resolved");
   assert_before (t->seen, "permission:resolved", "tool:result");
   if (allow)
@@ -237,9 +220,9 @@ test_read_inside_needs_no_prompt (void)
     return;
   notes = g_build_filename (t->f->workdir, "notes.txt", NULL);
   g_assert_true (g_file_set_contents (notes, "alpha\nbeta\n", -1, NULL));
-  id = send_message (t, "Read notes");
+  id = agent_turn_send (t, "Read notes");
   done = agent_turn_wait (t, "stream:done");
-  assert_reply_ok (t->sender, id);
+  agent_assert_reply_ok (t->sender, id);
   g_assert_cmpint (agent_find (t->seen, "permission:request", 0), ==, -1);
   last = request_last_message (t, 1);
   g_assert_nonnull (strstr (json_object_get_string_member (last, "content"), "beta"));
@@ -266,7 +249,7 @@ test_question (void)
 
   if (t == NULL)
     return;
-  id = send_message (t, "Pick a colour");
+  id = agent_turn_send (t, "Pick a colour");
   ask = agent_turn_wait (t, "question:ask");
   request = json_object_get_object_member (agent_event_data (ask), "request");
   qid = json_object_get_string_member (request, "id");
@@ -277,7 +260,7 @@ test_question (void)
   res = agent_call (t->f->client, "respond_question", "{\"questionId\":\"%s\",\"answer\":\"blue\"}",
                     qid);
   done = agent_turn_wait (t, "stream:done");
-  assert_reply_ok (t->sender, id);
+  agent_assert_reply_ok (t->sender, id);
   assert_before (t->seen, "question:ask", "question:answered");
   last = request_last_message (t, 1);
   g_assert_cmpstr (json_object_get_string_member (last, "content"), ==, "blue");
@@ -311,14 +294,14 @@ test_stop_mid_stream (void)
 
   if (t == NULL)
     return;
-  id = send_message (t, "Talk slowly");
+  id = agent_turn_send (t, "Talk slowly");
   chunk = agent_turn_wait (t, "stream:chunk");
   stopped_at = g_get_monotonic_time ();
   res = agent_call (t->f->client, "stop_generation", "{\"sessionId\":\"%s\"}", t->session);
   done = agent_turn_wait (t, "stream:done");
   /* Stopping cancels the HTTP stream at once, not after the server's pause. */
   g_assert_cmpint (g_get_monotonic_time () - stopped_at, <, 2 * G_TIME_SPAN_SECOND);
-  assert_reply_ok (t->sender, id);
+  agent_assert_reply_ok (t->sender, id);
   items = chat_items (t, &keep);
   g_assert_cmpstr (item_kind (items, 1), ==, "assistant_message");
   g_assert_cmpstr (
@@ -348,7 +331,7 @@ test_queue_order (void)
 
   if (t == NULL)
     return;
-  id = send_message (t, "one");
+  id = agent_turn_send (t, "one");
   ev = agent_turn_wait (t, "stream:start");
   q2 = agent_call (t->f->client, "send_message", "{\"sessionId\":\"%s\",\"content\":\"two\"}",
                    t->session);
@@ -371,7 +354,7 @@ test_queue_order (void)
   g_assert_true (json_node_get_boolean (res));
 
   /* The first sender is answered once the queue behind its turn has run too. */
-  assert_reply_ok (t->sender, id);
+  agent_assert_reply_ok (t->sender, id);
   reqs = agent_fixture_llm_requests (t->f);
   g_assert_cmpuint (reqs->len, ==, 3);
   for (guint i = 0; i < 3; i++)
@@ -405,11 +388,11 @@ provider_error (const gchar *response, const gchar *code)
 
   if (t == NULL)
     return;
-  id = send_message (t, "hello");
+  id = agent_turn_send (t, "hello");
   err = agent_turn_wait (t, "error");
   g_assert_cmpstr (json_object_get_string_member (agent_event_data (err), "code"), ==, code);
   done = agent_turn_wait (t, "stream:done");
-  assert_reply_ok (t->sender, id); /* turn errors are events, not failures */
+  agent_assert_reply_ok (t->sender, id); /* turn errors are events, not failures */
   assert_before (t->seen, "chat:item", "error");
   items = chat_items (t, &keep);
   last = json_array_get_object_element (items, json_array_get_length (items) - 1);
@@ -468,7 +451,7 @@ test_kill_with_pending_permission (void)
   if (t == NULL)
     return;
   path = g_build_filename (t->f->workdir, "out.txt", NULL);
-  id = send_message (t, "Write the file");
+  id = agent_turn_send (t, "Write the file");
   req = agent_turn_wait (t, "permission:request");
   perm_id = g_strdup (json_object_get_string_member (
       json_object_get_object_member (agent_event_data (req), "request"), "id"));
@@ -544,7 +527,7 @@ test_kill_with_pending_question (void)
 
   if (t == NULL)
     return;
-  id = send_message (t, "Ask me");
+  id = agent_turn_send (t, "Ask me");
   ask = agent_turn_wait (t, "question:ask");
   qid = g_strdup (json_object_get_string_member (
       json_object_get_object_member (agent_event_data (ask), "request"), "id"));
@@ -581,12 +564,12 @@ test_delete_while_running (void)
 
   if (t == NULL)
     return;
-  id = send_message (t, "Talk slowly");
+  id = agent_turn_send (t, "Talk slowly");
   chunk = agent_turn_wait (t, "stream:chunk");
   del = agent_call (t->f->client, "delete_session", "{\"sessionId\":\"%s\"}", t->session);
   g_assert_true (json_object_get_boolean_member (json_node_get_object (del), "success"));
   /* The stopped turn ends and answers without writing the session back. */
-  assert_reply_ok (t->sender, id);
+  agent_assert_reply_ok (t->sender, id);
   msg = agent_call_error (t->f->client, "get_session", "{\"sessionId\":\"%s\"}", t->session);
   g_assert_true (g_str_has_prefix (msg, "Session not found"));
   agent_fixture_stop (t->f, SIGKILL);
@@ -608,7 +591,7 @@ test_kill_mid_stream (void)
 
   if (t == NULL)
     return;
-  id = send_message (t, "Talk slowly");
+  id = agent_turn_send (t, "Talk slowly");
   chunk = agent_turn_wait (t, "stream:chunk");
   g_clear_pointer (&t->sender, cw_client_free);
   agent_fixture_stop (t->f, SIGKILL);
@@ -656,7 +639,7 @@ test_attachments (void)
                    "\"data\":\"remember the milk\"}]}",
                    t->session);
   done = agent_turn_wait (t, "stream:done");
-  assert_reply_ok (t->sender, id);
+  agent_assert_reply_ok (t->sender, id);
   items = chat_items (t, &keep);
   atts = json_object_get_array_member (json_array_get_object_element (items, 0), "attachments");
   g_assert_cmpuint (json_array_get_length (atts), ==, 2);
@@ -692,9 +675,9 @@ test_chunks_and_working_directory (void)
   /* Three turns: six items with sequences 0..5. */
   for (guint i = 0; i < 3; i++)
     {
-      g_autofree gchar *id = send_message (t, "again");
+      g_autofree gchar *id = agent_turn_send (t, "again");
       g_autoptr (JsonObject) done = agent_turn_wait (t, "stream:done");
-      assert_reply_ok (t->sender, id);
+      agent_assert_reply_ok (t->sender, id);
     }
   chunk = agent_call (t->f->client, "get_session_chunk",
                       "{\"sessionId\":\"%s\",\"chatItemLimit\":4}", t->session);
@@ -749,9 +732,9 @@ test_context_trim (void)
   t->session = g_steal_pointer (&small);
   for (guint i = 0; i < 5; i++)
     {
-      g_autofree gchar *id = send_message (t, "more");
+      g_autofree gchar *id = agent_turn_send (t, "more");
       g_autoptr (JsonObject) done = agent_turn_wait (t, "stream:done");
-      assert_reply_ok (t->sender, id);
+      agent_assert_reply_ok (t->sender, id);
     }
   reqs = agent_fixture_llm_requests (t->f);
   g_assert_cmpuint (reqs->len, ==, 5);
