@@ -15,30 +15,6 @@
 
 /* The API wants strictly alternating roles and every tool result of a turn in the one user
  * message that follows it, so neighbouring messages of the same role are merged. */
-typedef struct
-{
-  JsonBuilder *b;
-  const gchar *open_role; /* role of the message being built, NULL if none */
-} CwAnthropicMessages;
-
-static void
-cw_anthropic_open (CwAnthropicMessages *m, const gchar *role)
-{
-  if (g_strcmp0 (m->open_role, role) == 0)
-    return;
-  if (m->open_role != NULL)
-    {
-      json_builder_end_array (m->b);
-      json_builder_end_object (m->b);
-    }
-  json_builder_begin_object (m->b);
-  json_builder_set_member_name (m->b, "role");
-  json_builder_add_string_value (m->b, role);
-  json_builder_set_member_name (m->b, "content");
-  json_builder_begin_array (m->b);
-  m->open_role = role;
-}
-
 static void
 cw_anthropic_add_text (JsonBuilder *b, const gchar *text)
 {
@@ -74,7 +50,7 @@ cw_anthropic_add_tool_use (JsonBuilder *b, JsonObject *call)
 }
 
 static void
-cw_anthropic_add_message (CwAnthropicMessages *m, JsonObject *message)
+cw_anthropic_add_message (CwProviderTurns *m, JsonObject *message)
 {
   const gchar *role = cw_provider_json_string (message, "role");
   const gchar *content = cw_provider_json_string (message, "content");
@@ -83,7 +59,7 @@ cw_anthropic_add_message (CwAnthropicMessages *m, JsonObject *message)
   if (g_strcmp0 (role, "tool") == 0)
     {
       JsonNode *is_error = json_object_get_member (message, "isError");
-      cw_anthropic_open (m, "user");
+      cw_provider_turns_open (m, "user");
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "type");
       json_builder_add_string_value (b, "tool_result");
@@ -107,7 +83,7 @@ cw_anthropic_add_message (CwAnthropicMessages *m, JsonObject *message)
       if ((content == NULL || *content == '\0')
           && (calls == NULL || json_array_get_length (calls) == 0))
         return;
-      cw_anthropic_open (m, "assistant");
+      cw_provider_turns_open (m, "assistant");
       /* Signed thinking goes back first and unchanged, as the API checks its signature. */
       for (guint i = 0; thinking != NULL && i < json_array_get_length (thinking); i++)
         json_builder_add_value (b, json_node_copy (json_array_get_element (thinking, i)));
@@ -123,7 +99,7 @@ cw_anthropic_add_message (CwAnthropicMessages *m, JsonObject *message)
     }
   else if (g_strcmp0 (role, "user") == 0)
     {
-      cw_anthropic_open (m, "user");
+      cw_provider_turns_open (m, "user");
       cw_anthropic_add_text (b, content != NULL && *content != '\0' ? content : " ");
     }
 }
@@ -217,7 +193,7 @@ static GBytes *
 cw_anthropic_build_body (const CwProviderRequest *request)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
-  CwAnthropicMessages m = { b, NULL };
+  CwProviderTurns m = { b, NULL, "content" };
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "model");
@@ -238,11 +214,7 @@ cw_anthropic_build_body (const CwProviderRequest *request)
       if (message != NULL)
         cw_anthropic_add_message (&m, message);
     }
-  if (m.open_role != NULL)
-    {
-      json_builder_end_array (b);
-      json_builder_end_object (b);
-    }
+  cw_provider_turns_close (&m);
   json_builder_end_array (b);
   if (request->tools != NULL && json_array_get_length (request->tools) > 0)
     cw_anthropic_add_tools (b, request->tools);

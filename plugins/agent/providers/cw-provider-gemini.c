@@ -16,30 +16,6 @@
 /* ---- request ------------------------------------------------------------------------- */
 
 /* Gemini too wants alternating roles; neighbours of one role are merged. */
-typedef struct
-{
-  JsonBuilder *b;
-  const gchar *open_role;
-} CwGeminiContents;
-
-static void
-cw_gemini_open (CwGeminiContents *c, const gchar *role)
-{
-  if (g_strcmp0 (c->open_role, role) == 0)
-    return;
-  if (c->open_role != NULL)
-    {
-      json_builder_end_array (c->b);
-      json_builder_end_object (c->b);
-    }
-  json_builder_begin_object (c->b);
-  json_builder_set_member_name (c->b, "role");
-  json_builder_add_string_value (c->b, role);
-  json_builder_set_member_name (c->b, "parts");
-  json_builder_begin_array (c->b);
-  c->open_role = role;
-}
-
 static void
 cw_gemini_add_text (JsonBuilder *b, const gchar *text)
 {
@@ -100,14 +76,14 @@ cw_gemini_add_function_response (JsonBuilder *b, JsonObject *message)
 }
 
 static void
-cw_gemini_add_message (CwGeminiContents *c, JsonObject *message)
+cw_gemini_add_message (CwProviderTurns *c, JsonObject *message)
 {
   const gchar *role = cw_provider_json_string (message, "role");
   const gchar *content = cw_provider_json_string (message, "content");
 
   if (g_strcmp0 (role, "tool") == 0)
     {
-      cw_gemini_open (c, "user");
+      cw_provider_turns_open (c, "user");
       cw_gemini_add_function_response (c->b, message);
     }
   else if (g_strcmp0 (role, "assistant") == 0)
@@ -119,7 +95,7 @@ cw_gemini_add_message (CwGeminiContents *c, JsonObject *message)
       if ((content == NULL || *content == '\0')
           && (calls == NULL || json_array_get_length (calls) == 0))
         return;
-      cw_gemini_open (c, "model");
+      cw_provider_turns_open (c, "model");
       if (content != NULL && *content != '\0')
         cw_gemini_add_text (c->b, content);
       for (guint i = 0; calls != NULL && i < json_array_get_length (calls); i++)
@@ -131,7 +107,7 @@ cw_gemini_add_message (CwGeminiContents *c, JsonObject *message)
     }
   else if (g_strcmp0 (role, "user") == 0)
     {
-      cw_gemini_open (c, "user");
+      cw_provider_turns_open (c, "user");
       /* An empty text part is refused; a user turn of attachments only has no text. */
       cw_gemini_add_text (c->b, content != NULL && *content != '\0' ? content : " ");
     }
@@ -213,7 +189,7 @@ static GBytes *
 cw_gemini_build_body (const CwProviderRequest *request)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
-  CwGeminiContents c = { b, NULL };
+  CwProviderTurns c = { b, NULL, "parts" };
 
   json_builder_begin_object (b);
   if (request->system_prompt != NULL && *request->system_prompt != '\0')
@@ -234,11 +210,7 @@ cw_gemini_build_body (const CwProviderRequest *request)
       if (message != NULL)
         cw_gemini_add_message (&c, message);
     }
-  if (c.open_role != NULL)
-    {
-      json_builder_end_array (b);
-      json_builder_end_object (b);
-    }
+  cw_provider_turns_close (&c);
   json_builder_end_array (b);
   if (request->tools != NULL && json_array_get_length (request->tools) > 0)
     cw_gemini_add_tools (b, request->tools);

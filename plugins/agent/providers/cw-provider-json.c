@@ -109,3 +109,27 @@ cw_provider_json_replay (JsonObject *message, const gchar *api)
 {
   return cw_provider_json_object (cw_provider_json_object (message, "replayState"), api);
 }
+
+void
+cw_provider_turns_open (CwProviderTurns *t, const gchar *role)
+{
+  if (g_strcmp0 (t->open_role, role) == 0)
+    return;
+  cw_provider_turns_close (t);
+  json_builder_begin_object (t->b);
+  json_builder_set_member_name (t->b, "role");
+  json_builder_add_string_value (t->b, role);
+  json_builder_set_member_name (t->b, t->member);
+  json_builder_begin_array (t->b);
+  t->open_role = role;
+}
+
+void
+cw_provider_turns_close (CwProviderTurns *t)
+{
+  if (t->open_role == NULL)
+    return;
+  json_builder_end_array (t->b);
+  json_builder_end_object (t->b);
+  t->open_role = NULL;
+}

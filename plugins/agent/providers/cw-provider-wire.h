@@ -74,6 +74,18 @@ guint cw_provider_retry_delay_ms (SoupMessageHeaders *headers, guint attempt, gu
 /* Parses a Retry-After value (delta seconds or an HTTP date); -1 if unusable. */
 gint64 cw_provider_parse_retry_after (const gchar *value, GDateTime *now);
 
+/* Anthropic and Gemini want strictly alternating roles, so neighbouring messages of one role
+ * are merged into one {role, <member>: [...]} entry (cw-provider-json.c). */
+typedef struct
+{
+  JsonBuilder *b;
+  const gchar *open_role; /* role of the entry being built, NULL if none */
+  const gchar *member;    /* "content" (Anthropic) or "parts" (Gemini) */
+} CwProviderTurns;
+
+void cw_provider_turns_open (CwProviderTurns *t, const gchar *role);
+void cw_provider_turns_close (CwProviderTurns *t);
+
 /* Small JSON helpers shared by the wire formats (cw-provider-json.c). */
 JsonNode *cw_provider_json_parse (const gchar *data, GError **error);
 /* @args_json assembled from deltas; "" is an empty object. NULL with a STREAM error when
