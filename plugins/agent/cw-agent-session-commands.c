@@ -495,29 +495,39 @@ cmd_update_session_last_accessed (CwInvocation *inv, gpointer user_data)
   return_void (inv);
 }
 
+/* The "mode" param if it is one of @modes; otherwise answers the call and returns NULL. */
+static const gchar *
+get_mode (CwInvocation *inv, const gchar *const *modes, const gchar *message)
+{
+  g_autoptr (GError) error = NULL;
+  const gchar *mode = cw_invocation_get_string (inv, "mode", TRUE, &error);
+
+  if (mode == NULL)
+    {
+      return_error (inv, g_steal_pointer (&error));
+      return NULL;
+    }
+  if (!g_strv_contains (modes, mode))
+    {
+      cw_invocation_return_error_literal (inv, CW_ERROR_INVALID_PARAMS, message);
+      return NULL;
+    }
+  return mode;
+}
+
 static void
 cmd_set_approval_mode (CwInvocation *inv, gpointer user_data)
 {
   static const gchar *const modes[] = { "auto", "read_only", "full", NULL };
   CwAgentPlugin *self = PLUGIN (user_data);
   CwAgentSession *s = cw_agent_plugin_session_from_invocation (self, inv);
-  g_autoptr (GError) error = NULL;
   const gchar *mode;
 
   if (s == NULL)
     return;
-  mode = cw_invocation_get_string (inv, "mode", TRUE, &error);
+  mode = get_mode (inv, modes, "mode must be auto, read_only or full");
   if (mode == NULL)
-    {
-      return_error (inv, g_steal_pointer (&error));
-      return;
-    }
-  if (!g_strv_contains (modes, mode))
-    {
-      cw_invocation_return_error_literal (inv, CW_ERROR_INVALID_PARAMS,
-                                          "mode must be auto, read_only or full");
-      return;
-    }
+    return;
   g_free (s->approval_mode);
   s->approval_mode = g_strdup (mode);
   cw_agent_plugin_save_session (self, s);
@@ -530,23 +540,13 @@ cmd_set_execution_mode (CwInvocation *inv, gpointer user_data)
   static const gchar *const modes[] = { "execute", "plan", NULL };
   CwAgentPlugin *self = PLUGIN (user_data);
   CwAgentSession *s = cw_agent_plugin_session_from_invocation (self, inv);
-  g_autoptr (GError) error = NULL;
   const gchar *mode;
 
   if (s == NULL)
     return;
-  mode = cw_invocation_get_string (inv, "mode", TRUE, &error);
+  mode = get_mode (inv, modes, "mode must be execute or plan");
   if (mode == NULL)
-    {
-      return_error (inv, g_steal_pointer (&error));
-      return;
-    }
-  if (!g_strv_contains (modes, mode))
-    {
-      cw_invocation_return_error_literal (inv, CW_ERROR_INVALID_PARAMS,
-                                          "mode must be execute or plan");
-      return;
-    }
+    return;
   if (g_strcmp0 (mode, s->execution_mode) != 0)
     {
       g_free (s->execution_mode);

@@ -307,3 +307,16 @@ agent_assert_reply_ok (CwClient *client, const gchar *id)
   g_assert_no_error (error);
   g_assert_true (json_object_get_boolean_member (response, "success"));
 }
+
+JsonObject *
+agent_turn_request_last_message (AgentTurn *t, guint n)
+{
+  g_autoptr (GPtrArray) reqs = agent_fixture_llm_requests (t->f);
+  JsonArray *messages;
+
+  g_assert_cmpuint (reqs->len, >, n);
+  messages = json_object_get_array_member (
+      json_object_get_object_member (g_ptr_array_index (reqs, n), "body"), "messages");
+  return json_object_ref (
+      json_array_get_object_element (messages, json_array_get_length (messages) - 1));
+}

@@ -70,6 +70,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (AgentTurn, agent_turn_free)
 gchar *agent_turn_send (AgentTurn *t, const gchar *content);
 /* Reads the answer to @id on @client and asserts it succeeded. */
 void agent_assert_reply_ok (CwClient *client, const gchar *id);
+/* The last message of the @n-th (0-based) request the fake server got. */
+JsonObject *agent_turn_request_last_message (AgentTurn *t, guint n);
 /* agent_wait_event for the turn's session, recording into t->seen. */
 JsonObject *agent_turn_wait (AgentTurn *t, const gchar *type);
 

@@ -20,19 +20,6 @@ result_of (JsonObject *tool_result_event)
   return json_object_get_object_member (agent_event_data (tool_result_event), "result");
 }
 
-static JsonObject *
-llm_last_message (AgentTurn *t, guint n)
-{
-  g_autoptr (GPtrArray) reqs = agent_fixture_llm_requests (t->f);
-  JsonArray *messages;
-
-  g_assert_cmpuint (reqs->len, >, n);
-  messages = json_object_get_array_member (
-      json_object_get_object_member (g_ptr_array_index (reqs, n), "body"), "messages");
-  return json_object_ref (
-      json_array_get_object_element (messages, json_array_get_length (messages) - 1));
-}
-
 static void
 test_plan_mode (void)
 {
@@ -83,7 +70,7 @@ test_plan_mode (void)
     }
   while (FALSE);
   agent_assert_reply_ok (t->sender, id);
-  last = llm_last_message (t, 2);
+  last = agent_turn_request_last_message (t, 2);
   g_assert_cmpstr (json_object_get_string_member (last, "role"), ==, "user");
   g_assert_cmpstr (json_object_get_string_member (last, "content"), ==,
                    "The plan is approved. Carry it out now.");
@@ -148,7 +135,7 @@ test_shared_prompt_and_allow_session (void)
   g_assert_cmpint (first, >=, 0);
   g_assert_cmpint (second, ==, -1);
   {
-    g_autoptr (JsonObject) last = llm_last_message (t, 2);
+    g_autoptr (JsonObject) last = agent_turn_request_last_message (t, 2);
     g_assert_nonnull (strstr (json_object_get_string_member (last, "content"), "secret-ish"));
   }
   g_clear_pointer (&boot, json_node_unref);
@@ -317,7 +304,7 @@ test_queue_resumes_after_kill (void)
   agent_fixture_start (t->f);
   /* Nobody asks: the queued message runs by itself after the restart. */
   done = agent_turn_wait (t, "stream:done");
-  last = llm_last_message (t, 1);
+  last = agent_turn_request_last_message (t, 1);
   g_assert_cmpstr (json_object_get_string_member (last, "content"), ==, "two");
   g_clear_pointer (&queue, json_node_unref);
   queue = agent_call (t->f->client, "get_queue", "{\"sessionId\":\"%s\"}", t->session);
@@ -562,7 +549,7 @@ test_queue_operations (void)
   g_assert_true (json_node_get_boolean (res));
   agent_assert_reply_ok (t->sender, id);
   {
-    g_autoptr (JsonObject) last = llm_last_message (t, 1);
+    g_autoptr (JsonObject) last = agent_turn_request_last_message (t, 1);
     g_assert_cmpstr (json_object_get_string_member (last, "content"), ==, "THREE");
   }
   g_clear_pointer (&q, json_node_unref);

@@ -28,20 +28,6 @@ item_kind (JsonArray *items, guint i)
   return json_object_get_string_member (json_array_get_object_element (items, i), "kind");
 }
 
-/* The last message of the request the fake server got as @n-th (0-based). */
-static JsonObject *
-request_last_message (AgentTurn *t, guint n)
-{
-  g_autoptr (GPtrArray) reqs = agent_fixture_llm_requests (t->f);
-  JsonArray *messages;
-
-  g_assert_cmpuint (reqs->len, >, n);
-  messages = json_object_get_array_member (
-      json_object_get_object_member (g_ptr_array_index (reqs, n), "body"), "messages");
-  return json_object_ref (
-      json_array_get_object_element (messages, json_array_get_length (messages) - 1));
-}
-
 static void
 assert_before (GPtrArray *seen, const gchar *a, const gchar *b)
 {
@@ -110,7 +96,7 @@ test_stream_text (void)
   g_assert_cmpstr (json_object_get_string_member (json_node_get_object (keep), "firstMessage"), ==,
                    "Say hello");
 
-  last = request_last_message (t, 0);
+  last = agent_turn_request_last_message (t, 0);
   g_assert_cmpstr (json_object_get_string_member (last, "role"), ==, "user");
   g_assert_cmpstr (json_object_get_string_member (last, "content"), ==, "Say hello");
   usage = agent_call (t->f->client, "get_context_usage", "{\"sessionId\":\"%s\"}", t->session);
@@ -178,7 +164,7 @@ permission_turn (gboolean allow)
       g_assert_cmpstr (json_object_get_string_member (r, "error"), ==, "Permission denied");
     }
   /* The model got the tool's outcome in the second request. */
-  last = request_last_message (t, 1);
+  last = agent_turn_request_last_message (t, 1);
   g_assert_cmpstr (json_object_get_string_member (last, "role"), ==, "tool");
   g_assert_cmpstr (json_object_get_string_member (last, "tool_call_id"), ==, "call_1");
 
@@ -224,7 +210,7 @@ test_read_inside_needs_no_prompt (void)
   done = agent_turn_wait (t, "stream:done");
   agent_assert_reply_ok (t->sender, id);
   g_assert_cmpint (agent_find (t->seen, "permission:request", 0), ==, -1);
-  last = request_last_message (t, 1);
+  last = agent_turn_request_last_message (t, 1);
   g_assert_nonnull (strstr (json_object_get_string_member (last, "content"), "beta"));
 }
 
@@ -262,7 +248,7 @@ test_question (void)
   done = agent_turn_wait (t, "stream:done");
   agent_assert_reply_ok (t->sender, id);
   assert_before (t->seen, "question:ask", "question:answered");
-  last = request_last_message (t, 1);
+  last = agent_turn_request_last_message (t, 1);
   g_assert_cmpstr (json_object_get_string_member (last, "content"), ==, "blue");
   items = chat_items (t, &keep);
   for (guint i = 0; i < json_array_get_length (items); i++)
@@ -359,7 +345,7 @@ test_queue_order (void)
   g_assert_cmpuint (reqs->len, ==, 3);
   for (guint i = 0; i < 3; i++)
     {
-      g_autoptr (JsonObject) last = request_last_message (t, i);
+      g_autoptr (JsonObject) last = agent_turn_request_last_message (t, i);
       g_assert_cmpstr (json_object_get_string_member (last, "content"), ==, expected[i]);
     }
   g_clear_pointer (&queue, json_node_unref);
@@ -476,7 +462,7 @@ test_kill_with_pending_permission (void)
   g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
   g_assert_cmpstr (contents, ==, "hi there");
   {
-    g_autoptr (JsonObject) last = request_last_message (t, 1);
+    g_autoptr (JsonObject) last = agent_turn_request_last_message (t, 1);
     g_assert_cmpstr (json_object_get_string_member (last, "role"), ==, "tool");
   }
   g_clear_pointer (&boot, json_node_unref);
@@ -546,7 +532,7 @@ test_kill_with_pending_question (void)
   res = agent_call (t->f->client, "respond_question", "{\"questionId\":\"%s\",\"answer\":\"yes\"}",
                     qid);
   done = agent_turn_wait (t, "stream:done");
-  last = request_last_message (t, 1);
+  last = agent_turn_request_last_message (t, 1);
   g_assert_cmpstr (json_object_get_string_member (last, "content"), ==, "yes");
 }
 
@@ -651,7 +637,7 @@ test_attachments (void)
   g_assert_true (g_str_has_suffix (path, "-pic.png"));
   g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
   g_assert_cmpstr (contents, ==, "hello");
-  last = request_last_message (t, 0);
+  last = agent_turn_request_last_message (t, 0);
   text = json_object_get_string_member (last, "content");
   g_assert_true (g_str_has_prefix (text, "Look"));
   g_assert_nonnull (strstr (text, "remember the milk"));
