@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include "cw-client-private.h"
+#include "cw-client.h"
 
 G_BEGIN_DECLS
 

@@ -1,9 +1,28 @@
 #!/bin/sh
-# Plugins may include only <cowork.h>: the core's *-private.h headers are not API.
+# Who may include what:
+# - plugins include only the SDK's <cowork.h> (their coworkctl extensions in
+#   plugins/*/ctl/ may also include coworkctl's cw-ctl.h);
+# - the SDK's own *-private.h headers (core/libcowork/) stay inside core/libcowork: the
+#   daemon, transports, service code and coworkctl use cowork.h and cowork-host.h, which is
+#   all the library exports.
 set -eu
 cd "${MESON_SOURCE_ROOT:-$(dirname "$0")/..}"
+status=0
 if grep -rnE '#include *[<"][^>"]*-private\.h[>"]' plugins/; then
-  echo "a plugin includes a core private header (above)" >&2
-  exit 1
+  echo "a plugin includes a private header (above)" >&2
+  status=1
 fi
-echo "private headers: plugins/ is clean"
+if grep -rnE '#include *[<"](cowork-host\.h|cw-client\.h|cw-paths-private\.h)[>"]' plugins/ \
+    | grep -v '^plugins/[^/]*/ctl/\|^plugins/[^/]*/tests/'; then
+  echo "a plugin module includes a host-side header (above)" >&2
+  status=1
+fi
+sdk_private=$(cd core/libcowork && ls -- *-private.h)
+for h in $sdk_private; do
+  if grep -rnF "\"$h\"" core plugins tests bench | grep -v '^core/libcowork/'; then
+    echo "$h is private to core/libcowork (above)" >&2
+    status=1
+  fi
+done
+[ $status -eq 0 ] && echo "private headers: plugins/ and the static parts are clean"
+exit $status

@@ -2,8 +2,7 @@
  * subscribers, on a real SQLite file.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-core-schema-private.h"
-#include "cw-event-bus-private.h"
-#include "cw-store-private.h"
+#include "cowork-host.h"
 #include "cw-test-daemon.h"
 
 typedef struct

@@ -1,8 +1,7 @@
 /* test-store.c: per-owner migrations, and upgrading a database file from an older schema.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-core-schema-private.h"
-#include "cw-event-bus-private.h"
-#include "cw-store-private.h"
+#include "cowork-host.h"
 #include "cw-test-daemon.h"
 
 static gchar *

@@ -3,7 +3,7 @@
  * gnome-keyring-daemon, so the user scope is the real Secret Service.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #define _GNU_SOURCE
-#include "cw-secrets-private.h"
+#include "cowork-host.h"
 #include "cw-test-daemon.h"
 #include "cw-token-private.h"
 

@@ -1,0 +1,31 @@
+/* cw-ctl.h: what every coworkctl subcommand gets.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "cw-client.h"
+#include "cw-paths-private.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  const CwPaths *paths;
+  gboolean json;
+} CwCtl;
+
+/* Returns the exit status; on failure sets @error (printed by main). argv[0] is the
+ * subcommand's name. */
+typedef int (*CwCtlRunFunc) (CwCtl *ctl, int argc, char **argv, GError **error);
+
+typedef struct
+{
+  const gchar *name;
+  const gchar *usage;
+  const gchar *summary;
+  CwCtlRunFunc run;
+} CwCtlCommand;
+
+/* The socket, authenticated with the token file; a clear error when nothing answers. */
+CwClient *cw_ctl_connect_socket (CwCtl *ctl, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,128 @@
+/* cowork-host.h: the host side of libcowork, for the programs that run plugins: coworkd,
+ * coworkctl and test harnesses. Plugins include only cowork.h.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "cowork.h"
+
+G_BEGIN_DECLS
+
+/* ---- store ----------------------------------------------------------------------- */
+
+/* Opens (creating if needed) the SQLite file in WAL mode and applies the core schema. */
+CwStore *cw_store_open (const gchar *path, GError **error);
+const gchar *cw_store_get_path (CwStore *self);
+/* Runs PRAGMA quick_check; FALSE with @error naming the first problem. */
+gboolean cw_store_check (CwStore *self, GError **error);
+
+/* ---- event bus ------------------------------------------------------------------- */
+
+typedef struct
+{
+  guint ring_size;     /* events kept in memory for fast replay (default 5000) */
+  gint64 keep_events;  /* an event is kept while among the newest keep_events ... */
+  gint64 keep_seconds; /* ... or younger than keep_seconds */
+  gint64 max_events;   /* hard ceiling on stored events, whatever their age */
+} CwEventRetention;
+
+#define CW_EVENT_RETENTION_DEFAULT                                                                 \
+  {                                                                                                \
+    5000, 50000, 7 * 24 * 3600, 1000000                                                            \
+  }
+
+CwEventBus *cw_event_bus_new (CwStore *store, const CwEventRetention *retention, GError **error);
+/* Stores pending events and hands them to subscribers now. */
+void cw_event_bus_flush (CwEventBus *self);
+/* Deletes events outside the retention window; returns how many went. */
+gint64 cw_event_bus_prune (CwEventBus *self, GError **error);
+JsonObject *cw_event_bus_get_health (CwEventBus *self);
+
+/* ---- config ---------------------------------------------------------------------- */
+
+/* @path may name a missing file: then every key has its default. */
+CwConfig *cw_config_new (const gchar *app_data_dir, gboolean system_mode, const gchar *path,
+                         GError **error);
+const gchar *cw_config_get_path (CwConfig *self);
+
+/* ---- context --------------------------------------------------------------------- */
+
+CwContext *cw_context_new (CwCommandRegistry *registry, CwEventBus *bus, CwStore *store,
+                           CwConfig *config);
+void cw_context_set_secrets (CwContext *self, CwSecrets *secrets);
+/* Runs every contributor; appends comma-separated JSON text to @sessions and @runtime
+ * (both may be NULL to count only). Returns the number of sessions. */
+guint cw_context_bootstrap_text (CwContext *self, GString *sessions, GString *runtime);
+guint cw_context_count_sessions (CwContext *self);
+
+/* ---- plugin loader --------------------------------------------------------------- */
+
+#define CW_TYPE_PLUGIN_LOADER (cw_plugin_loader_get_type ())
+G_DECLARE_FINAL_TYPE (CwPluginLoader, cw_plugin_loader, CW, PLUGIN_LOADER, GObject)
+
+CwPluginLoader *cw_plugin_loader_new (CwContext *context);
+/* Loads every libcowork_plugin_<name>.so from @dirs in order; the first of a name wins.
+ * A module that cannot be loaded is recorded, not fatal. */
+void cw_plugin_loader_load_dirs (CwPluginLoader *self, const gchar *const *dirs);
+void cw_plugin_loader_start_all (CwPluginLoader *self);
+void cw_plugin_loader_stop_all (CwPluginLoader *self);
+/* [{name, state, path, error?, commands[]}] */
+JsonArray *cw_plugin_loader_get_health (CwPluginLoader *self);
+guint cw_plugin_loader_count_failed (CwPluginLoader *self);
+
+/* ---- secrets --------------------------------------------------------------------- */
+
+/* User scope: the Secret Service through libsecret. No I/O until the first call. */
+CwSecrets *cw_secrets_new_user (void);
+/* System scope: the encrypted store in @dir (created 0700 on first write). */
+CwSecrets *cw_secrets_new_system (const gchar *dir);
+/* "user" or "system". */
+const gchar *cw_secrets_get_scope (CwSecrets *self);
+/* Where the values live, for people: "Secret Service" or the store's directory. */
+const gchar *cw_secrets_get_location (CwSecrets *self);
+
+/* Names only, never values: [{kind, name, scope}], sorted. */
+void cw_secrets_list (CwSecrets *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+                      gpointer user_data);
+JsonArray *cw_secrets_list_finish (CwSecrets *self, GAsyncResult *result, GError **error);
+
+/* Note: cw_secrets_delete() succeeds when there is nothing to delete (a cleared key stays
+ * cleared); use the list to tell whether something was there. */
+
+/* kind: [a-z0-9_-]{1,64}; name: [A-Za-z0-9_@.-]{1,128}, not starting with '.'. */
+gboolean cw_secrets_check_name (const gchar *kind, const gchar *name, GError **error);
+
+/* Blocking forms for coworkctl, which has no main loop of its own. */
+gboolean cw_secrets_store_sync (CwSecrets *self, const gchar *kind, const gchar *name,
+                                const gchar *value, GError **error);
+gchar *cw_secrets_lookup_sync (CwSecrets *self, const gchar *kind, const gchar *name,
+                               GError **error);
+gboolean cw_secrets_delete_sync (CwSecrets *self, const gchar *kind, const gchar *name,
+                                 GError **error);
+JsonArray *cw_secrets_list_sync (CwSecrets *self, GError **error);
+
+/* Overwrites and frees a secret value. */
+void cw_secret_free (gchar *value);
+
+/* ---- audit log ------------------------------------------------------------------- */
+
+/* Records @action by @actor; @details (may be NULL) must never hold a secret value. */
+gboolean cw_audit_record (CwStore *store, const gchar *action, const gchar *actor,
+                          JsonObject *details, GError **error);
+/* Newest first: [{id, timestamp, action, actor, details}] */
+JsonArray *cw_audit_list (CwStore *store, gint64 limit, GError **error);
+
+/* ---- command dispatch --------------------------------------------------------------- */
+
+/* Called once with exactly one of @result, @raw (JSON text the handler already had) or
+ * @error, each transfer full. */
+typedef void (*CwCommandReplyFunc) (JsonNode *result, gchar *raw, GError *error,
+                                    gpointer user_data);
+
+/* Like cw_command_registry_call, but @reply runs as soon as the handler answers (maybe
+ * before this returns), without a main-loop turn in between: the transports' hot path. */
+void cw_command_registry_dispatch (CwCommandRegistry *self, const gchar *command, JsonNode *params,
+                                   CwCommandReplyFunc reply, gpointer reply_data);
+
+G_END_DECLS

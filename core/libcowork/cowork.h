@@ -1,0 +1,286 @@
+/* cowork.h: the one public header of libcowork, for plugins and clients.
+ *
+ * A plugin is a GModule that exports one symbol, cw_plugin_query_type(), returning a GType
+ * that derives from CwPlugin. The daemon instantiates it, calls load() (register commands
+ * and migrations) and then start(). Everything a plugin may touch is reached through its
+ * CwContext: the command registry, the event bus, the store, the secrets and the config.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <sqlite3.h>
+
+G_BEGIN_DECLS
+
+#define CW_PLUGIN_API_VERSION 1
+
+/* ---- errors ------------------------------------------------------------------------- */
+
+#define CW_ERROR (cw_error_quark ())
+GQuark cw_error_quark (void);
+
+/* Each code maps to a D-Bus error name org.cowork.Daemon1.Error.<Kind>. */
+typedef enum
+{
+  CW_ERROR_FAILED,          /* Failed */
+  CW_ERROR_INVALID_PARAMS,  /* InvalidParams */
+  CW_ERROR_NOT_FOUND,       /* NotFound */
+  CW_ERROR_UNKNOWN_COMMAND, /* UnknownCommand */
+  CW_ERROR_UNAUTHORIZED,    /* Unauthorized */
+  CW_ERROR_EXISTS,          /* Exists */
+  CW_ERROR_NOT_SUPPORTED,   /* NotSupported */
+  CW_ERROR_BUSY,            /* Busy */
+  CW_ERROR_CANCELLED,       /* Cancelled */
+  CW_ERROR_INTERNAL,        /* Internal */
+  CW_ERROR_LAST
+} CwError;
+
+const gchar *cw_error_to_name (CwError code);
+
+/* ---- invocations -------------------------------------------------------------------- */
+
+#define CW_TYPE_INVOCATION (cw_invocation_get_type ())
+G_DECLARE_FINAL_TYPE (CwInvocation, cw_invocation, CW, INVOCATION, GObject)
+
+const gchar *cw_invocation_get_command (CwInvocation *self);
+JsonObject *cw_invocation_get_params (CwInvocation *self);
+/* Returns a string member; NULL with "<name> is required" when required and missing. */
+const gchar *cw_invocation_get_string (CwInvocation *self, const gchar *name, gboolean required,
+                                       GError **error);
+gboolean cw_invocation_get_int (CwInvocation *self, const gchar *name, gint64 default_value,
+                                gint64 *out_value, GError **error);
+gboolean cw_invocation_get_boolean (CwInvocation *self, const gchar *name, gboolean default_value,
+                                    gboolean *out_value, GError **error);
+/* Answer the call exactly once. Takes ownership of @result (NULL means JSON null). */
+void cw_invocation_return_value (CwInvocation *self, JsonNode *result);
+void cw_invocation_return_object (CwInvocation *self, JsonObject *result);
+/* Answers with JSON text the handler already has (one valid JSON value; takes ownership).
+ * The socket passes it through untouched: the fast path for large answers. */
+void cw_invocation_return_json_text (CwInvocation *self, gchar *json);
+void cw_invocation_return_error (CwInvocation *self, GError *error);
+void cw_invocation_return_error_literal (CwInvocation *self, CwError code, const gchar *message);
+void cw_invocation_return_new_error (CwInvocation *self, CwError code, const gchar *format, ...)
+    G_GNUC_PRINTF (3, 4);
+gboolean cw_invocation_is_finished (CwInvocation *self);
+
+/* ---- command registry --------------------------------------------------------------- */
+
+#define CW_TYPE_COMMAND_REGISTRY (cw_command_registry_get_type ())
+G_DECLARE_FINAL_TYPE (CwCommandRegistry, cw_command_registry, CW, COMMAND_REGISTRY, GObject)
+
+/* A handler answers through the invocation, now or later, exactly once. */
+typedef void (*CwCommandFunc) (CwInvocation *invocation, gpointer user_data);
+
+CwCommandRegistry *cw_command_registry_new (void);
+gboolean cw_command_registry_add (CwCommandRegistry *self, const gchar *name, const gchar *owner,
+                                  CwCommandFunc func, gpointer user_data, GDestroyNotify destroy,
+                                  GError **error);
+guint cw_command_registry_remove_owner (CwCommandRegistry *self, const gchar *owner);
+gboolean cw_command_registry_has (CwCommandRegistry *self, const gchar *name);
+/* Sorted, NULL-terminated; free with g_strfreev. */
+gchar **cw_command_registry_list (CwCommandRegistry *self);
+/* Runs @command. @params may be NULL ({}), must otherwise be an object; the reserved keys
+ * _idempotencyKey and _retryAttempt are removed before the handler sees them. A call with an
+ * idempotency key already seen in the last 15 minutes gets the stored answer, or waits for
+ * the running call's answer instead of running again. */
+void cw_command_registry_call (CwCommandRegistry *self, const gchar *command, JsonNode *params,
+                               GAsyncReadyCallback callback, gpointer user_data);
+/* Returns the result (never NULL on success: JSON null is a node) or NULL with @error. */
+JsonNode *cw_command_registry_call_finish (CwCommandRegistry *self, GAsyncResult *result,
+                                           GError **error);
+
+/* ---- events ------------------------------------------------------------------------- */
+
+typedef struct _CwEvent CwEvent;
+
+#define CW_TYPE_EVENT (cw_event_get_type ())
+GType cw_event_get_type (void);
+CwEvent *cw_event_ref (CwEvent *event);
+void cw_event_unref (CwEvent *event);
+gint64 cw_event_get_seq (const CwEvent *event);
+gint64 cw_event_get_timestamp (const CwEvent *event);
+const gchar *cw_event_get_type_name (const CwEvent *event);
+const gchar *cw_event_get_session_id (const CwEvent *event);
+const gchar *cw_event_get_correlation_id (const CwEvent *event);
+JsonObject *cw_event_get_data (const CwEvent *event);
+/* The envelope as one line of JSON, without the newline; cached. */
+const gchar *cw_event_to_json (CwEvent *event, gsize *length);
+JsonNode *cw_event_to_node (const CwEvent *event);
+/* The data member alone as JSON text. */
+gchar *cw_event_data_to_json (const CwEvent *event);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CwEvent, cw_event_unref)
+
+#define CW_TYPE_EVENT_BUS (cw_event_bus_get_type ())
+G_DECLARE_FINAL_TYPE (CwEventBus, cw_event_bus, CW, EVENT_BUS, GObject)
+
+/* Emits an event; takes ownership of @data (NULL = {}). Returns the seq it was given.
+ * In-process listeners see it at once; subscribers once it is stored. */
+gint64 cw_event_bus_emit (CwEventBus *self, const gchar *type, const gchar *session_id,
+                          JsonObject *data);
+/* Latest seq handed out and stored. */
+gint64 cw_event_bus_get_cursor (CwEventBus *self);
+const gchar *cw_event_bus_get_boot_id (CwEventBus *self);
+
+typedef void (*CwEventListenerFunc) (CwEvent *event, gpointer user_data);
+guint cw_event_bus_add_listener (CwEventBus *self, const gchar *type_prefix,
+                                 CwEventListenerFunc func, gpointer user_data,
+                                 GDestroyNotify destroy);
+void cw_event_bus_remove_listener (CwEventBus *self, guint id);
+
+/* A subscriber is a bounded queue fed with every stored event (transports and plugins that
+ * forward events to clients use one). When the queue is full it is replaced by a single
+ * "resync" event and nothing more is queued until that marker has been taken: the client
+ * then asks agent_get_events_since for what it missed. Memory stays bounded; the daemon
+ * never waits for a slow client. @wake runs when the queue goes from empty to non-empty. */
+typedef struct _CwEventSubscriber CwEventSubscriber;
+typedef void (*CwEventWakeFunc) (CwEventSubscriber *subscriber, gpointer user_data);
+
+CwEventSubscriber *cw_event_bus_subscribe (CwEventBus *self, guint max_queue, CwEventWakeFunc wake,
+                                           gpointer user_data);
+void cw_event_bus_unsubscribe (CwEventBus *self, CwEventSubscriber *subscriber);
+/* The next queued event (transfer full), or NULL when the queue is empty. */
+CwEvent *cw_event_subscriber_pop (CwEventSubscriber *subscriber);
+guint cw_event_subscriber_get_queued (CwEventSubscriber *subscriber);
+/* Replay: {events, eventCursor, replayStart, hasGap, hasMore, bootId}, oldest first. */
+JsonObject *cw_event_bus_get_events_since (CwEventBus *self, gint64 after_seq, gint64 limit,
+                                           GError **error);
+/* The same answer as JSON text (what the socket sends; no tree is built). */
+gchar *cw_event_bus_get_events_since_json (CwEventBus *self, gint64 after_seq, gint64 limit,
+                                           GError **error);
+
+/* ---- store -------------------------------------------------------------------------- */
+
+#define CW_TYPE_STORE (cw_store_get_type ())
+G_DECLARE_FINAL_TYPE (CwStore, cw_store, CW, STORE, GObject)
+
+/* One migration step: SQL run in one transaction, taking the owner from version-1 to
+ * version. Steps are listed from version 1 upwards and never edited once released. */
+typedef struct
+{
+  gint version;
+  const gchar *sql;
+} CwMigration;
+
+gboolean cw_store_migrate (CwStore *self, const gchar *owner, const CwMigration *steps,
+                           guint n_steps, GError **error);
+gint cw_store_get_schema_version (CwStore *self, const gchar *owner);
+sqlite3 *cw_store_get_db (CwStore *self);
+/* A cached prepared statement, reset and unbound, owned by the store. */
+sqlite3_stmt *cw_store_prepare (CwStore *self, const gchar *sql, GError **error);
+gboolean cw_store_exec (CwStore *self, const gchar *sql, GError **error);
+gboolean cw_store_begin (CwStore *self, GError **error);
+gboolean cw_store_commit (CwStore *self, GError **error);
+void cw_store_rollback (CwStore *self);
+/* Sets @error from the db's last error with @what as context; returns FALSE. */
+gboolean cw_store_set_error (CwStore *self, GError **error, const gchar *what);
+
+/* ---- secrets ------------------------------------------------------------------------ */
+
+/* Credentials. User mode: the Secret Service (libsecret, schema org.cowork.Credential,
+ * attributes scope, kind, name). System mode: a root-only encrypted store under the state
+ * dir. A secret never crosses scopes except by explicit, audited promotion. Values never
+ * appear in logs, events, command results or the database. */
+#define CW_TYPE_SECRETS (cw_secrets_get_type ())
+G_DECLARE_FINAL_TYPE (CwSecrets, cw_secrets, CW, SECRETS, GObject)
+
+/* @kind groups secrets ("provider", "integration", ...); @name is e.g. "openai". */
+void cw_secrets_store (CwSecrets *self, const gchar *kind, const gchar *name, const gchar *value,
+                       GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
+gboolean cw_secrets_store_finish (CwSecrets *self, GAsyncResult *result, GError **error);
+/* The value, or NULL without error when there is none. Free with g_free after clearing. */
+void cw_secrets_lookup (CwSecrets *self, const gchar *kind, const gchar *name,
+                        GCancellable *cancellable, GAsyncReadyCallback callback,
+                        gpointer user_data);
+gchar *cw_secrets_lookup_finish (CwSecrets *self, GAsyncResult *result, GError **error);
+void cw_secrets_delete (CwSecrets *self, const gchar *kind, const gchar *name,
+                        GCancellable *cancellable, GAsyncReadyCallback callback,
+                        gpointer user_data);
+gboolean cw_secrets_delete_finish (CwSecrets *self, GAsyncResult *result, GError **error);
+
+/* ---- config ------------------------------------------------------------------------- */
+
+#define CW_TYPE_CONFIG (cw_config_get_type ())
+G_DECLARE_FINAL_TYPE (CwConfig, cw_config, CW, CONFIG, GObject)
+
+gchar *cw_config_get_string (CwConfig *self, const gchar *group, const gchar *key,
+                             const gchar *default_value);
+gint64 cw_config_get_int (CwConfig *self, const gchar *group, const gchar *key,
+                          gint64 default_value);
+gboolean cw_config_get_boolean (CwConfig *self, const gchar *group, const gchar *key,
+                                gboolean default_value);
+const gchar *cw_config_get_app_data_dir (CwConfig *self);
+gboolean cw_config_is_system_mode (CwConfig *self);
+
+/* ---- plugin context ----------------------------------------------------------------- */
+
+#define CW_TYPE_CONTEXT (cw_context_get_type ())
+G_DECLARE_FINAL_TYPE (CwContext, cw_context, CW, CONTEXT, GObject)
+
+CwCommandRegistry *cw_context_get_registry (CwContext *self);
+CwEventBus *cw_context_get_event_bus (CwContext *self);
+CwStore *cw_context_get_store (CwContext *self);
+CwConfig *cw_context_get_config (CwContext *self);
+CwSecrets *cw_context_get_secrets (CwContext *self);
+
+/* Contributes sessions to agent_get_bootstrap_state and to the sessionCount of the core
+ * commands. With @sessions and @runtime it appends, as JSON text, its SessionInfo objects to
+ * @sessions and its "<sessionId>":SessionRuntimeState members to @runtime, each list
+ * comma-separated without brackets (text, because a UI hydrates thousands of sessions from
+ * one call); both are NULL when only the count is wanted. Returns the number of sessions. */
+typedef guint (*CwBootstrapFunc) (GString *sessions, GString *runtime, gpointer user_data);
+void cw_context_add_bootstrap_contributor (CwContext *self, CwBootstrapFunc func,
+                                           gpointer user_data);
+
+/* ---- plugins ------------------------------------------------------------------------ */
+
+#define CW_TYPE_PLUGIN (cw_plugin_get_type ())
+G_DECLARE_DERIVABLE_TYPE (CwPlugin, cw_plugin, CW, PLUGIN, GObject)
+
+struct _CwPluginClass
+{
+  GObjectClass parent_class;
+
+  /* Register commands and migrations; nothing long-running yet. */
+  gboolean (*load) (CwPlugin *self, GError **error);
+  /* Every plugin is loaded: start timers, connections, recovery. */
+  gboolean (*start) (CwPlugin *self, GError **error);
+  /* The daemon is stopping: stop work, flush state. Must not fail. */
+  void (*stop) (CwPlugin *self);
+  /* Optional: extra state for daemon_health, a JSON object owned by the caller. */
+  JsonObject *(*get_health) (CwPlugin *self);
+
+  gpointer padding[12];
+};
+
+const gchar *cw_plugin_get_name (CwPlugin *self);
+CwContext *cw_plugin_get_context (CwPlugin *self);
+/* Registers a command owned by this plugin (removed if the plugin is disabled). */
+gboolean cw_plugin_add_command (CwPlugin *self, const gchar *name, CwCommandFunc func,
+                                GError **error);
+gint64 cw_plugin_emit (CwPlugin *self, const gchar *type, const gchar *session_id,
+                       JsonObject *data);
+
+/* The symbol every plugin module exports. */
+typedef GType (*CwPluginQueryTypeFunc) (void);
+#define CW_PLUGIN_QUERY_TYPE_SYMBOL "cw_plugin_query_type"
+
+/* ---- small JSON helpers -------------------------------------------------------------- */
+
+gint64 cw_now_ms (void);
+/* "<prefix>_" + 16 base64url characters from a CSPRNG. */
+gchar *cw_make_id (const gchar *prefix);
+gchar *cw_json_to_string (JsonNode *node);
+/* Appends @value as a JSON string literal (quoted, escaped) to @out. */
+void cw_json_append_string (GString *out, const gchar *value);
+/* Appends @object as JSON text to @out. */
+void cw_json_append_object (GString *out, JsonObject *object);
+JsonNode *cw_json_from_string (const gchar *text, gssize length, GError **error);
+/* @len bytes from the kernel CSPRNG (getrandom); aborts if the kernel cannot give them. */
+void cw_random_bytes (guint8 *buf, gsize len);
+/* 2 * n_bytes lowercase hex characters from the kernel CSPRNG. */
+gchar *cw_random_hex (gsize n_bytes);
+
+G_END_DECLS

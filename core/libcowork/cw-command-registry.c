@@ -1,0 +1,351 @@
+/* cw-command-registry.c: command name -> handler, the one router behind every transport.
+ *
+ * Idempotency: a call that carries _idempotencyKey is remembered for 15 minutes under
+ * "<command>:<key>". A repeat gets the stored answer; a repeat that arrives while the first
+ * call still runs waits for that call's answer instead of running the command again.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cowork-host.h"
+#include "cw-invocation-private.h"
+
+#define IDEMPOTENCY_TTL_US (15 * G_TIME_SPAN_MINUTE)
+
+typedef struct
+{
+  gchar *name;
+  gchar *owner;
+  CwCommandFunc func;
+  gpointer user_data;
+  GDestroyNotify destroy;
+} Handler;
+
+typedef struct
+{
+  gchar *key;
+  gboolean done;
+  JsonNode *result;
+  gchar *raw;
+  GError *error;
+  GArray *waiters; /* Waiter */
+  gint64 expires_at;
+} IdemEntry;
+
+struct _CwCommandRegistry
+{
+  GObject parent_instance;
+  GHashTable *handlers; /* name -> Handler */
+  GHashTable *idem;     /* key -> IdemEntry */
+  gint64 next_sweep;
+};
+
+G_DEFINE_FINAL_TYPE (CwCommandRegistry, cw_command_registry, G_TYPE_OBJECT)
+
+static void
+handler_free (Handler *h)
+{
+  if (h->destroy != NULL)
+    h->destroy (h->user_data);
+  g_free (h->name);
+  g_free (h->owner);
+  g_free (h);
+}
+
+static void
+idem_entry_free (IdemEntry *e)
+{
+  g_free (e->key);
+  if (e->result != NULL)
+    json_node_unref (e->result);
+  g_free (e->raw);
+  g_clear_error (&e->error);
+  g_array_unref (e->waiters);
+  g_free (e);
+}
+
+static void
+cw_command_registry_finalize (GObject *object)
+{
+  CwCommandRegistry *self = CW_COMMAND_REGISTRY (object);
+
+  g_hash_table_unref (self->handlers);
+  g_hash_table_unref (self->idem);
+  G_OBJECT_CLASS (cw_command_registry_parent_class)->finalize (object);
+}
+
+static void
+cw_command_registry_class_init (CwCommandRegistryClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = cw_command_registry_finalize;
+}
+
+static void
+cw_command_registry_init (CwCommandRegistry *self)
+{
+  self->handlers
+      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) handler_free);
+  self->idem
+      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) idem_entry_free);
+}
+
+CwCommandRegistry *
+cw_command_registry_new (void)
+{
+  return g_object_new (CW_TYPE_COMMAND_REGISTRY, NULL);
+}
+
+static gboolean
+command_name_is_valid (const gchar *name)
+{
+  if (name == NULL || *name == '\0' || strlen (name) > 128)
+    return FALSE;
+  for (const gchar *p = name; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && *p != '_' && *p != '.' && *p != '-' && *p != ':')
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+cw_command_registry_add (CwCommandRegistry *self, const gchar *name, const gchar *owner,
+                         CwCommandFunc func, gpointer user_data, GDestroyNotify destroy,
+                         GError **error)
+{
+  Handler *h;
+
+  g_return_val_if_fail (CW_IS_COMMAND_REGISTRY (self), FALSE);
+  g_return_val_if_fail (func != NULL, FALSE);
+
+  if (!command_name_is_valid (name))
+    {
+      g_set_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS, "invalid command name '%s'",
+                   name != NULL ? name : "(null)");
+      return FALSE;
+    }
+  h = g_hash_table_lookup (self->handlers, name);
+  if (h != NULL)
+    {
+      g_set_error (error, CW_ERROR, CW_ERROR_EXISTS, "command %s is already registered by %s", name,
+                   h->owner);
+      return FALSE;
+    }
+  h = g_new0 (Handler, 1);
+  h->name = g_strdup (name);
+  h->owner = g_strdup (owner != NULL ? owner : "core");
+  h->func = func;
+  h->user_data = user_data;
+  h->destroy = destroy;
+  g_hash_table_insert (self->handlers, h->name, h);
+  return TRUE;
+}
+
+guint
+cw_command_registry_remove_owner (CwCommandRegistry *self, const gchar *owner)
+{
+  GHashTableIter iter;
+  Handler *h;
+  guint removed = 0;
+
+  g_return_val_if_fail (CW_IS_COMMAND_REGISTRY (self), 0);
+  g_hash_table_iter_init (&iter, self->handlers);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &h))
+    {
+      if (g_strcmp0 (h->owner, owner) == 0)
+        {
+          g_hash_table_iter_remove (&iter);
+          removed++;
+        }
+    }
+  return removed;
+}
+
+gboolean
+cw_command_registry_has (CwCommandRegistry *self, const gchar *name)
+{
+  g_return_val_if_fail (CW_IS_COMMAND_REGISTRY (self), FALSE);
+  return name != NULL && g_hash_table_contains (self->handlers, name);
+}
+
+static gint
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const gchar *const *) a, *(const gchar *const *) b);
+}
+
+gchar **
+cw_command_registry_list (CwCommandRegistry *self)
+{
+  GPtrArray *names = g_ptr_array_new ();
+  GHashTableIter iter;
+  const gchar *name;
+
+  g_return_val_if_fail (CW_IS_COMMAND_REGISTRY (self), NULL);
+  g_hash_table_iter_init (&iter, self->handlers);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &name, NULL))
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_strings);
+  g_ptr_array_add (names, NULL);
+  return (gchar **) g_ptr_array_free (names, FALSE);
+}
+
+static void
+sweep_idempotency (CwCommandRegistry *self)
+{
+  gint64 now = g_get_monotonic_time ();
+  GHashTableIter iter;
+  IdemEntry *e;
+
+  if (now < self->next_sweep || g_hash_table_size (self->idem) == 0)
+    return;
+  self->next_sweep = now + G_TIME_SPAN_SECOND;
+  g_hash_table_iter_init (&iter, self->idem);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &e))
+    if (e->done && e->expires_at <= now)
+      g_hash_table_iter_remove (&iter);
+}
+
+typedef struct
+{
+  CwCommandReplyFunc func;
+  gpointer data;
+} Waiter;
+
+static void
+on_idempotent_done (JsonNode *result, gchar *raw, GError *error, gpointer user_data)
+{
+  IdemEntry *e = user_data;
+  g_autoptr (GArray) waiters = g_steal_pointer (&e->waiters);
+
+  e->waiters = g_array_new (FALSE, FALSE, sizeof (Waiter));
+  e->done = TRUE;
+  e->expires_at = g_get_monotonic_time () + IDEMPOTENCY_TTL_US;
+  e->result = result;
+  e->raw = raw;
+  e->error = error;
+  for (guint i = 0; i < waiters->len; i++)
+    {
+      Waiter *w = &g_array_index (waiters, Waiter, i);
+      w->func (result != NULL ? json_node_copy (result) : NULL, g_strdup (raw),
+               error != NULL ? g_error_copy (error) : NULL, w->data);
+    }
+}
+
+/* Returns the params object the handler sees, or NULL with @error. */
+static JsonObject *
+take_params (JsonNode *params, gchar **idempotency_key, GError **error)
+{
+  JsonObject *obj;
+  const gchar *key;
+
+  if (params == NULL || JSON_NODE_HOLDS_NULL (params))
+    return json_object_new ();
+  if (!JSON_NODE_HOLDS_OBJECT (params))
+    {
+      g_set_error_literal (error, CW_ERROR, CW_ERROR_INVALID_PARAMS, "params must be an object");
+      return NULL;
+    }
+  obj = json_object_ref (json_node_get_object (params));
+  key = json_object_has_member (obj, "_idempotencyKey")
+            ? json_object_get_string_member_with_default (obj, "_idempotencyKey", NULL)
+            : NULL;
+  if (key != NULL && *key != '\0')
+    *idempotency_key = g_strdup (key);
+  json_object_remove_member (obj, "_idempotencyKey");
+  json_object_remove_member (obj, "_retryAttempt");
+  return obj;
+}
+
+void
+cw_command_registry_dispatch (CwCommandRegistry *self, const gchar *command, JsonNode *params,
+                              CwCommandReplyFunc reply, gpointer reply_data)
+{
+  g_autoptr (CwInvocation) invocation = NULL;
+  g_autoptr (JsonObject) obj = NULL;
+  g_autofree gchar *idem_key = NULL;
+  GError *error = NULL;
+  Handler *h;
+
+  sweep_idempotency (self);
+  h = command != NULL ? g_hash_table_lookup (self->handlers, command) : NULL;
+  if (h == NULL)
+    {
+      reply (NULL, NULL,
+             g_error_new (CW_ERROR, CW_ERROR_UNKNOWN_COMMAND, "Unknown command: %s",
+                          command != NULL ? command : ""),
+             reply_data);
+      return;
+    }
+  obj = take_params (params, &idem_key, &error);
+  if (obj == NULL)
+    {
+      reply (NULL, NULL, error, reply_data);
+      return;
+    }
+
+  if (idem_key != NULL)
+    {
+      g_autofree gchar *full_key = g_strconcat (command, ":", idem_key, NULL);
+      IdemEntry *e = g_hash_table_lookup (self->idem, full_key);
+      Waiter w = { reply, reply_data };
+
+      if (e != NULL && e->done)
+        {
+          reply (e->result != NULL ? json_node_copy (e->result) : NULL, g_strdup (e->raw),
+                 e->error != NULL ? g_error_copy (e->error) : NULL, reply_data);
+          return;
+        }
+      if (e != NULL)
+        {
+          g_array_append_val (e->waiters, w);
+          return;
+        }
+      e = g_new0 (IdemEntry, 1);
+      e->key = g_steal_pointer (&full_key);
+      e->waiters = g_array_new (FALSE, FALSE, sizeof (Waiter));
+      g_array_append_val (e->waiters, w);
+      g_hash_table_insert (self->idem, e->key, e);
+      invocation = cw_invocation_new (command, obj, on_idempotent_done, e);
+    }
+  else
+    {
+      invocation = cw_invocation_new (command, obj, reply, reply_data);
+    }
+  h->func (invocation, h->user_data);
+}
+
+static void
+reply_to_task (JsonNode *result, gchar *raw, GError *error, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  g_autofree gchar *text = raw;
+
+  /* In-process callers get a tree: parse text answers (the slow path, correct). */
+  if (text != NULL)
+    {
+      result = cw_json_from_string (text, -1, &error);
+      if (result == NULL)
+        g_prefix_error (&error, "internal error: a command answered invalid JSON: ");
+    }
+
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, result, (GDestroyNotify) json_node_unref);
+}
+
+void
+cw_command_registry_call (CwCommandRegistry *self, const gchar *command, JsonNode *params,
+                          GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (CW_IS_COMMAND_REGISTRY (self));
+  task = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (task, cw_command_registry_call);
+  cw_command_registry_dispatch (self, command, params, reply_to_task, task);
+}
+
+JsonNode *
+cw_command_registry_call_finish (CwCommandRegistry *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

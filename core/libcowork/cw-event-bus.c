@@ -1,0 +1,620 @@
+/* cw-event-bus.c: the sequenced event bus.
+ *
+ * seq is global and persisted: the next seq after a restart continues from the highest one
+ * ever stored. Events are written to SQLite in batches (one transaction per main-loop turn or
+ * per 512 events) and handed to subscribers only once stored, so no client can hold a seq
+ * that a crash could hand out again. In-process listeners see an event as it is emitted.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cowork-host.h"
+#include "cw-event-private.h"
+#include "cw-event-subscriber-private.h"
+#include "cowork.h"
+
+#define FLUSH_BATCH       512
+#define PRUNE_EVERY       1024
+#define REPLAY_LIMIT_MAX  10000
+#define REPLAY_LIMIT_DFLT 2000
+
+typedef struct
+{
+  guint id;
+  gchar *prefix;
+  CwEventListenerFunc func;
+  gpointer user_data;
+  GDestroyNotify destroy;
+} Listener;
+
+struct _CwEventBus
+{
+  GObject parent_instance;
+  CwStore *store;
+  CwEventRetention retention;
+  gchar *boot_id;
+  gint64 last_seq;       /* handed out */
+  gint64 stored_seq;     /* stored and delivered */
+  gint64 pruned_through; /* every seq <= this that existed is deleted */
+  GPtrArray *ring;       /* CwEvent, oldest first, at most retention.ring_size */
+  guint ring_head;       /* index of the oldest event once the ring is full */
+  GPtrArray *pending;    /* CwEvent not stored yet */
+  guint flush_id;
+  GList *listeners;
+  guint next_listener_id;
+  GPtrArray *subscribers;
+  GHashTable *correlation; /* sessionId or __global__ -> correlation id */
+  gint64 since_prune;
+  gchar *last_store_error;
+  guint64 store_failures;
+};
+
+G_DEFINE_FINAL_TYPE (CwEventBus, cw_event_bus, G_TYPE_OBJECT)
+
+static void
+listener_free (Listener *l)
+{
+  if (l->destroy != NULL)
+    l->destroy (l->user_data);
+  g_free (l->prefix);
+  g_free (l);
+}
+
+static void
+cw_event_bus_finalize (GObject *object)
+{
+  CwEventBus *self = CW_EVENT_BUS (object);
+
+  cw_event_bus_flush (self);
+  g_clear_handle_id (&self->flush_id, g_source_remove);
+  g_list_free_full (self->listeners, (GDestroyNotify) listener_free);
+  g_ptr_array_unref (self->subscribers);
+  g_ptr_array_unref (self->ring);
+  g_ptr_array_unref (self->pending);
+  g_hash_table_unref (self->correlation);
+  g_clear_object (&self->store);
+  g_free (self->boot_id);
+  g_free (self->last_store_error);
+  G_OBJECT_CLASS (cw_event_bus_parent_class)->finalize (object);
+}
+
+static void
+cw_event_bus_class_init (CwEventBusClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = cw_event_bus_finalize;
+}
+
+static void
+cw_event_bus_init (CwEventBus *self)
+{
+  self->ring = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_event_unref);
+  self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_event_unref);
+  self->subscribers = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_event_subscriber_free);
+  self->correlation = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+}
+
+static gint64
+read_meta (CwEventBus *self, const gchar *key)
+{
+  sqlite3_stmt *stmt
+      = cw_store_prepare (self->store, "SELECT value FROM event_meta WHERE key = ?1", NULL);
+  gint64 value = 0;
+
+  if (stmt == NULL)
+    return 0;
+  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    value = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+  return value;
+}
+
+static gboolean
+write_meta (CwEventBus *self, const gchar *key, gint64 value, GError **error)
+{
+  sqlite3_stmt *stmt = cw_store_prepare (
+      self->store, "INSERT OR REPLACE INTO event_meta (key, value) VALUES (?1, ?2)", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 2, value);
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    return cw_store_set_error (self->store, error, "failed to write event metadata");
+  sqlite3_reset (stmt);
+  return TRUE;
+}
+
+static gint64
+max_stored_seq (CwEventBus *self)
+{
+  sqlite3_stmt *stmt = cw_store_prepare (self->store, "SELECT MAX(seq) FROM events", NULL);
+  gint64 value = 0;
+
+  if (stmt != NULL && sqlite3_step (stmt) == SQLITE_ROW)
+    value = sqlite3_column_int64 (stmt, 0);
+  if (stmt != NULL)
+    sqlite3_reset (stmt);
+  return value;
+}
+
+CwEventBus *
+cw_event_bus_new (CwStore *store, const CwEventRetention *retention, GError **error)
+{
+  g_autoptr (CwEventBus) self = g_object_new (CW_TYPE_EVENT_BUS, NULL);
+  CwEventRetention defaults = CW_EVENT_RETENTION_DEFAULT;
+
+  self->store = g_object_ref (store);
+  self->retention = retention != NULL ? *retention : defaults;
+  self->retention.ring_size = MAX (self->retention.ring_size, 100);
+  self->boot_id = cw_make_id ("boot");
+  self->last_seq = MAX (read_meta (self, "last_seq"), max_stored_seq (self));
+  self->stored_seq = self->last_seq;
+  self->pruned_through = read_meta (self, "pruned_through");
+  g_debug ("event bus resumes after seq %" G_GINT64_FORMAT ", boot %s", self->last_seq,
+           self->boot_id);
+  (void) error;
+  return g_steal_pointer (&self);
+}
+
+const gchar *
+cw_event_bus_get_boot_id (CwEventBus *self)
+{
+  g_return_val_if_fail (CW_IS_EVENT_BUS (self), NULL);
+  return self->boot_id;
+}
+
+gint64
+cw_event_bus_get_cursor (CwEventBus *self)
+{
+  g_return_val_if_fail (CW_IS_EVENT_BUS (self), 0);
+  cw_event_bus_flush (self);
+  return self->stored_seq;
+}
+
+/* contract §3.2: runId wins and is remembered per session; else the last remembered one. */
+static gchar *
+correlation_for (CwEventBus *self, const gchar *type, const gchar *session_id, JsonObject *data,
+                 gint64 seq)
+{
+  const gchar *key = session_id != NULL ? session_id : "__global__";
+  const gchar *run_id = NULL;
+  const gchar *known;
+  gchar *value;
+
+  if (json_object_has_member (data, "runId"))
+    run_id = json_object_get_string_member_with_default (data, "runId", NULL);
+  if ((run_id == NULL || *run_id == '\0') && json_object_has_member (data, "run"))
+    {
+      JsonNode *run = json_object_get_member (data, "run");
+      if (JSON_NODE_HOLDS_OBJECT (run))
+        run_id
+            = json_object_get_string_member_with_default (json_node_get_object (run), "id", NULL);
+    }
+  if (run_id != NULL && *run_id != '\0')
+    value = g_strdup_printf ("%s:%s", key, run_id);
+  else if ((known = g_hash_table_lookup (self->correlation, key)) != NULL)
+    return g_strdup (known);
+  else
+    value = g_strdup_printf ("%s:%s:%" G_GINT64_FORMAT, key, type, seq);
+  g_hash_table_replace (self->correlation, g_strdup (key), g_strdup (value));
+  return value;
+}
+
+static void
+ring_push (CwEventBus *self, CwEvent *event)
+{
+  if (self->ring->len < self->retention.ring_size)
+    {
+      g_ptr_array_add (self->ring, cw_event_ref (event));
+      return;
+    }
+  cw_event_unref (g_ptr_array_index (self->ring, self->ring_head));
+  g_ptr_array_index (self->ring, self->ring_head) = cw_event_ref (event);
+  self->ring_head = (self->ring_head + 1) % self->ring->len;
+}
+
+static CwEvent *
+ring_at (CwEventBus *self, guint i)
+{
+  return g_ptr_array_index (self->ring, (self->ring_head + i) % self->ring->len);
+}
+
+static gboolean
+flush_cb (gpointer user_data)
+{
+  CwEventBus *self = user_data;
+
+  self->flush_id = 0;
+  cw_event_bus_flush (self);
+  return G_SOURCE_REMOVE;
+}
+
+gint64
+cw_event_bus_emit (CwEventBus *self, const gchar *type, const gchar *session_id, JsonObject *data)
+{
+  g_autofree gchar *correlation = NULL;
+  CwEvent *event;
+  gint64 seq;
+
+  g_return_val_if_fail (CW_IS_EVENT_BUS (self), 0);
+  g_return_val_if_fail (type != NULL && *type != '\0', 0);
+
+  if (data == NULL)
+    data = json_object_new ();
+  seq = ++self->last_seq;
+  correlation = correlation_for (self, type, session_id, data, seq);
+  event = cw_event_new (seq, cw_now_ms (), type, session_id, correlation, data);
+  ring_push (self, event);
+  g_ptr_array_add (self->pending, event);
+
+  for (GList *l = self->listeners; l != NULL;)
+    {
+      Listener *listener = l->data;
+      l = l->next;
+      if (listener->prefix == NULL || g_str_has_prefix (type, listener->prefix))
+        listener->func (event, listener->user_data);
+    }
+
+  if (self->pending->len >= FLUSH_BATCH)
+    cw_event_bus_flush (self);
+  else if (self->flush_id == 0)
+    /* Default priority, not idle: under a steady stream of calls an idle source would
+     * wait for a full batch, and events would reach clients late. */
+    self->flush_id = g_idle_add_full (G_PRIORITY_DEFAULT, flush_cb, self, NULL);
+  return seq;
+}
+
+static gboolean
+store_pending (CwEventBus *self, GError **error)
+{
+  sqlite3_stmt *stmt;
+
+  if (!cw_store_begin (self->store, error))
+    return FALSE;
+  stmt = cw_store_prepare (self->store,
+                           "INSERT INTO events (seq, timestamp, type, session_id, "
+                           "correlation_id, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                           error);
+  if (stmt == NULL)
+    goto fail;
+  for (guint i = 0; i < self->pending->len; i++)
+    {
+      CwEvent *event = g_ptr_array_index (self->pending, i);
+      gchar *data = cw_event_data_to_json (event);
+
+      sqlite3_reset (stmt);
+      sqlite3_bind_int64 (stmt, 1, cw_event_get_seq (event));
+      sqlite3_bind_int64 (stmt, 2, cw_event_get_timestamp (event));
+      sqlite3_bind_text (stmt, 3, cw_event_get_type_name (event), -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 4, cw_event_get_session_id (event), -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 5, cw_event_get_correlation_id (event), -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 6, data, -1, g_free);
+      if (sqlite3_step (stmt) != SQLITE_DONE)
+        {
+          cw_store_set_error (self->store, error, "failed to store event");
+          goto fail;
+        }
+    }
+  sqlite3_reset (stmt);
+  if (!write_meta (self, "last_seq", self->last_seq, error))
+    goto fail;
+  return cw_store_commit (self->store, error);
+
+fail:
+  if (stmt != NULL)
+    sqlite3_reset (stmt);
+  cw_store_rollback (self->store);
+  return FALSE;
+}
+
+void
+cw_event_bus_flush (CwEventBus *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) batch = NULL;
+
+  if (self->pending->len == 0)
+    return;
+  g_clear_handle_id (&self->flush_id, g_source_remove);
+  if (!store_pending (self, &error))
+    {
+      /* A full or broken disk must not silence the daemon: deliver anyway, report it. */
+      if (self->store_failures++ % 1000 == 0)
+        g_warning ("events are not being stored: %s", error->message);
+      g_free (self->last_store_error);
+      self->last_store_error = g_strdup (error->message);
+    }
+  batch = g_steal_pointer (&self->pending);
+  self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_event_unref);
+  self->stored_seq = self->last_seq;
+  self->since_prune += batch->len;
+
+  for (guint i = 0; i < batch->len; i++)
+    for (guint j = 0; j < self->subscribers->len; j++)
+      cw_event_subscriber_push (g_ptr_array_index (self->subscribers, j),
+                                g_ptr_array_index (batch, i));
+  /* A wake function may unsubscribe (a client that went away): walk a snapshot. */
+  for (guint j = self->subscribers->len; j > 0; j--)
+    if (j - 1 < self->subscribers->len)
+      cw_event_subscriber_notify (g_ptr_array_index (self->subscribers, j - 1));
+
+  if (self->since_prune >= PRUNE_EVERY)
+    {
+      g_autoptr (GError) prune_error = NULL;
+      self->since_prune = 0;
+      if (cw_event_bus_prune (self, &prune_error) < 0)
+        g_debug ("pruning events failed: %s", prune_error->message);
+    }
+}
+
+gint64
+cw_event_bus_prune (CwEventBus *self, GError **error)
+{
+  sqlite3_stmt *stmt;
+  gint64 now_ms = cw_now_ms ();
+  gint64 keep_from_count = self->last_seq - self->retention.keep_events;
+  gint64 hard_from = self->last_seq - self->retention.max_events;
+  gint64 cutoff_ms = now_ms - self->retention.keep_seconds * 1000;
+  gint64 deleted, oldest = 0;
+
+  stmt = cw_store_prepare (
+      self->store, "DELETE FROM events WHERE (seq <= ?1 AND timestamp <= ?2) OR seq <= ?3", error);
+  if (stmt == NULL)
+    return -1;
+  sqlite3_bind_int64 (stmt, 1, keep_from_count);
+  sqlite3_bind_int64 (stmt, 2, cutoff_ms);
+  sqlite3_bind_int64 (stmt, 3, hard_from);
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    {
+      sqlite3_reset (stmt);
+      cw_store_set_error (self->store, error, "failed to prune events");
+      return -1;
+    }
+  sqlite3_reset (stmt);
+  deleted = sqlite3_changes64 (cw_store_get_db (self->store));
+  if (deleted == 0)
+    return 0;
+
+  stmt = cw_store_prepare (self->store, "SELECT MIN(seq) FROM events", error);
+  if (stmt == NULL)
+    return -1;
+  if (sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_type (stmt, 0) != SQLITE_NULL)
+    oldest = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+  self->pruned_through = oldest > 0 ? oldest - 1 : self->stored_seq;
+  if (!write_meta (self, "pruned_through", self->pruned_through, error))
+    return -1;
+  return deleted;
+}
+
+guint
+cw_event_bus_add_listener (CwEventBus *self, const gchar *type_prefix, CwEventListenerFunc func,
+                           gpointer user_data, GDestroyNotify destroy)
+{
+  Listener *l;
+
+  g_return_val_if_fail (CW_IS_EVENT_BUS (self), 0);
+  l = g_new0 (Listener, 1);
+  l->id = ++self->next_listener_id;
+  l->prefix = g_strdup (type_prefix);
+  l->func = func;
+  l->user_data = user_data;
+  l->destroy = destroy;
+  self->listeners = g_list_append (self->listeners, l);
+  return l->id;
+}
+
+void
+cw_event_bus_remove_listener (CwEventBus *self, guint id)
+{
+  for (GList *l = self->listeners; l != NULL; l = l->next)
+    {
+      Listener *listener = l->data;
+      if (listener->id == id)
+        {
+          self->listeners = g_list_delete_link (self->listeners, l);
+          listener_free (listener);
+          return;
+        }
+    }
+}
+
+CwEventSubscriber *
+cw_event_bus_subscribe (CwEventBus *self, guint max_queue, CwEventWakeFunc wake, gpointer user_data)
+{
+  CwEventSubscriber *sub;
+
+  g_return_val_if_fail (CW_IS_EVENT_BUS (self), NULL);
+  cw_event_bus_flush (self);
+  sub = cw_event_subscriber_new (max_queue, wake, user_data);
+  g_ptr_array_add (self->subscribers, sub);
+  return sub;
+}
+
+void
+cw_event_bus_unsubscribe (CwEventBus *self, CwEventSubscriber *subscriber)
+{
+  g_return_if_fail (CW_IS_EVENT_BUS (self));
+  if (subscriber != NULL)
+    g_ptr_array_remove_fast (self->subscribers, subscriber);
+}
+
+/* Appends the envelope of one stored row (same members, same order as cw_event_to_json). */
+static void
+append_stored_envelope (GString *out, sqlite3_stmt *stmt)
+{
+  const gchar *session = (const gchar *) sqlite3_column_text (stmt, 3);
+  const gchar *data = (const gchar *) sqlite3_column_text (stmt, 5);
+
+  g_string_append_printf (out,
+                          "{\"seq\":%" G_GINT64_FORMAT ",\"timestamp\":%" G_GINT64_FORMAT
+                          ",\"schemaVersion\":1,\"correlationId\":",
+                          (gint64) sqlite3_column_int64 (stmt, 0),
+                          (gint64) sqlite3_column_int64 (stmt, 1));
+  cw_json_append_string (out, (const gchar *) sqlite3_column_text (stmt, 4));
+  g_string_append (out, ",\"type\":");
+  cw_json_append_string (out, (const gchar *) sqlite3_column_text (stmt, 2));
+  g_string_append (out, ",\"sessionId\":");
+  if (session != NULL)
+    cw_json_append_string (out, session);
+  else
+    g_string_append (out, "null");
+  /* The daemon wrote this text from a JSON object; anything else is damage, not data. */
+  g_string_append (out, ",\"data\":");
+  g_string_append (out, data != NULL && data[0] == '{' ? data : "{}");
+  g_string_append_c (out, '}');
+}
+
+/* Appends stored events after @after_seq, oldest first, at most @limit; returns how many,
+ * or -1 with @error. @last_start is where the last one begins in @out. */
+static gint64
+append_stored (CwEventBus *self, GString *out, gint64 after_seq, gint64 upto_seq, gint64 limit,
+               gsize *last_start, GError **error)
+{
+  sqlite3_stmt *stmt = cw_store_prepare (
+      self->store,
+      "SELECT seq, timestamp, type, session_id, correlation_id, data FROM events "
+      "WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3",
+      error);
+  gint64 n = 0;
+  int rc;
+
+  if (stmt == NULL)
+    return -1;
+  sqlite3_bind_int64 (stmt, 1, after_seq);
+  sqlite3_bind_int64 (stmt, 2, upto_seq);
+  sqlite3_bind_int64 (stmt, 3, limit);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      if (n++ > 0)
+        g_string_append_c (out, ',');
+      *last_start = out->len;
+      append_stored_envelope (out, stmt);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      cw_store_set_error (self->store, error, "failed to read events");
+      return -1;
+    }
+  return n;
+}
+
+/* First ring index with seq > @after_seq, or ring->len. */
+static guint
+ring_find_after (CwEventBus *self, gint64 after_seq)
+{
+  guint lo = 0, hi = self->ring->len;
+
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+      if (cw_event_get_seq (ring_at (self, mid)) <= after_seq)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo;
+}
+
+static gint64
+oldest_stored_seq (CwEventBus *self)
+{
+  sqlite3_stmt *stmt = cw_store_prepare (self->store, "SELECT MIN(seq) FROM events", NULL);
+  gint64 value = 0;
+
+  if (stmt != NULL && sqlite3_step (stmt) == SQLITE_ROW
+      && sqlite3_column_type (stmt, 0) != SQLITE_NULL)
+    value = sqlite3_column_int64 (stmt, 0);
+  if (stmt != NULL)
+    sqlite3_reset (stmt);
+  return value;
+}
+
+gchar *
+cw_event_bus_get_events_since_json (CwEventBus *self, gint64 after_seq, gint64 limit,
+                                    GError **error)
+{
+  g_autoptr (GString) out = g_string_new ("{\"events\":[");
+  gint64 cursor, oldest, ring_oldest;
+  gboolean has_gap, has_more;
+
+  g_return_val_if_fail (CW_IS_EVENT_BUS (self), NULL);
+  if (limit <= 0)
+    limit = REPLAY_LIMIT_DFLT;
+  limit = CLAMP (limit, 1, REPLAY_LIMIT_MAX);
+  after_seq = MAX (after_seq, 0);
+  cursor = cw_event_bus_get_cursor (self);
+  ring_oldest = self->ring->len > 0 ? cw_event_get_seq (ring_at (self, 0)) : cursor + 1;
+
+  if (after_seq + 1 >= ring_oldest)
+    {
+      /* Events of this boot still in memory carry their JSON text already. */
+      guint first = ring_find_after (self, after_seq);
+      guint n = MIN ((gint64) (self->ring->len - first), limit);
+
+      for (guint i = first; i < first + n; i++)
+        {
+          gsize len;
+          const gchar *json = cw_event_to_json (ring_at (self, i), &len);
+          if (i > first)
+            g_string_append_c (out, ',');
+          g_string_append_len (out, json, len);
+        }
+      has_more = self->ring->len - first > n;
+    }
+  else
+    {
+      gsize last_start = 0;
+      gint64 n = append_stored (self, out, after_seq, cursor, limit + 1, &last_start, error);
+
+      if (n < 0)
+        return NULL;
+      has_more = n > limit;
+      /* Drop the extra row (and its comma) that only told us there is more. */
+      if (has_more)
+        g_string_truncate (out, last_start - 1);
+    }
+
+  oldest = oldest_stored_seq (self);
+  if (oldest == 0)
+    oldest = ring_oldest <= cursor ? ring_oldest : cursor;
+  /* A gap: events after the cursor were deleted, or the cursor is from a database this
+   * daemon never wrote (it is ahead of everything handed out). */
+  has_gap = after_seq > 0 && (after_seq < self->pruned_through || after_seq > cursor);
+  g_string_append_printf (out,
+                          "],\"eventCursor\":%" G_GINT64_FORMAT ",\"replayStart\":%" G_GINT64_FORMAT
+                          ",\"hasGap\":%s,\"hasMore\":%s,\"bootId\":",
+                          cursor, oldest, has_gap ? "true" : "false", has_more ? "true" : "false");
+  cw_json_append_string (out, self->boot_id);
+  g_string_append_c (out, '}');
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+JsonObject *
+cw_event_bus_get_events_since (CwEventBus *self, gint64 after_seq, gint64 limit, GError **error)
+{
+  g_autofree gchar *text = cw_event_bus_get_events_since_json (self, after_seq, limit, error);
+  g_autoptr (JsonNode) node = NULL;
+
+  if (text == NULL)
+    return NULL;
+  node = cw_json_from_string (text, -1, error);
+  if (node == NULL)
+    return NULL;
+  return json_object_ref (json_node_get_object (node));
+}
+
+JsonObject *
+cw_event_bus_get_health (CwEventBus *self)
+{
+  JsonObject *obj = json_object_new ();
+
+  json_object_set_int_member (obj, "eventCursor", cw_event_bus_get_cursor (self));
+  json_object_set_int_member (obj, "replayStart", oldest_stored_seq (self));
+  json_object_set_int_member (obj, "prunedThrough", self->pruned_through);
+  json_object_set_int_member (obj, "subscribers", self->subscribers->len);
+  json_object_set_int_member (obj, "storeFailures", (gint64) self->store_failures);
+  if (self->last_store_error != NULL)
+    json_object_set_string_member (obj, "lastStoreError", self->last_store_error);
+  return obj;
+}

@@ -1,0 +1,30 @@
+/* cw-socket-connection-private.h: one connected client of the socket transport.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "cowork.h"
+
+G_BEGIN_DECLS
+
+typedef struct _CwSocketClient CwSocketClient;
+
+typedef struct
+{
+  CwCommandRegistry *registry;
+  CwEventBus *bus;
+  const gchar *token; /* current token, owned by the transport */
+  guint subscriber_queue;
+  gsize max_line;
+} CwSocketClientConfig;
+
+/* Starts reading requests; the client frees itself when the peer goes away and calls
+ * @closed (with @closed_data) once. @config must outlive it. */
+CwSocketClient *cw_socket_client_start (GSocketConnection *connection,
+                                        const CwSocketClientConfig *config, GDestroyNotify closed,
+                                        gpointer closed_data);
+/* Closes the connection now (daemon shutdown). */
+void cw_socket_client_close (CwSocketClient *self);
+/* Sends one line and closes (used to refuse a peer). */
+void cw_socket_refuse (GSocketConnection *connection, const gchar *line);
+
+G_END_DECLS

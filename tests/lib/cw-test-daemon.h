@@ -1,0 +1,46 @@
+/* cw-test-daemon.h: start the real coworkd on a private temp dir and talk to it.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "cw-client.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  gchar *dir;      /* app data dir, removed by free */
+  gchar *endpoint; /* socket path */
+  gchar *token_file;
+  GSubprocess *proc;
+  GPtrArray *extra_args;
+  gchar **env; /* environment for the daemon */
+} CwTestDaemon;
+
+/* A daemon description on a fresh temp dir; nothing runs yet. */
+CwTestDaemon *cw_test_daemon_new (void);
+/* Adds an argument given to coworkd at every start. */
+void cw_test_daemon_add_arg (CwTestDaemon *self, const gchar *arg);
+void cw_test_daemon_setenv (CwTestDaemon *self, const gchar *name, const gchar *value);
+/* Spawns coworkd with the built plugins and waits (10 s at most) until ping answers. */
+void cw_test_daemon_start (CwTestDaemon *self);
+/* Spawns coworkd and returns it without waiting. */
+GSubprocess *cw_test_daemon_spawn (CwTestDaemon *self, GError **error);
+/* Sends @signum and waits for the process to end; returns its wait status. */
+gint cw_test_daemon_stop (CwTestDaemon *self, gint signum);
+/* A client authenticated with the current token. */
+CwClient *cw_test_daemon_connect (CwTestDaemon *self);
+gchar *cw_test_daemon_read_token (CwTestDaemon *self);
+/* Calls and asserts success; returns the result. */
+JsonNode *cw_test_daemon_call (CwClient *client, const gchar *command, const gchar *params_json);
+void cw_test_daemon_free (CwTestDaemon *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CwTestDaemon, cw_test_daemon_free)
+
+/* Structured logs bypass g_test_expect_message: call this after g_test_init to make
+ * warnings non-fatal and count those whose message contains @substring instead. */
+void cw_test_count_warnings (const gchar *substring);
+guint cw_test_counted_warnings (void);
+
+/* Removes a directory tree (test temp dirs). */
+void cw_test_rm_rf (const gchar *path);
+
+G_END_DECLS
