@@ -144,7 +144,8 @@ void cw_event_bus_unsubscribe (CwEventBus *self, CwEventSubscriber *subscriber);
 /* The next queued event (transfer full), or NULL when the queue is empty. */
 CwEvent *cw_event_subscriber_pop (CwEventSubscriber *subscriber);
 guint cw_event_subscriber_get_queued (CwEventSubscriber *subscriber);
-/* Replay: {events, eventCursor, replayStart, hasGap, hasMore, bootId}, oldest first. */
+/* Replay: {events, eventCursor, replayStart, hasGap, hasMore, bootId}, oldest first. With
+ * hasMore, eventCursor is the seq of the last event returned (ask again from it). */
 JsonObject *cw_event_bus_get_events_since (CwEventBus *self, gint64 after_seq, gint64 limit,
                                            GError **error);
 /* The same answer as JSON text (what the socket sends; no tree is built). */

@@ -465,10 +465,11 @@ append_stored_envelope (GString *out, sqlite3_stmt *stmt)
 }
 
 /* Appends stored events after @after_seq, oldest first, at most @limit; returns how many,
- * or -1 with @error. @last_start is where the last one begins in @out. */
+ * or -1 with @error. @last_start is where the last one begins in @out; @last_seqs gets the
+ * seq of the last two (the one before the last is the last kept when the last is cut). */
 static gint64
 append_stored (CwEventBus *self, GString *out, gint64 after_seq, gint64 upto_seq, gint64 limit,
-               gsize *last_start, GError **error)
+               gsize *last_start, gint64 last_seqs[2], GError **error)
 {
   sqlite3_stmt *stmt = cw_store_prepare (
       self->store,
@@ -488,6 +489,8 @@ append_stored (CwEventBus *self, GString *out, gint64 after_seq, gint64 upto_seq
       if (n++ > 0)
         g_string_append_c (out, ',');
       *last_start = out->len;
+      last_seqs[0] = last_seqs[1];
+      last_seqs[1] = sqlite3_column_int64 (stmt, 0);
       append_stored_envelope (out, stmt);
     }
   sqlite3_reset (stmt);
@@ -535,7 +538,7 @@ cw_event_bus_get_events_since_json (CwEventBus *self, gint64 after_seq, gint64 l
                                     GError **error)
 {
   g_autoptr (GString) out = g_string_new ("{\"events\":[");
-  gint64 cursor, oldest, ring_oldest;
+  gint64 cursor, oldest, ring_oldest, next_cursor;
   gboolean has_gap, has_more;
 
   g_return_val_if_fail (CW_IS_EVENT_BUS (self), NULL);
@@ -561,11 +564,14 @@ cw_event_bus_get_events_since_json (CwEventBus *self, gint64 after_seq, gint64 l
           g_string_append_len (out, json, len);
         }
       has_more = self->ring->len - first > n;
+      next_cursor = has_more ? cw_event_get_seq (ring_at (self, first + n - 1)) : cursor;
     }
   else
     {
       gsize last_start = 0;
-      gint64 n = append_stored (self, out, after_seq, cursor, limit + 1, &last_start, error);
+      gint64 last_seqs[2] = { after_seq, after_seq };
+      gint64 n
+          = append_stored (self, out, after_seq, cursor, limit + 1, &last_start, last_seqs, error);
 
       if (n < 0)
         return NULL;
@@ -573,18 +579,21 @@ cw_event_bus_get_events_since_json (CwEventBus *self, gint64 after_seq, gint64 l
       /* Drop the extra row (and its comma) that only told us there is more. */
       if (has_more)
         g_string_truncate (out, last_start - 1);
+      next_cursor = has_more ? last_seqs[0] : cursor;
     }
 
   oldest = oldest_stored_seq (self);
   if (oldest == 0)
     oldest = ring_oldest <= cursor ? ring_oldest : cursor;
   /* A gap: events after the cursor were deleted, or the cursor is from a database this
-   * daemon never wrote (it is ahead of everything handed out). */
+   * daemon never wrote (it is ahead of everything handed out). With more to come the cursor
+   * is the last event returned, so a client that just asks again from it misses nothing. */
   has_gap = after_seq > 0 && (after_seq < self->pruned_through || after_seq > cursor);
   g_string_append_printf (out,
                           "],\"eventCursor\":%" G_GINT64_FORMAT ",\"replayStart\":%" G_GINT64_FORMAT
                           ",\"hasGap\":%s,\"hasMore\":%s,\"bootId\":",
-                          cursor, oldest, has_gap ? "true" : "false", has_more ? "true" : "false");
+                          next_cursor, oldest, has_gap ? "true" : "false",
+                          has_more ? "true" : "false");
   cw_json_append_string (out, self->boot_id);
   g_string_append_c (out, '}');
   return g_string_free (g_steal_pointer (&out), FALSE);
