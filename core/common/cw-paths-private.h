@@ -25,7 +25,8 @@ CwPaths *cw_paths_resolve (const gchar *mode, const gchar *app_data_dir, const g
 void cw_paths_free (CwPaths *paths);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CwPaths, cw_paths_free)
 
-/* The credential store of the mode @paths describe: system mode uses <appData>/secrets. */
+/* The credential store of the mode @paths describe: system mode uses <appData>/secrets,
+ * user mode the Secret Service with <appData>/secrets while there is none. */
 CwSecrets *cw_paths_open_secrets (const CwPaths *paths);
 
 /* "tcp://HOST:PORT" -> host and port; FALSE for a socket path. */

@@ -114,10 +114,11 @@ cw_endpoint_parse_tcp (const gchar *endpoint, gchar **host, guint16 *port)
 CwSecrets *
 cw_paths_open_secrets (const CwPaths *paths)
 {
-  g_autofree gchar *dir = NULL;
+  g_autofree gchar *dir = g_build_filename (paths->app_data_dir, "secrets", NULL);
 
+  /* User mode: the Secret Service, with the same kind of encrypted store while there is
+   * none. */
   if (!paths->system_mode)
-    return cw_secrets_new_user ();
-  dir = g_build_filename (paths->app_data_dir, "secrets", NULL);
+    return cw_secrets_new_user_with_fallback (dir);
   return cw_secrets_new_system (dir);
 }

@@ -206,7 +206,13 @@ do_list (CwCtl *ctl, const CredArgs *a, GError **error)
       JsonObject *c = json_array_get_object_element (list, i);
       g_autofree gchar *full = g_strdup_printf ("%s/%s", json_object_get_string_member (c, "kind"),
                                                 json_object_get_string_member (c, "name"));
-      g_print ("%-40s %s\n", full, json_object_get_string_member (c, "scope"));
+      const gchar *scope = json_object_get_string_member (c, "scope");
+      const gchar *store = json_object_get_string_member_with_default (c, "store", "");
+      const gchar *where = g_strcmp0 (store, "secret-service") == 0 ? _ ("Secret Service")
+                           : g_strcmp0 (scope, "user") == 0
+                               ? _ ("encrypted file (no Secret Service reachable yet)")
+                               : _ ("encrypted file");
+      g_print ("%-40s %-7s %s\n", full, scope, where);
     }
   return 0;
 }

@@ -290,6 +290,9 @@ cw_daemon_get_health (CwDaemon *self)
                                   cw_plugin_loader_count_failed (self->loader) > 0);
   json_object_set_object_member (obj, "events", cw_event_bus_get_health (self->bus));
   json_object_set_object_member (obj, "socket", cw_transport_socket_get_health (self->socket));
+  if (cw_context_get_secrets (self->context) != NULL)
+    json_object_set_object_member (obj, "credentials",
+                                   cw_secrets_get_health (cw_context_get_secrets (self->context)));
   if (self->dbus != NULL)
     json_object_set_object_member (obj, "dbus", cw_transport_dbus_get_health (self->dbus));
   return obj;

@@ -75,14 +75,20 @@ guint cw_plugin_loader_count_failed (CwPluginLoader *self);
 
 /* User scope: the Secret Service through libsecret. No I/O until the first call. */
 CwSecrets *cw_secrets_new_user (void);
+/* User scope that keeps values in the encrypted store in @dir while no Secret Service is
+ * reachable, and moves them into the keyring once one is. */
+CwSecrets *cw_secrets_new_user_with_fallback (const gchar *dir);
 /* System scope: the encrypted store in @dir (created 0700 on first write). */
 CwSecrets *cw_secrets_new_system (const gchar *dir);
 /* "user" or "system". */
 const gchar *cw_secrets_get_scope (CwSecrets *self);
-/* Where the values live, for people: "Secret Service" or the store's directory. */
+/* Where the values live now, for people: "Secret Service" or the store's directory. */
 const gchar *cw_secrets_get_location (CwSecrets *self);
+/* {scope, store: secret-service|encrypted-file, location, secretService?: untried|reachable|
+ * unreachable, secretServiceError?} as the last call found it. */
+JsonObject *cw_secrets_get_health (CwSecrets *self);
 
-/* Names only, never values: [{kind, name, scope}], sorted. */
+/* Names only, never values: [{kind, name, scope, store: secret-service|file}], sorted. */
 void cw_secrets_list (CwSecrets *self, GCancellable *cancellable, GAsyncReadyCallback callback,
                       gpointer user_data);
 JsonArray *cw_secrets_list_finish (CwSecrets *self, GAsyncResult *result, GError **error);

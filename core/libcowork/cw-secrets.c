@@ -1,8 +1,11 @@
 /* cw-secrets.c: CwSecrets, one scope's credentials.
  *
- * The user scope talks to the Secret Service with libsecret's async calls, so the daemon's
- * loop never waits on the keyring. The system scope never opens a bus at all: it runs the
- * encrypted file store (cw-secrets-file.c) in a worker thread. Nothing here reads the other
+ * Every call runs in a worker thread, so the daemon's loop never waits on the keyring or
+ * the disk. The system scope never opens a bus at all: it uses the encrypted file store
+ * (cw-secrets-file.c). The user scope uses the Secret Service; when none is reachable (a
+ * headless machine, SSH, a user unit with linger) and the scope has a data dir, values go
+ * to the same kind of owner-only encrypted store under it instead, and move into the
+ * keyring by themselves at the first call that finds one. Nothing here reads the other
  * scope: the only way across is `coworkctl credentials promote`, which holds both.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cowork-host.h"
@@ -11,11 +14,21 @@
 #include <libsecret/secret.h>
 #include <string.h>
 
+typedef enum
+{
+  KEYRING_UNTRIED,
+  KEYRING_REACHABLE,
+  KEYRING_UNREACHABLE,
+} KeyringState;
+
 struct _CwSecrets
 {
   GObject parent_instance;
   gboolean system;
-  gchar *dir; /* system scope only */
+  gchar *dir;           /* the file store: system scope, or the user scope's fallback */
+  GMutex lock;          /* guards the two below; serialises moving values to the keyring */
+  KeyringState state;   /* user scope: what the last call found */
+  gchar *keyring_error; /* why the Secret Service could not be used */
 };
 
 G_DEFINE_FINAL_TYPE (CwSecrets, cw_secrets, G_TYPE_OBJECT)
@@ -42,6 +55,8 @@ cw_secrets_finalize (GObject *object)
   CwSecrets *self = CW_SECRETS (object);
 
   g_free (self->dir);
+  g_free (self->keyring_error);
+  g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (cw_secrets_parent_class)->finalize (object);
 }
 
@@ -54,6 +69,7 @@ cw_secrets_class_init (CwSecretsClass *klass)
 static void
 cw_secrets_init (CwSecrets *self)
 {
+  g_mutex_init (&self->lock);
 }
 
 CwSecrets *
@@ -72,16 +88,59 @@ cw_secrets_new_system (const gchar *dir)
   return self;
 }
 
+CwSecrets *
+cw_secrets_new_user_with_fallback (const gchar *dir)
+{
+  CwSecrets *self = cw_secrets_new_user ();
+
+  self->dir = g_strdup (dir);
+  return self;
+}
+
 const gchar *
 cw_secrets_get_scope (CwSecrets *self)
 {
   return self->system ? "system" : "user";
 }
 
+static gboolean
+uses_file (CwSecrets *self)
+{
+  gboolean file;
+
+  if (self->system)
+    return TRUE;
+  g_mutex_lock (&self->lock);
+  file = self->dir != NULL && self->state == KEYRING_UNREACHABLE;
+  g_mutex_unlock (&self->lock);
+  return file;
+}
+
 const gchar *
 cw_secrets_get_location (CwSecrets *self)
 {
-  return self->system ? self->dir : "Secret Service";
+  return uses_file (self) ? self->dir : "Secret Service";
+}
+
+JsonObject *
+cw_secrets_get_health (CwSecrets *self)
+{
+  JsonObject *obj = json_object_new ();
+  static const gchar *const states[] = { "untried", "reachable", "unreachable" };
+
+  json_object_set_string_member (obj, "scope", cw_secrets_get_scope (self));
+  json_object_set_string_member (obj, "store",
+                                 uses_file (self) ? "encrypted-file" : "secret-service");
+  json_object_set_string_member (obj, "location", cw_secrets_get_location (self));
+  if (!self->system)
+    {
+      g_mutex_lock (&self->lock);
+      json_object_set_string_member (obj, "secretService", states[self->state]);
+      if (self->keyring_error != NULL && self->state == KEYRING_UNREACHABLE)
+        json_object_set_string_member (obj, "secretServiceError", self->keyring_error);
+      g_mutex_unlock (&self->lock);
+    }
+  return obj;
 }
 
 void
@@ -122,7 +181,7 @@ cw_secrets_check_name (const gchar *kind, const gchar *name, GError **error)
   return TRUE;
 }
 
-/* ---- system scope: the file store in a worker thread ---------------------------------- */
+/* ---- the worker thread ---------------------------------------------------------------- */
 
 typedef enum
 {
@@ -149,11 +208,163 @@ job_free (Job *job)
   g_free (job);
 }
 
-static void
-file_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+/* The bus or the service is missing (as opposed to the service refusing something). */
+static gboolean
+is_unreachable (const GError *error)
 {
-  CwSecrets *self = source;
-  Job *job = data;
+  return error->domain == G_DBUS_ERROR || error->domain == G_SPAWN_ERROR
+         || (error->domain == G_IO_ERROR && error->code != G_IO_ERROR_CANCELLED);
+}
+
+/* Records what a Secret Service call found. TRUE when the caller should use the file store
+ * instead (it is unreachable and there is one); @error is then cleared. */
+static gboolean
+note_keyring (CwSecrets *self, GError **error)
+{
+  gboolean unreachable = *error != NULL && is_unreachable (*error);
+
+  g_mutex_lock (&self->lock);
+  if (*error == NULL || unreachable)
+    {
+      KeyringState state = unreachable ? KEYRING_UNREACHABLE : KEYRING_REACHABLE;
+      if (self->dir != NULL && unreachable && self->state != KEYRING_UNREACHABLE)
+        g_message ("no Secret Service (%s): credentials are kept encrypted in %s",
+                   (*error)->message, self->dir);
+      else if (self->dir != NULL && !unreachable && self->state == KEYRING_UNREACHABLE)
+        g_message ("the Secret Service is reachable again: credentials kept in %s move into it",
+                   self->dir);
+      self->state = state;
+      g_free (self->keyring_error);
+      self->keyring_error = unreachable ? g_strdup ((*error)->message) : NULL;
+    }
+  g_mutex_unlock (&self->lock);
+  if (!unreachable || self->dir == NULL)
+    return FALSE;
+  g_clear_error (error);
+  return TRUE;
+}
+
+static gboolean
+keyring_store (const gchar *kind, const gchar *name, const gchar *value, GError **error)
+{
+  g_autofree gchar *label = g_strdup_printf ("Cowork credential %s/%s", kind, name);
+
+  return secret_password_store_sync (credential_schema (), SECRET_COLLECTION_DEFAULT, label, value,
+                                     NULL, error, "scope", "user", "kind", kind, "name", name,
+                                     NULL);
+}
+
+/* Moves what the file store holds into the keyring; stops at the first sign that there is
+ * still no Secret Service. A value stored while there was none is the newest one. */
+static void
+move_to_keyring (CwSecrets *self)
+{
+  g_autoptr (JsonArray) list = NULL;
+
+  g_mutex_lock (&self->lock);
+  list = cw_secrets_file_list (self->dir, NULL);
+  for (guint i = 0; list != NULL && i < json_array_get_length (list); i++)
+    {
+      JsonObject *c = json_array_get_object_element (list, i);
+      const gchar *kind = json_object_get_string_member (c, "kind");
+      const gchar *name = json_object_get_string_member (c, "name");
+      g_autoptr (GError) error = NULL;
+      gchar *value = cw_secrets_file_lookup (self->dir, kind, name, &error);
+      gboolean ok = value != NULL && keyring_store (kind, name, value, &error);
+
+      cw_secret_free (value);
+      if (ok)
+        cw_secrets_file_delete (self->dir, kind, name, NULL);
+      else if (error != NULL && is_unreachable (error))
+        break;
+      else if (error != NULL)
+        g_warning ("cannot move credential %s/%s into the Secret Service: %s", kind, name,
+                   error->message);
+    }
+  g_mutex_unlock (&self->lock);
+}
+
+static gboolean
+has_file_entries (CwSecrets *self)
+{
+  g_autoptr (GDir) d = self->dir != NULL ? g_dir_open (self->dir, 0, NULL) : NULL;
+  const gchar *entry;
+
+  while (d != NULL && (entry = g_dir_read_name (d)) != NULL)
+    if (g_str_has_suffix (entry, ".secret"))
+      return TRUE;
+  return FALSE;
+}
+
+static JsonArray *
+keyring_list (GError **error)
+{
+  GList *items = secret_password_search_sync (credential_schema (), SECRET_SEARCH_ALL, NULL, error,
+                                              "scope", "user", NULL);
+  JsonArray *out;
+
+  if (*error != NULL)
+    return NULL;
+  out = json_array_new ();
+  for (GList *l = items; l != NULL; l = l->next)
+    {
+      g_autoptr (GHashTable) attrs = secret_retrievable_get_attributes (l->data);
+      JsonObject *obj = json_object_new ();
+
+      json_object_set_string_member (obj, "kind", g_hash_table_lookup (attrs, "kind") ?: "");
+      json_object_set_string_member (obj, "name", g_hash_table_lookup (attrs, "name") ?: "");
+      json_array_add_object_element (out, obj);
+    }
+  g_list_free_full (items, g_object_unref);
+  return out;
+}
+
+static gint
+compare_items (gconstpointer a, gconstpointer b)
+{
+  JsonObject *x = json_node_get_object ((JsonNode *) a), *y = json_node_get_object ((JsonNode *) b);
+  gint c = g_strcmp0 (json_object_get_string_member (x, "kind"),
+                      json_object_get_string_member (y, "kind"));
+
+  return c != 0 ? c
+                : g_strcmp0 (json_object_get_string_member (x, "name"),
+                             json_object_get_string_member (y, "name"));
+}
+
+/* Adds @from's entries to @into, marked with the scope and where each value lives. */
+static void
+add_listed (JsonArray *into, JsonArray *from, const gchar *scope, const gchar *store)
+{
+  for (guint i = 0; from != NULL && i < json_array_get_length (from); i++)
+    {
+      JsonObject *c = json_array_get_object_element (from, i);
+      JsonObject *obj = json_object_new ();
+
+      json_object_set_string_member (obj, "kind", json_object_get_string_member (c, "kind"));
+      json_object_set_string_member (obj, "name", json_object_get_string_member (c, "name"));
+      json_object_set_string_member (obj, "scope", scope);
+      json_object_set_string_member (obj, "store", store);
+      json_array_add_object_element (into, obj);
+    }
+}
+
+static JsonArray *
+sorted (JsonArray *list)
+{
+  GList *nodes = g_list_sort (json_array_get_elements (list), compare_items);
+  JsonArray *out = json_array_new ();
+
+  for (GList *l = nodes; l != NULL; l = l->next)
+    json_array_add_element (out, json_node_copy (l->data));
+  g_list_free (nodes);
+  json_array_unref (list);
+  return out;
+}
+
+/* One call against the file store. */
+static void
+file_job (CwSecrets *self, GTask *task, Job *job, const gchar *scope)
+{
   GError *error = NULL;
 
   switch (job->op)
@@ -181,21 +392,128 @@ file_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
         break;
       case OP_LIST:
         {
-          JsonArray *list = cw_secrets_file_list (self->dir, &error);
+          g_autoptr (JsonArray) list = cw_secrets_file_list (self->dir, &error);
+          JsonArray *out;
           if (list == NULL)
-            g_task_return_error (task, error);
-          else
-            g_task_return_pointer (task, list, (GDestroyNotify) json_array_unref);
+            {
+              g_task_return_error (task, error);
+              break;
+            }
+          out = json_array_new ();
+          add_listed (out, list, scope, "file");
+          g_task_return_pointer (task, out, (GDestroyNotify) json_array_unref);
           break;
         }
     }
 }
 
-static GTask *
+/* One call against the Secret Service; FALSE (nothing returned) when the file store has to
+ * take it instead. */
+static gboolean
+keyring_job (CwSecrets *self, GTask *task, Job *job)
+{
+  GError *error = NULL;
+
+  switch (job->op)
+    {
+      case OP_STORE:
+        if (keyring_store (job->kind, job->name, job->value, &error))
+          {
+            note_keyring (self, &error);
+            /* An older copy kept while there was no keyring must not come back. */
+            if (self->dir != NULL)
+              cw_secrets_file_delete (self->dir, job->kind, job->name, NULL);
+            g_task_return_boolean (task, TRUE);
+            return TRUE;
+          }
+        if (note_keyring (self, &error))
+          return FALSE;
+        g_prefix_error (&error, "failed to store in the Secret Service: ");
+        g_task_return_error (task, error);
+        return TRUE;
+      case OP_LOOKUP:
+        {
+          gchar *value
+              = secret_password_lookup_sync (credential_schema (), NULL, &error, "scope", "user",
+                                             "kind", job->kind, "name", job->name, NULL);
+          gchar *copy = value != NULL ? g_strdup (value) : NULL;
+
+          secret_password_free (value);
+          if (note_keyring (self, &error))
+            return FALSE;
+          if (error != NULL)
+            {
+              g_prefix_error (&error, "failed to read the Secret Service: ");
+              g_task_return_error (task, error);
+            }
+          else
+            g_task_return_pointer (task, copy, (GDestroyNotify) cw_secret_free);
+          return TRUE;
+        }
+      case OP_DELETE:
+        /* FALSE without an error means there was nothing to remove: deleting is idempotent. */
+        secret_password_clear_sync (credential_schema (), NULL, &error, "scope", "user", "kind",
+                                    job->kind, "name", job->name, NULL);
+        if (note_keyring (self, &error))
+          return FALSE;
+        if (error != NULL)
+          {
+            g_prefix_error (&error, "failed to delete from the Secret Service: ");
+            g_task_return_error (task, error);
+            return TRUE;
+          }
+        if (self->dir != NULL)
+          cw_secrets_file_delete (self->dir, job->kind, job->name, NULL);
+        g_task_return_boolean (task, TRUE);
+        return TRUE;
+      case OP_LIST:
+        {
+          g_autoptr (JsonArray) found = keyring_list (&error);
+          g_autoptr (JsonArray) left = NULL;
+          JsonArray *out;
+
+          if (note_keyring (self, &error))
+            return FALSE;
+          if (error != NULL)
+            {
+              g_prefix_error (&error, "failed to search the Secret Service: ");
+              g_task_return_error (task, error);
+              return TRUE;
+            }
+          out = json_array_new ();
+          add_listed (out, found, "user", "secret-service");
+          /* Whatever could not be moved yet is still listed, where it is. */
+          if (self->dir != NULL && (left = cw_secrets_file_list (self->dir, NULL)) != NULL)
+            add_listed (out, left, "user", "file");
+          g_task_return_pointer (task, sorted (out), (GDestroyNotify) json_array_unref);
+          return TRUE;
+        }
+    }
+  return TRUE;
+}
+
+static void
+worker (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  CwSecrets *self = source;
+  Job *job = data;
+
+  if (self->system)
+    {
+      file_job (self, task, job, "system");
+      return;
+    }
+  if (has_file_entries (self))
+    move_to_keyring (self);
+  if (!keyring_job (self, task, job))
+    file_job (self, task, job, "user");
+}
+
+static void
 start (CwSecrets *self, Op op, const gchar *kind, const gchar *name, const gchar *value,
        GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
-  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
   GError *error = NULL;
   Job *job;
 
@@ -203,120 +521,15 @@ start (CwSecrets *self, Op op, const gchar *kind, const gchar *name, const gchar
   if (op != OP_LIST && !cw_secrets_check_name (kind, name, &error))
     {
       g_task_return_error (task, error);
-      g_object_unref (task);
-      return NULL;
+      return;
     }
-  if (!self->system)
-    return task;
   job = g_new0 (Job, 1);
   job->op = op;
   job->kind = g_strdup (kind);
   job->name = g_strdup (name);
   job->value = g_strdup (value);
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
-  g_task_run_in_thread (task, file_thread);
-  g_object_unref (task);
-  return NULL;
-}
-
-/* ---- user scope: libsecret ------------------------------------------------------------ */
-
-static void
-on_stored (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autoptr (GTask) task = data;
-  GError *error = NULL;
-
-  if (secret_password_store_finish (result, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    {
-      g_prefix_error (&error, "failed to store in the Secret Service: ");
-      g_task_return_error (task, error);
-    }
-}
-
-static void
-on_looked_up (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autoptr (GTask) task = data;
-  GError *error = NULL;
-  gchar *value = secret_password_lookup_finish (result, &error);
-
-  if (error != NULL)
-    {
-      g_prefix_error (&error, "failed to read the Secret Service: ");
-      g_task_return_error (task, error);
-      return;
-    }
-  g_task_return_pointer (task, value != NULL ? g_strdup (value) : NULL,
-                         (GDestroyNotify) cw_secret_free);
-  secret_password_free (value);
-}
-
-static void
-on_cleared (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autoptr (GTask) task = data;
-  GError *error = NULL;
-  /* FALSE without an error means there was nothing to remove: deleting is idempotent. */
-  secret_password_clear_finish (result, &error);
-
-  if (error != NULL)
-    {
-      g_prefix_error (&error, "failed to delete from the Secret Service: ");
-      g_task_return_error (task, error);
-    }
-  else
-    g_task_return_boolean (task, TRUE); /* also when there was nothing to remove */
-}
-
-static gint
-compare_items (gconstpointer a, gconstpointer b)
-{
-  JsonObject *x = json_node_get_object ((JsonNode *) a), *y = json_node_get_object ((JsonNode *) b);
-  gint c = g_strcmp0 (json_object_get_string_member (x, "kind"),
-                      json_object_get_string_member (y, "kind"));
-
-  return c != 0 ? c
-                : g_strcmp0 (json_object_get_string_member (x, "name"),
-                             json_object_get_string_member (y, "name"));
-}
-
-static void
-on_searched (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autoptr (GTask) task = data;
-  GError *error = NULL;
-  GList *items = secret_password_search_finish (result, &error);
-  GList *nodes = NULL;
-  JsonArray *out;
-
-  if (error != NULL)
-    {
-      g_prefix_error (&error, "failed to search the Secret Service: ");
-      g_task_return_error (task, error);
-      return;
-    }
-  for (GList *l = items; l != NULL; l = l->next)
-    {
-      g_autoptr (GHashTable) attrs = secret_retrievable_get_attributes (l->data);
-      JsonObject *obj = json_object_new ();
-      JsonNode *node = json_node_new (JSON_NODE_OBJECT);
-
-      json_object_set_string_member (obj, "kind", g_hash_table_lookup (attrs, "kind") ?: "");
-      json_object_set_string_member (obj, "name", g_hash_table_lookup (attrs, "name") ?: "");
-      json_object_set_string_member (obj, "scope", "user");
-      json_node_take_object (node, obj);
-      nodes = g_list_prepend (nodes, node);
-    }
-  g_list_free_full (items, g_object_unref);
-  nodes = g_list_sort (nodes, compare_items);
-  out = json_array_new ();
-  for (GList *l = nodes; l != NULL; l = l->next)
-    json_array_add_element (out, l->data);
-  g_list_free (nodes);
-  g_task_return_pointer (task, out, (GDestroyNotify) json_array_unref);
+  g_task_run_in_thread (task, worker);
 }
 
 /* ---- public API ----------------------------------------------------------------------- */
@@ -325,17 +538,9 @@ void
 cw_secrets_store (CwSecrets *self, const gchar *kind, const gchar *name, const gchar *value,
                   GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
-  GTask *task;
-  g_autofree gchar *label = NULL;
-
   g_return_if_fail (CW_IS_SECRETS (self));
   g_return_if_fail (value != NULL);
-  task = start (self, OP_STORE, kind, name, value, cancellable, callback, user_data);
-  if (task == NULL)
-    return;
-  label = g_strdup_printf ("Cowork credential %s/%s", kind, name);
-  secret_password_store (credential_schema (), SECRET_COLLECTION_DEFAULT, label, value, cancellable,
-                         on_stored, task, "scope", "user", "kind", kind, "name", name, NULL);
+  start (self, OP_STORE, kind, name, value, cancellable, callback, user_data);
 }
 
 gboolean
@@ -349,14 +554,8 @@ void
 cw_secrets_lookup (CwSecrets *self, const gchar *kind, const gchar *name, GCancellable *cancellable,
                    GAsyncReadyCallback callback, gpointer user_data)
 {
-  GTask *task;
-
   g_return_if_fail (CW_IS_SECRETS (self));
-  task = start (self, OP_LOOKUP, kind, name, NULL, cancellable, callback, user_data);
-  if (task == NULL)
-    return;
-  secret_password_lookup (credential_schema (), cancellable, on_looked_up, task, "scope", "user",
-                          "kind", kind, "name", name, NULL);
+  start (self, OP_LOOKUP, kind, name, NULL, cancellable, callback, user_data);
 }
 
 gchar *
@@ -370,14 +569,8 @@ void
 cw_secrets_delete (CwSecrets *self, const gchar *kind, const gchar *name, GCancellable *cancellable,
                    GAsyncReadyCallback callback, gpointer user_data)
 {
-  GTask *task;
-
   g_return_if_fail (CW_IS_SECRETS (self));
-  task = start (self, OP_DELETE, kind, name, NULL, cancellable, callback, user_data);
-  if (task == NULL)
-    return;
-  secret_password_clear (credential_schema (), cancellable, on_cleared, task, "scope", "user",
-                         "kind", kind, "name", name, NULL);
+  start (self, OP_DELETE, kind, name, NULL, cancellable, callback, user_data);
 }
 
 gboolean
@@ -391,12 +584,8 @@ void
 cw_secrets_list (CwSecrets *self, GCancellable *cancellable, GAsyncReadyCallback callback,
                  gpointer user_data)
 {
-  GTask *task = start (self, OP_LIST, NULL, NULL, NULL, cancellable, callback, user_data);
-
-  if (task == NULL)
-    return;
-  secret_password_search (credential_schema (), SECRET_SEARCH_ALL, cancellable, on_searched, task,
-                          "scope", "user", NULL);
+  g_return_if_fail (CW_IS_SECRETS (self));
+  start (self, OP_LIST, NULL, NULL, NULL, cancellable, callback, user_data);
 }
 
 JsonArray *

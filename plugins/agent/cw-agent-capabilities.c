@@ -52,7 +52,8 @@ on_key (GObject *source, GAsyncResult *res, gpointer user_data)
 
   /* lmstudio needs none: it counts as configured. */
   json_object_set_boolean_member (d->keys, key_members[d->next],
-                                  key != NULL || !cw_agent_provider_needs_key (name));
+                                  key != NULL
+                                      || (d->next == 0 && !cw_agent_provider_needs_key (name)));
   if (key != NULL)
     memset (key, 0, strlen (key));
   d->next++;
@@ -68,8 +69,12 @@ lookup_next (SnapshotData *d)
       snapshot_data_free (d);
       return;
     }
-  cw_agent_keys_lookup (cw_plugin_get_context (CW_PLUGIN (d->plugin)),
-                        d->next == 0 ? d->provider : key_names[d->next], NULL, on_key, d);
+  if (d->next == 0)
+    cw_agent_keys_lookup (cw_plugin_get_context (CW_PLUGIN (d->plugin)), d->provider, NULL, on_key,
+                          d);
+  else
+    cw_agent_keys_lookup_helper (cw_plugin_get_context (CW_PLUGIN (d->plugin)), key_names[d->next],
+                                 NULL, on_key, d);
 }
 
 static JsonObject *

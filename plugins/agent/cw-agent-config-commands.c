@@ -1,4 +1,5 @@
-/* cw-agent-config-commands.c: set_models, set_api_key, set_runtime_config, is_ready.
+/* cw-agent-config-commands.c: set_models, set_api_key, set_stitch_api_key,
+ * set_runtime_config, is_ready.
  *
  * Keys go to CwSecrets only. Unlike the original, set_api_key stores the Google key and
  * leaves the active provider alone (contract §10): switching providers is set_runtime_config's
@@ -75,18 +76,31 @@ typedef struct
 } KeyData;
 
 static void key_data_free (KeyData *d);
-static void apply_runtime_config (CwAgentPlugin *self, CwInvocation *inv, JsonObject *config);
+static void apply_runtime_config (CwAgentPlugin *self, CwInvocation *inv, JsonObject *config,
+                                  GPtrArray *failures);
 
 static void
 on_keys_stored (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   KeyData *d = user_data;
   g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) failures = cw_agent_keys_store_finish (res, &error);
 
-  if (!cw_agent_keys_store_finish (res, &error))
+  if (d->config != NULL)
+    {
+      /* A key that could not be stored never discards the rest of the config. */
+      if (failures == NULL)
+        {
+          failures = g_ptr_array_new_with_free_func (g_free);
+          g_ptr_array_add (failures, g_strdup (error->message));
+        }
+      apply_runtime_config (d->plugin, d->invocation, d->config, failures);
+    }
+  else if (failures == NULL)
     cw_invocation_return_error (d->invocation, g_steal_pointer (&error));
-  else if (d->config != NULL)
-    apply_runtime_config (d->plugin, d->invocation, d->config);
+  else if (failures->len > 0)
+    cw_invocation_return_error_literal (d->invocation, CW_ERROR_FAILED,
+                                        g_ptr_array_index (failures, 0));
   else
     return_void (d->invocation);
   key_data_free (d);
@@ -102,22 +116,24 @@ key_data_free (KeyData *d)
 }
 
 static void
-store_keys (CwAgentPlugin *self, CwInvocation *inv, GHashTable *keys, JsonObject *config)
+store_keys (CwAgentPlugin *self, CwInvocation *inv, GPtrArray *writes, JsonObject *config)
 {
   KeyData *d = g_new0 (KeyData, 1);
 
   d->plugin = self;
   d->invocation = g_object_ref (inv);
   d->config = config != NULL ? json_object_ref (config) : NULL;
-  cw_agent_keys_store (cw_plugin_get_context (CW_PLUGIN (self)), keys, NULL, on_keys_stored, d);
+  cw_agent_keys_store (cw_plugin_get_context (CW_PLUGIN (self)), writes, NULL, on_keys_stored, d);
 }
 
+/* A command whose whole job is one key in @param: null or "" removes it. */
 static void
-cmd_set_api_key (CwInvocation *inv, gpointer user_data)
+set_one_key (CwInvocation *inv, gpointer user_data, const gchar *kind, const gchar *name)
 {
   CwAgentPlugin *self = PLUGIN (user_data);
   JsonNode *node = json_object_get_member (cw_invocation_get_params (inv), "apiKey");
-  g_autoptr (GHashTable) keys = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, NULL);
+  g_autoptr (GPtrArray) writes = cw_agent_keys_writes_new ();
+  g_autofree gchar *value = NULL;
 
   if (node != NULL && !JSON_NODE_HOLDS_NULL (node)
       && (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING))
@@ -125,17 +141,31 @@ cmd_set_api_key (CwInvocation *inv, gpointer user_data)
       cw_invocation_return_error_literal (inv, CW_ERROR_INVALID_PARAMS, "apiKey must be a string");
       return;
     }
-  /* null or "" removes the key. */
-  g_hash_table_insert (
-      keys, "google",
-      (gpointer) (node != NULL && JSON_NODE_HOLDS_VALUE (node) ? json_node_get_string (node) : ""));
-  store_keys (self, inv, keys, NULL);
+  value
+      = g_strdup (node != NULL && JSON_NODE_HOLDS_VALUE (node) ? json_node_get_string (node) : "");
+  cw_agent_keys_writes_add (writes, kind, name, g_strstrip (value));
+  memset (value, 0, strlen (value));
+  store_keys (self, inv, writes, NULL);
+}
+
+static void
+cmd_set_api_key (CwInvocation *inv, gpointer user_data)
+{
+  set_one_key (inv, user_data, CW_AGENT_KEY_PROVIDER, "google");
+}
+
+/* The app sends it before every command; the key is kept like the others. */
+static void
+cmd_set_stitch_api_key (CwInvocation *inv, gpointer user_data)
+{
+  set_one_key (inv, user_data, CW_AGENT_KEY_HELPER, "stitch");
 }
 
 /* ---- set_runtime_config ------------------------------------------------------------- */
 
 static void
-apply_runtime_config (CwAgentPlugin *self, CwInvocation *inv, JsonObject *config)
+apply_runtime_config (CwAgentPlugin *self, CwInvocation *inv, JsonObject *config,
+                      GPtrArray *failures)
 {
   g_autoptr (GPtrArray) reasons = g_ptr_array_new_with_free_func (g_free);
   JsonObject *result = json_object_new ();
@@ -161,28 +191,47 @@ apply_runtime_config (CwAgentPlugin *self, CwInvocation *inv, JsonObject *config
                                   json_array_get_length (affected) > 0);
   json_object_set_array_member (result, "reasons", reason_arr);
   json_object_set_array_member (result, "affectedSessionIds", affected);
+  if (failures != NULL && failures->len > 0)
+    {
+      JsonArray *errors = json_array_new ();
+      for (guint i = 0; i < failures->len; i++)
+        json_array_add_string_element (errors, g_ptr_array_index (failures, i));
+      json_object_set_array_member (result, "credentialErrors", errors);
+    }
   save_config (self, inv, result);
 }
 
+/* A string sets the key ("" removes it); null or absent leaves it as it is (contract §5.3:
+ * the app sends every helper key it has no value for as null). */
 static void
-add_key (GHashTable *keys, const gchar *provider, JsonNode *node)
+add_key (GPtrArray *writes, const gchar *kind, const gchar *name, JsonNode *node)
 {
-  if (node == NULL)
+  g_autofree gchar *value = NULL;
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
+      || json_node_get_value_type (node) != G_TYPE_STRING)
     return;
-  if (JSON_NODE_HOLDS_NULL (node))
-    g_hash_table_insert (keys, (gpointer) provider, (gpointer) "");
-  else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
-    g_hash_table_insert (keys, (gpointer) provider, (gpointer) json_node_get_string (node));
+  value = g_strstrip (g_strdup (json_node_get_string (node)));
+  cw_agent_keys_writes_add (writes, kind, name, value);
+  memset (value, 0, strlen (value));
 }
 
 static void
 cmd_set_runtime_config (CwInvocation *inv, gpointer user_data)
 {
+  static const struct
+  {
+    const gchar *field;
+    const gchar *name;
+  } helpers[] = {
+    { "googleApiKey", "google" }, { "openaiApiKey", "openai" }, { "falApiKey", "fal" },
+    { "exaApiKey", "exa" },       { "tavilyApiKey", "tavily" }, { "stitchApiKey", "stitch" },
+  };
   CwAgentPlugin *self = PLUGIN (user_data);
   JsonObject *params = cw_invocation_get_params (inv);
   JsonObject *config = cw_agent_json_object (params, "config");
   JsonObject *api_keys;
-  g_autoptr (GHashTable) keys = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GPtrArray) writes = cw_agent_keys_writes_new ();
 
   if (config == NULL)
     config = params;
@@ -194,19 +243,17 @@ cmd_set_runtime_config (CwInvocation *inv, gpointer user_data)
         {
           const gchar *id = cw_agent_provider_normalize (l->data);
           if (id != NULL)
-            add_key (keys, id, json_object_get_member (api_keys, l->data));
+            add_key (writes, CW_AGENT_KEY_PROVIDER, id, json_object_get_member (api_keys, l->data));
         }
     }
-  add_key (keys, "google", json_object_get_member (config, "googleApiKey"));
-  /* Keys of the helper services are kept the same way (kind "provider"). */
-  add_key (keys, "openai", json_object_get_member (config, "openaiApiKey"));
-  add_key (keys, "fal", json_object_get_member (config, "falApiKey"));
-  add_key (keys, "exa", json_object_get_member (config, "exaApiKey"));
-  add_key (keys, "tavily", json_object_get_member (config, "tavilyApiKey"));
-  if (g_hash_table_size (keys) > 0)
-    store_keys (self, inv, keys, config);
+  /* The helper services' keys are credentials of their own, never a provider's key. */
+  for (guint i = 0; i < G_N_ELEMENTS (helpers); i++)
+    add_key (writes, CW_AGENT_KEY_HELPER, helpers[i].name,
+             json_object_get_member (config, helpers[i].field));
+  if (writes->len > 0)
+    store_keys (self, inv, writes, config);
   else
-    apply_runtime_config (self, inv, config);
+    apply_runtime_config (self, inv, config, NULL);
 }
 
 /* ---- is_ready ----------------------------------------------------------------------- */
@@ -247,6 +294,8 @@ cw_agent_config_commands_register (CwAgentPlugin *self, GError **error)
 {
   return cw_plugin_add_command (CW_PLUGIN (self), "set_models", cmd_set_models, error)
          && cw_plugin_add_command (CW_PLUGIN (self), "set_api_key", cmd_set_api_key, error)
+         && cw_plugin_add_command (CW_PLUGIN (self), "set_stitch_api_key", cmd_set_stitch_api_key,
+                                   error)
          && cw_plugin_add_command (CW_PLUGIN (self), "set_runtime_config", cmd_set_runtime_config,
                                    error)
          && cw_plugin_add_command (CW_PLUGIN (self), "is_ready", cmd_is_ready, error);

@@ -124,6 +124,52 @@ agent_send (CwClient *client, const gchar *command, const gchar *params_fmt, ...
   return id;
 }
 
+gchar *
+agent_run_ctl (AgentFixture *f, const gchar *input, const gchar *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GSubprocess) proc = NULL;
+  g_autoptr (GError) error = NULL;
+  gchar *out = NULL;
+
+  g_ptr_array_add (argv, (gpointer) g_getenv ("COWORKCTL"));
+  g_ptr_array_add (argv, "--app-data-dir");
+  g_ptr_array_add (argv, f->daemon->dir);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  launcher
+      = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_environ (launcher, f->daemon->env);
+  proc = g_subprocess_launcher_spawnv (launcher, (const gchar *const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (proc, input, NULL, &out, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_successful (proc));
+  return out;
+}
+
+JsonNode *
+agent_app_runtime_config (CwClient *client, const gchar *provider, const gchar *base_url,
+                          const gchar *provider_keys_json)
+{
+  return agent_call (
+      client, "set_runtime_config",
+      "{\"config\":{\"activeProvider\":\"%s\",\"uxProfile\":\"pro\","
+      "\"providerApiKeys\":%s,\"providerBaseUrls\":{\"%s\":\"%s\"},"
+      "\"googleApiKey\":null,\"openaiApiKey\":null,\"falApiKey\":null,\"exaApiKey\":null,"
+      "\"tavilyApiKey\":null,\"externalSearchProvider\":\"google\","
+      "\"mediaRouting\":{\"imageBackend\":\"google\",\"videoBackend\":\"google\"},"
+      "\"sandbox\":{\"mode\":\"workspace-write\",\"allowNetwork\":false,"
+      "\"allowProcessSpawn\":true,\"allowedPaths\":[],\"deniedPaths\":[\"/etc\"],"
+      "\"trustedCommands\":[\"ls\",\"pwd\",\"git status\",\"git diff\"],"
+      "\"maxExecutionTimeMs\":30000,\"maxOutputBytes\":1048576},"
+      "\"externalCli\":null,\"toolOutputTokenLimit\":32000,\"activeSoul\":null,"
+      "\"memory\":null}}",
+      provider, provider_keys_json, provider, base_url);
+}
+
 JsonObject *
 agent_event_data (JsonObject *event)
 {
@@ -252,6 +298,46 @@ agent_fixture_llm_requests (AgentFixture *f)
         g_ptr_array_add (out, json_object_ref (json_node_get_object (node)));
     }
   return out;
+}
+
+gboolean
+agent_tree_contains (const gchar *dir, const gchar *needle)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const gchar *name;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree gchar *path = g_build_filename (dir, name, NULL);
+      g_autofree gchar *contents = NULL;
+      gsize len = 0;
+
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        {
+          if (agent_tree_contains (path, needle))
+            return TRUE;
+          continue;
+        }
+      if (g_file_get_contents (path, &contents, &len, NULL)
+          && g_strstr_len (contents, len, needle) != NULL)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+gchar *
+agent_fixture_last_authorization (AgentFixture *f)
+{
+  g_autoptr (GPtrArray) requests = agent_fixture_llm_requests (f);
+  JsonObject *headers;
+
+  g_assert_cmpuint (requests->len, >=, 1);
+  headers
+      = json_object_get_object_member (g_ptr_array_index (requests, requests->len - 1), "headers");
+  g_assert_nonnull (headers);
+  return g_strdup (json_object_has_member (headers, "Authorization")
+                       ? json_object_get_string_member (headers, "Authorization")
+                       : json_object_get_string_member_with_default (headers, "authorization", ""));
 }
 
 AgentTurn *

@@ -30,8 +30,22 @@ void agent_fixture_stop (AgentFixture *f, gint signum);
 gboolean agent_fixture_start_llm (AgentFixture *f, const gchar *script);
 /* Creates an lmstudio session in f->workdir; returns its id. */
 gchar *agent_fixture_create_session (AgentFixture *f);
+/* The Authorization header of the last request the fake server got. */
+gchar *agent_fixture_last_authorization (AgentFixture *f);
+/* TRUE if any file under @dir contains @needle. */
+gboolean agent_tree_contains (const gchar *dir, const gchar *needle);
 /* Requests logged by the fake server, one JSON object each. */
 GPtrArray *agent_fixture_llm_requests (AgentFixture *f);
+
+/* Runs coworkctl --app-data-dir <the daemon's dir> @args with @input on stdin and the
+ * daemon's environment; asserts it succeeds and returns its stdout. */
+gchar *agent_run_ctl (AgentFixture *f, const gchar *input, const gchar *const *args);
+
+/* set_runtime_config exactly as the desktop app sends it at every start: every helper key
+ * it has no value for as null, @provider active at @base_url, @provider_keys_json (e.g.
+ * {"openai":"sk-..."}) as providerApiKeys. Returns the result. */
+JsonNode *agent_app_runtime_config (CwClient *client, const gchar *provider, const gchar *base_url,
+                                    const gchar *provider_keys_json);
 
 /* Calls with printf-built params and asserts success. */
 JsonNode *agent_call (CwClient *client, const gchar *command, const gchar *params_fmt, ...)

@@ -3,29 +3,6 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-agent-test.h"
 
-static gchar *
-run_ctl (AgentFixture *f, const gchar *input, const gchar *const *args)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GSubprocess) proc = NULL;
-  g_autoptr (GError) error = NULL;
-  gchar *out = NULL;
-
-  g_ptr_array_add (argv, (gpointer) g_getenv ("COWORKCTL"));
-  g_ptr_array_add (argv, "--app-data-dir");
-  g_ptr_array_add (argv, f->daemon->dir);
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  proc = g_subprocess_newv ((const gchar *const *) argv->pdata,
-                            G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, input, NULL, &out, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_get_successful (proc));
-  return out;
-}
-
 static void
 test_chat (void)
 {
@@ -52,7 +29,7 @@ test_chat (void)
     return;
   chat_args[2] = f->workdir;
   /* The message, the answer to the permission prompt, then leave. */
-  out = run_ctl (f, "Write hello.txt\na\n/quit\n", chat_args);
+  out = agent_run_ctl (f, "Write hello.txt\na\n/quit\n", chat_args);
   g_assert_nonnull (strstr (out, "Sure, writing."));
   g_assert_nonnull (strstr (out, "[tool] write_file"));
   g_assert_nonnull (strstr (out, "[permission] file_write"));
@@ -61,7 +38,7 @@ test_chat (void)
   g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
   g_assert_cmpstr (contents, ==, "hello");
 
-  listing = run_ctl (f, "", sessions_args);
+  listing = agent_run_ctl (f, "", sessions_args);
   g_assert_nonnull (strstr (listing, "sess_"));
   g_assert_nonnull (strstr (listing, "completed"));
 }

@@ -8,44 +8,16 @@
 
 #define SECRET "sk-test-d41d8cd98f00b204e9800998ecf8427e"
 
-/* TRUE if any file under @dir contains @needle. */
-static gboolean
-tree_contains (const gchar *dir, const gchar *needle)
-{
-  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-  const gchar *name;
-
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree gchar *path = g_build_filename (dir, name, NULL);
-      g_autofree gchar *contents = NULL;
-      gsize len = 0;
-
-      if (g_file_test (path, G_FILE_TEST_IS_DIR))
-        {
-          if (tree_contains (path, needle))
-            return TRUE;
-          continue;
-        }
-      if (g_file_get_contents (path, &contents, &len, NULL)
-          && g_strstr_len (contents, len, needle) != NULL)
-        return TRUE;
-    }
-  return FALSE;
-}
-
 static void
 test_key_from_keyring_reaches_provider_only (void)
 {
   g_autoptr (AgentFixture) f = agent_fixture_new ();
   g_autoptr (JsonNode) config = NULL, session = NULL, ready = NULL, events = NULL;
-  g_autoptr (GPtrArray) requests = NULL;
   g_autoptr (JsonObject) done = NULL;
   g_autoptr (JsonObject) reply = NULL;
   g_autoptr (CwClient) sender = NULL;
-  g_autofree gchar *id = NULL, *events_text = NULL, *config_text = NULL;
+  g_autofree gchar *id = NULL, *events_text = NULL, *config_text = NULL, *auth = NULL;
   const gchar *session_id;
-  JsonObject *headers;
 
   agent_fixture_start (f);
   g_assert_true (agent_fixture_start_llm (
@@ -74,18 +46,8 @@ test_key_from_keyring_reaches_provider_only (void)
   g_assert_true (json_object_get_boolean_member (reply, "success"));
 
   /* The provider got it, as a bearer token ... */
-  requests = agent_fixture_llm_requests (f);
-  g_assert_cmpuint (requests->len, >=, 1);
-  headers
-      = json_object_get_object_member (g_ptr_array_index (requests, requests->len - 1), "headers");
-  g_assert_nonnull (headers);
-  {
-    const gchar *auth
-        = json_object_has_member (headers, "Authorization")
-              ? json_object_get_string_member (headers, "Authorization")
-              : json_object_get_string_member_with_default (headers, "authorization", NULL);
-    g_assert_cmpstr (auth, ==, "Bearer " SECRET);
-  }
+  auth = agent_fixture_last_authorization (f);
+  g_assert_cmpstr (auth, ==, "Bearer " SECRET);
   /* ... and nothing else did: not the events, not the answers, not a file of the daemon.
    * (The fake server's own request log is the one file that may hold it: move it away.) */
   events = agent_call (f->client, "agent_get_events_since", "{\"afterSeq\":0,\"limit\":10000}");
@@ -96,7 +58,51 @@ test_key_from_keyring_reaches_provider_only (void)
   g_clear_pointer (&sender, cw_client_free);
   agent_fixture_stop (f, SIGTERM);
   g_assert_cmpint (g_unlink (f->llm_log), ==, 0);
-  g_assert_false (tree_contains (f->daemon->dir, SECRET));
+  g_assert_false (agent_tree_contains (f->daemon->dir, SECRET));
+}
+
+/* Keys stored while there was no Secret Service move into the keyring once there is one. */
+static void
+test_file_keys_move_into_keyring (void)
+{
+  g_autoptr (AgentFixture) f = agent_fixture_new ();
+  g_autoptr (JsonNode) config = NULL, ready = NULL, health = NULL;
+  g_autofree gchar *before = NULL, *after = NULL, *key_file = NULL;
+  const gchar *list_args[] = { "credentials", "list", NULL };
+  g_auto (GStrv) real_env = g_strdupv (f->daemon->env);
+  JsonObject *creds;
+
+  if (g_getenv ("COWORKCTL") == NULL)
+    {
+      g_test_skip ("COWORKCTL is not set");
+      return;
+    }
+  cw_test_daemon_setenv (f->daemon, "DBUS_SESSION_BUS_ADDRESS",
+                         "unix:path=/nonexistent/coworkd-test-bus");
+  agent_fixture_start (f);
+  config = agent_call (f->client, "set_runtime_config",
+                       "{\"config\":{\"activeProvider\":\"openai\","
+                       "\"providerApiKeys\":{\"openai\":\"" SECRET "\"}}}");
+  before = agent_run_ctl (f, "", list_args);
+  g_assert_nonnull (strstr (before, "encrypted file"));
+  key_file = g_build_filename (f->daemon->dir, "secrets", "provider.openai.secret", NULL);
+  g_assert_true (g_file_test (key_file, G_FILE_TEST_EXISTS));
+  agent_fixture_stop (f, SIGTERM);
+
+  /* The keyring is back: the first use of a key moves them all. */
+  g_strfreev (f->daemon->env);
+  f->daemon->env = g_strdupv (real_env);
+  agent_fixture_start (f);
+  ready = agent_call (f->client, "is_ready", NULL);
+  g_assert_true (json_object_get_boolean_member (json_node_get_object (ready), "ready"));
+  g_assert_false (g_file_test (key_file, G_FILE_TEST_EXISTS));
+  health = agent_call (f->client, "daemon_health", NULL);
+  creds = json_object_get_object_member (json_node_get_object (health), "credentials");
+  g_assert_cmpstr (json_object_get_string_member (creds, "store"), ==, "secret-service");
+  after = agent_run_ctl (f, "", list_args);
+  g_assert_nonnull (strstr (after, "provider/openai"));
+  g_assert_nonnull (strstr (after, "Secret Service"));
+  g_assert_null (strstr (after, "encrypted file"));
 }
 
 int
@@ -105,5 +111,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/cowork/agent/keys/from-keyring-to-provider-only",
                    test_key_from_keyring_reaches_provider_only);
+  g_test_add_func ("/cowork/agent/keys/file-keys-move-into-keyring",
+                   test_file_keys_move_into_keyring);
   return g_test_run ();
 }
