@@ -6,9 +6,11 @@
 
 G_BEGIN_DECLS
 
-/* Reads the token file, creating it (64 hex chars, 0600) when missing or empty. */
+/* Reads the token file, creating it (64 hex chars, 0600) when missing or empty, and
+ * replacing it (with a warning) when it holds anything but 64 hex characters. */
 gchar *cw_token_ensure (const gchar *path, GError **error);
-/* Reads an existing token (trimmed); NULL with @error when missing or empty. */
+/* Reads an existing token (trimmed); NULL with @error when missing, empty
+ * (CW_ERROR_NOT_FOUND) or not 64 hex characters (CW_ERROR_INVALID_PARAMS). */
 gchar *cw_token_read (const gchar *path, GError **error);
 /* Writes a fresh token atomically and returns it. */
 gchar *cw_token_rotate (const gchar *path, GError **error);

@@ -7,20 +7,45 @@
 #include <glib/gstdio.h>
 #include <unistd.h>
 
+#define TOKEN_LENGTH 64
+
+static gboolean
+token_is_valid (const gchar *text, gsize len)
+{
+  if (len != TOKEN_LENGTH)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isxdigit (text[i]))
+      return FALSE;
+  return TRUE;
+}
+
 gchar *
 cw_token_read (const gchar *path, GError **error)
 {
   g_autofree gchar *contents = NULL;
+  gsize len = 0;
+  gsize start = 0;
 
-  if (!g_file_get_contents (path, &contents, NULL, error))
+  if (!g_file_get_contents (path, &contents, &len, error))
     return NULL;
-  g_strstrip (contents);
-  if (*contents == '\0')
+  /* Trim by length, not by C string: a NUL inside must not hide the rest. */
+  while (len > 0 && g_ascii_isspace (contents[len - 1]))
+    len--;
+  while (start < len && g_ascii_isspace (contents[start]))
+    start++;
+  if (start == len)
     {
       g_set_error (error, CW_ERROR, CW_ERROR_NOT_FOUND, "token file %s is empty", path);
       return NULL;
     }
-  return g_steal_pointer (&contents);
+  if (!token_is_valid (contents + start, len - start))
+    {
+      g_set_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
+                   "token file %s does not hold a token (%d hex characters)", path, TOKEN_LENGTH);
+      return NULL;
+    }
+  return g_strndup (contents + start, len - start);
 }
 
 static gboolean
@@ -86,8 +111,11 @@ cw_token_ensure (const gchar *path, GError **error)
       g_chmod (path, 0600);
       return token;
     }
-  if (!g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-      && !g_error_matches (local_error, CW_ERROR, CW_ERROR_NOT_FOUND))
+  if (g_error_matches (local_error, CW_ERROR, CW_ERROR_INVALID_PARAMS))
+    /* Never trust it: a short or odd token is guessable, or a sign of tampering. */
+    g_warning ("%s; replacing it with a new token", local_error->message);
+  else if (!g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+           && !g_error_matches (local_error, CW_ERROR, CW_ERROR_NOT_FOUND))
     {
       g_propagate_error (error, g_steal_pointer (&local_error));
       return NULL;

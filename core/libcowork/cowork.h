@@ -278,7 +278,17 @@ gchar *cw_json_to_string (JsonNode *node);
 void cw_json_append_string (GString *out, const gchar *value);
 /* Appends @object as JSON text to @out. */
 void cw_json_append_object (GString *out, JsonObject *object);
+/* Parses JSON text from outside (a client, a provider, the database). Text nested deeper
+ * than CW_JSON_MAX_DEPTH levels, or with a string holding \u0000, is refused with
+ * CW_ERROR_INVALID_PARAMS before a tree is built; use this, never a bare JsonParser, for
+ * anything that did not come from this process. */
+#define CW_JSON_MAX_DEPTH 128
 JsonNode *cw_json_from_string (const gchar *text, gssize length, GError **error);
+/* The check cw_json_from_string makes, for code that feeds its own JsonParser: a linear
+ * pre-scan that refuses nesting deeper than CW_JSON_MAX_DEPTH (json-glib recurses once per
+ * level, so a long run of '[' overflows the stack) and strings holding \u0000 (json-glib
+ * silently cuts a string there: "ping\u0000x" would run ping). */
+gboolean cw_json_check_text (const gchar *text, gsize length, GError **error);
 /* @len bytes from the kernel CSPRNG (getrandom); aborts if the kernel cannot give them. */
 void cw_random_bytes (guint8 *buf, gsize len);
 /* 2 * n_bytes lowercase hex characters from the kernel CSPRNG. */

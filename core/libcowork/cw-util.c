@@ -61,11 +61,65 @@ cw_json_to_string (JsonNode *node)
   return json_generator_to_data (gen, NULL);
 }
 
+/* Whether a \u escape at @p (pointing at the 'u') spells U+0000. */
+static gboolean
+is_escaped_nul (const gchar *p, const gchar *end)
+{
+  return end - p >= 5 && memcmp (p, "u0000", 5) == 0;
+}
+
+gboolean
+cw_json_check_text (const gchar *text, gsize length, GError **error)
+{
+  const gchar *end = text + length;
+  guint depth = 0;
+
+  for (const gchar *p = text; p < end; p++)
+    {
+      switch (*p)
+        {
+          case '"':
+            /* Skip the string: only escapes matter inside it. */
+            for (p++; p < end && *p != '"'; p++)
+              if (*p == '\\' && ++p < end && *p == 'u' && is_escaped_nul (p, end))
+                {
+                  g_set_error_literal (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
+                                       "JSON strings may not contain NUL (\\u0000)");
+                  return FALSE;
+                }
+            break;
+          case '[':
+          case '{':
+            if (++depth > CW_JSON_MAX_DEPTH)
+              {
+                g_set_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
+                             "JSON nested deeper than %d levels", CW_JSON_MAX_DEPTH);
+                return FALSE;
+              }
+            break;
+          case ']':
+          case '}':
+            if (depth > 0)
+              depth--;
+            break;
+          default:
+            break;
+        }
+    }
+  return TRUE;
+}
+
 JsonNode *
 cw_json_from_string (const gchar *text, gssize length, GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (JsonParser) parser = NULL;
 
+  g_return_val_if_fail (text != NULL, NULL);
+  if (length < 0)
+    length = (gssize) strlen (text);
+  if (!cw_json_check_text (text, (gsize) length, error))
+    return NULL;
+  parser = json_parser_new ();
   if (!json_parser_load_from_data (parser, text, length, error))
     return NULL;
   if (json_parser_get_root (parser) == NULL)

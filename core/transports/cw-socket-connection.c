@@ -266,12 +266,19 @@ static void
 handle_line (CwSocketClient *self, const gchar *text, gsize len)
 {
   g_autoptr (JsonNode) node = NULL;
+  g_autoptr (GError) error = NULL;
   gsize i;
 
   for (i = 0; i < len && g_ascii_isspace (text[i]); i++)
     ;
   if (i == len)
     return;
+  if (!cw_json_check_text (text, len, &error))
+    {
+      g_autofree gchar *msg = g_strdup_printf ("Failed to parse request: %s", error->message);
+      queue_error (self, NULL, msg);
+      return;
+    }
   /* One parser per client: requests are the hot path. */
   if (json_parser_load_from_data (self->parser, text, (gssize) len, NULL))
     node = json_parser_steal_root (self->parser);

@@ -17,26 +17,6 @@ obj (JsonNode *node)
   return json_node_get_object (node);
 }
 
-/* Sends a raw line and returns the response object. */
-static JsonObject *
-raw_request (CwClient *client, const gchar *line)
-{
-  g_autoptr (GError) error = NULL;
-  JsonObject *response;
-
-  g_assert_true (cw_client_send_raw (client, line, strlen (line), &error));
-  g_assert_no_error (error);
-  do
-    {
-      response = cw_client_read (client, &error);
-      g_assert_no_error (error);
-      if (json_object_has_member (response, "success"))
-        return response;
-      json_object_unref (response);
-    }
-  while (TRUE);
-}
-
 static void
 echo (CwClient *client, const gchar *text)
 {
@@ -139,17 +119,17 @@ test_auth (void)
   g_assert_no_error (error);
   cw_client_set_timeout (c, 10);
 
-  r1 = raw_request (c, "{\"id\":\"a\",\"command\":\"ping\",\"params\":{}}\n");
+  r1 = cw_test_raw_request (c, "{\"id\":\"a\",\"command\":\"ping\",\"params\":{}}\n");
   g_assert_cmpstr (json_object_get_string_member (r1, "id"), ==, "a");
   g_assert_false (json_object_get_boolean_member (r1, "success"));
   g_assert_cmpstr (json_object_get_string_member (r1, "error"), ==, "Unauthorized");
-  r2 = raw_request (c, "{\"id\":\"b\",\"command\":\"ping\",\"authToken\":\"0000\"}\n");
+  r2 = cw_test_raw_request (c, "{\"id\":\"b\",\"command\":\"ping\",\"authToken\":\"0000\"}\n");
   g_assert_cmpstr (json_object_get_string_member (r2, "error"), ==, "Unauthorized");
 
   /* The connection stays open and works once the token is right. */
   token = cw_test_daemon_read_token (d);
   good = g_strdup_printf ("{\"id\":\"c\",\"command\":\"ping\",\"authToken\":\"%s\"}\n", token);
-  r3 = raw_request (c, good);
+  r3 = cw_test_raw_request (c, good);
   g_assert_true (json_object_get_boolean_member (r3, "success"));
 }
 
@@ -205,13 +185,13 @@ test_bad_input (void)
   cw_test_daemon_start (d);
   c = cw_test_daemon_connect (d);
   {
-    g_autoptr (JsonObject) r = raw_request (c, "this is not json\n");
+    g_autoptr (JsonObject) r = cw_test_raw_request (c, "this is not json\n");
     g_assert_cmpstr (json_object_get_string_member (r, "id"), ==, "unknown");
     g_assert_false (json_object_get_boolean_member (r, "success"));
     g_assert_cmpstr (json_object_get_string_member (r, "error"), ==, "Failed to parse request");
   }
   {
-    g_autoptr (JsonObject) r = raw_request (c, "[1,2,3]\n");
+    g_autoptr (JsonObject) r = cw_test_raw_request (c, "[1,2,3]\n");
     g_assert_cmpstr (json_object_get_string_member (r, "error"), ==, "Failed to parse request");
   }
   token = cw_test_daemon_read_token (d);
@@ -219,7 +199,7 @@ test_bad_input (void)
                            "\"params\":{\"afterSeq\":\"x\"},\"authToken\":\"%s\"}\n\n  \n",
                            token);
   {
-    g_autoptr (JsonObject) r = raw_request (c, typed);
+    g_autoptr (JsonObject) r = cw_test_raw_request (c, typed);
     g_assert_cmpstr (json_object_get_string_member (r, "error"), ==, "afterSeq must be an integer");
   }
   /* A 17 MiB line: refused, and the connection and daemon carry on. */
@@ -229,7 +209,7 @@ test_bad_input (void)
     g_string_append (huge, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
   g_string_append (huge, "\"}}\n");
   {
-    g_autoptr (JsonObject) r = raw_request (c, huge->str);
+    g_autoptr (JsonObject) r = cw_test_raw_request (c, huge->str);
     g_assert_false (json_object_get_boolean_member (r, "success"));
     g_assert_true (
         g_str_has_prefix (json_object_get_string_member (r, "error"), "Request too large"));

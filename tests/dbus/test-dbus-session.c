@@ -522,6 +522,40 @@ on_resync_signal (GDBusConnection *c, const gchar *sender, const gchar *path, co
 
 /* With a one-event subscriber queue, a burst overflows it: the bus gets a resync Event
  * naming the last seq it delivered, and the replay from there has what was dropped. */
+/* Call params are outside input: too deep or holding NUL, they are refused before a tree is
+ * built, and the daemon carries on. */
+static void
+test_hostile_params (void)
+{
+  Fixture f = { 0 };
+  g_autoptr (GString) deep = g_string_new (NULL);
+  g_autoptr (JsonNode) pong = NULL;
+
+  cw_dbus_register_errors ();
+  fixture_start (&f, NULL);
+  for (guint i = 0; i < 100000; i++)
+    g_string_append_c (deep, '[');
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (JsonNode) r = cw_test_dbus_call (f.connection, "ping", deep->str, &error);
+      g_assert_null (r);
+      g_assert_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS);
+      g_assert_nonnull (strstr (error->message, "JSON nested deeper than 128 levels"));
+    }
+  {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (JsonNode) r
+        = cw_test_dbus_call (f.connection, "example_echo", "{\"text\":\"a\\u0000b\"}", &error);
+    g_assert_null (r);
+    g_assert_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS);
+    g_assert_nonnull (strstr (error->message, "may not contain NUL"));
+  }
+  pong = cw_test_dbus_call (f.connection, "ping", NULL, NULL);
+  g_assert_nonnull (pong);
+  fixture_stop (&f);
+}
+
 static void
 test_resync (void)
 {
@@ -867,6 +901,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/dbus/session/name-queue", test_name_queue);
   g_test_add_func ("/cowork/dbus/session/ready-on-stop", test_ready_on_stop);
   g_test_add_func ("/cowork/dbus/session/resync", test_resync);
+  g_test_add_func ("/cowork/dbus/session/hostile-params", test_hostile_params);
   g_test_add_func ("/cowork/dbus/session/events-under-load", test_events_under_load);
   g_test_add_func ("/cowork/dbus/session/coworkctl-bus", test_coworkctl_bus);
   g_test_add_func ("/cowork/dbus/session/coworkctl-follow", test_coworkctl_follow);

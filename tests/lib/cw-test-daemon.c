@@ -158,6 +158,61 @@ cw_test_daemon_call (CwClient *client, const gchar *command, const gchar *params
   return result;
 }
 
+JsonObject *
+cw_test_raw_request (CwClient *client, const gchar *line)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (cw_client_send_raw (client, line, strlen (line), &error));
+  g_assert_no_error (error);
+  for (;;)
+    {
+      JsonObject *response = cw_client_read (client, &error);
+
+      g_assert_no_error (error);
+      g_assert_nonnull (response);
+      if (json_object_has_member (response, "success"))
+        return response;
+      json_object_unref (response);
+    }
+}
+
+CwClient *
+cw_test_daemon_connect_anonymous (CwTestDaemon *self)
+{
+  g_autoptr (GError) error = NULL;
+  CwClient *client = cw_client_connect (self->endpoint, NULL, &error);
+
+  g_assert_no_error (error);
+  cw_client_set_timeout (client, 20);
+  return client;
+}
+
+void
+cw_test_daemon_set_config (CwTestDaemon *self, const gchar *text)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *path = g_build_filename (self->dir, "coworkd.conf", NULL);
+
+  g_file_set_contents (path, text, -1, &error);
+  g_assert_no_error (error);
+}
+
+gint64
+cw_test_daemon_status_kb (CwTestDaemon *self, const gchar *field)
+{
+  g_autofree gchar *path = NULL, *text = NULL;
+  g_autofree gchar *key = g_strconcat ("\n", field, ":", NULL);
+  const gchar *at;
+
+  g_assert_nonnull (self->proc);
+  path = g_strdup_printf ("/proc/%s/status", g_subprocess_get_identifier (self->proc));
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  at = strstr (text, key);
+  g_assert_nonnull (at);
+  return g_ascii_strtoll (at + strlen (key), NULL, 10);
+}
+
 static gchar *counted_substring;
 static guint counted;
 

@@ -35,6 +35,16 @@ JsonNode *cw_test_daemon_call (CwClient *client, const gchar *command, const gch
 void cw_test_daemon_free (CwTestDaemon *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CwTestDaemon, cw_test_daemon_free)
 
+/* Sends raw bytes (one or more request lines) and returns the next response object,
+ * skipping events; fails the test if the connection ends first. */
+JsonObject *cw_test_raw_request (CwClient *client, const gchar *line);
+/* A client on the daemon's socket that has not authenticated (no token). */
+CwClient *cw_test_daemon_connect_anonymous (CwTestDaemon *self);
+/* Writes @text as the daemon's coworkd.conf (read at its next start). */
+void cw_test_daemon_set_config (CwTestDaemon *self, const gchar *text);
+/* The value of a field of /proc/<daemon pid>/status in kB (VmRSS, VmHWM, ...). */
+gint64 cw_test_daemon_status_kb (CwTestDaemon *self, const gchar *field);
+
 /* Structured logs bypass g_test_expect_message: call this after g_test_init to make
  * warnings non-fatal and count those whose message contains @substring instead. */
 void cw_test_count_warnings (const gchar *substring);

@@ -133,7 +133,7 @@ cw_provider_error_parse_body (GBytes *body, gchar **out_type, gchar **out_messag
   if (data == NULL || len == 0)
     return FALSE;
   text = g_strndup (data, len);
-  root = json_from_string (text, NULL);
+  root = cw_json_from_string (text, -1, NULL);
   if (root == NULL)
     return FALSE;
   node = root;

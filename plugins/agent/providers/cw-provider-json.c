@@ -10,7 +10,7 @@ JsonNode *
 cw_provider_json_parse (const gchar *data, GError **error)
 {
   g_autoptr (GError) local_error = NULL;
-  JsonNode *node = json_from_string (data, &local_error);
+  JsonNode *node = cw_json_from_string (data, -1, &local_error);
 
   if (node == NULL)
     {
@@ -29,7 +29,7 @@ cw_provider_json_parse_args (const gchar *args_json, const gchar *tool_name, GEr
 
   if (args_json == NULL || *args_json == '\0')
     return json_object_new ();
-  node = json_from_string (args_json, NULL);
+  node = cw_json_from_string (args_json, -1, NULL);
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     {
       g_set_error (error, CW_PROVIDER_ERROR, CW_PROVIDER_ERROR_STREAM,
