@@ -268,6 +268,223 @@ gint64 cw_plugin_emit (CwPlugin *self, const gchar *type, const gchar *session_i
 typedef GType (*CwPluginQueryTypeFunc) (void);
 #define CW_PLUGIN_QUERY_TYPE_SYMBOL "cw_plugin_query_type"
 
+/* ---- scheduler ---- */
+
+/**
+ * CwSchedule:
+ *
+ * When something fires: once at an instant, every N milliseconds from an anchor, or at the
+ * times a cron expression names in a time zone. Immutable and reference counted; every
+ * instant is in milliseconds since the Unix epoch (UTC).
+ *
+ * Cron expressions have 5 fields (minute hour day-of-month month day-of-week) or 6 (seconds
+ * first). A field is a list of items: `*`, a value, a range `a-b`, each with an optional
+ * step `/n` (`a/n` runs to the field's end); months may be named `JAN`-`DEC`, weekdays
+ * `SUN`-`SAT` (0 and 7 are Sunday). The day-of-month field takes `L` (the last day of the
+ * month); the day-of-week field takes `nL` (the last weekday n of the month, `FRIL` or `5L`)
+ * and `n#k` (the k-th weekday n of the month, `MON#1`). `?` means `*` in the day fields.
+ * Macros: `@yearly` (`@annually`), `@monthly`, `@weekly`, `@daily` (`@midnight`), `@hourly`.
+ * When both day fields are restricted (neither starts with `*`), a day matches if either
+ * matches, as in Vixie cron; otherwise both must match.
+ *
+ * Times are wall-clock times in the schedule's zone. A time that does not exist (it falls in
+ * the gap when clocks go forward) fires at the first instant after the gap; a time that
+ * occurs twice (when clocks go back) fires once, at its first occurrence.
+ *
+ * Since: 1.0
+ */
+typedef struct _CwSchedule CwSchedule;
+
+/**
+ * CwScheduleKind:
+ * @CW_SCHEDULE_KIND_AT: once, at an instant
+ * @CW_SCHEDULE_KIND_EVERY: every interval, from an anchor on
+ * @CW_SCHEDULE_KIND_CRON: at the times of a cron expression in a time zone
+ *
+ * Since: 1.0
+ */
+typedef enum
+{
+  CW_SCHEDULE_KIND_AT,
+  CW_SCHEDULE_KIND_EVERY,
+  CW_SCHEDULE_KIND_CRON,
+} CwScheduleKind;
+
+/**
+ * CW_SCHEDULE_NEVER:
+ *
+ * The instant returned when a schedule has no further fire time.
+ *
+ * Since: 1.0
+ */
+#define CW_SCHEDULE_NEVER ((gint64) -1)
+
+/**
+ * CW_SCHEDULE_MIN_INTERVAL_MS:
+ *
+ * The shortest interval of an every-N schedule.
+ *
+ * Since: 1.0
+ */
+#define CW_SCHEDULE_MIN_INTERVAL_MS 1000
+
+#define CW_TYPE_SCHEDULE (cw_schedule_get_type ())
+/**
+ * cw_schedule_get_type:
+ *
+ * Returns: the boxed type of #CwSchedule
+ *
+ * Since: 1.0
+ */
+GType cw_schedule_get_type (void);
+
+/**
+ * cw_schedule_new_at:
+ * @at_ms: the instant, from 1970 to the end of year 9999
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): a one-shot schedule, or %NULL with %CW_ERROR_INVALID_PARAMS
+ *
+ * Since: 1.0
+ */
+CwSchedule *cw_schedule_new_at (gint64 at_ms, GError **error);
+
+/**
+ * cw_schedule_new_every:
+ * @interval_ms: the period, at least %CW_SCHEDULE_MIN_INTERVAL_MS
+ * @anchor_ms: the first fire time; later ones are @anchor_ms + k * @interval_ms
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): a periodic schedule, or %NULL with %CW_ERROR_INVALID_PARAMS
+ *
+ * Since: 1.0
+ */
+CwSchedule *cw_schedule_new_every (gint64 interval_ms, gint64 anchor_ms, GError **error);
+
+/**
+ * cw_schedule_new_cron:
+ * @expression: a cron expression (see #CwSchedule)
+ * @timezone: (nullable): an IANA zone such as `Europe/Berlin`, `UTC` or a fixed offset such
+ *   as `+05:30`; %NULL for the system's local zone
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): a cron schedule, or %NULL with %CW_ERROR_INVALID_PARAMS saying
+ *   which field is wrong or that the zone is unknown
+ *
+ * Since: 1.0
+ */
+CwSchedule *cw_schedule_new_cron (const gchar *expression, const gchar *timezone, GError **error);
+
+/**
+ * cw_schedule_new_from_string:
+ * @text: what cw_schedule_to_string() returns: `at <instant>`,
+ *   `every <ms> [from <instant>]` (the anchor defaults to the epoch) or
+ *   `cron [TZ=<zone>] <expression>`; an instant is ISO 8601 or milliseconds
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): the schedule, or %NULL with %CW_ERROR_INVALID_PARAMS
+ *
+ * Since: 1.0
+ */
+CwSchedule *cw_schedule_new_from_string (const gchar *text, GError **error);
+
+/**
+ * cw_schedule_ref:
+ * @self: a schedule
+ *
+ * Returns: (transfer full): @self
+ *
+ * Since: 1.0
+ */
+CwSchedule *cw_schedule_ref (CwSchedule *self);
+
+/**
+ * cw_schedule_unref:
+ * @self: (transfer full): a schedule
+ *
+ * Since: 1.0
+ */
+void cw_schedule_unref (CwSchedule *self);
+
+/**
+ * cw_schedule_get_kind:
+ * @self: a schedule
+ *
+ * Returns: what kind of schedule @self is
+ *
+ * Since: 1.0
+ */
+CwScheduleKind cw_schedule_get_kind (const CwSchedule *self);
+
+/**
+ * cw_schedule_get_instant:
+ * @self: a schedule
+ *
+ * Returns: the instant of a one-shot schedule, the anchor of a periodic one, 0 for cron
+ *
+ * Since: 1.0
+ */
+gint64 cw_schedule_get_instant (const CwSchedule *self);
+
+/**
+ * cw_schedule_get_interval:
+ * @self: a schedule
+ *
+ * Returns: the period of a periodic schedule in milliseconds, 0 for the other kinds
+ *
+ * Since: 1.0
+ */
+gint64 cw_schedule_get_interval (const CwSchedule *self);
+
+/**
+ * cw_schedule_get_expression:
+ * @self: a schedule
+ *
+ * Returns: (nullable): the cron expression as given (whitespace collapsed), %NULL for the
+ *   other kinds
+ *
+ * Since: 1.0
+ */
+const gchar *cw_schedule_get_expression (const CwSchedule *self);
+
+/**
+ * cw_schedule_get_timezone:
+ * @self: a schedule
+ *
+ * Returns: (nullable): the zone of a cron schedule, %NULL for the local zone and the other
+ *   kinds
+ *
+ * Since: 1.0
+ */
+const gchar *cw_schedule_get_timezone (const CwSchedule *self);
+
+/**
+ * cw_schedule_next_after:
+ * @self: a schedule
+ * @after_ms: an instant
+ *
+ * Returns: the first fire time strictly after @after_ms, or %CW_SCHEDULE_NEVER
+ *
+ * Since: 1.0
+ */
+gint64 cw_schedule_next_after (const CwSchedule *self, gint64 after_ms);
+
+/**
+ * cw_schedule_to_string:
+ * @self: a schedule
+ *
+ * Returns: (transfer full): text that cw_schedule_new_from_string() reads back, e.g.
+ *   `at 2026-12-01T09:00:00.000Z`, `every 3600000 from 2026-12-01T09:00:00.000Z` or
+ *   `cron TZ=Europe/Berlin 0 9 * * MON-FRI`
+ *
+ * Since: 1.0
+ */
+gchar *cw_schedule_to_string (const CwSchedule *self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CwSchedule, cw_schedule_unref)
+
+/* ---- end of scheduler ---- */
+
 /* ---- small JSON helpers -------------------------------------------------------------- */
 
 gint64 cw_now_ms (void);
