@@ -19,6 +19,15 @@ static const CwMigration core_migrations[] = {
        "  actor TEXT NOT NULL,"
        "  details TEXT NOT NULL DEFAULT '{}');"
        "CREATE INDEX events_by_session ON events (session_id, seq);" },
+  /* The scheduler: each job's first undelivered instant (NULL: none left). */
+  { 3, "CREATE TABLE core_scheduler_jobs ("
+       "  owner TEXT NOT NULL,"
+       "  job_id TEXT NOT NULL,"
+       "  schedule TEXT NOT NULL,"
+       "  missed_policy TEXT NOT NULL,"
+       "  next_fire INTEGER,"
+       "  updated_at INTEGER NOT NULL,"
+       "  PRIMARY KEY (owner, job_id)) WITHOUT ROWID;" },
 };
 
 gboolean

@@ -26,6 +26,7 @@ struct _CwDaemon
   CwEventBus *bus;
   CwCommandRegistry *registry;
   CwContext *context;
+  CwScheduler *scheduler;
   CwPluginLoader *loader;
   CwTransportSocket *socket;
   CwTransportDbus *dbus;
@@ -111,6 +112,10 @@ phase_store (CwDaemon *self, GError **error)
   if (self->bus == NULL)
     return FALSE;
   self->context = cw_context_new (self->registry, self->bus, self->store, self->config);
+  self->scheduler = cw_scheduler_new (self->store, error);
+  if (self->scheduler == NULL)
+    return FALSE;
+  cw_context_set_scheduler (self->context, self->scheduler);
   cw_core_commands_register (self, self->registry);
   return TRUE;
 }
@@ -244,6 +249,9 @@ cw_daemon_stop (CwDaemon *self)
   g_clear_object (&self->socket);
   g_clear_object (&self->dbus);
   g_clear_object (&self->loader);
+  if (self->context != NULL)
+    cw_context_set_scheduler (self->context, NULL);
+  g_clear_object (&self->scheduler);
   g_clear_object (&self->context);
   g_clear_object (&self->bus);
   g_clear_object (&self->registry);

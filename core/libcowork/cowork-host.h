@@ -119,6 +119,33 @@ gboolean cw_audit_record (CwStore *store, const gchar *action, const gchar *acto
 /* Newest first: [{id, timestamp, action, actor, details}] */
 JsonArray *cw_audit_list (CwStore *store, gint64 limit, GError **error);
 
+/* ---- scheduler ---- */
+
+/* The daemon's one scheduler (plugins use cw_plugin_schedule_add()). It follows the wall
+ * clock through one CLOCK_REALTIME timerfd and stores its jobs in @store. */
+#define CW_TYPE_SCHEDULER (cw_scheduler_get_type ())
+G_DECLARE_FINAL_TYPE (CwScheduler, cw_scheduler, CW, SCHEDULER, GObject)
+
+CwScheduler *cw_scheduler_new (CwStore *store, GError **error);
+/* Plugins reach the scheduler through the context. */
+void cw_context_set_scheduler (CwContext *self, CwScheduler *scheduler);
+guint cw_scheduler_get_n_jobs (CwScheduler *self);
+/* The instant the timer is armed for (the earliest job), or CW_SCHEDULE_NEVER. */
+gint64 cw_scheduler_get_deadline (CwScheduler *self);
+
+/* For tests: replaces the wall clock and disarms the timerfd for good. Whoever moves the
+ * clock then calls cw_scheduler_dispatch() (as when the timer expires) or
+ * cw_scheduler_clock_changed() (as when the clock is set). */
+typedef gint64 (*CwSchedulerClockFunc) (gpointer user_data);
+void cw_scheduler_set_clock (CwScheduler *self, CwSchedulerClockFunc now, gpointer user_data);
+/* Fires every job that is due, then re-arms. */
+void cw_scheduler_dispatch (CwScheduler *self);
+/* The clock was set: jobs it passed backwards wait for their next instant from now, not
+ * from the time the clock showed before; then it dispatches. */
+void cw_scheduler_clock_changed (CwScheduler *self);
+
+/* ---- end of scheduler ---- */
+
 /* ---- command dispatch --------------------------------------------------------------- */
 
 /* Called once with exactly one of @result, @raw (JSON text the handler already had) or

@@ -483,6 +483,157 @@ gchar *cw_schedule_to_string (const CwSchedule *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CwSchedule, cw_schedule_unref)
 
+/**
+ * CwMissedPolicy:
+ * @CW_MISSED_POLICY_SKIP: instants that passed while the daemon was down, the machine slept
+ *   or the clock jumped are not run; the job goes on with its next instant
+ * @CW_MISSED_POLICY_ONCE: one catch-up fire, for the newest missed instant
+ * @CW_MISSED_POLICY_ALL: a catch-up fire for each missed instant, oldest first, at most the
+ *   newest %CW_MISSED_POLICY_ALL_MAX of them
+ *
+ * What a job does about instants it missed. An instant is missed when it is more than
+ * %CW_SCHEDULER_GRACE_MS in the past by the time the scheduler sees it; later ones are on
+ * time and always fire.
+ *
+ * Since: 1.0
+ */
+typedef enum
+{
+  CW_MISSED_POLICY_SKIP,
+  CW_MISSED_POLICY_ONCE,
+  CW_MISSED_POLICY_ALL,
+} CwMissedPolicy;
+
+/**
+ * CW_MISSED_POLICY_ALL_MAX:
+ *
+ * The most catch-up fires %CW_MISSED_POLICY_ALL gives a job at once.
+ *
+ * Since: 1.0
+ */
+#define CW_MISSED_POLICY_ALL_MAX 100
+
+/**
+ * CW_SCHEDULER_GRACE_MS:
+ *
+ * How late an instant may be seen and still count as on time.
+ *
+ * Since: 1.0
+ */
+#define CW_SCHEDULER_GRACE_MS 10000
+
+/**
+ * cw_missed_policy_to_string:
+ * @policy: a policy
+ *
+ * Returns: `skip`, `once` or `all`
+ *
+ * Since: 1.0
+ */
+const gchar *cw_missed_policy_to_string (CwMissedPolicy policy);
+
+/**
+ * cw_missed_policy_from_string:
+ * @text: `skip`, `once` or `all`
+ * @out_policy: (out): the policy
+ * @error: return location for an error
+ *
+ * Returns: %TRUE, or %FALSE with %CW_ERROR_INVALID_PARAMS
+ *
+ * Since: 1.0
+ */
+gboolean cw_missed_policy_from_string (const gchar *text, CwMissedPolicy *out_policy,
+                                       GError **error);
+
+/**
+ * CwScheduleFireFlags:
+ * @CW_SCHEDULE_FIRE_NONE: an on-time fire
+ * @CW_SCHEDULE_FIRE_CATCH_UP: a missed instant fired late, by the job's #CwMissedPolicy
+ * @CW_SCHEDULE_FIRE_SKIPPED: not a fire: missed instants were dropped by the policy, and
+ *   the instant given is the newest of them (a consumer may record that runs were missed)
+ *
+ * Since: 1.0
+ */
+typedef enum
+{
+  CW_SCHEDULE_FIRE_NONE = 0,
+  CW_SCHEDULE_FIRE_CATCH_UP = 1 << 0,
+  CW_SCHEDULE_FIRE_SKIPPED = 1 << 1,
+} CwScheduleFireFlags;
+
+/**
+ * CwScheduleFunc:
+ * @plugin: the plugin that owns the job
+ * @job_id: the job
+ * @scheduled_ms: the instant this call is for (not the time it runs): with @job_id, the key
+ *   of an exactly-once ledger
+ * @flags: on time, catch-up or a skipped report
+ * @user_data: what was given to cw_plugin_schedule_add()
+ *
+ * Called on the main loop. Calls for one dispatch come in the order of their instants.
+ * Delivery is at least once: a call that ran just before the daemon died, or an instant the
+ * wall clock passes again after it was set back, may come again, so key the work by
+ * (@job_id, @scheduled_ms). Keep it short: start the work and return.
+ *
+ * Since: 1.0
+ */
+typedef void (*CwScheduleFunc) (CwPlugin *plugin, const gchar *job_id, gint64 scheduled_ms,
+                                CwScheduleFireFlags flags, gpointer user_data);
+
+/**
+ * cw_plugin_schedule_add:
+ * @self: the plugin
+ * @job_id: the job's name, unique within this plugin
+ * @schedule: when it fires
+ * @missed: what to do about instants it missed
+ * @func: called for each fire
+ * @user_data: passed to @func
+ * @destroy: (nullable): frees @user_data when the job is removed or replaced
+ * @error: return location for an error
+ *
+ * Adds a job owned by @self, or replaces the one with the same @job_id. Jobs are stored:
+ * register them again at every start (in start()). When the stored job has the same
+ * schedule, it goes on from the first instant it has not delivered yet, so instants that
+ * passed while the daemon was down are handled by @missed; a new or changed schedule starts
+ * from now. The scheduler follows the wall clock: a job fires on time after suspend and
+ * after the clock is set, and nothing wakes up between fires. A plugin's jobs stop firing
+ * when it stops or is disabled; their stored state stays for the next start.
+ *
+ * Returns: %TRUE, or %FALSE with %CW_ERROR_INVALID_PARAMS for a bad @job_id (then
+ *   @user_data stays the caller's)
+ *
+ * Since: 1.0
+ */
+gboolean cw_plugin_schedule_add (CwPlugin *self, const gchar *job_id, CwSchedule *schedule,
+                                 CwMissedPolicy missed, CwScheduleFunc func, gpointer user_data,
+                                 GDestroyNotify destroy, GError **error);
+
+/**
+ * cw_plugin_schedule_remove:
+ * @self: the plugin
+ * @job_id: one of its jobs
+ * @error: return location for an error
+ *
+ * Removes the job and its stored state, registered in this run or not.
+ *
+ * Returns: %TRUE, or %FALSE with %CW_ERROR_NOT_FOUND when @self has no such job
+ *
+ * Since: 1.0
+ */
+gboolean cw_plugin_schedule_remove (CwPlugin *self, const gchar *job_id, GError **error);
+
+/**
+ * cw_plugin_schedule_get_next:
+ * @self: the plugin
+ * @job_id: one of its jobs
+ *
+ * Returns: the next instant the job fires (it may already have passed when a fire is
+ *   pending), or %CW_SCHEDULE_NEVER when it is done or not registered
+ *
+ * Since: 1.0
+ */
+gint64 cw_plugin_schedule_get_next (CwPlugin *self, const gchar *job_id);
+
 /* ---- end of scheduler ---- */
 
 /* ---- small JSON helpers -------------------------------------------------------------- */

@@ -1,6 +1,6 @@
 /* cw-context.c: the narrow view of the daemon a plugin gets.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "cowork-host.h"
+#include "cw-scheduler-private.h"
 
 typedef struct
 {
@@ -16,6 +16,7 @@ struct _CwContext
   CwStore *store;
   CwConfig *config;
   CwSecrets *secrets;
+  CwScheduler *scheduler;
   GArray *contributors;
 };
 
@@ -31,6 +32,7 @@ cw_context_finalize (GObject *object)
   g_clear_object (&self->store);
   g_clear_object (&self->config);
   g_clear_object (&self->secrets);
+  g_clear_object (&self->scheduler);
   g_array_unref (self->contributors);
   G_OBJECT_CLASS (cw_context_parent_class)->finalize (object);
 }
@@ -98,6 +100,18 @@ void
 cw_context_set_secrets (CwContext *self, CwSecrets *secrets)
 {
   g_set_object (&self->secrets, secrets);
+}
+
+void
+cw_context_set_scheduler (CwContext *self, CwScheduler *scheduler)
+{
+  g_set_object (&self->scheduler, scheduler);
+}
+
+CwScheduler *
+cw_context_get_scheduler (CwContext *self)
+{
+  return self->scheduler;
 }
 
 void

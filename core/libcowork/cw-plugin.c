@@ -1,6 +1,7 @@
 /* cw-plugin.c: the base class of every plugin and the runners that call into plugins.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-plugin-private.h"
+#include "cw-scheduler-private.h"
 
 typedef struct
 {
@@ -111,6 +112,17 @@ cw_plugin_emit (CwPlugin *self, const gchar *type, const gchar *session_id, Json
                             session_id, data);
 }
 
+/* Its scheduled jobs stop firing; their stored state waits for the next start. */
+static void
+stop_jobs (CwPlugin *self)
+{
+  CwPluginPrivate *priv = GET_PRIVATE (self);
+  CwScheduler *scheduler = cw_context_get_scheduler (priv->context);
+
+  if (scheduler != NULL)
+    cw_scheduler_remove_owner (scheduler, priv->name);
+}
+
 static void
 disable (CwPlugin *self, const GError *error)
 {
@@ -121,6 +133,7 @@ disable (CwPlugin *self, const GError *error)
   priv->error = g_strdup (error->message);
   cw_command_registry_remove_owner (cw_context_get_registry (priv->context), priv->name);
   g_ptr_array_set_size (priv->commands, 0);
+  stop_jobs (self);
   g_warning ("plugin %s disabled: %s", priv->name, error->message);
 }
 
@@ -167,6 +180,7 @@ cw_plugin_runner_stop (CwPlugin *self)
 
   if (priv->state != CW_PLUGIN_STATE_RUNNING && priv->state != CW_PLUGIN_STATE_LOADED)
     return;
+  stop_jobs (self);
   if (CW_PLUGIN_GET_CLASS (self)->stop != NULL)
     CW_PLUGIN_GET_CLASS (self)->stop (self);
   priv->state = CW_PLUGIN_STATE_STOPPED;
