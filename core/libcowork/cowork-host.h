@@ -154,8 +154,11 @@ typedef void (*CwCommandReplyFunc) (JsonNode *result, gchar *raw, GError *error,
                                     gpointer user_data);
 
 /* Like cw_command_registry_call, but @reply runs as soon as the handler answers (maybe
- * before this returns), without a main-loop turn in between: the transports' hot path. */
-void cw_command_registry_dispatch (CwCommandRegistry *self, const gchar *command, JsonNode *params,
-                                   CwCommandReplyFunc reply, gpointer reply_data);
+ * before this returns), without a main-loop turn in between: the transports' hot path.
+ * @caller names who calls ("socket:uid:1000", "dbus:<unique name>"): idempotency keys of
+ * different callers never meet. */
+void cw_command_registry_dispatch (CwCommandRegistry *self, const gchar *caller,
+                                   const gchar *command, JsonNode *params, CwCommandReplyFunc reply,
+                                   gpointer reply_data);
 
 G_END_DECLS

@@ -1,14 +1,13 @@
 /* cw-command-registry.c: command name -> handler, the one router behind every transport.
  *
- * Idempotency: a call that carries _idempotencyKey is remembered for 15 minutes under
- * "<command>:<key>". A repeat gets the stored answer; a repeat that arrives while the first
- * call still runs waits for that call's answer instead of running the command again.
+ * Idempotency (cw-idempotency-cache.c): a call that carries _idempotencyKey is remembered by
+ * caller, command, key and params. A repeat gets the stored answer; a repeat that arrives
+ * while the first call still runs waits for that call's answer instead of running again.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cowork-host.h"
+#include "cw-idempotency-cache-private.h"
 #include "cw-invocation-private.h"
-
-#define IDEMPOTENCY_TTL_US (15 * G_TIME_SPAN_MINUTE)
 
 typedef struct
 {
@@ -19,23 +18,11 @@ typedef struct
   GDestroyNotify destroy;
 } Handler;
 
-typedef struct
-{
-  gchar *key;
-  gboolean done;
-  JsonNode *result;
-  gchar *raw;
-  GError *error;
-  GArray *waiters; /* Waiter */
-  gint64 expires_at;
-} IdemEntry;
-
 struct _CwCommandRegistry
 {
   GObject parent_instance;
   GHashTable *handlers; /* name -> Handler */
-  GHashTable *idem;     /* key -> IdemEntry */
-  gint64 next_sweep;
+  CwIdempotencyCache *idem;
 };
 
 G_DEFINE_FINAL_TYPE (CwCommandRegistry, cw_command_registry, G_TYPE_OBJECT)
@@ -51,24 +38,12 @@ handler_free (Handler *h)
 }
 
 static void
-idem_entry_free (IdemEntry *e)
-{
-  g_free (e->key);
-  if (e->result != NULL)
-    json_node_unref (e->result);
-  g_free (e->raw);
-  g_clear_error (&e->error);
-  g_array_unref (e->waiters);
-  g_free (e);
-}
-
-static void
 cw_command_registry_finalize (GObject *object)
 {
   CwCommandRegistry *self = CW_COMMAND_REGISTRY (object);
 
   g_hash_table_unref (self->handlers);
-  g_hash_table_unref (self->idem);
+  cw_idempotency_cache_free (self->idem);
   G_OBJECT_CLASS (cw_command_registry_parent_class)->finalize (object);
 }
 
@@ -83,8 +58,7 @@ cw_command_registry_init (CwCommandRegistry *self)
 {
   self->handlers
       = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) handler_free);
-  self->idem
-      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) idem_entry_free);
+  self->idem = cw_idempotency_cache_new ();
 }
 
 CwCommandRegistry *
@@ -186,48 +160,6 @@ cw_command_registry_list (CwCommandRegistry *self)
   return (gchar **) g_ptr_array_free (names, FALSE);
 }
 
-static void
-sweep_idempotency (CwCommandRegistry *self)
-{
-  gint64 now = g_get_monotonic_time ();
-  GHashTableIter iter;
-  IdemEntry *e;
-
-  if (now < self->next_sweep || g_hash_table_size (self->idem) == 0)
-    return;
-  self->next_sweep = now + G_TIME_SPAN_SECOND;
-  g_hash_table_iter_init (&iter, self->idem);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &e))
-    if (e->done && e->expires_at <= now)
-      g_hash_table_iter_remove (&iter);
-}
-
-typedef struct
-{
-  CwCommandReplyFunc func;
-  gpointer data;
-} Waiter;
-
-static void
-on_idempotent_done (JsonNode *result, gchar *raw, GError *error, gpointer user_data)
-{
-  IdemEntry *e = user_data;
-  g_autoptr (GArray) waiters = g_steal_pointer (&e->waiters);
-
-  e->waiters = g_array_new (FALSE, FALSE, sizeof (Waiter));
-  e->done = TRUE;
-  e->expires_at = g_get_monotonic_time () + IDEMPOTENCY_TTL_US;
-  e->result = result;
-  e->raw = raw;
-  e->error = error;
-  for (guint i = 0; i < waiters->len; i++)
-    {
-      Waiter *w = &g_array_index (waiters, Waiter, i);
-      w->func (result != NULL ? json_node_copy (result) : NULL, g_strdup (raw),
-               error != NULL ? g_error_copy (error) : NULL, w->data);
-    }
-}
-
 /* Returns the params object the handler sees, or NULL with @error. */
 static JsonObject *
 take_params (JsonNode *params, gchar **idempotency_key, GError **error)
@@ -254,8 +186,8 @@ take_params (JsonNode *params, gchar **idempotency_key, GError **error)
 }
 
 void
-cw_command_registry_dispatch (CwCommandRegistry *self, const gchar *command, JsonNode *params,
-                              CwCommandReplyFunc reply, gpointer reply_data)
+cw_command_registry_dispatch (CwCommandRegistry *self, const gchar *caller, const gchar *command,
+                              JsonNode *params, CwCommandReplyFunc reply, gpointer reply_data)
 {
   g_autoptr (CwInvocation) invocation = NULL;
   g_autoptr (JsonObject) obj = NULL;
@@ -263,7 +195,6 @@ cw_command_registry_dispatch (CwCommandRegistry *self, const gchar *command, Jso
   GError *error = NULL;
   Handler *h;
 
-  sweep_idempotency (self);
   h = command != NULL ? g_hash_table_lookup (self->handlers, command) : NULL;
   if (h == NULL)
     {
@@ -282,27 +213,12 @@ cw_command_registry_dispatch (CwCommandRegistry *self, const gchar *command, Jso
 
   if (idem_key != NULL)
     {
-      g_autofree gchar *full_key = g_strconcat (command, ":", idem_key, NULL);
-      IdemEntry *e = g_hash_table_lookup (self->idem, full_key);
-      Waiter w = { reply, reply_data };
+      CwIdempotencyEntry *e = cw_idempotency_cache_begin (
+          self->idem, caller != NULL ? caller : "", command, idem_key, obj, reply, reply_data);
 
-      if (e != NULL && e->done)
-        {
-          reply (e->result != NULL ? json_node_copy (e->result) : NULL, g_strdup (e->raw),
-                 e->error != NULL ? g_error_copy (e->error) : NULL, reply_data);
-          return;
-        }
-      if (e != NULL)
-        {
-          g_array_append_val (e->waiters, w);
-          return;
-        }
-      e = g_new0 (IdemEntry, 1);
-      e->key = g_steal_pointer (&full_key);
-      e->waiters = g_array_new (FALSE, FALSE, sizeof (Waiter));
-      g_array_append_val (e->waiters, w);
-      g_hash_table_insert (self->idem, e->key, e);
-      invocation = cw_invocation_new (command, obj, on_idempotent_done, e);
+      if (e == NULL)
+        return;
+      invocation = cw_invocation_new (command, obj, cw_idempotency_entry_done, e);
     }
   else
     {
@@ -340,7 +256,7 @@ cw_command_registry_call (CwCommandRegistry *self, const gchar *command, JsonNod
   g_return_if_fail (CW_IS_COMMAND_REGISTRY (self));
   task = g_task_new (self, NULL, callback, user_data);
   g_task_set_source_tag (task, cw_command_registry_call);
-  cw_command_registry_dispatch (self, command, params, reply_to_task, task);
+  cw_command_registry_dispatch (self, "in-process", command, params, reply_to_task, task);
 }
 
 JsonNode *

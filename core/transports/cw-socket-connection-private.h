@@ -18,8 +18,9 @@ typedef struct
 } CwSocketClientConfig;
 
 /* Starts reading requests; the client frees itself when the peer goes away and calls
- * @closed (with @closed_data) once. @config must outlive it. */
-CwSocketClient *cw_socket_client_start (GSocketConnection *connection,
+ * @closed (with @closed_data) once. @caller names the peer for the registry. @config must
+ * outlive it. */
+CwSocketClient *cw_socket_client_start (GSocketConnection *connection, const gchar *caller,
                                         const CwSocketClientConfig *config, GDestroyNotify closed,
                                         gpointer closed_data);
 /* Closes the connection now (daemon shutdown). */

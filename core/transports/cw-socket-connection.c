@@ -19,6 +19,7 @@ struct _CwSocketClient
 {
   gint ref_count;
   GSocketConnection *connection;
+  gchar *caller;
   GInputStream *in;
   GOutputStream *out;
   const CwSocketClientConfig *config;
@@ -53,6 +54,7 @@ client_unref (CwSocketClient *self)
   if (--self->ref_count > 0)
     return;
   g_clear_object (&self->connection);
+  g_free (self->caller);
   g_clear_object (&self->cancellable);
   g_byte_array_unref (self->line);
   g_string_free (self->outbuf, TRUE);
@@ -258,7 +260,7 @@ handle_request (CwSocketClient *self, JsonObject *req)
   p = g_new0 (Pending, 1);
   p->client = client_ref (self);
   p->id = g_strdup (id);
-  cw_command_registry_dispatch (self->config->registry, command,
+  cw_command_registry_dispatch (self->config->registry, self->caller, command,
                                 json_object_get_member (req, "params"), on_call_done, p);
 }
 
@@ -356,11 +358,13 @@ start_read (CwSocketClient *self)
 }
 
 CwSocketClient *
-cw_socket_client_start (GSocketConnection *connection, const CwSocketClientConfig *config,
-                        GDestroyNotify closed, gpointer closed_data)
+cw_socket_client_start (GSocketConnection *connection, const gchar *caller,
+                        const CwSocketClientConfig *config, GDestroyNotify closed,
+                        gpointer closed_data)
 {
   CwSocketClient *self = g_new0 (CwSocketClient, 1);
 
+  self->caller = g_strdup (caller);
   self->ref_count = 1; /* held while open, dropped by close */
   self->connection = g_object_ref (connection);
   self->in = g_io_stream_get_input_stream (G_IO_STREAM (connection));

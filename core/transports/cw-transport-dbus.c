@@ -14,7 +14,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
-#include "cowork.h"
+#include "cowork-host.h"
 #include "cw-transport-dbus-auth-private.h"
 #include "cw-transport-dbus-private.h"
 #include "cw-transport-dbus-resources.h"
@@ -357,15 +357,14 @@ return_access_denied (CwTransportDbus *self, GDBusMethodInvocation *invocation)
 /* ---- methods ------------------------------------------------------------------------ */
 
 static void
-on_call_done (GObject *source, GAsyncResult *res, gpointer user_data)
+on_call_done (JsonNode *result_in, gchar *raw, GError *error_in, gpointer user_data)
 {
   g_autoptr (GDBusMethodInvocation) invocation = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (JsonNode) result = NULL;
-  g_autofree gchar *text = NULL;
+  g_autoptr (GError) error = error_in;
+  g_autoptr (JsonNode) result = result_in;
+  g_autofree gchar *text = raw;
 
-  result = cw_command_registry_call_finish (CW_COMMAND_REGISTRY (source), res, &error);
-  if (result == NULL)
+  if (error != NULL)
     {
       /* Other domains would go out as org.gtk.GDBus.UnmappedGError.*; keep the socket's
        * message under a name clients can match. */
@@ -379,7 +378,8 @@ on_call_done (GObject *source, GAsyncResult *res, gpointer user_data)
         g_dbus_method_invocation_return_gerror (invocation, error);
       return;
     }
-  text = cw_json_to_string (result);
+  if (text == NULL)
+    text = cw_json_to_string (result);
   g_dbus_method_invocation_return_value (invocation, g_variant_new ("(s)", text));
 }
 
@@ -387,9 +387,12 @@ static void
 route (CwTransportDbus *self, GDBusMethodInvocation *invocation, const gchar *command,
        JsonNode *params)
 {
+  g_autofree gchar *caller
+      = g_strconcat ("dbus:", g_dbus_method_invocation_get_sender (invocation), NULL);
+
   self->calls++;
-  cw_command_registry_call (self->registry, command, params, on_call_done,
-                            g_object_ref (invocation));
+  cw_command_registry_dispatch (self->registry, caller, command, params, on_call_done,
+                                g_object_ref (invocation));
 }
 
 static void

@@ -101,16 +101,21 @@ on_client_closed (gpointer user_data)
   g_free (slot);
 }
 
+/* Sets @caller to who the peer is, for the registry ("socket:uid:N", or "socket:tcp"). */
 static gboolean
-peer_allowed (CwTransportSocket *self, GSocketConnection *connection)
+peer_allowed (CwTransportSocket *self, GSocketConnection *connection, gchar **caller)
 {
   GSocket *socket = g_socket_connection_get_socket (connection);
   g_autoptr (GCredentials) creds = NULL;
   g_autoptr (GError) error = NULL;
   uid_t uid;
 
+  *caller = NULL;
   if (self->socket_path == NULL || self->peer_check == NULL)
-    return TRUE; /* tcp: the token is the only guard */
+    {
+      *caller = g_strdup ("socket:tcp");
+      return TRUE; /* tcp: the token is the only guard */
+    }
   creds = g_socket_get_credentials (socket, &error);
   if (creds == NULL)
     {
@@ -123,6 +128,7 @@ peer_allowed (CwTransportSocket *self, GSocketConnection *connection)
       g_message ("refusing a connection from uid %d", (gint) uid);
       return FALSE;
     }
+  *caller = g_strdup_printf ("socket:uid:%d", (gint) uid);
   return TRUE;
 }
 
@@ -131,9 +137,10 @@ on_incoming (GSocketService *service, GSocketConnection *connection, GObject *so
              gpointer user_data)
 {
   CwTransportSocket *self = user_data;
+  g_autofree gchar *caller = NULL;
   ClientSlot *slot;
 
-  if (!peer_allowed (self, connection))
+  if (!peer_allowed (self, connection, &caller))
     {
       self->refused++;
       cw_socket_refuse (connection, "{\"id\":\"unknown\",\"success\":false,"
@@ -143,7 +150,8 @@ on_incoming (GSocketService *service, GSocketConnection *connection, GObject *so
   self->accepted++;
   slot = g_new0 (ClientSlot, 1);
   slot->self = self;
-  slot->client = cw_socket_client_start (connection, &self->client_config, on_client_closed, slot);
+  slot->client
+      = cw_socket_client_start (connection, caller, &self->client_config, on_client_closed, slot);
   g_hash_table_add (self->clients, slot->client);
   return TRUE;
 }

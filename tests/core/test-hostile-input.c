@@ -6,21 +6,13 @@
 
 #include <signal.h>
 
-static JsonObject *
-obj (JsonNode *node)
-{
-  g_assert_nonnull (node);
-  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
-  return json_node_get_object (node);
-}
-
 static void
 assert_alive (CwTestDaemon *d)
 {
   g_autoptr (CwClient) c = cw_test_daemon_connect (d);
   g_autoptr (JsonNode) pong = cw_test_daemon_call (c, "ping", NULL);
 
-  g_assert_true (json_object_get_boolean_member (obj (pong), "pong"));
+  g_assert_true (json_object_get_boolean_member (cw_test_obj (pong), "pong"));
 }
 
 /* @open repeated @n times, then (when @close is given) 1 and @close repeated @n times. */
@@ -218,7 +210,7 @@ test_deep_stored_config (void)
   cw_test_daemon_start (d);
   c = cw_test_daemon_connect (d);
   health = cw_test_daemon_call (c, "daemon_health", NULL);
-  plugins = json_object_get_array_member (obj (health), "plugins");
+  plugins = json_object_get_array_member (cw_test_obj (health), "plugins");
   for (guint i = 0; i < json_array_get_length (plugins); i++)
     {
       JsonObject *p = json_array_get_object_element (plugins, i);

@@ -1,6 +1,9 @@
 /* test-registry.c: the command registry, through its public API.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cowork-host.h"
 #include "cw-test-daemon.h"
+
+#define CW_TEST_IDEM_ANSWER (512 * 1024)
 
 typedef struct
 {
@@ -183,20 +186,116 @@ test_idempotent_replay (void)
   Reply r = { 0 };
 
   call_sync (reg, "echo", "{\"n\":1,\"_idempotencyKey\":\"k\",\"_retryAttempt\":1}", &r);
-  call_sync (reg, "echo", "{\"n\":2,\"_idempotencyKey\":\"k\",\"_retryAttempt\":2}", &r);
+  call_sync (reg, "echo", "{\"n\":1,\"_idempotencyKey\":\"k\",\"_retryAttempt\":2}", &r);
   g_assert_cmpuint (counter, ==, 1);
   g_assert_cmpint (json_object_get_int_member (json_node_get_object (r.result), "n"), ==, 1);
 
-  /* The key is per command, and failures are replayed too. */
+  /* The key is bound to the params: other params are an error, not the old answer. */
+  call_sync (reg, "echo", "{\"n\":2,\"_idempotencyKey\":\"k\"}", &r);
+  g_assert_error (r.error, CW_ERROR, CW_ERROR_INVALID_PARAMS);
+  g_assert_cmpstr (r.error->message, ==,
+                   "_idempotencyKey k was already used for echo with other params");
+  g_assert_cmpuint (counter, ==, 1);
+
+  /* The key is per command, and failures are not kept: a retry runs again. */
   call_sync (reg, "fail", "{\"_idempotencyKey\":\"k\"}", &r);
   call_sync (reg, "fail", "{\"_idempotencyKey\":\"k\"}", &r);
-  g_assert_cmpuint (counter, ==, 2);
+  g_assert_cmpuint (counter, ==, 3);
   g_assert_cmpstr (r.error->message, ==, "Session not found: x");
 
   /* Without a key every call runs. */
   call_sync (reg, "echo", "{}", &r);
   call_sync (reg, "echo", "{}", &r);
-  g_assert_cmpuint (counter, ==, 4);
+  g_assert_cmpuint (counter, ==, 5);
+  reply_clear (&r);
+}
+
+static void
+on_dispatched (JsonNode *result, gchar *raw, GError *error, gpointer user_data)
+{
+  gchar **answer = user_data;
+
+  g_assert_no_error (error);
+  g_assert_null (*answer);
+  *answer = raw != NULL ? raw : cw_json_to_string (result);
+  if (result != NULL)
+    json_node_unref (result);
+}
+
+static gchar *
+dispatch_as (CwCommandRegistry *reg, const gchar *caller, const gchar *json)
+{
+  g_autoptr (JsonNode) p = params (json);
+  gchar *answer = NULL;
+
+  cw_command_registry_dispatch (reg, caller, "echo", p, on_dispatched, &answer);
+  g_assert_nonnull (answer);
+  return answer;
+}
+
+/* Two callers using the same key never see each other's answer. */
+static void
+test_idempotency_per_caller (void)
+{
+  g_autoptr (CwCommandRegistry) reg = make_registry ();
+  g_autofree gchar *a1 = NULL, *a2 = NULL, *b1 = NULL;
+
+  a1 = dispatch_as (reg, "socket:uid:1000", "{\"who\":\"a\",\"_idempotencyKey\":\"k\"}");
+  b1 = dispatch_as (reg, "socket:uid:1001", "{\"who\":\"b\",\"_idempotencyKey\":\"k\"}");
+  a2 = dispatch_as (reg, "socket:uid:1000", "{\"who\":\"a\",\"_idempotencyKey\":\"k\"}");
+  g_assert_cmpstr (a1, ==, "{\"who\":\"a\"}");
+  g_assert_cmpstr (b1, ==, "{\"who\":\"b\"}");
+  g_assert_cmpstr (a2, ==, a1);
+  g_assert_cmpuint (counter, ==, 2);
+}
+
+/* Many keys or large answers: the oldest answers go, memory stays bounded. */
+static void
+test_idempotency_bounded (void)
+{
+  g_autoptr (CwCommandRegistry) reg = make_registry ();
+  g_autofree gchar *big = g_strnfill (CW_TEST_IDEM_ANSWER, 'x');
+  Reply r = { 0 };
+
+  for (guint i = 0; i < 2000; i++)
+    {
+      g_autofree gchar *p = g_strdup_printf ("{\"_idempotencyKey\":\"key-%u\"}", i);
+      call_sync (reg, "echo", p, &r);
+    }
+  g_assert_cmpuint (counter, ==, 2000);
+  /* key-0 was dropped (runs again), key-1999 is still known (does not). */
+  call_sync (reg, "echo", "{\"_idempotencyKey\":\"key-0\"}", &r);
+  call_sync (reg, "echo", "{\"_idempotencyKey\":\"key-1999\"}", &r);
+  g_assert_cmpuint (counter, ==, 2001);
+
+  /* 100 answers of 512 KiB are 50 MiB: no more than 16 MiB of them stay. */
+  for (guint i = 0; i < 100; i++)
+    {
+      g_autofree gchar *p
+          = g_strdup_printf ("{\"pad\":\"%s\",\"_idempotencyKey\":\"big-%u\"}", big, i);
+      call_sync (reg, "echo", p, &r);
+    }
+  call_sync (reg, "echo", "{\"_idempotencyKey\":\"key-1999\"}", &r);
+  g_assert_cmpuint (counter, ==, 2102);
+  reply_clear (&r);
+}
+
+/* An answer too large to keep still protects the key: a repeat is told, not run again. */
+static void
+test_idempotency_large_answer (void)
+{
+  g_autoptr (CwCommandRegistry) reg = make_registry ();
+  g_autofree gchar *huge = g_strnfill (2 * 1024 * 1024, 'y');
+  g_autofree gchar *p = g_strdup_printf ("{\"pad\":\"%s\",\"_idempotencyKey\":\"h\"}", huge);
+  Reply r = { 0 };
+
+  call_sync (reg, "echo", p, &r);
+  g_assert_no_error (r.error);
+  call_sync (reg, "echo", p, &r);
+  g_assert_error (r.error, CW_ERROR, CW_ERROR_EXISTS);
+  g_assert_cmpstr (r.error->message, ==,
+                   "echo with _idempotencyKey h already ran; its answer was too large to keep");
+  g_assert_cmpuint (counter, ==, 1);
   reply_clear (&r);
 }
 
@@ -257,6 +356,9 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/registry/unknown-and-validation", test_unknown_and_validation);
   g_test_add_func ("/cowork/registry/reserved-keys-stripped", test_reserved_keys_stripped);
   g_test_add_func ("/cowork/registry/idempotent-replay", test_idempotent_replay);
+  g_test_add_func ("/cowork/registry/idempotency-per-caller", test_idempotency_per_caller);
+  g_test_add_func ("/cowork/registry/idempotency-bounded", test_idempotency_bounded);
+  g_test_add_func ("/cowork/registry/idempotency-large-answer", test_idempotency_large_answer);
   g_test_add_func ("/cowork/registry/retry-attaches-to-running-call",
                    test_retry_attaches_to_running_call);
   g_test_add_func ("/cowork/registry/dropped-invocation-answers", test_dropped_invocation_answers);

@@ -159,6 +159,14 @@ cw_test_daemon_call (CwClient *client, const gchar *command, const gchar *params
 }
 
 JsonObject *
+cw_test_obj (JsonNode *node)
+{
+  g_assert_nonnull (node);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
+  return json_node_get_object (node);
+}
+
+JsonObject *
 cw_test_raw_request (CwClient *client, const gchar *line)
 {
   g_autoptr (GError) error = NULL;

@@ -35,6 +35,8 @@ JsonNode *cw_test_daemon_call (CwClient *client, const gchar *command, const gch
 void cw_test_daemon_free (CwTestDaemon *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CwTestDaemon, cw_test_daemon_free)
 
+/* @node as an object; fails the test when it is not one. */
+JsonObject *cw_test_obj (JsonNode *node);
 /* Sends raw bytes (one or more request lines) and returns the next response object,
  * skipping events; fails the test if the connection ends first. */
 JsonObject *cw_test_raw_request (CwClient *client, const gchar *line);
