@@ -12,6 +12,7 @@
 #include "cw-peer-policy-private.h"
 #include "cw-service-commands-private.h"
 #include "cw-sd-notify-private.h"
+#include "cw-test-clock-private.h"
 #include "cw-token-private.h"
 #include "cw-transport-dbus-private.h"
 #include "cw-transport-socket-private.h"
@@ -113,7 +114,7 @@ phase_store (CwDaemon *self, GError **error)
     return FALSE;
   self->context = cw_context_new (self->registry, self->bus, self->store, self->config);
   self->scheduler = cw_scheduler_new (self->store, error);
-  if (self->scheduler == NULL)
+  if (self->scheduler == NULL || !cw_test_clock_setup (self->scheduler, self->registry, error))
     return FALSE;
   cw_context_set_scheduler (self->context, self->scheduler);
   cw_core_commands_register (self, self->registry);
@@ -279,6 +280,23 @@ cw_daemon_is_ready (CwDaemon *self)
   return self->ready;
 }
 
+/* {jobs, nextFireAt|null, testClock?} */
+static JsonObject *
+scheduler_health (CwDaemon *self)
+{
+  JsonObject *obj = json_object_new ();
+  gint64 next = cw_scheduler_get_deadline (self->scheduler);
+
+  json_object_set_int_member (obj, "jobs", cw_scheduler_get_n_jobs (self->scheduler));
+  if (next == CW_SCHEDULE_NEVER)
+    json_object_set_null_member (obj, "nextFireAt");
+  else
+    json_object_set_int_member (obj, "nextFireAt", next);
+  if (cw_test_clock_is_active ())
+    json_object_set_boolean_member (obj, "testClock", TRUE);
+  return obj;
+}
+
 JsonObject *
 cw_daemon_get_health (CwDaemon *self)
 {
@@ -297,6 +315,7 @@ cw_daemon_get_health (CwDaemon *self)
   json_object_set_boolean_member (obj, "degraded",
                                   cw_plugin_loader_count_failed (self->loader) > 0);
   json_object_set_object_member (obj, "events", cw_event_bus_get_health (self->bus));
+  json_object_set_object_member (obj, "scheduler", scheduler_health (self));
   json_object_set_object_member (obj, "socket", cw_transport_socket_get_health (self->socket));
   if (cw_context_get_secrets (self->context) != NULL)
     json_object_set_object_member (obj, "credentials",

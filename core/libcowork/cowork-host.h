@@ -135,7 +135,8 @@ gint64 cw_scheduler_get_deadline (CwScheduler *self);
 
 /* For tests: replaces the wall clock and disarms the timerfd for good. Whoever moves the
  * clock then calls cw_scheduler_dispatch() (as when the timer expires) or
- * cw_scheduler_clock_changed() (as when the clock is set). */
+ * cw_scheduler_clock_changed() (as when the clock is set); a deadline that has already
+ * passed when it is armed is dispatched from an idle source, as an expired timer would. */
 typedef gint64 (*CwSchedulerClockFunc) (gpointer user_data);
 void cw_scheduler_set_clock (CwScheduler *self, CwSchedulerClockFunc now, gpointer user_data);
 /* Fires every job that is due, then re-arms. */

@@ -39,6 +39,7 @@ struct _CwScheduler
   guint64 next_seq;
   gint timer_fd;
   guint timer_source;
+  guint idle_source; /* a test clock's expired deadline */
   gint64 deadline;
   CwSchedulerClockFunc clock;
   gpointer clock_data;
@@ -81,6 +82,16 @@ now_ms (CwScheduler *self)
 
 /* ---- the timer ----------------------------------------------------------------------- */
 
+static gboolean
+dispatch_idle (gpointer user_data)
+{
+  CwScheduler *self = user_data;
+
+  self->idle_source = 0;
+  cw_scheduler_dispatch (self);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 arm (CwScheduler *self)
 {
@@ -98,7 +109,14 @@ arm (CwScheduler *self)
         deadline = job->next;
     }
   self->deadline = deadline;
-  if (self->timer_fd < 0 || self->clock != NULL)
+  if (self->clock != NULL)
+    {
+      /* A timer armed for a past instant fires at once; so does the test clock. */
+      if (deadline != CW_SCHEDULE_NEVER && deadline <= now_ms (self) && self->idle_source == 0)
+        self->idle_source = g_idle_add (dispatch_idle, self);
+      return;
+    }
+  if (self->timer_fd < 0)
     return;
   if (deadline != CW_SCHEDULE_NEVER)
     {
@@ -469,6 +487,7 @@ cw_scheduler_finalize (GObject *object)
   CwScheduler *self = CW_SCHEDULER (object);
 
   g_clear_handle_id (&self->timer_source, g_source_remove);
+  g_clear_handle_id (&self->idle_source, g_source_remove);
   if (self->timer_fd >= 0)
     close (self->timer_fd);
   g_hash_table_unref (self->jobs);
