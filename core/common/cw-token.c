@@ -1,7 +1,7 @@
 /* cw-token.c: the auth token file, owner-only, reused across restarts until rotated.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-token-private.h"
-#include "cowork.h"
+#include "cowork-host.h"
 
 #include <fcntl.h>
 #include <glib/gstdio.h>

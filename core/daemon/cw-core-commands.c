@@ -178,7 +178,8 @@ cmd_daemon_rotate_token (CwInvocation *inv, gpointer daemon)
   g_autoptr (GError) error = NULL;
   JsonObject *result;
 
-  if (!cw_daemon_rotate_token (DAEMON (daemon), "client", &error))
+  if (!cw_daemon_rotate_token (DAEMON (daemon),
+                               cw_caller_get_actor (cw_invocation_get_caller (inv)), &error))
     {
       cw_invocation_return_error (inv, g_steal_pointer (&error));
       return;
@@ -222,25 +223,28 @@ cw_core_commands_register (CwDaemon *daemon, CwCommandRegistry *registry)
   {
     const gchar *name;
     CwCommandFunc func;
+    CwCommandFlags flags;
   } commands[] = {
-    { "ping", cmd_ping },
-    { "daemon_health", cmd_daemon_health },
-    { "daemon_ready", cmd_daemon_ready },
-    { "initialize", cmd_initialize },
-    { "get_initialization_status", cmd_get_initialization_status },
-    { "agent_get_bootstrap_state", cmd_agent_get_bootstrap_state },
-    { "agent_get_events_since", cmd_agent_get_events_since },
-    { "agent_subscribe_events", cmd_agent_subscribe_events },
-    { "verify_persistence", cmd_verify_persistence },
-    { "daemon_rotate_token", cmd_daemon_rotate_token },
-    { "audit_list", cmd_audit_list },
+    { "ping", cmd_ping, CW_COMMAND_FLAG_REMOTE | CW_COMMAND_FLAG_READ_ONLY },
+    { "daemon_health", cmd_daemon_health, CW_COMMAND_FLAG_READ_ONLY },
+    { "daemon_ready", cmd_daemon_ready, CW_COMMAND_FLAG_READ_ONLY },
+    { "initialize", cmd_initialize, CW_COMMAND_FLAG_NONE },
+    { "get_initialization_status", cmd_get_initialization_status, CW_COMMAND_FLAG_READ_ONLY },
+    { "agent_get_bootstrap_state", cmd_agent_get_bootstrap_state,
+      CW_COMMAND_FLAG_REMOTE | CW_COMMAND_FLAG_READ_ONLY },
+    { "agent_get_events_since", cmd_agent_get_events_since,
+      CW_COMMAND_FLAG_REMOTE | CW_COMMAND_FLAG_READ_ONLY },
+    { "agent_subscribe_events", cmd_agent_subscribe_events, CW_COMMAND_FLAG_READ_ONLY },
+    { "verify_persistence", cmd_verify_persistence, CW_COMMAND_FLAG_READ_ONLY },
+    { "daemon_rotate_token", cmd_daemon_rotate_token, CW_COMMAND_FLAG_PRIVILEGED },
+    { "audit_list", cmd_audit_list, CW_COMMAND_FLAG_READ_ONLY },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     {
       g_autoptr (GError) error = NULL;
-      if (!cw_command_registry_add (registry, commands[i].name, "core", commands[i].func, daemon,
-                                    NULL, &error))
+      if (!cw_command_registry_add (registry, commands[i].name, "core", commands[i].flags,
+                                    commands[i].func, daemon, NULL, &error))
         g_critical ("%s", error->message);
     }
 }

@@ -147,19 +147,41 @@ void cw_scheduler_clock_changed (CwScheduler *self);
 
 /* ---- end of scheduler ---- */
 
-/* ---- command dispatch --------------------------------------------------------------- */
+/* ---- callers ------------------------------------------------------------------------ */
+
+/* @uid -1 when there is none; @id may be NULL. */
+CwCaller *cw_caller_new (CwCallerKind kind, gint64 uid, const gchar *id);
+CwCaller *cw_caller_new_internal (void);
+
+/* ---- command registry --------------------------------------------------------------- */
+
+CwCommandRegistry *cw_command_registry_new (void);
+/* @owner is "core" or a plugin's name (plugins register through cw_plugin_add_command). */
+gboolean cw_command_registry_add (CwCommandRegistry *self, const gchar *name, const gchar *owner,
+                                  CwCommandFlags flags, CwCommandFunc func, gpointer user_data,
+                                  GDestroyNotify destroy, GError **error);
+/* Removes every command of @owner; later calls to them fail saying @reason (e.g. "plugin
+ * agent is disabled: …") instead of "Unknown command". Returns how many went. */
+guint cw_command_registry_remove_owner (CwCommandRegistry *self, const gchar *owner,
+                                        const gchar *reason);
 
 /* Called once with exactly one of @result, @raw (JSON text the handler already had) or
  * @error, each transfer full. */
 typedef void (*CwCommandReplyFunc) (JsonNode *result, gchar *raw, GError *error,
                                     gpointer user_data);
 
-/* Like cw_command_registry_call, but @reply runs as soon as the handler answers (maybe
- * before this returns), without a main-loop turn in between: the transports' hot path.
- * @caller names who calls ("socket:uid:1000", "dbus:<unique name>"): idempotency keys of
- * different callers never meet. */
-void cw_command_registry_dispatch (CwCommandRegistry *self, const gchar *caller,
-                                   const gchar *command, JsonNode *params, CwCommandReplyFunc reply,
-                                   gpointer reply_data);
+/* Runs @command for @caller. @params may be NULL ({}), must otherwise be an object; the
+ * reserved keys _idempotencyKey and _retryAttempt are removed before the handler sees them.
+ * A remote caller reaches only commands flagged CW_COMMAND_FLAG_REMOTE and not
+ * CW_COMMAND_FLAG_PRIVILEGED. @reply runs as soon as the handler answers (maybe before this
+ * returns), without a main-loop turn in between: the transports' hot path. */
+void cw_command_registry_dispatch (CwCommandRegistry *self, CwCaller *caller, const gchar *command,
+                                   JsonNode *params, CwCommandReplyFunc reply, gpointer reply_data);
+/* The same as a GAsyncResult, for in-process callers. */
+void cw_command_registry_call (CwCommandRegistry *self, CwCaller *caller, const gchar *command,
+                               JsonNode *params, GAsyncReadyCallback callback, gpointer user_data);
+/* Returns the result (never NULL on success: JSON null is a node) or NULL with @error. */
+JsonNode *cw_command_registry_call_finish (CwCommandRegistry *self, GAsyncResult *result,
+                                           GError **error);
 
 G_END_DECLS

@@ -40,6 +40,54 @@ typedef enum
 
 const gchar *cw_error_to_name (CwError code);
 
+/* ---- callers ------------------------------------------------------------------------ */
+
+/* Where a call comes from. */
+typedef enum
+{
+  CW_CALLER_INTERNAL, /* the daemon itself */
+  CW_CALLER_SOCKET,   /* a client of the local socket; the uid is the peer's */
+  CW_CALLER_DBUS,     /* a D-Bus client; the id is its unique bus name */
+  CW_CALLER_REMOTE,   /* a paired device through a plugin; the id is the device id */
+  CW_CALLER_PLUGIN,   /* another plugin (cw_plugin_call); the id is the plugin's name */
+} CwCallerKind;
+
+/* Each invocation has one, reference-counted. Its cancellable is cancelled when the caller
+ * goes away (the socket closes, the D-Bus peer leaves), for handlers that want to stop work
+ * nobody will read. */
+typedef struct _CwCaller CwCaller;
+
+#define CW_TYPE_CALLER (cw_caller_get_type ())
+GType cw_caller_get_type (void);
+CwCaller *cw_caller_ref (CwCaller *self);
+void cw_caller_unref (CwCaller *self);
+CwCallerKind cw_caller_get_kind (const CwCaller *self);
+/* The peer's uid, or -1 when there is none (remote, plugin, internal). */
+gint64 cw_caller_get_uid (const CwCaller *self);
+/* The bus name, device id or plugin name; NULL for the socket and internal callers. */
+const gchar *cw_caller_get_id (const CwCaller *self);
+/* The caller as the audit log names it: "socket:uid=1000", "dbus:uid=1000::1.42",
+ * "remote:dev_…", "plugin:cron", "internal". */
+const gchar *cw_caller_get_actor (const CwCaller *self);
+GCancellable *cw_caller_get_cancellable (const CwCaller *self);
+gboolean cw_caller_has_vanished (const CwCaller *self);
+/* The caller went away: cancels its cancellable (transports, and plugins that made callers). */
+void cw_caller_vanish (CwCaller *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CwCaller, cw_caller_unref)
+
+/* What a command is, for the transports that expose only part of the surface. */
+typedef enum
+{
+  CW_COMMAND_FLAG_NONE = 0,
+  /* May be called by a paired remote device (sessions, messages, answers, schedules). */
+  CW_COMMAND_FLAG_REMOTE = 1 << 0,
+  /* Changes the service, credentials, the token or a mode: never callable remotely, even
+   * with CW_COMMAND_FLAG_REMOTE, and audited with the caller's actor. */
+  CW_COMMAND_FLAG_PRIVILEGED = 1 << 1,
+  /* Changes nothing. */
+  CW_COMMAND_FLAG_READ_ONLY = 1 << 2,
+} CwCommandFlags;
+
 /* ---- invocations -------------------------------------------------------------------- */
 
 #define CW_TYPE_INVOCATION (cw_invocation_get_type ())
@@ -65,6 +113,9 @@ void cw_invocation_return_error_literal (CwInvocation *self, CwError code, const
 void cw_invocation_return_new_error (CwInvocation *self, CwError code, const gchar *format, ...)
     G_GNUC_PRINTF (3, 4);
 gboolean cw_invocation_is_finished (CwInvocation *self);
+/* Who called (never NULL) and its cancellable, cancelled when that caller goes away. */
+CwCaller *cw_invocation_get_caller (CwInvocation *self);
+GCancellable *cw_invocation_get_cancellable (CwInvocation *self);
 
 /* ---- command registry --------------------------------------------------------------- */
 
@@ -74,23 +125,12 @@ G_DECLARE_FINAL_TYPE (CwCommandRegistry, cw_command_registry, CW, COMMAND_REGIST
 /* A handler answers through the invocation, now or later, exactly once. */
 typedef void (*CwCommandFunc) (CwInvocation *invocation, gpointer user_data);
 
-CwCommandRegistry *cw_command_registry_new (void);
-gboolean cw_command_registry_add (CwCommandRegistry *self, const gchar *name, const gchar *owner,
-                                  CwCommandFunc func, gpointer user_data, GDestroyNotify destroy,
-                                  GError **error);
-guint cw_command_registry_remove_owner (CwCommandRegistry *self, const gchar *owner);
 gboolean cw_command_registry_has (CwCommandRegistry *self, const gchar *name);
 /* Sorted, NULL-terminated; free with g_strfreev. */
 gchar **cw_command_registry_list (CwCommandRegistry *self);
-/* Runs @command. @params may be NULL ({}), must otherwise be an object; the reserved keys
- * _idempotencyKey and _retryAttempt are removed before the handler sees them. A call with an
- * idempotency key already seen in the last 15 minutes gets the stored answer, or waits for
- * the running call's answer instead of running again. */
-void cw_command_registry_call (CwCommandRegistry *self, const gchar *command, JsonNode *params,
-                               GAsyncReadyCallback callback, gpointer user_data);
-/* Returns the result (never NULL on success: JSON null is a node) or NULL with @error. */
-JsonNode *cw_command_registry_call_finish (CwCommandRegistry *self, GAsyncResult *result,
-                                           GError **error);
+/* FALSE when @name is not registered; else its flags and owner ("core" or a plugin name). */
+gboolean cw_command_registry_lookup (CwCommandRegistry *self, const gchar *name,
+                                     CwCommandFlags *flags, const gchar **owner);
 
 /* ---- events ------------------------------------------------------------------------- */
 
@@ -258,9 +298,24 @@ struct _CwPluginClass
 
 const gchar *cw_plugin_get_name (CwPlugin *self);
 CwContext *cw_plugin_get_context (CwPlugin *self);
-/* Registers a command owned by this plugin (removed if the plugin is disabled). */
+/* Registers a command owned by this plugin (removed if the plugin is disabled), with
+ * CW_COMMAND_FLAG_NONE. */
 gboolean cw_plugin_add_command (CwPlugin *self, const gchar *name, CwCommandFunc func,
                                 GError **error);
+gboolean cw_plugin_add_command_full (CwPlugin *self, const gchar *name, CwCommandFlags flags,
+                                     CwCommandFunc func, GError **error);
+/* Calls another owner's command as "plugin:<name>" (or, with a caller from
+ * cw_plugin_new_remote_caller, on behalf of a paired device). A command whose owner is not
+ * running fails with CW_ERROR_NOT_SUPPORTED naming the owner and why. @params as for the
+ * transports: NULL or an object (not taken). Cancelling @cancellable marks the call's own
+ * caller as gone (with @caller NULL; an explicit @caller vanishes through cw_caller_vanish). */
+void cw_plugin_call (CwPlugin *self, CwCaller *caller, const gchar *command, JsonNode *params,
+                     GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
+/* Returns the result (never NULL on success: JSON null is a node) or NULL with @error. */
+JsonNode *cw_plugin_call_finish (CwPlugin *self, GAsyncResult *result, GError **error);
+/* A caller for a paired device, for the plugin that authenticates devices: such calls reach
+ * only commands flagged CW_COMMAND_FLAG_REMOTE and not CW_COMMAND_FLAG_PRIVILEGED. */
+CwCaller *cw_plugin_new_remote_caller (CwPlugin *self, const gchar *device_id);
 gint64 cw_plugin_emit (CwPlugin *self, const gchar *type, const gchar *session_id,
                        JsonObject *data);
 

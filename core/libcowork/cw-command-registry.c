@@ -13,6 +13,7 @@ typedef struct
 {
   gchar *name;
   gchar *owner;
+  CwCommandFlags flags;
   CwCommandFunc func;
   gpointer user_data;
   GDestroyNotify destroy;
@@ -23,6 +24,7 @@ struct _CwCommandRegistry
   GObject parent_instance;
   GHashTable *handlers; /* name -> Handler */
   CwIdempotencyCache *idem;
+  GHashTable *gone; /* name -> why its owner's commands went */
 };
 
 G_DEFINE_FINAL_TYPE (CwCommandRegistry, cw_command_registry, G_TYPE_OBJECT)
@@ -44,6 +46,7 @@ cw_command_registry_finalize (GObject *object)
 
   g_hash_table_unref (self->handlers);
   cw_idempotency_cache_free (self->idem);
+  g_hash_table_unref (self->gone);
   G_OBJECT_CLASS (cw_command_registry_parent_class)->finalize (object);
 }
 
@@ -59,6 +62,7 @@ cw_command_registry_init (CwCommandRegistry *self)
   self->handlers
       = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) handler_free);
   self->idem = cw_idempotency_cache_new ();
+  self->gone = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 }
 
 CwCommandRegistry *
@@ -80,8 +84,8 @@ command_name_is_valid (const gchar *name)
 
 gboolean
 cw_command_registry_add (CwCommandRegistry *self, const gchar *name, const gchar *owner,
-                         CwCommandFunc func, gpointer user_data, GDestroyNotify destroy,
-                         GError **error)
+                         CwCommandFlags flags, CwCommandFunc func, gpointer user_data,
+                         GDestroyNotify destroy, GError **error)
 {
   Handler *h;
 
@@ -104,15 +108,17 @@ cw_command_registry_add (CwCommandRegistry *self, const gchar *name, const gchar
   h = g_new0 (Handler, 1);
   h->name = g_strdup (name);
   h->owner = g_strdup (owner != NULL ? owner : "core");
+  h->flags = flags;
   h->func = func;
   h->user_data = user_data;
   h->destroy = destroy;
   g_hash_table_insert (self->handlers, h->name, h);
+  g_hash_table_remove (self->gone, name);
   return TRUE;
 }
 
 guint
-cw_command_registry_remove_owner (CwCommandRegistry *self, const gchar *owner)
+cw_command_registry_remove_owner (CwCommandRegistry *self, const gchar *owner, const gchar *reason)
 {
   GHashTableIter iter;
   Handler *h;
@@ -124,6 +130,8 @@ cw_command_registry_remove_owner (CwCommandRegistry *self, const gchar *owner)
     {
       if (g_strcmp0 (h->owner, owner) == 0)
         {
+          if (reason != NULL)
+            g_hash_table_replace (self->gone, g_strdup (h->name), g_strdup (reason));
           g_hash_table_iter_remove (&iter);
           removed++;
         }
@@ -136,6 +144,23 @@ cw_command_registry_has (CwCommandRegistry *self, const gchar *name)
 {
   g_return_val_if_fail (CW_IS_COMMAND_REGISTRY (self), FALSE);
   return name != NULL && g_hash_table_contains (self->handlers, name);
+}
+
+gboolean
+cw_command_registry_lookup (CwCommandRegistry *self, const gchar *name, CwCommandFlags *flags,
+                            const gchar **owner)
+{
+  Handler *h;
+
+  g_return_val_if_fail (CW_IS_COMMAND_REGISTRY (self), FALSE);
+  h = name != NULL ? g_hash_table_lookup (self->handlers, name) : NULL;
+  if (h == NULL)
+    return FALSE;
+  if (flags != NULL)
+    *flags = h->flags;
+  if (owner != NULL)
+    *owner = h->owner;
+  return TRUE;
 }
 
 static gint
@@ -185,8 +210,31 @@ take_params (JsonNode *params, gchar **idempotency_key, GError **error)
   return obj;
 }
 
+/* NULL when @caller may run @h; else why not. */
+static GError *
+check_caller (Handler *h, CwCaller *caller)
+{
+  if (caller == NULL || cw_caller_get_kind (caller) != CW_CALLER_REMOTE)
+    return NULL;
+  if ((h->flags & CW_COMMAND_FLAG_REMOTE) == 0 || (h->flags & CW_COMMAND_FLAG_PRIVILEGED) != 0)
+    return g_error_new (CW_ERROR, CW_ERROR_UNAUTHORIZED,
+                        "%s may not be called from a paired device", h->name);
+  return NULL;
+}
+
+static GError *
+unknown_command (CwCommandRegistry *self, const gchar *command)
+{
+  const gchar *why = command != NULL ? g_hash_table_lookup (self->gone, command) : NULL;
+
+  if (why != NULL)
+    return g_error_new (CW_ERROR, CW_ERROR_NOT_SUPPORTED, "%s is not available: %s", command, why);
+  return g_error_new (CW_ERROR, CW_ERROR_UNKNOWN_COMMAND, "Unknown command: %s",
+                      command != NULL ? command : "");
+}
+
 void
-cw_command_registry_dispatch (CwCommandRegistry *self, const gchar *caller, const gchar *command,
+cw_command_registry_dispatch (CwCommandRegistry *self, CwCaller *caller, const gchar *command,
                               JsonNode *params, CwCommandReplyFunc reply, gpointer reply_data)
 {
   g_autoptr (CwInvocation) invocation = NULL;
@@ -198,10 +246,13 @@ cw_command_registry_dispatch (CwCommandRegistry *self, const gchar *caller, cons
   h = command != NULL ? g_hash_table_lookup (self->handlers, command) : NULL;
   if (h == NULL)
     {
-      reply (NULL, NULL,
-             g_error_new (CW_ERROR, CW_ERROR_UNKNOWN_COMMAND, "Unknown command: %s",
-                          command != NULL ? command : ""),
-             reply_data);
+      reply (NULL, NULL, unknown_command (self, command), reply_data);
+      return;
+    }
+  error = check_caller (h, caller);
+  if (error != NULL)
+    {
+      reply (NULL, NULL, error, reply_data);
       return;
     }
   obj = take_params (params, &idem_key, &error);
@@ -214,15 +265,16 @@ cw_command_registry_dispatch (CwCommandRegistry *self, const gchar *caller, cons
   if (idem_key != NULL)
     {
       CwIdempotencyEntry *e = cw_idempotency_cache_begin (
-          self->idem, caller != NULL ? caller : "", command, idem_key, obj, reply, reply_data);
+          self->idem, caller != NULL ? cw_caller_get_actor (caller) : "internal", command, idem_key,
+          obj, reply, reply_data);
 
       if (e == NULL)
         return;
-      invocation = cw_invocation_new (command, obj, cw_idempotency_entry_done, e);
+      invocation = cw_invocation_new (command, obj, caller, cw_idempotency_entry_done, e);
     }
   else
     {
-      invocation = cw_invocation_new (command, obj, reply, reply_data);
+      invocation = cw_invocation_new (command, obj, caller, reply, reply_data);
     }
   h->func (invocation, h->user_data);
 }
@@ -248,15 +300,15 @@ reply_to_task (JsonNode *result, gchar *raw, GError *error, gpointer user_data)
 }
 
 void
-cw_command_registry_call (CwCommandRegistry *self, const gchar *command, JsonNode *params,
-                          GAsyncReadyCallback callback, gpointer user_data)
+cw_command_registry_call (CwCommandRegistry *self, CwCaller *caller, const gchar *command,
+                          JsonNode *params, GAsyncReadyCallback callback, gpointer user_data)
 {
   GTask *task;
 
   g_return_if_fail (CW_IS_COMMAND_REGISTRY (self));
   task = g_task_new (self, NULL, callback, user_data);
   g_task_set_source_tag (task, cw_command_registry_call);
-  cw_command_registry_dispatch (self, "in-process", command, params, reply_to_task, task);
+  cw_command_registry_dispatch (self, caller, command, params, reply_to_task, task);
 }
 
 JsonNode *

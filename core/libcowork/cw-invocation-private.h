@@ -6,7 +6,8 @@
 
 G_BEGIN_DECLS
 
-CwInvocation *cw_invocation_new (const gchar *command, JsonObject *params, CwCommandReplyFunc done,
-                                 gpointer done_data);
+/* @caller NULL means internal. */
+CwInvocation *cw_invocation_new (const gchar *command, JsonObject *params, CwCaller *caller,
+                                 CwCommandReplyFunc done, gpointer done_data);
 
 G_END_DECLS

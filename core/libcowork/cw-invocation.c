@@ -8,6 +8,7 @@ struct _CwInvocation
   GObject parent_instance;
   gchar *command;
   JsonObject *params;
+  CwCaller *caller;
   CwCommandReplyFunc done;
   gpointer done_data;
   gboolean finished;
@@ -45,6 +46,7 @@ cw_invocation_finalize (GObject *object)
     }
   g_free (self->command);
   json_object_unref (self->params);
+  cw_caller_unref (self->caller);
   G_OBJECT_CLASS (cw_invocation_parent_class)->finalize (object);
 }
 
@@ -60,16 +62,31 @@ cw_invocation_init (CwInvocation *self)
 }
 
 CwInvocation *
-cw_invocation_new (const gchar *command, JsonObject *params, CwCommandReplyFunc done,
-                   gpointer done_data)
+cw_invocation_new (const gchar *command, JsonObject *params, CwCaller *caller,
+                   CwCommandReplyFunc done, gpointer done_data)
 {
   CwInvocation *self = g_object_new (CW_TYPE_INVOCATION, NULL);
 
   self->command = g_strdup (command);
   self->params = json_object_ref (params);
+  self->caller = caller != NULL ? cw_caller_ref (caller) : cw_caller_new_internal ();
   self->done = done;
   self->done_data = done_data;
   return self;
+}
+
+CwCaller *
+cw_invocation_get_caller (CwInvocation *self)
+{
+  g_return_val_if_fail (CW_IS_INVOCATION (self), NULL);
+  return self->caller;
+}
+
+GCancellable *
+cw_invocation_get_cancellable (CwInvocation *self)
+{
+  g_return_val_if_fail (CW_IS_INVOCATION (self), NULL);
+  return cw_caller_get_cancellable (self->caller);
 }
 
 const gchar *

@@ -92,16 +92,80 @@ cw_plugin_state_to_string (CwPluginState state)
 }
 
 gboolean
-cw_plugin_add_command (CwPlugin *self, const gchar *name, CwCommandFunc func, GError **error)
+cw_plugin_add_command_full (CwPlugin *self, const gchar *name, CwCommandFlags flags,
+                            CwCommandFunc func, GError **error)
 {
   CwPluginPrivate *priv = GET_PRIVATE (self);
 
   g_return_val_if_fail (CW_IS_PLUGIN (self), FALSE);
-  if (!cw_command_registry_add (cw_context_get_registry (priv->context), name, priv->name, func,
-                                self, NULL, error))
+  if (!cw_command_registry_add (cw_context_get_registry (priv->context), name, priv->name, flags,
+                                func, self, NULL, error))
     return FALSE;
   g_ptr_array_add (priv->commands, g_strdup (name));
   return TRUE;
+}
+
+gboolean
+cw_plugin_add_command (CwPlugin *self, const gchar *name, CwCommandFunc func, GError **error)
+{
+  return cw_plugin_add_command_full (self, name, CW_COMMAND_FLAG_NONE, func, error);
+}
+
+static void
+on_plugin_call_cancelled (GCancellable *cancellable, gpointer caller)
+{
+  cw_caller_vanish (caller);
+}
+
+static void
+on_plugin_call_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  GError *error = NULL;
+  JsonNode *result = cw_command_registry_call_finish (CW_COMMAND_REGISTRY (source), res, &error);
+
+  if (result == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, result, (GDestroyNotify) json_node_unref);
+}
+
+void
+cw_plugin_call (CwPlugin *self, CwCaller *caller, const gchar *command, JsonNode *params,
+                GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+  CwPluginPrivate *priv = GET_PRIVATE (self);
+  g_autoptr (CwCaller) own = NULL;
+  g_autoptr (GTask) task = NULL;
+
+  g_return_if_fail (CW_IS_PLUGIN (self));
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cw_plugin_call);
+  if (caller == NULL)
+    {
+      own = cw_caller_new (CW_CALLER_PLUGIN, -1, priv->name);
+      if (cancellable != NULL)
+        g_cancellable_connect (cancellable, G_CALLBACK (on_plugin_call_cancelled),
+                               cw_caller_ref (own), (GDestroyNotify) cw_caller_unref);
+      caller = own;
+    }
+  cw_command_registry_call (cw_context_get_registry (priv->context), caller, command, params,
+                            on_plugin_call_done, g_steal_pointer (&task));
+}
+
+JsonNode *
+cw_plugin_call_finish (CwPlugin *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+CwCaller *
+cw_plugin_new_remote_caller (CwPlugin *self, const gchar *device_id)
+{
+  g_return_val_if_fail (CW_IS_PLUGIN (self), NULL);
+  g_return_val_if_fail (device_id != NULL && *device_id != '\0', NULL);
+  return cw_caller_new (CW_CALLER_REMOTE, -1, device_id);
 }
 
 gint64
@@ -131,7 +195,11 @@ disable (CwPlugin *self, const GError *error)
   priv->state = CW_PLUGIN_STATE_DISABLED;
   g_free (priv->error);
   priv->error = g_strdup (error->message);
-  cw_command_registry_remove_owner (cw_context_get_registry (priv->context), priv->name);
+  {
+    g_autofree gchar *why
+        = g_strdup_printf ("the plugin that owns it is disabled (%s)", error->message);
+    cw_command_registry_remove_owner (cw_context_get_registry (priv->context), priv->name, why);
+  }
   g_ptr_array_set_size (priv->commands, 0);
   stop_jobs (self);
   g_warning ("plugin %s disabled: %s", priv->name, error->message);

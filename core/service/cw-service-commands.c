@@ -123,7 +123,9 @@ on_service_done (GObject *source, GAsyncResult *res, gpointer data)
       json_object_set_string_member (details, "to", json_object_get_string_member (result, "mode"));
       json_object_set_boolean_member (details, "stoppedService",
                                       json_object_get_boolean_member (result, "stopped"));
-      if (!cw_audit_record (store, "service_mode_switch", "client", details, &audit_error))
+      if (!cw_audit_record (store, "service_mode_switch",
+                            cw_caller_get_actor (cw_invocation_get_caller (inv)), details,
+                            &audit_error))
         g_warning ("mode switched but not audited: %s", audit_error->message);
     }
   cw_invocation_return_object (inv, result);
@@ -262,7 +264,8 @@ on_changed (GObject *source, GAsyncResult *res, gpointer data)
     CwStore *store = cw_context_get_store (env->context);
     g_autoptr (GError) audit_error = NULL;
 
-    if (!cw_audit_record (store, is_set ? "credential_set" : "credential_delete", "client", result,
+    if (!cw_audit_record (store, is_set ? "credential_set" : "credential_delete",
+                          cw_caller_get_actor (cw_invocation_get_caller (inv)), result,
                           &audit_error))
       g_warning ("credential changed but not audited: %s", audit_error->message);
   }
@@ -305,6 +308,7 @@ cw_service_commands_register (const CwServiceEnv *env, CwCommandRegistry *regist
     const gchar *name;
     CwCommandFunc func;
   } commands[] = {
+    /* Every one is privileged: it reads or changes the service or its credentials. */
     { "service_get_mode", cmd_service_get_mode },
     { "service_set_mode", cmd_service },
     { "service_status", cmd_service },
@@ -321,8 +325,8 @@ cw_service_commands_register (const CwServiceEnv *env, CwCommandRegistry *regist
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     {
       g_autoptr (GError) error = NULL;
-      if (!cw_command_registry_add (registry, commands[i].name, "core", commands[i].func,
-                                    (gpointer) env, NULL, &error))
+      if (!cw_command_registry_add (registry, commands[i].name, "core", CW_COMMAND_FLAG_PRIVILEGED,
+                                    commands[i].func, (gpointer) env, NULL, &error))
         g_critical ("%s", error->message);
     }
 }

@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include "cowork.h"
+#include "cowork-host.h"
 
 G_BEGIN_DECLS
 
@@ -18,9 +18,9 @@ typedef struct
 } CwSocketClientConfig;
 
 /* Starts reading requests; the client frees itself when the peer goes away and calls
- * @closed (with @closed_data) once. @caller names the peer for the registry. @config must
+ * @closed (with @closed_data) once. @peer_uid is the peer's uid, -1 over TCP. @config must
  * outlive it. */
-CwSocketClient *cw_socket_client_start (GSocketConnection *connection, const gchar *caller,
+CwSocketClient *cw_socket_client_start (GSocketConnection *connection, gint64 peer_uid,
                                         const CwSocketClientConfig *config, GDestroyNotify closed,
                                         gpointer closed_data);
 /* Closes the connection now (daemon shutdown). */

@@ -19,7 +19,6 @@ struct _CwSocketClient
 {
   gint ref_count;
   GSocketConnection *connection;
-  gchar *caller;
   GInputStream *in;
   GOutputStream *out;
   const CwSocketClientConfig *config;
@@ -36,6 +35,7 @@ struct _CwSocketClient
   gpointer on_closed_data;
   JsonParser *parser;
   JsonGenerator *generator;
+  CwCaller *caller; /* vanishes when the connection closes */
 };
 
 static void start_read (CwSocketClient *self);
@@ -54,7 +54,6 @@ client_unref (CwSocketClient *self)
   if (--self->ref_count > 0)
     return;
   g_clear_object (&self->connection);
-  g_free (self->caller);
   g_clear_object (&self->cancellable);
   g_byte_array_unref (self->line);
   g_string_free (self->outbuf, TRUE);
@@ -63,6 +62,7 @@ client_unref (CwSocketClient *self)
   g_free (self->chunk);
   g_clear_object (&self->parser);
   g_clear_object (&self->generator);
+  cw_caller_unref (self->caller);
   g_free (self);
 }
 
@@ -73,6 +73,7 @@ cw_socket_client_close (CwSocketClient *self)
     return;
   self->closed = TRUE;
   g_cancellable_cancel (self->cancellable);
+  cw_caller_vanish (self->caller);
   if (self->subscriber != NULL)
     {
       cw_event_bus_unsubscribe (self->config->bus, self->subscriber);
@@ -358,13 +359,12 @@ start_read (CwSocketClient *self)
 }
 
 CwSocketClient *
-cw_socket_client_start (GSocketConnection *connection, const gchar *caller,
+cw_socket_client_start (GSocketConnection *connection, gint64 peer_uid,
                         const CwSocketClientConfig *config, GDestroyNotify closed,
                         gpointer closed_data)
 {
   CwSocketClient *self = g_new0 (CwSocketClient, 1);
 
-  self->caller = g_strdup (caller);
   self->ref_count = 1; /* held while open, dropped by close */
   self->connection = g_object_ref (connection);
   self->in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
@@ -378,6 +378,7 @@ cw_socket_client_start (GSocketConnection *connection, const gchar *caller,
   self->generator = json_generator_new ();
   self->on_closed = closed;
   self->on_closed_data = closed_data;
+  self->caller = cw_caller_new (CW_CALLER_SOCKET, peer_uid, NULL);
   start_read (self);
   return self;
 }

@@ -24,4 +24,7 @@ void cw_dbus_auth_check (CwDbusAuth *self, GDBusMethodInvocation *invocation, Cw
 /* Forgets every decision: unique names are only unique within one bus connection's life. */
 void cw_dbus_auth_forget (CwDbusAuth *self);
 
+/* The uid a sender was let in as, or -1 when it has not been checked (open members). */
+gint64 cw_dbus_auth_get_uid (CwDbusAuth *self, const gchar *sender);
+
 G_END_DECLS

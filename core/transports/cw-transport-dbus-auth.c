@@ -11,17 +11,16 @@
 
 #define DECISIONS_MAX 4096
 
-enum
-{
-  DENIED = 1, /* stored as pointers: 0 means "not cached" */
-  ALLOWED = 2,
-};
+/* Decisions are stored as pointers: 0 means "not cached", DENIED a refusal, and
+ * ALLOWED_BASE + uid a caller let in as uid. */
+#define DENIED       ((gsize) 1)
+#define ALLOWED_BASE ((gsize) 2)
 
 struct _CwDbusAuth
 {
   CwPeerCheckFunc peer_check;
   gpointer peer_check_data;
-  GHashTable *decisions; /* unique name -> DENIED or ALLOWED */
+  GHashTable *decisions; /* unique name -> DENIED or ALLOWED_BASE + uid */
   GHashTable *lookups;   /* unique name -> Lookup in flight (freed by its callback) */
 };
 
@@ -77,7 +76,8 @@ cw_dbus_auth_forget (CwDbusAuth *self)
 
 /* Whether the uid in a GetConnectionCredentials reply passes the peer policy. */
 static gboolean
-decide (CwDbusAuth *self, GDBusConnection *connection, GAsyncResult *res, const gchar *sender)
+decide (CwDbusAuth *self, GDBusConnection *connection, GAsyncResult *res, const gchar *sender,
+        guint32 *out_uid)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GVariant) reply = g_dbus_connection_call_finish (connection, res, &error);
@@ -92,6 +92,7 @@ decide (CwDbusAuth *self, GDBusConnection *connection, GAsyncResult *res, const 
   creds = g_variant_get_child_value (reply, 0);
   if (!g_variant_lookup (creds, "UnixUserID", "u", &uid))
     return FALSE;
+  *out_uid = uid;
   return self->peer_check == NULL || self->peer_check ((uid_t) uid, self->peer_check_data);
 }
 
@@ -100,14 +101,15 @@ on_credentials (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   Lookup *lookup = user_data;
   CwDbusAuth *self = lookup->auth;
-  gboolean allowed = decide (self, G_DBUS_CONNECTION (source), res, lookup->sender);
+  guint32 uid = 0;
+  gboolean allowed = decide (self, G_DBUS_CONNECTION (source), res, lookup->sender, &uid);
   Request *req;
 
   g_hash_table_remove (self->lookups, lookup->sender);
   if (g_hash_table_size (self->decisions) >= DECISIONS_MAX)
     g_hash_table_remove_all (self->decisions);
   g_hash_table_insert (self->decisions, g_strdup (lookup->sender),
-                       GINT_TO_POINTER (allowed ? ALLOWED : DENIED));
+                       GSIZE_TO_POINTER (allowed ? ALLOWED_BASE + uid : DENIED));
   while ((req = g_queue_pop_head (&lookup->requests)) != NULL)
     {
       req->func (req->invocation, allowed, lookup->owner);
@@ -143,7 +145,7 @@ cw_dbus_auth_check (CwDbusAuth *self, GDBusMethodInvocation *invocation, CwDbusA
                     GObject *owner)
 {
   const gchar *sender = g_dbus_method_invocation_get_sender (invocation);
-  gint cached;
+  gsize cached;
   Lookup *lookup;
   Request *req;
 
@@ -152,10 +154,10 @@ cw_dbus_auth_check (CwDbusAuth *self, GDBusMethodInvocation *invocation, CwDbusA
       func (invocation, FALSE, owner);
       return;
     }
-  cached = GPOINTER_TO_INT (g_hash_table_lookup (self->decisions, sender));
+  cached = GPOINTER_TO_SIZE (g_hash_table_lookup (self->decisions, sender));
   if (cached != 0)
     {
-      func (invocation, cached == ALLOWED, owner);
+      func (invocation, cached >= ALLOWED_BASE, owner);
       return;
     }
   lookup = g_hash_table_lookup (self->lookups, sender);
@@ -165,4 +167,13 @@ cw_dbus_auth_check (CwDbusAuth *self, GDBusMethodInvocation *invocation, CwDbusA
   req->invocation = g_object_ref (invocation);
   req->func = func;
   g_queue_push_tail (&lookup->requests, req);
+}
+
+gint64
+cw_dbus_auth_get_uid (CwDbusAuth *self, const gchar *sender)
+{
+  gsize cached
+      = sender != NULL ? GPOINTER_TO_SIZE (g_hash_table_lookup (self->decisions, sender)) : 0;
+
+  return cached >= ALLOWED_BASE ? (gint64) (cached - ALLOWED_BASE) : -1;
 }

@@ -387,12 +387,13 @@ static void
 route (CwTransportDbus *self, GDBusMethodInvocation *invocation, const gchar *command,
        JsonNode *params)
 {
-  g_autofree gchar *caller
-      = g_strconcat ("dbus:", g_dbus_method_invocation_get_sender (invocation), NULL);
+  const gchar *sender = g_dbus_method_invocation_get_sender (invocation);
+  g_autoptr (CwCaller) caller
+      = cw_caller_new (CW_CALLER_DBUS, cw_dbus_auth_get_uid (self->auth, sender), sender);
 
   self->calls++;
-  cw_command_registry_dispatch (self->registry, caller, command, params, on_call_done,
-                                g_object_ref (invocation));
+  cw_command_registry_call (self->registry, caller, command, params, on_call_done,
+                            g_object_ref (invocation));
 }
 
 static void

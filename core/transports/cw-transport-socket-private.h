@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include "cowork.h"
+#include "cowork-host.h"
 
 G_BEGIN_DECLS
 

@@ -101,21 +101,18 @@ on_client_closed (gpointer user_data)
   g_free (slot);
 }
 
-/* Sets @caller to who the peer is, for the registry ("socket:uid:N", or "socket:tcp"). */
+/* Sets @peer_uid to the peer's uid (-1 over TCP, where the token is the only guard). */
 static gboolean
-peer_allowed (CwTransportSocket *self, GSocketConnection *connection, gchar **caller)
+peer_allowed (CwTransportSocket *self, GSocketConnection *connection, gint64 *peer_uid)
 {
   GSocket *socket = g_socket_connection_get_socket (connection);
   g_autoptr (GCredentials) creds = NULL;
   g_autoptr (GError) error = NULL;
   uid_t uid;
 
-  *caller = NULL;
+  *peer_uid = -1;
   if (self->socket_path == NULL || self->peer_check == NULL)
-    {
-      *caller = g_strdup ("socket:tcp");
-      return TRUE; /* tcp: the token is the only guard */
-    }
+    return TRUE; /* tcp: the token is the only guard */
   creds = g_socket_get_credentials (socket, &error);
   if (creds == NULL)
     {
@@ -128,7 +125,7 @@ peer_allowed (CwTransportSocket *self, GSocketConnection *connection, gchar **ca
       g_message ("refusing a connection from uid %d", (gint) uid);
       return FALSE;
     }
-  *caller = g_strdup_printf ("socket:uid:%d", (gint) uid);
+  *peer_uid = uid;
   return TRUE;
 }
 
@@ -137,10 +134,10 @@ on_incoming (GSocketService *service, GSocketConnection *connection, GObject *so
              gpointer user_data)
 {
   CwTransportSocket *self = user_data;
-  g_autofree gchar *caller = NULL;
+  gint64 peer_uid = -1;
   ClientSlot *slot;
 
-  if (!peer_allowed (self, connection, &caller))
+  if (!peer_allowed (self, connection, &peer_uid))
     {
       self->refused++;
       cw_socket_refuse (connection, "{\"id\":\"unknown\",\"success\":false,"
@@ -151,7 +148,7 @@ on_incoming (GSocketService *service, GSocketConnection *connection, GObject *so
   slot = g_new0 (ClientSlot, 1);
   slot->self = self;
   slot->client
-      = cw_socket_client_start (connection, caller, &self->client_config, on_client_closed, slot);
+      = cw_socket_client_start (connection, peer_uid, &self->client_config, on_client_closed, slot);
   g_hash_table_add (self->clients, slot->client);
   return TRUE;
 }

@@ -3,6 +3,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-test-daemon.h"
 
+#include <unistd.h>
+
 /* Runs coworkctl with --app-data-dir @dir and @args; returns its exit status. */
 static gint
 ctl (const gchar *dir, gchar **out, gchar **err, ...)
@@ -112,11 +114,16 @@ test_token_rotate (void)
     g_autoptr (JsonNode) audit = cw_test_daemon_call (fresh, "audit_list", NULL);
     JsonArray *entries = json_object_get_array_member (json_node_get_object (audit), "entries");
     g_autofree gchar *audit_text = cw_json_to_string (audit);
+    g_autofree gchar *actor = g_strdup_printf ("socket:uid=%u", (guint) getuid ());
 
     g_assert_cmpuint (json_array_get_length (entries), >=, 1);
     g_assert_cmpstr (
         json_object_get_string_member (json_array_get_object_element (entries, 0), "action"), ==,
         "token_rotate");
+    /* The record names the real caller: coworkctl on the socket, as this uid. */
+    g_assert_cmpstr (
+        json_object_get_string_member (json_array_get_object_element (entries, 0), "actor"), ==,
+        actor);
     /* The audit record never holds the token itself. */
     g_assert_null (strstr (audit_text, new_token));
   }

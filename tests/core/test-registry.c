@@ -44,14 +44,21 @@ params (const gchar *json)
 }
 
 static void
-call_sync (CwCommandRegistry *reg, const gchar *command, const gchar *json, Reply *r)
+call_as (CwCommandRegistry *reg, CwCaller *caller, const gchar *command, const gchar *json,
+         Reply *r)
 {
   g_autoptr (JsonNode) p = json != NULL ? params (json) : NULL;
 
   if (r->loop == NULL)
     r->loop = g_main_loop_new (NULL, FALSE);
-  cw_command_registry_call (reg, command, p, on_reply, r);
+  cw_command_registry_call (reg, caller, command, p, on_reply, r);
   g_main_loop_run (r->loop);
+}
+
+static void
+call_sync (CwCommandRegistry *reg, const gchar *command, const gchar *json, Reply *r)
+{
+  call_as (reg, NULL, command, json, r);
 }
 
 static guint counter;
@@ -96,16 +103,36 @@ cmd_needs_session (CwInvocation *inv, gpointer user_data)
   cw_invocation_return_value (inv, NULL);
 }
 
+/* Answers with the caller's actor. */
+static void
+cmd_whoami (CwInvocation *inv, gpointer user_data)
+{
+  JsonObject *obj = json_object_new ();
+
+  json_object_set_string_member (obj, "actor",
+                                 cw_caller_get_actor (cw_invocation_get_caller (inv)));
+  cw_invocation_return_object (inv, obj);
+}
+
 static CwCommandRegistry *
 make_registry (void)
 {
   CwCommandRegistry *reg = cw_command_registry_new ();
 
-  g_assert_true (cw_command_registry_add (reg, "echo", "core", cmd_echo, NULL, NULL, NULL));
-  g_assert_true (cw_command_registry_add (reg, "fail", "core", cmd_fail, NULL, NULL, NULL));
-  g_assert_true (cw_command_registry_add (reg, "slow", "plugin-a", cmd_slow, NULL, NULL, NULL));
-  g_assert_true (cw_command_registry_add (reg, "needs_session", "plugin-a", cmd_needs_session, NULL,
+  g_assert_true (cw_command_registry_add (reg, "echo", "core", CW_COMMAND_FLAG_NONE, cmd_echo, NULL,
                                           NULL, NULL));
+  g_assert_true (cw_command_registry_add (reg, "fail", "core", CW_COMMAND_FLAG_NONE, cmd_fail, NULL,
+                                          NULL, NULL));
+  g_assert_true (cw_command_registry_add (reg, "slow", "plugin-a", CW_COMMAND_FLAG_NONE, cmd_slow,
+                                          NULL, NULL, NULL));
+  g_assert_true (cw_command_registry_add (reg, "needs_session", "plugin-a", CW_COMMAND_FLAG_NONE,
+                                          cmd_needs_session, NULL, NULL, NULL));
+  g_assert_true (cw_command_registry_add (reg, "whoami", "core",
+                                          CW_COMMAND_FLAG_REMOTE | CW_COMMAND_FLAG_READ_ONLY,
+                                          cmd_whoami, NULL, NULL, NULL));
+  g_assert_true (cw_command_registry_add (reg, "rotate", "core",
+                                          CW_COMMAND_FLAG_REMOTE | CW_COMMAND_FLAG_PRIVILEGED,
+                                          cmd_whoami, NULL, NULL, NULL));
   counter = 0;
   return reg;
 }
@@ -117,19 +144,21 @@ test_duplicate_refused (void)
   g_autoptr (GError) error = NULL;
   g_auto (GStrv) names = NULL;
 
-  g_assert_false (cw_command_registry_add (reg, "echo", "plugin-b", cmd_echo, NULL, NULL, &error));
+  g_assert_false (cw_command_registry_add (reg, "echo", "plugin-b", CW_COMMAND_FLAG_NONE, cmd_echo,
+                                           NULL, NULL, &error));
   g_assert_error (error, CW_ERROR, CW_ERROR_EXISTS);
   g_assert_nonnull (strstr (error->message, "core"));
   g_clear_error (&error);
-  g_assert_false (cw_command_registry_add (reg, "bad name", "x", cmd_echo, NULL, NULL, &error));
+  g_assert_false (cw_command_registry_add (reg, "bad name", "x", CW_COMMAND_FLAG_NONE, cmd_echo,
+                                           NULL, NULL, &error));
   g_assert_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS);
 
   names = cw_command_registry_list (reg);
-  g_assert_cmpuint (g_strv_length (names), ==, 4);
+  g_assert_cmpuint (g_strv_length (names), ==, 6);
   g_assert_cmpstr (names[0], ==, "echo");
-  g_assert_cmpstr (names[3], ==, "slow");
+  g_assert_cmpstr (names[4], ==, "slow");
 
-  g_assert_cmpuint (cw_command_registry_remove_owner (reg, "plugin-a"), ==, 2);
+  g_assert_cmpuint (cw_command_registry_remove_owner (reg, "plugin-a", NULL), ==, 2);
   g_assert_false (cw_command_registry_has (reg, "slow"));
   g_assert_true (cw_command_registry_has (reg, "echo"));
 }
@@ -223,9 +252,10 @@ on_dispatched (JsonNode *result, gchar *raw, GError *error, gpointer user_data)
 }
 
 static gchar *
-dispatch_as (CwCommandRegistry *reg, const gchar *caller, const gchar *json)
+dispatch_as (CwCommandRegistry *reg, gint64 uid, const gchar *json)
 {
   g_autoptr (JsonNode) p = params (json);
+  g_autoptr (CwCaller) caller = cw_caller_new (CW_CALLER_SOCKET, uid, NULL);
   gchar *answer = NULL;
 
   cw_command_registry_dispatch (reg, caller, "echo", p, on_dispatched, &answer);
@@ -240,9 +270,9 @@ test_idempotency_per_caller (void)
   g_autoptr (CwCommandRegistry) reg = make_registry ();
   g_autofree gchar *a1 = NULL, *a2 = NULL, *b1 = NULL;
 
-  a1 = dispatch_as (reg, "socket:uid:1000", "{\"who\":\"a\",\"_idempotencyKey\":\"k\"}");
-  b1 = dispatch_as (reg, "socket:uid:1001", "{\"who\":\"b\",\"_idempotencyKey\":\"k\"}");
-  a2 = dispatch_as (reg, "socket:uid:1000", "{\"who\":\"a\",\"_idempotencyKey\":\"k\"}");
+  a1 = dispatch_as (reg, 1000, "{\"who\":\"a\",\"_idempotencyKey\":\"k\"}");
+  b1 = dispatch_as (reg, 1001, "{\"who\":\"b\",\"_idempotencyKey\":\"k\"}");
+  a2 = dispatch_as (reg, 1000, "{\"who\":\"a\",\"_idempotencyKey\":\"k\"}");
   g_assert_cmpstr (a1, ==, "{\"who\":\"a\"}");
   g_assert_cmpstr (b1, ==, "{\"who\":\"b\"}");
   g_assert_cmpstr (a2, ==, a1);
@@ -310,8 +340,8 @@ test_retry_attaches_to_running_call (void)
 
   a.loop = g_main_loop_new (NULL, FALSE);
   b.loop = g_main_loop_new (NULL, FALSE);
-  cw_command_registry_call (reg, "slow", p1, on_reply, &a);
-  cw_command_registry_call (reg, "slow", p2, on_reply, &b);
+  cw_command_registry_call (reg, NULL, "slow", p1, on_reply, &a);
+  cw_command_registry_call (reg, NULL, "slow", p2, on_reply, &b);
   g_assert_cmpuint (counter, ==, 1);
   g_assert_nonnull (held);
   g_assert_cmpuint (a.answers + b.answers, ==, 0);
@@ -339,11 +369,109 @@ test_dropped_invocation_answers (void)
   Reply r = { 0 };
 
   r.loop = g_main_loop_new (NULL, FALSE);
-  cw_command_registry_call (reg, "slow", NULL, on_reply, &r);
+  cw_command_registry_call (reg, NULL, "slow", NULL, on_reply, &r);
   g_clear_object (&held);
   g_main_loop_run (r.loop);
   g_assert_cmpuint (cw_test_counted_warnings (), ==, 1);
   g_assert_error (r.error, CW_ERROR, CW_ERROR_INTERNAL);
+  reply_clear (&r);
+}
+
+static void
+test_callers_and_flags (void)
+{
+  g_autoptr (CwCommandRegistry) reg = make_registry ();
+  g_autoptr (CwCaller) socket = cw_caller_new (CW_CALLER_SOCKET, 1000, NULL);
+  g_autoptr (CwCaller) bus = cw_caller_new (CW_CALLER_DBUS, 0, ":1.42");
+  g_autoptr (CwCaller) phone = cw_caller_new (CW_CALLER_REMOTE, -1, "dev_abc");
+  g_autoptr (CwCaller) plugin = cw_caller_new (CW_CALLER_PLUGIN, -1, "cron");
+  Reply r = { 0 };
+
+  /* Each handler sees who called, as the audit log will name it. */
+  call_as (reg, socket, "whoami", NULL, &r);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (r.result), "actor"), ==,
+                   "socket:uid=1000");
+  call_as (reg, bus, "whoami", NULL, &r);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (r.result), "actor"), ==,
+                   "dbus:uid=0::1.42");
+  call_as (reg, plugin, "whoami", NULL, &r);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (r.result), "actor"), ==,
+                   "plugin:cron");
+  call_sync (reg, "whoami", NULL, &r);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (r.result), "actor"), ==,
+                   "internal");
+
+  /* A paired device reaches only remote commands, and never a privileged one. */
+  call_as (reg, phone, "whoami", NULL, &r);
+  g_assert_no_error (r.error);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (r.result), "actor"), ==,
+                   "remote:dev_abc");
+  counter = 0;
+  call_as (reg, phone, "echo", "{}", &r);
+  g_assert_error (r.error, CW_ERROR, CW_ERROR_UNAUTHORIZED);
+  g_assert_cmpstr (r.error->message, ==, "echo may not be called from a paired device");
+  call_as (reg, phone, "rotate", NULL, &r);
+  g_assert_error (r.error, CW_ERROR, CW_ERROR_UNAUTHORIZED);
+  g_assert_cmpuint (counter, ==, 0);
+  /* The same commands from the socket run. */
+  call_as (reg, socket, "rotate", NULL, &r);
+  g_assert_no_error (r.error);
+  reply_clear (&r);
+}
+
+static void
+test_removed_owner_explains (void)
+{
+  g_autoptr (CwCommandRegistry) reg = make_registry ();
+  CwCommandFlags flags = 0;
+  const gchar *owner = NULL;
+  Reply r = { 0 };
+
+  g_assert_true (cw_command_registry_lookup (reg, "slow", &flags, &owner));
+  g_assert_cmpstr (owner, ==, "plugin-a");
+  g_assert_true (cw_command_registry_lookup (reg, "whoami", &flags, NULL));
+  g_assert_cmpint (flags, ==, CW_COMMAND_FLAG_REMOTE | CW_COMMAND_FLAG_READ_ONLY);
+  g_assert_cmpuint (cw_command_registry_remove_owner (reg, "plugin-a", "plugin-a is disabled (x)"),
+                    ==, 2);
+  g_assert_false (cw_command_registry_lookup (reg, "slow", NULL, NULL));
+  call_sync (reg, "slow", NULL, &r);
+  g_assert_error (r.error, CW_ERROR, CW_ERROR_NOT_SUPPORTED);
+  g_assert_cmpstr (r.error->message, ==, "slow is not available: plugin-a is disabled (x)");
+  call_sync (reg, "never_was", NULL, &r);
+  g_assert_error (r.error, CW_ERROR, CW_ERROR_UNKNOWN_COMMAND);
+  reply_clear (&r);
+}
+
+static gboolean cancelled_seen;
+
+static void
+on_handler_cancelled (GCancellable *cancellable, gpointer inv)
+{
+  cancelled_seen = TRUE;
+  cw_invocation_return_new_error (inv, CW_ERROR_CANCELLED, "caller went away");
+}
+
+static void
+test_caller_vanishes (void)
+{
+  g_autoptr (CwCommandRegistry) reg = make_registry ();
+  g_autoptr (CwCaller) socket = cw_caller_new (CW_CALLER_SOCKET, 1000, NULL);
+  Reply r = { 0 };
+
+  held = NULL;
+  r.loop = g_main_loop_new (NULL, FALSE);
+  cw_command_registry_call (reg, socket, "slow", NULL, on_reply, &r);
+  g_assert_nonnull (held);
+  g_assert_true (cw_invocation_get_caller (held) == socket);
+  g_cancellable_connect (cw_invocation_get_cancellable (held), G_CALLBACK (on_handler_cancelled),
+                         held, NULL);
+  g_assert_false (cancelled_seen);
+  cw_caller_vanish (socket);
+  g_assert_true (cw_caller_has_vanished (socket));
+  g_main_loop_run (r.loop);
+  g_assert_true (cancelled_seen);
+  g_assert_error (r.error, CW_ERROR, CW_ERROR_CANCELLED);
+  g_clear_object (&held);
   reply_clear (&r);
 }
 
@@ -353,6 +481,9 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   cw_test_count_warnings ("dropped without an answer");
   g_test_add_func ("/cowork/registry/duplicate-refused", test_duplicate_refused);
+  g_test_add_func ("/cowork/registry/callers-and-flags", test_callers_and_flags);
+  g_test_add_func ("/cowork/registry/removed-owner-explains", test_removed_owner_explains);
+  g_test_add_func ("/cowork/registry/caller-vanishes", test_caller_vanishes);
   g_test_add_func ("/cowork/registry/unknown-and-validation", test_unknown_and_validation);
   g_test_add_func ("/cowork/registry/reserved-keys-stripped", test_reserved_keys_stripped);
   g_test_add_func ("/cowork/registry/idempotent-replay", test_idempotent_replay);

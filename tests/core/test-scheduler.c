@@ -146,7 +146,7 @@ call (Fixture *fx, const gchar *command, const gchar *params_json, GError **erro
   g_autoptr (JsonNode) params = cw_json_from_string (params_json, -1, NULL);
 
   g_assert_nonnull (params);
-  cw_command_registry_dispatch (fx->registry, "in-process", command, params, on_reply, &reply);
+  cw_command_registry_dispatch (fx->registry, NULL, command, params, on_reply, &reply);
   g_assert_true (reply.result != NULL || reply.error != NULL);
   if (reply.error != NULL)
     g_propagate_error (error, reply.error);
