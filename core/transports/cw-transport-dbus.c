@@ -392,8 +392,8 @@ route (CwTransportDbus *self, GDBusMethodInvocation *invocation, const gchar *co
       = cw_caller_new (CW_CALLER_DBUS, cw_dbus_auth_get_uid (self->auth, sender), sender);
 
   self->calls++;
-  cw_command_registry_call (self->registry, caller, command, params, on_call_done,
-                            g_object_ref (invocation));
+  cw_command_registry_dispatch (self->registry, caller, command, params, on_call_done,
+                                g_object_ref (invocation));
 }
 
 static void
