@@ -83,6 +83,6 @@ cw_test_clock_setup (CwScheduler *scheduler, CwCommandRegistry *registry, GError
   clock->scheduler = g_object_ref (scheduler);
   cw_scheduler_set_clock (scheduler, test_clock_now, clock);
   g_message ("the scheduler runs on the test clock (COWORK_TEST_CLOCK), not the wall clock");
-  return cw_command_registry_add (registry, "test_clock_set", "core", cmd_test_clock_set, clock,
-                                  test_clock_free, error);
+  return cw_command_registry_add (registry, "test_clock_set", "core", CW_COMMAND_FLAG_NONE,
+                                  cmd_test_clock_set, clock, test_clock_free, error);
 }
