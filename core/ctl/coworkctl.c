@@ -104,6 +104,7 @@ print_health (JsonObject *h)
 {
   JsonArray *plugins = json_object_get_array_member (h, "plugins");
   JsonObject *events = json_object_get_object_member (h, "events");
+  JsonArray *warnings = json_object_get_array_member (h, "warnings");
 
   g_print (_ ("status:     %s%s\n"), json_object_get_string_member (h, "status"),
            json_object_get_boolean_member_with_default (h, "degraded", FALSE) ? _ (" (degraded)")
@@ -121,6 +122,8 @@ print_health (JsonObject *h)
     g_print (_ ("events:     cursor %lld, oldest held %lld\n"),
              (long long) json_object_get_int_member_with_default (events, "eventCursor", 0),
              (long long) json_object_get_int_member_with_default (events, "replayStart", 0));
+  for (guint i = 0; warnings != NULL && i < json_array_get_length (warnings); i++)
+    g_print (_ ("warning:    %s\n"), json_array_get_string_element (warnings, i));
   g_print (_ ("plugins:\n"));
   for (guint i = 0; plugins != NULL && i < json_array_get_length (plugins); i++)
     {
@@ -223,7 +226,10 @@ cmd_events (CwCtl *ctl, int argc, char **argv, GError **error)
       if (g_strcmp0 (argv[i], "--follow") == 0 || g_strcmp0 (argv[i], "-f") == 0)
         follow = TRUE;
       else if (g_strcmp0 (argv[i], "--since") == 0 && i + 1 < argc)
-        since = g_ascii_strtoll (argv[++i], NULL, 10);
+        {
+          if (!cw_ctl_parse_int ("--since", argv[++i], 0, G_MAXINT64, &since, error))
+            return 2;
+        }
       else
         {
           g_set_error_literal (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,

@@ -112,7 +112,10 @@ cw_ctl_audit (CwCtl *ctl, int argc, char **argv, GError **error)
   for (int i = 1; i < argc; i++)
     {
       if (g_strcmp0 (argv[i], "--limit") == 0 && i + 1 < argc)
-        limit = CLAMP (g_ascii_strtoll (argv[++i], NULL, 10), 1, 10000);
+        {
+          if (!cw_ctl_parse_int ("--limit", argv[++i], 1, 10000, &limit, error))
+            return 2;
+        }
       else
         {
           g_set_error_literal (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,

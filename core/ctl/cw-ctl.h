@@ -25,6 +25,11 @@ typedef struct
   CwCtlRunFunc run;
 } CwCtlCommand;
 
+/* @text as a number within [@min, @max] for the option @option (e.g. "--limit"); otherwise a
+ * usage error naming the option. */
+gboolean cw_ctl_parse_int (const gchar *option, const gchar *text, gint64 min, gint64 max,
+                           gint64 *out, GError **error);
+
 /* The socket, authenticated with the token file; a clear error when nothing answers. */
 CwClient *cw_ctl_connect_socket (CwCtl *ctl, GError **error);
 

@@ -5,23 +5,21 @@
 
 #include <unistd.h>
 
-/* Runs coworkctl with --app-data-dir @dir and @args; returns its exit status. */
+/* Runs coworkctl with --app-data-dir @dir and the NULL-terminated arguments in @ap; returns
+ * its exit status (a crash fails the test). */
 static gint
-ctl (const gchar *dir, gchar **out, gchar **err, ...)
+ctl_valist (const gchar *dir, gchar **out, gchar **err, va_list ap)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_autoptr (GSubprocess) proc = NULL;
   g_autoptr (GError) error = NULL;
   const gchar *arg;
-  va_list ap;
 
   g_ptr_array_add (argv, (gpointer) g_getenv ("COWORKCTL"));
   g_ptr_array_add (argv, "--app-data-dir");
   g_ptr_array_add (argv, (gpointer) dir);
-  va_start (ap, err);
   while ((arg = va_arg (ap, const gchar *)) != NULL)
     g_ptr_array_add (argv, (gpointer) arg);
-  va_end (ap);
   g_ptr_array_add (argv, NULL);
   proc
       = g_subprocess_newv ((const gchar *const *) argv->pdata,
@@ -29,7 +27,20 @@ ctl (const gchar *dir, gchar **out, gchar **err, ...)
   g_assert_no_error (error);
   g_subprocess_communicate_utf8 (proc, NULL, NULL, out, err, &error);
   g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (proc));
   return g_subprocess_get_exit_status (proc);
+}
+
+static gint
+ctl (const gchar *dir, gchar **out, gchar **err, ...)
+{
+  va_list ap;
+  gint status;
+
+  va_start (ap, err);
+  status = ctl_valist (dir, out, err, ap);
+  va_end (ap);
+  return status;
 }
 
 static void
@@ -129,6 +140,122 @@ test_token_rotate (void)
   }
 }
 
+/* The entries of `coworkctl --json ... audit ARGS`. */
+static guint
+audit_count (const gchar *dir, const gchar *limit)
+{
+  g_autofree gchar *out = NULL, *err = NULL;
+  g_autoptr (JsonNode) node = NULL;
+
+  g_assert_cmpint (ctl (dir, &out, &err, "--json", "audit", "--limit", limit, NULL), ==, 0);
+  node = cw_json_from_string (out, -1, NULL);
+  g_assert_nonnull (node);
+  return json_array_get_length (
+      json_object_get_array_member (json_node_get_object (node), "entries"));
+}
+
+/* A usage error: status 2 and @needle on stderr. */
+static void
+assert_usage_error (const gchar *dir, const gchar *needle, ...)
+{
+  g_autofree gchar *out = NULL, *err = NULL;
+  va_list ap;
+  gint status;
+
+  va_start (ap, needle);
+  status = ctl_valist (dir, &out, &err, ap);
+  va_end (ap);
+  g_assert_cmpint (status, ==, 2);
+  if (strstr (err, needle) == NULL)
+    g_error ("expected '%s' in: %s", needle, err);
+}
+
+/* Every option of coworkctl that takes a value: given, it has its effect; missing or
+ * malformed, it is a usage error (status 2) naming what is wrong. */
+static void
+test_option_values (void)
+{
+  g_autoptr (CwTestDaemon) d = cw_test_daemon_new ();
+  g_autofree gchar *out = NULL, *err = NULL, *unit = NULL, *unit_text = NULL;
+  g_autofree gchar *elsewhere = g_dir_make_tmp ("cw-ctl-XXXXXX", NULL);
+  g_autoptr (JsonNode) node = NULL;
+  g_auto (GStrv) lines = NULL;
+
+  cw_test_daemon_start (d);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_assert_cmpint (ctl (d->dir, NULL, NULL, "token", "rotate", NULL), ==, 0);
+      g_assert_cmpint (ctl (d->dir, NULL, NULL, "call", "example_echo", "{\"text\":\"x\"}", NULL),
+                       ==, 0);
+    }
+
+  /* audit --limit N, from the daemon and (once it is down) from its database. */
+  g_assert_cmpuint (audit_count (d->dir, "1"), ==, 1);
+  g_assert_cmpuint (audit_count (d->dir, "2"), ==, 2);
+  g_assert_cmpuint (audit_count (d->dir, "10000"), ==, 3);
+  assert_usage_error (d->dir, "--limit", "audit", "--limit", "abc", NULL);
+  assert_usage_error (d->dir, "--limit", "audit", "--limit", "0", NULL);
+  assert_usage_error (d->dir, "--limit", "audit", "--limit", "10001", NULL);
+  assert_usage_error (d->dir, "usage: coworkctl audit", "audit", "--limit", NULL);
+
+  /* events --since SEQ prints what came after SEQ only. */
+  g_assert_cmpint (ctl (d->dir, &out, &err, "--json", "events", "--since", "2", NULL), ==, 0);
+  lines = g_strsplit (g_strstrip (out), "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), >=, 1);
+  node = cw_json_from_string (lines[0], -1, NULL);
+  g_assert_nonnull (node);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (node), "seq"), ==, 3);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  assert_usage_error (d->dir, "--since", "events", "--since", "abc", NULL);
+  assert_usage_error (d->dir, "--since", "events", "--since", "-1", NULL);
+  assert_usage_error (d->dir, "usage: coworkctl events", "events", "--since", NULL);
+
+  /* --endpoint and --token-file reach the daemon from an unrelated data dir. */
+  g_assert_cmpint (ctl (elsewhere, &out, &err, "--endpoint", d->endpoint, "--token-file",
+                        d->token_file, "health", NULL),
+                   ==, 0);
+  g_assert_nonnull (strstr (out, "healthy"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  assert_usage_error (d->dir, "--endpoint", "--endpoint", NULL);
+  assert_usage_error (d->dir, "--token-file", "--token-file", NULL);
+  assert_usage_error (d->dir, "--mode", "--mode", NULL);
+  assert_usage_error (d->dir, "nosuch", "--mode", "nosuch", "health", NULL);
+
+  /* service render takes every value it is given. */
+  unit = g_build_filename (elsewhere, "coworkd.service", NULL);
+  g_assert_cmpint (ctl (d->dir, &out, &err, "service", "render", "--platform", "linux", "--user",
+                        "--program", "/opt/cw/bin/coworkd", "--data-dir", "/srv/cw-data", "--home",
+                        "/home/someone", "--user-name", "someone", "--output", unit, NULL),
+                   ==, 0);
+  g_assert_true (g_file_get_contents (unit, &unit_text, NULL, NULL));
+  g_assert_nonnull (strstr (unit_text, "/opt/cw/bin/coworkd"));
+  g_assert_nonnull (strstr (unit_text, "/srv/cw-data"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  assert_usage_error (d->dir, "unknown platform 'beos'", "service", "render", "--platform", "beos",
+                      NULL);
+  {
+    const gchar *valued[]
+        = { "--platform", "--program", "--data-dir", "--home", "--user-name", "--output" };
+    for (guint i = 0; i < G_N_ELEMENTS (valued); i++)
+      assert_usage_error (d->dir, "usage: coworkctl service", "service", "render", valued[i], NULL);
+  }
+
+  /* credentials promote --to and set --promoted-from. */
+  assert_usage_error (d->dir, "--to system", "credentials", "promote", "openai", "--to", "user",
+                      NULL);
+  assert_usage_error (d->dir, "usage: coworkctl credentials", "credentials", "promote", "openai",
+                      "--to", NULL);
+  assert_usage_error (d->dir, "--promoted-from user", "credentials", "set", "openai",
+                      "--promoted-from", "user", NULL);
+
+  g_assert_cmpint (cw_test_daemon_stop (d, SIGTERM), ==, 0);
+  g_assert_cmpuint (audit_count (d->dir, "2"), ==, 2);
+  cw_test_rm_rf (elsewhere);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -136,5 +263,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/coworkctl/not-running", test_not_running);
   g_test_add_func ("/cowork/coworkctl/call-health-events", test_call_health_events);
   g_test_add_func ("/cowork/coworkctl/token-rotate", test_token_rotate);
+  g_test_add_func ("/cowork/coworkctl/option-values", test_option_values);
   return g_test_run ();
 }
