@@ -2,7 +2,9 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cowork.h"
 
-G_DEFINE_QUARK (cw - error - quark, cw_error)
+/* The domain string is what GError and D-Bus clients see; .clang-format keeps it intact
+ * (WhitespaceSensitiveMacros, which clang-format 14 honours on a terminated statement). */
+G_DEFINE_QUARK (cw-error-quark, cw_error);
 
 static const gchar *const error_names[CW_ERROR_LAST] = {
   [CW_ERROR_FAILED] = "Failed",

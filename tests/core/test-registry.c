@@ -475,11 +475,23 @@ test_caller_vanishes (void)
   reply_clear (&r);
 }
 
+/* The error domain as GError users, logs and D-Bus mapping see it. */
+static void
+test_error_domain (void)
+{
+  g_autoptr (GError) error = g_error_new_literal (CW_ERROR, CW_ERROR_NOT_FOUND, "x");
+
+  g_assert_cmpstr (g_quark_to_string (CW_ERROR), ==, "cw-error-quark");
+  g_assert_cmpuint (g_quark_try_string ("cw-error-quark"), ==, error->domain);
+  g_assert_cmpstr (cw_error_to_name (CW_ERROR_NOT_FOUND), ==, "NotFound");
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   cw_test_count_warnings ("dropped without an answer");
+  g_test_add_func ("/cowork/registry/error-domain", test_error_domain);
   g_test_add_func ("/cowork/registry/duplicate-refused", test_duplicate_refused);
   g_test_add_func ("/cowork/registry/callers-and-flags", test_callers_and_flags);
   g_test_add_func ("/cowork/registry/removed-owner-explains", test_removed_owner_explains);

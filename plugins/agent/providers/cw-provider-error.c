@@ -6,7 +6,8 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK (cw - provider - error - quark, cw_provider_error)
+/* Kept intact by .clang-format (WhitespaceSensitiveMacros), see core/libcowork/cw-error.c. */
+G_DEFINE_QUARK (cw-provider-error-quark, cw_provider_error);
 
 static const gchar *const cw_provider_error_codes[] = {
   [CW_PROVIDER_ERROR_INVALID_API_KEY] = "INVALID_API_KEY",

@@ -1400,6 +1400,8 @@ test_error_mapping (void)
 
   error = cw_provider_error_from_http (502, html, NULL);
   g_assert_error (error, CW_PROVIDER_ERROR, CW_PROVIDER_ERROR_SERVER);
+  /* The domain as logs and GError users see it. */
+  g_assert_cmpstr (g_quark_to_string (error->domain), ==, "cw-provider-error-quark");
   g_assert_nonnull (strstr (error->message, "Bad gateway"));
   g_assert_cmpstr (cw_provider_error_code (error), ==, "SERVER_ERROR");
 }
