@@ -230,11 +230,17 @@ cmd_set_runtime_config (CwInvocation *inv, gpointer user_data)
   CwAgentPlugin *self = PLUGIN (user_data);
   JsonObject *params = cw_invocation_get_params (inv);
   JsonObject *config = cw_agent_json_object (params, "config");
+  GError *invalid = NULL;
   JsonObject *api_keys;
   g_autoptr (GPtrArray) writes = cw_agent_keys_writes_new ();
 
   if (config == NULL)
     config = params;
+  if (!cw_agent_config_validate (config, &invalid))
+    {
+      cw_invocation_return_error (inv, invalid);
+      return;
+    }
   api_keys = cw_agent_json_object (config, "providerApiKeys");
   if (api_keys != NULL)
     {

@@ -43,6 +43,95 @@ cw_agent_provider_needs_key (const gchar *provider)
   return TRUE;
 }
 
+static gchar *
+known_providers (void)
+{
+  GString *s = g_string_new ("gemini");
+
+  for (guint i = 0; i < G_N_ELEMENTS (providers); i++)
+    g_string_append_printf (s, ", %s", providers[i].id);
+  return g_string_free (s, FALSE);
+}
+
+static gboolean
+check_provider (const gchar *field, const gchar *provider, GError **error)
+{
+  g_autofree gchar *known = NULL;
+
+  if (cw_agent_provider_normalize (provider) != NULL)
+    return TRUE;
+  known = known_providers ();
+  g_set_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
+               "%s: '%s' is not a known provider (known: %s)", field, provider, known);
+  return FALSE;
+}
+
+static gboolean
+check_base_url (const gchar *provider, JsonNode *node, GError **error)
+{
+  g_autoptr (GUri) uri = NULL;
+  const gchar *url;
+
+  if (JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    {
+      g_set_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
+                   "providerBaseUrls.%s must be a URL string (or null to remove it)", provider);
+      return FALSE;
+    }
+  url = json_node_get_string (node);
+  if (*url == '\0')
+    return TRUE;
+  uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  if (uri == NULL
+      || (g_strcmp0 (g_uri_get_scheme (uri), "http") != 0
+          && g_strcmp0 (g_uri_get_scheme (uri), "https") != 0)
+      || g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0')
+    {
+      g_set_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
+                   "providerBaseUrls.%s: '%s' is not an http:// or https:// URL", provider, url);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+cw_agent_config_validate (JsonObject *config, GError **error)
+{
+  JsonNode *active = json_object_get_member (config, "activeProvider");
+  JsonNode *urls_node = json_object_get_member (config, "providerBaseUrls");
+  JsonObject *urls;
+  g_autoptr (GList) ids = NULL;
+
+  if (active != NULL && !JSON_NODE_HOLDS_NULL (active))
+    {
+      if (!JSON_NODE_HOLDS_VALUE (active) || json_node_get_value_type (active) != G_TYPE_STRING)
+        {
+          g_set_error_literal (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
+                               "activeProvider must be a string");
+          return FALSE;
+        }
+      if (!check_provider ("activeProvider", json_node_get_string (active), error))
+        return FALSE;
+    }
+  if (urls_node == NULL || JSON_NODE_HOLDS_NULL (urls_node))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_OBJECT (urls_node))
+    {
+      g_set_error_literal (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
+                           "providerBaseUrls must be an object of provider -> URL");
+      return FALSE;
+    }
+  urls = json_node_get_object (urls_node);
+  ids = json_object_get_members (urls);
+  for (GList *l = ids; l != NULL; l = l->next)
+    if (!check_provider ("providerBaseUrls", l->data, error)
+        || !check_base_url (l->data, json_object_get_member (urls, l->data), error))
+      return FALSE;
+  return TRUE;
+}
+
 CwAgentConfig *
 cw_agent_config_new (void)
 {

@@ -25,6 +25,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CwAgentConfig, cw_agent_config_free)
 
 gboolean cw_agent_config_load (CwAgentConfig *self, CwStore *store, GError **error);
 gboolean cw_agent_config_save (CwAgentConfig *self, CwStore *store, GError **error);
+/* A RuntimeConfig's activeProvider and providerBaseUrls name known providers, and every base
+ * URL is http:// or https://; otherwise an error saying which field is wrong and why. */
+gboolean cw_agent_config_validate (JsonObject *config, GError **error);
 /* Merges a RuntimeConfig (contract §5.3) minus its keys; appends "provider_changed" /
  * "base_url_changed" to @reasons when those moved. */
 void cw_agent_config_merge (CwAgentConfig *self, JsonObject *config, GPtrArray *reasons);

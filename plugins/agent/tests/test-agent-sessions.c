@@ -200,6 +200,20 @@ test_persistence (gconstpointer data)
   g_assert_nonnull (json_object_get_object_member (runtime, b));
 }
 
+/* set_runtime_config refuses @params with an error containing @needle. */
+static void
+assert_config_refused (AgentFixture *f, const gchar *params_json, const gchar *needle)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) params = cw_json_from_string (params_json, -1, NULL);
+  g_autoptr (JsonNode) result = cw_client_call (f->client, "set_runtime_config", params, &error);
+
+  g_assert_null (result);
+  g_assert_nonnull (error);
+  if (strstr (error->message, needle) == NULL)
+    g_error ("expected '%s' in: %s", needle, error->message);
+}
+
 static void
 test_config_and_ready (void)
 {
@@ -224,6 +238,25 @@ test_config_and_ready (void)
   r = obj (applied);
   g_assert_true (json_object_get_boolean_member (r, "appliedImmediately"));
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (r, "reasons")), ==, 2);
+  g_clear_pointer (&ready, json_node_unref);
+  ready = agent_call (f->client, "is_ready", NULL);
+  g_assert_true (json_object_get_boolean_member (obj (ready), "ready"));
+
+  /* An unknown provider or a base URL that is not http(s) is refused, naming the field, and
+   * changes nothing (openai would need a key: is_ready stays true only with lmstudio). */
+  assert_config_refused (f, "{\"config\":{\"activeProvider\":\"nosuch\"}}",
+                         "activeProvider: 'nosuch' is not a known provider (known: gemini, google");
+  assert_config_refused (f,
+                         "{\"config\":{\"activeProvider\":\"openai\","
+                         "\"providerBaseUrls\":{\"openai\":\"ftp://example.com/v1\"}}}",
+                         "providerBaseUrls.openai: 'ftp://example.com/v1' is not an http:// or "
+                         "https:// URL");
+  assert_config_refused (f, "{\"config\":{\"providerBaseUrls\":{\"lmstudio\":\"localhost:1234\"}}}",
+                         "providerBaseUrls.lmstudio: 'localhost:1234'");
+  assert_config_refused (f, "{\"config\":{\"providerBaseUrls\":{\"openia\":\"https://x.test\"}}}",
+                         "providerBaseUrls: 'openia' is not a known provider");
+  assert_config_refused (f, "{\"config\":{\"activeProvider\":7}}",
+                         "activeProvider must be a string");
   g_clear_pointer (&ready, json_node_unref);
   ready = agent_call (f->client, "is_ready", NULL);
   g_assert_true (json_object_get_boolean_member (obj (ready), "ready"));
