@@ -34,6 +34,7 @@ struct _CwDaemon
   CwPeerPolicy *peer_policy;
   CwServiceEnv service_env;
   JsonArray *phases;
+  gchar *no_plugin_warning; /* set when no plugin runs: the daemon can only do core commands */
   gint64 started_at_us;
   gint64 ready_at_us;
   gboolean ready;
@@ -49,6 +50,7 @@ cw_daemon_finalize (GObject *object)
 
   cw_daemon_stop (self);
   json_array_unref (self->phases);
+  g_free (self->no_plugin_warning);
   cw_paths_free (self->paths);
   G_OBJECT_CLASS (cw_daemon_parent_class)->finalize (object);
 }
@@ -150,10 +152,40 @@ phase_plugins_load (CwDaemon *self, const CwDaemonOptions *options, GError **err
   return TRUE;
 }
 
-static gboolean
-phase_plugins_start (CwDaemon *self, GError **error)
+static guint
+count_running_plugins (CwDaemon *self)
 {
+  g_autoptr (JsonArray) plugins = cw_plugin_loader_get_health (self->loader);
+  guint n = 0;
+
+  for (guint i = 0; i < json_array_get_length (plugins); i++)
+    if (g_strcmp0 (json_object_get_string_member_with_default (
+                       json_array_get_object_element (plugins, i), "state", NULL),
+                   "running")
+        == 0)
+      n++;
+  return n;
+}
+
+static gboolean
+phase_plugins_start (CwDaemon *self, const CwDaemonOptions *options, GError **error)
+{
+  g_autoptr (GString) dirs = g_string_new (NULL);
+
   cw_plugin_loader_start_all (self->loader);
+  if (count_running_plugins (self) > 0)
+    return TRUE;
+  /* Not fatal (the core commands work), but nothing a user wants works: say so loudly. */
+  for (guint i = 0; options->plugin_dirs != NULL && options->plugin_dirs[i] != NULL; i++)
+    g_string_append_printf (dirs, "%s%s", dirs->len > 0 ? ":" : "", options->plugin_dirs[i]);
+  if (!options->no_system_plugins)
+    g_string_append_printf (dirs, "%s%s", dirs->len > 0 ? ":" : "", CW_PLUGINDIR);
+  self->no_plugin_warning
+      = g_strdup_printf ("no plugin is running (searched %s): only the core commands answer; "
+                         "from a build tree run 'meson devenv -C build coworkd', or pass "
+                         "--plugin-dir DIR",
+                         dirs->len > 0 ? dirs->str : "no directory");
+  g_warning ("%s", self->no_plugin_warning);
   return TRUE;
 }
 
@@ -215,7 +247,7 @@ cw_daemon_start (CwDaemon *self, const CwDaemonOptions *options, GError **error)
   PHASE ("store", phase_store (self, error));
   PHASE ("secrets", phase_secrets (self, error));
   PHASE ("plugins-load", phase_plugins_load (self, options, error));
-  PHASE ("plugins-start", phase_plugins_start (self, error));
+  PHASE ("plugins-start", phase_plugins_start (self, options, error));
   PHASE ("transports", phase_transports (self, options, error));
 #undef PHASE
 
@@ -301,6 +333,7 @@ JsonObject *
 cw_daemon_get_health (CwDaemon *self)
 {
   JsonObject *obj = json_object_new ();
+  JsonArray *warnings;
 
   json_object_set_string_member (obj, "version", PACKAGE_VERSION);
   json_object_set_string_member (obj, "bootId", cw_event_bus_get_boot_id (self->bus));
@@ -313,7 +346,12 @@ cw_daemon_get_health (CwDaemon *self)
   json_object_set_array_member (obj, "phases", json_array_ref (self->phases));
   json_object_set_array_member (obj, "plugins", cw_plugin_loader_get_health (self->loader));
   json_object_set_boolean_member (obj, "degraded",
-                                  cw_plugin_loader_count_failed (self->loader) > 0);
+                                  cw_plugin_loader_count_failed (self->loader) > 0
+                                      || self->no_plugin_warning != NULL);
+  warnings = json_array_new ();
+  if (self->no_plugin_warning != NULL)
+    json_array_add_string_element (warnings, self->no_plugin_warning);
+  json_object_set_array_member (obj, "warnings", warnings);
   json_object_set_object_member (obj, "events", cw_event_bus_get_health (self->bus));
   json_object_set_object_member (obj, "scheduler", scheduler_health (self));
   json_object_set_object_member (obj, "socket", cw_transport_socket_get_health (self->socket));

@@ -1,6 +1,7 @@
 /* test-daemon.c: the real coworkd binary over its real socket.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-test-daemon.h"
+#include "cw-token-private.h"
 
 #include <glib/gstdio.h>
 #include <signal.h>
@@ -440,6 +441,62 @@ test_plugin_failures (void)
   echo (c, "still-works");
 }
 
+/* Run without any plugin (as straight from a build dir), coworkd says so in its log and in
+ * daemon_health, and is degraded; with its plugins it has no warning. */
+static void
+test_no_plugin_warns (void)
+{
+  g_autoptr (CwTestDaemon) d = cw_test_daemon_new ();
+  g_autoptr (CwTestDaemon) normal = cw_test_daemon_new ();
+  g_autoptr (GSubprocessLauncher) launcher
+      = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr (GSubprocess) proc = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwClient) c = NULL;
+  g_autoptr (JsonNode) health = NULL;
+  g_autofree gchar *err_text = NULL;
+  gint64 deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+  JsonArray *warnings;
+
+  g_subprocess_launcher_set_environ (launcher, d->env);
+  proc = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("COWORKD"), "--app-data-dir",
+                                      d->dir, "--no-system-plugins", NULL);
+  g_assert_no_error (error);
+  while (c == NULL)
+    {
+      g_autofree gchar *token = cw_token_read (d->token_file, NULL);
+      if (token != NULL)
+        c = cw_client_connect (d->endpoint, token, NULL);
+      if (c == NULL)
+        {
+          g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+          g_usleep (5000);
+        }
+    }
+  cw_client_set_timeout (c, 20);
+  health = cw_test_daemon_call (c, "daemon_health", NULL);
+  g_assert_cmpstr (json_object_get_string_member (obj (health), "status"), ==, "healthy");
+  g_assert_true (json_object_get_boolean_member (obj (health), "degraded"));
+  warnings = json_object_get_array_member (obj (health), "warnings");
+  g_assert_cmpuint (json_array_get_length (warnings), ==, 1);
+  g_assert_nonnull (strstr (json_array_get_string_element (warnings, 0), "no plugin is running"));
+  g_assert_nonnull (strstr (json_array_get_string_element (warnings, 0), "--plugin-dir"));
+  g_subprocess_send_signal (proc, SIGTERM);
+  g_subprocess_communicate_utf8 (proc, NULL, NULL, NULL, &err_text, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (err_text, "WARNING"));
+  g_assert_nonnull (strstr (err_text, "no plugin is running (searched no directory)"));
+
+  cw_test_daemon_start (normal);
+  g_clear_pointer (&c, cw_client_free);
+  g_clear_pointer (&health, json_node_unref);
+  c = cw_test_daemon_connect (normal);
+  health = cw_test_daemon_call (c, "daemon_health", NULL);
+  g_assert_false (json_object_get_boolean_member (obj (health), "degraded"));
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (obj (health), "warnings")),
+                    ==, 0);
+}
+
 static void
 test_files_and_permissions (void)
 {
@@ -575,6 +632,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/daemon/kill9-recovery", test_kill9_recovery);
   g_test_add_func ("/cowork/daemon/second-instance-refused", test_second_instance_refused);
   g_test_add_func ("/cowork/daemon/plugin-failures", test_plugin_failures);
+  g_test_add_func ("/cowork/daemon/no-plugin-warns", test_no_plugin_warns);
   g_test_add_func ("/cowork/daemon/files-and-permissions", test_files_and_permissions);
   g_test_add_func ("/cowork/daemon/slow-client-gets-resync", test_slow_client_gets_resync);
   g_test_add_func ("/cowork/daemon/sd-notify", test_sd_notify);
