@@ -39,6 +39,20 @@ void cw_event_bus_flush (CwEventBus *self);
 gint64 cw_event_bus_prune (CwEventBus *self, GError **error);
 JsonObject *cw_event_bus_get_health (CwEventBus *self);
 
+/* ---- durable event consumers (host side) ---------------------------------------- */
+
+/* What cw_plugin_add_event_consumer() does, for any @owner (the cursor is kept under
+ * (@owner, @name)). Returns the consumer, owned by the bus. */
+CwEventConsumer *cw_event_bus_add_consumer (CwEventBus *self, const gchar *owner, const gchar *name,
+                                            const gchar *const *prefixes, CwEventConsumerFunc func,
+                                            CwEventGapFunc gap_func, gpointer user_data,
+                                            GDestroyNotify destroy, GError **error);
+/* Closes one consumer (saving its cursor, or deleting it with @forget); FALSE if none. */
+gboolean cw_event_bus_remove_consumer (CwEventBus *self, const gchar *owner, const gchar *name,
+                                       gboolean forget);
+/* Closes every consumer of @owner, keeping their cursors; returns how many. */
+guint cw_event_bus_remove_consumers (CwEventBus *self, const gchar *owner);
+
 /* ---- config ---------------------------------------------------------------------- */
 
 /* @path may name a missing file: then every key has its default. */

@@ -164,6 +164,10 @@ gint64 cw_event_bus_emit (CwEventBus *self, const gchar *type, const gchar *sess
 gint64 cw_event_bus_get_cursor (CwEventBus *self);
 const gchar *cw_event_bus_get_boot_id (CwEventBus *self);
 
+/* Listeners run synchronously inside cw_event_bus_emit(), before the event is stored: for
+ * in-process uses that need no durability (an event emitted just before a crash may be
+ * seen by a listener and never stored; nothing is replayed after a restart). Plugins that
+ * must not miss an event use a durable consumer (cw_plugin_add_event_consumer()). */
 typedef void (*CwEventListenerFunc) (CwEvent *event, gpointer user_data);
 guint cw_event_bus_add_listener (CwEventBus *self, const gchar *type_prefix,
                                  CwEventListenerFunc func, gpointer user_data,
@@ -690,6 +694,135 @@ gboolean cw_plugin_schedule_remove (CwPlugin *self, const gchar *job_id, GError 
 gint64 cw_plugin_schedule_get_next (CwPlugin *self, const gchar *job_id);
 
 /* ---- end of scheduler ---- */
+
+/* ---- durable event consumers ---- */
+
+/**
+ * CwEventConsumer:
+ *
+ * A durable event consumer: stored events whose type starts with one of its prefixes,
+ * delivered one at a time in seq order, each acknowledged by its owner. Its cursor (the
+ * last acknowledged seq) is persisted in the store, so after a restart or a crash delivery
+ * resumes after it. Delivery is at least once: an event delivered but not yet acknowledged
+ * (or acknowledged just before a crash) is delivered again, and its seq is the key to drop
+ * the repeat. Owned by the plugin that added it and closed when that plugin is disabled or
+ * stopped; its cursor stays for the next start.
+ *
+ * Since: 1.0
+ */
+#define CW_TYPE_EVENT_CONSUMER (cw_event_consumer_get_type ())
+G_DECLARE_FINAL_TYPE (CwEventConsumer, cw_event_consumer, CW, EVENT_CONSUMER, GObject)
+
+/**
+ * CwEventConsumerFunc:
+ * @consumer: the consumer
+ * @event: the next stored event (borrowed: take a reference to keep it)
+ * @user_data: the data given at registration
+ *
+ * Handles one event. Nothing more is delivered until cw_event_consumer_ack() is called
+ * with its seq, from inside this function or later (after asynchronous work).
+ *
+ * Since: 1.0
+ */
+typedef void (*CwEventConsumerFunc) (CwEventConsumer *consumer, CwEvent *event, gpointer user_data);
+
+/**
+ * CwEventGapFunc:
+ * @consumer: the consumer
+ * @first_seq: the first seq that can no longer be delivered
+ * @last_seq: the last one
+ * @user_data: the data given at registration
+ *
+ * Events after the cursor were pruned from the store before they could be delivered (the
+ * consumer was away longer than the event retention). Delivery continues after @last_seq;
+ * the owner decides how to catch up (a full resynchronisation, a warning).
+ *
+ * Since: 1.0
+ */
+typedef void (*CwEventGapFunc) (CwEventConsumer *consumer, gint64 first_seq, gint64 last_seq,
+                                gpointer user_data);
+
+/**
+ * cw_plugin_add_event_consumer:
+ * @self: the plugin that owns the consumer
+ * @name: its name, unique for this plugin ([A-Za-z0-9_.:-]{1,64}); the cursor is kept
+ *   under (plugin name, @name)
+ * @prefixes: (array zero-terminated=1): event type prefixes ("workflow:", "integration:");
+ *   "" matches every event
+ * @func: called with each matching stored event
+ * @gap_func: (nullable): called when events were pruned before delivery
+ * @user_data: data for @func and @gap_func
+ * @destroy: (nullable): frees @user_data when the consumer is closed
+ * @error: return location for an error
+ *
+ * Adds a durable event consumer. The first time a name is used delivery starts with the
+ * events stored after this call; afterwards it resumes after the persisted cursor.
+ * Delivery begins once the main loop runs (so a plugin may add consumers in load() or
+ * start()).
+ *
+ * Returns: (transfer none): the consumer, owned by the plugin, or %NULL with @error
+ *   (%CW_ERROR_EXISTS when the name is taken, %CW_ERROR_INVALID_PARAMS for a bad name or
+ *   no prefix)
+ *
+ * Since: 1.0
+ */
+CwEventConsumer *cw_plugin_add_event_consumer (CwPlugin *self, const gchar *name,
+                                               const gchar *const *prefixes,
+                                               CwEventConsumerFunc func, CwEventGapFunc gap_func,
+                                               gpointer user_data, GDestroyNotify destroy,
+                                               GError **error);
+
+/**
+ * cw_plugin_remove_event_consumer:
+ * @self: the plugin that owns the consumer
+ * @name: the consumer's name
+ * @forget: %TRUE to delete its persisted cursor too (a consumer added again later starts
+ *   from new events), %FALSE to keep it
+ *
+ * Closes one consumer of this plugin. A later cw_event_consumer_ack() on it returns %FALSE.
+ *
+ * Returns: %FALSE when the plugin has no consumer of that name
+ *
+ * Since: 1.0
+ */
+gboolean cw_plugin_remove_event_consumer (CwPlugin *self, const gchar *name, gboolean forget);
+
+/**
+ * cw_event_consumer_ack:
+ * @self: the consumer
+ * @seq: the seq of the event being delivered
+ *
+ * Acknowledges the event being delivered: the cursor moves to @seq (persisted at the end
+ * of the delivery round) and the next event is delivered.
+ *
+ * Returns: %FALSE (and nothing changes) when @seq is not the event being delivered or the
+ *   consumer was closed
+ *
+ * Since: 1.0
+ */
+gboolean cw_event_consumer_ack (CwEventConsumer *self, gint64 seq);
+
+/**
+ * cw_event_consumer_get_name:
+ * @self: the consumer
+ *
+ * Returns: its name
+ *
+ * Since: 1.0
+ */
+const gchar *cw_event_consumer_get_name (CwEventConsumer *self);
+
+/**
+ * cw_event_consumer_get_cursor:
+ * @self: the consumer
+ *
+ * Returns: the last acknowledged seq (every matching event up to it has been handled)
+ *
+ * Since: 1.0
+ */
+gint64 cw_event_consumer_get_cursor (CwEventConsumer *self);
+
+/* ---- end of durable event consumers ---- */
 
 /* ---- small JSON helpers -------------------------------------------------------------- */
 

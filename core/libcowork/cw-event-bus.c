@@ -7,6 +7,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cowork-host.h"
+#include "cw-event-consumer-private.h"
 #include "cw-event-private.h"
 #include "cw-event-subscriber-private.h"
 #include "cowork.h"
@@ -41,6 +42,7 @@ struct _CwEventBus
   GList *listeners;
   guint next_listener_id;
   GPtrArray *subscribers;
+  GPtrArray *consumers;    /* CwEventConsumer, durable, fed only stored events */
   GHashTable *correlation; /* sessionId or __global__ -> correlation id */
   gint64 since_prune;
   gchar *last_store_error;
@@ -65,6 +67,13 @@ cw_event_bus_finalize (GObject *object)
 
   cw_event_bus_flush (self);
   g_clear_handle_id (&self->flush_id, g_source_remove);
+  while (self->consumers->len > 0)
+    {
+      CwEventConsumer *consumer = g_ptr_array_index (self->consumers, 0);
+      cw_event_bus_remove_consumer (self, cw_event_consumer_get_owner (consumer),
+                                    cw_event_consumer_get_name (consumer), FALSE);
+    }
+  g_ptr_array_unref (self->consumers);
   g_list_free_full (self->listeners, (GDestroyNotify) listener_free);
   g_ptr_array_unref (self->subscribers);
   g_ptr_array_unref (self->ring);
@@ -88,6 +97,7 @@ cw_event_bus_init (CwEventBus *self)
   self->ring = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_event_unref);
   self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_event_unref);
   self->subscribers = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_event_subscriber_free);
+  self->consumers = g_ptr_array_new_with_free_func (g_object_unref);
   self->correlation = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 }
 
@@ -311,11 +321,13 @@ cw_event_bus_flush (CwEventBus *self)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) batch = NULL;
+  gboolean stored;
 
   if (self->pending->len == 0)
     return;
   g_clear_handle_id (&self->flush_id, g_source_remove);
-  if (!store_pending (self, &error))
+  stored = store_pending (self, &error);
+  if (!stored)
     {
       /* A full or broken disk must not silence the daemon: deliver anyway, report it. */
       if (self->store_failures++ % 1000 == 0)
@@ -336,6 +348,9 @@ cw_event_bus_flush (CwEventBus *self)
   for (guint j = self->subscribers->len; j > 0; j--)
     if (j - 1 < self->subscribers->len)
       cw_event_subscriber_notify (g_ptr_array_index (self->subscribers, j - 1));
+  /* Durable consumers read the store: a batch that could not be written is not theirs. */
+  for (guint j = 0; stored && j < self->consumers->len; j++)
+    cw_event_consumer_notify (g_ptr_array_index (self->consumers, j), batch);
 
   if (self->since_prune >= PRUNE_EVERY)
     {
@@ -625,5 +640,102 @@ cw_event_bus_get_health (CwEventBus *self)
   json_object_set_int_member (obj, "storeFailures", (gint64) self->store_failures);
   if (self->last_store_error != NULL)
     json_object_set_string_member (obj, "lastStoreError", self->last_store_error);
+  if (self->consumers->len > 0)
+    {
+      JsonArray *consumers = json_array_new ();
+      for (guint i = 0; i < self->consumers->len; i++)
+        json_array_add_object_element (
+            consumers, cw_event_consumer_get_health (g_ptr_array_index (self->consumers, i)));
+      json_object_set_array_member (obj, "consumers", consumers);
+    }
   return obj;
+}
+
+gint64
+cw_event_bus_get_stored_seq (CwEventBus *self)
+{
+  return self->stored_seq;
+}
+
+gint64
+cw_event_bus_get_pruned_through (CwEventBus *self)
+{
+  return self->pruned_through;
+}
+
+static CwEventConsumer *
+find_consumer (CwEventBus *self, const gchar *owner, const gchar *name, guint *index)
+{
+  for (guint i = 0; i < self->consumers->len; i++)
+    {
+      CwEventConsumer *c = g_ptr_array_index (self->consumers, i);
+      if (g_strcmp0 (cw_event_consumer_get_owner (c), owner) == 0
+          && g_strcmp0 (cw_event_consumer_get_name (c), name) == 0)
+        {
+          if (index != NULL)
+            *index = i;
+          return c;
+        }
+    }
+  return NULL;
+}
+
+CwEventConsumer *
+cw_event_bus_add_consumer (CwEventBus *self, const gchar *owner, const gchar *name,
+                           const gchar *const *prefixes, CwEventConsumerFunc func,
+                           CwEventGapFunc gap_func, gpointer user_data, GDestroyNotify destroy,
+                           GError **error)
+{
+  CwEventConsumer *consumer;
+
+  g_return_val_if_fail (CW_IS_EVENT_BUS (self), NULL);
+  g_return_val_if_fail (owner != NULL && *owner != '\0', NULL);
+  if (find_consumer (self, owner, name, NULL) != NULL)
+    {
+      g_set_error (error, CW_ERROR, CW_ERROR_EXISTS, "%s already has an event consumer named %s",
+                   owner, name);
+      return NULL;
+    }
+  /* New consumers start after what is stored now; only unstored events would be missed. */
+  consumer = cw_event_consumer_new (self, self->store, owner, name, prefixes,
+                                    cw_event_bus_get_cursor (self), func, gap_func, user_data,
+                                    destroy, error);
+  if (consumer == NULL)
+    return NULL;
+  g_ptr_array_add (self->consumers, consumer);
+  return consumer;
+}
+
+gboolean
+cw_event_bus_remove_consumer (CwEventBus *self, const gchar *owner, const gchar *name,
+                              gboolean forget)
+{
+  guint index;
+  CwEventConsumer *consumer;
+
+  g_return_val_if_fail (CW_IS_EVENT_BUS (self), FALSE);
+  consumer = find_consumer (self, owner, name, &index);
+  if (consumer == NULL)
+    return FALSE;
+  cw_event_consumer_close (consumer, forget);
+  g_ptr_array_remove_index (self->consumers, index);
+  return TRUE;
+}
+
+guint
+cw_event_bus_remove_consumers (CwEventBus *self, const gchar *owner)
+{
+  guint removed = 0;
+
+  g_return_val_if_fail (CW_IS_EVENT_BUS (self), 0);
+  for (guint i = self->consumers->len; i > 0; i--)
+    {
+      CwEventConsumer *c = g_ptr_array_index (self->consumers, i - 1);
+      if (g_strcmp0 (cw_event_consumer_get_owner (c), owner) != 0)
+        continue;
+      cw_event_consumer_close (c, FALSE);
+      g_ptr_array_remove_index (self->consumers, i - 1);
+      removed++;
+    }
+  return removed;
 }

@@ -1,5 +1,6 @@
 /* cw-plugin.c: the base class of every plugin and the runners that call into plugins.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cowork-host.h"
 #include "cw-plugin-private.h"
 #include "cw-scheduler-private.h"
 
@@ -187,6 +188,38 @@ stop_jobs (CwPlugin *self)
     cw_scheduler_remove_owner (scheduler, priv->name);
 }
 
+CwEventConsumer *
+cw_plugin_add_event_consumer (CwPlugin *self, const gchar *name, const gchar *const *prefixes,
+                              CwEventConsumerFunc func, CwEventGapFunc gap_func, gpointer user_data,
+                              GDestroyNotify destroy, GError **error)
+{
+  CwPluginPrivate *priv;
+
+  g_return_val_if_fail (CW_IS_PLUGIN (self), NULL);
+  priv = GET_PRIVATE (self);
+  return cw_event_bus_add_consumer (cw_context_get_event_bus (priv->context), priv->name, name,
+                                    prefixes, func, gap_func, user_data, destroy, error);
+}
+
+gboolean
+cw_plugin_remove_event_consumer (CwPlugin *self, const gchar *name, gboolean forget)
+{
+  g_return_val_if_fail (CW_IS_PLUGIN (self), FALSE);
+  return cw_event_bus_remove_consumer (cw_context_get_event_bus (GET_PRIVATE (self)->context),
+                                       GET_PRIVATE (self)->name, name, forget);
+}
+
+/* Everything registered in the plugin's name except its commands: scheduled jobs stop
+ * firing and durable consumers are closed; their stored state waits for the next start. */
+static void
+drop_registrations (CwPlugin *self)
+{
+  CwPluginPrivate *priv = GET_PRIVATE (self);
+
+  stop_jobs (self);
+  cw_event_bus_remove_consumers (cw_context_get_event_bus (priv->context), priv->name);
+}
+
 static void
 disable (CwPlugin *self, const GError *error)
 {
@@ -201,7 +234,7 @@ disable (CwPlugin *self, const GError *error)
     cw_command_registry_remove_owner (cw_context_get_registry (priv->context), priv->name, why);
   }
   g_ptr_array_set_size (priv->commands, 0);
-  stop_jobs (self);
+  drop_registrations (self);
   g_warning ("plugin %s disabled: %s", priv->name, error->message);
 }
 
@@ -248,7 +281,8 @@ cw_plugin_runner_stop (CwPlugin *self)
 
   if (priv->state != CW_PLUGIN_STATE_RUNNING && priv->state != CW_PLUGIN_STATE_LOADED)
     return;
-  stop_jobs (self);
+  /* Nothing more reaches a stopping plugin. */
+  drop_registrations (self);
   if (CW_PLUGIN_GET_CLASS (self)->stop != NULL)
     CW_PLUGIN_GET_CLASS (self)->stop (self);
   priv->state = CW_PLUGIN_STATE_STOPPED;

@@ -29,16 +29,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
 static CwEventBus *
 open_bus (Fixture *f, const CwEventRetention *retention)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (CwStore) store = cw_store_open (f->db, &error);
-  CwEventBus *bus;
-
-  g_assert_no_error (error);
-  g_assert_true (cw_core_schema_migrate (store, &error));
-  g_assert_no_error (error);
-  bus = cw_event_bus_new (store, retention, &error);
-  g_assert_no_error (error);
-  return bus;
+  return cw_test_open_event_bus (f->db, retention);
 }
 
 static JsonObject *

@@ -1,5 +1,6 @@
 /* cw-test-daemon.c: the real coworkd binary on a temp dir, for daemon-level tests.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-core-schema-private.h"
 #include "cw-test-daemon.h"
 #include "cw-token-private.h"
 
@@ -291,4 +292,19 @@ cw_test_daemon_free (CwTestDaemon *self)
   g_ptr_array_unref (self->extra_args);
   g_strfreev (self->env);
   g_free (self);
+}
+
+CwEventBus *
+cw_test_open_event_bus (const gchar *db, const CwEventRetention *retention)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwStore) store = cw_store_open (db, &error);
+  CwEventBus *bus;
+
+  g_assert_no_error (error);
+  g_assert_true (cw_core_schema_migrate (store, &error));
+  g_assert_no_error (error);
+  bus = cw_event_bus_new (store, retention, &error);
+  g_assert_no_error (error);
+  return bus;
 }

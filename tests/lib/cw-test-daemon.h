@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "cowork-host.h"
 #include "cw-client.h"
 
 G_BEGIN_DECLS
@@ -54,5 +55,8 @@ guint cw_test_counted_warnings (void);
 
 /* Removes a directory tree (test temp dirs). */
 void cw_test_rm_rf (const gchar *path);
+
+/* An event bus on the SQLite file @db (created with the core schema if new); asserts. */
+CwEventBus *cw_test_open_event_bus (const gchar *db, const CwEventRetention *retention);
 
 G_END_DECLS
