@@ -27,15 +27,19 @@ cw_permission_path_is_system (const gchar *path)
   return FALSE;
 }
 
+/* Contract §4.4: only writes and deletes under /System, /etc or /usr are high. */
 const gchar *
 cw_permission_risk_level (const gchar *type, const gchar *resource)
 {
+  static const gchar *const high_dirs[] = { "/System", "/etc", "/usr" };
+
   if (g_strcmp0 (type, "file_read") == 0)
     return "low";
-  if (g_strcmp0 (type, "file_write") == 0 || g_strcmp0 (type, "file_delete") == 0)
-    return resource != NULL && cw_permission_path_is_system (resource) ? "high" : "medium";
-  if (g_strcmp0 (type, "shell_execute") == 0 && cw_permission_command_is_dangerous (resource))
-    return "high";
+  if ((g_strcmp0 (type, "file_write") == 0 || g_strcmp0 (type, "file_delete") == 0)
+      && resource != NULL)
+    for (guint i = 0; i < G_N_ELEMENTS (high_dirs); i++)
+      if (g_str_has_prefix (resource, high_dirs[i]))
+        return "high";
   return "medium";
 }
 
@@ -126,8 +130,9 @@ cw_permission_evaluate (CwAgentSession *session, CwAgentConfig *config, const gc
         return CW_PERMISSION_ASK;
       return CW_PERMISSION_ALLOW;
     }
-  /* auto */
-  if (g_strcmp0 (type, "file_read") == 0)
+  /* auto: as the original's default tool policy, reads and writes inside the working
+   * directory go ahead (deletes, other commands and anything outside still ask). */
+  if (g_strcmp0 (type, "file_read") == 0 || g_strcmp0 (type, "file_write") == 0)
     return CW_PERMISSION_ALLOW;
   if (shell && is_trusted (config, resource))
     return CW_PERMISSION_ALLOW;
@@ -177,9 +182,41 @@ cw_permission_add_waiter (CwPendingPermission *p, CwPermissionFunc func, gpointe
   g_array_append_val (p->waiters, w);
 }
 
+/* What the prompt says about the request, as the original words it. */
+static gchar *
+default_reason (const gchar *type, const gchar *resource)
+{
+  const gchar *what = g_strcmp0 (type, "file_read") == 0       ? "Read file data"
+                      : g_strcmp0 (type, "file_write") == 0    ? "Write file data"
+                      : g_strcmp0 (type, "file_delete") == 0   ? "Delete file"
+                      : g_strcmp0 (type, "shell_execute") == 0 ? "Execute command"
+                                                               : "Access";
+
+  return g_strdup_printf ("%s: %s", what, resource);
+}
+
+/* The verdict of the original's default tool policy (profile "coding") that comes before
+ * the permission check: file tools are allowed by the profile, commands have no rule and
+ * ask. */
+static void
+add_policy (JsonObject *req, const gchar *tool_name)
+{
+  g_autofree gchar *reason = NULL;
+  gboolean shell = g_strcmp0 (tool_name, "execute") == 0;
+
+  if (tool_name == NULL)
+    return;
+  reason = shell ? g_strdup_printf ("No policy rule found for tool \"%s\"", tool_name)
+                 : g_strdup_printf ("Tool \"%s\" allowed by profile \"coding\"", tool_name);
+  json_object_set_string_member (req, "policyAction", shell ? "ask" : "allow");
+  json_object_set_string_member (req, "policyReason", reason);
+  json_object_set_string_member (req, "policyReasonCode", shell ? "default_ask" : "profile_allow");
+}
+
 static JsonObject *
 build_request (CwPendingPermission *p, const gchar *reason)
 {
+  g_autofree gchar *fallback = reason == NULL ? default_reason (p->type, p->resource) : NULL;
   JsonObject *req = json_object_new ();
   const gchar *tool_id = json_object_get_string_member_with_default (p->tool_call, "id", NULL);
   const gchar *tool_name = json_object_get_string_member_with_default (p->tool_call, "name", NULL);
@@ -187,13 +224,13 @@ build_request (CwPendingPermission *p, const gchar *reason)
   json_object_set_string_member (req, "id", p->id);
   json_object_set_string_member (req, "type", p->type);
   json_object_set_string_member (req, "resource", p->resource);
-  if (reason != NULL)
-    json_object_set_string_member (req, "reason", reason);
+  json_object_set_string_member (req, "reason", reason != NULL ? reason : fallback);
   if (tool_id != NULL)
     json_object_set_string_member (req, "toolCallId", tool_id);
   if (tool_name != NULL)
     json_object_set_string_member (req, "toolName", tool_name);
   json_object_set_string_member (req, "riskLevel", cw_permission_risk_level (p->type, p->resource));
+  add_policy (req, tool_name);
   if (g_strcmp0 (p->type, "shell_execute") == 0)
     json_object_set_string_member (req, "command", p->resource);
   json_object_set_int_member (req, "timestamp", cw_now_ms ());

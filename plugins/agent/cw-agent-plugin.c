@@ -142,6 +142,33 @@ cw_agent_plugin_emit_session_updated (CwAgentPlugin *self, CwAgentSession *sessi
 }
 
 void
+cw_agent_plugin_emit_context (CwAgentPlugin *self, CwAgentSession *session)
+{
+  gint64 total = cw_agent_session_context_window (session, self->config->catalog);
+  gint64 used = session->context_used;
+  gdouble percent = total > 0 ? 100.0 * (gdouble) used / (gdouble) total : 0.0;
+  JsonObject *data = json_object_new ();
+
+  json_object_set_int_member (data, "used", used);
+  json_object_set_int_member (data, "total", total);
+  cw_agent_plugin_emit (self, "context:update", session->id, data);
+  data = json_object_new ();
+  json_object_set_int_member (data, "usedTokens", used);
+  json_object_set_int_member (data, "maxTokens", total);
+  json_object_set_double_member (data, "percentUsed", percent);
+  cw_agent_plugin_emit (self, "context:usage", session->id, data);
+}
+
+void
+cw_agent_plugin_emit_tasks (CwAgentPlugin *self, CwAgentSession *session)
+{
+  JsonObject *data = json_object_new ();
+
+  json_object_set_array_member (data, "tasks", json_array_ref (session->tasks));
+  cw_agent_plugin_emit (self, "task:set", session->id, data);
+}
+
+void
 cw_agent_plugin_emit_health (CwAgentPlugin *self, CwAgentSession *session)
 {
   CwRunHealth *h = &session->health;

@@ -47,6 +47,10 @@ void cw_agent_plugin_save_queue (CwAgentPlugin *self, CwAgentSession *session);
 void cw_agent_plugin_emit_session_updated (CwAgentPlugin *self, CwAgentSession *session);
 gint64 cw_agent_plugin_emit (CwAgentPlugin *self, const gchar *type, const gchar *session_id,
                              JsonObject *data);
+/* context:update and context:usage with the session's last known usage. */
+void cw_agent_plugin_emit_context (CwAgentPlugin *self, CwAgentSession *session);
+/* task:set with the session's whole todo list. */
+void cw_agent_plugin_emit_tasks (CwAgentPlugin *self, CwAgentSession *session);
 /* run:health for @session after one of its counters moved. */
 void cw_agent_plugin_emit_health (CwAgentPlugin *self, CwAgentSession *session);
 
@@ -60,6 +64,9 @@ void cw_agent_plugin_update_item (CwAgentPlugin *self, CwAgentSession *session,
 /* "ci-<ms>-<9 base36 chars>" */
 gchar *cw_agent_make_item_id (void);
 
+/* Queues a message (at the front with @first); stores the queue, emits queue:update. */
+void cw_agent_plugin_queue_message (CwAgentPlugin *self, CwAgentSession *session,
+                                    const gchar *content, JsonArray *attachments, gboolean first);
 /* Starts the next queued message of an idle session, if any. */
 void cw_agent_plugin_run_queue (CwAgentPlugin *self, CwAgentSession *session);
 

@@ -41,6 +41,20 @@ answer_waiters (CwAgentSession *s)
 }
 
 void
+cw_agent_plugin_queue_message (CwAgentPlugin *self, CwAgentSession *s, const gchar *content,
+                               JsonArray *attachments, gboolean first)
+{
+  g_autofree gchar *id = cw_make_id ("qmsg");
+  CwQueuedMessage *msg = cw_queued_message_new (id, content, attachments, cw_now_ms ());
+
+  if (first)
+    g_ptr_array_insert (s->queue, 0, msg);
+  else
+    g_ptr_array_add (s->queue, msg);
+  queue_changed (self, s);
+}
+
+void
 cw_agent_plugin_run_queue (CwAgentPlugin *self, CwAgentSession *s)
 {
   CwQueuedMessage *next;

@@ -69,6 +69,8 @@ finish_create (CreateData *d)
   g_hash_table_insert (self->sessions, s->id, g_object_ref (s));
   cw_agent_plugin_save_runtime (self, s);
   cw_agent_plugin_emit_session_updated (self, s);
+  /* The context meter has its window from the start, as in the original. */
+  cw_agent_plugin_emit_context (self, s);
   cw_invocation_return_object (d->invocation, cw_agent_session_to_info (s));
 }
 

@@ -45,20 +45,6 @@ get_attachments (CwAgentPlugin *self, CwAgentSession *s, CwInvocation *inv, GErr
 }
 
 static void
-queue_message (CwAgentPlugin *self, CwAgentSession *s, const gchar *content, JsonArray *attachments)
-{
-  g_autofree gchar *id = cw_make_id ("qmsg");
-  JsonObject *data;
-
-  g_ptr_array_add (s->queue, cw_queued_message_new (id, content, attachments, cw_now_ms ()));
-  cw_agent_plugin_save_queue (self, s);
-  data = json_object_new ();
-  json_object_set_array_member (data, "queue", cw_agent_session_queue_to_json (s));
-  cw_agent_plugin_emit (self, "queue:update", s->id, data);
-  cw_agent_plugin_save_runtime (self, s);
-}
-
-static void
 cmd_send_message (CwInvocation *inv, gpointer user_data)
 {
   CwAgentPlugin *self = PLUGIN (user_data);
@@ -84,7 +70,7 @@ cmd_send_message (CwInvocation *inv, gpointer user_data)
     }
   if (must_queue (s))
     {
-      queue_message (self, s, content, attachments);
+      cw_agent_plugin_queue_message (self, s, content, attachments, FALSE);
       return_void (inv);
       if (s->turn == NULL)
         cw_agent_plugin_run_queue (self, s);

@@ -25,10 +25,14 @@ struct _CwAgentTurn
   gboolean key_pending; /* waiting for the key lookup */
   CwProviderStream *stream;
   gboolean retrying;
-  gboolean announced;    /* stream:start went out */
+  gboolean announced;    /* stream:start went out (the app shows the turn busy) */
+  gboolean thinking;     /* isThinking: from stream:start until text follows thinking */
+  gboolean tasks_sent;   /* task:set went out in this turn */
   gboolean done_emitted; /* ... and its stream:done too */
   gboolean stopped;
   gboolean plan_pending; /* plan-approval question asked */
+  gchar *plan_text;      /* the plan it is about */
+  GString *round_text;   /* the model's text of the current round */
   gchar *error_message;
   gchar *error_code;
 

@@ -210,7 +210,6 @@ run_write_todos (CwAgentToolRun *run)
   CwAgentTurn *self = run->turn;
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonArray) tasks = cw_tool_write_todos_tasks (self->session->id, run->args, &error);
-  JsonObject *data;
   g_autofree gchar *summary = NULL;
 
   if (tasks == NULL)
@@ -220,9 +219,8 @@ run_write_todos (CwAgentToolRun *run)
     }
   json_array_unref (self->session->tasks);
   self->session->tasks = json_array_ref (tasks);
-  data = json_object_new ();
-  json_object_set_array_member (data, "tasks", json_array_ref (tasks));
-  cw_agent_turn_emit (self, "task:set", data);
+  cw_agent_plugin_emit_tasks (self->plugin, self->session);
+  self->tasks_sent = TRUE;
   cw_agent_plugin_save_runtime (self->plugin, self->session);
   summary = g_strdup_printf ("Todo list updated (%u items)", json_array_get_length (tasks));
   complete_tool (run, TRUE, summary, NULL, NULL);

@@ -33,7 +33,6 @@
 #define PLAN_PROMPT                                                                                \
   " You are in plan mode: investigate with read-only tools only and end with a concrete, "         \
   "numbered plan. Do not change anything yet."
-#define PLAN_APPROVED_MESSAGE "The plan is approved. Carry it out now."
 
 static void
 turn_free (CwAgentTurn *self)
@@ -51,6 +50,8 @@ turn_free (CwAgentTurn *self)
   g_string_free (self->thinking_text, TRUE);
   g_free (self->segment_item_id);
   g_string_free (self->segment_text, TRUE);
+  g_string_free (self->round_text, TRUE);
+  g_free (self->plan_text);
   g_ptr_array_unref (self->calls);
   g_free (self);
 }
@@ -67,6 +68,7 @@ turn_new (CwAgentPlugin *plugin, CwAgentSession *session, const gchar *turn_id)
   self->cancellable = g_cancellable_new ();
   self->thinking_text = g_string_new (NULL);
   self->segment_text = g_string_new (NULL);
+  self->round_text = g_string_new (NULL);
   self->calls = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_agent_tool_run_free);
   return self;
 }
@@ -95,8 +97,10 @@ cw_agent_turn_fill_runtime (CwAgentTurn *self, JsonObject *runtime)
   JsonArray *ids = json_array_new ();
   JsonArray *tools = json_array_new ();
 
-  json_object_set_boolean_member (runtime, "isStreaming", self->stream != NULL);
-  json_object_set_boolean_member (runtime, "isThinking", self->thinking_item_id != NULL);
+  /* As a client that saw stream:start and no stream:done yet shows it: busy while tools run
+   * and while a permission waits, so a reopened app shows what a never-closed one does. */
+  json_object_set_boolean_member (runtime, "isStreaming", self->announced);
+  json_object_set_boolean_member (runtime, "isThinking", self->announced && self->thinking);
   json_object_set_string_member (runtime, "activeTurnId", self->turn_id);
   for (guint i = 0; i < self->calls->len; i++)
     {
@@ -137,6 +141,7 @@ announce (CwAgentTurn *self)
   if (self->announced)
     return;
   self->announced = TRUE;
+  self->thinking = TRUE; /* the original's flag: set at the start, cleared by the first text */
   self->done_emitted = FALSE;
   emit_timestamp (self, "stream:start");
   self->session->health.stream_starts++;
@@ -151,7 +156,11 @@ emit_stream_done (CwAgentTurn *self)
 
   if (!self->announced)
     return;
+  if (!self->tasks_sent)
+    cw_agent_plugin_emit_tasks (self->plugin, self->session);
+  self->tasks_sent = TRUE;
   self->announced = FALSE;
+  self->thinking = FALSE;
   self->done_emitted = TRUE;
   data = json_object_new ();
   json_object_set_null_member (data, "message");
@@ -217,6 +226,7 @@ end_thinking (CwAgentTurn *self)
 
   if (self->thinking_item_id == NULL)
     return;
+  self->thinking = FALSE;
   emit_timestamp (self, "thinking:done");
   updates = json_object_new ();
   json_object_set_string_member (updates, "content", self->thinking_text->str);
@@ -255,6 +265,7 @@ on_text (const gchar *delta, gpointer user_data)
   self->retrying = FALSE;
   end_thinking (self);
   g_string_append (self->segment_text, delta);
+  g_string_append (self->round_text, delta);
   if (self->segment_item_id == NULL)
     {
       JsonObject *item = json_object_new ();
@@ -293,6 +304,7 @@ on_thinking (const gchar *delta, gpointer user_data)
       g_autoptr (JsonObject) stored = NULL;
 
       end_segment (self);
+      self->thinking = TRUE;
       emit_timestamp (self, "thinking:start");
       json_object_set_string_member (item, "kind", "thinking");
       json_object_set_string_member (item, "turnId", self->turn_id);
@@ -394,24 +406,6 @@ emit_error (CwAgentTurn *self)
 /* ---- the end ------------------------------------------------------------------------ */
 
 static void
-emit_context (CwAgentTurn *self)
-{
-  gint64 total = cw_agent_session_context_window (self->session, self->plugin->config->catalog);
-  gint64 used = self->session->context_used;
-  gdouble percent = total > 0 ? 100.0 * (gdouble) used / (gdouble) total : 0.0;
-  JsonObject *data = json_object_new ();
-
-  json_object_set_int_member (data, "used", used);
-  json_object_set_int_member (data, "total", total);
-  cw_agent_turn_emit (self, "context:update", data);
-  data = json_object_new ();
-  json_object_set_int_member (data, "usedTokens", used);
-  json_object_set_int_member (data, "maxTokens", total);
-  json_object_set_double_member (data, "percentUsed", percent);
-  cw_agent_turn_emit (self, "context:usage", data);
-}
-
-static void
 answer_run_invocation (CwAgentTurn *self, const gchar *status)
 {
   JsonObject *result;
@@ -449,7 +443,7 @@ finish (CwAgentTurn *self)
     {
       announce (self);
       emit_stream_done (self);
-      emit_context (self);
+      cw_agent_plugin_emit_context (self->plugin, self->session);
     }
 
   session->turn = NULL;
@@ -476,51 +470,150 @@ has_outstanding (CwAgentTurn *self)
 
 /* ---- plan approval ------------------------------------------------------------------ */
 
+#define PLAN_QUESTION                                                                              \
+  "Review the proposed plan. Accept to execute now, or reject to request a revised plan."
+#define PLAN_APPROVED                                                                              \
+  "Approved plan:\n\n%s\n\nImplement this plan now. Start by calling write_todos with a "          \
+  "detailed step list, then execute and keep todo statuses continuously updated as each step "     \
+  "completes."
+#define PLAN_REVISE_WITH                                                                           \
+  "Revise the plan based on this feedback:\n%s\n\nReturn one updated <proposed_plan> block."
+#define PLAN_REVISE                                                                                \
+  "Revise the plan for clearer implementation steps, risks, and validation. Return one "           \
+  "updated <proposed_plan> block."
+
+/* The last <proposed_plan> block of @text, else all of it; trimmed. */
+static gchar *
+extract_plan (const gchar *text)
+{
+  const gchar *open = NULL, *p = text;
+  const gchar *body, *close;
+
+  while ((p = strstr (p, "<proposed_plan>")) != NULL)
+    {
+      if (strstr (p, "</proposed_plan>") != NULL)
+        open = p;
+      p += strlen ("<proposed_plan>");
+    }
+  if (open == NULL)
+    return g_strstrip (g_strdup (text));
+  body = open + strlen ("<proposed_plan>");
+  close = strstr (body, "</proposed_plan>");
+  return g_strstrip (g_strndup (body, close - body));
+}
+
+/* accept_execute (or an answer that says accept / execute / approve) accepts; anything else
+ * but the plain reject_revise is feedback for the revision. */
+static gboolean
+plan_accepted (JsonNode *answer, gchar **feedback)
+{
+  g_autoptr (GString) joined = g_string_new (NULL);
+  gboolean accept = FALSE, plain_reject = FALSE;
+  guint n = 0;
+
+  if (JSON_NODE_HOLDS_ARRAY (answer))
+    {
+      JsonArray *arr = json_node_get_array (answer);
+      n = json_array_get_length (arr);
+      for (guint i = 0; i < n; i++)
+        {
+          JsonNode *e = json_array_get_element (arr, i);
+          const gchar *v = JSON_NODE_HOLDS_VALUE (e) ? json_node_get_string (e) : NULL;
+          if (v == NULL)
+            continue;
+          if (joined->len > 0)
+            g_string_append_c (joined, '\n');
+          g_string_append (joined, v);
+        }
+    }
+  else if (JSON_NODE_HOLDS_VALUE (answer) && json_node_get_string (answer) != NULL)
+    {
+      g_string_append (joined, json_node_get_string (answer));
+      n = 1;
+    }
+  g_strstrip (joined->str);
+  joined->len = strlen (joined->str);
+  if (g_ascii_strcasecmp (joined->str, "accept_execute") == 0
+      || (n > 1 && strstr (joined->str, "accept_execute") != NULL))
+    accept = TRUE;
+  else if (g_ascii_strcasecmp (joined->str, "reject_revise") == 0)
+    plain_reject = TRUE;
+  else
+    accept = g_regex_match_simple ("accept|execute|approve", joined->str, G_REGEX_CASELESS, 0);
+  *feedback = accept || plain_reject || joined->len == 0 ? NULL : g_strdup (joined->str);
+  return accept;
+}
+
 static void
 on_plan_answer (JsonNode *answer, gpointer user_data)
 {
   CwAgentTurn *self = user_data;
+  CwAgentSession *session = self->session;
   const gchar *value = JSON_NODE_HOLDS_VALUE (answer) ? json_node_get_string (answer) : NULL;
-  JsonObject *item;
-  g_autoptr (JsonObject) stored = NULL;
+  g_autofree gchar *feedback = NULL;
+  g_autofree gchar *message = NULL;
 
   self->plan_pending = FALSE;
-  if (self->stopped || g_strcmp0 (value, "accept_execute") != 0)
+  if (self->stopped || g_strcmp0 (value, "__cancelled__") == 0 || self->plan_text == NULL)
     {
       cw_agent_turn_maybe_finish (self);
       return;
     }
-  g_free (self->session->execution_mode);
-  self->session->execution_mode = g_strdup ("execute");
-  cw_agent_plugin_save_session (self->plugin, self->session);
-  cw_agent_plugin_emit_session_updated (self->plugin, self->session);
-  item = json_object_new ();
-  json_object_set_string_member (item, "kind", "user_message");
-  json_object_set_string_member (item, "turnId", self->turn_id);
-  json_object_set_string_member (item, "content", PLAN_APPROVED_MESSAGE);
-  stored = cw_agent_plugin_append_item (self->plugin, self->session, item);
-  cw_agent_turn_begin_round (self);
+  /* As the original: the follow-up is a message of its own, first in the queue, and runs
+   * as the next turn once this one is done. */
+  if (plan_accepted (answer, &feedback))
+    {
+      g_free (session->execution_mode);
+      session->execution_mode = g_strdup ("execute");
+      cw_agent_plugin_save_session (self->plugin, session);
+      cw_agent_plugin_emit_session_updated (self->plugin, session);
+      message = g_strdup_printf (PLAN_APPROVED, self->plan_text);
+    }
+  else
+    message
+        = feedback != NULL ? g_strdup_printf (PLAN_REVISE_WITH, feedback) : g_strdup (PLAN_REVISE);
+  cw_agent_plugin_queue_message (self->plugin, session, message, NULL, TRUE);
+  cw_agent_turn_maybe_finish (self);
 }
 
 static void
-ask_plan_approval (CwAgentTurn *self)
+add_option (JsonArray *options, const gchar *label, const gchar *value, const gchar *description)
+{
+  JsonObject *o = json_object_new ();
+
+  json_object_set_string_member (o, "label", label);
+  json_object_set_string_member (o, "value", value);
+  json_object_set_string_member (o, "description", description);
+  json_array_add_object_element (options, o);
+}
+
+/* Contract §4.5: the plan-approval question, worded as the original's. The plan travels
+ * with the stored question, so an answer after a restart still carries it. */
+static void
+ask_plan_approval (CwAgentTurn *self, const gchar *reply)
 {
   g_autoptr (JsonObject) request = json_object_new ();
   g_autoptr (JsonObject) marker = json_object_new ();
   JsonArray *options = json_array_new ();
-  JsonObject *accept = json_object_new ();
-  JsonObject *reject = json_object_new ();
 
-  json_object_set_string_member (accept, "label", "Accept and execute");
-  json_object_set_string_member (accept, "value", "accept_execute");
-  json_object_set_string_member (reject, "label", "Revise the plan");
-  json_object_set_string_member (reject, "value", "reject_revise");
-  json_array_add_object_element (options, accept);
-  json_array_add_object_element (options, reject);
-  json_object_set_string_member (request, "question", "Execute this plan?");
-  json_object_set_string_member (request, "header", "Plan Approval");
+  g_free (self->plan_text);
+  self->plan_text = extract_plan (reply);
+  if (*self->plan_text == '\0')
+    {
+      g_clear_pointer (&self->plan_text, g_free);
+      return;
+    }
+  add_option (options, "Accept and Execute", "accept_execute",
+              "Switches this session to execute mode and starts implementation immediately.");
+  add_option (options, "Reject and Revise", "reject_revise",
+              "Keeps plan mode and asks for a revised plan. You can also provide custom feedback.");
+  json_object_set_string_member (request, "question", PLAN_QUESTION);
   json_object_set_array_member (request, "options", options);
+  json_object_set_boolean_member (request, "multiSelect", FALSE);
+  json_object_set_string_member (request, "header", "Plan Approval");
+  json_object_set_boolean_member (request, "allowCustom", TRUE);
   json_object_set_string_member (marker, "kind", "plan");
+  json_object_set_string_member (marker, "plan", self->plan_text);
   self->plan_pending = TRUE;
   cw_question_ask (self->plugin, self->session, self->turn_id, request, marker, on_plan_answer,
                    self);
@@ -564,8 +657,9 @@ on_done (const gchar *stop_reason, const GError *error, gpointer user_data)
     {
       /* Contract §6.7: the plan's stream ends, then the approval question waits. */
       emit_stream_done (self);
-      emit_context (self);
-      ask_plan_approval (self);
+      cw_agent_plugin_emit_context (self->plugin, self->session);
+      ask_plan_approval (self, self->round_text->str);
+      cw_agent_turn_maybe_finish (self);
       return;
     }
   cw_agent_turn_maybe_finish (self);
@@ -674,6 +768,7 @@ cw_agent_turn_begin_round (CwAgentTurn *self)
   announce (self);
   self->rounds++;
   g_ptr_array_set_size (self->calls, 0);
+  g_string_truncate (self->round_text, 0);
   self->key_pending = TRUE;
   cw_agent_keys_lookup (cw_plugin_get_context (CW_PLUGIN (self->plugin)), self->session->provider,
                         self->cancellable, on_key, self);
@@ -737,6 +832,8 @@ cw_agent_turn_resume (CwAgentPlugin *plugin, CwAgentSession *session, const gcha
       if (g_strcmp0 (kind, "plan") == 0)
         {
           self->plan_pending = TRUE;
+          self->plan_text
+              = g_strdup (json_object_get_string_member_with_default (q->tool_call, "plan", NULL));
           q->func = on_plan_answer;
           q->user_data = self;
         }

@@ -354,6 +354,8 @@ agent_turn_new (const gchar *script)
       return NULL;
     }
   t->session = agent_fixture_create_session (t->f);
+  /* create_session's own events end with the context meter; the turn's come after. */
+  json_object_unref (agent_wait_event (t->f->client, "context:usage", t->session, NULL));
   t->sender = cw_test_daemon_connect (t->f->daemon);
   t->seen = g_ptr_array_new_with_free_func (g_free);
   return t;

@@ -212,6 +212,244 @@ test_replay_pages_never_skip (void)
   replay_in_pages (f, json_object_get_int_member (obj (ready), "eventCursor"));
 }
 
+static void
+assert_before (GPtrArray *seen, const gchar *a, const gchar *b)
+{
+  gint ia = agent_find (seen, a, 0);
+
+  g_assert_cmpint (ia, >=, 0);
+  g_assert_cmpint (agent_find (seen, b, ia + 1), >, ia);
+}
+
+static JsonObject *
+runtime_of (CwClient *client, const gchar *session, JsonNode **keep)
+{
+  *keep = agent_call (client, "agent_get_bootstrap_state", NULL);
+  return json_object_get_object_member (json_object_get_object_member (obj (*keep), "runtime"),
+                                        session);
+}
+
+/* Items 3, 4 and 5: a write inside the working directory runs unasked in auto mode; one
+ * outside and a command ask, with the contract's fields; an app reopened meanwhile sees the
+ * turn busy exactly as the one that stayed open, and then sees it end. */
+static void
+test_reopen_while_waiting_for_permission (void)
+{
+  g_autoptr (AgentTurn) t = agent_turn_new (
+      "{\"responses\":[{\"events\":[{\"text\":\"Working.\"},"
+      "{\"toolCall\":{\"id\":\"w1\",\"name\":\"write_file\",\"args\":{\"path\":\"in.txt\","
+      "\"content\":\"in\"}}},"
+      "{\"toolCall\":{\"id\":\"w2\",\"name\":\"write_file\",\"args\":{\"path\":\"../out.txt\","
+      "\"content\":\"out\"}}},"
+      "{\"toolCall\":{\"id\":\"x1\",\"name\":\"execute\",\"args\":{\"command\":\"echo hi\"}}}],"
+      "\"stopReason\":\"tool_use\"},"
+      "{\"events\":[{\"text\":\"Done.\"}],\"stopReason\":\"end_turn\"}]}");
+  g_autoptr (CwClient) reopened = NULL;
+  g_autoptr (JsonNode) boot = NULL, replay = NULL, res = NULL, boot2 = NULL;
+  g_autoptr (GPtrArray) after = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (JsonObject) done = NULL;
+  g_autofree gchar *id = NULL, *in = NULL, *out = NULL, *write_reason = NULL;
+  g_autofree gchar *write_perm = NULL, *exec_perm = NULL;
+  JsonObject *runtime;
+  gint64 cursor;
+
+  if (t == NULL)
+    return;
+  in = g_build_filename (t->f->workdir, "in.txt", NULL);
+  out = g_build_filename (t->f->daemon->dir, "out.txt", NULL);
+  id = agent_turn_send (t, "Write the files");
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr (JsonObject) ev = agent_turn_wait (t, "permission:request");
+      JsonObject *req = json_object_get_object_member (agent_event_data (ev), "request");
+      const gchar *type = json_object_get_string_member (req, "type");
+
+      g_assert_cmpstr (json_object_get_string_member (req, "riskLevel"), ==, "medium");
+      if (g_strcmp0 (type, "file_write") == 0)
+        {
+          g_assert_cmpstr (json_object_get_string_member (req, "resource"), ==, out);
+          write_reason = g_strdup_printf ("Write file data: %s", out);
+          g_assert_cmpstr (json_object_get_string_member (req, "reason"), ==, write_reason);
+          g_assert_cmpstr (json_object_get_string_member (req, "policyAction"), ==, "allow");
+          g_assert_cmpstr (json_object_get_string_member (req, "policyReason"), ==,
+                           "Tool \"write_file\" allowed by profile \"coding\"");
+          g_assert_cmpstr (json_object_get_string_member (req, "policyReasonCode"), ==,
+                           "profile_allow");
+          write_perm = g_strdup (json_object_get_string_member (req, "id"));
+        }
+      else
+        {
+          g_assert_cmpstr (type, ==, "shell_execute");
+          g_assert_cmpstr (json_object_get_string_member (req, "reason"), ==,
+                           "Execute command: echo hi");
+          g_assert_cmpstr (json_object_get_string_member (req, "policyAction"), ==, "ask");
+          g_assert_cmpstr (json_object_get_string_member (req, "policyReasonCode"), ==,
+                           "default_ask");
+          exec_perm = g_strdup (json_object_get_string_member (req, "id"));
+        }
+    }
+  g_assert_nonnull (write_perm);
+  g_assert_nonnull (exec_perm);
+  /* The write inside the working directory did not wait for anyone. */
+  g_assert_true (g_file_test (in, G_FILE_TEST_EXISTS));
+
+  /* The app is closed and opened again: bootstrap, then replay from its cursor. */
+  reopened = cw_test_daemon_connect (t->f->daemon);
+  runtime = runtime_of (reopened, t->session, &boot);
+  cursor = json_object_get_int_member (obj (boot), "eventCursor");
+  g_assert_cmpstr (json_object_get_string_member (runtime, "runState"), ==, "waiting_permission");
+  g_assert_true (json_object_get_boolean_member (runtime, "isStreaming"));
+  /* No thinking came first: the original's isThinking stays set until stream:done. */
+  g_assert_true (json_object_get_boolean_member (runtime, "isThinking"));
+  g_assert_cmpuint (
+      json_array_get_length (json_object_get_array_member (runtime, "pendingPermissions")), ==, 2);
+  replay = agent_call (reopened, "agent_get_events_since",
+                       "{\"afterSeq\":%" G_GINT64_FORMAT ",\"limit\":4000}", cursor);
+
+  res = agent_call (reopened, "respond_permission",
+                    "{\"permissionId\":\"%s\",\"decision\":\"allow_once\"}", write_perm);
+  g_clear_pointer (&res, json_node_unref);
+  res = agent_call (reopened, "respond_permission",
+                    "{\"permissionId\":\"%s\",\"decision\":\"deny\"}", exec_perm);
+  done = agent_wait_event (reopened, "stream:done", t->session, after);
+  agent_assert_reply_ok (t->sender, id);
+  /* The rest of the turn streamed without a new stream:start: the reopened app knew it
+   * was busy from the bootstrap state alone. */
+  g_assert_cmpint (agent_find (after, "stream:start", 0), ==, -1);
+  g_assert_true (g_file_test (out, G_FILE_TEST_EXISTS));
+  runtime = runtime_of (reopened, t->session, &boot2);
+  g_assert_false (json_object_get_boolean_member (runtime, "isStreaming"));
+  g_assert_false (json_object_get_boolean_member (runtime, "isThinking"));
+  g_assert_cmpstr (json_object_get_string_member (runtime, "runState"), ==, "completed");
+}
+
+#define PLAN_TEXT "1. Step one\n2. Step two"
+
+/* Item 6: the plan-approval question and the message that follows its acceptance, as the
+ * original wrote them (shared/fixtures/original, session sess_zSI4Y__EB_MZzj7k). */
+static void
+test_plan_approval (void)
+{
+  g_autoptr (AgentTurn) t = agent_turn_new (
+      "{\"responses\":[{\"events\":[{\"text\":\"Here is the plan.\\n<proposed_plan>\\n"
+      "1. Step one\\n2. Step two\\n</proposed_plan>\"}],\"stopReason\":\"end_turn\"},"
+      "{\"events\":[{\"text\":\"Plan executed.\"}],\"stopReason\":\"end_turn\"}]}");
+  g_autoptr (JsonObject) ask = NULL, done = NULL, item = NULL;
+  g_autoptr (JsonNode) res = NULL, info = NULL;
+  g_autofree gchar *id = NULL, *first_turn = NULL;
+  JsonObject *request, *accept, *reject, *user;
+  JsonArray *options;
+
+  if (t == NULL)
+    return;
+  res = agent_call (t->f->client, "set_execution_mode", "{\"sessionId\":\"%s\",\"mode\":\"plan\"}",
+                    t->session);
+  id = agent_turn_send (t, "make a plan please for the release checklist");
+  item = agent_turn_wait (t, "chat:item");
+  first_turn = g_strdup (json_object_get_string_member (
+      json_object_get_object_member (agent_event_data (item), "item"), "turnId"));
+  ask = agent_turn_wait (t, "question:ask");
+  request = json_object_get_object_member (agent_event_data (ask), "request");
+  g_assert_cmpstr (json_object_get_string_member (request, "question"), ==,
+                   "Review the proposed plan. Accept to execute now, or reject to request a "
+                   "revised plan.");
+  g_assert_cmpstr (json_object_get_string_member (request, "header"), ==, "Plan Approval");
+  g_assert_true (json_object_has_member (request, "multiSelect"));
+  g_assert_false (json_object_get_boolean_member (request, "multiSelect"));
+  options = json_object_get_array_member (request, "options");
+  g_assert_cmpuint (json_array_get_length (options), ==, 2);
+  accept = json_array_get_object_element (options, 0);
+  reject = json_array_get_object_element (options, 1);
+  g_assert_cmpstr (json_object_get_string_member (accept, "label"), ==, "Accept and Execute");
+  g_assert_cmpstr (json_object_get_string_member (accept, "value"), ==, "accept_execute");
+  g_assert_cmpstr (json_object_get_string_member (accept, "description"), ==,
+                   "Switches this session to execute mode and starts implementation immediately.");
+  g_assert_cmpstr (json_object_get_string_member (reject, "label"), ==, "Reject and Revise");
+  g_assert_cmpstr (json_object_get_string_member (reject, "value"), ==, "reject_revise");
+  g_assert_cmpstr (json_object_get_string_member (reject, "description"), ==,
+                   "Keeps plan mode and asks for a revised plan. You can also provide custom "
+                   "feedback.");
+
+  g_clear_pointer (&res, json_node_unref);
+  res = agent_call (t->f->client, "respond_question",
+                    "{\"questionId\":\"%s\",\"answer\":\"accept_execute\"}",
+                    json_object_get_string_member (request, "id"));
+  /* The follow-up is a turn of its own with the plan and the write_todos instruction. */
+  for (;;)
+    {
+      JsonObject *it;
+      g_clear_pointer (&item, json_object_unref);
+      item = agent_turn_wait (t, "chat:item");
+      it = json_object_get_object_member (agent_event_data (item), "item");
+      if (g_strcmp0 (json_object_get_string_member (it, "kind"), "user_message") == 0)
+        break;
+    }
+  user = json_object_get_object_member (agent_event_data (item), "item");
+  g_assert_cmpstr (json_object_get_string_member (user, "content"), ==,
+                   "Approved plan:\n\n" PLAN_TEXT
+                   "\n\nImplement this plan now. Start by calling write_todos with a detailed "
+                   "step list, then execute and keep todo statuses continuously updated as "
+                   "each step completes.");
+  g_assert_cmpstr (json_object_get_string_member (user, "turnId"), !=, first_turn);
+  done = agent_turn_wait (t, "stream:done");
+  agent_assert_reply_ok (t->sender, id);
+  info = agent_call (t->f->client, "get_session", "{\"sessionId\":\"%s\"}", t->session);
+  g_assert_cmpstr (json_object_get_string_member (obj (info), "executionMode"), ==, "execute");
+}
+
+/* Item 9: the context meter has its numbers from create_session on, and every turn sends
+ * its task list (task:set) before stream:done, as the original. */
+static void
+test_context_and_tasks_from_the_start (void)
+{
+  g_autoptr (AgentFixture) f = agent_fixture_new ();
+  g_autoptr (GPtrArray) seen = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (JsonNode) session = NULL, models = NULL;
+  g_autoptr (JsonObject) update = NULL, usage = NULL;
+  g_autoptr (CwClient) sender = NULL;
+  const gchar *sid;
+
+  agent_fixture_start (f);
+  if (!agent_fixture_start_llm (
+          f, "{\"responses\":[{\"events\":[{\"text\":\"one\"}],\"stopReason\":\"end_turn\"},"
+             "{\"events\":[{\"text\":\"two\"}],\"stopReason\":\"end_turn\"}]}"))
+    return;
+  models = agent_call (f->client, "set_models",
+                       "{\"models\":[{\"id\":\"local-model\",\"provider\":\"lmstudio\","
+                       "\"inputTokenLimit\":32768}]}");
+  session = agent_call (f->client, "create_session",
+                        "{\"workingDirectory\":\"%s\",\"provider\":\"lmstudio\",\"model\":null,"
+                        "\"title\":null,\"type\":null,\"executionMode\":null}",
+                        f->workdir);
+  sid = json_object_get_string_member (obj (session), "id");
+  update = agent_wait_event (f->client, "context:update", sid, NULL);
+  g_assert_cmpint (json_object_get_int_member (agent_event_data (update), "used"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (agent_event_data (update), "total"), ==, 32768);
+  usage = agent_wait_event (f->client, "context:usage", sid, NULL);
+  g_assert_cmpint (json_object_get_int_member (agent_event_data (usage), "maxTokens"), ==, 32768);
+  g_assert_cmpfloat (json_object_get_double_member (agent_event_data (usage), "percentUsed"), ==,
+                     0.0);
+
+  sender = cw_test_daemon_connect (f->daemon);
+  for (guint turn = 0; turn < 2; turn++)
+    {
+      g_autofree gchar *id
+          = agent_send (sender, "send_message",
+                        "{\"sessionId\":\"%s\",\"content\":\"go\",\"attachments\":null}", sid);
+      g_autoptr (JsonObject) task_set = NULL, done = NULL;
+      guint from = seen->len;
+
+      task_set = agent_wait_event (f->client, "task:set", sid, seen);
+      g_assert_cmpuint (json_array_get_length (
+                            json_object_get_array_member (agent_event_data (task_set), "tasks")),
+                        ==, 0);
+      done = agent_wait_event (f->client, "stream:done", sid, seen);
+      agent_assert_reply_ok (sender, id);
+      g_assert_cmpint (agent_find (seen, "stream:start", from), >=, 0);
+      assert_before (seen, "task:set", "stream:done");
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -220,5 +458,10 @@ main (int argc, char **argv)
                    test_keys_without_secret_service);
   g_test_add_func ("/cowork/agent/app/helper-keys-are-separate", test_helper_keys_are_separate);
   g_test_add_func ("/cowork/agent/app/replay-pages-never-skip", test_replay_pages_never_skip);
+  g_test_add_func ("/cowork/agent/app/reopen-while-waiting-for-permission",
+                   test_reopen_while_waiting_for_permission);
+  g_test_add_func ("/cowork/agent/app/plan-approval", test_plan_approval);
+  g_test_add_func ("/cowork/agent/app/context-and-tasks-from-the-start",
+                   test_context_and_tasks_from_the_start);
   return g_test_run ();
 }

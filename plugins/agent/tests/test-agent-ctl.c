@@ -23,7 +23,7 @@ test_chat (void)
   if (!agent_fixture_start_llm (
           f, "{\"responses\":["
              "{\"events\":[{\"text\":\"Sure, writing.\"},{\"toolCall\":{\"id\":\"c1\",\"name\":"
-             "\"write_file\",\"args\":{\"path\":\"hello.txt\",\"content\":\"hello\"}}}],"
+             "\"write_file\",\"args\":{\"path\":\"../hello.txt\",\"content\":\"hello\"}}}],"
              "\"stopReason\":\"tool_use\"},"
              "{\"events\":[{\"text\":\"All done.\"}],\"stopReason\":\"end_turn\"}]}"))
     return;
@@ -34,7 +34,7 @@ test_chat (void)
   g_assert_nonnull (strstr (out, "[tool] write_file"));
   g_assert_nonnull (strstr (out, "[permission] file_write"));
   g_assert_nonnull (strstr (out, "All done."));
-  path = g_build_filename (f->workdir, "hello.txt", NULL);
+  path = g_build_filename (f->daemon->dir, "hello.txt", NULL);
   g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
   g_assert_cmpstr (contents, ==, "hello");
 

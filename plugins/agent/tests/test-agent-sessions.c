@@ -354,7 +354,10 @@ test_capabilities (void)
                                                  "providerKeyConfigured"));
   g_assert_cmpstr (json_object_get_string_member (find_tool (o, "read_file"), "policyAction"), ==,
                    "allow");
+  /* auto mode writes inside the working directory without asking, as the original. */
   g_assert_cmpstr (json_object_get_string_member (find_tool (o, "write_file"), "policyAction"), ==,
+                   "allow");
+  g_assert_cmpstr (json_object_get_string_member (find_tool (o, "delete_file"), "policyAction"), ==,
                    "ask");
   g_assert_cmpstr (json_array_get_string_element (
                        json_object_get_array_member (json_object_get_object_member (o, "sandbox"),

@@ -10,7 +10,7 @@
 #define WRITE_TOOL_SCRIPT                                                                          \
   "{\"responses\":["                                                                               \
   "{\"events\":[{\"text\":\"Writing.\"},{\"toolCall\":{\"id\":\"call_1\",\"name\":"                \
-  "\"write_file\",\"args\":{\"path\":\"out.txt\",\"content\":\"hi there\"}}}],"                    \
+  "\"write_file\",\"args\":{\"path\":\"../out.txt\",\"content\":\"hi there\"}}}],"                 \
   "\"stopReason\":\"tool_use\",\"usage\":{\"input\":20,\"output\":5}},"                            \
   "{\"events\":[{\"text\":\"Done.\"}],\"stopReason\":\"end_turn\","                                \
   "\"usage\":{\"input\":40,\"output\":2}}]}"
@@ -121,7 +121,7 @@ permission_turn (gboolean allow)
 
   if (t == NULL)
     return;
-  path = g_build_filename (t->f->workdir, "out.txt", NULL);
+  path = g_build_filename (t->f->daemon->dir, "out.txt", NULL);
   id = agent_turn_send (t, "Write the file");
   req = agent_turn_wait (t, "permission:request");
   request = json_object_get_object_member (agent_event_data (req), "request");
@@ -436,7 +436,7 @@ test_kill_with_pending_permission (void)
 
   if (t == NULL)
     return;
-  path = g_build_filename (t->f->workdir, "out.txt", NULL);
+  path = g_build_filename (t->f->daemon->dir, "out.txt", NULL);
   id = agent_turn_send (t, "Write the file");
   req = agent_turn_wait (t, "permission:request");
   perm_id = g_strdup (json_object_get_string_member (
