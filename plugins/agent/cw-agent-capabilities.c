@@ -182,7 +182,7 @@ cmd_debug_preview_system_prompt (CwInvocation *inv, gpointer user_data)
         cw_invocation_return_error_literal (inv, CW_ERROR_NOT_FOUND, "No session to preview");
       return;
     }
-  prompt = cw_agent_turn_system_prompt (s);
+  prompt = cw_agent_turn_system_prompt (self, s);
   result = json_object_new ();
   json_object_set_string_member (result, "sessionId", s->id);
   json_object_set_string_member (result, "provider", s->provider);

@@ -1,4 +1,4 @@
-/* cw-agent-config-commands.c: set_models, set_api_key, set_stitch_api_key,
+/* cw-agent-config-commands.c: set_models, set_skills, set_api_key, set_stitch_api_key,
  * set_runtime_config, is_ready.
  *
  * Keys go to CwSecrets only. Unlike the original, set_api_key stores the Google key and
@@ -8,6 +8,7 @@
 #include "cw-agent-json.h"
 #include "cw-agent-keys.h"
 #include "cw-agent-plugin.h"
+#include "cw-agent-skills.h"
 
 #define PLUGIN(p) CW_AGENT_PLUGIN (p)
 
@@ -63,6 +64,25 @@ cmd_set_models (CwInvocation *inv, gpointer user_data)
     }
   json_array_unref (self->config->catalog);
   self->config->catalog = json_array_ref (models);
+  save_config (self, inv, NULL);
+}
+
+/* Skills are kept with the config and offered to the model in every system prompt. */
+static void
+cmd_set_skills (CwInvocation *inv, gpointer user_data)
+{
+  CwAgentPlugin *self = PLUGIN (user_data);
+  g_autoptr (GError) error = NULL;
+  JsonArray *skills = cw_agent_skills_parse (
+      json_object_get_member (cw_invocation_get_params (inv), "skills"), &error);
+
+  if (skills == NULL)
+    {
+      cw_invocation_return_error (inv, g_steal_pointer (&error));
+      return;
+    }
+  json_array_unref (self->config->skills);
+  self->config->skills = skills;
   save_config (self, inv, NULL);
 }
 
@@ -299,6 +319,7 @@ gboolean
 cw_agent_config_commands_register (CwAgentPlugin *self, GError **error)
 {
   return cw_plugin_add_command (CW_PLUGIN (self), "set_models", cmd_set_models, error)
+         && cw_plugin_add_command (CW_PLUGIN (self), "set_skills", cmd_set_skills, error)
          && cw_plugin_add_command (CW_PLUGIN (self), "set_api_key", cmd_set_api_key, error)
          && cw_plugin_add_command (CW_PLUGIN (self), "set_stitch_api_key", cmd_set_stitch_api_key,
                                    error)

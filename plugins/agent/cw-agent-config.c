@@ -141,6 +141,7 @@ cw_agent_config_new (void)
   self->active_provider = g_strdup ("google");
   self->base_urls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->catalog = json_array_new ();
+  self->skills = json_array_new ();
   self->trusted_commands = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < G_N_ELEMENTS (trusted); i++)
     g_ptr_array_add (self->trusted_commands, g_strdup (trusted[i]));
@@ -159,6 +160,7 @@ cw_agent_config_free (CwAgentConfig *self)
   g_free (self->active_provider);
   g_hash_table_unref (self->base_urls);
   json_array_unref (self->catalog);
+  json_array_unref (self->skills);
   g_ptr_array_unref (self->trusted_commands);
   json_object_unref (self->other);
   g_free (self);
@@ -279,7 +281,7 @@ cw_agent_config_load (CwAgentConfig *self, CwStore *store, GError **error)
   g_autoptr (JsonNode) node = NULL;
   g_autoptr (GPtrArray) reasons = g_ptr_array_new_with_free_func (g_free);
   JsonObject *obj;
-  JsonArray *catalog;
+  JsonArray *catalog, *skills;
 
   if (text == NULL)
     return TRUE;
@@ -298,6 +300,13 @@ cw_agent_config_load (CwAgentConfig *self, CwStore *store, GError **error)
       self->catalog = json_array_ref (catalog);
     }
   json_object_remove_member (self->other, "models");
+  skills = cw_agent_json_array (obj, "skills");
+  if (skills != NULL)
+    {
+      json_array_unref (self->skills);
+      self->skills = json_array_ref (skills);
+    }
+  json_object_remove_member (self->other, "skills");
   return TRUE;
 }
 
@@ -335,6 +344,7 @@ cw_agent_config_save (CwAgentConfig *self, CwStore *store, GError **error)
   json_object_set_int_member (sandbox, "maxOutputBytes", self->max_output_bytes);
   json_object_set_int_member (obj, "toolOutputTokenLimit", self->tool_output_token_limit);
   json_object_set_array_member (obj, "models", json_array_ref (self->catalog));
+  json_object_set_array_member (obj, "skills", json_array_ref (self->skills));
   json_node_take_object (node, obj);
   text = cw_json_to_string (node);
   return cw_agent_store_set_meta (store, META_KEY, text, error);

@@ -12,6 +12,7 @@ typedef struct
   gchar *active_provider;
   GHashTable *base_urls; /* provider id -> base URL */
   JsonArray *catalog;    /* set_models */
+  JsonArray *skills;     /* set_skills */
   GPtrArray *trusted_commands;
   gint64 max_execution_ms;
   gint64 max_output_bytes;

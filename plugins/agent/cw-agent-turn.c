@@ -16,6 +16,7 @@
 #include "cw-agent-keys.h"
 #include "cw-agent-permissions.h"
 #include "cw-agent-questions.h"
+#include "cw-agent-skills.h"
 #include "cw-agent-store.h"
 #include "cw-provider.h"
 #include "tools/cw-tool.h"
@@ -666,13 +667,15 @@ on_done (const gchar *stop_reason, const GError *error, gpointer user_data)
 }
 
 gchar *
-cw_agent_turn_system_prompt (CwAgentSession *session)
+cw_agent_turn_system_prompt (CwAgentPlugin *plugin, CwAgentSession *session)
 {
   g_autofree gchar *base = g_strdup_printf (SYSTEM_PROMPT, session->working_directory);
+  g_autofree gchar *skills
+      = cw_agent_skills_prompt (plugin->config->skills, session->working_directory);
+  gboolean plan = g_strcmp0 (session->execution_mode, "plan") == 0;
 
-  if (g_strcmp0 (session->execution_mode, "plan") == 0)
-    return g_strconcat (base, PLAN_PROMPT, NULL);
-  return g_steal_pointer (&base);
+  return g_strconcat (base, plan ? PLAN_PROMPT : "", skills != NULL ? "\n\n" : "",
+                      skills != NULL ? skills : "", NULL);
 }
 
 static void
@@ -690,7 +693,7 @@ start_stream (CwAgentTurn *self, const gchar *api_key)
   g_autoptr (JsonArray) items = NULL;
   g_autoptr (JsonArray) messages = NULL;
   g_autoptr (JsonArray) tools = cw_tool_list_schemas ();
-  g_autofree gchar *prompt = cw_agent_turn_system_prompt (self->session);
+  g_autofree gchar *prompt = cw_agent_turn_system_prompt (self->plugin, self->session);
   CwProviderRequest req = { 0 };
 
   items = cw_agent_store_list_items (self->plugin->store, self->session->id, -1, 0, NULL, &error);

@@ -23,8 +23,8 @@ void cw_agent_turn_stop (CwAgentTurn *turn);
 /* The daemon shuts down: drop the stream without touching what is stored. */
 void cw_agent_turn_abandon (CwAgentTurn *turn);
 gboolean cw_agent_turn_is_retrying (CwAgentTurn *turn);
-/* The system prompt a turn of @session sends. */
-gchar *cw_agent_turn_system_prompt (CwAgentSession *session);
+/* The system prompt a turn of @session sends (with the skills of set_skills). */
+gchar *cw_agent_turn_system_prompt (CwAgentPlugin *plugin, CwAgentSession *session);
 /* isStreaming, isThinking, activeTurnId, activeToolIds, activeTools. */
 void cw_agent_turn_fill_runtime (CwAgentTurn *turn, JsonObject *runtime);
 

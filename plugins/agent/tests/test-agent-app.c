@@ -450,6 +450,68 @@ test_context_and_tasks_from_the_start (void)
     }
 }
 
+/* Item 8: what the app sends before its commands at every start is known: the Stitch key is
+ * kept as a credential, and skills reach the model in the system prompt, as the original's
+ * SKILL.md loading puts them there, also after a restart. */
+static void
+test_skills_reach_the_model (void)
+{
+  g_autoptr (AgentFixture) f = agent_fixture_new ();
+  g_autoptr (JsonNode) res = NULL, preview = NULL;
+  g_autoptr (GPtrArray) requests = NULL;
+  g_autofree gchar *skill_dir = NULL, *skill_md = NULL, *bad = NULL, *sid = NULL;
+  JsonObject *system;
+  const gchar *prompt;
+
+  cw_test_daemon_setenv (f->daemon, "DBUS_SESSION_BUS_ADDRESS", NO_SESSION);
+  agent_fixture_start (f);
+  if (!agent_fixture_start_llm (
+          f, "{\"responses\":[{\"events\":[{\"text\":\"ok\"}],\"stopReason\":\"end_turn\"}]}"))
+    return;
+  skill_dir = g_build_filename (f->daemon->dir, "skills", "review", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (skill_dir, 0700), ==, 0);
+  skill_md = g_build_filename (skill_dir, "SKILL.md", NULL);
+  g_assert_true (g_file_set_contents (skill_md, "Review every diff twice. MARKER-42\n", -1, NULL));
+
+  res = agent_call (f->client, "set_stitch_api_key", "{\"apiKey\":\"st-123\"}");
+  g_clear_pointer (&res, json_node_unref);
+  res = agent_call (f->client, "set_skills",
+                    "{\"skills\":[{\"id\":\"review\",\"name\":\"Code review\",\"path\":\"%s\","
+                    "\"description\":null,\"enabled\":null},"
+                    "{\"id\":\"off\",\"name\":\"Switched off\",\"path\":\"/nowhere\","
+                    "\"enabled\":false},"
+                    "{\"id\":\"gone\",\"name\":\"Gone\",\"path\":\"missing-skill\"}]}",
+                    skill_dir);
+  bad = agent_call_error (f->client, "set_skills", "{\"skills\":null}");
+  g_assert_cmpstr (bad, ==, "skills are required");
+  g_clear_pointer (&bad, g_free);
+  bad = agent_call_error (f->client, "set_skills", "{\"skills\":[{\"id\":\"x\",\"name\":\"X\"}]}");
+  g_assert_cmpstr (bad, ==, "skills[0].path is required");
+  run_turn (f, "lmstudio");
+  requests = agent_fixture_llm_requests (f);
+  system = json_array_get_object_element (
+      json_object_get_array_member (
+          json_object_get_object_member (g_ptr_array_index (requests, 0), "body"), "messages"),
+      0);
+  g_assert_cmpstr (json_object_get_string_member (system, "role"), ==, "system");
+  prompt = json_object_get_string_member (system, "content");
+  g_assert_nonnull (
+      strstr (prompt, "## Skills\n### Code review\nReview every diff twice. MARKER-42\n"));
+  g_assert_nonnull (strstr (prompt, "### Gone\n[Missing skill file: missing-skill]"));
+  g_assert_null (strstr (prompt, "Switched off"));
+
+  /* Kept across a restart. */
+  agent_fixture_stop (f, SIGTERM);
+  agent_fixture_start (f);
+  {
+    g_autoptr (JsonNode) list = agent_call (f->client, "list_sessions", NULL);
+    sid = g_strdup (json_object_get_string_member (
+        json_array_get_object_element (json_node_get_array (list), 0), "id"));
+  }
+  preview = agent_call (f->client, "debug_preview_system_prompt", "{\"sessionId\":\"%s\"}", sid);
+  g_assert_nonnull (strstr (json_object_get_string_member (obj (preview), "prompt"), "MARKER-42"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -461,6 +523,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/agent/app/reopen-while-waiting-for-permission",
                    test_reopen_while_waiting_for_permission);
   g_test_add_func ("/cowork/agent/app/plan-approval", test_plan_approval);
+  g_test_add_func ("/cowork/agent/app/skills-reach-the-model", test_skills_reach_the_model);
   g_test_add_func ("/cowork/agent/app/context-and-tasks-from-the-start",
                    test_context_and_tasks_from_the_start);
   return g_test_run ();
