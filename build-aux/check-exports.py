@@ -18,7 +18,7 @@ def declared(headers):
     for path in headers:
         text = open(path, encoding="utf-8").read()
         text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-        text = re.sub(r"#define[^\n]*(\\\n[^\n]*)*", "", text)
+        text = re.sub(r"#define(?:\\\n|[^\n])*", "", text)
         # G_DECLARE_*_TYPE (CwFoo, cw_foo, ...) declares cw_foo_get_type ().
         for m in re.finditer(r"G_DECLARE_(?:FINAL|DERIVABLE)_TYPE\s*\(\s*\w+\s*,\s*(\w+)", text):
             names.add(m.group(1) + "_get_type")

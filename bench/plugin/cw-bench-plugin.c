@@ -90,8 +90,4 @@ cw_bench_plugin_init (CwBenchPlugin *self)
 {
 }
 
-G_MODULE_EXPORT GType
-cw_plugin_query_type (void)
-{
-  return CW_TYPE_BENCH_PLUGIN;
-}
+CW_PLUGIN_EXPORT (cw_bench_plugin_get_type)

@@ -50,6 +50,7 @@ main (int argc, char **argv)
   g_autofree gchar *mode = NULL, *app_data_dir = NULL, *endpoint = NULL;
   g_autofree gchar *token_file = NULL, *lock_file = NULL, *dbus = NULL;
   g_auto (GStrv) plugin_dirs = NULL;
+  g_auto (GStrv) enable_plugins = NULL;
   gboolean daemon_flag = FALSE, foreground = FALSE, verbose = FALSE, version = FALSE;
   gboolean no_system_plugins = FALSE;
   CwDaemonOptions options = { 0 };
@@ -67,6 +68,8 @@ main (int argc, char **argv)
     { "lock-file", 0, 0, G_OPTION_ARG_FILENAME, &lock_file, N_ ("Process lock file"), N_ ("FILE") },
     { "plugin-dir", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &plugin_dirs,
       N_ ("Also load plugins from DIR (repeatable)"), N_ ("DIR") },
+    { "enable-plugin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &enable_plugins,
+      N_ ("Load NAME again after it crashed the daemon (repeatable)"), N_ ("NAME") },
     { "no-system-plugins", 0, 0, G_OPTION_ARG_NONE, &no_system_plugins,
       N_ ("Do not load the installed plugins"), NULL },
     { "dbus", 0, 0, G_OPTION_ARG_STRING, &dbus, N_ ("session, system or none"), N_ ("BUS") },
@@ -110,6 +113,7 @@ main (int argc, char **argv)
   plugin_dirs = with_plugin_path (g_steal_pointer (&plugin_dirs));
   options.plugin_dirs = (const gchar *const *) plugin_dirs;
   options.no_system_plugins = no_system_plugins;
+  options.enable_plugins = (const gchar *const *) enable_plugins;
   options.dbus = dbus;
   if (dbus != NULL && !cw_dbus_bus_parse (dbus, FALSE, &bus_check, &error))
     {

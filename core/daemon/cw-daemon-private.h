@@ -19,6 +19,7 @@ typedef struct
   const gchar *lock_file;
   const gchar *const *plugin_dirs; /* searched before the installed plugin dir */
   gboolean no_system_plugins;
+  const gchar *const *enable_plugins; /* taken off the crash guard's skipped list */
   const gchar *dbus; /* "session", "system", "none" or NULL for the mode's default */
 } CwDaemonOptions;
 

@@ -148,6 +148,21 @@ phase_plugins_load (CwDaemon *self, const CwDaemonOptions *options, GError **err
     g_ptr_array_add (dirs, (gpointer) CW_PLUGINDIR);
   g_ptr_array_add (dirs, NULL);
   self->loader = cw_plugin_loader_new (self->context);
+  {
+    g_autofree gchar *state_dir = g_path_get_dirname (self->paths->db_file);
+    g_autofree gchar *configured = cw_config_get_string (self->config, "plugins", "enable", "");
+    g_auto (GStrv) from_config = g_strsplit_set (configured, ";, ", -1);
+    g_autoptr (GStrvBuilder) enable = g_strv_builder_new ();
+    g_auto (GStrv) names = NULL;
+
+    if (options->enable_plugins != NULL)
+      g_strv_builder_addv (enable, (const gchar **) options->enable_plugins);
+    for (guint i = 0; from_config[i] != NULL; i++)
+      if (*from_config[i] != '\0')
+        g_strv_builder_add (enable, from_config[i]);
+    names = g_strv_builder_end (enable);
+    cw_plugin_loader_set_crash_guard (self->loader, state_dir, (const gchar *const *) names);
+  }
   cw_plugin_loader_load_dirs (self->loader, (const gchar *const *) dirs->pdata);
   return TRUE;
 }

@@ -79,7 +79,14 @@ CwPluginLoader *cw_plugin_loader_new (CwContext *context);
 /* Loads every libcowork_plugin_<name>.so from @dirs in order; the first of a name wins.
  * A module that cannot be loaded is recorded, not fatal. */
 void cw_plugin_loader_load_dirs (CwPluginLoader *self, const gchar *const *dirs);
+/* Turns on the crash guard in @dir (see cw-plugin-loader.c) and takes the plugins named in
+ * @enable off the skipped list. Call before cw_plugin_loader_load_dirs(). */
+void cw_plugin_loader_set_crash_guard (CwPluginLoader *self, const gchar *dir,
+                                       const gchar *const *enable);
+/* Starts every loaded plugin in the order of their start rules, waiting for asynchronous
+ * starts up to [plugins] start-timeout-ms each (a plugin that takes longer is disabled). */
 void cw_plugin_loader_start_all (CwPluginLoader *self);
+/* Stops them in reverse order, waiting up to [plugins] stop-timeout-ms in all. */
 void cw_plugin_loader_stop_all (CwPluginLoader *self);
 /* [{name, state, path, error?, commands[]}] */
 JsonArray *cw_plugin_loader_get_health (CwPluginLoader *self);

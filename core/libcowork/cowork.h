@@ -288,14 +288,24 @@ struct _CwPluginClass
 {
   GObjectClass parent_class;
 
-  /* Register commands and migrations; nothing long-running yet. */
+  /* Register commands, migrations and start rules; nothing long-running yet. */
   gboolean (*load) (CwPlugin *self, GError **error);
-  /* Every plugin is loaded: start timers, connections, recovery. */
+  /* Every plugin is loaded: start timers, connections, recovery. A plugin that must wait
+   * (connect, bind) implements start_async/start_finish instead; the daemon waits for it,
+   * up to [plugins] start-timeout-ms, before the next plugin starts. */
   gboolean (*start) (CwPlugin *self, GError **error);
-  /* The daemon is stopping: stop work, flush state. Must not fail. */
+  /* The daemon is stopping: stop work, flush state. Must not fail. A plugin that must wait
+   * (drain turns, close connections) implements stop_async/stop_finish instead; the daemon
+   * waits for it up to [plugins] stop-timeout-ms. */
   void (*stop) (CwPlugin *self);
   /* Optional: extra state for daemon_health, a JSON object owned by the caller. */
   JsonObject *(*get_health) (CwPlugin *self);
+  void (*start_async) (CwPlugin *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+                       gpointer user_data);
+  gboolean (*start_finish) (CwPlugin *self, GAsyncResult *result, GError **error);
+  void (*stop_async) (CwPlugin *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+                      gpointer user_data);
+  void (*stop_finish) (CwPlugin *self, GAsyncResult *result);
 
   gpointer padding[12];
 };
@@ -323,9 +333,26 @@ CwCaller *cw_plugin_new_remote_caller (CwPlugin *self, const gchar *device_id);
 gint64 cw_plugin_emit (CwPlugin *self, const gchar *type, const gchar *session_id,
                        JsonObject *data);
 
-/* The symbol every plugin module exports. */
+/* Declares, from load(), that this plugin starts after @other (and stops before it). A
+ * name that is not loaded is ignored; plugins in a cycle are disabled. */
+void cw_plugin_add_start_after (CwPlugin *self, const gchar *other);
+
+/* The two symbols every plugin module exports, both defined by CW_PLUGIN_EXPORT: the plugin
+ * API version it was built for (the loader refuses a mismatch) and its GType. */
 typedef GType (*CwPluginQueryTypeFunc) (void);
-#define CW_PLUGIN_QUERY_TYPE_SYMBOL "cw_plugin_query_type"
+#define CW_PLUGIN_QUERY_TYPE_SYMBOL  "cw_plugin_query_type"
+#define CW_PLUGIN_API_VERSION_SYMBOL "cw_plugin_api_version"
+
+/* In the plugin's one source file that defines its type:
+ *   CW_PLUGIN_EXPORT (cw_example_plugin_get_type)
+ */
+#define CW_PLUGIN_EXPORT(get_type_func)                                                            \
+  G_MODULE_EXPORT const guint32 cw_plugin_api_version = CW_PLUGIN_API_VERSION;                     \
+  G_MODULE_EXPORT GType cw_plugin_query_type (void);                                               \
+  GType cw_plugin_query_type (void)                                                                \
+  {                                                                                                \
+    return get_type_func ();                                                                       \
+  }
 
 /* ---- scheduler ---- */
 

@@ -22,8 +22,16 @@ const gchar *cw_plugin_state_to_string (CwPluginState state);
  * without error into an internal error, and disable the plugin (dropping its commands)
  * when a step fails. */
 gboolean cw_plugin_runner_load (CwPlugin *self, GError **error);
-gboolean cw_plugin_runner_start (CwPlugin *self, GError **error);
-void cw_plugin_runner_stop (CwPlugin *self);
+/* start_async when the plugin has it, else start; FALSE from finish disables the plugin. */
+void cw_plugin_runner_start_async (CwPlugin *self, GAsyncReadyCallback callback,
+                                   gpointer user_data);
+gboolean cw_plugin_runner_start_finish (CwPlugin *self, GAsyncResult *result, GError **error);
+void cw_plugin_runner_stop_async (CwPlugin *self, GAsyncReadyCallback callback, gpointer user_data);
+void cw_plugin_runner_stop_finish (CwPlugin *self, GAsyncResult *result);
+/* Disables the plugin (its commands go, later calls say why), as a failed step does. */
+void cw_plugin_runner_disable (CwPlugin *self, const gchar *message);
+/* The names given to cw_plugin_add_start_after(). */
+GPtrArray *cw_plugin_get_start_after (CwPlugin *self);
 JsonObject *cw_plugin_runner_get_health (CwPlugin *self);
 
 G_END_DECLS

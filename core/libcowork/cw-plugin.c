@@ -12,6 +12,8 @@ typedef struct
   CwPluginState state;
   gchar *error;
   GPtrArray *commands;
+  GPtrArray *start_after;
+  GCancellable *cancellable; /* of a running start/stop */
 } CwPluginPrivate;
 
 G_DEFINE_TYPE_WITH_PRIVATE (CwPlugin, cw_plugin, G_TYPE_OBJECT)
@@ -26,6 +28,8 @@ cw_plugin_finalize (GObject *object)
   g_free (priv->path);
   g_free (priv->error);
   g_ptr_array_unref (priv->commands);
+  g_ptr_array_unref (priv->start_after);
+  g_clear_object (&priv->cancellable);
   g_clear_object (&priv->context);
   G_OBJECT_CLASS (cw_plugin_parent_class)->finalize (object);
 }
@@ -40,6 +44,7 @@ static void
 cw_plugin_init (CwPlugin *self)
 {
   GET_PRIVATE (self)->commands = g_ptr_array_new_with_free_func (g_free);
+  GET_PRIVATE (self)->start_after = g_ptr_array_new_with_free_func (g_free);
 }
 
 void
@@ -220,72 +225,174 @@ drop_registrations (CwPlugin *self)
   cw_event_bus_remove_consumers (cw_context_get_event_bus (priv->context), priv->name);
 }
 
+void
+cw_plugin_add_start_after (CwPlugin *self, const gchar *other)
+{
+  g_return_if_fail (CW_IS_PLUGIN (self));
+  g_return_if_fail (other != NULL);
+  g_ptr_array_add (GET_PRIVATE (self)->start_after, g_strdup (other));
+}
+
+GPtrArray *
+cw_plugin_get_start_after (CwPlugin *self)
+{
+  return GET_PRIVATE (self)->start_after;
+}
+
+void
+cw_plugin_runner_disable (CwPlugin *self, const gchar *message)
+{
+  CwPluginPrivate *priv = GET_PRIVATE (self);
+  g_autofree gchar *why = NULL;
+
+  if (priv->state == CW_PLUGIN_STATE_DISABLED)
+    return;
+  priv->state = CW_PLUGIN_STATE_DISABLED;
+  g_free (priv->error);
+  priv->error = g_strdup (message);
+  if (priv->cancellable != NULL)
+    g_cancellable_cancel (priv->cancellable);
+  why = g_strdup_printf ("the plugin that owns it is disabled (%s)", message);
+  cw_command_registry_remove_owner (cw_context_get_registry (priv->context), priv->name, why);
+  g_ptr_array_set_size (priv->commands, 0);
+  drop_registrations (self);
+  g_warning ("plugin %s disabled: %s", priv->name, message);
+}
+
+/* Prefixes the plugin's name, turns a FALSE without error into one, and disables. */
 static void
-disable (CwPlugin *self, const GError *error)
+fail_step (CwPlugin *self, const gchar *step, GError **local_error, GError **error)
 {
   CwPluginPrivate *priv = GET_PRIVATE (self);
 
-  priv->state = CW_PLUGIN_STATE_DISABLED;
-  g_free (priv->error);
-  priv->error = g_strdup (error->message);
-  {
-    g_autofree gchar *why
-        = g_strdup_printf ("the plugin that owns it is disabled (%s)", error->message);
-    cw_command_registry_remove_owner (cw_context_get_registry (priv->context), priv->name, why);
-  }
-  g_ptr_array_set_size (priv->commands, 0);
-  drop_registrations (self);
-  g_warning ("plugin %s disabled: %s", priv->name, error->message);
+  if (*local_error == NULL)
+    *local_error = g_error_new (CW_ERROR, CW_ERROR_INTERNAL, "%s failed without an error", step);
+  g_prefix_error (local_error, "%s: ", priv->name);
+  cw_plugin_runner_disable (self, (*local_error)->message);
+  g_propagate_error (error, g_steal_pointer (local_error));
 }
 
-typedef gboolean (*StepFunc) (CwPlugin *self, GError **error);
-
-static gboolean
-run_step (CwPlugin *self, StepFunc func, const gchar *step, CwPluginState next, GError **error)
+gboolean
+cw_plugin_runner_load (CwPlugin *self, GError **error)
 {
   CwPluginPrivate *priv = GET_PRIVATE (self);
   g_autoptr (GError) local_error = NULL;
 
   if (priv->state == CW_PLUGIN_STATE_DISABLED)
     return TRUE;
-  if (func != NULL && !func (self, &local_error))
+  if (CW_PLUGIN_GET_CLASS (self)->load != NULL
+      && !CW_PLUGIN_GET_CLASS (self)->load (self, &local_error))
     {
-      if (local_error == NULL)
-        local_error = g_error_new (CW_ERROR, CW_ERROR_INTERNAL, "%s failed without an error", step);
-      g_prefix_error (&local_error, "%s: ", priv->name);
-      disable (self, local_error);
-      g_propagate_error (error, g_steal_pointer (&local_error));
+      fail_step (self, "load", &local_error, error);
       return FALSE;
     }
-  priv->state = next;
+  priv->state = CW_PLUGIN_STATE_LOADED;
   return TRUE;
 }
 
-gboolean
-cw_plugin_runner_load (CwPlugin *self, GError **error)
+static void
+on_start_done (GObject *source, GAsyncResult *res, gpointer user_data)
 {
-  return run_step (self, CW_PLUGIN_GET_CLASS (self)->load, "load", CW_PLUGIN_STATE_LOADED, error);
-}
+  g_autoptr (GTask) task = user_data;
+  CwPlugin *self = g_task_get_source_object (task);
+  GError *error = NULL;
 
-gboolean
-cw_plugin_runner_start (CwPlugin *self, GError **error)
-{
-  return run_step (self, CW_PLUGIN_GET_CLASS (self)->start, "start", CW_PLUGIN_STATE_RUNNING,
-                   error);
+  if (!CW_PLUGIN_GET_CLASS (self)->start_finish (self, res, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
 }
 
 void
-cw_plugin_runner_stop (CwPlugin *self)
+cw_plugin_runner_start_async (CwPlugin *self, GAsyncReadyCallback callback, gpointer user_data)
 {
   CwPluginPrivate *priv = GET_PRIVATE (self);
+  CwPluginClass *klass = CW_PLUGIN_GET_CLASS (self);
+  g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
+  GError *error = NULL;
 
+  g_task_set_source_tag (task, cw_plugin_runner_start_async);
+  if (priv->state == CW_PLUGIN_STATE_DISABLED)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  g_clear_object (&priv->cancellable);
+  priv->cancellable = g_cancellable_new ();
+  if (klass->start_async != NULL && klass->start_finish != NULL)
+    {
+      klass->start_async (self, priv->cancellable, on_start_done, g_steal_pointer (&task));
+      return;
+    }
+  if (klass->start != NULL && !klass->start (self, &error))
+    {
+      if (error == NULL)
+        error = g_error_new (CW_ERROR, CW_ERROR_INTERNAL, "start failed without an error");
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+gboolean
+cw_plugin_runner_start_finish (CwPlugin *self, GAsyncResult *result, GError **error)
+{
+  CwPluginPrivate *priv = GET_PRIVATE (self);
+  g_autoptr (GError) local_error = NULL;
+
+  if (priv->state == CW_PLUGIN_STATE_DISABLED) /* timed out and disabled meanwhile */
+    return FALSE;
+  if (!g_task_propagate_boolean (G_TASK (result), &local_error))
+    {
+      fail_step (self, "start", &local_error, error);
+      return FALSE;
+    }
+  priv->state = CW_PLUGIN_STATE_RUNNING;
+  return TRUE;
+}
+
+static void
+on_stop_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  CwPlugin *self = g_task_get_source_object (task);
+
+  CW_PLUGIN_GET_CLASS (self)->stop_finish (self, res);
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+cw_plugin_runner_stop_async (CwPlugin *self, GAsyncReadyCallback callback, gpointer user_data)
+{
+  CwPluginPrivate *priv = GET_PRIVATE (self);
+  CwPluginClass *klass = CW_PLUGIN_GET_CLASS (self);
+  g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
+
+  g_task_set_source_tag (task, cw_plugin_runner_stop_async);
   if (priv->state != CW_PLUGIN_STATE_RUNNING && priv->state != CW_PLUGIN_STATE_LOADED)
-    return;
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  priv->state = CW_PLUGIN_STATE_STOPPED;
   /* Nothing more reaches a stopping plugin. */
   drop_registrations (self);
-  if (CW_PLUGIN_GET_CLASS (self)->stop != NULL)
-    CW_PLUGIN_GET_CLASS (self)->stop (self);
-  priv->state = CW_PLUGIN_STATE_STOPPED;
+  g_clear_object (&priv->cancellable);
+  priv->cancellable = g_cancellable_new ();
+  if (klass->stop_async != NULL && klass->stop_finish != NULL)
+    {
+      klass->stop_async (self, priv->cancellable, on_stop_done, g_steal_pointer (&task));
+      return;
+    }
+  if (klass->stop != NULL)
+    klass->stop (self);
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+cw_plugin_runner_stop_finish (CwPlugin *self, GAsyncResult *result)
+{
+  g_task_propagate_boolean (G_TASK (result), NULL);
 }
 
 JsonObject *

@@ -455,8 +455,4 @@ cw_agent_plugin_init (CwAgentPlugin *self)
                                               "timeout", 0, "idle-timeout", 60, NULL);
 }
 
-G_MODULE_EXPORT GType
-cw_plugin_query_type (void)
-{
-  return CW_TYPE_AGENT_PLUGIN;
-}
+CW_PLUGIN_EXPORT (cw_agent_plugin_get_type)

@@ -69,8 +69,4 @@ cw_example_plugin_init (CwExamplePlugin *self)
 {
 }
 
-G_MODULE_EXPORT GType
-cw_plugin_query_type (void)
-{
-  return CW_TYPE_EXAMPLE_PLUGIN;
-}
+CW_PLUGIN_EXPORT (cw_example_plugin_get_type)

@@ -428,7 +428,8 @@ test_plugin_failures (void)
       strstr (json_object_get_string_member (p, "error"), "start failed without an error"));
   p = find_plugin (plugins, "notaplugin");
   g_assert_cmpstr (json_object_get_string_member (p, "state"), ==, "failed");
-  g_assert_nonnull (strstr (json_object_get_string_member (p, "error"), "cw_plugin_query_type"));
+  g_assert_nonnull (strstr (json_object_get_string_member (p, "error"),
+                            "does not declare its plugin API version"));
 
   /* A disabled plugin's commands are gone; the core's and the good plugin's remain. */
   g_assert_null (cw_client_call (c, "broken_cmd", NULL, &error));

@@ -36,7 +36,10 @@ cw_test_daemon_add_arg (CwTestDaemon *self, const gchar *arg)
 void
 cw_test_daemon_setenv (CwTestDaemon *self, const gchar *name, const gchar *value)
 {
-  self->env = g_environ_setenv (self->env, name, value, TRUE);
+  if (value == NULL)
+    self->env = g_environ_unsetenv (self->env, name);
+  else
+    self->env = g_environ_setenv (self->env, name, value, TRUE);
 }
 
 GSubprocess *

@@ -21,6 +21,7 @@ typedef struct
 CwTestDaemon *cw_test_daemon_new (void);
 /* Adds an argument given to coworkd at every start. */
 void cw_test_daemon_add_arg (CwTestDaemon *self, const gchar *arg);
+/* @value NULL removes @name from the daemon's environment. */
 void cw_test_daemon_setenv (CwTestDaemon *self, const gchar *name, const gchar *value);
 /* Spawns coworkd with the built plugins and waits (10 s at most) until ping answers. */
 void cw_test_daemon_start (CwTestDaemon *self);

@@ -44,10 +44,8 @@ broken_class_init (gpointer klass, gpointer data)
   CW_PLUGIN_CLASS (klass)->start = broken_start;
 }
 
-G_MODULE_EXPORT GType cw_plugin_query_type (void);
-
-GType
-cw_plugin_query_type (void)
+static GType
+broken_get_type (void)
 {
   static GType type = 0;
 
@@ -56,3 +54,24 @@ cw_plugin_query_type (void)
                                           broken_class_init, sizeof (CwPlugin), NULL, 0);
   return type;
 }
+
+#ifdef BROKEN_API_VERSION
+/* Built for another plugin API: the loader must refuse it. */
+G_MODULE_EXPORT const guint32 cw_plugin_api_version = BROKEN_API_VERSION;
+G_MODULE_EXPORT GType cw_plugin_query_type (void);
+GType
+cw_plugin_query_type (void)
+{
+  return broken_get_type ();
+}
+#elif defined(BROKEN_NO_VERSION)
+/* Built without CW_PLUGIN_EXPORT: no API version to check. */
+G_MODULE_EXPORT GType cw_plugin_query_type (void);
+GType
+cw_plugin_query_type (void)
+{
+  return broken_get_type ();
+}
+#else
+CW_PLUGIN_EXPORT (broken_get_type)
+#endif

@@ -88,10 +88,8 @@ sched_class_init (gpointer klass, gpointer data)
   CW_PLUGIN_CLASS (klass)->load = sched_load;
 }
 
-G_MODULE_EXPORT GType cw_plugin_query_type (void);
-
-GType
-cw_plugin_query_type (void)
+static GType
+sched_get_type (void)
 {
   static GType type = 0;
 
@@ -100,3 +98,5 @@ cw_plugin_query_type (void)
                                           sched_class_init, sizeof (CwPlugin), NULL, 0);
   return type;
 }
+
+CW_PLUGIN_EXPORT (sched_get_type)

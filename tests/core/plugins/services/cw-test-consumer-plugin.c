@@ -121,8 +121,4 @@ cw_test_consumer_plugin_init (CwTestConsumerPlugin *self)
   self->log_fd = -1;
 }
 
-G_MODULE_EXPORT GType
-cw_plugin_query_type (void)
-{
-  return cw_test_consumer_plugin_get_type ();
-}
+CW_PLUGIN_EXPORT (cw_test_consumer_plugin_get_type)
