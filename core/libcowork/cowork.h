@@ -201,12 +201,20 @@ gchar *cw_event_bus_get_events_since_json (CwEventBus *self, gint64 after_seq, g
 #define CW_TYPE_STORE (cw_store_get_type ())
 G_DECLARE_FINAL_TYPE (CwStore, cw_store, CW, STORE, GObject)
 
-/* One migration step: SQL run in one transaction, taking the owner from version-1 to
- * version. Steps are listed from version 1 upwards and never edited once released. */
+/* Code run by a migration step, inside its transaction, after the step's SQL (if any):
+ * rewrite rows, import files. FALSE with @error rolls the whole step back. */
+typedef gboolean (*CwMigrationFunc) (CwStore *store, gpointer user_data, GError **error);
+
+/* One migration step taking the owner from version-1 to version: @sql, then @run (either may
+ * be NULL), in one transaction. Steps are listed from version 1 upwards and never edited once
+ * released. Every table, index, view and trigger a step creates must be named after its
+ * owner ("<owner>" or "<owner>_…", '-' written as '_'), or the step is refused. */
 typedef struct
 {
   gint version;
   const gchar *sql;
+  CwMigrationFunc run;
+  gpointer user_data;
 } CwMigration;
 
 gboolean cw_store_migrate (CwStore *self, const gchar *owner, const CwMigration *steps,
@@ -219,6 +227,11 @@ gboolean cw_store_exec (CwStore *self, const gchar *sql, GError **error);
 gboolean cw_store_begin (CwStore *self, GError **error);
 gboolean cw_store_commit (CwStore *self, GError **error);
 void cw_store_rollback (CwStore *self);
+/* Nested work inside a transaction (or on its own): a savepoint that is released (kept) or
+ * rolled back to, by name ([A-Za-z0-9_]+). */
+gboolean cw_store_savepoint (CwStore *self, const gchar *name, GError **error);
+gboolean cw_store_release (CwStore *self, const gchar *name, GError **error);
+void cw_store_rollback_to (CwStore *self, const gchar *name);
 /* Sets @error from the db's last error with @what as context; returns FALSE. */
 gboolean cw_store_set_error (CwStore *self, GError **error, const gchar *what);
 

@@ -105,6 +105,58 @@ cw_store_rollback (CwStore *self)
     sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+static gboolean
+savepoint_name_is_valid (const gchar *name, GError **error)
+{
+  for (const gchar *p = name; p != NULL && *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && *p != '_')
+      goto invalid;
+  if (name != NULL && *name != '\0' && strlen (name) <= 64)
+    return TRUE;
+invalid:
+  g_set_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS, "invalid savepoint name '%s'",
+               name != NULL ? name : "(null)");
+  return FALSE;
+}
+
+static gboolean
+savepoint_exec (CwStore *self, const gchar *verb, const gchar *name, GError **error)
+{
+  g_autofree gchar *sql = NULL;
+
+  if (!savepoint_name_is_valid (name, error))
+    return FALSE;
+  sql = g_strdup_printf ("%s %s", verb, name);
+  return cw_store_exec (self, sql, error);
+}
+
+gboolean
+cw_store_savepoint (CwStore *self, const gchar *name, GError **error)
+{
+  g_return_val_if_fail (CW_IS_STORE (self), FALSE);
+  return savepoint_exec (self, "SAVEPOINT", name, error);
+}
+
+gboolean
+cw_store_release (CwStore *self, const gchar *name, GError **error)
+{
+  g_return_val_if_fail (CW_IS_STORE (self), FALSE);
+  return savepoint_exec (self, "RELEASE", name, error);
+}
+
+void
+cw_store_rollback_to (CwStore *self, const gchar *name)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_return_if_fail (CW_IS_STORE (self));
+  /* ROLLBACK TO keeps the savepoint open; RELEASE ends it. */
+  if (savepoint_exec (self, "ROLLBACK TO", name, &error))
+    savepoint_exec (self, "RELEASE", name, NULL);
+  else
+    g_warning ("cannot roll back to savepoint %s: %s", name, error->message);
+}
+
 sqlite3_stmt *
 cw_store_prepare (CwStore *self, const gchar *sql, GError **error)
 {
@@ -176,6 +228,70 @@ set_schema_version (CwStore *self, const gchar *owner, gint version, GError **er
   return TRUE;
 }
 
+/* The names of every schema object, to see what a step added. */
+static GHashTable *
+schema_names (CwStore *self)
+{
+  GHashTable *names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  sqlite3_stmt *stmt = NULL;
+
+  if (sqlite3_prepare_v2 (self->db, "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+                          -1, &stmt, NULL)
+      != SQLITE_OK)
+    return names;
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    g_hash_table_add (names, g_strdup ((const gchar *) sqlite3_column_text (stmt, 0)));
+  sqlite3_finalize (stmt);
+  return names;
+}
+
+/* Every object a step of @owner added carries the owner's prefix. The core's historical
+ * tables (events, audit, ...) predate the rule. */
+static gboolean
+check_prefixes (CwStore *self, const gchar *owner, GHashTable *before, GError **error)
+{
+  g_autoptr (GHashTable) after = NULL;
+  g_autofree gchar *prefix = NULL;
+  g_autofree gchar *prefix_ = NULL;
+  GHashTableIter iter;
+  const gchar *name;
+
+  if (g_strcmp0 (owner, "core") == 0)
+    return TRUE;
+  after = schema_names (self);
+  prefix = g_strdelimit (g_strdup (owner), "-", '_');
+  prefix_ = g_strconcat (prefix, "_", NULL);
+  g_hash_table_iter_init (&iter, after);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &name, NULL))
+    {
+      if (g_hash_table_contains (before, name) || g_strcmp0 (name, prefix) == 0
+          || g_str_has_prefix (name, prefix_))
+        continue;
+      g_set_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
+                   "%s is not named after its owner (call it %s_…)", name, prefix);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+run_step (CwStore *self, const gchar *owner, const CwMigration *step, GError **error)
+{
+  g_autoptr (GHashTable) before = schema_names (self);
+
+  if (step->sql != NULL && !cw_store_exec (self, step->sql, error))
+    return FALSE;
+  if (step->run != NULL && !step->run (self, step->user_data, error))
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error_literal (error, CW_ERROR, CW_ERROR_INTERNAL,
+                             "its code failed without an error");
+      return FALSE;
+    }
+  return check_prefixes (self, owner, before, error)
+         && set_schema_version (self, owner, step->version, error);
+}
+
 gboolean
 cw_store_migrate (CwStore *self, const gchar *owner, const CwMigration *steps, guint n_steps,
                   GError **error)
@@ -208,8 +324,7 @@ cw_store_migrate (CwStore *self, const gchar *owner, const CwMigration *steps, g
         }
       if (!cw_store_begin (self, error))
         return FALSE;
-      if (!cw_store_exec (self, steps[i].sql, error)
-          || !set_schema_version (self, owner, steps[i].version, error))
+      if (!run_step (self, owner, &steps[i], error))
         {
           cw_store_rollback (self);
           g_prefix_error (error, "failed to migrate %s to version %d: ", owner, steps[i].version);

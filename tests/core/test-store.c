@@ -24,6 +24,25 @@ static const CwMigration plugin_broken[] = {
   { 3, "CREATE TABLE tags (x); THIS IS NOT SQL;" },
 };
 
+/* A code step: rewrites every body, as an importer or a data fix would. */
+static gboolean
+shout_bodies (CwStore *store, gpointer user_data, GError **error)
+{
+  guint *runs = user_data;
+
+  (*runs)++;
+  return cw_store_exec (store, "UPDATE notes SET body = upper(body)", error);
+}
+
+static gboolean
+fail_in_code (CwStore *store, gpointer user_data, GError **error)
+{
+  if (!cw_store_exec (store, "UPDATE notes SET body = 'lost'", error))
+    return FALSE;
+  g_set_error_literal (error, CW_ERROR, CW_ERROR_FAILED, "the import file is unreadable");
+  return FALSE;
+}
+
 static gint64
 count (CwStore *store, const gchar *sql)
 {
@@ -71,6 +90,78 @@ test_owner_migrations (void)
   g_assert_error (error, CW_ERROR, CW_ERROR_NOT_SUPPORTED);
   /* Other owners are independent. */
   g_assert_cmpint (cw_store_get_schema_version (store, "other"), ==, 0);
+  g_clear_object (&store);
+  cw_test_rm_rf (dir);
+}
+
+static void
+test_code_steps_and_prefixes (void)
+{
+  g_autofree gchar *dir = NULL;
+  g_autofree gchar *path = temp_db (&dir);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwStore) store = cw_store_open (path, &error);
+  guint runs = 0;
+  const CwMigration steps[] = {
+    { 1, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);"
+         "INSERT INTO notes (body) VALUES ('quiet');" },
+    { 2, NULL, shout_bodies, &runs },
+    { 3, "CREATE INDEX notes_by_body ON notes (body);", fail_in_code, NULL },
+  };
+  const CwMigration foreign[] = {
+    { 1, "CREATE TABLE notes_ok (x); CREATE TABLE sessions (x);" },
+  };
+
+  g_assert_no_error (error);
+  /* Code runs once, inside the step's transaction. */
+  g_assert_true (cw_store_migrate (store, "notes", steps, 2, &error));
+  g_assert_true (cw_store_migrate (store, "notes", steps, 2, &error));
+  g_assert_cmpuint (runs, ==, 1);
+  g_assert_cmpint (count (store, "SELECT COUNT(*) FROM notes WHERE body = 'QUIET'"), ==, 1);
+  /* Code that fails rolls back its SQL and its own writes. */
+  g_assert_false (cw_store_migrate (store, "notes", steps, 3, &error));
+  g_assert_cmpstr (error->message, ==,
+                   "failed to migrate notes to version 3: the import file is unreadable");
+  g_clear_error (&error);
+  g_assert_cmpint (cw_store_get_schema_version (store, "notes"), ==, 2);
+  g_assert_cmpint (count (store, "SELECT COUNT(*) FROM notes WHERE body = 'QUIET'"), ==, 1);
+  g_assert_cmpint (count (store, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'notes_by_body'"),
+                   ==, 0);
+  /* A table outside the owner's prefix is refused, and nothing of the step stays. */
+  g_assert_false (cw_store_migrate (store, "notes-extra", foreign, 1, &error));
+  g_assert_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS);
+  g_assert_nonnull (strstr (error->message, "notes_ok is not named after its owner"));
+  g_clear_error (&error);
+  g_assert_cmpint (count (store, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'sessions'"), ==,
+                   0);
+  g_clear_object (&store);
+  cw_test_rm_rf (dir);
+}
+
+static void
+test_savepoints (void)
+{
+  g_autofree gchar *dir = NULL;
+  g_autofree gchar *path = temp_db (&dir);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwStore) store = cw_store_open (path, &error);
+
+  g_assert_true (cw_store_migrate (store, "notes", plugin_v1, 1, &error));
+  g_assert_true (cw_store_begin (store, &error));
+  g_assert_true (cw_store_exec (store, "INSERT INTO notes (body) VALUES ('outer')", &error));
+  g_assert_true (cw_store_savepoint (store, "inner", &error));
+  g_assert_true (cw_store_exec (store, "INSERT INTO notes (body) VALUES ('dropped')", &error));
+  cw_store_rollback_to (store, "inner");
+  g_assert_true (cw_store_savepoint (store, "kept", &error));
+  g_assert_true (cw_store_exec (store, "INSERT INTO notes (body) VALUES ('kept')", &error));
+  g_assert_true (cw_store_release (store, "kept", &error));
+  g_assert_true (cw_store_commit (store, &error));
+  g_assert_cmpint (count (store, "SELECT COUNT(*) FROM notes"), ==, 2);
+  g_assert_cmpint (count (store, "SELECT COUNT(*) FROM notes WHERE body = 'dropped'"), ==, 0);
+  /* Names go into SQL: only plain identifiers. */
+  g_assert_false (cw_store_savepoint (store, "x; DROP TABLE notes", &error));
+  g_assert_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS);
+  g_assert_cmpint (count (store, "SELECT COUNT(*) FROM notes"), ==, 2);
   g_clear_object (&store);
   cw_test_rm_rf (dir);
 }
@@ -137,6 +228,8 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/cowork/store/code-steps-and-prefixes", test_code_steps_and_prefixes);
+  g_test_add_func ("/cowork/store/savepoints", test_savepoints);
   g_test_add_func ("/cowork/store/owner-migrations", test_owner_migrations);
   g_test_add_func ("/cowork/store/upgrade-core-v1-file", test_upgrade_core_v1_file);
   g_test_add_func ("/cowork/store/open-unwritable", test_open_unwritable);
