@@ -10,6 +10,22 @@
 #include <locale.h>
 #include <malloc.h>
 #include <signal.h>
+#include <sys/resource.h>
+
+/* Clients, the database and child processes all take descriptors: use all the hard limit
+ * allows (the soft default, often 1024, is for select() users; GLib polls). */
+static void
+raise_fd_limit (void)
+{
+  struct rlimit rl;
+
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+    {
+      rl.rlim_cur = rl.rlim_max;
+      if (setrlimit (RLIMIT_NOFILE, &rl) != 0)
+        g_debug ("could not raise the descriptor limit: %s", g_strerror (errno));
+    }
+}
 
 static gboolean
 on_quit_signal (gpointer user_data)
@@ -104,6 +120,9 @@ main (int argc, char **argv)
   if (verbose)
     g_log_set_debug_enabled (TRUE);
   signal (SIGPIPE, SIG_IGN);
+  /* Past a file size limit a write must fail (and be reported), not kill the daemon. */
+  signal (SIGXFSZ, SIG_IGN);
+  raise_fd_limit ();
 
   options.mode = mode;
   options.app_data_dir = app_data_dir;

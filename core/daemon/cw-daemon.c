@@ -224,6 +224,7 @@ start_dbus (CwDaemon *self, const CwDaemonOptions *options, GError **error)
 static gboolean
 phase_transports (CwDaemon *self, const CwDaemonOptions *options, GError **error)
 {
+  CwSocketLimits limits = CW_SOCKET_LIMITS_DEFAULT;
   g_autofree gchar *token = cw_token_ensure (self->paths->token_file, error);
   g_autofree gchar *group = NULL;
 
@@ -231,9 +232,18 @@ phase_transports (CwDaemon *self, const CwDaemonOptions *options, GError **error
     return FALSE;
   group = cw_config_get_string (self->config, "daemon", "group", "cowork");
   self->peer_policy = cw_peer_policy_new (self->paths->system_mode, group);
+  limits.max_clients = (guint) CLAMP (
+      cw_config_get_int (self->config, "socket", "max-clients", limits.max_clients), 0, G_MAXINT);
+  limits.auth_timeout_ms = (guint) CLAMP (
+      cw_config_get_int (self->config, "socket", "auth-timeout-ms", limits.auth_timeout_ms), 0,
+      G_MAXINT);
+  limits.max_auth_failures = (guint) CLAMP (
+      cw_config_get_int (self->config, "socket", "max-auth-failures", limits.max_auth_failures), 1,
+      G_MAXINT);
   self->socket = cw_transport_socket_new (
       self->registry, self->bus,
       cw_config_get_int (self->config, "events", "subscriber-queue", 4096));
+  cw_transport_socket_set_limits (self->socket, &limits);
   cw_transport_socket_set_token (self->socket, token);
   cw_transport_socket_set_peer_check (self->socket, cw_peer_policy_check, self->peer_policy);
   if (!cw_transport_socket_listen (self->socket, self->paths->endpoint, error))

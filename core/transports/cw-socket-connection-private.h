@@ -15,6 +15,12 @@ typedef struct
   const gchar *token; /* current token, owned by the transport */
   guint subscriber_queue;
   gsize max_line;
+  /* Until its first authenticated request a connection may send lines of at most
+   * max_unauth_line bytes and max_auth_failures refused requests, within auth_timeout_ms
+   * (0: no limit); past any of them it is closed. */
+  gsize max_unauth_line;
+  guint max_auth_failures;
+  guint auth_timeout_ms;
 } CwSocketClientConfig;
 
 /* Starts reading requests; the client frees itself when the peer goes away and calls

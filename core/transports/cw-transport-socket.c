@@ -5,19 +5,29 @@
  * peer's uid is checked (SO_PEERCRED) before a byte is read, and a connection gets no
  * events until it has made one authenticated request.
  *
+ * Clients are capped below the file descriptor limit (RESERVED_FDS stay for the database,
+ * plugins and their child processes): one more is told "Too many connections" and closed.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-paths-private.h"
+#include "cw-socket-acceptor-private.h"
 #include "cw-socket-connection-private.h"
 #include "cw-transport-socket-private.h"
 
 #include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+
+#define RESERVED_FDS    64
+#define MAX_CLIENTS     1024
+#define MAX_UNAUTH_LINE (64 * 1024)
 
 struct _CwTransportSocket
 {
   GObject parent_instance;
-  GSocketService *service;
+  CwSocketAcceptor *acceptor;
+  guint max_clients;
   gchar *socket_path; /* NULL for tcp */
   gchar *endpoint;
   CwSocketClientConfig client_config;
@@ -27,6 +37,7 @@ struct _CwTransportSocket
   GHashTable *clients; /* CwSocketClient set */
   guint64 accepted;
   guint64 refused;
+  guint64 over_capacity;
 };
 
 G_DEFINE_FINAL_TYPE (CwTransportSocket, cw_transport_socket, G_TYPE_OBJECT)
@@ -62,12 +73,38 @@ CwTransportSocket *
 cw_transport_socket_new (CwCommandRegistry *registry, CwEventBus *bus, guint subscriber_queue)
 {
   CwTransportSocket *self = g_object_new (CW_TYPE_TRANSPORT_SOCKET, NULL);
+  CwSocketLimits defaults = CW_SOCKET_LIMITS_DEFAULT;
 
   self->client_config.registry = g_object_ref (registry);
   self->client_config.bus = g_object_ref (bus);
   self->client_config.subscriber_queue = subscriber_queue;
   self->client_config.max_line = CW_SOCKET_MAX_LINE;
+  self->client_config.max_unauth_line = MAX_UNAUTH_LINE;
+  cw_transport_socket_set_limits (self, &defaults);
   return self;
+}
+
+/* What the descriptor limit leaves for clients. */
+static guint
+clients_for_fd_limit (void)
+{
+  struct rlimit rl;
+  rlim_t n;
+
+  if (getrlimit (RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+    return MAX_CLIENTS;
+  n = rl.rlim_cur > 2 * RESERVED_FDS ? rl.rlim_cur - RESERVED_FDS : rl.rlim_cur / 2;
+  return (guint) CLAMP (n, 1, MAX_CLIENTS);
+}
+
+void
+cw_transport_socket_set_limits (CwTransportSocket *self, const CwSocketLimits *limits)
+{
+  guint by_fds = clients_for_fd_limit ();
+
+  self->max_clients = limits->max_clients > 0 ? MIN (limits->max_clients, by_fds) : by_fds;
+  self->client_config.auth_timeout_ms = limits->auth_timeout_ms;
+  self->client_config.max_auth_failures = MAX (limits->max_auth_failures, 1);
 }
 
 void
@@ -98,6 +135,8 @@ on_client_closed (gpointer user_data)
   ClientSlot *slot = user_data;
 
   g_hash_table_remove (slot->self->clients, slot->client);
+  if (slot->self->acceptor != NULL)
+    cw_socket_acceptor_kick (slot->self->acceptor);
   g_free (slot);
 }
 
@@ -129,9 +168,8 @@ peer_allowed (CwTransportSocket *self, GSocketConnection *connection, gint64 *pe
   return TRUE;
 }
 
-static gboolean
-on_incoming (GSocketService *service, GSocketConnection *connection, GObject *source,
-             gpointer user_data)
+static void
+on_incoming (GSocketConnection *connection, gpointer user_data)
 {
   CwTransportSocket *self = user_data;
   gint64 peer_uid = -1;
@@ -142,7 +180,15 @@ on_incoming (GSocketService *service, GSocketConnection *connection, GObject *so
       self->refused++;
       cw_socket_refuse (connection, "{\"id\":\"unknown\",\"success\":false,"
                                     "\"error\":\"Unauthorized\"}\n");
-      return TRUE;
+      return;
+    }
+  if (g_hash_table_size (self->clients) >= self->max_clients)
+    {
+      self->refused++;
+      self->over_capacity++;
+      cw_socket_refuse (connection, "{\"id\":\"unknown\",\"success\":false,"
+                                    "\"error\":\"Too many connections\"}\n");
+      return;
     }
   self->accepted++;
   slot = g_new0 (ClientSlot, 1);
@@ -150,7 +196,6 @@ on_incoming (GSocketService *service, GSocketConnection *connection, GObject *so
   slot->client
       = cw_socket_client_start (connection, peer_uid, &self->client_config, on_client_closed, slot);
   g_hash_table_add (self->clients, slot->client);
-  return TRUE;
 }
 
 static gboolean
@@ -198,7 +243,7 @@ listen_unix (CwTransportSocket *self, const gchar *path, GError **error)
     return FALSE;
   address = g_unix_socket_address_new (path);
   old_umask = umask (0177);
-  ok = g_socket_listener_add_address (G_SOCKET_LISTENER (self->service), address,
+  ok = g_socket_listener_add_address (cw_socket_acceptor_get_listener (self->acceptor), address,
                                       G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, NULL, NULL,
                                       error);
   umask (old_umask);
@@ -233,7 +278,7 @@ listen_tcp (CwTransportSocket *self, const gchar *endpoint, GError **error)
       return FALSE;
     }
   address = g_inet_socket_address_new (inet, port);
-  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (self->service), address,
+  if (!g_socket_listener_add_address (cw_socket_acceptor_get_listener (self->acceptor), address,
                                       G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL, NULL,
                                       error))
     {
@@ -248,19 +293,18 @@ cw_transport_socket_listen (CwTransportSocket *self, const gchar *endpoint, GErr
 {
   gboolean ok;
 
-  g_return_val_if_fail (self->service == NULL, FALSE);
+  g_return_val_if_fail (self->acceptor == NULL, FALSE);
   g_return_val_if_fail (self->token != NULL, FALSE);
-  self->service = g_socket_service_new ();
-  g_signal_connect (self->service, "incoming", G_CALLBACK (on_incoming), self);
+  self->acceptor = cw_socket_acceptor_new (on_incoming, self);
   ok = g_str_has_prefix (endpoint, "tcp://") ? listen_tcp (self, endpoint, error)
                                              : listen_unix (self, endpoint, error);
   if (!ok)
     {
-      g_clear_object (&self->service);
+      g_clear_pointer (&self->acceptor, cw_socket_acceptor_free);
       return FALSE;
     }
   self->endpoint = g_strdup (endpoint);
-  g_socket_service_start (self->service);
+  cw_socket_acceptor_start (self->acceptor);
   return TRUE;
 }
 
@@ -270,11 +314,9 @@ cw_transport_socket_close (CwTransportSocket *self)
   GHashTableIter iter;
   CwSocketClient *client;
 
-  if (self->service == NULL)
+  if (self->acceptor == NULL)
     return;
-  g_socket_service_stop (self->service);
-  g_socket_listener_close (G_SOCKET_LISTENER (self->service));
-  g_clear_object (&self->service);
+  g_clear_pointer (&self->acceptor, cw_socket_acceptor_free);
   if (self->socket_path != NULL)
     g_unlink (self->socket_path);
   g_hash_table_iter_init (&iter, self->clients);
@@ -290,11 +332,15 @@ cw_transport_socket_get_health (CwTransportSocket *self)
 {
   JsonObject *obj = json_object_new ();
 
-  json_object_set_boolean_member (obj, "listening", self->service != NULL);
+  json_object_set_boolean_member (obj, "listening", self->acceptor != NULL);
   if (self->endpoint != NULL)
     json_object_set_string_member (obj, "endpoint", self->endpoint);
   json_object_set_int_member (obj, "clients", g_hash_table_size (self->clients));
   json_object_set_int_member (obj, "accepted", (gint64) self->accepted);
   json_object_set_int_member (obj, "refused", (gint64) self->refused);
+  json_object_set_int_member (obj, "maxClients", self->max_clients);
+  json_object_set_int_member (obj, "overCapacity", (gint64) self->over_capacity);
+  if (self->acceptor != NULL)
+    cw_socket_acceptor_add_health (self->acceptor, obj);
   return obj;
 }

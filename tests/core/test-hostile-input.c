@@ -55,19 +55,39 @@ test_deep_nesting (void)
   g_autofree gchar *token = NULL, *deep_ok = NULL, *deep_bad = NULL, *params = NULL;
 
   cw_test_daemon_start (d);
-  /* Before authentication: one line of 100,000 '[' used to overflow the parser's stack. */
-  anon = cw_test_daemon_connect_anonymous (d);
+  /* Before authentication: one line of 100,000 '[' used to overflow the parser's stack. Now
+   * such a line is over the budget of a connection that has not authenticated yet ... */
   for (guint i = 0; i < 6; i++)
     {
+      g_autoptr (CwClient) anon = cw_test_daemon_connect_anonymous (d);
       g_autoptr (JsonObject) r = cw_test_raw_request (anon, i % 2 ? objects : brackets);
+      assert_refused (r, "Request too large: a line may hold at most 65536 bytes before "
+                         "authentication");
+    }
+  /* ... and within the budget, too deep is refused before a tree is built. */
+  anon = cw_test_daemon_connect_anonymous (d);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree gchar *line = nested_line ("[", 60000);
+      g_autoptr (JsonObject) r = cw_test_raw_request (anon, line);
       assert_refused (r, "Failed to parse request: JSON nested deeper than 128 levels");
       g_assert_cmpstr (json_object_get_string_member (r, "id"), ==, "unknown");
     }
   assert_alive (d);
 
+  /* After authentication lines may be long: the depth bound still holds. */
+  c = cw_test_daemon_connect (d);
+  {
+    g_autoptr (JsonNode) pong = cw_test_daemon_call (c, "ping", NULL);
+    g_autoptr (JsonObject) r1 = cw_test_raw_request (c, brackets);
+    g_autoptr (JsonObject) r2 = cw_test_raw_request (c, objects);
+    assert_refused (r1, "Failed to parse request: JSON nested deeper than 128 levels");
+    assert_refused (r2, "Failed to parse request: JSON nested deeper than 128 levels");
+  }
+  assert_alive (d);
+
   /* The bound is 128 levels: params at that depth still work, one more is refused. */
   token = cw_test_daemon_read_token (d);
-  c = cw_test_daemon_connect (d);
   params = nested ("{\"a\":", "}", 126);
   deep_ok = g_strdup_printf ("{\"id\":\"ok\",\"command\":\"ping\",\"params\":{\"p\":%s},"
                              "\"authToken\":\"%s\"}\n",
@@ -86,10 +106,10 @@ test_deep_nesting (void)
   /* Brackets inside strings are text, not nesting. */
   {
     g_autofree gchar *text = nested ("[", NULL, 1000);
-    g_autofree gchar *line = NULL;
-    line = g_strdup_printf ("{\"id\":\"s\",\"command\":\"example_echo\",\"params\":{\"text\":"
-                            "\"%s\\\"{{\"},\"authToken\":\"%s\"}\n",
-                            text, token);
+    g_autofree gchar *line = g_strdup_printf (
+        "{\"id\":\"s\",\"command\":\"example_echo\",\"params\":{\"text\":\"%s\\\"{{\"},"
+        "\"authToken\":\"%s\"}\n",
+        text, token);
     g_autoptr (JsonObject) r = cw_test_raw_request (c, line);
     g_assert_true (json_object_get_boolean_member (r, "success"));
   }

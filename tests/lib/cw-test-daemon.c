@@ -6,6 +6,8 @@
 
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 CwTestDaemon *
 cw_test_daemon_new (void)
@@ -42,6 +44,35 @@ cw_test_daemon_setenv (CwTestDaemon *self, const gchar *name, const gchar *value
     self->env = g_environ_setenv (self->env, name, value, TRUE);
 }
 
+/* In the child, before exec: only async-signal-safe calls. */
+static void
+child_setup (gpointer user_data)
+{
+  CwTestDaemon *self = user_data;
+
+  /* A test that fails mid-way must not leave its daemon running (and the test runner
+   * waiting on its output). */
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (self->fd_limit > 0)
+    {
+      struct rlimit rl = { self->fd_limit, self->fd_limit };
+      setrlimit (RLIMIT_NOFILE, &rl);
+    }
+}
+
+void
+cw_test_daemon_set_fd_limit (CwTestDaemon *self, guint limit)
+{
+  self->fd_limit = limit;
+}
+
+void
+cw_test_daemon_log_to_file (CwTestDaemon *self)
+{
+  g_free (self->log_file);
+  self->log_file = g_build_filename (self->dir, "coworkd.log", NULL);
+}
+
 GSubprocess *
 cw_test_daemon_spawn (CwTestDaemon *self, GError **error)
 {
@@ -70,6 +101,9 @@ cw_test_daemon_spawn (CwTestDaemon *self, GError **error)
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_subprocess_launcher_set_environ (launcher, self->env);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, self, NULL);
+  if (self->log_file != NULL)
+    g_subprocess_launcher_set_stderr_file_path (launcher, self->log_file);
   return g_subprocess_launcher_spawnv (launcher, (const gchar *const *) argv->pdata, error);
 }
 
@@ -290,6 +324,7 @@ cw_test_daemon_free (CwTestDaemon *self)
     }
   cw_test_rm_rf (self->dir);
   g_free (self->dir);
+  g_free (self->log_file);
   g_free (self->endpoint);
   g_free (self->token_file);
   g_ptr_array_unref (self->extra_args);

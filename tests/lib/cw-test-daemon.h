@@ -14,7 +14,9 @@ typedef struct
   gchar *token_file;
   GSubprocess *proc;
   GPtrArray *extra_args;
-  gchar **env; /* environment for the daemon */
+  gchar **env;     /* environment for the daemon */
+  guint fd_limit;  /* RLIMIT_NOFILE (soft and hard) of the daemon, 0: inherited */
+  gchar *log_file; /* the daemon's stderr, when set */
 } CwTestDaemon;
 
 /* A daemon description on a fresh temp dir; nothing runs yet. */
@@ -23,6 +25,10 @@ CwTestDaemon *cw_test_daemon_new (void);
 void cw_test_daemon_add_arg (CwTestDaemon *self, const gchar *arg);
 /* @value NULL removes @name from the daemon's environment. */
 void cw_test_daemon_setenv (CwTestDaemon *self, const gchar *name, const gchar *value);
+/* Starts the daemon with RLIMIT_NOFILE lowered to @limit (soft and hard). */
+void cw_test_daemon_set_fd_limit (CwTestDaemon *self, guint limit);
+/* Sends the daemon's stderr to log_file (in its dir) from the next start on. */
+void cw_test_daemon_log_to_file (CwTestDaemon *self);
 /* Spawns coworkd with the built plugins and waits (10 s at most) until ping answers. */
 void cw_test_daemon_start (CwTestDaemon *self);
 /* Spawns coworkd and returns it without waiting. */
