@@ -103,15 +103,20 @@ cmd_agent_get_bootstrap_state (CwInvocation *inv, gpointer daemon)
   g_autoptr (GString) runtime = g_string_sized_new (size_hint / 2);
   GString *out;
 
-  cw_context_bootstrap_text (cw_daemon_get_context (DAEMON (daemon)), sessions, runtime);
+  CwContext *context = cw_daemon_get_context (DAEMON (daemon));
+
+  cw_context_bootstrap_text (context, sessions, runtime);
   out = g_string_sized_new (sessions->len + runtime->len + 160);
   g_string_append_printf (out, "{\"eventCursor\":%" G_GINT64_FORMAT ",\"sessions\":[",
                           cw_event_bus_get_cursor (bus));
   g_string_append_len (out, sessions->str, sessions->len);
   g_string_append (out, "],\"runtime\":{");
   g_string_append_len (out, runtime->str, runtime->len);
+  g_string_append_c (out, '}');
+  /* Members plugins contribute (cron, workflowRuns, ...) and the core's pendingInteractions. */
+  cw_context_append_bootstrap_members (context, out);
   /* The boot id is cw_make_id() output: base64url, nothing to escape. */
-  g_string_append_printf (out, "},\"bootId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}",
+  g_string_append_printf (out, ",\"bootId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT "}",
                           cw_event_bus_get_boot_id (bus), cw_now_ms ());
   size_hint = out->len + out->len / 8;
   cw_invocation_return_json_text (inv, g_string_free (out, FALSE));

@@ -28,6 +28,22 @@ static const CwMigration core_migrations[] = {
        "  next_fire INTEGER,"
        "  updated_at INTEGER NOT NULL,"
        "  PRIMARY KEY (owner, job_id)) WITHOUT ROWID;" },
+  /* Pending interactions: open until their owner has been told the outcome. */
+  { 4, "CREATE TABLE core_interactions ("
+       "  id TEXT PRIMARY KEY,"
+       "  kind TEXT NOT NULL,"
+       "  owner TEXT NOT NULL,"
+       "  session_id TEXT,"
+       "  payload TEXT NOT NULL,"
+       "  data TEXT NOT NULL DEFAULT '{}',"
+       "  created_at INTEGER NOT NULL,"
+       "  expires_at INTEGER,"
+       "  status TEXT NOT NULL,"
+       "  answer TEXT,"
+       "  resolved_by TEXT,"
+       "  resolved_at INTEGER,"
+       "  delivered INTEGER NOT NULL DEFAULT 0);"
+       "CREATE INDEX core_interactions_open ON core_interactions (delivered, created_at);" },
 };
 
 gboolean

@@ -8,6 +8,7 @@
 #include "cw-core-commands-private.h"
 #include "cw-core-schema-private.h"
 #include "cw-daemon-private.h"
+#include "cw-interaction-commands-private.h"
 #include "cw-lock-private.h"
 #include "cw-peer-policy-private.h"
 #include "cw-service-commands-private.h"
@@ -99,6 +100,7 @@ static gboolean
 phase_store (CwDaemon *self, GError **error)
 {
   CwEventRetention retention = CW_EVENT_RETENTION_DEFAULT;
+  g_autoptr (CwInteractions) interactions = NULL;
 
   self->config = cw_config_new (self->paths->app_data_dir, self->paths->system_mode,
                                 self->paths->config_file, error);
@@ -119,7 +121,12 @@ phase_store (CwDaemon *self, GError **error)
   if (self->scheduler == NULL || !cw_test_clock_setup (self->scheduler, self->registry, error))
     return FALSE;
   cw_context_set_scheduler (self->context, self->scheduler);
+  interactions = cw_interactions_new (self->store, self->bus, error);
+  if (interactions == NULL)
+    return FALSE;
+  cw_context_set_interactions (self->context, interactions);
   cw_core_commands_register (self, self->registry);
+  cw_interaction_commands_register (self->context);
   return TRUE;
 }
 

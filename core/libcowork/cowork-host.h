@@ -70,6 +70,44 @@ void cw_context_set_secrets (CwContext *self, CwSecrets *secrets);
 guint cw_context_bootstrap_text (CwContext *self, GString *sessions, GString *runtime);
 guint cw_context_count_sessions (CwContext *self);
 
+/* ---- bootstrap contributions ----------------------------------------------------- */
+
+/* The owned forms behind cw_plugin_add_bootstrap_sessions/_member (the core uses "core"). */
+void cw_context_add_bootstrap_contributor (CwContext *self, const gchar *owner,
+                                           CwBootstrapFunc func, gpointer user_data);
+gboolean cw_context_add_bootstrap_member (CwContext *self, const gchar *owner, const gchar *name,
+                                          CwBootstrapMemberFunc func, gpointer user_data,
+                                          GError **error);
+/* Appends `,"<name>":<value>` for every member, in the order they were added. */
+void cw_context_append_bootstrap_members (CwContext *self, GString *out);
+/* Drops everything @owner contributed (bootstrap parts, interaction watchers): the plugin
+ * was disabled. */
+void cw_context_remove_owner (CwContext *self, const gchar *owner);
+
+/* ---- pending interactions -------------------------------------------------------- */
+
+/* Loads the interactions still open in the core table core_interactions (core schema 3)
+ * and forgets resolved ones older than a week. */
+CwInteractions *cw_interactions_new (CwStore *store, CwEventBus *bus, GError **error);
+void cw_context_set_interactions (CwContext *self, CwInteractions *interactions);
+/* The owned forms behind cw_plugin_add_interaction/_watch_interactions/_list_interactions. */
+CwInteraction *cw_interactions_create (CwInteractions *self, const gchar *owner,
+                                       CwInteractionKind kind, const gchar *session_id,
+                                       JsonObject *payload, JsonObject *data, gint64 expires_at,
+                                       GError **error);
+void cw_interactions_watch (CwInteractions *self, const gchar *owner, CwInteractionKind kind,
+                            CwInteractionFunc func, gpointer user_data);
+GPtrArray *cw_interactions_list_open (CwInteractions *self, const gchar *owner,
+                                      CwInteractionKind kind);
+void cw_interactions_unwatch_owner (CwInteractions *self, const gchar *owner);
+/* Expires every pending interaction whose expiry is at or before @now_ms and returns how
+ * many. The daemon's timer calls it with the wall clock; tests call it with a fake one. */
+guint cw_interactions_expire_due (CwInteractions *self, gint64 now_ms);
+/* The pending interactions as one JSON array, as text (the bootstrap member). */
+void cw_interactions_append_json (CwInteractions *self, GString *out);
+/* Parses @text as a kind name; FALSE if it is none. */
+gboolean cw_interaction_kind_from_string (const gchar *text, CwInteractionKind *kind);
+
 /* ---- plugin loader --------------------------------------------------------------- */
 
 #define CW_TYPE_PLUGIN_LOADER (cw_plugin_loader_get_type ())

@@ -283,15 +283,6 @@ CwStore *cw_context_get_store (CwContext *self);
 CwConfig *cw_context_get_config (CwContext *self);
 CwSecrets *cw_context_get_secrets (CwContext *self);
 
-/* Contributes sessions to agent_get_bootstrap_state and to the sessionCount of the core
- * commands. With @sessions and @runtime it appends, as JSON text, its SessionInfo objects to
- * @sessions and its "<sessionId>":SessionRuntimeState members to @runtime, each list
- * comma-separated without brackets (text, because a UI hydrates thousands of sessions from
- * one call); both are NULL when only the count is wanted. Returns the number of sessions. */
-typedef guint (*CwBootstrapFunc) (GString *sessions, GString *runtime, gpointer user_data);
-void cw_context_add_bootstrap_contributor (CwContext *self, CwBootstrapFunc func,
-                                           gpointer user_data);
-
 /* ---- plugins ------------------------------------------------------------------------ */
 
 #define CW_TYPE_PLUGIN (cw_plugin_get_type ())
@@ -863,6 +854,424 @@ const gchar *cw_event_consumer_get_name (CwEventConsumer *self);
 gint64 cw_event_consumer_get_cursor (CwEventConsumer *self);
 
 /* ---- end of durable event consumers ---- */
+
+/* ---- bootstrap contributions --------------------------------------------------------- */
+
+/**
+ * CwBootstrapFunc:
+ * @sessions: (nullable): SessionInfo objects are appended here as JSON text
+ * @runtime: (nullable): `"<sessionId>":SessionRuntimeState` members are appended here
+ * @user_data: the data given with the function
+ *
+ * Contributes sessions to agent_get_bootstrap_state and to the sessionCount of the core
+ * commands. Each list is comma-separated without brackets (text, because a UI hydrates
+ * thousands of sessions from one call); both are %NULL when only the count is wanted.
+ *
+ * Returns: the number of sessions
+ *
+ * Since: 1.0
+ */
+typedef guint (*CwBootstrapFunc) (GString *sessions, GString *runtime, gpointer user_data);
+
+/**
+ * cw_plugin_add_bootstrap_sessions:
+ * @self: a #CwPlugin
+ * @func: the contributor
+ * @user_data: passed to @func
+ *
+ * Contributes sessions to the `sessions` and `runtime` members of the bootstrap state. The
+ * contribution is owned by the plugin and removed when it is disabled.
+ *
+ * Since: 1.0
+ */
+void cw_plugin_add_bootstrap_sessions (CwPlugin *self, CwBootstrapFunc func, gpointer user_data);
+
+/**
+ * CwBootstrapMemberFunc:
+ * @out: where the member's value goes
+ * @user_data: the data given with the function
+ *
+ * Appends exactly one JSON value (object, array, string, number, true, false or null) as
+ * text to @out. Text is checked: a value that does not parse is sent as null and logged.
+ *
+ * Since: 1.0
+ */
+typedef void (*CwBootstrapMemberFunc) (GString *out, gpointer user_data);
+
+/**
+ * cw_plugin_add_bootstrap_member:
+ * @self: a #CwPlugin
+ * @name: the member name, e.g. `cron` or `workflowRuns`: `[A-Za-z][A-Za-z0-9_]{0,63}`
+ * @func: builds the value each time the bootstrap state is asked for
+ * @user_data: passed to @func
+ * @error: return location for a #GError
+ *
+ * Adds a top-level member to the result of agent_get_bootstrap_state, so a client that
+ * reopens sees the plugin's state in the same answer as the sessions. The member is owned
+ * by the plugin and removed when it is disabled. The names the core uses (`sessions`,
+ * `runtime`, `eventCursor`, `bootId`, `timestamp`, `pendingInteractions`) and names another
+ * owner has taken are refused.
+ *
+ * Returns: %TRUE, or %FALSE with @error (%CW_ERROR_INVALID_PARAMS, %CW_ERROR_EXISTS)
+ *
+ * Since: 1.0
+ */
+gboolean cw_plugin_add_bootstrap_member (CwPlugin *self, const gchar *name,
+                                         CwBootstrapMemberFunc func, gpointer user_data,
+                                         GError **error);
+
+/* ---- end of bootstrap contributions ---- */
+
+/* ---- pending interactions ------------------------------------------------------------ */
+
+/**
+ * CwInteractionKind:
+ * @CW_INTERACTION_PERMISSION: may this be done? Answer: `"allow"`, `"allow_once"`,
+ *   `"allow_session"` or `"deny"`; id prefix `perm_`
+ * @CW_INTERACTION_QUESTION: a question to a person. Answer: a string or an array of
+ *   strings; id prefix `q_`
+ * @CW_INTERACTION_APPROVAL: go on or not? Answer: `{"approved": bool, "reason"?: string}`;
+ *   id prefix `appr_`
+ *
+ * What a person is asked. The kind decides which answers are accepted.
+ *
+ * Since: 1.0
+ */
+typedef enum
+{
+  CW_INTERACTION_PERMISSION,
+  CW_INTERACTION_QUESTION,
+  CW_INTERACTION_APPROVAL,
+} CwInteractionKind;
+
+/**
+ * CwInteractionState:
+ * @CW_INTERACTION_PENDING: waits for an answer
+ * @CW_INTERACTION_ANSWERED: answered (see cw_interaction_get_answer())
+ * @CW_INTERACTION_EXPIRED: its expiry passed without an answer
+ *
+ * Since: 1.0
+ */
+typedef enum
+{
+  CW_INTERACTION_PENDING,
+  CW_INTERACTION_ANSWERED,
+  CW_INTERACTION_EXPIRED,
+} CwInteractionState;
+
+/**
+ * CwInteraction:
+ *
+ * One request for a person (the human in the loop), stored in the core's table
+ * `core_interactions` so that it survives a restart with the same id. Immutable for
+ * plugins; reference counted.
+ *
+ * Since: 1.0
+ */
+typedef struct _CwInteraction CwInteraction;
+
+#define CW_TYPE_INTERACTION (cw_interaction_get_type ())
+GType cw_interaction_get_type (void);
+
+/**
+ * cw_interaction_ref:
+ * @self: a #CwInteraction
+ *
+ * Returns: (transfer full): @self
+ *
+ * Since: 1.0
+ */
+CwInteraction *cw_interaction_ref (CwInteraction *self);
+
+/**
+ * cw_interaction_unref:
+ * @self: (transfer full): a #CwInteraction
+ *
+ * Since: 1.0
+ */
+void cw_interaction_unref (CwInteraction *self);
+
+/**
+ * cw_interaction_get_id:
+ * @self: a #CwInteraction
+ *
+ * Returns: the id, e.g. `perm_…`, the same before and after a restart
+ *
+ * Since: 1.0
+ */
+const gchar *cw_interaction_get_id (CwInteraction *self);
+
+/**
+ * cw_interaction_get_kind:
+ * @self: a #CwInteraction
+ *
+ * Returns: the kind
+ *
+ * Since: 1.0
+ */
+CwInteractionKind cw_interaction_get_kind (CwInteraction *self);
+
+/**
+ * cw_interaction_get_owner:
+ * @self: a #CwInteraction
+ *
+ * Returns: the name of the plugin that asked
+ *
+ * Since: 1.0
+ */
+const gchar *cw_interaction_get_owner (CwInteraction *self);
+
+/**
+ * cw_interaction_get_session_id:
+ * @self: a #CwInteraction
+ *
+ * Returns: (nullable): the session it belongs to, or %NULL
+ *
+ * Since: 1.0
+ */
+const gchar *cw_interaction_get_session_id (CwInteraction *self);
+
+/**
+ * cw_interaction_get_payload:
+ * @self: a #CwInteraction
+ *
+ * What clients are shown (sealed): the owner's request, with an `id` member holding the
+ * interaction's id.
+ *
+ * Returns: (transfer none): the payload
+ *
+ * Since: 1.0
+ */
+JsonObject *cw_interaction_get_payload (CwInteraction *self);
+
+/**
+ * cw_interaction_get_data:
+ * @self: a #CwInteraction
+ *
+ * The owner's private state (sealed), stored with the interaction and never sent to a
+ * client: what the owner needs to act on the answer after a restart.
+ *
+ * Returns: (transfer none): the data (an empty object when none was given)
+ *
+ * Since: 1.0
+ */
+JsonObject *cw_interaction_get_data (CwInteraction *self);
+
+/**
+ * cw_interaction_get_created_at:
+ * @self: a #CwInteraction
+ *
+ * Returns: when it was asked, in ms since the epoch
+ *
+ * Since: 1.0
+ */
+gint64 cw_interaction_get_created_at (CwInteraction *self);
+
+/**
+ * cw_interaction_get_expires_at:
+ * @self: a #CwInteraction
+ *
+ * Returns: when it expires (wall clock, ms since the epoch), or 0 for never
+ *
+ * Since: 1.0
+ */
+gint64 cw_interaction_get_expires_at (CwInteraction *self);
+
+/**
+ * cw_interaction_get_state:
+ * @self: a #CwInteraction
+ *
+ * Returns: pending, answered or expired
+ *
+ * Since: 1.0
+ */
+CwInteractionState cw_interaction_get_state (CwInteraction *self);
+
+/**
+ * cw_interaction_get_answer:
+ * @self: a #CwInteraction
+ *
+ * Returns: (transfer none) (nullable): the answer once answered, else %NULL
+ *
+ * Since: 1.0
+ */
+JsonNode *cw_interaction_get_answer (CwInteraction *self);
+
+/**
+ * cw_interaction_get_resolved_by:
+ * @self: a #CwInteraction
+ *
+ * Returns: (nullable): who answered (the caller's actor: `socket:uid=1000`, `plugin:<name>`, …),
+ * `expiry` when it expired, %NULL while pending
+ *
+ * Since: 1.0
+ */
+const gchar *cw_interaction_get_resolved_by (CwInteraction *self);
+
+/**
+ * cw_interaction_to_json:
+ * @self: a #CwInteraction
+ *
+ * The wire form: `{id, kind, owner, sessionId, payload, createdAt, expiresAt, status,
+ * answer?, resolvedBy?, resolvedAt?}` (`sessionId` and `expiresAt` may be null; `status` is
+ * `pending`, `answered` or `expired`). The private data is never in it.
+ *
+ * Returns: (transfer full): a new object
+ *
+ * Since: 1.0
+ */
+JsonObject *cw_interaction_to_json (CwInteraction *self);
+
+/**
+ * cw_interaction_kind_to_string:
+ * @kind: a #CwInteractionKind
+ *
+ * Returns: `permission`, `question` or `approval`
+ *
+ * Since: 1.0
+ */
+const gchar *cw_interaction_kind_to_string (CwInteractionKind kind);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CwInteraction, cw_interaction_unref)
+
+/**
+ * CwInteractions:
+ *
+ * Every pending interaction of the daemon. Clients list them (`interaction_list`, and the
+ * `pendingInteractions` member of the bootstrap state) and answer them
+ * (`interaction_respond`) from any transport; every creation and resolution is announced as
+ * an `interaction:created` / `interaction:resolved` event `{interaction}`.
+ *
+ * Since: 1.0
+ */
+#define CW_TYPE_INTERACTIONS (cw_interactions_get_type ())
+G_DECLARE_FINAL_TYPE (CwInteractions, cw_interactions, CW, INTERACTIONS, GObject)
+
+/**
+ * CwInteractionFunc:
+ * @interaction: the resolved interaction: its state is answered (with the answer) or expired
+ * @user_data: the data given with the function
+ *
+ * Tells the owner an interaction of its was resolved. It runs once per resolution, after the
+ * resolution is stored; if the daemon died before it ran, it runs after the next start,
+ * once the owner watches again.
+ *
+ * Since: 1.0
+ */
+typedef void (*CwInteractionFunc) (CwInteraction *interaction, gpointer user_data);
+
+/**
+ * cw_context_get_interactions:
+ * @self: a #CwContext
+ *
+ * Returns: (transfer none): the pending interactions of the daemon
+ *
+ * Since: 1.0
+ */
+CwInteractions *cw_context_get_interactions (CwContext *self);
+
+/**
+ * cw_interactions_lookup:
+ * @self: a #CwInteractions
+ * @id: an interaction id
+ *
+ * Returns: (transfer none) (nullable): the interaction while it is pending (or resolved but
+ *   not yet handed to its owner), else %NULL
+ *
+ * Since: 1.0
+ */
+CwInteraction *cw_interactions_lookup (CwInteractions *self, const gchar *id);
+
+/**
+ * cw_interactions_list:
+ * @self: a #CwInteractions
+ * @owner: (nullable): only this owner's
+ * @session_id: (nullable): only this session's
+ *
+ * Returns: (transfer container) (element-type CwInteraction): the pending interactions,
+ *   oldest first
+ *
+ * Since: 1.0
+ */
+GPtrArray *cw_interactions_list (CwInteractions *self, const gchar *owner, const gchar *session_id);
+
+/**
+ * cw_interactions_respond:
+ * @self: a #CwInteractions
+ * @id: the interaction id
+ * @answer: the answer; what is accepted depends on the kind (see #CwInteractionKind)
+ * @actor: who answers, for the record: the caller's actor (cw_caller_get_actor())
+ * @error: return location for a #GError
+ *
+ * Resolves a pending interaction: the answer, who gave it and when are stored (with an
+ * audit record) in one transaction, `interaction:resolved` is emitted, then the owner's
+ * #CwInteractionFunc runs. Any transport, plugin or relay (a phone, a chat) answers through
+ * this.
+ *
+ * Returns: %TRUE, or %FALSE with @error: %CW_ERROR_NOT_FOUND (`Interaction not found: <id>`),
+ *   %CW_ERROR_EXISTS (already answered or expired), %CW_ERROR_INVALID_PARAMS (an answer the
+ *   kind does not accept), %CW_ERROR_NOT_SUPPORTED (the owner is not running)
+ *
+ * Since: 1.0
+ */
+gboolean cw_interactions_respond (CwInteractions *self, const gchar *id, JsonNode *answer,
+                                  const gchar *actor, GError **error);
+
+/**
+ * cw_plugin_add_interaction:
+ * @self: a #CwPlugin, the owner
+ * @kind: what is asked
+ * @session_id: (nullable): the session it belongs to
+ * @payload: what clients are shown (e.g. the agent's ExtendedPermissionRequest); an `id`
+ *   member with the new id is set on it, and it is sealed
+ * @data: (nullable): private state kept with it for the owner (e.g. the held-back call)
+ * @expires_at: wall-clock expiry in ms since the epoch, or 0 for never
+ * @error: return location for a #GError
+ *
+ * Asks a person. The interaction is stored before this returns and `interaction:created`
+ * is emitted. The answer comes to the function given to cw_plugin_watch_interactions().
+ *
+ * Returns: (transfer none): the new interaction, or %NULL with @error
+ *
+ * Since: 1.0
+ */
+CwInteraction *cw_plugin_add_interaction (CwPlugin *self, CwInteractionKind kind,
+                                          const gchar *session_id, JsonObject *payload,
+                                          JsonObject *data, gint64 expires_at, GError **error);
+
+/**
+ * cw_plugin_watch_interactions:
+ * @self: a #CwPlugin
+ * @kind: the kind of the plugin's interactions to watch
+ * @func: called once for each resolution
+ * @user_data: passed to @func
+ *
+ * Attaches the plugin's handler for its interactions of @kind; call it from start(), after
+ * restoring what cw_plugin_list_interactions() returns. Resolutions stored while nobody
+ * watched (the daemon died in between) are handed over from an idle callback. Removed when
+ * the plugin is disabled; while no handler is attached, answers are refused.
+ *
+ * Since: 1.0
+ */
+void cw_plugin_watch_interactions (CwPlugin *self, CwInteractionKind kind, CwInteractionFunc func,
+                                   gpointer user_data);
+
+/**
+ * cw_plugin_list_interactions:
+ * @self: a #CwPlugin
+ * @kind: the kind
+ *
+ * The plugin's interactions of @kind that are not finished for it: pending ones, and
+ * resolved ones whose #CwInteractionFunc has not run yet. After a restart this is how a
+ * plugin finds what it was waiting for.
+ *
+ * Returns: (transfer container) (element-type CwInteraction): oldest first
+ *
+ * Since: 1.0
+ */
+GPtrArray *cw_plugin_list_interactions (CwPlugin *self, CwInteractionKind kind);
+
+/* ---- end of pending interactions ---- */
 
 /* ---- small JSON helpers -------------------------------------------------------------- */
 

@@ -4,9 +4,18 @@
 
 typedef struct
 {
+  gchar *owner;
   CwBootstrapFunc func;
   gpointer user_data;
 } Contributor;
+
+typedef struct
+{
+  gchar *owner;
+  gchar *name;
+  CwBootstrapMemberFunc func;
+  gpointer user_data;
+} Member;
 
 struct _CwContext
 {
@@ -17,7 +26,9 @@ struct _CwContext
   CwConfig *config;
   CwSecrets *secrets;
   CwScheduler *scheduler;
+  CwInteractions *interactions;
   GArray *contributors;
+  GArray *members;
 };
 
 G_DEFINE_FINAL_TYPE (CwContext, cw_context, G_TYPE_OBJECT)
@@ -33,7 +44,9 @@ cw_context_finalize (GObject *object)
   g_clear_object (&self->config);
   g_clear_object (&self->secrets);
   g_clear_object (&self->scheduler);
+  g_clear_object (&self->interactions);
   g_array_unref (self->contributors);
+  g_array_unref (self->members);
   G_OBJECT_CLASS (cw_context_parent_class)->finalize (object);
 }
 
@@ -44,9 +57,27 @@ cw_context_class_init (CwContextClass *klass)
 }
 
 static void
+contributor_clear (gpointer p)
+{
+  g_free (((Contributor *) p)->owner);
+}
+
+static void
+member_clear (gpointer p)
+{
+  Member *m = p;
+
+  g_free (m->owner);
+  g_free (m->name);
+}
+
+static void
 cw_context_init (CwContext *self)
 {
   self->contributors = g_array_new (FALSE, FALSE, sizeof (Contributor));
+  g_array_set_clear_func (self->contributors, contributor_clear);
+  self->members = g_array_new (FALSE, FALSE, sizeof (Member));
+  g_array_set_clear_func (self->members, member_clear);
 }
 
 CwContext *
@@ -114,13 +145,131 @@ cw_context_get_scheduler (CwContext *self)
   return self->scheduler;
 }
 
-void
-cw_context_add_bootstrap_contributor (CwContext *self, CwBootstrapFunc func, gpointer user_data)
+CwInteractions *
+cw_context_get_interactions (CwContext *self)
 {
-  Contributor c = { func, user_data };
+  g_return_val_if_fail (CW_IS_CONTEXT (self), NULL);
+  return self->interactions;
+}
+
+void
+cw_context_set_interactions (CwContext *self, CwInteractions *interactions)
+{
+  g_set_object (&self->interactions, interactions);
+}
+
+void
+cw_context_add_bootstrap_contributor (CwContext *self, const gchar *owner, CwBootstrapFunc func,
+                                      gpointer user_data)
+{
+  Contributor c = { g_strdup (owner), func, user_data };
 
   g_return_if_fail (CW_IS_CONTEXT (self));
+  g_return_if_fail (owner != NULL && func != NULL);
   g_array_append_val (self->contributors, c);
+}
+
+static gboolean
+member_name_is_valid (const gchar *name)
+{
+  gsize n = name != NULL ? strlen (name) : 0;
+
+  if (n == 0 || n > 64 || !g_ascii_isalpha (name[0]))
+    return FALSE;
+  for (gsize i = 1; i < n; i++)
+    if (!g_ascii_isalnum (name[i]) && name[i] != '_')
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+cw_context_add_bootstrap_member (CwContext *self, const gchar *owner, const gchar *name,
+                                 CwBootstrapMemberFunc func, gpointer user_data, GError **error)
+{
+  static const gchar *const core_names[]
+      = { "sessions", "runtime", "eventCursor", "bootId", "timestamp", NULL };
+  Member m;
+
+  g_return_val_if_fail (CW_IS_CONTEXT (self), FALSE);
+  g_return_val_if_fail (owner != NULL && func != NULL, FALSE);
+  if (!member_name_is_valid (name))
+    {
+      g_set_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
+                   "bootstrap member name \"%s\" is not [A-Za-z][A-Za-z0-9_]{0,63}",
+                   name != NULL ? name : "");
+      return FALSE;
+    }
+  if (g_strv_contains (core_names, name))
+    {
+      g_set_error (error, CW_ERROR, CW_ERROR_EXISTS, "bootstrap member %s belongs to the core",
+                   name);
+      return FALSE;
+    }
+  for (guint i = 0; i < self->members->len; i++)
+    {
+      Member *other = &g_array_index (self->members, Member, i);
+      if (g_strcmp0 (other->name, name) == 0)
+        {
+          g_set_error (error, CW_ERROR, CW_ERROR_EXISTS, "bootstrap member %s belongs to %s", name,
+                       other->owner);
+          return FALSE;
+        }
+    }
+  m.owner = g_strdup (owner);
+  m.name = g_strdup (name);
+  m.func = func;
+  m.user_data = user_data;
+  g_array_append_val (self->members, m);
+  return TRUE;
+}
+
+/* A plugin's text goes into the answer every client parses: what does not parse as one
+ * JSON value is replaced by null rather than breaking the whole state. */
+static gboolean
+member_text_is_valid (const gchar *text, gsize len)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+
+  return len > 0 && json_parser_load_from_data (parser, text, (gssize) len, NULL)
+         && json_parser_get_root (parser) != NULL;
+}
+
+void
+cw_context_append_bootstrap_members (CwContext *self, GString *out)
+{
+  g_return_if_fail (CW_IS_CONTEXT (self));
+  for (guint i = 0; i < self->members->len; i++)
+    {
+      Member *m = &g_array_index (self->members, Member, i);
+      gsize start;
+
+      g_string_append_c (out, ',');
+      cw_json_append_string (out, m->name);
+      g_string_append_c (out, ':');
+      start = out->len;
+      m->func (out, m->user_data);
+      if (!member_text_is_valid (out->str + start, out->len - start))
+        {
+          g_warning ("bootstrap member %s of %s is not one JSON value; sent as null", m->name,
+                     m->owner);
+          g_string_truncate (out, start);
+          g_string_append (out, "null");
+        }
+    }
+}
+
+void
+cw_context_remove_owner (CwContext *self, const gchar *owner)
+{
+  g_return_if_fail (CW_IS_CONTEXT (self));
+  for (guint i = self->contributors->len; i > 0; i--)
+    if (g_strcmp0 (g_array_index (self->contributors, Contributor, i - 1).owner, owner) == 0)
+      g_array_remove_index (self->contributors, i - 1);
+  for (guint i = self->members->len; i > 0; i--)
+    if (g_strcmp0 (g_array_index (self->members, Member, i - 1).owner, owner) == 0)
+      g_array_remove_index (self->members, i - 1);
+  if (self->interactions != NULL)
+    cw_interactions_unwatch_owner (self->interactions, owner);
 }
 
 static void

@@ -214,6 +214,61 @@ cw_plugin_remove_event_consumer (CwPlugin *self, const gchar *name, gboolean for
                                        GET_PRIVATE (self)->name, name, forget);
 }
 
+/* ---- bootstrap contributions --------------------------------------------------------- */
+
+void
+cw_plugin_add_bootstrap_sessions (CwPlugin *self, CwBootstrapFunc func, gpointer user_data)
+{
+  g_return_if_fail (CW_IS_PLUGIN (self));
+  cw_context_add_bootstrap_contributor (GET_PRIVATE (self)->context, GET_PRIVATE (self)->name, func,
+                                        user_data);
+}
+
+gboolean
+cw_plugin_add_bootstrap_member (CwPlugin *self, const gchar *name, CwBootstrapMemberFunc func,
+                                gpointer user_data, GError **error)
+{
+  g_return_val_if_fail (CW_IS_PLUGIN (self), FALSE);
+  return cw_context_add_bootstrap_member (GET_PRIVATE (self)->context, GET_PRIVATE (self)->name,
+                                          name, func, user_data, error);
+}
+
+/* ---- pending interactions ------------------------------------------------------------ */
+
+CwInteraction *
+cw_plugin_add_interaction (CwPlugin *self, CwInteractionKind kind, const gchar *session_id,
+                           JsonObject *payload, JsonObject *data, gint64 expires_at, GError **error)
+{
+  CwPluginPrivate *priv;
+
+  g_return_val_if_fail (CW_IS_PLUGIN (self), NULL);
+  priv = GET_PRIVATE (self);
+  return cw_interactions_create (cw_context_get_interactions (priv->context), priv->name, kind,
+                                 session_id, payload, data, expires_at, error);
+}
+
+void
+cw_plugin_watch_interactions (CwPlugin *self, CwInteractionKind kind, CwInteractionFunc func,
+                              gpointer user_data)
+{
+  CwPluginPrivate *priv;
+
+  g_return_if_fail (CW_IS_PLUGIN (self));
+  priv = GET_PRIVATE (self);
+  cw_interactions_watch (cw_context_get_interactions (priv->context), priv->name, kind, func,
+                         user_data);
+}
+
+GPtrArray *
+cw_plugin_list_interactions (CwPlugin *self, CwInteractionKind kind)
+{
+  CwPluginPrivate *priv;
+
+  g_return_val_if_fail (CW_IS_PLUGIN (self), NULL);
+  priv = GET_PRIVATE (self);
+  return cw_interactions_list_open (cw_context_get_interactions (priv->context), priv->name, kind);
+}
+
 /* Everything registered in the plugin's name except its commands: scheduled jobs stop
  * firing and durable consumers are closed; their stored state waits for the next start. */
 static void
@@ -223,6 +278,8 @@ drop_registrations (CwPlugin *self)
 
   stop_jobs (self);
   cw_event_bus_remove_consumers (cw_context_get_event_bus (priv->context), priv->name);
+  /* Bootstrap contributions and interaction watchers (its interactions stay stored). */
+  cw_context_remove_owner (priv->context, priv->name);
 }
 
 void

@@ -5,6 +5,9 @@
  * Core schema (owner "core"), see cw-core-schema.c:
  *   1: events (durable event log) and event_meta (seq high-water mark, pruning mark)
  *   2: audit (security-relevant actions: mode switches, promotions, token rotations)
+ *   3: core_scheduler_jobs (the scheduler's jobs and their next fire)
+ *   4: core_interactions (pending interactions: permission, question, approval; kept a
+ *      week after they are resolved)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-store-checkpointer-private.h"

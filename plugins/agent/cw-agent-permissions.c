@@ -1,10 +1,9 @@
 /* cw-agent-permissions.c: permission decisions and pending permission requests.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-agent-interactions.h"
 #include "cw-agent-json.h"
 #include "cw-agent-permissions.h"
 #include "cw-agent-store.h"
-
-#define TABLE "agent_permissions"
 
 typedef struct
 {
@@ -221,7 +220,7 @@ build_request (CwPendingPermission *p, const gchar *reason)
   const gchar *tool_id = json_object_get_string_member_with_default (p->tool_call, "id", NULL);
   const gchar *tool_name = json_object_get_string_member_with_default (p->tool_call, "name", NULL);
 
-  json_object_set_string_member (req, "id", p->id);
+  /* The id member is added by the SDK, which chooses it. */
   json_object_set_string_member (req, "type", p->type);
   json_object_set_string_member (req, "resource", p->resource);
   json_object_set_string_member (req, "reason", reason != NULL ? reason : fallback);
@@ -258,12 +257,12 @@ build_item (CwPendingPermission *p)
 }
 
 static CwPendingPermission *
-find_in_session (CwAgentSession *session, const gchar *key)
+find_in_session (CwAgentSession *session, const gchar *key, const gchar *id)
 {
   for (guint i = 0; i < session->pending_permissions->len; i++)
     {
       CwPendingPermission *p = g_ptr_array_index (session->pending_permissions, i);
-      if (g_strcmp0 (p->key, key) == 0)
+      if (key != NULL ? g_strcmp0 (p->key, key) == 0 : g_strcmp0 (p->id, id) == 0)
         return p;
     }
   return NULL;
@@ -278,7 +277,9 @@ cw_permission_request (CwAgentPlugin *plugin, CwAgentSession *session, const gch
   g_autofree gchar *key = g_strdup_printf ("%s:%s", type, resource);
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) item = NULL;
-  CwPendingPermission *p = find_in_session (session, key);
+  g_autoptr (JsonObject) request = NULL;
+  CwPendingPermission *p = find_in_session (session, key, NULL);
+  CwInteraction *interaction;
   JsonObject *data;
 
   if (p != NULL)
@@ -287,7 +288,6 @@ cw_permission_request (CwAgentPlugin *plugin, CwAgentSession *session, const gch
       return p;
     }
   p = pending_new ();
-  p->id = cw_make_id ("perm");
   p->session_id = g_strdup (session->id);
   p->turn_id = g_strdup (turn_id);
   p->type = g_strdup (type);
@@ -295,19 +295,25 @@ cw_permission_request (CwAgentPlugin *plugin, CwAgentSession *session, const gch
   p->resource_is_path = resource_is_path;
   p->key = g_steal_pointer (&key);
   p->tool_call = json_object_ref (tool_call);
-  p->request = build_request (p, reason);
+  request = build_request (p, reason);
+  interaction = cw_agent_interaction_add (plugin, CW_INTERACTION_PERMISSION, session, turn_id,
+                                          request, tool_call, resource_is_path, &error);
+  if (interaction == NULL)
+    {
+      /* Nobody could answer a request that is not stored: refuse rather than hang. */
+      g_warning ("failed to store permission request of session %s: %s", session->id,
+                 error->message);
+      cw_pending_permission_unref (p);
+      func ("deny", user_data);
+      return NULL;
+    }
+  p->id = g_strdup (cw_interaction_get_id (interaction));
+  p->request = json_object_ref (cw_interaction_get_payload (interaction));
   cw_permission_add_waiter (p, func, user_data);
   g_ptr_array_add (session->pending_permissions, p);
 
   item = cw_agent_plugin_append_item (plugin, session, build_item (p));
   p->item_id = g_strdup (json_object_get_string_member (item, "id"));
-  /* The tool call's own identity travels with the stored row so that after a restart
-   * the answer can still run it. */
-  json_object_set_string_member (p->tool_call, "permissionItemId", p->item_id);
-  json_object_set_boolean_member (p->tool_call, "resourceIsPath", resource_is_path);
-  if (!cw_agent_store_save_pending (plugin->store, TABLE, p->id, session->id, turn_id, p->request,
-                                    p->tool_call, &error))
-    g_warning ("failed to store permission request %s: %s", p->id, error->message);
   data = json_object_new ();
   json_object_set_object_member (data, "request", json_object_ref (p->request));
   cw_agent_plugin_emit (plugin, "permission:request", session->id, data);
@@ -315,18 +321,17 @@ cw_permission_request (CwAgentPlugin *plugin, CwAgentSession *session, const gch
   return p;
 }
 
+/* The interaction is resolved (stored by the SDK): the session, the chat item, the event
+ * and the calls waiting for it follow. */
 static void
 resolve (CwAgentPlugin *plugin, CwAgentSession *session, CwPendingPermission *p,
          const gchar *decision)
 {
-  g_autoptr (GError) error = NULL;
   g_autoptr (GArray) waiters = NULL;
   JsonObject *updates, *data;
 
   cw_pending_permission_ref (p);
   g_ptr_array_remove (session->pending_permissions, p);
-  if (!cw_agent_store_delete_pending (plugin->store, TABLE, p->id, &error))
-    g_warning ("failed to forget permission request %s: %s", p->id, error->message);
   if (g_strcmp0 (decision, "allow_session") == 0)
     cw_agent_session_grant (session, p->type, p->resource, p->resource_is_path);
   /* Unlike the original, the stored item shows the outcome. */
@@ -353,41 +358,47 @@ resolve (CwAgentPlugin *plugin, CwAgentSession *session, CwPendingPermission *p,
   cw_pending_permission_unref (p);
 }
 
-static gboolean
-decision_is_valid (const gchar *decision)
+static void
+on_resolved (CwInteraction *interaction, gpointer user_data)
 {
-  return g_strcmp0 (decision, "allow") == 0 || g_strcmp0 (decision, "allow_once") == 0
-         || g_strcmp0 (decision, "allow_session") == 0 || g_strcmp0 (decision, "deny") == 0;
+  CwAgentPlugin *plugin = user_data;
+  JsonNode *answer = cw_interaction_get_answer (interaction);
+  CwAgentSession *session = cw_agent_interaction_session (plugin, interaction);
+  CwPendingPermission *p
+      = session != NULL ? find_in_session (session, NULL, cw_interaction_get_id (interaction))
+                        : NULL;
+  g_autoptr (CwAgentSession) keep = NULL;
+
+  if (p == NULL)
+    return;
+  keep = g_object_ref (session);
+  /* An expired request is a denied one. */
+  resolve (plugin, session, p,
+           answer != NULL && JSON_NODE_HOLDS_VALUE (answer) ? json_node_get_string (answer)
+                                                            : "deny");
+}
+
+static gboolean
+respond (CwAgentPlugin *plugin, const gchar *permission_id, const gchar *decision,
+         const gchar *actor, GError **error)
+{
+  g_autoptr (JsonNode) answer = json_node_init_string (json_node_alloc (), decision);
+
+  return cw_agent_interaction_respond (plugin, permission_id, answer, actor, error);
 }
 
 gboolean
 cw_permission_respond (CwAgentPlugin *plugin, const gchar *permission_id, const gchar *decision,
-                       GError **error)
+                       const gchar *actor, GError **error)
 {
   GHashTableIter iter;
   gpointer value;
 
-  if (!decision_is_valid (decision))
-    {
-      g_set_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
-                   "decision must be allow, allow_once, allow_session or deny");
-      return FALSE;
-    }
+  /* The SDK checks the decision, as it does for an answer through interaction_respond. */
   g_hash_table_iter_init (&iter, plugin->sessions);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      CwAgentSession *session = value;
-      for (guint i = 0; i < session->pending_permissions->len; i++)
-        {
-          CwPendingPermission *p = g_ptr_array_index (session->pending_permissions, i);
-          if (g_strcmp0 (p->id, permission_id) == 0)
-            {
-              g_autoptr (CwAgentSession) keep = g_object_ref (session);
-              resolve (plugin, session, p, decision);
-              return TRUE;
-            }
-        }
-    }
+    if (find_in_session (value, NULL, permission_id) != NULL)
+      return respond (plugin, permission_id, decision, actor, error);
   g_set_error (error, CW_ERROR, CW_ERROR_NOT_FOUND, "Permission request not found: %s",
                permission_id);
   return FALSE;
@@ -397,44 +408,43 @@ void
 cw_permission_deny_all (CwAgentPlugin *plugin, CwAgentSession *session)
 {
   while (session->pending_permissions->len > 0)
-    resolve (plugin, session, g_ptr_array_index (session->pending_permissions, 0), "deny");
+    {
+      g_autoptr (GError) error = NULL;
+      CwPendingPermission *p = g_ptr_array_index (session->pending_permissions, 0);
+
+      if (!respond (plugin, p->id, "deny", CW_AGENT_ACTOR, &error))
+        {
+          /* Resolved already but not yet delivered: settle it here all the same. */
+          g_debug ("permission %s: %s", p->id, error->message);
+          resolve (plugin, session, p, "deny");
+        }
+    }
+}
+
+static void
+restore_one (CwAgentPlugin *plugin, CwAgentSession *session, CwInteraction *interaction)
+{
+  JsonObject *req = cw_interaction_get_payload (interaction);
+  JsonObject *data = cw_interaction_get_data (interaction);
+  CwPendingPermission *p = pending_new ();
+
+  p->id = g_strdup (cw_interaction_get_id (interaction));
+  p->session_id = g_strdup (session->id);
+  p->turn_id = g_strdup (json_object_get_string_member_with_default (data, "turnId", NULL));
+  p->type = g_strdup (json_object_get_string_member_with_default (req, "type", ""));
+  p->resource = g_strdup (json_object_get_string_member_with_default (req, "resource", ""));
+  p->resource_is_path = json_object_get_boolean_member_with_default (data, "resourceIsPath", FALSE);
+  p->key = g_strdup_printf ("%s:%s", p->type, p->resource);
+  p->request = json_object_ref (req);
+  p->tool_call = cw_agent_interaction_tool_call (interaction);
+  p->item_id = cw_agent_store_find_item (plugin->store, session->id, "permission", "$.permissionId",
+                                         p->id);
+  g_ptr_array_add (session->pending_permissions, p);
 }
 
 void
 cw_permission_restore (CwAgentPlugin *plugin)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (JsonArray) rows = cw_agent_store_list_pending (plugin->store, TABLE, &error);
-
-  if (rows == NULL)
-    {
-      g_warning ("failed to read pending permission requests: %s", error->message);
-      return;
-    }
-  for (guint i = 0; i < json_array_get_length (rows); i++)
-    {
-      JsonObject *row = json_array_get_object_element (rows, i);
-      CwAgentSession *session = cw_agent_plugin_lookup_session (
-          plugin, json_object_get_string_member (row, "sessionId"));
-      JsonObject *req = cw_agent_json_object (row, "request");
-      JsonObject *call = cw_agent_json_object (row, "toolCall");
-      CwPendingPermission *p;
-
-      if (session == NULL || req == NULL || call == NULL)
-        continue;
-      p = pending_new ();
-      p->id = g_strdup (json_object_get_string_member (row, "id"));
-      p->session_id = g_strdup (session->id);
-      p->turn_id = g_strdup (json_object_get_string_member_with_default (row, "turnId", NULL));
-      p->type = g_strdup (json_object_get_string_member_with_default (req, "type", ""));
-      p->resource = g_strdup (json_object_get_string_member_with_default (req, "resource", ""));
-      p->resource_is_path
-          = json_object_get_boolean_member_with_default (call, "resourceIsPath", FALSE);
-      p->key = g_strdup_printf ("%s:%s", p->type, p->resource);
-      p->request = json_object_ref (req);
-      p->tool_call = json_object_ref (call);
-      p->item_id
-          = g_strdup (json_object_get_string_member_with_default (call, "permissionItemId", NULL));
-      g_ptr_array_add (session->pending_permissions, p);
-    }
+  cw_agent_interactions_restore (plugin, CW_INTERACTION_PERMISSION, restore_one, on_resolved,
+                                 "deny");
 }

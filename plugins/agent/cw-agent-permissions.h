@@ -50,19 +50,23 @@ CwPendingPermission *cw_pending_permission_ref (CwPendingPermission *p);
 void cw_pending_permission_unref (CwPendingPermission *p);
 
 /* Asks a person: adds a waiter to an identical pending request of the session, or creates
- * one (permission chat item, permission:request, stored so a restart keeps it). */
+ * one (a pending interaction of the SDK, so a restart keeps it and any client may answer;
+ * permission chat item, permission:request). If it cannot be stored, @func gets "deny" at
+ * once and NULL is returned. */
 CwPendingPermission *cw_permission_request (CwAgentPlugin *plugin, CwAgentSession *session,
                                             const gchar *turn_id, const gchar *type,
                                             const gchar *resource, gboolean resource_is_path,
                                             const gchar *reason, JsonObject *tool_call,
                                             CwPermissionFunc func, gpointer user_data);
 void cw_permission_add_waiter (CwPendingPermission *p, CwPermissionFunc func, gpointer user_data);
-/* Resolves @permission_id with @decision; "Permission request not found: <id>" if unknown. */
+/* Resolves @permission_id with @decision, answered by @actor (the caller's, for the record);
+ * "Permission request not found: <id>" if unknown. */
 gboolean cw_permission_respond (CwAgentPlugin *plugin, const gchar *permission_id,
-                                const gchar *decision, GError **error);
+                                const gchar *decision, const gchar *actor, GError **error);
 /* Denies every pending request of @session (stop_generation, delete_session). */
 void cw_permission_deny_all (CwAgentPlugin *plugin, CwAgentSession *session);
-/* Requests stored before a restart, put back on their sessions with no waiter yet. */
+/* Watches the agent's permission interactions and puts those stored before a restart back
+ * on their sessions, with no waiter yet. */
 void cw_permission_restore (CwAgentPlugin *plugin);
 
 G_END_DECLS

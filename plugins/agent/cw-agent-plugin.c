@@ -308,7 +308,7 @@ cw_agent_plugin_load (CwPlugin *plugin, GError **error)
       || !cw_agent_queue_commands_register (self, error)
       || !cw_agent_capability_commands_register (self, error))
     return FALSE;
-  cw_context_add_bootstrap_contributor (context, contribute_bootstrap, self);
+  cw_plugin_add_bootstrap_sessions (plugin, contribute_bootstrap, self);
   return TRUE;
 }
 

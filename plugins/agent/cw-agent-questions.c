@@ -1,10 +1,9 @@
 /* cw-agent-questions.c: pending questions.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-agent-interactions.h"
 #include "cw-agent-json.h"
 #include "cw-agent-questions.h"
 #include "cw-agent-store.h"
-
-#define TABLE "agent_questions"
 
 void
 cw_pending_question_free (CwPendingQuestion *q)
@@ -43,19 +42,31 @@ cw_question_ask (CwAgentPlugin *plugin, CwAgentSession *session, const gchar *tu
                  JsonObject *request, JsonObject *tool_call, CwQuestionFunc func,
                  gpointer user_data)
 {
-  CwPendingQuestion *q = g_new0 (CwPendingQuestion, 1);
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) item = NULL;
+  CwInteraction *interaction;
+  CwPendingQuestion *q;
   JsonObject *data;
 
-  q->id = cw_make_id ("q");
+  if (!json_object_has_member (request, "allowCustom"))
+    json_object_set_boolean_member (request, "allowCustom", TRUE);
+  json_object_set_int_member (request, "timestamp", cw_now_ms ());
+  interaction = cw_agent_interaction_add (plugin, CW_INTERACTION_QUESTION, session, turn_id,
+                                          request, tool_call, FALSE, &error);
+  if (interaction == NULL)
+    {
+      g_autoptr (JsonNode) cancelled
+          = json_node_init_string (json_node_alloc (), CW_QUESTION_CANCELLED);
+      /* Nobody could answer a question that is not stored: give up rather than hang. */
+      g_warning ("failed to store question of session %s: %s", session->id, error->message);
+      func (cancelled, user_data);
+      return NULL;
+    }
+  q = g_new0 (CwPendingQuestion, 1);
+  q->id = g_strdup (cw_interaction_get_id (interaction));
   q->session_id = g_strdup (session->id);
   q->turn_id = g_strdup (turn_id);
-  q->request = json_object_ref (request);
-  json_object_set_string_member (q->request, "id", q->id);
-  if (!json_object_has_member (q->request, "allowCustom"))
-    json_object_set_boolean_member (q->request, "allowCustom", TRUE);
-  json_object_set_int_member (q->request, "timestamp", cw_now_ms ());
+  q->request = json_object_ref (cw_interaction_get_payload (interaction));
   q->tool_call = json_object_ref (tool_call);
   q->func = func;
   q->user_data = user_data;
@@ -63,10 +74,6 @@ cw_question_ask (CwAgentPlugin *plugin, CwAgentSession *session, const gchar *tu
 
   item = cw_agent_plugin_append_item (plugin, session, build_item (q));
   q->item_id = g_strdup (json_object_get_string_member (item, "id"));
-  json_object_set_string_member (q->tool_call, "questionItemId", q->item_id);
-  if (!cw_agent_store_save_pending (plugin->store, TABLE, q->id, session->id, turn_id, q->request,
-                                    q->tool_call, &error))
-    g_warning ("failed to store question %s: %s", q->id, error->message);
   data = json_object_new ();
   json_object_set_object_member (data, "request", json_object_ref (q->request));
   cw_agent_plugin_emit (plugin, "question:ask", session->id, data);
@@ -74,21 +81,19 @@ cw_question_ask (CwAgentPlugin *plugin, CwAgentSession *session, const gchar *tu
   return q;
 }
 
+/* The interaction is resolved (stored by the SDK): the chat item, the event and the call
+ * waiting for it follow. */
 static void
 resolve (CwAgentPlugin *plugin, CwAgentSession *session, CwPendingQuestion *q, JsonNode *answer)
 {
-  g_autoptr (GError) error = NULL;
   CwQuestionFunc func = q->func;
   gpointer user_data = q->user_data;
   JsonObject *updates, *data;
-
   guint index;
 
   /* Taken off the list without freeing: the answer below still needs it. */
   if (g_ptr_array_find (session->pending_questions, q, &index))
     g_ptr_array_steal_index (session->pending_questions, index);
-  if (!cw_agent_store_delete_pending (plugin->store, TABLE, q->id, &error))
-    g_warning ("failed to forget question %s: %s", q->id, error->message);
   updates = json_object_new ();
   json_object_set_string_member (updates, "status", "answered");
   json_object_set_member (updates, "answer", json_node_copy (answer));
@@ -106,98 +111,95 @@ resolve (CwAgentPlugin *plugin, CwAgentSession *session, CwPendingQuestion *q, J
     func (answer, user_data);
 }
 
-static gboolean
-answer_is_valid (JsonNode *answer)
+static CwPendingQuestion *
+find_in_session (CwAgentSession *session, const gchar *id)
 {
-  JsonArray *arr;
-
-  if (answer == NULL)
-    return FALSE;
-  if (JSON_NODE_HOLDS_VALUE (answer))
-    return json_node_get_value_type (answer) == G_TYPE_STRING;
-  if (!JSON_NODE_HOLDS_ARRAY (answer))
-    return FALSE;
-  arr = json_node_get_array (answer);
-  for (guint i = 0; i < json_array_get_length (arr); i++)
+  for (guint i = 0; i < session->pending_questions->len; i++)
     {
-      JsonNode *el = json_array_get_element (arr, i);
-      if (!JSON_NODE_HOLDS_VALUE (el) || json_node_get_value_type (el) != G_TYPE_STRING)
-        return FALSE;
+      CwPendingQuestion *q = g_ptr_array_index (session->pending_questions, i);
+      if (g_strcmp0 (q->id, id) == 0)
+        return q;
     }
-  return TRUE;
+  return NULL;
+}
+
+static void
+on_resolved (CwInteraction *interaction, gpointer user_data)
+{
+  CwAgentPlugin *plugin = user_data;
+  CwAgentSession *session = cw_agent_interaction_session (plugin, interaction);
+  CwPendingQuestion *q
+      = session != NULL ? find_in_session (session, cw_interaction_get_id (interaction)) : NULL;
+  JsonNode *answer = cw_interaction_get_answer (interaction);
+  g_autoptr (CwAgentSession) keep = NULL;
+  g_autoptr (JsonNode) cancelled = NULL;
+
+  if (q == NULL)
+    return;
+  keep = g_object_ref (session);
+  /* An expired question is one nobody answered. */
+  if (answer == NULL)
+    answer = cancelled = json_node_init_string (json_node_alloc (), CW_QUESTION_CANCELLED);
+  resolve (plugin, session, q, answer);
 }
 
 gboolean
 cw_question_answer (CwAgentPlugin *plugin, const gchar *question_id, JsonNode *answer,
-                    GError **error)
+                    const gchar *actor, GError **error)
 {
   GHashTableIter iter;
   gpointer value;
 
-  if (!answer_is_valid (answer))
-    {
-      g_set_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
-                   "answer must be a string or an array of strings");
-      return FALSE;
-    }
+  /* The SDK checks the answer, as it does for an answer through interaction_respond. */
   g_hash_table_iter_init (&iter, plugin->sessions);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      CwAgentSession *session = value;
-      for (guint i = 0; i < session->pending_questions->len; i++)
-        {
-          CwPendingQuestion *q = g_ptr_array_index (session->pending_questions, i);
-          if (g_strcmp0 (q->id, question_id) == 0)
-            {
-              g_autoptr (CwAgentSession) keep = g_object_ref (session);
-              resolve (plugin, session, q, answer);
-              return TRUE;
-            }
-        }
-    }
+    if (find_in_session (value, question_id) != NULL)
+      return cw_agent_interaction_respond (plugin, question_id, answer, actor, error);
   g_set_error (error, CW_ERROR, CW_ERROR_NOT_FOUND, "Question not found: %s", question_id);
   return FALSE;
 }
 
 void
+cw_question_cancel (CwAgentPlugin *plugin, CwAgentSession *session, CwPendingQuestion *q)
+{
+  g_autoptr (JsonNode) cancelled
+      = json_node_init_string (json_node_alloc (), CW_QUESTION_CANCELLED);
+  g_autoptr (GError) error = NULL;
+
+  if (!cw_agent_interaction_respond (plugin, q->id, cancelled, CW_AGENT_ACTOR, &error))
+    {
+      /* Resolved already but not yet delivered: settle it here all the same. */
+      g_debug ("question %s: %s", q->id, error->message);
+      resolve (plugin, session, q, cancelled);
+    }
+}
+
+void
 cw_question_cancel_all (CwAgentPlugin *plugin, CwAgentSession *session)
 {
-  g_autoptr (JsonNode) cancelled = json_node_new (JSON_NODE_VALUE);
-
-  json_node_set_string (cancelled, CW_QUESTION_CANCELLED);
   while (session->pending_questions->len > 0)
-    resolve (plugin, session, g_ptr_array_index (session->pending_questions, 0), cancelled);
+    cw_question_cancel (plugin, session, g_ptr_array_index (session->pending_questions, 0));
+}
+
+static void
+restore_one (CwAgentPlugin *plugin, CwAgentSession *session, CwInteraction *interaction)
+{
+  JsonObject *data = cw_interaction_get_data (interaction);
+  CwPendingQuestion *q = g_new0 (CwPendingQuestion, 1);
+
+  q->id = g_strdup (cw_interaction_get_id (interaction));
+  q->session_id = g_strdup (session->id);
+  q->turn_id = g_strdup (json_object_get_string_member_with_default (data, "turnId", NULL));
+  q->request = json_object_ref (cw_interaction_get_payload (interaction));
+  q->tool_call = cw_agent_interaction_tool_call (interaction);
+  q->item_id
+      = cw_agent_store_find_item (plugin->store, session->id, "question", "$.questionId", q->id);
+  g_ptr_array_add (session->pending_questions, q);
 }
 
 void
 cw_question_restore (CwAgentPlugin *plugin)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (JsonArray) rows = cw_agent_store_list_pending (plugin->store, TABLE, &error);
-
-  if (rows == NULL)
-    {
-      g_warning ("failed to read pending questions: %s", error->message);
-      return;
-    }
-  for (guint i = 0; i < json_array_get_length (rows); i++)
-    {
-      JsonObject *row = json_array_get_object_element (rows, i);
-      CwAgentSession *session = cw_agent_plugin_lookup_session (
-          plugin, json_object_get_string_member (row, "sessionId"));
-      JsonObject *call = cw_agent_json_object (row, "toolCall");
-      CwPendingQuestion *q;
-
-      if (session == NULL || call == NULL)
-        continue;
-      q = g_new0 (CwPendingQuestion, 1);
-      q->id = g_strdup (json_object_get_string_member (row, "id"));
-      q->session_id = g_strdup (session->id);
-      q->turn_id = g_strdup (json_object_get_string_member_with_default (row, "turnId", NULL));
-      q->request = json_object_ref (cw_agent_json_object (row, "request"));
-      q->tool_call = json_object_ref (call);
-      q->item_id
-          = g_strdup (json_object_get_string_member_with_default (call, "questionItemId", NULL));
-      g_ptr_array_add (session->pending_questions, q);
-    }
+  cw_agent_interactions_restore (plugin, CW_INTERACTION_QUESTION, restore_one, on_resolved,
+                                 CW_QUESTION_CANCELLED);
 }

@@ -1,5 +1,6 @@
 /* cw-agent-questions.h: questions to a person (ask_user, plan approval) that a turn waits
- * for. They are stored, so a restart keeps them answerable with the same ids.
+ * for. They are SDK pending interactions, so a restart keeps them answerable with the same
+ * ids, from any client.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
@@ -26,13 +27,16 @@ typedef struct
 
 void cw_pending_question_free (CwPendingQuestion *q);
 
-/* @request holds question, options?, multiSelect?, header?; id and timestamp are added. */
+/* @request holds question, options?, multiSelect?, header?; id and timestamp are added.
+ * If it cannot be stored, @func gets "__cancelled__" at once and NULL is returned. */
 CwPendingQuestion *cw_question_ask (CwAgentPlugin *plugin, CwAgentSession *session,
                                     const gchar *turn_id, JsonObject *request,
                                     JsonObject *tool_call, CwQuestionFunc func, gpointer user_data);
-/* "Question not found: <id>" if unknown. */
+/* Answered by @actor (the caller's, for the record); "Question not found: <id>" if unknown. */
 gboolean cw_question_answer (CwAgentPlugin *plugin, const gchar *question_id, JsonNode *answer,
-                             GError **error);
+                             const gchar *actor, GError **error);
+/* Answers "__cancelled__" for the agent (stop, mode switch, delete). */
+void cw_question_cancel (CwAgentPlugin *plugin, CwAgentSession *session, CwPendingQuestion *q);
 void cw_question_cancel_all (CwAgentPlugin *plugin, CwAgentSession *session);
 void cw_question_restore (CwAgentPlugin *plugin);
 

@@ -5,6 +5,9 @@
  *      agent_runtime (one snapshot per session), agent_permissions and agent_questions
  *      (pending human-in-the-loop requests, with the tool call they hold back), agent_queue,
  *      agent_meta (runtime config without secrets, model catalog, importer marker).
+ *   2: agent_permissions and agent_questions dropped: pending requests are the SDK's pending
+ *      interactions (core_interactions). Requests still waiting in them at the upgrade are
+ *      not carried over; their turns end as interrupted.
  *
  * Rows that belong to a session go with it (ON DELETE CASCADE; the store turns foreign
  * keys on). Chat items and snapshots are JSON text: the wire shapes are the contract's,
@@ -76,6 +79,8 @@ static const CwMigration agent_migrations[] = {
        "CREATE TABLE agent_meta ("
        "  key TEXT PRIMARY KEY,"
        "  value TEXT NOT NULL);" },
+  { 2, "DROP TABLE agent_permissions;"
+       "DROP TABLE agent_questions;" },
 };
 
 gboolean

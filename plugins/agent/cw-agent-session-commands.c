@@ -557,12 +557,10 @@ cmd_set_execution_mode (CwInvocation *inv, gpointer user_data)
       for (guint i = 0; i < s->pending_questions->len;)
         {
           CwPendingQuestion *q = g_ptr_array_index (s->pending_questions, i);
-          g_autoptr (JsonNode) cancelled
-              = json_node_init_string (json_node_alloc (), CW_QUESTION_CANCELLED);
           if (g_strcmp0 (json_object_get_string_member_with_default (q->tool_call, "kind", ""),
                          "plan")
               == 0)
-            cw_question_answer (self, q->id, cancelled, NULL);
+            cw_question_cancel (self, s, q);
           else
             i++;
         }

@@ -287,13 +287,13 @@ cw_agent_store_list_items (CwStore *store, const gchar *session_id, gint64 befor
 }
 
 gchar *
-cw_agent_store_find_tool_item (CwStore *store, const gchar *session_id, const gchar *kind,
-                               const gchar *tool_id)
+cw_agent_store_find_item (CwStore *store, const gchar *session_id, const gchar *kind,
+                          const gchar *path, const gchar *value)
 {
   sqlite3_stmt *stmt
       = cw_store_prepare (store,
                           "SELECT id FROM agent_chat_items WHERE session_id = ?1 AND kind = ?2"
-                          " AND json_extract(data, '$.toolId') = ?3 ORDER BY sequence DESC LIMIT 1",
+                          " AND json_extract(data, ?3) = ?4 ORDER BY sequence DESC LIMIT 1",
                           NULL);
   gchar *id = NULL;
 
@@ -301,11 +301,19 @@ cw_agent_store_find_tool_item (CwStore *store, const gchar *session_id, const gc
     return NULL;
   sqlite3_bind_text (stmt, 1, session_id, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text (stmt, 2, kind, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (stmt, 3, tool_id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 3, path, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 4, value, -1, SQLITE_TRANSIENT);
   if (sqlite3_step (stmt) == SQLITE_ROW)
     id = g_strdup ((const gchar *) sqlite3_column_text (stmt, 0));
   sqlite3_reset (stmt);
   return id;
+}
+
+gchar *
+cw_agent_store_find_tool_item (CwStore *store, const gchar *session_id, const gchar *kind,
+                               const gchar *tool_id)
+{
+  return cw_agent_store_find_item (store, session_id, kind, "$.toolId", tool_id);
 }
 
 gboolean
@@ -369,77 +377,6 @@ cw_agent_store_save_runtime (CwStore *store, const gchar *session_id, JsonObject
   sqlite3_bind_text (stmt, 2, text, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (stmt, 3, cw_now_ms ());
   return step_done (store, stmt, "failed to save runtime snapshot", error);
-}
-
-gboolean
-cw_agent_store_save_pending (CwStore *store, const gchar *table, const gchar *id,
-                             const gchar *session_id, const gchar *turn_id, JsonObject *request,
-                             JsonObject *tool_call, GError **error)
-{
-  g_autofree gchar *sql = g_strdup_printf (
-      "INSERT OR REPLACE INTO %s (id, session_id, turn_id, request, tool_call, created_at)"
-      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-      table);
-  sqlite3_stmt *stmt = cw_store_prepare (store, sql, error);
-  g_autofree gchar *req = NULL;
-  g_autofree gchar *call = NULL;
-
-  if (stmt == NULL)
-    return FALSE;
-  req = object_to_string (request);
-  call = tool_call != NULL ? object_to_string (tool_call) : NULL;
-  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (stmt, 2, session_id, -1, SQLITE_TRANSIENT);
-  bind_text_or_null (stmt, 3, turn_id);
-  sqlite3_bind_text (stmt, 4, req, -1, SQLITE_TRANSIENT);
-  bind_text_or_null (stmt, 5, call);
-  sqlite3_bind_int64 (stmt, 6, cw_now_ms ());
-  return step_done (store, stmt, "failed to save pending request", error);
-}
-
-gboolean
-cw_agent_store_delete_pending (CwStore *store, const gchar *table, const gchar *id, GError **error)
-{
-  g_autofree gchar *sql = g_strdup_printf ("DELETE FROM %s WHERE id = ?1", table);
-  sqlite3_stmt *stmt = cw_store_prepare (store, sql, error);
-
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_TRANSIENT);
-  return step_done (store, stmt, "failed to delete pending request", error);
-}
-
-JsonArray *
-cw_agent_store_list_pending (CwStore *store, const gchar *table, GError **error)
-{
-  g_autofree gchar *sql = g_strdup_printf (
-      "SELECT id, session_id, turn_id, request, tool_call FROM %s ORDER BY created_at, rowid",
-      table);
-  sqlite3_stmt *stmt = cw_store_prepare (store, sql, error);
-  JsonArray *arr;
-
-  if (stmt == NULL)
-    return NULL;
-  arr = json_array_new ();
-  while (sqlite3_step (stmt) == SQLITE_ROW)
-    {
-      JsonObject *row = json_object_new ();
-      JsonObject *req = object_from_column (stmt, 3);
-      JsonObject *call = object_from_column (stmt, 4);
-
-      json_object_set_string_member (row, "id", (const gchar *) sqlite3_column_text (stmt, 0));
-      json_object_set_string_member (row, "sessionId",
-                                     (const gchar *) sqlite3_column_text (stmt, 1));
-      if (sqlite3_column_type (stmt, 2) != SQLITE_NULL)
-        json_object_set_string_member (row, "turnId",
-                                       (const gchar *) sqlite3_column_text (stmt, 2));
-      json_object_set_object_member (row, "request", req != NULL ? req : json_object_new ());
-      if (call != NULL)
-        json_object_set_object_member (row, "toolCall", call);
-      json_array_add_object_element (arr, row);
-    }
-  sqlite3_reset (stmt);
-  return arr;
 }
 
 gboolean

@@ -23,6 +23,10 @@ JsonObject *cw_agent_store_patch_item (CwStore *store, const gchar *session_id,
 JsonArray *cw_agent_store_list_items (CwStore *store, const gchar *session_id, gint64 before,
                                       gint64 limit, gboolean *has_more, GError **error);
 
+/* Id of the newest chat item of @kind whose JSON member at @path (e.g. "$.permissionId")
+ * is @value, or NULL. */
+gchar *cw_agent_store_find_item (CwStore *store, const gchar *session_id, const gchar *kind,
+                                 const gchar *path, const gchar *value);
 /* Id of the newest @kind item whose toolId is @tool_id, or NULL. */
 gchar *cw_agent_store_find_tool_item (CwStore *store, const gchar *session_id, const gchar *kind,
                                       const gchar *tool_id);
@@ -33,15 +37,6 @@ JsonArray *cw_agent_store_list_artifacts (CwStore *store, const gchar *session_i
 
 gboolean cw_agent_store_save_runtime (CwStore *store, const gchar *session_id, JsonObject *snapshot,
                                       GError **error);
-
-/* Pending human-in-the-loop requests; @table is "agent_permissions" or "agent_questions". */
-gboolean cw_agent_store_save_pending (CwStore *store, const gchar *table, const gchar *id,
-                                      const gchar *session_id, const gchar *turn_id,
-                                      JsonObject *request, JsonObject *tool_call, GError **error);
-gboolean cw_agent_store_delete_pending (CwStore *store, const gchar *table, const gchar *id,
-                                        GError **error);
-/* [{id, sessionId, turnId, request, toolCall}] oldest first. */
-JsonArray *cw_agent_store_list_pending (CwStore *store, const gchar *table, GError **error);
 
 gboolean cw_agent_store_save_queue (CwStore *store, CwAgentSession *session, GError **error);
 

@@ -140,7 +140,9 @@ cmd_respond_permission (CwInvocation *inv, gpointer user_data)
   const gchar *decision
       = id != NULL ? cw_invocation_get_string (inv, "decision", TRUE, &error) : NULL;
 
-  if (decision == NULL || !cw_permission_respond (self, id, decision, &error))
+  if (decision == NULL
+      || !cw_permission_respond (self, id, decision,
+                                 cw_caller_get_actor (cw_invocation_get_caller (inv)), &error))
     {
       cw_invocation_return_error (inv, g_steal_pointer (&error));
       return;
@@ -156,7 +158,9 @@ cmd_respond_question (CwInvocation *inv, gpointer user_data)
   const gchar *id = cw_invocation_get_string (inv, "questionId", TRUE, &error);
   JsonNode *answer = json_object_get_member (cw_invocation_get_params (inv), "answer");
 
-  if (id == NULL || !cw_question_answer (self, id, answer, &error))
+  if (id == NULL
+      || !cw_question_answer (self, id, answer,
+                              cw_caller_get_actor (cw_invocation_get_caller (inv)), &error))
     {
       cw_invocation_return_error (inv, g_steal_pointer (&error));
       return;
