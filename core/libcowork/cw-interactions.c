@@ -342,13 +342,12 @@ cw_interactions_unwatch_owner (CwInteractions *self, const gchar *owner)
 static void emit (CwInteractions *self, const gchar *type, CwInteraction *i);
 static void arm_expiry (CwInteractions *self);
 
-/* Stores the outcome with its audit record in one transaction (a savepoint when the caller
- * already holds one), then announces it and tells the owner. */
+/* Stores the outcome with its audit record in one transaction (a savepoint: nested inside
+ * the caller's transaction if there is one), then announces it and tells the owner. */
 static gboolean
 resolve (CwInteractions *self, CwInteraction *i, CwInteractionState state, JsonNode *answer,
          const gchar *actor, GError **error)
 {
-  gboolean nested = !sqlite3_get_autocommit (cw_store_get_db (self->store));
   g_autofree gchar *answer_text = answer != NULL ? cw_json_to_string (answer) : NULL;
   g_autoptr (JsonObject) details = json_object_new ();
   gint64 now = cw_now_ms ();
@@ -357,16 +356,13 @@ resolve (CwInteractions *self, CwInteraction *i, CwInteractionState state, JsonN
   json_object_set_string_member (details, "kind", cw_interaction_kind_to_string (i->kind));
   json_object_set_string_member (details, "owner", i->owner);
   json_object_set_string_member (details, "status", cw_interaction_state_to_string (state));
-  if (!cw_store_exec (self->store, nested ? "SAVEPOINT cw_interaction" : "BEGIN IMMEDIATE", error))
+  if (!cw_store_savepoint (self->store, "cw_interaction", error))
     return FALSE;
   if (!update_row (self, i, state, answer_text, actor, now, error)
       || !cw_audit_record (self->store, "interaction.resolve", actor, details, error)
-      || !cw_store_exec (self->store, nested ? "RELEASE cw_interaction" : "COMMIT", error))
+      || !cw_store_release (self->store, "cw_interaction", error))
     {
-      if (nested)
-        cw_store_exec (self->store, "ROLLBACK TO cw_interaction; RELEASE cw_interaction", NULL);
-      else
-        cw_store_rollback (self->store);
+      cw_store_rollback_to (self->store, "cw_interaction");
       return FALSE;
     }
   i->state = state;
