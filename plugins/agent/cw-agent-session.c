@@ -5,6 +5,7 @@
 #include "cw-agent-permissions.h"
 #include "cw-agent-questions.h"
 #include "cw-agent-turn.h"
+#include "tools/cw-tool-fs.h"
 
 #include <stdlib.h>
 
@@ -371,18 +372,6 @@ cw_agent_session_grant (CwAgentSession *self, const gchar *type, const gchar *re
   g_hash_table_add (self->permission_cache, g_strdup_printf ("%s:%s", type, resource));
 }
 
-static gboolean
-path_has_prefix (const gchar *path, const gchar *prefix)
-{
-  gsize n = strlen (prefix);
-
-  if (g_strcmp0 (path, prefix) == 0)
-    return TRUE;
-  if (n > 0 && prefix[n - 1] == '/')
-    return g_str_has_prefix (path, prefix);
-  return g_str_has_prefix (path, prefix) && path[n] == '/';
-}
-
 gboolean
 cw_agent_session_is_granted (CwAgentSession *self, const gchar *type, const gchar *resource,
                              gboolean resource_is_path)
@@ -395,7 +384,7 @@ cw_agent_session_is_granted (CwAgentSession *self, const gchar *type, const gcha
     {
       GPtrArray *paths = g_hash_table_lookup (self->permission_scopes, type);
       for (guint i = 0; paths != NULL && i < paths->len; i++)
-        if (path_has_prefix (resource, g_ptr_array_index (paths, i)))
+        if (cw_tool_fs_within (resource, g_ptr_array_index (paths, i)))
           return TRUE;
     }
   return FALSE;
@@ -480,36 +469,14 @@ cw_agent_session_resolve_path (CwAgentSession *self, const gchar *path)
 
 /* Symlinks are resolved as far as the path exists, so a link inside the working directory
  * that points outside counts as outside. */
-static gchar *
-real_path (const gchar *abs)
-{
-  g_autofree gchar *dir = NULL;
-  g_autofree gchar *base = NULL;
-  g_autofree gchar *real_dir = NULL;
-  char *resolved = realpath (abs, NULL);
-
-  if (resolved != NULL)
-    {
-      gchar *out = g_strdup (resolved);
-      free (resolved);
-      return out;
-    }
-  dir = g_path_get_dirname (abs);
-  if (g_strcmp0 (dir, abs) == 0)
-    return g_strdup (abs);
-  base = g_path_get_basename (abs);
-  real_dir = real_path (dir);
-  return g_build_filename (real_dir, base, NULL);
-}
-
 gboolean
 cw_agent_session_path_inside (CwAgentSession *self, const gchar *path)
 {
   g_autofree gchar *abs = cw_agent_session_resolve_path (self, path);
-  g_autofree gchar *real = real_path (abs);
-  g_autofree gchar *real_wd = real_path (self->working_directory);
+  g_autofree gchar *real = cw_tool_fs_real_path (abs);
+  g_autofree gchar *real_wd = cw_tool_fs_real_path (self->working_directory);
 
-  return path_has_prefix (real, real_wd);
+  return cw_tool_fs_within (real, real_wd);
 }
 
 gint64

@@ -9,6 +9,7 @@
 #include "cw-agent-store.h"
 #include "cw-agent-turn-state.h"
 #include "tools/cw-tool.h"
+#include "tools/cw-tool-fs.h"
 
 void
 cw_agent_tool_run_free (CwAgentToolRun *run)
@@ -158,11 +159,37 @@ on_tool_done (GObject *source, GAsyncResult *res, gpointer user_data)
   cw_tool_outcome_clear (&outcome);
 }
 
+/* The real path a file tool stays within: the working directory, or the one path outside
+ * it that was asked for (and so approved or granted). NULL: the working directory. */
+static gchar *
+tool_root (CwAgentToolRun *run)
+{
+  CwAgentSession *session = run->turn->session;
+  g_autofree gchar *resource = NULL;
+  const gchar *arg;
+
+  if (!run->tool->resource_is_path)
+    return NULL;
+  arg = json_object_get_string_member_with_default (run->args, run->tool->resource_arg, NULL);
+  resource = cw_agent_session_resolve_path (session, arg);
+  if (cw_agent_session_path_inside (session, resource))
+    return NULL;
+  if (run->tool == &cw_tool_delete_file)
+    {
+      g_autofree gchar *dir = g_path_get_dirname (resource);
+      g_autofree gchar *base = g_path_get_basename (resource);
+      g_autofree gchar *real_dir = cw_tool_fs_real_path (dir);
+      return g_build_filename (real_dir, base, NULL);
+    }
+  return cw_tool_fs_real_path (resource);
+}
+
 static void
 execute_tool (CwAgentToolRun *run)
 {
   CwAgentTurn *self = run->turn;
   CwAgentConfig *config = self->plugin->config;
+  g_autofree gchar *root = NULL;
   CwToolEnv *env;
 
   if (self->stopped)
@@ -170,7 +197,8 @@ execute_tool (CwAgentToolRun *run)
       complete_tool (run, FALSE, NULL, "Tool execution was stopped", NULL);
       return;
     }
-  env = cw_tool_env_new (self->session->working_directory, config->max_execution_ms,
+  root = tool_root (run);
+  env = cw_tool_env_new (self->session->working_directory, root, config->max_execution_ms,
                          config->max_output_bytes);
   cw_tool_run (run->tool, env, run->args, self->cancellable, on_tool_done, run);
   cw_tool_env_free (env);
@@ -299,9 +327,15 @@ authorize_tool (CwAgentToolRun *run)
   else if (verdict == CW_PERMISSION_DENY)
     complete_tool (run, FALSE, NULL, "Permission denied", NULL);
   else
-    cw_permission_request (self->plugin, session, self->turn_id, tool->permission_type, resource,
-                           tool->resource_is_path, NULL, run->call, cw_agent_tool_run_on_permission,
-                           run);
+    {
+      g_autofree gchar *real = tool->resource_is_path ? cw_tool_fs_real_path (resource) : NULL;
+      g_autofree gchar *reason = NULL;
+      if (real != NULL && g_strcmp0 (real, resource) != 0)
+        reason = g_strdup_printf ("%s is a symlink to %s", resource, real);
+      cw_permission_request (self->plugin, session, self->turn_id, tool->permission_type, resource,
+                             tool->resource_is_path, reason, run->call,
+                             cw_agent_tool_run_on_permission, run);
+    }
 }
 
 void

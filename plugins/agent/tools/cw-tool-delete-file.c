@@ -1,8 +1,7 @@
 /* cw-tool-delete-file.c: delete_file {path}: a file or an empty directory, never a tree.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-tool.h"
-
-#include <glib/gstdio.h>
+#include "cw-tool-fs.h"
 
 static gchar *
 delete_file_run (const CwToolEnv *env, JsonObject *args, GCancellable *cancellable,
@@ -10,13 +9,11 @@ delete_file_run (const CwToolEnv *env, JsonObject *args, GCancellable *cancellab
 {
   const gchar *path = cw_tool_arg_string (args, "path", TRUE, error);
   g_autofree gchar *abs = NULL;
-  g_autoptr (GFile) file = NULL;
 
   if (path == NULL)
     return NULL;
   abs = cw_tool_resolve_path (env, path);
-  file = g_file_new_for_path (abs);
-  if (!g_file_delete (file, cancellable, error))
+  if (!cw_tool_fs_delete (env->root, abs, error))
     return NULL;
   outcome->artifact_type = "deleted";
   outcome->artifact_path = g_strdup (abs);

@@ -2,6 +2,9 @@
  * one exact, unique occurrence (or all of them), so the model cannot edit the wrong place.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-tool.h"
+#include "cw-tool-fs.h"
+
+#define MAX_FILE_SIZE (64 * 1024 * 1024)
 
 static guint
 count_occurrences (const gchar *haystack, const gchar *needle)
@@ -31,7 +34,8 @@ edit_file_run (const CwToolEnv *env, JsonObject *args, GCancellable *cancellable
   if (old_s == NULL || (error != NULL && *error != NULL))
     return NULL;
   abs = cw_tool_resolve_path (env, path);
-  if (!g_file_get_contents (abs, &contents, NULL, error))
+  contents = cw_tool_fs_read (env->root, abs, MAX_FILE_SIZE, NULL, error);
+  if (contents == NULL)
     return NULL;
   n = count_occurrences (contents, old_s);
   if (n == 0)
@@ -48,7 +52,7 @@ edit_file_run (const CwToolEnv *env, JsonObject *args, GCancellable *cancellable
     }
   parts = g_strsplit (contents, old_s, -1);
   result = g_strjoinv (new_s != NULL ? new_s : "", parts);
-  if (!g_file_set_contents (abs, result, -1, error))
+  if (!cw_tool_fs_write (env->root, abs, result, strlen (result), NULL, error))
     return NULL;
   outcome->artifact_type = "modified";
   outcome->artifact_path = g_strdup (abs);

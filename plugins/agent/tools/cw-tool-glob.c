@@ -2,6 +2,7 @@
  * or name matches a shell pattern; "**" crosses directories like "*" does.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-tool.h"
+#include "cw-tool-fs.h"
 #include "cw-tool-walk.h"
 
 #define MAX_MATCHES 1000
@@ -15,15 +16,14 @@ typedef struct
 } GlobData;
 
 static gboolean
-on_file (const gchar *rel, const gchar *abs, gpointer user_data)
+on_file (const CwToolWalkEntry *entry, gpointer user_data)
 {
   GlobData *d = user_data;
-  g_autofree gchar *base = g_path_get_basename (rel);
 
-  if (g_pattern_spec_match_string (d->spec, rel)
-      || (d->match_name && g_pattern_spec_match_string (d->spec, base)))
+  if (g_pattern_spec_match_string (d->spec, entry->rel)
+      || (d->match_name && g_pattern_spec_match_string (d->spec, entry->name)))
     {
-      g_string_append_printf (d->out, "%s\n", rel);
+      g_string_append_printf (d->out, "%s\n", entry->rel);
       if (++d->matches >= MAX_MATCHES)
         {
           g_string_append (d->out, "[more matches left out]\n");
@@ -40,13 +40,16 @@ glob_run (const CwToolEnv *env, JsonObject *args, GCancellable *cancellable, CwT
   const gchar *pattern = cw_tool_arg_string (args, "pattern", TRUE, error);
   const gchar *path = pattern != NULL ? cw_tool_arg_string (args, "path", FALSE, error) : NULL;
   g_autofree gchar *root = NULL;
+  g_autofree gchar *real = NULL;
   g_autoptr (GString) collapsed = NULL;
   GlobData d = { 0 };
+  gint outside;
 
   if (pattern == NULL || (error != NULL && *error != NULL))
     return NULL;
   root = cw_tool_resolve_path (env, path);
-  if (!g_file_test (root, G_FILE_TEST_IS_DIR))
+  real = cw_tool_fs_real_path (root);
+  if (!g_file_test (real, G_FILE_TEST_IS_DIR))
     {
       g_set_error (error, CW_ERROR, CW_ERROR_NOT_FOUND, "%s is not a directory",
                    path != NULL ? path : ".");
@@ -59,10 +62,16 @@ glob_run (const CwToolEnv *env, JsonObject *args, GCancellable *cancellable, CwT
   d.spec = g_pattern_spec_new (collapsed->str);
   d.match_name = strchr (pattern, '/') == NULL;
   d.out = g_string_new (NULL);
-  cw_tool_walk (root, on_file, &d, cancellable);
+  outside = cw_tool_walk (env->root, root, on_file, &d, cancellable, error);
   g_pattern_spec_free (d.spec);
+  if (outside < 0)
+    {
+      g_string_free (d.out, TRUE);
+      return NULL;
+    }
   if (d.matches == 0)
     g_string_append (d.out, "(no matches)");
+  cw_tool_walk_note_outside (d.out, outside, env->root);
   return g_string_free (d.out, FALSE);
 }
 

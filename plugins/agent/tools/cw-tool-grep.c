@@ -2,7 +2,10 @@
  * "file:line: text".
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-tool.h"
+#include "cw-tool-fs.h"
 #include "cw-tool-walk.h"
+
+#include <unistd.h>
 
 #define MAX_MATCHES   500
 #define MAX_FILE_SIZE (4 * 1024 * 1024)
@@ -15,15 +18,15 @@ typedef struct
   guint matches;
 } GrepData;
 
+/* Takes @contents. */
 static gboolean
-grep_file (GrepData *d, const gchar *rel, const gchar *abs)
+grep_text (GrepData *d, const gchar *rel, gchar *contents, gsize len)
 {
-  g_autofree gchar *contents = NULL;
+  g_autofree gchar *owned = contents;
   g_auto (GStrv) lines = NULL;
-  gsize len;
 
-  if (!g_file_get_contents (abs, &contents, &len, NULL) || len > MAX_FILE_SIZE
-      || memchr (contents, '\0', len) != NULL || !g_utf8_validate (contents, len, NULL))
+  if (contents == NULL || memchr (contents, '\0', len) != NULL
+      || !g_utf8_validate (contents, len, NULL))
     return TRUE;
   lines = g_strsplit (contents, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++)
@@ -41,15 +44,22 @@ grep_file (GrepData *d, const gchar *rel, const gchar *abs)
 }
 
 static gboolean
-on_file (const gchar *rel, const gchar *abs, gpointer user_data)
+on_file (const CwToolWalkEntry *entry, gpointer user_data)
 {
   GrepData *d = user_data;
-  g_autofree gchar *base = g_path_get_basename (rel);
+  gchar *contents;
+  gsize len = 0;
+  int fd;
 
-  if (d->glob != NULL && !g_pattern_spec_match_string (d->glob, base)
-      && !g_pattern_spec_match_string (d->glob, rel))
+  if (d->glob != NULL && !g_pattern_spec_match_string (d->glob, entry->name)
+      && !g_pattern_spec_match_string (d->glob, entry->rel))
     return TRUE;
-  return grep_file (d, rel, abs);
+  fd = cw_tool_walk_entry_open (entry, NULL);
+  if (fd < 0)
+    return TRUE;
+  contents = cw_tool_fs_read_fd (fd, MAX_FILE_SIZE, &len, entry->rel, NULL);
+  close (fd);
+  return grep_text (d, entry->rel, contents, len);
 }
 
 static gchar *
@@ -61,7 +71,9 @@ grep_run (const CwToolEnv *env, JsonObject *args, GCancellable *cancellable, CwT
   const gchar *glob
       = path != NULL || pattern != NULL ? cw_tool_arg_string (args, "glob", FALSE, error) : NULL;
   g_autofree gchar *root = NULL;
+  g_autofree gchar *real = NULL;
   GrepData d = { 0 };
+  gint outside = 0;
 
   if (pattern == NULL || (error != NULL && *error != NULL))
     return NULL;
@@ -69,16 +81,28 @@ grep_run (const CwToolEnv *env, JsonObject *args, GCancellable *cancellable, CwT
   if (d.regex == NULL)
     return NULL;
   root = cw_tool_resolve_path (env, path);
+  real = cw_tool_fs_real_path (root);
   d.glob = glob != NULL ? g_pattern_spec_new (glob) : NULL;
   d.out = g_string_new (NULL);
-  if (g_file_test (root, G_FILE_TEST_IS_DIR))
-    cw_tool_walk (root, on_file, &d, cancellable);
+  if (g_file_test (real, G_FILE_TEST_IS_DIR))
+    outside = cw_tool_walk (env->root, root, on_file, &d, cancellable, error);
   else
-    grep_file (&d, path, root);
+    {
+      gsize len = 0;
+      gchar *contents = cw_tool_fs_read (env->root, root, MAX_FILE_SIZE, &len, error);
+      outside = contents != NULL ? 0 : -1;
+      grep_text (&d, path, contents, len);
+    }
   g_regex_unref (d.regex);
   g_clear_pointer (&d.glob, g_pattern_spec_free);
+  if (outside < 0)
+    {
+      g_string_free (d.out, TRUE);
+      return NULL;
+    }
   if (d.matches == 0)
     g_string_append (d.out, "(no matches)");
+  cw_tool_walk_note_outside (d.out, outside, env->root);
   return g_string_free (d.out, FALSE);
 }
 

@@ -1,11 +1,28 @@
-/* cw-tool-ls.c: ls {path?}: the entries of one directory, directories marked with '/'.
+/* cw-tool-ls.c: ls {path?}: the entries of one directory, directories marked with '/' and
+ * symlinks with '@' (never followed: where a link leads is not listed).
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-tool.h"
+#include "cw-tool-fs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static gint
 compare_names (gconstpointer a, gconstpointer b)
 {
   return g_strcmp0 (*(const gchar *const *) a, *(const gchar *const *) b);
+}
+
+static const gchar *
+marker (int fd, const gchar *name)
+{
+  struct stat st;
+
+  if (fstatat (fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+    return "";
+  return S_ISDIR (st.st_mode) ? "/" : S_ISLNK (st.st_mode) ? "@" : "";
 }
 
 static gchar *
@@ -14,27 +31,31 @@ ls_run (const CwToolEnv *env, JsonObject *args, GCancellable *cancellable, CwToo
 {
   const gchar *path = cw_tool_arg_string (args, "path", FALSE, error);
   g_autofree gchar *abs = NULL;
-  g_autoptr (GDir) dir = NULL;
   g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  GString *out = g_string_new (NULL);
-  const gchar *name;
+  GString *out;
+  struct dirent *ent;
+  DIR *dir;
+  int fd;
 
   if (error != NULL && *error != NULL)
     return NULL;
   abs = cw_tool_resolve_path (env, path);
-  dir = g_dir_open (abs, 0, error);
+  fd = cw_tool_fs_open_dir (env->root, abs, error);
+  if (fd < 0)
+    return NULL;
+  dir = fdopendir (fd);
   if (dir == NULL)
     {
-      g_string_free (out, TRUE);
+      close (fd);
+      g_set_error (error, CW_ERROR, CW_ERROR_FAILED, "cannot list %s", abs);
       return NULL;
     }
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree gchar *child = g_build_filename (abs, name, NULL);
-      gboolean is_dir = g_file_test (child, G_FILE_TEST_IS_DIR);
-      g_ptr_array_add (names, g_strconcat (name, is_dir ? "/" : "", NULL));
-    }
+  while ((ent = readdir (dir)) != NULL)
+    if (g_strcmp0 (ent->d_name, ".") != 0 && g_strcmp0 (ent->d_name, "..") != 0)
+      g_ptr_array_add (names, g_strconcat (ent->d_name, marker (fd, ent->d_name), NULL));
+  closedir (dir);
   g_ptr_array_sort (names, compare_names);
+  out = g_string_new (NULL);
   for (guint i = 0; i < names->len; i++)
     g_string_append_printf (out, "%s\n", (const gchar *) g_ptr_array_index (names, i));
   if (names->len == 0)
@@ -44,7 +65,8 @@ ls_run (const CwToolEnv *env, JsonObject *args, GCancellable *cancellable, CwToo
 
 const CwToolInfo cw_tool_ls = {
   .name = "ls",
-  .description = "List a directory (default: the working directory).",
+  .description = "List a directory (default: the working directory). Directories end in '/', "
+                 "symlinks in '@'.",
   .parameters = "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"}}}",
   .permission_type = "file_read",
   .resource_arg = "path",

@@ -1,8 +1,10 @@
 /* cw-tool-read-file.c: read_file {path, offset?, limit?} -> numbered lines.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-tool.h"
+#include "cw-tool-fs.h"
 
 #define DEFAULT_LIMIT 2000
+#define MAX_FILE_SIZE (64 * 1024 * 1024)
 
 static gchar *
 read_file_run (const CwToolEnv *env, JsonObject *args, GCancellable *cancellable,
@@ -20,7 +22,8 @@ read_file_run (const CwToolEnv *env, JsonObject *args, GCancellable *cancellable
   if (path == NULL)
     return NULL;
   abs = cw_tool_resolve_path (env, path);
-  if (!g_file_get_contents (abs, &contents, NULL, error))
+  contents = cw_tool_fs_read (env->root, abs, MAX_FILE_SIZE, NULL, error);
+  if (contents == NULL)
     return NULL;
   if (!g_utf8_validate (contents, -1, NULL))
     {

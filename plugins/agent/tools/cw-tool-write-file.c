@@ -1,9 +1,9 @@
 /* cw-tool-write-file.c: write_file {path, content}, creating parent directories; the
- * write is atomic (temp file + rename) so a crash never leaves half a file.
+ * write is atomic (temp file + rename) so a crash never leaves half a file, and confined
+ * (cw-tool-fs.h) so a symlink never carries it elsewhere.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-tool.h"
-
-#include <glib/gstdio.h>
+#include "cw-tool-fs.h"
 
 static gchar *
 write_file_run (const CwToolEnv *env, JsonObject *args, GCancellable *cancellable,
@@ -12,21 +12,12 @@ write_file_run (const CwToolEnv *env, JsonObject *args, GCancellable *cancellabl
   const gchar *path = cw_tool_arg_string (args, "path", TRUE, error);
   const gchar *content = path != NULL ? cw_tool_arg_string (args, "content", TRUE, error) : NULL;
   g_autofree gchar *abs = NULL;
-  g_autofree gchar *dir = NULL;
-  gboolean existed;
+  gboolean existed = FALSE;
 
   if (content == NULL)
     return NULL;
   abs = cw_tool_resolve_path (env, path);
-  dir = g_path_get_dirname (abs);
-  if (g_mkdir_with_parents (dir, 0755) != 0)
-    {
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "cannot create %s: %s",
-                   dir, g_strerror (errno));
-      return NULL;
-    }
-  existed = g_file_test (abs, G_FILE_TEST_EXISTS);
-  if (!g_file_set_contents (abs, content, -1, error))
+  if (!cw_tool_fs_write (env->root, abs, content, strlen (content), &existed, error))
     return NULL;
   outcome->artifact_type = existed ? "modified" : "created";
   outcome->artifact_path = g_strdup (abs);

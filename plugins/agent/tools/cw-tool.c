@@ -1,6 +1,7 @@
 /* cw-tool.c: the tool table and how tools are run.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-tool.h"
+#include "cw-tool-fs.h"
 
 static const CwToolInfo *const tools[] = {
   &cw_tool_read_file,   &cw_tool_write_file, &cw_tool_edit_file, &cw_tool_delete_file,
@@ -37,14 +38,27 @@ cw_tool_list_schemas (void)
 }
 
 CwToolEnv *
-cw_tool_env_new (const gchar *working_directory, gint64 timeout_ms, gint64 max_output_bytes)
+cw_tool_env_new (const gchar *working_directory, const gchar *root, gint64 timeout_ms,
+                 gint64 max_output_bytes)
 {
   CwToolEnv *env = g_new0 (CwToolEnv, 1);
 
   env->working_directory = g_strdup (working_directory);
+  env->root = root != NULL ? g_strdup (root) : cw_tool_fs_real_path (working_directory);
   env->timeout_ms = timeout_ms;
   env->max_output_bytes = max_output_bytes;
   return env;
+}
+
+CwToolEnv *
+cw_tool_env_copy (const CwToolEnv *env)
+{
+  CwToolEnv *copy
+      = cw_tool_env_new (env->working_directory, env->root, env->timeout_ms, env->max_output_bytes);
+
+  copy->sandbox = env->sandbox;
+  copy->commands = env->commands;
+  return copy;
 }
 
 void
@@ -53,6 +67,7 @@ cw_tool_env_free (CwToolEnv *env)
   if (env == NULL)
     return;
   g_free (env->working_directory);
+  g_free (env->root);
   g_free (env);
 }
 
@@ -116,7 +131,7 @@ cw_tool_run (const CwToolInfo *tool, CwToolEnv *env, JsonObject *args, GCancella
   RunData *d = g_new0 (RunData, 1);
 
   d->tool = tool;
-  d->env = cw_tool_env_new (env->working_directory, env->timeout_ms, env->max_output_bytes);
+  d->env = cw_tool_env_copy (env);
   /* Worker threads get their own copy: the caller's object is not thread-safe. */
   {
     g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);

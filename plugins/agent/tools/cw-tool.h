@@ -10,11 +10,24 @@
 
 G_BEGIN_DECLS
 
+/* How execute confines a command (cw-tool-sandbox.h). */
+typedef enum
+{
+  CW_TOOL_SANDBOX_NONE,      /* a person approved it: it runs with the user's rights */
+  CW_TOOL_SANDBOX_WORKDIR,   /* Landlock: writes only in the working directory */
+  CW_TOOL_SANDBOX_READ_ONLY, /* Landlock: no writes at all */
+} CwToolSandbox;
+
+typedef struct _CwToolCommands CwToolCommands;
+
 typedef struct
 {
   gchar *working_directory;
-  gint64 timeout_ms;       /* execute */
-  gint64 max_output_bytes; /* every tool's output is cut to this */
+  gchar *root;              /* real path every file a tool opens lies within (cw-tool-fs.h) */
+  CwToolSandbox sandbox;    /* execute */
+  CwToolCommands *commands; /* execute: records the commands running (cw-tool-commands.h) */
+  gint64 timeout_ms;        /* execute */
+  gint64 max_output_bytes;  /* every tool's output is cut to this */
 } CwToolEnv;
 
 /* What a tool changed, for artifact:created. */
@@ -57,8 +70,10 @@ const CwToolInfo *cw_tool_lookup (const gchar *name);
 /* [{name, description, parameters}] for the provider request. */
 JsonArray *cw_tool_list_schemas (void);
 
-CwToolEnv *cw_tool_env_new (const gchar *working_directory, gint64 timeout_ms,
+/* @root NULL: the working directory's real path. */
+CwToolEnv *cw_tool_env_new (const gchar *working_directory, const gchar *root, gint64 timeout_ms,
                             gint64 max_output_bytes);
+CwToolEnv *cw_tool_env_copy (const CwToolEnv *env);
 void cw_tool_env_free (CwToolEnv *env);
 
 /* Runs a thread or async tool. */
