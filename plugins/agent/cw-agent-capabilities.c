@@ -7,6 +7,7 @@
 #include "cw-agent-plugin.h"
 #include "cw-agent-turn.h"
 #include "tools/cw-tool.h"
+#include "tools/cw-tool-sandbox.h"
 
 #define PLUGIN(p) CW_AGENT_PLUGIN (p)
 
@@ -93,7 +94,9 @@ tool_access (CwAgentPlugin *self, CwAgentSession *s, const CwToolInfo *tool)
                                   ? cw_permission_evaluate (s, self->config, tool->permission_type,
                                                             resource, tool->resource_is_path)
                                   : CW_PERMISSION_ASK;
-      action = v == CW_PERMISSION_ALLOW ? "allow" : v == CW_PERMISSION_DENY ? "deny" : "ask";
+      action = v == CW_PERMISSION_ALLOW || v == CW_PERMISSION_ALLOW_CONFINED ? "allow"
+               : v == CW_PERMISSION_DENY                                     ? "deny"
+                                                                             : "ask";
     }
   json_object_set_string_member (t, "toolName", tool->name);
   json_object_set_boolean_member (t, "enabled", enabled);
@@ -116,8 +119,9 @@ sandbox_state (CwAgentPlugin *self, CwAgentSession *s)
       sandbox, "mode",
       given != NULL ? json_object_get_string_member_with_default (given, "mode", "workspace-write")
                     : "workspace-write");
-  /* Tools are confined by the permission engine, not by the OS. */
-  json_object_set_boolean_member (sandbox, "osEnforced", FALSE);
+  /* Commands run without a person's approval are confined by Landlock where the kernel has
+   * it (tools/cw-tool-sandbox.h); the file tools by the permission engine. */
+  json_object_set_boolean_member (sandbox, "osEnforced", cw_tool_sandbox_available ());
   json_object_set_boolean_member (
       sandbox, "networkAllowed",
       given != NULL && json_object_get_boolean_member_with_default (given, "allowNetwork", FALSE));

@@ -2,8 +2,10 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-agent-interactions.h"
 #include "cw-agent-json.h"
+#include "cw-agent-command-policy.h"
 #include "cw-agent-permissions.h"
 #include "cw-agent-store.h"
+#include "tools/cw-tool-sandbox.h"
 
 typedef struct
 {
@@ -70,41 +72,6 @@ cw_permission_command_is_dangerous (const gchar *command)
   return FALSE;
 }
 
-gboolean
-cw_permission_command_is_read_only (const gchar *command)
-{
-  static const gchar *const readers[]
-      = { "ls",   "pwd",  "cat",  "head", "tail",  "wc",   "grep", "rg",   "find", "echo",
-          "file", "stat", "tree", "du",   "which", "sort", "uniq", "diff", NULL };
-  static const gchar *const git_readers[]
-      = { "status", "diff", "log", "show", "branch", "blame", NULL };
-  g_auto (GStrv) parts = NULL;
-
-  if (command == NULL || strpbrk (command, ";&|`$<>\n") != NULL)
-    return FALSE;
-  if (g_regex_match_simple ("\\s-(delete|exec|execdir|ok|fprint)", command, 0, 0))
-    return FALSE;
-  parts = g_strsplit_set (g_strstrip (g_strdup (command)), " \t", -1);
-  if (parts[0] == NULL)
-    return FALSE;
-  if (g_strcmp0 (parts[0], "git") == 0)
-    return parts[1] != NULL && g_strv_contains (git_readers, parts[1]);
-  return g_strv_contains (readers, parts[0]);
-}
-
-static gboolean
-is_trusted (CwAgentConfig *config, const gchar *command)
-{
-  for (guint i = 0; i < config->trusted_commands->len; i++)
-    {
-      const gchar *t = g_ptr_array_index (config->trusted_commands, i);
-      gsize n = strlen (t);
-      if (g_strcmp0 (command, t) == 0 || (g_str_has_prefix (command, t) && command[n] == ' '))
-        return strpbrk (command, ";&|`$<>\n") == NULL;
-    }
-  return FALSE;
-}
-
 CwPermissionVerdict
 cw_permission_evaluate (CwAgentSession *session, CwAgentConfig *config, const gchar *type,
                         const gchar *resource, gboolean resource_is_path)
@@ -115,6 +82,12 @@ cw_permission_evaluate (CwAgentSession *session, CwAgentConfig *config, const gc
                              : (resource_is_path && g_strcmp0 (type, "file_read") != 0
                                 && cw_permission_path_is_system (resource));
   const gchar *mode = session->approval_mode;
+  gboolean trusted = shell
+                     && cw_command_policy_is_trusted (resource, session->working_directory,
+                                                      config->trusted_commands);
+  /* Commands run without a person only inside the sandbox; without one they ask. */
+  CwPermissionVerdict confined
+      = cw_tool_sandbox_available () ? CW_PERMISSION_ALLOW_CONFINED : CW_PERMISSION_ASK;
 
   if (cw_agent_session_is_granted (session, type, resource, resource_is_path))
     return CW_PERMISSION_ALLOW;
@@ -123,6 +96,10 @@ cw_permission_evaluate (CwAgentSession *session, CwAgentConfig *config, const gc
                                                           : CW_PERMISSION_DENY;
   if (dangerous || outside)
     return CW_PERMISSION_ASK;
+  /* Plan mode lets only read-only commands through (cw_command_policy_is_read_only); full
+   * mode runs them, auto mode the trusted ones. */
+  if (shell && g_strcmp0 (session->execution_mode, "plan") == 0)
+    return g_strcmp0 (mode, "full") == 0 || trusted ? confined : CW_PERMISSION_ASK;
   if (g_strcmp0 (mode, "full") == 0)
     {
       if (g_strcmp0 (type, "network_request") == 0 || g_strcmp0 (type, "file_delete") == 0)
@@ -133,8 +110,8 @@ cw_permission_evaluate (CwAgentSession *session, CwAgentConfig *config, const gc
    * directory go ahead (deletes, other commands and anything outside still ask). */
   if (g_strcmp0 (type, "file_read") == 0 || g_strcmp0 (type, "file_write") == 0)
     return CW_PERMISSION_ALLOW;
-  if (shell && is_trusted (config, resource))
-    return CW_PERMISSION_ALLOW;
+  if (trusted)
+    return confined;
   return CW_PERMISSION_ASK;
 }
 

@@ -10,19 +10,20 @@ G_BEGIN_DECLS
 typedef enum
 {
   CW_PERMISSION_ALLOW,
+  CW_PERMISSION_ALLOW_CONFINED, /* a command allowed without a person: runs sandboxed */
   CW_PERMISSION_DENY,
   CW_PERMISSION_ASK,
 } CwPermissionVerdict;
 
 /* What the engine decides without a person, in the contract's order: session grants,
  * then the approval mode. Paths outside the working directory and dangerous commands are
- * never allowed without asking (read_only denies them). */
+ * never allowed without asking (read_only denies them). Trusted commands (auto) and
+ * read-only ones (plan) are matched on their argv (cw-agent-command-policy.h) and come back
+ * ALLOW_CONFINED, or ASK where no sandbox is available. */
 CwPermissionVerdict cw_permission_evaluate (CwAgentSession *session, CwAgentConfig *config,
                                             const gchar *type, const gchar *resource,
                                             gboolean resource_is_path);
 gboolean cw_permission_command_is_dangerous (const gchar *command);
-/* A shell command that only reads (allowed in plan mode). */
-gboolean cw_permission_command_is_read_only (const gchar *command);
 /* Writing under /etc, /usr, /System, ... */
 gboolean cw_permission_path_is_system (const gchar *path);
 const gchar *cw_permission_risk_level (const gchar *type, const gchar *resource);

@@ -11,6 +11,8 @@
 #include "cw-agent-schema.h"
 #include "cw-agent-store.h"
 #include "cw-agent-turn.h"
+#include "tools/cw-tool-commands.h"
+#include "tools/cw-tool-sandbox.h"
 
 G_DEFINE_FINAL_TYPE (CwAgentPlugin, cw_agent_plugin, CW_TYPE_PLUGIN)
 
@@ -21,6 +23,7 @@ cw_agent_plugin_finalize (GObject *object)
 
   g_hash_table_unref (self->sessions);
   cw_agent_config_free (self->config);
+  g_clear_pointer (&self->commands, cw_tool_commands_free);
   g_clear_object (&self->soup);
   G_OBJECT_CLASS (cw_agent_plugin_parent_class)->finalize (object);
 }
@@ -373,6 +376,10 @@ cw_agent_plugin_start (CwPlugin *plugin, GError **error)
 
   if (!cw_agent_config_load (self->config, self->store, error))
     return FALSE;
+  self->commands = cw_tool_commands_new (
+      self->store,
+      cw_config_get_app_data_dir (cw_context_get_config (cw_plugin_get_context (plugin))));
+  cw_tool_commands_end_leftovers (self->commands);
   if (!cw_agent_import_legacy (self, &import_error))
     g_warning ("importing the desktop app's sessions failed: %s", import_error->message);
   sessions = cw_agent_store_load_sessions (self->store, error);
@@ -431,6 +438,7 @@ cw_agent_plugin_get_health (CwPlugin *plugin)
   json_object_set_int_member (obj, "sessions", g_hash_table_size (self->sessions));
   json_object_set_int_member (obj, "activeTurns", running);
   json_object_set_string_member (obj, "activeProvider", self->config->active_provider);
+  json_object_set_object_member (obj, "commandSandbox", cw_tool_sandbox_health ());
   return obj;
 }
 

@@ -15,11 +15,12 @@ G_DECLARE_FINAL_TYPE (CwAgentPlugin, cw_agent_plugin, CW, AGENT_PLUGIN, CwPlugin
 struct _CwAgentPlugin
 {
   CwPlugin parent_instance;
-  CwStore *store;        /* borrowed from the context */
-  GHashTable *sessions;  /* id -> CwAgentSession */
-  CwAgentConfig *config; /* runtime config (no secrets) */
-  SoupSession *soup;     /* shared by every provider stream */
-  gboolean stopping;     /* the daemon is shutting down */
+  CwStore *store;                   /* borrowed from the context */
+  GHashTable *sessions;             /* id -> CwAgentSession */
+  CwAgentConfig *config;            /* runtime config (no secrets) */
+  SoupSession *soup;                /* shared by every provider stream */
+  gboolean stopping;                /* the daemon is shutting down */
+  struct _CwToolCommands *commands; /* the commands execute is running (tools/cw-tool-commands.h) */
 };
 
 /* Every command group registers itself through one of these (called from load()). */

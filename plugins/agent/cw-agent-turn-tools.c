@@ -3,6 +3,7 @@
  * (permission engine) or run at once, and ends in exactly one tool:result and tool_result
  * item, whatever way it ends. When the last call of the round is done, the next round starts.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-agent-command-policy.h"
 #include "cw-agent-json.h"
 #include "cw-agent-permissions.h"
 #include "cw-agent-questions.h"
@@ -185,7 +186,7 @@ tool_root (CwAgentToolRun *run)
 }
 
 static void
-execute_tool (CwAgentToolRun *run)
+execute_tool (CwAgentToolRun *run, CwToolSandbox sandbox)
 {
   CwAgentTurn *self = run->turn;
   CwAgentConfig *config = self->plugin->config;
@@ -200,6 +201,8 @@ execute_tool (CwAgentToolRun *run)
   root = tool_root (run);
   env = cw_tool_env_new (self->session->working_directory, root, config->max_execution_ms,
                          config->max_output_bytes);
+  env->sandbox = sandbox;
+  env->commands = self->plugin->commands;
   cw_tool_run (run->tool, env, run->args, self->cancellable, on_tool_done, run);
   cw_tool_env_free (env);
 }
@@ -212,7 +215,7 @@ cw_agent_tool_run_on_permission (const gchar *decision, gpointer user_data)
   if (g_strcmp0 (decision, "deny") == 0)
     complete_tool (run, FALSE, NULL, "Permission denied", NULL);
   else
-    execute_tool (run);
+    execute_tool (run, CW_TOOL_SANDBOX_NONE);
 }
 
 void
@@ -260,8 +263,9 @@ plan_mode_allows (CwAgentToolRun *run)
   if (run->tool->read_only)
     return TRUE;
   if (run->tool == &cw_tool_execute)
-    return cw_permission_command_is_read_only (
-        json_object_get_string_member_with_default (run->args, "command", NULL));
+    return cw_command_policy_is_read_only (
+        json_object_get_string_member_with_default (run->args, "command", NULL),
+        run->turn->session->working_directory);
   return FALSE;
 }
 
@@ -309,7 +313,7 @@ authorize_tool (CwAgentToolRun *run)
     }
   if (tool->permission_type == NULL)
     {
-      execute_tool (run);
+      execute_tool (run, CW_TOOL_SANDBOX_NONE);
       return;
     }
   arg = json_object_get_string_member_with_default (run->args, tool->resource_arg, NULL);
@@ -323,7 +327,10 @@ authorize_tool (CwAgentToolRun *run)
   verdict = cw_permission_evaluate (session, self->plugin->config, tool->permission_type, resource,
                                     tool->resource_is_path);
   if (verdict == CW_PERMISSION_ALLOW)
-    execute_tool (run);
+    execute_tool (run, CW_TOOL_SANDBOX_NONE);
+  else if (verdict == CW_PERMISSION_ALLOW_CONFINED)
+    execute_tool (run, g_strcmp0 (session->execution_mode, "plan") == 0 ? CW_TOOL_SANDBOX_READ_ONLY
+                                                                        : CW_TOOL_SANDBOX_WORKDIR);
   else if (verdict == CW_PERMISSION_DENY)
     complete_tool (run, FALSE, NULL, "Permission denied", NULL);
   else

@@ -343,9 +343,17 @@ agent_fixture_last_authorization (AgentFixture *f)
 AgentTurn *
 agent_turn_new (const gchar *script)
 {
+  return agent_turn_new_with_env (script, NULL);
+}
+
+AgentTurn *
+agent_turn_new_with_env (const gchar *script, const gchar *const *env)
+{
   AgentTurn *t = g_new0 (AgentTurn, 1);
 
   t->f = agent_fixture_new ();
+  for (guint i = 0; env != NULL && env[i] != NULL; i += 2)
+    cw_test_daemon_setenv (t->f->daemon, env[i], env[i + 1]);
   agent_fixture_start (t->f);
   if (!agent_fixture_start_llm (t->f, script))
     {

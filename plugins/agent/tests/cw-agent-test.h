@@ -78,6 +78,8 @@ typedef struct
 
 /* NULL (test skipped) if the fake server is not built. */
 AgentTurn *agent_turn_new (const gchar *script);
+/* The same with @env (name, value, name, value, ..., NULL) set for the daemon. */
+AgentTurn *agent_turn_new_with_env (const gchar *script, const gchar *const *env);
 void agent_turn_free (AgentTurn *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AgentTurn, agent_turn_free)
 /* Sends send_message with @content on t->sender; returns the request id. */

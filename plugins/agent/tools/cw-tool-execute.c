@@ -1,17 +1,19 @@
 /* cw-tool-execute.c: execute {command, timeout?}: /bin/sh -c in the working directory.
  *
- * The child leads its own process group, so a timeout or a stopped turn kills everything
- * it started (SIGKILL to the group), not just the shell. Output (stdout and stderr merged)
- * is read as it comes and only the first max_output_bytes are kept; the rest is drained so
- * the child never blocks on a full pipe.
+ * The shell runs under cowork-run-command (cw-tool-sandbox.h), in a session of its own: the
+ * helper is a child subreaper that ends everything the command started (setsid and nohup
+ * ones too) when the shell exits, on a timeout or a stopped turn (SIGTERM to the helper),
+ * and when the daemon dies. Commands the engine allowed without a person run confined by
+ * Landlock (env->sandbox). Each command is recorded while it runs (cw-tool-commands.h).
+ * Output (stdout and stderr merged) is read as it comes and only the first max_output_bytes
+ * are kept; the rest is drained so the child never blocks on a full pipe.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-tool.h"
+#include "cw-tool-commands.h"
+#include "cw-tool-sandbox.h"
 
 #include <signal.h>
 #include <unistd.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 #define READ_CHUNK 16384
 
@@ -29,6 +31,8 @@ typedef struct
   gboolean read_done;
   gboolean exited;
   gint64 timeout_ms;
+  gchar *id;                /* COWORK_COMMAND_ID */
+  CwToolCommands *commands; /* may be NULL */
 } ExecData;
 
 static void
@@ -41,6 +45,7 @@ exec_data_free (ExecData *d)
   g_clear_object (&d->proc);
   g_clear_object (&d->out);
   g_string_free (d->buf, TRUE);
+  g_free (d->id);
   g_free (d);
 }
 
@@ -48,20 +53,24 @@ static void
 child_setup (gpointer user_data)
 {
   setsid ();
-#ifdef __linux__
-  /* If the daemon dies (kill -9) the shell goes too instead of running on unowned. */
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-#endif
 }
 
-static void
-kill_group (ExecData *d)
+static GPid
+helper_pid (ExecData *d)
 {
   const gchar *id = d->proc != NULL ? g_subprocess_get_identifier (d->proc) : NULL;
-  pid_t pid = id != NULL ? (pid_t) g_ascii_strtoll (id, NULL, 10) : 0;
+
+  return id != NULL ? (GPid) g_ascii_strtoll (id, NULL, 10) : 0;
+}
+
+/* The helper ends the command and all it started, then exits. */
+static void
+stop_command (ExecData *d)
+{
+  GPid pid = helper_pid (d);
 
   if (pid > 0)
-    kill (-pid, SIGKILL);
+    kill (pid, SIGTERM);
 }
 
 static gboolean
@@ -72,7 +81,7 @@ on_timeout (gpointer user_data)
 
   d->timeout_id = 0;
   d->timed_out = TRUE;
-  kill_group (d);
+  stop_command (d);
   return G_SOURCE_REMOVE;
 }
 
@@ -81,7 +90,7 @@ on_cancelled (GCancellable *cancellable, gpointer user_data)
 {
   GTask *task = user_data;
 
-  kill_group (g_task_get_task_data (task));
+  stop_command (g_task_get_task_data (task));
 }
 
 static void
@@ -128,8 +137,9 @@ on_wait (GObject *source, GAsyncResult *res, gpointer user_data)
 
   g_subprocess_wait_finish (G_SUBPROCESS (source), res, NULL);
   d->exited = TRUE;
-  /* A grandchild may still hold the pipe open; the group goes with the shell. */
-  kill_group (d);
+  /* The helper ended its descendants; this catches any that got away from it. */
+  if (d->commands != NULL)
+    cw_tool_commands_finished (d->commands, d->id);
   maybe_finish (task);
 }
 
@@ -163,10 +173,17 @@ execute_run (const CwToolEnv *env, JsonObject *args, GCancellable *cancellable,
   g_autoptr (GError) error = NULL;
   const gchar *command = cw_tool_arg_string (args, "command", TRUE, &error);
   gint64 timeout = json_object_get_int_member_with_default (args, "timeout", 0);
+  g_autoptr (GPtrArray) argv = NULL;
+  g_autofree gchar *parent = NULL;
+  const gchar *helper = cw_tool_sandbox_helper ();
   ExecData *d;
 
-  if (command == NULL)
+  if (command == NULL || helper == NULL)
     {
+      if (command != NULL)
+        g_set_error (&error, CW_ERROR, CW_ERROR_NOT_SUPPORTED,
+                     "cannot run commands: cowork-run-command is missing next to the agent "
+                     "plugin");
       g_task_return_error (task, g_steal_pointer (&error));
       g_object_unref (task);
       return;
@@ -176,20 +193,54 @@ execute_run (const CwToolEnv *env, JsonObject *args, GCancellable *cancellable,
   d->max = env->max_output_bytes > 0 ? env->max_output_bytes : 1024 * 1024;
   d->timeout_ms = timeout > 0 ? MIN (timeout, env->timeout_ms) : env->timeout_ms;
   d->cancellable = cancellable != NULL ? g_object_ref (cancellable) : g_cancellable_new ();
+  d->id = cw_tool_commands_new_id ();
+  d->commands = env->commands;
   g_task_set_task_data (task, d, (GDestroyNotify) exec_data_free);
+
+  argv = g_ptr_array_new_with_free_func (g_free);
+  parent = g_strdup_printf ("%d", (int) getpid ());
+  g_ptr_array_add (argv, g_strdup (helper));
+  g_ptr_array_add (argv, g_strdup ("--parent"));
+  g_ptr_array_add (argv, g_strdup (parent));
+  if (env->sandbox != CW_TOOL_SANDBOX_NONE)
+    {
+      const gchar *const *hidden
+          = env->commands != NULL ? cw_tool_commands_hidden_paths (env->commands) : NULL;
+      g_ptr_array_add (argv, g_strdup ("--sandbox"));
+      g_ptr_array_add (
+          argv, g_strdup (env->sandbox == CW_TOOL_SANDBOX_WORKDIR ? "workdir" : "read-only"));
+      g_ptr_array_add (argv, g_strdup ("--workdir"));
+      g_ptr_array_add (argv, g_strdup (env->working_directory));
+      for (guint i = 0; hidden != NULL && hidden[i] != NULL; i++)
+        {
+          g_ptr_array_add (argv, g_strdup ("--hide"));
+          g_ptr_array_add (argv, g_strdup (hidden[i]));
+        }
+    }
+  g_ptr_array_add (argv, g_strdup ("--"));
+  g_ptr_array_add (argv, g_strdup ("/bin/sh"));
+  g_ptr_array_add (argv, g_strdup ("-c"));
+  g_ptr_array_add (argv, g_strdup (command));
+  g_ptr_array_add (argv, NULL);
 
   launcher
       = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE
                                    | G_SUBPROCESS_FLAGS_STDIN_INHERIT);
   g_subprocess_launcher_set_cwd (launcher, env->working_directory);
   g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
-  d->proc = g_subprocess_launcher_spawn (launcher, &error, "/bin/sh", "-c", command, NULL);
+  g_subprocess_launcher_setenv (launcher, CW_TOOL_COMMAND_ID_VAR, d->id, TRUE);
+  /* The home is unreadable in the sandbox: git would warn about ~/.gitconfig every time. */
+  if (env->sandbox != CW_TOOL_SANDBOX_NONE)
+    g_subprocess_launcher_setenv (launcher, "GIT_CONFIG_GLOBAL", "/dev/null", TRUE);
+  d->proc = g_subprocess_launcher_spawnv (launcher, (const gchar *const *) argv->pdata, &error);
   if (d->proc == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
       g_object_unref (task);
       return;
     }
+  if (d->commands != NULL)
+    cw_tool_commands_started (d->commands, d->id, helper_pid (d));
   d->out = g_object_ref (g_subprocess_get_stdout_pipe (d->proc));
   d->timeout_id = g_timeout_add (d->timeout_ms, on_timeout, task);
   d->cancel_id = g_cancellable_connect (d->cancellable, G_CALLBACK (on_cancelled), task, NULL);
