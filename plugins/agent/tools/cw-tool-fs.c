@@ -228,6 +228,7 @@ cw_tool_fs_write (const gchar *root, const gchar *abs, const gchar *data, gsize 
   g_autofree gchar *tmp = NULL;
   struct stat st;
   mode_t mode = 0644;
+  gboolean replacing = FALSE;
   int dirfd, fd;
 
   if (real == NULL)
@@ -245,6 +246,7 @@ cw_tool_fs_write (const gchar *root, const gchar *abs, const gchar *data, gsize 
           return FALSE;
         }
       mode = st.st_mode & 07777;
+      replacing = TRUE;
       if (existed != NULL)
         *existed = TRUE;
     }
@@ -259,7 +261,9 @@ cw_tool_fs_write (const gchar *root, const gchar *abs, const gchar *data, gsize 
       set_errno_error (error, saved, "write", abs);
       return FALSE;
     }
-  if (!write_all (fd, data, len) || fsync (fd) != 0 || close (fd) != 0
+  /* Like g_file_set_contents: synced before it replaces a file, so a crash leaves the old
+   * contents or the new ones. */
+  if (!write_all (fd, data, len) || (replacing && fsync (fd) != 0) || close (fd) != 0
       || renameat (dirfd, tmp, dirfd, base) != 0)
     {
       int saved = errno;
