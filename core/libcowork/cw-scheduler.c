@@ -4,7 +4,9 @@
  * the right wall time after suspend, and TFD_TIMER_CANCEL_ON_SET makes its read fail with
  * ECANCELED when the clock is set, so the jobs are recomputed. Nothing else wakes up.
  * Each job's first undelivered instant is stored (core_scheduler_jobs), and it is written
- * after the calls for a dispatch ran: delivery is at least once.
+ * after the calls for a dispatch ran: delivery is at least once. Rows of added jobs are
+ * written together on the next main-loop turn (a plugin adds thousands at start); one lost
+ * in a crash before that only makes the job start afresh when its plugin adds it again.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-missed-policy-private.h"
 #include "cw-scheduler-private.h"
@@ -27,15 +29,20 @@ typedef struct
   CwPlugin *plugin;
   gpointer user_data;
   GDestroyNotify destroy;
-  gint64 next; /* the first instant not delivered yet, or CW_SCHEDULE_NEVER */
-  gboolean removed;
+  gint64 next;           /* the first instant not delivered yet, or CW_SCHEDULE_NEVER */
+  GSequenceIter *queued; /* in the scheduler's queue while next is an instant */
+  gboolean removed;      /* no longer fires */
+  gboolean deleted;      /* removed or replaced: its row is gone or belongs to the new job */
 } Job;
 
 struct _CwScheduler
 {
   GObject parent_instance;
   CwStore *store;
-  GHashTable *jobs; /* key -> Job (rc box) */
+  GHashTable *jobs;  /* key -> Job (rc box) */
+  GSequence *queue;  /* jobs with a next instant, earliest first (not owning) */
+  GHashTable *dirty; /* key -> Job (ref): rows to write at the next flush */
+  guint flush_source;
   guint64 next_seq;
   gint timer_fd;
   guint timer_source;
@@ -80,6 +87,43 @@ now_ms (CwScheduler *self)
   return self->clock != NULL ? self->clock (self->clock_data) : g_get_real_time () / 1000;
 }
 
+/* ---- the queue ----------------------------------------------------------------------- */
+
+static gint
+compare_jobs (gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  const Job *x = a, *y = b;
+
+  if (x->next != y->next)
+    return x->next < y->next ? -1 : 1;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void
+unqueue (Job *job)
+{
+  if (job->queued != NULL)
+    g_sequence_remove (job->queued);
+  job->queued = NULL;
+}
+
+/* Call whenever job->next changes. */
+static void
+requeue (CwScheduler *self, Job *job)
+{
+  unqueue (job);
+  if (job->next != CW_SCHEDULE_NEVER && !job->removed)
+    job->queued = g_sequence_insert_sorted (self->queue, job, compare_jobs, NULL);
+}
+
+static Job *
+earliest (CwScheduler *self)
+{
+  GSequenceIter *first = g_sequence_get_begin_iter (self->queue);
+
+  return g_sequence_iter_is_end (first) ? NULL : g_sequence_get (first);
+}
+
 /* ---- the timer ----------------------------------------------------------------------- */
 
 static gboolean
@@ -95,19 +139,10 @@ dispatch_idle (gpointer user_data)
 static void
 arm (CwScheduler *self)
 {
-  gint64 deadline = CW_SCHEDULE_NEVER;
-  GHashTableIter iter;
-  gpointer value;
+  Job *first = earliest (self);
+  gint64 deadline = first != NULL ? first->next : CW_SCHEDULE_NEVER;
   struct itimerspec spec = { { 0, 0 }, { 0, 0 } };
 
-  g_hash_table_iter_init (&iter, self->jobs);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      Job *job = value;
-
-      if (job->next != CW_SCHEDULE_NEVER && (deadline == CW_SCHEDULE_NEVER || job->next < deadline))
-        deadline = job->next;
-    }
   self->deadline = deadline;
   if (self->clock != NULL)
     {
@@ -180,6 +215,51 @@ store_job (CwScheduler *self, Job *job, GError **error)
   return TRUE;
 }
 
+static void
+flush (CwScheduler *self)
+{
+  g_autoptr (GError) error = NULL;
+  GHashTableIter iter;
+  gpointer value;
+
+  g_clear_handle_id (&self->flush_source, g_source_remove);
+  if (g_hash_table_size (self->dirty) == 0)
+    return;
+  if (cw_store_begin (self->store, &error))
+    {
+      g_hash_table_iter_init (&iter, self->dirty);
+      while (error == NULL && g_hash_table_iter_next (&iter, NULL, &value))
+        store_job (self, value, &error);
+      if (error == NULL)
+        cw_store_commit (self->store, &error);
+      else
+        cw_store_rollback (self->store);
+    }
+  if (error != NULL)
+    g_warning ("scheduler: %s; fires since the last store may come again", error->message);
+  g_hash_table_remove_all (self->dirty);
+}
+
+static gboolean
+flush_idle (gpointer user_data)
+{
+  CwScheduler *self = user_data;
+
+  self->flush_source = 0;
+  flush (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+mark_dirty (CwScheduler *self, Job *job)
+{
+  if (job->deleted)
+    return;
+  g_hash_table_replace (self->dirty, job->key, g_rc_box_acquire (job));
+  if (self->flush_source == 0)
+    self->flush_source = g_idle_add (flush_idle, self);
+}
+
 /* The stored next instant of the job if its schedule is still @schedule_text. */
 static gboolean
 lookup_stored (CwScheduler *self, const Job *job, gint64 *out_next)
@@ -245,6 +325,10 @@ static void
 drop_job (CwScheduler *self, Job *job)
 {
   job->removed = TRUE;
+  job->deleted = TRUE;
+  if (g_hash_table_lookup (self->dirty, job->key) == job)
+    g_hash_table_remove (self->dirty, job->key);
+  unqueue (job);
   g_hash_table_remove (self->jobs, job->key);
 }
 
@@ -268,6 +352,8 @@ cw_scheduler_add (CwScheduler *self, CwPlugin *plugin, const gchar *owner, const
   job->plugin = plugin;
   job->user_data = user_data;
   job->destroy = destroy;
+  if (g_hash_table_contains (self->dirty, job->key))
+    flush (self); /* the stored state must be current before it is read */
   old = g_hash_table_lookup (self->jobs, job->key);
   if (old != NULL && g_strcmp0 (old->schedule_text, job->schedule_text) == 0)
     job->next = old->next;
@@ -275,15 +361,11 @@ cw_scheduler_add (CwScheduler *self, CwPlugin *plugin, const gchar *owner, const
     job->next = rewind_next (job, stored, now);
   else
     job->next = cw_schedule_next_after (schedule, now);
-  if (!store_job (self, job, error))
-    {
-      job->destroy = NULL; /* the caller keeps @user_data on failure */
-      job_unref (job);
-      return FALSE;
-    }
   if (old != NULL)
     drop_job (self, old);
   g_hash_table_insert (self->jobs, job->key, job);
+  requeue (self, job);
+  mark_dirty (self, job);
   if (!self->dispatching)
     arm (self);
   return TRUE;
@@ -296,6 +378,7 @@ cw_scheduler_remove (CwScheduler *self, const gchar *owner, const gchar *job_id,
   Job *job = g_hash_table_lookup (self->jobs, key);
   gboolean found = FALSE;
 
+  g_hash_table_remove (self->dirty, key);
   if (!delete_stored (self, owner, job_id, &found, error))
     return FALSE;
   if (job != NULL)
@@ -330,6 +413,7 @@ cw_scheduler_remove_owner (CwScheduler *self, const gchar *owner)
     if (g_strcmp0 (((Job *) value)->owner, owner) == 0)
       {
         ((Job *) value)->removed = TRUE;
+        unqueue (value);
         g_hash_table_iter_remove (&iter);
       }
   if (!self->dispatching)
@@ -372,16 +456,10 @@ collect_due (CwScheduler *self, gint64 now, GArray *calls)
 {
   GPtrArray *due = g_ptr_array_new_with_free_func (job_unref);
   g_autoptr (GArray) fires = g_array_new (FALSE, FALSE, sizeof (CwScheduledFire));
-  GHashTableIter iter;
-  gpointer value;
+  Job *job;
 
-  g_hash_table_iter_init (&iter, self->jobs);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
+  while ((job = earliest (self)) != NULL && job->next <= now)
     {
-      Job *job = value;
-
-      if (job->next == CW_SCHEDULE_NEVER || job->next > now)
-        continue;
       g_array_set_size (fires, 0);
       cw_missed_policy_plan (job->missed, job->schedule, job->next, now, fires);
       for (guint i = 0; i < fires->len; i++)
@@ -390,6 +468,7 @@ collect_due (CwScheduler *self, gint64 now, GArray *calls)
           g_array_append_val (calls, call);
         }
       job->next = cw_schedule_next_after (job->schedule, now);
+      requeue (self, job); /* behind @now: the loop does not see it again */
       g_ptr_array_add (due, g_rc_box_acquire (job));
     }
   return due;
@@ -398,24 +477,9 @@ collect_due (CwScheduler *self, gint64 now, GArray *calls)
 static void
 store_due (CwScheduler *self, GPtrArray *due)
 {
-  g_autoptr (GError) error = NULL;
-
-  if (!cw_store_begin (self->store, &error))
-    goto out;
   for (guint i = 0; i < due->len; i++)
-    {
-      Job *job = g_ptr_array_index (due, i);
-
-      if (!job->removed && !store_job (self, job, &error))
-        {
-          cw_store_rollback (self->store);
-          goto out;
-        }
-    }
-  cw_store_commit (self->store, &error);
-out:
-  if (error != NULL)
-    g_warning ("scheduler: %s; fires since the last store may come again", error->message);
+    mark_dirty (self, g_ptr_array_index (due, i));
+  flush (self);
 }
 
 void
@@ -462,6 +526,8 @@ cw_scheduler_clock_changed (CwScheduler *self)
           g_ptr_array_add (moved, g_rc_box_acquire (job));
         }
     }
+  for (guint i = 0; i < moved->len; i++)
+    requeue (self, g_ptr_array_index (moved, i));
   if (moved->len > 0)
     store_due (self, moved);
   cw_scheduler_dispatch (self);
@@ -486,11 +552,14 @@ cw_scheduler_finalize (GObject *object)
 {
   CwScheduler *self = CW_SCHEDULER (object);
 
+  flush (self);
+  g_hash_table_unref (self->dirty);
   g_clear_handle_id (&self->timer_source, g_source_remove);
   g_clear_handle_id (&self->idle_source, g_source_remove);
   if (self->timer_fd >= 0)
     close (self->timer_fd);
   g_hash_table_unref (self->jobs);
+  g_sequence_free (self->queue);
   g_clear_object (&self->store);
   G_OBJECT_CLASS (cw_scheduler_parent_class)->finalize (object);
 }
@@ -505,6 +574,8 @@ static void
 cw_scheduler_init (CwScheduler *self)
 {
   self->jobs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, job_unref);
+  self->queue = g_sequence_new (NULL);
+  self->dirty = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, job_unref);
   self->timer_fd = -1;
   self->deadline = CW_SCHEDULE_NEVER;
 }

@@ -348,6 +348,9 @@ stored_next (Fixture *fx, const gchar *owner, const gchar *job_id)
       NULL);
   gchar *value;
 
+  /* Added jobs are written on the next main-loop turn. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
   sqlite3_bind_text (stmt, 1, owner, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text (stmt, 2, job_id, -1, SQLITE_TRANSIENT);
   if (sqlite3_step (stmt) != SQLITE_ROW)
