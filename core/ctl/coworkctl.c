@@ -216,7 +216,7 @@ static int
 cmd_events (CwCtl *ctl, int argc, char **argv, GError **error)
 {
   gboolean follow = FALSE;
-  gint64 since = -1;
+  gint64 since = 0;
   g_autoptr (CwCtlLink) client = NULL;
   g_autoptr (JsonNode) sub = NULL;
   gint64 last;
@@ -249,12 +249,10 @@ cmd_events (CwCtl *ctl, int argc, char **argv, GError **error)
   if (sub == NULL)
     return 1;
   last = json_object_get_int_member (json_node_get_object (sub), "eventCursor");
-  if (since >= 0 || !follow)
-    {
-      last = replay (client, MAX (since, 0), error);
-      if (last < 0)
-        return 1;
-    }
+  /* Stored events first (after --since), then, with --follow, the new ones. */
+  last = replay (client, since, error);
+  if (last < 0)
+    return 1;
   if (!follow)
     return 0;
   for (;;)
@@ -308,17 +306,21 @@ cmd_token (CwCtl *ctl, int argc, char **argv, GError **error)
   return 0;
 }
 
+static int cmd_help (CwCtl *ctl, int argc, char **argv, GError **error);
+
 static const CwCtlCommand commands[] = {
+  { "help", "[COMMAND]", N_ ("Show the commands, or one command's usage"), cmd_help },
   { "call", "COMMAND [JSON]", N_ ("Call a daemon command and print its result"), cmd_call },
-  { "events", "[--follow] [--since SEQ]", N_ ("Print stored events, and new ones with --follow"),
-    cmd_events },
+  { "events", "[--follow] [--since SEQ]",
+    N_ ("Print stored events (after SEQ), and new ones with --follow"), cmd_events },
   { "health", "", N_ ("Show the daemon's health"), cmd_health },
   { "token", "rotate", N_ ("Replace the auth token"), cmd_token },
   { "service", "install|status|set-mode|...", N_ ("Manage coworkd as a user or system service"),
-    cw_ctl_service },
+    cw_ctl_service, cw_ctl_service_usage },
   { "credentials", "set|list|delete|promote", N_ ("Manage credentials (values from stdin)"),
-    cw_ctl_credentials },
-  { "audit", "[--limit N]", N_ ("Show the audit log"), cw_ctl_audit },
+    cw_ctl_credentials, cw_ctl_credentials_usage },
+  { "audit", "[--limit N]", N_ ("Show the audit log (newest N records, default 100)"),
+    cw_ctl_audit },
   { NULL },
 };
 
@@ -336,22 +338,105 @@ find_command (const gchar *name)
   return NULL;
 }
 
+/* Calls @func for the built-in commands, then for those of the coworkctl extensions. */
 static void
-describe_table (GString *s, const CwCtlCommand *table)
+foreach_command (void (*func) (const CwCtlCommand *c, gpointer data), gpointer data)
 {
-  for (const CwCtlCommand *c = table; c->name != NULL; c++)
-    g_string_append_printf (s, "  %-8s %-26s %s\n", c->name, c->usage, _ (c->summary));
+  for (guint i = 0; commands[i].name != NULL; i++)
+    func (&commands[i], data);
+  for (guint t = 0; cw_ctl_extensions[t] != NULL; t++)
+    for (const CwCtlCommand *c = cw_ctl_extensions[t]; c->name != NULL; c++)
+      func (c, data);
+}
+
+typedef struct
+{
+  GString *s;
+  gint name_width, usage_width;
+} Table;
+
+static void
+measure (const CwCtlCommand *c, gpointer data)
+{
+  Table *t = data;
+
+  t->name_width = MAX (t->name_width, (gint) g_utf8_strlen (c->name, -1));
+  t->usage_width = MAX (t->usage_width, (gint) g_utf8_strlen (c->usage, -1));
+}
+
+static void
+describe (const CwCtlCommand *c, gpointer data)
+{
+  Table *t = data;
+
+  g_string_append_printf (t->s, "  %-*s %-*s  %s\n", t->name_width, c->name, t->usage_width,
+                          c->usage, _ (c->summary));
 }
 
 static gchar *
 describe_commands (void)
 {
-  GString *s = g_string_new (_ ("Commands:\n"));
+  Table t = { g_string_new (_ ("Commands:\n")), 0, 0 };
 
-  describe_table (s, commands);
-  for (guint t = 0; cw_ctl_extensions[t] != NULL; t++)
-    describe_table (s, cw_ctl_extensions[t]);
+  foreach_command (measure, &t);
+  foreach_command (describe, &t);
+  g_string_append (t.s, _ ("\nEvery command takes --help. Exit status: 0 done, 1 failed, 2 usage "
+                           "error.\n"));
+  return g_string_free (t.s, FALSE);
+}
+
+static gchar *
+describe_command (const CwCtlCommand *c)
+{
+  GString *s = g_string_new (NULL);
+
+  g_string_append_printf (s, _ ("usage: coworkctl %s%s%s\n\n%s\n"), c->name,
+                          *c->usage != '\0' ? " " : "", c->usage, _ (c->summary));
+  if (c->details != NULL)
+    g_string_append_printf (s, "\n%s\n", _ (c->details));
   return g_string_free (s, FALSE);
+}
+
+static GOptionContext *main_context;
+
+static int
+cmd_help (CwCtl *ctl, int argc, char **argv, GError **error)
+{
+  const CwCtlCommand *c;
+  g_autofree gchar *text = NULL;
+
+  if (argc > 2)
+    {
+      g_set_error_literal (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
+                           _ ("usage: coworkctl help [COMMAND]"));
+      return 2;
+    }
+  if (argc == 1)
+    {
+      text = g_option_context_get_help (main_context, TRUE, NULL);
+      g_print ("%s", text);
+      return 0;
+    }
+  c = find_command (argv[1]);
+  if (c == NULL)
+    {
+      g_set_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
+                   _ ("unknown command '%s' (see coworkctl help)"), argv[1]);
+      return 2;
+    }
+  text = describe_command (c);
+  g_print ("%s", text);
+  return 0;
+}
+
+/* `coworkctl CMD --help` (or -h) anywhere after CMD shows CMD's help and runs nothing. */
+static gboolean
+asks_for_help (int argc, char **argv)
+{
+  for (int i = 1; i < argc; i++)
+    if (g_strcmp0 (argv[i], "--help") == 0 || g_strcmp0 (argv[i], "-h") == 0)
+      return TRUE;
+  return FALSE;
 }
 
 int
@@ -364,8 +449,10 @@ main (int argc, char **argv)
   g_autoptr (CwPaths) paths = NULL;
   CwCtl ctl = { 0 };
   const CwCtlCommand *command;
+  gboolean version = FALSE;
   const GOptionEntry entries[]
       = { { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, N_ ("Print JSON for scripts"), NULL },
+          { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_ ("Print the version and exit"), NULL },
           { "mode", 0, 0, G_OPTION_ARG_STRING, &mode, N_ ("user or system"), N_ ("MODE") },
           { "app-data-dir", 0, 0, G_OPTION_ARG_FILENAME, &app_data_dir,
             N_ ("Application data directory"), N_ ("DIR") },
@@ -388,16 +475,34 @@ main (int argc, char **argv)
   g_option_context_set_description (octx, description);
   g_option_context_add_main_entries (octx, entries, GETTEXT_PACKAGE);
   g_option_context_set_strict_posix (octx, TRUE);
+  main_context = octx;
   if (!g_option_context_parse (octx, &argc, &argv, &error))
     {
       g_printerr ("coworkctl: %s\n", error->message);
       return 2;
+    }
+  if (version)
+    {
+      g_print ("coworkctl %s\n", PACKAGE_VERSION);
+      return 0;
     }
   if (argc < 2)
     {
       g_autofree gchar *help = g_option_context_get_help (octx, TRUE, NULL);
       g_printerr ("%s", help);
       return 2;
+    }
+  command = find_command (argv[1]);
+  if (command == NULL)
+    {
+      g_printerr (_ ("coworkctl: unknown command '%s' (see coworkctl help)\n"), argv[1]);
+      return 2;
+    }
+  if (command->run != cmd_help && asks_for_help (argc - 1, argv + 1))
+    {
+      g_autofree gchar *text = describe_command (command);
+      g_print ("%s", text);
+      return 0;
     }
   paths = cw_paths_resolve (mode, app_data_dir, endpoint, token_file, NULL, &error);
   if (paths == NULL)
@@ -407,14 +512,10 @@ main (int argc, char **argv)
     }
   ctl.paths = paths;
   ctl.json = opt_json;
-  command = find_command (argv[1]);
-  if (command != NULL)
-    {
-      int rc = command->run (&ctl, argc - 1, argv + 1, &error);
-      if (rc != 0 && error != NULL)
-        g_printerr ("coworkctl: %s\n", error->message);
-      return rc;
-    }
-  g_printerr (_ ("coworkctl: unknown command '%s' (see coworkctl --help)\n"), argv[1]);
-  return 2;
+  {
+    int rc = command->run (&ctl, argc - 1, argv + 1, &error);
+    if (rc != 0 && error != NULL)
+      g_printerr ("coworkctl: %s\n", error->message);
+    return rc;
+  }
 }

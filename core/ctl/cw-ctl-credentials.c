@@ -15,7 +15,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-static const gchar credentials_usage[]
+const gchar cw_ctl_credentials_usage[]
     = N_ ("usage: coworkctl credentials set KIND/NAME [--user|--system]   (value on stdin)\n"
           "       coworkctl credentials list [--user|--system]\n"
           "       coworkctl credentials delete KIND/NAME [--user|--system]\n"
@@ -49,7 +49,8 @@ parse_args (int argc, char **argv, CredArgs *a, GError **error)
         a->target = argv[i];
       else
         {
-          g_set_error_literal (error, CW_ERROR, CW_ERROR_INVALID_PARAMS, _ (credentials_usage));
+          g_set_error_literal (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
+                               _ (cw_ctl_credentials_usage));
           return FALSE;
         }
     }
@@ -64,7 +65,7 @@ split_target (const gchar *target, gchar **kind, gchar **name, GError **error)
 
   if (target == NULL)
     {
-      g_set_error_literal (error, CW_ERROR, CW_ERROR_INVALID_PARAMS, _ (credentials_usage));
+      g_set_error_literal (error, CW_ERROR, CW_ERROR_INVALID_PARAMS, _ (cw_ctl_credentials_usage));
       return FALSE;
     }
   *kind = slash ? g_strndup (target, slash - target) : g_strdup ("provider");
@@ -352,6 +353,6 @@ cw_ctl_credentials (CwCtl *ctl, int argc, char **argv, GError **error)
     return do_delete (ctl, &a, error);
   if (g_strcmp0 (verb, "promote") == 0)
     return do_promote (ctl, &a, error);
-  g_set_error_literal (error, CW_ERROR, CW_ERROR_INVALID_PARAMS, _ (credentials_usage));
+  g_set_error_literal (error, CW_ERROR, CW_ERROR_INVALID_PARAMS, _ (cw_ctl_credentials_usage));
   return 2;
 }

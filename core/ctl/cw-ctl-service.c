@@ -17,7 +17,7 @@ typedef struct
   const gchar *positional;
 } ServiceArgs;
 
-static const gchar service_usage[]
+const gchar cw_ctl_service_usage[]
     = N_ ("usage: coworkctl service install|uninstall|start|stop|restart|status "
           "[--user|--system] [--dry-run]\n"
           "       coworkctl service get-mode\n"
@@ -73,7 +73,7 @@ parse_args (int argc, char **argv, ServiceArgs *a, GError **error)
     }
   return TRUE;
 usage:
-  g_set_error_literal (error, CW_ERROR, CW_ERROR_INVALID_PARAMS, _ (service_usage));
+  g_set_error_literal (error, CW_ERROR, CW_ERROR_INVALID_PARAMS, _ (cw_ctl_service_usage));
   return FALSE;
 }
 
@@ -275,7 +275,7 @@ cw_ctl_service (CwCtl *ctl, int argc, char **argv, GError **error)
 
   if (verb == NULL)
     {
-      g_set_error_literal (error, CW_ERROR, CW_ERROR_INVALID_PARAMS, _ (service_usage));
+      g_set_error_literal (error, CW_ERROR, CW_ERROR_INVALID_PARAMS, _ (cw_ctl_service_usage));
       return 2;
     }
   if (!parse_args (argc, argv, &a, error))
@@ -288,6 +288,6 @@ cw_ctl_service (CwCtl *ctl, int argc, char **argv, GError **error)
     return do_set_mode (ctl, &a, error);
   if (g_strv_contains (manage_verbs, verb) && a.positional == NULL)
     return do_manage (ctl, verb, &a, error);
-  g_set_error_literal (error, CW_ERROR, CW_ERROR_INVALID_PARAMS, _ (service_usage));
+  g_set_error_literal (error, CW_ERROR, CW_ERROR_INVALID_PARAMS, _ (cw_ctl_service_usage));
   return 2;
 }

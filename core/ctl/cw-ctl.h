@@ -23,6 +23,7 @@ typedef struct
   const gchar *usage;
   const gchar *summary;
   CwCtlRunFunc run;
+  const gchar *details; /* more for `coworkctl help NAME` (may be NULL) */
 } CwCtlCommand;
 
 /* @text as a number within [@min, @max] for the option @option (e.g. "--limit"); otherwise a
