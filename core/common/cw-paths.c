@@ -1,5 +1,7 @@
 /* cw-paths.c: the file layout of DESIGN.md "Modes and paths".
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
 #include "cw-paths-private.h"
 
 static const gchar *
@@ -70,7 +72,7 @@ cw_paths_resolve (const gchar *mode, const gchar *app_data_dir, const gchar *end
   if (value != NULL)
     paths->config_file = absolute (value);
   else if (paths->system_mode)
-    paths->config_file = g_strdup ("/etc/cowork/coworkd.conf");
+    paths->config_file = g_strdup (CW_SYSTEM_CONFIG_FILE);
   else
     paths->config_file = g_build_filename (paths->app_data_dir, "coworkd.conf", NULL);
   return g_steal_pointer (&paths);

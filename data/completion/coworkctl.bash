@@ -1,0 +1,72 @@
+# bash completion for coworkctl(1)
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+_coworkctl()
+{
+    local cur prev words cword
+    if declare -F _init_completion >/dev/null; then
+        _init_completion || return
+    else
+        cur=${COMP_WORDS[COMP_CWORD]}
+        prev=${COMP_WORDS[COMP_CWORD-1]}
+        words=("${COMP_WORDS[@]}")
+        cword=$COMP_CWORD
+    fi
+
+    local commands="help call events health token service credentials audit chat sessions"
+    local global_opts="--json --mode --app-data-dir --endpoint --token-file --bus --version --help"
+
+    case $prev in
+        --mode) COMPREPLY=($(compgen -W "user system" -- "$cur")); return ;;
+        --app-data-dir|--dir|--data-dir|--home) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        --endpoint|--token-file|--output|--program) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --platform) COMPREPLY=($(compgen -W "linux macos windows" -- "$cur")); return ;;
+        --to) COMPREPLY=($(compgen -W "system" -- "$cur")); return ;;
+        --limit|--since|--user-name) return ;;
+    esac
+
+    # The subcommand: the first word that is neither an option nor an option's value.
+    local i cmd="" verb=""
+    for ((i = 1; i < cword; i++)); do
+        case ${words[i]} in
+            --mode|--app-data-dir|--endpoint|--token-file) ((i++)) ;;
+            -*) ;;
+            *) if [[ -z $cmd ]]; then cmd=${words[i]}; elif [[ -z $verb ]]; then verb=${words[i]}; fi ;;
+        esac
+    done
+
+    if [[ -z $cmd ]]; then
+        if [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+        fi
+        return
+    fi
+
+    local words_for=""
+    case $cmd in
+        help) [[ -z $verb ]] && words_for=$commands ;;
+        call) [[ -z $verb ]] && words_for="ping daemon_health audit_list" ;;
+        events) words_for="--follow --since" ;;
+        token) [[ -z $verb ]] && words_for="rotate" ;;
+        service)
+            if [[ -z $verb ]]; then
+                words_for="install uninstall start stop restart status get-mode set-mode render"
+            elif [[ $verb == set-mode ]]; then
+                words_for="user system --yes --dry-run"
+            else
+                words_for="--user --system --dry-run --platform --program --data-dir --home --user-name --output"
+            fi ;;
+        credentials)
+            if [[ -z $verb ]]; then
+                words_for="set list delete promote"
+            else
+                words_for="--user --system --to --yes"
+            fi ;;
+        audit) words_for="--limit" ;;
+        chat) words_for="--dir" ;;
+    esac
+    COMPREPLY=($(compgen -W "$words_for --help" -- "$cur"))
+}
+complete -F _coworkctl coworkctl
