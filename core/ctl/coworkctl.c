@@ -498,7 +498,7 @@ main (int argc, char **argv)
       g_printerr (_ ("coworkctl: unknown command '%s' (see coworkctl help)\n"), argv[1]);
       return 2;
     }
-  if (command->run != cmd_help && asks_for_help (argc - 1, argv + 1))
+  if (asks_for_help (argc - 1, argv + 1))
     {
       g_autofree gchar *text = describe_command (command);
       g_print ("%s", text);

@@ -1,6 +1,8 @@
 /* test-coworkctl.c: the coworkctl binary against the real daemon, as a person or a script
  * would use it.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
 #include "cw-test-daemon.h"
 
 #include <unistd.h>
@@ -256,6 +258,96 @@ test_option_values (void)
   cw_test_rm_rf (elsewhere);
 }
 
+/* help, --version and COMMAND --help answer without a daemon and run nothing. */
+static void
+test_help (void)
+{
+  g_autoptr (CwTestDaemon) d = cw_test_daemon_new ();
+  const gchar *subcommands[] = { "help",    "call",        "events", "health", "token",
+                                 "service", "credentials", "audit",  "chat",   "sessions" };
+  g_autofree gchar *out = NULL, *err = NULL;
+
+  g_assert_cmpint (ctl (d->dir, &out, &err, "--version", NULL), ==, 0);
+  g_assert_true (g_str_has_prefix (out, "coworkctl " PACKAGE_VERSION "\n"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (ctl (d->dir, &out, &err, "help", NULL), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (subcommands); i++)
+    {
+      g_autofree gchar *row = g_strdup_printf ("\n  %s ", subcommands[i]);
+      g_assert_nonnull (strstr (out, row));
+    }
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  /* Every subcommand's --help prints its usage, and no daemon is needed for it. */
+  for (guint i = 0; i < G_N_ELEMENTS (subcommands); i++)
+    {
+      g_autofree gchar *usage = g_strdup_printf ("usage: coworkctl %s", subcommands[i]);
+      g_assert_cmpint (ctl (d->dir, &out, &err, subcommands[i], "--help", NULL), ==, 0);
+      g_assert_true (g_str_has_prefix (out, usage));
+      g_assert_cmpstr (err, ==, "");
+      g_clear_pointer (&out, g_free);
+      g_clear_pointer (&err, g_free);
+      g_assert_cmpint (ctl (d->dir, &out, &err, "help", subcommands[i], NULL), ==, 0);
+      g_assert_true (g_str_has_prefix (out, usage));
+      g_clear_pointer (&out, g_free);
+      g_clear_pointer (&err, g_free);
+    }
+  g_assert_cmpint (ctl (d->dir, &out, &err, "help", "service", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "set-mode user|system"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  assert_usage_error (d->dir, "unknown command 'nosuch'", "help", "nosuch", NULL);
+  assert_usage_error (d->dir, "unknown command 'nosuch'", "nosuch", NULL);
+
+  /* With a daemon: call --help is not sent to it, health --help does not run the command. */
+  cw_test_daemon_start (d);
+  g_assert_cmpint (ctl (d->dir, &out, &err, "call", "--help", NULL), ==, 0);
+  g_assert_true (g_str_has_prefix (out, "usage: coworkctl call COMMAND"));
+  g_assert_null (strstr (out, "Unknown command"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (ctl (d->dir, &out, &err, "health", "--help", NULL), ==, 0);
+  g_assert_null (strstr (out, "status:"));
+}
+
+/* events --follow prints the stored events first, as its help says, then the new ones. */
+static void
+test_events_follow (void)
+{
+  g_autoptr (CwTestDaemon) d = cw_test_daemon_new ();
+  g_autoptr (GSubprocess) follow = NULL;
+  g_autoptr (GDataInputStream) lines = NULL;
+  g_autoptr (GError) error = NULL;
+  gboolean stored = FALSE, live = FALSE;
+
+  cw_test_daemon_start (d);
+  g_assert_cmpint (ctl (d->dir, NULL, NULL, "call", "example_echo", "{\"text\":\"before\"}", NULL),
+                   ==, 0);
+  follow = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, g_getenv ("COWORKCTL"),
+                             "--app-data-dir", d->dir, "--json", "events", "--follow", NULL);
+  g_assert_no_error (error);
+  lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (follow));
+  while (!live)
+    {
+      g_autofree gchar *line = g_data_input_stream_read_line (lines, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (line);
+      if (strstr (line, "\"before\"") != NULL)
+        {
+          stored = TRUE;
+          g_assert_cmpint (
+              ctl (d->dir, NULL, NULL, "call", "example_echo", "{\"text\":\"after\"}", NULL), ==,
+              0);
+        }
+      else if (strstr (line, "\"after\"") != NULL)
+        live = TRUE;
+    }
+  g_assert_true (stored);
+  g_subprocess_force_exit (follow);
+  g_subprocess_wait (follow, NULL, NULL);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -264,5 +356,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/coworkctl/call-health-events", test_call_health_events);
   g_test_add_func ("/cowork/coworkctl/token-rotate", test_token_rotate);
   g_test_add_func ("/cowork/coworkctl/option-values", test_option_values);
+  g_test_add_func ("/cowork/coworkctl/help", test_help);
+  g_test_add_func ("/cowork/coworkctl/events-follow", test_events_follow);
   return g_test_run ();
 }
