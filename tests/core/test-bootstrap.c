@@ -90,8 +90,7 @@ test_members (Fixture *f, gconstpointer data)
   JsonObject *cron;
 
   g_assert_true (cw_context_add_bootstrap_member (f->context, "cron", "cron", append_literal,
-                                                  (gpointer) "{\"jobs\":3,\"next\":null}",
-                                                  &error));
+                                                  (gpointer) "{\"jobs\":3,\"next\":null}", &error));
   g_assert_true (cw_context_add_bootstrap_member (f->context, "workflow", "workflowRuns",
                                                   append_literal, (gpointer) "[]", &error));
   g_assert_no_error (error);
@@ -119,8 +118,8 @@ test_bad_text_is_null (Fixture *f, gconstpointer data)
   cw_test_count_warnings ("is not one JSON value");
   g_assert_true (cw_context_add_bootstrap_member (f->context, "broken", "broken", append_literal,
                                                   (gpointer) "{\"unclosed\":", &error));
-  g_assert_true (cw_context_add_bootstrap_member (f->context, "broken", "twoValues",
-                                                  append_literal, (gpointer) "1 2", &error));
+  g_assert_true (cw_context_add_bootstrap_member (f->context, "broken", "twoValues", append_literal,
+                                                  (gpointer) "1 2", &error));
   g_assert_true (cw_context_add_bootstrap_member (f->context, "broken", "nothing", append_literal,
                                                   (gpointer) "", &error));
   g_assert_true (cw_context_add_bootstrap_member (f->context, "good", "good", append_literal,
@@ -141,8 +140,8 @@ test_remove_owner (Fixture *f, gconstpointer data)
   g_autoptr (GString) sessions = g_string_new (NULL);
 
   cw_context_add_bootstrap_contributor (f->context, "chat", two_sessions, NULL);
-  g_assert_true (cw_context_add_bootstrap_member (f->context, "chat", "chatStatus",
-                                                  append_literal, (gpointer) "1", &error));
+  g_assert_true (cw_context_add_bootstrap_member (f->context, "chat", "chatStatus", append_literal,
+                                                  (gpointer) "1", &error));
   g_assert_true (cw_context_add_bootstrap_member (f->context, "cron", "cron", append_literal,
                                                   (gpointer) "2", &error));
   g_assert_cmpuint (cw_context_count_sessions (f->context), ==, 2);
@@ -155,8 +154,8 @@ test_remove_owner (Fixture *f, gconstpointer data)
   g_assert_false (json_object_has_member (got, "chatStatus"));
   g_assert_cmpint (json_object_get_int_member (got, "cron"), ==, 2);
   /* The name is free again for whoever comes next. */
-  g_assert_true (cw_context_add_bootstrap_member (f->context, "chat2", "chatStatus",
-                                                  append_literal, (gpointer) "3", &error));
+  g_assert_true (cw_context_add_bootstrap_member (f->context, "chat2", "chatStatus", append_literal,
+                                                  (gpointer) "3", &error));
   g_assert_no_error (error);
 }
 

@@ -105,10 +105,9 @@ ask (Fixture *f, const gchar *owner, CwInteractionKind kind, gint64 expires_at)
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonNode) payload = json ("{\"question\":\"Deploy?\"}");
   g_autoptr (JsonNode) data = json ("{\"runId\":\"run_1\"}");
-  CwInteraction *it
-      = cw_interactions_create (f->interactions, owner, kind, "sess_1",
-                                json_node_get_object (payload), json_node_get_object (data),
-                                expires_at, &error);
+  CwInteraction *it = cw_interactions_create (f->interactions, owner, kind, "sess_1",
+                                              json_node_get_object (payload),
+                                              json_node_get_object (data), expires_at, &error);
 
   g_assert_no_error (error);
   g_assert_nonnull (it);
@@ -116,8 +115,7 @@ ask (Fixture *f, const gchar *owner, CwInteractionKind kind, gint64 expires_at)
 }
 
 static void
-respond_fails (Fixture *f, const gchar *id, const gchar *answer, CwError code,
-               const gchar *message)
+respond_fails (Fixture *f, const gchar *id, const gchar *answer, CwError code, const gchar *message)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonNode) node = answer != NULL ? json (answer) : NULL;
@@ -219,12 +217,12 @@ test_respond_once (Fixture *f, gconstpointer data)
   /* The answer and who gave it are on record. */
   audit = cw_audit_list (f->store, 10, &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (audit, 0),
-                                                  "action"),
-                   ==, "interaction.resolve");
-  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (audit, 0),
-                                                  "actor"),
-                   ==, "socket:uid=1");
+  g_assert_cmpstr (
+      json_object_get_string_member (json_array_get_object_element (audit, 0), "action"), ==,
+      "interaction.resolve");
+  g_assert_cmpstr (
+      json_object_get_string_member (json_array_get_object_element (audit, 0), "actor"), ==,
+      "socket:uid=1");
 }
 
 static void
