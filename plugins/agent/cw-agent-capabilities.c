@@ -136,7 +136,7 @@ cmd_get_capability_snapshot (CwInvocation *inv, gpointer user_data)
 {
   CwAgentPlugin *self = PLUGIN (user_data);
   const gchar *id = cw_invocation_get_string (inv, "sessionId", FALSE, NULL);
-  CwAgentSession *s = cw_agent_plugin_lookup_session (self, id);
+  CwAgentSession *s = cw_agent_sessions_lookup (self->sessions, id);
   JsonObject *media = cw_agent_json_object (self->config->other, "mediaRouting");
   JsonArray *tools = json_array_new ();
   SnapshotData *d = g_new0 (SnapshotData, 1);
@@ -174,7 +174,7 @@ cmd_debug_preview_system_prompt (CwInvocation *inv, gpointer user_data)
 {
   CwAgentPlugin *self = PLUGIN (user_data);
   const gchar *id = cw_invocation_get_string (inv, "sessionId", FALSE, NULL);
-  CwAgentSession *s = cw_agent_plugin_lookup_session (self, id);
+  CwAgentSession *s = cw_agent_sessions_lookup (self->sessions, id);
   g_autofree gchar *prompt = NULL;
   JsonObject *result;
 

@@ -199,7 +199,7 @@ apply_runtime_config (CwAgentPlugin *self, CwInvocation *inv, JsonObject *config
     json_array_add_string_element (reason_arr, g_ptr_array_index (reasons, i));
   /* Sessions keep their provider; they pick up new base URLs with their next request. A
    * session on another provider than the new active one needs a new session to switch. */
-  g_hash_table_iter_init (&iter, self->sessions);
+  g_hash_table_iter_init (&iter, self->sessions->by_id);
   while (reasons->len > 0 && g_hash_table_iter_next (&iter, NULL, &value))
     {
       CwAgentSession *s = value;

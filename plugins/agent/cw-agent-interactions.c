@@ -34,7 +34,7 @@ cw_agent_interaction_respond (CwAgentPlugin *plugin, const gchar *id, JsonNode *
 CwAgentSession *
 cw_agent_interaction_session (CwAgentPlugin *plugin, CwInteraction *interaction)
 {
-  return cw_agent_plugin_lookup_session (plugin, cw_interaction_get_session_id (interaction));
+  return cw_agent_sessions_lookup (plugin->sessions, cw_interaction_get_session_id (interaction));
 }
 
 JsonObject *

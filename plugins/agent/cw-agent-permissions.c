@@ -289,12 +289,12 @@ cw_permission_request (CwAgentPlugin *plugin, CwAgentSession *session, const gch
   cw_permission_add_waiter (p, func, user_data);
   g_ptr_array_add (session->pending_permissions, p);
 
-  item = cw_agent_plugin_append_item (plugin, session, build_item (p));
+  item = cw_agent_sessions_append_item (plugin->sessions, session, build_item (p));
   p->item_id = g_strdup (json_object_get_string_member (item, "id"));
   data = json_object_new ();
   json_object_set_object_member (data, "request", json_object_ref (p->request));
-  cw_agent_plugin_emit (plugin, "permission:request", session->id, data);
-  cw_agent_plugin_save_runtime (plugin, session);
+  cw_agent_sessions_emit (plugin->sessions, "permission:request", session->id, data);
+  cw_agent_sessions_commit (plugin->sessions, session, CW_AGENT_CHANGE_RUNTIME);
   return p;
 }
 
@@ -316,14 +316,14 @@ resolve (CwAgentPlugin *plugin, CwAgentSession *session, CwPendingPermission *p,
   json_object_set_string_member (updates, "status", "resolved");
   json_object_set_string_member (updates, "decision", decision);
   if (p->item_id != NULL)
-    cw_agent_plugin_update_item (plugin, session, p->item_id, updates, TRUE);
+    cw_agent_sessions_update_item (plugin->sessions, session, p->item_id, updates, TRUE);
   else
     json_object_unref (updates);
   data = json_object_new ();
   json_object_set_string_member (data, "permissionId", p->id);
   json_object_set_string_member (data, "decision", decision);
-  cw_agent_plugin_emit (plugin, "permission:resolved", session->id, data);
-  cw_agent_plugin_save_runtime (plugin, session);
+  cw_agent_sessions_emit (plugin->sessions, "permission:resolved", session->id, data);
+  cw_agent_sessions_commit (plugin->sessions, session, CW_AGENT_CHANGE_RUNTIME);
 
   waiters = g_array_copy (p->waiters);
   g_array_set_size (p->waiters, 0);
@@ -372,7 +372,7 @@ cw_permission_respond (CwAgentPlugin *plugin, const gchar *permission_id, const 
   gpointer value;
 
   /* The SDK checks the decision, as it does for an answer through interaction_respond. */
-  g_hash_table_iter_init (&iter, plugin->sessions);
+  g_hash_table_iter_init (&iter, plugin->sessions->by_id);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     if (find_in_session (value, NULL, permission_id) != NULL)
       return respond (plugin, permission_id, decision, actor, error);

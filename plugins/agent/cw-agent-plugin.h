@@ -4,6 +4,7 @@
 
 #include "cw-agent-config.h"
 #include "cw-agent-session.h"
+#include "cw-agent-sessions.h"
 
 #include <libsoup/soup.h>
 
@@ -16,7 +17,7 @@ struct _CwAgentPlugin
 {
   CwPlugin parent_instance;
   CwStore *store;                   /* borrowed from the context */
-  GHashTable *sessions;             /* id -> CwAgentSession */
+  CwAgentSessions *sessions;        /* the registry: owns the sessions */
   CwAgentConfig *config;            /* runtime config (no secrets) */
   SoupSession *soup;                /* shared by every provider stream */
   gboolean stopping;                /* the daemon is shutting down */
@@ -30,44 +31,11 @@ gboolean cw_agent_turn_commands_register (CwAgentPlugin *self, GError **error);
 gboolean cw_agent_queue_commands_register (CwAgentPlugin *self, GError **error);
 gboolean cw_agent_capability_commands_register (CwAgentPlugin *self, GError **error);
 
-/* Looks up @session_id from the invocation; on failure answers the invocation (with
- * "sessionId is required" or "Session not found: <id>") and returns NULL. */
-CwAgentSession *cw_agent_plugin_session_from_invocation (CwAgentPlugin *self,
-                                                         CwInvocation *invocation);
-CwAgentSession *cw_agent_plugin_lookup_session (CwAgentPlugin *self, const gchar *session_id);
-/* Sessions sorted as list_sessions wants them (updatedAt desc, lastAccessedAt desc). */
-GPtrArray *cw_agent_plugin_sorted_sessions (CwAgentPlugin *self);
-
-/* Writes the session row; failures are logged (the in-memory state stays authoritative
- * until the next write succeeds). */
-void cw_agent_plugin_save_session (CwAgentPlugin *self, CwAgentSession *session);
-/* Writes the runtime snapshot of the session. */
-void cw_agent_plugin_save_runtime (CwAgentPlugin *self, CwAgentSession *session);
-void cw_agent_plugin_save_queue (CwAgentPlugin *self, CwAgentSession *session);
-/* session:updated (envelope sessionId null, contract §6.3). */
-void cw_agent_plugin_emit_session_updated (CwAgentPlugin *self, CwAgentSession *session);
-gint64 cw_agent_plugin_emit (CwAgentPlugin *self, const gchar *type, const gchar *session_id,
-                             JsonObject *data);
-/* context:update and context:usage with the session's last known usage. */
-void cw_agent_plugin_emit_context (CwAgentPlugin *self, CwAgentSession *session);
-/* task:set with the session's whole todo list. */
-void cw_agent_plugin_emit_tasks (CwAgentPlugin *self, CwAgentSession *session);
-/* run:health for @session after one of its counters moved. */
-void cw_agent_plugin_emit_health (CwAgentPlugin *self, CwAgentSession *session);
-
-/* Appends a chat item: fills id, timestamp, sequence; stores it; emits chat:item.
- * Takes @item; returns it (owned by the caller's reference from json_object_ref). */
-JsonObject *cw_agent_plugin_append_item (CwAgentPlugin *self, CwAgentSession *session,
-                                         JsonObject *item);
-/* Emits chat:update for @item_id; stores the merged item when @persist. Takes @updates. */
-void cw_agent_plugin_update_item (CwAgentPlugin *self, CwAgentSession *session,
-                                  const gchar *item_id, JsonObject *updates, gboolean persist);
-/* "ci-<ms>-<9 base36 chars>" */
-gchar *cw_agent_make_item_id (void);
-
 /* Queues a message (at the front with @first); stores the queue, emits queue:update. */
 void cw_agent_plugin_queue_message (CwAgentPlugin *self, CwAgentSession *session,
                                     const gchar *content, JsonArray *attachments, gboolean first);
+/* A turn's end: the next queued message goes (CwAgentTurnEnded). */
+void cw_agent_queue_turn_ended (CwAgentSession *session, gpointer plugin);
 /* Starts the next queued message of an idle session, if any. */
 void cw_agent_plugin_run_queue (CwAgentPlugin *self, CwAgentSession *session);
 

@@ -72,12 +72,12 @@ cw_question_ask (CwAgentPlugin *plugin, CwAgentSession *session, const gchar *tu
   q->user_data = user_data;
   g_ptr_array_add (session->pending_questions, q);
 
-  item = cw_agent_plugin_append_item (plugin, session, build_item (q));
+  item = cw_agent_sessions_append_item (plugin->sessions, session, build_item (q));
   q->item_id = g_strdup (json_object_get_string_member (item, "id"));
   data = json_object_new ();
   json_object_set_object_member (data, "request", json_object_ref (q->request));
-  cw_agent_plugin_emit (plugin, "question:ask", session->id, data);
-  cw_agent_plugin_save_runtime (plugin, session);
+  cw_agent_sessions_emit (plugin->sessions, "question:ask", session->id, data);
+  cw_agent_sessions_commit (plugin->sessions, session, CW_AGENT_CHANGE_RUNTIME);
   return q;
 }
 
@@ -98,14 +98,14 @@ resolve (CwAgentPlugin *plugin, CwAgentSession *session, CwPendingQuestion *q, J
   json_object_set_string_member (updates, "status", "answered");
   json_object_set_member (updates, "answer", json_node_copy (answer));
   if (q->item_id != NULL)
-    cw_agent_plugin_update_item (plugin, session, q->item_id, updates, TRUE);
+    cw_agent_sessions_update_item (plugin->sessions, session, q->item_id, updates, TRUE);
   else
     json_object_unref (updates);
   data = json_object_new ();
   json_object_set_string_member (data, "questionId", q->id);
   json_object_set_member (data, "answer", json_node_copy (answer));
-  cw_agent_plugin_emit (plugin, "question:answered", session->id, data);
-  cw_agent_plugin_save_runtime (plugin, session);
+  cw_agent_sessions_emit (plugin->sessions, "question:answered", session->id, data);
+  cw_agent_sessions_commit (plugin->sessions, session, CW_AGENT_CHANGE_RUNTIME);
   cw_pending_question_free (q);
   if (func != NULL)
     func (answer, user_data);
@@ -151,7 +151,7 @@ cw_question_answer (CwAgentPlugin *plugin, const gchar *question_id, JsonNode *a
   gpointer value;
 
   /* The SDK checks the answer, as it does for an answer through interaction_respond. */
-  g_hash_table_iter_init (&iter, plugin->sessions);
+  g_hash_table_iter_init (&iter, plugin->sessions->by_id);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     if (find_in_session (value, question_id) != NULL)
       return cw_agent_interaction_respond (plugin, question_id, answer, actor, error);

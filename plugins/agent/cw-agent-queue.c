@@ -15,14 +15,13 @@ emit_queue (CwAgentPlugin *self, CwAgentSession *s)
   JsonObject *data = json_object_new ();
 
   json_object_set_array_member (data, "queue", cw_agent_session_queue_to_json (s));
-  cw_agent_plugin_emit (self, "queue:update", s->id, data);
+  cw_agent_sessions_emit (self->sessions, "queue:update", s->id, data);
 }
 
 static void
 queue_changed (CwAgentPlugin *self, CwAgentSession *s)
 {
-  cw_agent_plugin_save_queue (self, s);
-  cw_agent_plugin_save_runtime (self, s);
+  cw_agent_sessions_commit (self->sessions, s, CW_AGENT_CHANGE_QUEUE | CW_AGENT_CHANGE_RUNTIME);
   emit_queue (self, s);
 }
 
@@ -55,6 +54,12 @@ cw_agent_plugin_queue_message (CwAgentPlugin *self, CwAgentSession *s, const gch
 }
 
 void
+cw_agent_queue_turn_ended (CwAgentSession *session, gpointer plugin)
+{
+  cw_agent_plugin_run_queue (plugin, session);
+}
+
+void
 cw_agent_plugin_run_queue (CwAgentPlugin *self, CwAgentSession *s)
 {
   CwQueuedMessage *next;
@@ -68,7 +73,8 @@ cw_agent_plugin_run_queue (CwAgentPlugin *self, CwAgentSession *s)
     }
   next = g_ptr_array_steal_index (s->queue, 0);
   queue_changed (self, s);
-  cw_agent_turn_start (self, s, next->content, next->attachments, 0);
+  cw_agent_turn_start (self, s, next->content, next->attachments, 0, cw_agent_queue_turn_ended,
+                       self);
   cw_queued_message_free (next);
 }
 
@@ -85,8 +91,8 @@ static void
 cmd_get_queue (CwInvocation *inv, gpointer user_data)
 {
   CwAgentPlugin *self = PLUGIN (user_data);
-  CwAgentSession *s = cw_agent_plugin_lookup_session (
-      self, cw_invocation_get_string (inv, "sessionId", FALSE, NULL));
+  CwAgentSession *s = cw_agent_sessions_lookup (
+      self->sessions, cw_invocation_get_string (inv, "sessionId", FALSE, NULL));
   JsonNode *node = json_node_new (JSON_NODE_ARRAY);
 
   json_node_take_array (node, s != NULL ? cw_agent_session_queue_to_json (s) : json_array_new ());
@@ -98,7 +104,7 @@ static CwAgentSession *
 session_and_message (CwAgentPlugin *self, CwInvocation *inv, const gchar **message_id)
 {
   g_autoptr (GError) error = NULL;
-  CwAgentSession *s = cw_agent_plugin_session_from_invocation (self, inv);
+  CwAgentSession *s = cw_agent_sessions_from_invocation (self->sessions, inv);
 
   if (s == NULL)
     return NULL;
@@ -164,7 +170,7 @@ static void
 cmd_reorder_queue (CwInvocation *inv, gpointer user_data)
 {
   CwAgentPlugin *self = PLUGIN (user_data);
-  CwAgentSession *s = cw_agent_plugin_session_from_invocation (self, inv);
+  CwAgentSession *s = cw_agent_sessions_from_invocation (self->sessions, inv);
   JsonNode *node;
   JsonArray *ids;
   GPtrArray *reordered;

@@ -66,11 +66,10 @@ finish_create (CreateData *d)
       cw_invocation_return_error (d->invocation, g_steal_pointer (&error));
       return;
     }
-  g_hash_table_insert (self->sessions, s->id, g_object_ref (s));
-  cw_agent_plugin_save_runtime (self, s);
-  cw_agent_plugin_emit_session_updated (self, s);
+  cw_agent_sessions_add (self->sessions, s);
+  cw_agent_sessions_commit (self->sessions, s, CW_AGENT_CHANGE_RUNTIME | CW_AGENT_CHANGE_ANNOUNCE);
   /* The context meter has its window from the start, as in the original. */
-  cw_agent_plugin_emit_context (self, s);
+  cw_agent_sessions_emit_context (self->sessions, s);
   cw_invocation_return_object (d->invocation, cw_agent_session_to_info (s));
 }
 
@@ -194,7 +193,7 @@ cmd_create_session (CwInvocation *inv, gpointer user_data)
 static void
 cmd_list_sessions (CwInvocation *inv, gpointer user_data)
 {
-  g_autoptr (GPtrArray) sorted = cw_agent_plugin_sorted_sessions (PLUGIN (user_data));
+  g_autoptr (GPtrArray) sorted = cw_agent_sessions_sorted (PLUGIN (user_data)->sessions);
   JsonArray *arr = json_array_sized_new (sorted->len);
   JsonNode *node = json_node_new (JSON_NODE_ARRAY);
 
@@ -227,7 +226,7 @@ static void
 cmd_list_sessions_page (CwInvocation *inv, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) sorted = cw_agent_plugin_sorted_sessions (PLUGIN (user_data));
+  g_autoptr (GPtrArray) sorted = cw_agent_sessions_sorted (PLUGIN (user_data)->sessions);
   g_autoptr (GPtrArray) matched = g_ptr_array_new ();
   g_autofree gchar *folded = NULL;
   const gchar *query = NULL;
@@ -347,7 +346,7 @@ static void
 cmd_get_session (CwInvocation *inv, gpointer user_data)
 {
   CwAgentPlugin *self = PLUGIN (user_data);
-  CwAgentSession *s = cw_agent_plugin_session_from_invocation (self, inv);
+  CwAgentSession *s = cw_agent_sessions_from_invocation (self->sessions, inv);
 
   if (s != NULL)
     return_details (self, inv, s, -1, 0);
@@ -357,7 +356,7 @@ static void
 cmd_get_session_chunk (CwInvocation *inv, gpointer user_data)
 {
   CwAgentPlugin *self = PLUGIN (user_data);
-  CwAgentSession *s = cw_agent_plugin_session_from_invocation (self, inv);
+  CwAgentSession *s = cw_agent_sessions_from_invocation (self->sessions, inv);
   g_autoptr (GError) error = NULL;
   gint64 limit, before;
 
@@ -388,7 +387,7 @@ cmd_delete_session (CwInvocation *inv, gpointer user_data)
       return_error (inv, g_steal_pointer (&error));
       return;
     }
-  s = cw_agent_plugin_lookup_session (self, id);
+  s = cw_agent_sessions_lookup (self->sessions, id);
   result = json_object_new ();
   if (s == NULL)
     {
@@ -410,7 +409,7 @@ cmd_delete_session (CwInvocation *inv, gpointer user_data)
     cw_agent_turn_stop (s->turn);
   cw_permission_deny_all (self, s);
   cw_question_cancel_all (self, s);
-  g_hash_table_remove (self->sessions, s->id);
+  cw_agent_sessions_remove (self->sessions, s);
   json_object_set_boolean_member (result, "success", TRUE);
   cw_invocation_return_object (inv, result);
 }
@@ -421,7 +420,7 @@ static void
 cmd_update_session_title (CwInvocation *inv, gpointer user_data)
 {
   CwAgentPlugin *self = PLUGIN (user_data);
-  CwAgentSession *s = cw_agent_plugin_session_from_invocation (self, inv);
+  CwAgentSession *s = cw_agent_sessions_from_invocation (self->sessions, inv);
   g_autoptr (GError) error = NULL;
   const gchar *title;
 
@@ -436,8 +435,7 @@ cmd_update_session_title (CwInvocation *inv, gpointer user_data)
   g_free (s->title);
   s->title = g_strdup (title);
   s->updated_at = cw_now_ms ();
-  cw_agent_plugin_save_session (self, s);
-  cw_agent_plugin_emit_session_updated (self, s);
+  cw_agent_sessions_commit (self->sessions, s, CW_AGENT_CHANGE_INFO | CW_AGENT_CHANGE_ANNOUNCE);
   return_void (inv);
 }
 
@@ -445,7 +443,7 @@ static void
 cmd_update_session_working_directory (CwInvocation *inv, gpointer user_data)
 {
   CwAgentPlugin *self = PLUGIN (user_data);
-  CwAgentSession *s = cw_agent_plugin_session_from_invocation (self, inv);
+  CwAgentSession *s = cw_agent_sessions_from_invocation (self->sessions, inv);
   g_autoptr (GError) error = NULL;
   g_autofree gchar *wd = NULL;
   const gchar *dir, *state;
@@ -478,9 +476,8 @@ cmd_update_session_working_directory (CwInvocation *inv, gpointer user_data)
   /* Path grants belonged to the old directory tree. */
   g_hash_table_remove_all (s->permission_scopes);
   s->updated_at = cw_now_ms ();
-  cw_agent_plugin_save_session (self, s);
-  cw_agent_plugin_save_runtime (self, s);
-  cw_agent_plugin_emit_session_updated (self, s);
+  cw_agent_sessions_commit (
+      self->sessions, s, CW_AGENT_CHANGE_INFO | CW_AGENT_CHANGE_RUNTIME | CW_AGENT_CHANGE_ANNOUNCE);
   return_void (inv);
 }
 
@@ -488,12 +485,12 @@ static void
 cmd_update_session_last_accessed (CwInvocation *inv, gpointer user_data)
 {
   CwAgentPlugin *self = PLUGIN (user_data);
-  CwAgentSession *s = cw_agent_plugin_session_from_invocation (self, inv);
+  CwAgentSession *s = cw_agent_sessions_from_invocation (self->sessions, inv);
 
   if (s == NULL)
     return;
   s->last_accessed_at = cw_now_ms ();
-  cw_agent_plugin_save_session (self, s);
+  cw_agent_sessions_commit (self->sessions, s, CW_AGENT_CHANGE_INFO);
   return_void (inv);
 }
 
@@ -522,7 +519,7 @@ cmd_set_approval_mode (CwInvocation *inv, gpointer user_data)
 {
   static const gchar *const modes[] = { "auto", "read_only", "full", NULL };
   CwAgentPlugin *self = PLUGIN (user_data);
-  CwAgentSession *s = cw_agent_plugin_session_from_invocation (self, inv);
+  CwAgentSession *s = cw_agent_sessions_from_invocation (self->sessions, inv);
   const gchar *mode;
 
   if (s == NULL)
@@ -532,7 +529,7 @@ cmd_set_approval_mode (CwInvocation *inv, gpointer user_data)
     return;
   g_free (s->approval_mode);
   s->approval_mode = g_strdup (mode);
-  cw_agent_plugin_save_session (self, s);
+  cw_agent_sessions_commit (self->sessions, s, CW_AGENT_CHANGE_INFO);
   return_void (inv);
 }
 
@@ -541,7 +538,7 @@ cmd_set_execution_mode (CwInvocation *inv, gpointer user_data)
 {
   static const gchar *const modes[] = { "execute", "plan", NULL };
   CwAgentPlugin *self = PLUGIN (user_data);
-  CwAgentSession *s = cw_agent_plugin_session_from_invocation (self, inv);
+  CwAgentSession *s = cw_agent_sessions_from_invocation (self->sessions, inv);
   const gchar *mode;
 
   if (s == NULL)
@@ -565,8 +562,7 @@ cmd_set_execution_mode (CwInvocation *inv, gpointer user_data)
             i++;
         }
       s->updated_at = cw_now_ms ();
-      cw_agent_plugin_save_session (self, s);
-      cw_agent_plugin_emit_session_updated (self, s);
+      cw_agent_sessions_commit (self->sessions, s, CW_AGENT_CHANGE_INFO | CW_AGENT_CHANGE_ANNOUNCE);
     }
   return_void (inv);
 }
@@ -578,7 +574,7 @@ cmd_get_tasks (CwInvocation *inv, gpointer user_data)
 {
   CwAgentPlugin *self = PLUGIN (user_data);
   const gchar *id = cw_invocation_get_string (inv, "sessionId", FALSE, NULL);
-  CwAgentSession *s = cw_agent_plugin_lookup_session (self, id);
+  CwAgentSession *s = cw_agent_sessions_lookup (self->sessions, id);
   JsonNode *node = json_node_new (JSON_NODE_ARRAY);
 
   json_node_take_array (node, s != NULL ? json_array_ref (s->tasks) : json_array_new ());
@@ -591,7 +587,7 @@ cmd_get_artifacts (CwInvocation *inv, gpointer user_data)
   CwAgentPlugin *self = PLUGIN (user_data);
   g_autoptr (GError) error = NULL;
   const gchar *id = cw_invocation_get_string (inv, "sessionId", FALSE, NULL);
-  CwAgentSession *s = cw_agent_plugin_lookup_session (self, id);
+  CwAgentSession *s = cw_agent_sessions_lookup (self->sessions, id);
   JsonArray *arr
       = s != NULL ? cw_agent_store_list_artifacts (self->store, s->id, &error) : json_array_new ();
   JsonNode *node;
@@ -611,7 +607,7 @@ cmd_get_context_usage (CwInvocation *inv, gpointer user_data)
 {
   CwAgentPlugin *self = PLUGIN (user_data);
   const gchar *id = cw_invocation_get_string (inv, "sessionId", FALSE, NULL);
-  CwAgentSession *s = cw_agent_plugin_lookup_session (self, id);
+  CwAgentSession *s = cw_agent_sessions_lookup (self->sessions, id);
   gint64 used = s != NULL ? s->context_used : 0;
   gint64 total = s != NULL ? cw_agent_session_context_window (s, self->config->catalog) : 1048576;
   JsonObject *result = json_object_new ();

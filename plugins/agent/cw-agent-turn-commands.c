@@ -48,7 +48,7 @@ static void
 cmd_send_message (CwInvocation *inv, gpointer user_data)
 {
   CwAgentPlugin *self = PLUGIN (user_data);
-  CwAgentSession *s = cw_agent_plugin_session_from_invocation (self, inv);
+  CwAgentSession *s = cw_agent_sessions_from_invocation (self->sessions, inv);
   g_autoptr (GError) error = NULL;
   const gchar *content;
   g_autoptr (JsonArray) attachments = NULL;
@@ -78,14 +78,14 @@ cmd_send_message (CwInvocation *inv, gpointer user_data)
     }
   /* Answered when this turn and the messages queued behind it are done. */
   g_ptr_array_add (s->waiters, g_object_ref (inv));
-  cw_agent_turn_start (self, s, content, attachments, 0);
+  cw_agent_turn_start (self, s, content, attachments, 0, cw_agent_queue_turn_ended, self);
 }
 
 static void
 cmd_run_start_v2 (CwInvocation *inv, gpointer user_data)
 {
   CwAgentPlugin *self = PLUGIN (user_data);
-  CwAgentSession *s = cw_agent_plugin_session_from_invocation (self, inv);
+  CwAgentSession *s = cw_agent_sessions_from_invocation (self->sessions, inv);
   g_autoptr (GError) error = NULL;
   JsonObject *options;
   const gchar *message;
@@ -111,7 +111,8 @@ cmd_run_start_v2 (CwInvocation *inv, gpointer user_data)
   options = cw_agent_json_object (cw_invocation_get_params (inv), "runOptions");
   if (options != NULL)
     max_turns = json_object_get_int_member_with_default (options, "maxTurns", 0);
-  turn = cw_agent_turn_start (self, s, message, attachments, MAX (max_turns, 0));
+  turn = cw_agent_turn_start (self, s, message, attachments, MAX (max_turns, 0),
+                              cw_agent_queue_turn_ended, self);
   /* The turn runs on the main loop; nothing can have finished it yet. */
   cw_agent_turn_set_run_invocation (turn, inv);
 }
@@ -120,7 +121,7 @@ static void
 cmd_stop_generation (CwInvocation *inv, gpointer user_data)
 {
   CwAgentPlugin *self = PLUGIN (user_data);
-  CwAgentSession *s = cw_agent_plugin_session_from_invocation (self, inv);
+  CwAgentSession *s = cw_agent_sessions_from_invocation (self->sessions, inv);
 
   if (s == NULL)
     return;

@@ -19,6 +19,8 @@ struct _CwAgentTurn
   gchar *run_id;
   GCancellable *cancellable;
   CwInvocation *run_invocation;
+  CwAgentTurnEnded ended;
+  gpointer ended_data;
   gint64 max_rounds;
   guint rounds;
 

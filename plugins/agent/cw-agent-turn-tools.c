@@ -106,14 +106,15 @@ complete_tool (CwAgentToolRun *run, gboolean success, const gchar *output, const
   cw_agent_turn_emit (self, "tool:result", data);
   if (!success)
     self->session->health.tool_errors++;
-  cw_agent_plugin_emit_health (self->plugin, self->session);
+  cw_agent_sessions_emit_health (self->plugin->sessions, self->session);
   if (success)
     emit_artifact (self, outcome);
   if (run->start_item_id != NULL)
     {
       updates = json_object_new ();
       json_object_set_string_member (updates, "status", success ? "completed" : "error");
-      cw_agent_plugin_update_item (self->plugin, self->session, run->start_item_id, updates, TRUE);
+      cw_agent_sessions_update_item (self->plugin->sessions, self->session, run->start_item_id,
+                                     updates, TRUE);
     }
   item = json_object_new ();
   json_object_set_string_member (item, "kind", "tool_result");
@@ -126,10 +127,10 @@ complete_tool (CwAgentToolRun *run, gboolean success, const gchar *output, const
   if (error != NULL)
     json_object_set_string_member (item, "error", error);
   json_object_set_int_member (item, "duration", duration);
-  stored = cw_agent_plugin_append_item (self->plugin, self->session, item);
+  stored = cw_agent_sessions_append_item (self->plugin->sessions, self->session, item);
 
   self->tools_pending--;
-  cw_agent_plugin_save_runtime (self->plugin, self->session);
+  cw_agent_sessions_commit (self->plugin->sessions, self->session, CW_AGENT_CHANGE_RUNTIME);
   if (self->tools_pending > 0)
     return;
   if (self->stopped)
@@ -250,9 +251,9 @@ run_write_todos (CwAgentToolRun *run)
     }
   json_array_unref (self->session->tasks);
   self->session->tasks = json_array_ref (tasks);
-  cw_agent_plugin_emit_tasks (self->plugin, self->session);
+  cw_agent_sessions_emit_tasks (self->plugin->sessions, self->session);
   self->tasks_sent = TRUE;
-  cw_agent_plugin_save_runtime (self->plugin, self->session);
+  cw_agent_sessions_commit (self->plugin->sessions, self->session, CW_AGENT_CHANGE_RUNTIME);
   summary = g_strdup_printf ("Todo list updated (%u items)", json_array_get_length (tasks));
   complete_tool (run, TRUE, summary, NULL, NULL);
 }
@@ -367,10 +368,10 @@ cw_agent_turn_run_tools (CwAgentTurn *self)
       json_object_set_string_member (item, "name", run->name);
       json_object_set_object_member (item, "args", json_object_ref (run->args));
       json_object_set_string_member (item, "status", "running");
-      stored = cw_agent_plugin_append_item (self->plugin, self->session, item);
+      stored = cw_agent_sessions_append_item (self->plugin->sessions, self->session, item);
       run->start_item_id = g_strdup (json_object_get_string_member (stored, "id"));
     }
-  cw_agent_plugin_save_runtime (self->plugin, self->session);
+  cw_agent_sessions_commit (self->plugin->sessions, self->session, CW_AGENT_CHANGE_RUNTIME);
   /* authorize_tool may complete a call at once (and even end the round), so walk a copy. */
   {
     g_autoptr (GPtrArray) runs = g_ptr_array_new ();

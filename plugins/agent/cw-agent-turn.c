@@ -124,7 +124,7 @@ cw_agent_turn_fill_runtime (CwAgentTurn *self, JsonObject *runtime)
 void
 cw_agent_turn_emit (CwAgentTurn *self, const gchar *type, JsonObject *data)
 {
-  cw_agent_plugin_emit (self->plugin, type, self->session->id, data);
+  cw_agent_sessions_emit (self->plugin->sessions, type, self->session->id, data);
 }
 
 static void
@@ -146,7 +146,7 @@ announce (CwAgentTurn *self)
   self->done_emitted = FALSE;
   emit_timestamp (self, "stream:start");
   self->session->health.stream_starts++;
-  cw_agent_plugin_emit_health (self->plugin, self->session);
+  cw_agent_sessions_emit_health (self->plugin->sessions, self->session);
 }
 
 /* stream:done closes what stream:start opened; a plan approval sits between two of them. */
@@ -158,7 +158,7 @@ emit_stream_done (CwAgentTurn *self)
   if (!self->announced)
     return;
   if (!self->tasks_sent)
-    cw_agent_plugin_emit_tasks (self->plugin, self->session);
+    cw_agent_sessions_emit_tasks (self->plugin->sessions, self->session);
   self->tasks_sent = TRUE;
   self->announced = FALSE;
   self->thinking = FALSE;
@@ -167,7 +167,7 @@ emit_stream_done (CwAgentTurn *self)
   json_object_set_null_member (data, "message");
   cw_agent_turn_emit (self, "stream:done", data);
   self->session->health.stream_done++;
-  cw_agent_plugin_emit_health (self->plugin, self->session);
+  cw_agent_sessions_emit_health (self->plugin->sessions, self->session);
 }
 
 /* ---- streamed text and thinking ----------------------------------------------------- */
@@ -216,7 +216,8 @@ on_chat_update (gpointer user_data)
     return G_SOURCE_REMOVE;
   updates = json_object_new ();
   json_object_set_string_member (updates, "content", self->segment_text->str);
-  cw_agent_plugin_update_item (self->plugin, self->session, self->segment_item_id, updates, FALSE);
+  cw_agent_sessions_update_item (self->plugin->sessions, self->session, self->segment_item_id,
+                                 updates, FALSE);
   return G_SOURCE_REMOVE;
 }
 
@@ -232,7 +233,8 @@ end_thinking (CwAgentTurn *self)
   updates = json_object_new ();
   json_object_set_string_member (updates, "content", self->thinking_text->str);
   json_object_set_string_member (updates, "status", "done");
-  cw_agent_plugin_update_item (self->plugin, self->session, self->thinking_item_id, updates, TRUE);
+  cw_agent_sessions_update_item (self->plugin->sessions, self->session, self->thinking_item_id,
+                                 updates, TRUE);
   g_clear_pointer (&self->thinking_item_id, g_free);
   g_string_truncate (self->thinking_text, 0);
 }
@@ -249,7 +251,8 @@ end_segment (CwAgentTurn *self)
   updates = json_object_new ();
   json_object_set_string_member (updates, "content", self->segment_text->str);
   json_object_set_object_member (updates, "stream", stream_state (self, "done"));
-  cw_agent_plugin_update_item (self->plugin, self->session, self->segment_item_id, updates, TRUE);
+  cw_agent_sessions_update_item (self->plugin->sessions, self->session, self->segment_item_id,
+                                 updates, TRUE);
   g_clear_pointer (&self->segment_item_id, g_free);
   g_string_truncate (self->segment_text, 0);
   self->segment_index++;
@@ -275,7 +278,7 @@ on_text (const gchar *delta, gpointer user_data)
       json_object_set_string_member (item, "turnId", self->turn_id);
       json_object_set_string_member (item, "content", self->segment_text->str);
       json_object_set_object_member (item, "stream", stream_state (self, "streaming"));
-      stored = cw_agent_plugin_append_item (self->plugin, self->session, item);
+      stored = cw_agent_sessions_append_item (self->plugin->sessions, self->session, item);
       self->segment_item_id = g_strdup (json_object_get_string_member (stored, "id"));
     }
   else
@@ -311,7 +314,7 @@ on_thinking (const gchar *delta, gpointer user_data)
       json_object_set_string_member (item, "turnId", self->turn_id);
       json_object_set_string_member (item, "content", "");
       json_object_set_string_member (item, "status", "active");
-      stored = cw_agent_plugin_append_item (self->plugin, self->session, item);
+      stored = cw_agent_sessions_append_item (self->plugin->sessions, self->session, item);
       self->thinking_item_id = g_strdup (json_object_get_string_member (stored, "id"));
     }
   g_string_append (self->thinking_text, delta);
@@ -320,7 +323,8 @@ on_thinking (const gchar *delta, gpointer user_data)
   cw_agent_turn_emit (self, "thinking:chunk", data);
   updates = json_object_new ();
   json_object_set_string_member (updates, "content", self->thinking_text->str);
-  cw_agent_plugin_update_item (self->plugin, self->session, self->thinking_item_id, updates, FALSE);
+  cw_agent_sessions_update_item (self->plugin->sessions, self->session, self->thinking_item_id,
+                                 updates, FALSE);
 }
 
 static void
@@ -394,13 +398,13 @@ emit_error (CwAgentTurn *self)
   json_object_set_string_member (item, "code", self->error_code);
   json_object_set_boolean_member (item, "recoverable",
                                   g_strcmp0 (self->error_code, "INVALID_API_KEY") != 0);
-  stored = cw_agent_plugin_append_item (self->plugin, self->session, item);
+  stored = cw_agent_sessions_append_item (self->plugin->sessions, self->session, item);
   data = json_object_new ();
   json_object_set_string_member (data, "error", self->error_message);
   json_object_set_string_member (data, "code", self->error_code);
   cw_agent_turn_emit (self, "error", data);
   self->session->health.errors++;
-  cw_agent_plugin_emit_health (self->plugin, self->session);
+  cw_agent_sessions_emit_health (self->plugin->sessions, self->session);
   cw_agent_session_set_last_error (self->session, self->error_message, self->error_code);
 }
 
@@ -432,6 +436,8 @@ finish (CwAgentTurn *self)
 {
   CwAgentPlugin *plugin = self->plugin;
   CwAgentSession *session = g_object_ref (self->session);
+  CwAgentTurnEnded ended;
+  gpointer ended_data;
   const gchar *status = self->stopped                 ? "cancelled"
                         : self->error_message != NULL ? "failed"
                                                       : "completed";
@@ -444,7 +450,7 @@ finish (CwAgentTurn *self)
     {
       announce (self);
       emit_stream_done (self);
-      cw_agent_plugin_emit_context (self->plugin, self->session);
+      cw_agent_sessions_emit_context (self->plugin->sessions, self->session);
     }
 
   session->turn = NULL;
@@ -454,12 +460,15 @@ finish (CwAgentTurn *self)
   if (self->error_message == NULL)
     cw_agent_session_set_last_error (session, NULL, NULL);
   session->updated_at = cw_now_ms ();
-  cw_agent_plugin_save_session (plugin, session);
-  cw_agent_plugin_save_runtime (plugin, session);
-  cw_agent_plugin_emit_session_updated (plugin, session);
+  cw_agent_sessions_commit (plugin->sessions, session,
+                            CW_AGENT_CHANGE_INFO | CW_AGENT_CHANGE_RUNTIME
+                                | CW_AGENT_CHANGE_ANNOUNCE);
   answer_run_invocation (self, status);
+  ended = self->ended;
+  ended_data = self->ended_data;
   turn_free (self);
-  cw_agent_plugin_run_queue (plugin, session);
+  if (ended != NULL)
+    ended (session, ended_data);
   g_object_unref (session);
 }
 
@@ -566,8 +575,8 @@ on_plan_answer (JsonNode *answer, gpointer user_data)
     {
       g_free (session->execution_mode);
       session->execution_mode = g_strdup ("execute");
-      cw_agent_plugin_save_session (self->plugin, session);
-      cw_agent_plugin_emit_session_updated (self->plugin, session);
+      cw_agent_sessions_commit (self->plugin->sessions, session,
+                                CW_AGENT_CHANGE_INFO | CW_AGENT_CHANGE_ANNOUNCE);
       message = g_strdup_printf (PLAN_APPROVED, self->plan_text);
     }
   else
@@ -640,7 +649,7 @@ on_done (const gchar *stop_reason, const GError *error, gpointer user_data)
   self->retrying = FALSE;
   end_thinking (self);
   end_segment (self);
-  cw_agent_plugin_save_runtime (self->plugin, self->session);
+  cw_agent_sessions_commit (self->plugin->sessions, self->session, CW_AGENT_CHANGE_RUNTIME);
   if (error != NULL && !self->stopped
       && !g_error_matches (error, CW_PROVIDER_ERROR, CW_PROVIDER_ERROR_CANCELLED))
     record_error (self, error->message, contract_code (error));
@@ -658,7 +667,7 @@ on_done (const gchar *stop_reason, const GError *error, gpointer user_data)
     {
       /* Contract §6.7: the plan's stream ends, then the approval question waits. */
       emit_stream_done (self);
-      cw_agent_plugin_emit_context (self->plugin, self->session);
+      cw_agent_sessions_emit_context (self->plugin->sessions, self->session);
       ask_plan_approval (self, self->round_text->str);
       cw_agent_turn_maybe_finish (self);
       return;
@@ -722,7 +731,7 @@ start_stream (CwAgentTurn *self, const gchar *api_key)
   req.tools = tools;
   req.thinking = TRUE;
   self->stream = cw_provider_stream_start (self->plugin->soup, &req, &callbacks, self);
-  cw_agent_plugin_save_runtime (self->plugin, self->session);
+  cw_agent_sessions_commit (self->plugin->sessions, self->session, CW_AGENT_CHANGE_RUNTIME);
 }
 
 static void
@@ -781,12 +790,15 @@ cw_agent_turn_begin_round (CwAgentTurn *self)
 
 CwAgentTurn *
 cw_agent_turn_start (CwAgentPlugin *plugin, CwAgentSession *session, const gchar *content,
-                     JsonArray *attachments, gint64 max_rounds)
+                     JsonArray *attachments, gint64 max_rounds, CwAgentTurnEnded ended,
+                     gpointer user_data)
 {
   CwAgentTurn *self = turn_new (plugin, session, NULL);
   JsonObject *item = json_object_new ();
   g_autoptr (JsonObject) stored = NULL;
 
+  self->ended = ended;
+  self->ended_data = user_data;
   self->max_rounds = max_rounds;
   session->turn = self;
   session->stop_requested = FALSE;
@@ -799,18 +811,21 @@ cw_agent_turn_start (CwAgentPlugin *plugin, CwAgentSession *session, const gchar
     json_object_set_array_member (item, "attachments", json_array_ref (attachments));
   if (session->first_message == NULL && content != NULL && *content != '\0')
     session->first_message = g_utf8_substring (content, 0, MIN (g_utf8_strlen (content, -1), 100));
-  stored = cw_agent_plugin_append_item (plugin, session, item);
+  stored = cw_agent_sessions_append_item (plugin->sessions, session, item);
   session->updated_at = cw_now_ms ();
-  cw_agent_plugin_save_session (plugin, session);
+  cw_agent_sessions_commit (plugin->sessions, session, CW_AGENT_CHANGE_INFO);
   cw_agent_turn_begin_round (self);
   return self;
 }
 
 CwAgentTurn *
-cw_agent_turn_resume (CwAgentPlugin *plugin, CwAgentSession *session, const gchar *turn_id)
+cw_agent_turn_resume (CwAgentPlugin *plugin, CwAgentSession *session, const gchar *turn_id,
+                      CwAgentTurnEnded ended, gpointer user_data)
 {
   CwAgentTurn *self = turn_new (plugin, session, turn_id);
 
+  self->ended = ended;
+  self->ended_data = user_data;
   session->turn = self;
   for (guint i = 0; i < session->pending_permissions->len; i++)
     {
@@ -867,7 +882,7 @@ cw_agent_turn_stop (CwAgentTurn *self)
   g_cancellable_cancel (self->cancellable);
   if (self->stream != NULL)
     cw_provider_stream_cancel (self->stream);
-  cw_agent_plugin_save_runtime (self->plugin, self->session);
+  cw_agent_sessions_commit (self->plugin->sessions, self->session, CW_AGENT_CHANGE_RUNTIME);
 }
 
 void

@@ -8,13 +8,18 @@
 
 G_BEGIN_DECLS
 
+/* How a turn reports its end (the session is idle again, its state committed). */
+typedef void (*CwAgentTurnEnded) (CwAgentSession *session, gpointer user_data);
+
 /* Starts a turn on an idle session: appends the user message and begins streaming. */
 CwAgentTurn *cw_agent_turn_start (CwAgentPlugin *plugin, CwAgentSession *session,
-                                  const gchar *content, JsonArray *attachments, gint64 max_rounds);
+                                  const gchar *content, JsonArray *attachments, gint64 max_rounds,
+                                  CwAgentTurnEnded ended, gpointer user_data);
 /* Takes over a turn the daemon was running before a restart and that waits for answers
  * (pending permissions / questions restored from the store). */
 CwAgentTurn *cw_agent_turn_resume (CwAgentPlugin *plugin, CwAgentSession *session,
-                                   const gchar *turn_id);
+                                   const gchar *turn_id, CwAgentTurnEnded ended,
+                                   gpointer user_data);
 /* run_start_v2 answers with {runId, sessionId, status} when this turn ends. */
 void cw_agent_turn_set_run_invocation (CwAgentTurn *turn, CwInvocation *invocation);
 const gchar *cw_agent_turn_get_id (CwAgentTurn *turn);
