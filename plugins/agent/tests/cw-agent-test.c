@@ -177,7 +177,8 @@ agent_event_data (JsonObject *event)
 }
 
 JsonObject *
-agent_wait_event (CwClient *client, const gchar *type, const gchar *session_id, GPtrArray *seen)
+agent_wait_any (CwClient *client, const gchar *const *types, const gchar *session_id,
+                GPtrArray *seen)
 {
   gint64 deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
 
@@ -188,17 +189,25 @@ agent_wait_event (CwClient *client, const gchar *type, const gchar *session_id, 
       const gchar *t, *sid;
 
       if (ev == NULL)
-        g_error ("no %s event: %s", type, error != NULL ? error->message : "connection closed");
+        g_error ("no %s event: %s", types[0], error != NULL ? error->message : "connection closed");
       t = json_object_get_string_member_with_default (ev, "type", "");
       sid = json_object_get_string_member_with_default (ev, "sessionId", NULL);
       if (seen != NULL && (session_id == NULL || g_strcmp0 (sid, session_id) == 0))
         g_ptr_array_add (seen, g_strdup (t));
-      if (g_strcmp0 (t, type) == 0 && (session_id == NULL || g_strcmp0 (sid, session_id) == 0))
+      if (g_strv_contains (types, t) && (session_id == NULL || g_strcmp0 (sid, session_id) == 0))
         return ev;
       json_object_unref (ev);
       if (g_get_monotonic_time () > deadline)
-        g_error ("timed out waiting for %s", type);
+        g_error ("timed out waiting for %s", types[0]);
     }
+}
+
+JsonObject *
+agent_wait_event (CwClient *client, const gchar *type, const gchar *session_id, GPtrArray *seen)
+{
+  const gchar *types[] = { type, NULL };
+
+  return agent_wait_any (client, types, session_id, seen);
 }
 
 gint

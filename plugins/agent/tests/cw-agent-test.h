@@ -61,6 +61,9 @@ gchar *agent_send (CwClient *client, const gchar *command, const gchar *params_f
  * meanwhile is appended to @seen (may be NULL) as "type". Fails the test after 20 s. */
 JsonObject *agent_wait_event (CwClient *client, const gchar *type, const gchar *session_id,
                               GPtrArray *seen);
+/* The same for the first event of any of @types (NULL-terminated). */
+JsonObject *agent_wait_any (CwClient *client, const gchar *const *types, const gchar *session_id,
+                            GPtrArray *seen);
 /* The data object of an event. */
 JsonObject *agent_event_data (JsonObject *event);
 /* Index of @type in @seen at or after @from, or -1. */
