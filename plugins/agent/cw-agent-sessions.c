@@ -106,7 +106,7 @@ cw_agent_sessions_begin (CwAgentSessions *self)
 {
   g_autoptr (GError) error = NULL;
 
-  if (!cw_store_exec (self->store, "SAVEPOINT agent_change", &error))
+  if (!cw_store_savepoint (self->store, "agent_change", &error))
     g_warning ("cannot start a transaction: %s", error->message);
   self->batch_depth++;
 }
@@ -118,7 +118,7 @@ cw_agent_sessions_end (CwAgentSessions *self)
 
   g_return_if_fail (self->batch_depth > 0);
   self->batch_depth--;
-  if (!cw_store_exec (self->store, "RELEASE agent_change", &error))
+  if (!cw_store_release (self->store, "agent_change", &error))
     g_warning ("cannot finish a transaction: %s", error->message);
 }
 

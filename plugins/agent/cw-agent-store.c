@@ -385,7 +385,7 @@ cw_agent_store_save_queue (CwStore *store, CwAgentSession *session, GError **err
   sqlite3_stmt *del;
 
   /* A savepoint: the queue may be written inside a larger change. */
-  if (!cw_store_exec (store, "SAVEPOINT agent_queue", error))
+  if (!cw_store_savepoint (store, "agent_queue", error))
     return FALSE;
   del = cw_store_prepare (store, "DELETE FROM agent_queue WHERE session_id = ?1", error);
   if (del == NULL)
@@ -419,10 +419,9 @@ cw_agent_store_save_queue (CwStore *store, CwAgentSession *session, GError **err
       if (!step_done (store, ins, "failed to save queue", error))
         goto fail;
     }
-  return cw_store_exec (store, "RELEASE agent_queue", error);
+  return cw_store_release (store, "agent_queue", error);
 fail:
-  cw_store_exec (store, "ROLLBACK TO agent_queue", NULL);
-  cw_store_exec (store, "RELEASE agent_queue", NULL);
+  cw_store_rollback_to (store, "agent_queue");
   return FALSE;
 }
 
