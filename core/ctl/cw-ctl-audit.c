@@ -5,7 +5,6 @@
 
 #include "cowork-host.h"
 #include "cw-client.h"
-#include "cw-core-schema-private.h"
 #include "cw-ctl-service-private.h"
 #include "cw-token-private.h"
 

@@ -6,7 +6,6 @@
 
 #include "cowork-host.h"
 #include "cw-core-commands-private.h"
-#include "cw-core-schema-private.h"
 #include "cw-daemon-private.h"
 #include "cw-interaction-commands-private.h"
 #include "cw-lock-private.h"

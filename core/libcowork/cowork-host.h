@@ -17,6 +17,11 @@ const gchar *cw_store_get_path (CwStore *self);
 /* Runs PRAGMA quick_check; FALSE with @error naming the first problem. */
 gboolean cw_store_check (CwStore *self, GError **error);
 
+/* The core's own tables (events, audit, scheduler, consumers): applied by cw_store_open's
+ * callers before anything else uses the store. */
+gboolean cw_core_schema_migrate (CwStore *store, GError **error);
+gint cw_core_schema_latest_version (void);
+
 /* ---- event bus ------------------------------------------------------------------- */
 
 typedef struct
@@ -117,6 +122,9 @@ CwPluginLoader *cw_plugin_loader_new (CwContext *context);
 /* Loads every libcowork_plugin_<name>.so from @dirs in order; the first of a name wins.
  * A module that cannot be loaded is recorded, not fatal. */
 void cw_plugin_loader_load_dirs (CwPluginLoader *self, const gchar *const *dirs);
+/* Loads one module (named libcowork_plugin_<name>.so); FALSE only when the file name is not
+ * a plugin's or the name is taken: a module that fails is recorded, as by load_dirs. */
+gboolean cw_plugin_loader_load_file (CwPluginLoader *self, const gchar *path, GError **error);
 /* Turns on the crash guard in @dir (see cw-plugin-loader.c) and takes the plugins named in
  * @enable off the skipped list. Call before cw_plugin_loader_load_dirs(). */
 void cw_plugin_loader_set_crash_guard (CwPluginLoader *self, const gchar *dir,
@@ -128,6 +136,8 @@ void cw_plugin_loader_start_all (CwPluginLoader *self);
 void cw_plugin_loader_stop_all (CwPluginLoader *self);
 /* [{name, state, path, error?, commands[]}] */
 JsonArray *cw_plugin_loader_get_health (CwPluginLoader *self);
+/* The @index-th plugin that became a CwPlugin (in start order once started), or NULL. */
+CwPlugin *cw_plugin_loader_get_plugin (CwPluginLoader *self, guint index);
 guint cw_plugin_loader_count_failed (CwPluginLoader *self);
 
 /* ---- secrets --------------------------------------------------------------------- */

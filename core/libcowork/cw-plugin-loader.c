@@ -311,6 +311,30 @@ load_dir (CwPluginLoader *self, const gchar *dir)
     }
 }
 
+gboolean
+cw_plugin_loader_load_file (CwPluginLoader *self, const gchar *path, GError **error)
+{
+  g_autofree gchar *file = g_path_get_basename (path);
+  g_autofree gchar *name = NULL;
+
+  g_return_val_if_fail (CW_IS_PLUGIN_LOADER (self), FALSE);
+  if (!g_str_has_prefix (file, MODULE_PREFIX) || !g_str_has_suffix (file, "." G_MODULE_SUFFIX))
+    {
+      g_set_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
+                   "%s is not named " MODULE_PREFIX "<name>." G_MODULE_SUFFIX, path);
+      return FALSE;
+    }
+  name = g_strndup (file + strlen (MODULE_PREFIX),
+                    strlen (file) - strlen (MODULE_PREFIX) - strlen ("." G_MODULE_SUFFIX));
+  if (has_plugin (self, name))
+    {
+      g_set_error (error, CW_ERROR, CW_ERROR_EXISTS, "plugin %s is already loaded", name);
+      return FALSE;
+    }
+  load_module (self, name, path);
+  return TRUE;
+}
+
 void
 cw_plugin_loader_load_dirs (CwPluginLoader *self, const gchar *const *dirs)
 {
@@ -480,6 +504,13 @@ cw_plugin_loader_stop_all (CwPluginLoader *self)
                    cw_plugin_get_name (plugin), timeout_ms);
       wait_unref (w);
     }
+}
+
+CwPlugin *
+cw_plugin_loader_get_plugin (CwPluginLoader *self, guint index)
+{
+  g_return_val_if_fail (CW_IS_PLUGIN_LOADER (self), NULL);
+  return index < self->plugins->len ? g_ptr_array_index (self->plugins, index) : NULL;
 }
 
 JsonArray *

@@ -1,7 +1,6 @@
 /* test-event-bus.c: ordering, persistence of seq, replay ranges, gaps, retention and slow
  * subscribers, on a real SQLite file.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "cw-core-schema-private.h"
 #include "cowork-host.h"
 #include "cw-test-daemon.h"
 

@@ -3,7 +3,6 @@
  * file, owners kept apart, and one real fire through the timerfd.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cowork-host.h"
-#include "cw-core-schema-private.h"
 #include "cw-test-daemon.h"
 
 #include <string.h>

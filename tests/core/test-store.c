@@ -1,6 +1,5 @@
 /* test-store.c: per-owner migrations, and upgrading a database file from an older schema.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "cw-core-schema-private.h"
 #include "cowork-host.h"
 #include "cw-test-daemon.h"
 

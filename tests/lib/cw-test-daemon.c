@@ -1,6 +1,6 @@
 /* cw-test-daemon.c: the real coworkd binary on a temp dir, for daemon-level tests.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "cw-core-schema-private.h"
+#include "cowork-host.h"
 #include "cw-test-daemon.h"
 #include "cw-token-private.h"
 

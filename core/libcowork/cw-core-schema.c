@@ -1,6 +1,6 @@
 /* cw-core-schema.c: the core's own tables. Released steps are never edited; add a new one.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "cw-core-schema-private.h"
+#include "cowork-host.h"
 
 static const CwMigration core_migrations[] = {
   { 1, "CREATE TABLE events ("
