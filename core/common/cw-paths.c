@@ -4,6 +4,8 @@
 
 #include "cw-paths-private.h"
 
+#include <glib/gi18n-lib.h>
+
 static const gchar *
 pick (const gchar *flag, const gchar *env_name)
 {
@@ -33,7 +35,7 @@ cw_paths_resolve (const gchar *mode, const gchar *app_data_dir, const gchar *end
   if (mode != NULL && g_strcmp0 (mode, "user") != 0 && g_strcmp0 (mode, "system") != 0)
     {
       g_set_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
-                   "unknown mode '%s' (expected user or system)", mode);
+                   _ ("unknown mode '%s' (expected user or system)"), mode);
       return NULL;
     }
   paths->system_mode = g_strcmp0 (mode, "system") == 0;

@@ -1,9 +1,12 @@
 /* cw-token.c: the auth token file, owner-only, reused across restarts until rotated.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
 #include "cw-token-private.h"
 #include "cowork-host.h"
 
 #include <fcntl.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <unistd.h>
 
@@ -36,13 +39,14 @@ cw_token_read (const gchar *path, GError **error)
     start++;
   if (start == len)
     {
-      g_set_error (error, CW_ERROR, CW_ERROR_NOT_FOUND, "token file %s is empty", path);
+      g_set_error (error, CW_ERROR, CW_ERROR_NOT_FOUND, _ ("token file %s is empty"), path);
       return NULL;
     }
   if (!token_is_valid (contents + start, len - start))
     {
       g_set_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
-                   "token file %s does not hold a token (%d hex characters)", path, TOKEN_LENGTH);
+                   _ ("token file %s does not hold a token (%d hex characters)"), path,
+                   TOKEN_LENGTH);
       return NULL;
     }
   return g_strndup (contents + start, len - start);

@@ -14,10 +14,9 @@ cw_ctl_parse_int (const gchar *option, const gchar *text, gint64 min, gint64 max
 
   if (text == NULL || !g_ascii_string_to_signed (text, 10, min, max, &value, NULL))
     {
-      g_set_error (
-          error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
-          _ ("%s takes a whole number from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT ", not '%s'"),
-          option, min, max, text != NULL ? text : "");
+      g_set_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
+                   _ ("%s takes a whole number from %lld to %lld, not '%s'"), option,
+                   (long long) min, (long long) max, text != NULL ? text : "");
       return FALSE;
     }
   *out = value;

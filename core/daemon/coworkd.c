@@ -100,7 +100,8 @@ main (int argc, char **argv)
   mallopt (M_MMAP_THRESHOLD, 32 * 1024 * 1024);
   mallopt (M_TRIM_THRESHOLD, 64 * 1024 * 1024);
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  /* COWORK_LOCALEDIR: the translations of a build tree (meson devenv sets it). */
+  bindtextdomain (GETTEXT_PACKAGE, g_getenv ("COWORK_LOCALEDIR") ?: LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 

@@ -8,9 +8,12 @@
  * keyring by themselves at the first call that finds one. Nothing here reads the other
  * scope: the only way across is `coworkctl credentials promote`, which holds both.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
 #include "cowork-host.h"
 #include "cw-secrets-file-private.h"
 
+#include <glib/gi18n-lib.h>
 #include <libsecret/secret.h>
 #include <string.h>
 
@@ -165,7 +168,7 @@ cw_secrets_check_name (const gchar *kind, const gchar *name, GError **error)
   if (n == 0 || n > 64)
     {
       g_set_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
-                   "invalid credential kind '%s' (use a-z, 0-9, _ and -)", kind ?: "");
+                   _ ("invalid credential kind '%s' (use a-z, 0-9, _ and -)"), kind ?: "");
       return FALSE;
     }
   n = name != NULL ? strlen (name) : 0;
@@ -175,7 +178,8 @@ cw_secrets_check_name (const gchar *kind, const gchar *name, GError **error)
   if (n == 0 || n > 128 || name[0] == '.')
     {
       g_set_error (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
-                   "invalid credential name '%s' (use letters, digits, _ @ . and -)", name ?: "");
+                   _ ("invalid credential name '%s' (use letters, digits, _ @ . and -)"),
+                   name ?: "");
       return FALSE;
     }
   return TRUE;
@@ -214,6 +218,27 @@ is_unreachable (const GError *error)
 {
   return error->domain == G_DBUS_ERROR || error->domain == G_SPAWN_ERROR
          || (error->domain == G_IO_ERROR && error->code != G_IO_ERROR_CANCELLED);
+}
+
+/* A failed Secret Service call, in words a user understands: an unreachable keyring says
+ * what to do rather than, say, "Cannot autolaunch D-Bus without X11 $DISPLAY". */
+static void
+explain_keyring_error (GError **error, const gchar *what)
+{
+  gboolean unreachable = is_unreachable (*error);
+  g_autofree gchar *detail = g_strdup ((*error)->message);
+
+  g_clear_error (error);
+  if (unreachable)
+    g_set_error (error, CW_ERROR, CW_ERROR_NOT_SUPPORTED,
+                 _ ("cannot %s: no keyring (Secret Service) is reachable in this session. Log "
+                    "in to a desktop session where GNOME Keyring or KWallet runs, or start one "
+                    "with 'dbus-run-session -- gnome-keyring-daemon --unlock'; for a service "
+                    "without a desktop use the system scope (--system). (%s)"),
+                 what, detail);
+  else
+    g_set_error (error, CW_ERROR, CW_ERROR_FAILED, _ ("cannot %s in the keyring: %s"), what,
+                 detail);
 }
 
 /* Records what a Secret Service call found. TRUE when the caller should use the file store
@@ -428,7 +453,7 @@ keyring_job (CwSecrets *self, GTask *task, Job *job)
           }
         if (note_keyring (self, &error))
           return FALSE;
-        g_prefix_error (&error, "failed to store in the Secret Service: ");
+        explain_keyring_error (&error, _ ("store the credential"));
         g_task_return_error (task, error);
         return TRUE;
       case OP_LOOKUP:
@@ -443,7 +468,7 @@ keyring_job (CwSecrets *self, GTask *task, Job *job)
             return FALSE;
           if (error != NULL)
             {
-              g_prefix_error (&error, "failed to read the Secret Service: ");
+              explain_keyring_error (&error, _ ("read the credential"));
               g_task_return_error (task, error);
             }
           else
@@ -458,7 +483,7 @@ keyring_job (CwSecrets *self, GTask *task, Job *job)
           return FALSE;
         if (error != NULL)
           {
-            g_prefix_error (&error, "failed to delete from the Secret Service: ");
+            explain_keyring_error (&error, _ ("delete the credential"));
             g_task_return_error (task, error);
             return TRUE;
           }
@@ -476,7 +501,7 @@ keyring_job (CwSecrets *self, GTask *task, Job *job)
             return FALSE;
           if (error != NULL)
             {
-              g_prefix_error (&error, "failed to search the Secret Service: ");
+              explain_keyring_error (&error, _ ("list the credentials"));
               g_task_return_error (task, error);
               return TRUE;
             }

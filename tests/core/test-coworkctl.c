@@ -10,27 +10,42 @@
 /* Runs coworkctl with --app-data-dir @dir and the NULL-terminated arguments in @ap; returns
  * its exit status (a crash fails the test). */
 static gint
-ctl_valist (const gchar *dir, gchar **out, gchar **err, va_list ap)
+ctl_valist (GSubprocessLauncher *launcher, const gchar *dir, gchar **out, gchar **err, va_list ap)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GSubprocessLauncher) own = NULL;
   g_autoptr (GSubprocess) proc = NULL;
   g_autoptr (GError) error = NULL;
   const gchar *arg;
 
+  if (launcher == NULL)
+    launcher = own = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                                | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_ptr_array_add (argv, (gpointer) g_getenv ("COWORKCTL"));
   g_ptr_array_add (argv, "--app-data-dir");
   g_ptr_array_add (argv, (gpointer) dir);
   while ((arg = va_arg (ap, const gchar *)) != NULL)
     g_ptr_array_add (argv, (gpointer) arg);
   g_ptr_array_add (argv, NULL);
-  proc
-      = g_subprocess_newv ((const gchar *const *) argv->pdata,
-                           G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  proc = g_subprocess_launcher_spawnv (launcher, (const gchar *const *) argv->pdata, &error);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8 (proc, NULL, NULL, out, err, &error);
   g_assert_no_error (error);
   g_assert_true (g_subprocess_get_if_exited (proc));
   return g_subprocess_get_exit_status (proc);
+}
+
+/* The same in the environment of @launcher (made with stdout and stderr pipes). */
+static gint
+ctl_env (GSubprocessLauncher *launcher, const gchar *dir, gchar **out, gchar **err, ...)
+{
+  va_list ap;
+  gint status;
+
+  va_start (ap, err);
+  status = ctl_valist (launcher, dir, out, err, ap);
+  va_end (ap);
+  return status;
 }
 
 static gint
@@ -40,7 +55,7 @@ ctl (const gchar *dir, gchar **out, gchar **err, ...)
   gint status;
 
   va_start (ap, err);
-  status = ctl_valist (dir, out, err, ap);
+  status = ctl_valist (NULL, dir, out, err, ap);
   va_end (ap);
   return status;
 }
@@ -165,7 +180,7 @@ assert_usage_error (const gchar *dir, const gchar *needle, ...)
   gint status;
 
   va_start (ap, needle);
-  status = ctl_valist (dir, &out, &err, ap);
+  status = ctl_valist (NULL, dir, &out, &err, ap);
   va_end (ap);
   g_assert_cmpint (status, ==, 2);
   if (strstr (err, needle) == NULL)
@@ -348,6 +363,50 @@ test_events_follow (void)
   g_subprocess_wait (follow, NULL, NULL);
 }
 
+/* The German catalogue reaches the user: messages of coworkctl and of the library. */
+static void
+test_translated (void)
+{
+  g_autoptr (CwTestDaemon) d = cw_test_daemon_new ();
+  g_autoptr (GSubprocessLauncher) launcher
+      = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autofree gchar *out = NULL, *err = NULL;
+
+  g_subprocess_launcher_setenv (launcher, "COWORK_LOCALEDIR", g_getenv ("COWORK_TEST_LOCALEDIR"),
+                                TRUE);
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
+  g_subprocess_launcher_setenv (launcher, "LANGUAGE", "de", TRUE);
+  g_assert_cmpint (ctl_env (launcher, d->dir, &out, &err, "health", NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "coworkd läuft nicht"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  /* A message of the shared code (the paths), through the same catalogue. */
+  g_assert_cmpint (ctl_env (launcher, d->dir, &out, &err, "--mode", "nosuch", "health", NULL), ==,
+                   2);
+  g_assert_nonnull (strstr (err, "unbekannter Modus „nosuch“"));
+}
+
+/* Without any keyring in reach, a credential command says so in plain words and what to do,
+ * not only D-Bus's own complaint. */
+static void
+test_keyring_unreachable (void)
+{
+  g_autoptr (CwTestDaemon) d = cw_test_daemon_new ();
+  g_autoptr (GSubprocessLauncher) launcher
+      = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autofree gchar *out = NULL, *err = NULL;
+
+  g_subprocess_launcher_unsetenv (launcher, "DBUS_SESSION_BUS_ADDRESS");
+  g_subprocess_launcher_unsetenv (launcher, "DISPLAY");
+  g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", d->dir, TRUE);
+  g_assert_cmpint (ctl_env (launcher, d->dir, &out, &err, "credentials", "promote", "openai",
+                            "--to", "system", "--yes", NULL),
+                   ==, 1);
+  g_assert_nonnull (strstr (err, "coworkctl: cannot read the credential: no keyring (Secret "
+                                 "Service) is reachable in this session. Log in to a desktop"));
+  g_assert_nonnull (strstr (err, "dbus-run-session -- gnome-keyring-daemon --unlock"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -357,6 +416,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/coworkctl/token-rotate", test_token_rotate);
   g_test_add_func ("/cowork/coworkctl/option-values", test_option_values);
   g_test_add_func ("/cowork/coworkctl/help", test_help);
+  g_test_add_func ("/cowork/coworkctl/translated", test_translated);
+  g_test_add_func ("/cowork/coworkctl/keyring-unreachable", test_keyring_unreachable);
   g_test_add_func ("/cowork/coworkctl/events-follow", test_events_follow);
   return g_test_run ();
 }
