@@ -1,7 +1,6 @@
 /* test-bootstrap.c: bootstrap members contributed by owners: names checked and owned, text
  * that does not parse sent as null, everything of an owner gone when it is removed.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "cw-core-schema-private.h"
 #include "cowork-host.h"
 #include "cw-test-daemon.h"
 

@@ -2,7 +2,6 @@
  * the same id, answered once, answers checked per kind, expiry on a fake clock, outcomes
  * handed to an owner that was not watching when they were stored, events.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "cw-core-schema-private.h"
 #include "cowork-host.h"
 #include "cw-test-daemon.h"
 
