@@ -425,3 +425,16 @@ agent_turn_request_last_message (AgentTurn *t, guint n)
   return json_object_ref (
       json_array_get_object_element (messages, json_array_get_length (messages) - 1));
 }
+
+void
+agent_turn_call (AgentTurn *t, const gchar *command, const gchar *extra)
+{
+  g_autoptr (JsonNode) res
+      = agent_call (t->f->client, command, "{\"sessionId\":\"%s\"%s}", t->session, extra);
+}
+
+JsonObject *
+agent_tool_result (JsonObject *tool_result_event)
+{
+  return json_object_get_object_member (agent_event_data (tool_result_event), "result");
+}

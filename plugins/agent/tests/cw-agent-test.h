@@ -91,6 +91,10 @@ gchar *agent_turn_send (AgentTurn *t, const gchar *content);
 void agent_assert_reply_ok (CwClient *client, const gchar *id);
 /* The last message of the @n-th (0-based) request the fake server got. */
 JsonObject *agent_turn_request_last_message (AgentTurn *t, guint n);
+/* Calls @command with {"sessionId": t->session<@extra>} and asserts success. */
+void agent_turn_call (AgentTurn *t, const gchar *command, const gchar *extra);
+/* The result object of a tool:result event. */
+JsonObject *agent_tool_result (JsonObject *tool_result_event);
 /* agent_wait_event for the turn's session, recording into t->seen. */
 JsonObject *agent_turn_wait (AgentTurn *t, const gchar *type);
 

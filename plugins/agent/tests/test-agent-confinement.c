@@ -9,19 +9,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-static void
-call_void (AgentTurn *t, const gchar *command, const gchar *extra)
-{
-  g_autoptr (JsonNode) res
-      = agent_call (t->f->client, command, "{\"sessionId\":\"%s\"%s}", t->session, extra);
-}
-
-static JsonObject *
-result_of (JsonObject *tool_result_event)
-{
-  return json_object_get_object_member (agent_event_data (tool_result_event), "result");
-}
-
 /* Waits for @n tool:result events; returns their results by toolCallId. */
 static GHashTable *
 wait_results (AgentTurn *t, guint n)
@@ -32,7 +19,7 @@ wait_results (AgentTurn *t, guint n)
   for (guint i = 0; i < n; i++)
     {
       g_autoptr (JsonObject) ev = agent_turn_wait (t, "tool:result");
-      JsonObject *r = result_of (ev);
+      JsonObject *r = agent_tool_result (ev);
       g_hash_table_insert (results, g_strdup (json_object_get_string_member (r, "toolCallId")),
                            json_object_ref (r));
     }
@@ -103,7 +90,7 @@ test_symlinks_read_only (void)
   symlink_in (t->f->workdir, "notes.txt", secret);
   symlink_in (t->f->workdir, "docs", outside);
   symlink_in (t->f->workdir, "alias.txt", "inside.txt");
-  call_void (t, "set_approval_mode", ",\"mode\":\"read_only\"");
+  agent_turn_call (t, "set_approval_mode", ",\"mode\":\"read_only\"");
   id = agent_turn_send (t, "Look around");
   results = wait_results (t, 6);
   done = agent_turn_wait (t, "stream:done");
@@ -161,7 +148,7 @@ test_symlink_prompt_names_target (void)
                          "{\"permissionId\":\"%s\",\"decision\":\"deny\"}",
                          json_object_get_string_member (request, "id"));
   res = agent_turn_wait (t, "tool:result");
-  g_assert_cmpstr (json_object_get_string_member (result_of (res), "error"), ==,
+  g_assert_cmpstr (json_object_get_string_member (agent_tool_result (res), "error"), ==,
                    "Permission denied");
   done = agent_turn_wait (t, "stream:done");
   agent_assert_reply_ok (t->sender, id);
@@ -306,8 +293,8 @@ test_plan_mode_sort_output (void)
   if (t == NULL)
     return;
   write_file (t->f->workdir, "a.txt", "b\na\n");
-  call_void (t, "set_approval_mode", ",\"mode\":\"full\"");
-  call_void (t, "set_execution_mode", ",\"mode\":\"plan\"");
+  agent_turn_call (t, "set_approval_mode", ",\"mode\":\"full\"");
+  agent_turn_call (t, "set_execution_mode", ",\"mode\":\"plan\"");
   id = agent_turn_send (t, "Plan");
   results = wait_results (t, 2);
   g_assert_true (g_str_has_prefix (result_text (results, "sort"), "Plan mode blocks"));
@@ -438,8 +425,8 @@ test_plan_mode_command_writes_nothing (void)
   run_in (t->f->workdir, "git init -q . && git -c user.email=a@b -c user.name=a add a.txt && "
                          "git -c user.email=a@b -c user.name=a commit -qm a && "
                          "git config core.fsmonitor 'sh evil.sh' && echo two > a.txt");
-  call_void (t, "set_approval_mode", ",\"mode\":\"full\"");
-  call_void (t, "set_execution_mode", ",\"mode\":\"plan\"");
+  agent_turn_call (t, "set_approval_mode", ",\"mode\":\"full\"");
+  agent_turn_call (t, "set_execution_mode", ",\"mode\":\"plan\"");
   id = agent_turn_send (t, "Plan");
   results = wait_results (t, 1);
   out = result_text (results, "status");
@@ -574,7 +561,7 @@ test_turn_end_ends_background_processes (void)
 
   if (t == NULL)
     return;
-  call_void (t, "set_approval_mode", ",\"mode\":\"full\"");
+  agent_turn_call (t, "set_approval_mode", ",\"mode\":\"full\"");
   id = agent_turn_send (t, "Run");
   results = wait_results (t, 1);
   g_assert_nonnull (strstr (result_text (results, "run"), "started\nExit code: 0"));
@@ -595,7 +582,7 @@ turn_running_escapers (GArray **pids)
 
   if (t == NULL)
     return NULL;
-  call_void (t, "set_approval_mode", ",\"mode\":\"full\"");
+  agent_turn_call (t, "set_approval_mode", ",\"mode\":\"full\"");
   id = agent_turn_send (t, "Run");
   *pids = wait_pids (t->f->workdir, "pids.txt", 3);
   assert_all_alive (*pids);
@@ -614,7 +601,7 @@ test_stop_ends_escaped_processes (void)
 
   if (t == NULL)
     return;
-  call_void (t, "stop_generation", "");
+  agent_turn_call (t, "stop_generation", "");
   results = wait_results (t, 1);
   done = agent_turn_wait (t, "stream:done");
   assert_all_end (pids);

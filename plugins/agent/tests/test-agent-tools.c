@@ -8,19 +8,6 @@
 #include <signal.h>
 
 static void
-call_void (AgentTurn *t, const gchar *command, const gchar *extra)
-{
-  g_autoptr (JsonNode) res
-      = agent_call (t->f->client, command, "{\"sessionId\":\"%s\"%s}", t->session, extra);
-}
-
-static JsonObject *
-result_of (JsonObject *tool_result_event)
-{
-  return json_object_get_object_member (agent_event_data (tool_result_event), "result");
-}
-
-static void
 test_plan_mode (void)
 {
   g_autoptr (AgentTurn) t = agent_turn_new (
@@ -41,11 +28,11 @@ test_plan_mode (void)
 
   if (t == NULL)
     return;
-  call_void (t, "set_execution_mode", ",\"mode\":\"plan\"");
+  agent_turn_call (t, "set_execution_mode", ",\"mode\":\"plan\"");
   id = agent_turn_send (t, "Make x.txt");
   res = agent_turn_wait (t, "tool:result");
-  g_assert_false (json_object_get_boolean_member (result_of (res), "success"));
-  g_assert_true (g_str_has_prefix (json_object_get_string_member (result_of (res), "error"),
+  g_assert_false (json_object_get_boolean_member (agent_tool_result (res), "success"));
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (agent_tool_result (res), "error"),
                                    "Plan mode blocks \"write_file\""));
   x = g_build_filename (t->f->workdir, "x.txt", NULL);
   g_assert_false (g_file_test (x, G_FILE_TEST_EXISTS));
@@ -169,12 +156,12 @@ test_execute_full_mode (void)
 
   if (t == NULL)
     return;
-  call_void (t, "set_approval_mode", ",\"mode\":\"full\"");
+  agent_turn_call (t, "set_approval_mode", ",\"mode\":\"full\"");
   id = agent_turn_send (t, "Run things");
   /* full mode runs a plain command without asking, in the working directory. */
   r1 = agent_turn_wait (t, "tool:result");
-  g_assert_true (json_object_get_boolean_member (result_of (r1), "success"));
-  out = json_object_get_string_member (result_of (r1), "result");
+  g_assert_true (json_object_get_boolean_member (agent_tool_result (r1), "success"));
+  out = json_object_get_string_member (agent_tool_result (r1), "result");
   g_assert_nonnull (strstr (out, "hi\n"));
   g_assert_nonnull (strstr (out, "oops"));
   g_assert_nonnull (strstr (out, t->f->workdir));
@@ -191,7 +178,7 @@ test_execute_full_mode (void)
                     "{\"permissionId\":\"%s\",\"decision\":\"deny\"}",
                     json_object_get_string_member (request, "id"));
   r2 = agent_turn_wait (t, "tool:result");
-  g_assert_false (json_object_get_boolean_member (result_of (r2), "success"));
+  g_assert_false (json_object_get_boolean_member (agent_tool_result (r2), "success"));
   done = agent_turn_wait (t, "stream:done");
   agent_assert_reply_ok (t->sender, id);
 }
@@ -216,7 +203,7 @@ test_stop_kills_process_group (void)
 
   if (t == NULL)
     return;
-  call_void (t, "set_approval_mode", ",\"mode\":\"full\"");
+  agent_turn_call (t, "set_approval_mode", ",\"mode\":\"full\"");
   pg_file = g_build_filename (t->f->workdir, "pg.txt", NULL);
   id = agent_turn_send (t, "Sleep");
   start = agent_turn_wait (t, "tool:start");
@@ -229,9 +216,9 @@ test_stop_kills_process_group (void)
   pgid = (pid_t) g_ascii_strtoll (pg_text, NULL, 10);
   g_assert_cmpint (kill (-pgid, 0), ==, 0);
   stopped_at = g_get_monotonic_time ();
-  call_void (t, "stop_generation", "");
+  agent_turn_call (t, "stop_generation", "");
   res = agent_turn_wait (t, "tool:result");
-  g_assert_false (json_object_get_boolean_member (result_of (res), "success"));
+  g_assert_false (json_object_get_boolean_member (agent_tool_result (res), "success"));
   done = agent_turn_wait (t, "stream:done");
   g_assert_cmpint (g_get_monotonic_time () - stopped_at, <, 3 * G_TIME_SPAN_SECOND);
   agent_assert_reply_ok (t->sender, id);
@@ -378,12 +365,12 @@ test_file_tools (void)
   g_assert_true (g_file_set_contents (a, "int x = 1;\n", -1, NULL));
   g_assert_cmpint (g_mkdir_with_parents (sub, 0700), ==, 0);
   g_assert_true (g_file_set_contents (b, "int y;\n", -1, NULL));
-  call_void (t, "set_approval_mode", ",\"mode\":\"full\"");
+  agent_turn_call (t, "set_approval_mode", ",\"mode\":\"full\"");
   id = agent_turn_send (t, "Use the file tools");
   for (guint i = 0; i < 4; i++)
     {
       JsonObject *ev = agent_turn_wait (t, "tool:result");
-      r = result_of (ev);
+      r = agent_tool_result (ev);
       g_hash_table_insert (results, g_strdup (json_object_get_string_member (r, "toolCallId")),
                            json_object_ref (r));
       json_object_unref (ev);
@@ -434,13 +421,13 @@ test_approval_modes (void)
   if (t == NULL)
     return;
   /* read_only: writes and commands are denied without a prompt. */
-  call_void (t, "set_approval_mode", ",\"mode\":\"read_only\"");
+  agent_turn_call (t, "set_approval_mode", ",\"mode\":\"read_only\"");
   id = agent_turn_send (t, "Try");
   r1 = agent_turn_wait (t, "tool:result");
   r2 = agent_turn_wait (t, "tool:result");
-  g_assert_cmpstr (json_object_get_string_member (result_of (r1), "error"), ==,
+  g_assert_cmpstr (json_object_get_string_member (agent_tool_result (r1), "error"), ==,
                    "Permission denied");
-  g_assert_cmpstr (json_object_get_string_member (result_of (r2), "error"), ==,
+  g_assert_cmpstr (json_object_get_string_member (agent_tool_result (r2), "error"), ==,
                    "Permission denied");
   done = agent_turn_wait (t, "stream:done");
   agent_assert_reply_ok (t->sender, id);
@@ -488,7 +475,7 @@ test_stop_while_waiting_for_permission (void)
     return;
   id = agent_turn_send (t, "write");
   req = agent_turn_wait (t, "permission:request");
-  call_void (t, "stop_generation", "");
+  agent_turn_call (t, "stop_generation", "");
   resolved = agent_turn_wait (t, "permission:resolved");
   g_assert_cmpstr (json_object_get_string_member (agent_event_data (resolved), "decision"), ==,
                    "deny");
@@ -576,10 +563,10 @@ test_output_cap (void)
     return;
   res = agent_call (t->f->client, "set_runtime_config",
                     "{\"config\":{\"sandbox\":{\"maxOutputBytes\":2048}}}");
-  call_void (t, "set_approval_mode", ",\"mode\":\"full\"");
+  agent_turn_call (t, "set_approval_mode", ",\"mode\":\"full\"");
   id = agent_turn_send (t, "Flood");
   r = agent_turn_wait (t, "tool:result");
-  out = json_object_get_string_member (result_of (r), "result");
+  out = json_object_get_string_member (agent_tool_result (r), "result");
   g_assert_true (g_str_has_prefix (out, "aaaa"));
   g_assert_nonnull (strstr (out, "[output cut to 2048 of 10000 bytes]"));
   g_assert_cmpuint (strlen (out), <, 2200);
