@@ -16,6 +16,8 @@
 #include <stdio.h>
 
 static volatile sig_atomic_t interrupted;
+/* A turn failed or reported an error: coworkctl chat then exits 1. */
+static gboolean chat_failed;
 
 static void
 on_sigint (int signum)
@@ -162,7 +164,7 @@ print_event (CwClient *client, JsonObject *ev)
            && (sub = json_object_get_member (data, "request")) != NULL
            && JSON_NODE_HOLDS_OBJECT (sub))
     answer_question (client, json_node_get_object (sub));
-  else if (g_strcmp0 (type, "error") == 0)
+  else if (g_strcmp0 (type, "error") == 0 && (chat_failed = TRUE))
     g_print (_ ("\n[error] %s (%s)\n"),
              json_object_get_string_member_with_default (data, "error", ""),
              json_object_get_string_member_with_default (data, "code", "?"));
@@ -212,6 +214,7 @@ run_turn (CwClient *client, const gchar *session_id, const gchar *send_id, GErro
             {
               g_print (_ ("[failed] %s\n"),
                        json_object_get_string_member_with_default (obj, "error", ""));
+              chat_failed = TRUE;
               return TRUE;
             }
           /* Events may trail the reply (contract §1.6): show the rest of the turn. */
@@ -280,7 +283,7 @@ cw_ctl_chat (CwCtl *ctl, int argc, char **argv, GError **error)
   session_id = given != NULL ? g_strdup (given) : create_session (client, dir, error);
   if (session_id == NULL)
     return 1;
-  g_print (_ ("session %s — type a message, /quit to leave, Ctrl-C stops a reply\n"), session_id);
+  g_print (_ ("session %s — type a message, /help for help, /quit to leave\n"), session_id);
   sa.sa_handler = on_sigint;
   sigaction (SIGINT, &sa, NULL);
   /* Short read timeouts let Ctrl-C be noticed while waiting for events. */
@@ -293,10 +296,28 @@ cw_ctl_chat (CwCtl *ctl, int argc, char **argv, GError **error)
 
       interrupted = 0;
       line = read_terminal_line ("> ");
-      if (line == NULL || g_strcmp0 (line, "/quit") == 0)
-        return 0;
+      if (line == NULL)
+        {
+          /* Ctrl-D or Ctrl-C at the prompt: leave the shell's prompt on a line of its own. */
+          g_print ("\n");
+          return chat_failed ? 1 : 0;
+        }
+      if (g_strcmp0 (line, "/quit") == 0)
+        return chat_failed ? 1 : 0;
       if (*line == '\0')
         continue;
+      /* Lines starting with / are for coworkctl, never sent to the model. */
+      if (g_strcmp0 (line, "/help") == 0)
+        {
+          g_print (_ ("/help   show this\n/quit   leave (so does Ctrl-D)\nCtrl-C  stop the "
+                      "reply being written\n"));
+          continue;
+        }
+      if (line[0] == '/')
+        {
+          g_print (_ ("unknown command %s (try /help)\n"), line);
+          continue;
+        }
       params = params_new (session_id);
       json_object_set_string_member (json_node_get_object (params), "content", line);
       id = cw_client_send (client, "send_message", params, error);

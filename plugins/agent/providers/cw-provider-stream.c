@@ -25,6 +25,7 @@ struct _CwProviderStream
   gpointer user_data;
   GCancellable *cancellable;
   gchar *api_key; /* only to keep it out of error messages */
+  gchar *provider_id;
 
   SoupMessage *request_msg; /* method, URI and headers of every attempt */
   GBytes *body;
@@ -85,6 +86,7 @@ cw_provider_stream_unref (CwProviderStream *self)
   g_clear_object (&self->cancellable);
   g_clear_object (&self->session);
   g_free (self->api_key);
+  g_free (self->provider_id);
   g_free (self->stop_reason);
   g_clear_pointer (&self->replay_state, json_object_unref);
   g_free (self);
@@ -493,9 +495,15 @@ cw_provider_stream_on_sent (GObject *source, GAsyncResult *result, gpointer user
     return;
   if (input == NULL)
     {
-      cw_provider_stream_finish (self, g_error_new (CW_PROVIDER_ERROR, CW_PROVIDER_ERROR_NETWORK,
-                                                    "cannot reach %s: %s", self->wire->name,
-                                                    error->message));
+      /* The provider and the URL (never its query or user info, which may hold a key). */
+      g_autofree gchar *url
+          = g_uri_to_string_partial (soup_message_get_uri (self->msg),
+                                     G_URI_HIDE_USERINFO | G_URI_HIDE_QUERY | G_URI_HIDE_FRAGMENT);
+      cw_provider_stream_finish (
+          self,
+          g_error_new (CW_PROVIDER_ERROR, CW_PROVIDER_ERROR_NETWORK, "cannot reach %s at %s: %s",
+                       self->provider_id != NULL ? self->provider_id : self->wire->name, url,
+                       error->message));
       return;
     }
 
@@ -590,6 +598,7 @@ cw_provider_stream_start (SoupSession *session, const CwProviderRequest *request
   self->user_data = user_data;
   self->cancellable = g_cancellable_new ();
   self->api_key = g_strdup (request->api_key);
+  self->provider_id = g_strdup (request->provider_id);
   self->max_retries = request->max_retries > 0 ? request->max_retries : CW_PROVIDER_DEFAULT_RETRY;
   self->retry_base_ms
       = request->retry_base_delay_ms > 0 ? request->retry_base_delay_ms : CW_PROVIDER_DEFAULT_DELAY;

@@ -125,7 +125,7 @@ agent_send (CwClient *client, const gchar *command, const gchar *params_fmt, ...
 }
 
 gchar *
-agent_run_ctl (AgentFixture *f, const gchar *input, const gchar *const *args)
+agent_run_ctl_status (AgentFixture *f, const gchar *input, const gchar *const *args, gint *status)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_autoptr (GSubprocessLauncher) launcher = NULL;
@@ -146,7 +146,18 @@ agent_run_ctl (AgentFixture *f, const gchar *input, const gchar *const *args)
   g_assert_no_error (error);
   g_subprocess_communicate_utf8 (proc, input, NULL, &out, NULL, &error);
   g_assert_no_error (error);
-  g_assert_true (g_subprocess_get_successful (proc));
+  g_assert_true (g_subprocess_get_if_exited (proc));
+  *status = g_subprocess_get_exit_status (proc);
+  return out;
+}
+
+gchar *
+agent_run_ctl (AgentFixture *f, const gchar *input, const gchar *const *args)
+{
+  gint status;
+  gchar *out = agent_run_ctl_status (f, input, args, &status);
+
+  g_assert_cmpint (status, ==, 0);
   return out;
 }
 

@@ -40,6 +40,9 @@ GPtrArray *agent_fixture_llm_requests (AgentFixture *f);
 /* Runs coworkctl --app-data-dir <the daemon's dir> @args with @input on stdin and the
  * daemon's environment; asserts it succeeds and returns its stdout. */
 gchar *agent_run_ctl (AgentFixture *f, const gchar *input, const gchar *const *args);
+/* The same, and the exit status instead of asserting success. */
+gchar *agent_run_ctl_status (AgentFixture *f, const gchar *input, const gchar *const *args,
+                             gint *status);
 
 /* set_runtime_config exactly as the desktop app sends it at every start: every helper key
  * it has no value for as null, @provider active at @base_url, @provider_keys_json (e.g.

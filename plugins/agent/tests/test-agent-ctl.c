@@ -13,6 +13,8 @@ test_chat (void)
   g_autofree gchar *contents = NULL;
   const gchar *chat_args[] = { "chat", "--dir", NULL, NULL };
   const gchar *sessions_args[] = { "sessions", NULL };
+  const gchar *missing_args[] = { "chat", "sess_doesnotexist00", NULL };
+  gint status;
 
   if (g_getenv ("COWORKCTL") == NULL)
     {
@@ -41,6 +43,21 @@ test_chat (void)
   listing = agent_run_ctl (f, "", sessions_args);
   g_assert_nonnull (strstr (listing, "sess_"));
   g_assert_nonnull (strstr (listing, "completed"));
+
+  /* /help and other /lines stay in coworkctl; Ctrl-D (end of input) leaves on a new line. */
+  g_clear_pointer (&out, g_free);
+  out = agent_run_ctl (f, "/help\n/nosuch\n", chat_args);
+  g_assert_nonnull (strstr (out, "/quit   leave"));
+  g_assert_nonnull (strstr (out, "unknown command /nosuch (try /help)"));
+  g_assert_true (g_str_has_suffix (out, "> \n"));
+  g_assert_null (strstr (out, "[failed]"));
+  g_assert_null (strstr (out, "[error]"));
+
+  /* A message that fails (there is no such session) makes chat exit 1. */
+  g_clear_pointer (&out, g_free);
+  out = agent_run_ctl_status (f, "hello\n/quit\n", missing_args, &status);
+  g_assert_nonnull (strstr (out, "[failed]"));
+  g_assert_cmpint (status, ==, 1);
 }
 
 int

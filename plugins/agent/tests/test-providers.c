@@ -821,6 +821,7 @@ test_network_error (void)
 {
   g_autoptr (JsonArray) messages = user_messages ("hi");
   g_autofree gchar *base_url = g_strdup_printf ("http://127.0.0.1:%u", closed_port ());
+  g_autofree gchar *expected = NULL;
   CwProviderRequest request = {
     .provider_id = "lmstudio",
     .base_url = base_url,
@@ -831,6 +832,10 @@ test_network_error (void)
 
   g_assert_error (c->error, CW_PROVIDER_ERROR, CW_PROVIDER_ERROR_NETWORK);
   g_assert_cmpuint (c->retry_delays->len, ==, 0);
+  /* The message names the provider and where it was looked for. */
+  expected = g_strdup_printf ("cannot reach lmstudio at %s/", base_url);
+  if (!g_str_has_prefix (c->error->message, expected))
+    g_error ("expected '%s...' in: %s", expected, c->error->message);
 }
 
 /* lmstudio needs no key, and then sends no Authorization header at all. */
