@@ -1,5 +1,6 @@
-/* cw-bench-agent.c: the agent plugin with many stored sessions: bootstrap state and paged
- * listing round trips, and resident memory per idle session.
+/* cw-bench-agent.c: the agent plugin with many stored sessions: bootstrap state, full and
+ * paged listing round trips, resident memory per idle session and after large answers, and
+ * start-up with 10,000 stored sessions.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-bench-util.h"
 
@@ -75,7 +76,8 @@ main (int argc, char **argv)
   g_autofree gchar *workdir = g_dir_make_tmp ("coworkd-bench-work-XXXXXX", NULL);
   CwBenchDaemon *d
       = cw_bench_daemon_start (COWORKD_PATH, NULL, "--plugin-dir", AGENT_PLUGIN_DIR, NULL);
-  gint64 rss0, rss1000 = 0;
+  gint64 rss0, rss1000 = 0, rss_listed = 0, rss_restarted = 0;
+  gdouble empty_start_ms = d->ping_ms;
   guint have = 0;
   gchar value[96], metric[96];
 
@@ -104,11 +106,34 @@ main (int argc, char **argv)
           g_usleep (300000);
           rss1000 = cw_bench_daemon_rss_kib (d);
         }
+      {
+        gdouble list = median_ms (d, "list_sessions", NULL, counts[i] >= 10000 ? 5 : 15);
+        g_snprintf (metric, sizeof metric, "list_sessions, %u sessions", counts[i]);
+        g_snprintf (value, sizeof value, "%.2f ms (%.2fx the bootstrap state)", list, list / boot);
+        cw_bench_row (metric, value, NULL, counts[i] >= 1000 ? "<= 1.5x bootstrap" : NULL,
+                      list <= 1.5 * boot);
+      }
+      if (counts[i] == 1000)
+        {
+          g_usleep (300000);
+          rss_listed = cw_bench_daemon_rss_kib (d);
+          cw_bench_daemon_restart (d);
+          g_usleep (300000);
+          rss_restarted = cw_bench_daemon_rss_kib (d);
+        }
     }
   g_snprintf (value, sizeof value, "%.1f KiB (%.1f MiB with 1,000 sessions, %.1f MiB with none)",
               (rss1000 - rss0) / 1000.0, rss1000 / 1024.0, rss0 / 1024.0);
   cw_bench_row ("daemon RSS per idle session (1,000 sessions)", value, NULL, "< 16 KiB",
                 (rss1000 - rss0) / 1000.0 < 16);
+  g_snprintf (value, sizeof value, "%.1f MiB (%.1f MiB after a restart)", rss_listed / 1024.0,
+              rss_restarted / 1024.0);
+  cw_bench_row ("daemon RSS after the answers above at 1,000 sessions", value, NULL,
+                "< 1.5x after a restart", rss_listed < 1.5 * rss_restarted);
+  cw_bench_daemon_restart (d);
+  g_snprintf (value, sizeof value, "%.1f ms (%.1f ms empty)", d->ping_ms, empty_start_ms);
+  cw_bench_row ("start to first ping answered, 10,000 stored sessions", value, NULL,
+                "<= 3x empty start", d->ping_ms <= 3 * empty_start_ms);
   cw_bench_daemon_stop (d);
   cw_bench_rm_rf (workdir);
   return 0;

@@ -194,13 +194,18 @@ static void
 cmd_list_sessions (CwInvocation *inv, gpointer user_data)
 {
   g_autoptr (GPtrArray) sorted = cw_agent_sessions_sorted (PLUGIN (user_data)->sessions);
-  JsonArray *arr = json_array_sized_new (sorted->len);
-  JsonNode *node = json_node_new (JSON_NODE_ARRAY);
+  /* The same cached SessionInfo text as the bootstrap state: no tree per session. */
+  GString *out = g_string_sized_new (64 + sorted->len * 600);
 
+  g_string_append_c (out, '[');
   for (guint i = 0; i < sorted->len; i++)
-    json_array_add_object_element (arr, cw_agent_session_to_info (g_ptr_array_index (sorted, i)));
-  json_node_take_array (node, arr);
-  cw_invocation_return_value (inv, node);
+    {
+      if (i > 0)
+        g_string_append_c (out, ',');
+      cw_agent_session_append_info_json (g_ptr_array_index (sorted, i), out);
+    }
+  g_string_append_c (out, ']');
+  cw_invocation_return_json_text (inv, g_string_free (out, FALSE));
 }
 
 static gboolean
