@@ -132,6 +132,8 @@ print_status (CwCtl *ctl, JsonObject *s)
   g_print (_ ("active:     %s (%s)\n"), json_object_get_string_member (s, "active"),
            json_object_get_string_member (s, "subState"));
   g_print (_ ("pid:        %lld\n"), (long long) json_object_get_int_member (s, "pid"));
+  if (json_object_get_string_member_with_default (s, "details", NULL) != NULL)
+    g_print (_ ("note:       %s\n"), json_object_get_string_member (s, "details"));
   g_print (_ ("data:       %s\n"), json_object_get_string_member (s, "appDataDir"));
   g_print (_ ("endpoint:   %s\n"), json_object_get_string_member (s, "endpoint"));
   if (health != NULL && JSON_NODE_HOLDS_OBJECT (health))

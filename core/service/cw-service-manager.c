@@ -381,11 +381,32 @@ gboolean
 cw_service_manager_install (CwServiceManager *self, GError **error)
 {
   const gchar *units[] = { CW_SERVICE_UNIT_NAME, NULL };
+  gboolean existed = g_file_test (self->unit_path, G_FILE_TEST_EXISTS);
 
-  return write_unit (self, error) && sd_manager (self, "Reload", NULL, error)
-         && sd_manager (self, "EnableUnitFiles", g_variant_new ("(^asbb)", units, FALSE, TRUE),
-                        error)
-         && sd_run_job (self, "StartUnit", error);
+  if (!write_unit (self, error))
+    return FALSE;
+  if (!sd_manager (self, "Reload", NULL, error)
+      || !sd_manager (self, "EnableUnitFiles", g_variant_new ("(^asbb)", units, FALSE, TRUE),
+                      error))
+    {
+      /* systemd never took the unit: take back the file this install wrote, or say it stays. */
+      if (self->dry_run)
+        return FALSE;
+      if (!existed && g_file_test (self->unit_path, G_FILE_TEST_EXISTS)
+          && g_unlink (self->unit_path) == 0)
+        g_prefix_error (error, "not installed (%s removed again): ", self->unit_path);
+      else if (g_file_test (self->unit_path, G_FILE_TEST_EXISTS))
+        g_prefix_error (error, "not enabled; %s is kept: ", self->unit_path);
+      return FALSE;
+    }
+  if (!sd_run_job (self, "StartUnit", error))
+    {
+      if (!self->dry_run)
+        g_prefix_error (error, "installed and enabled (%s) but not started: ",
+                        cw_service_manager_get_unit_path (self));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static gboolean
@@ -564,8 +585,9 @@ cw_service_manager_status (CwServiceManager *self, GError **error)
   g_auto (GStrv) args = NULL;
   JsonArray *arr = json_array_new ();
   CwServiceSpec spec = { CW_SERVICE_PLATFORM_LINUX, self->scope };
+  g_autoptr (GError) bus_error = NULL;
 
-  if (program == NULL || get_bus (self, error) == NULL)
+  if (program == NULL)
     {
       json_array_unref (arr);
       return NULL;
@@ -587,7 +609,17 @@ cw_service_manager_status (CwServiceManager *self, GError **error)
   json_object_set_string_member (status, "tokenFile", self->paths->token_file);
   json_object_set_string_member (status, "lockFile", self->paths->lock_file);
   json_object_set_null_member (status, "details");
-  if (!query_enabled (self, status, error) || !query_unit (self, status, error))
+  if (get_bus (self, &bus_error) == NULL)
+    {
+      /* An installed unit without a reachable systemd is still worth reporting. */
+      json_object_set_string_member (status, "manager", "systemd (not reachable)");
+      json_object_set_string_member (status, "details", bus_error->message);
+      json_object_set_boolean_member (status, "enabled", FALSE);
+      json_object_set_string_member (status, "active", "unknown");
+      json_object_set_string_member (status, "subState", "not managed");
+      json_object_set_int_member (status, "pid", 0);
+    }
+  else if (!query_enabled (self, status, error) || !query_unit (self, status, error))
     return NULL;
   json_object_set_boolean_member (
       status, "running",

@@ -403,6 +403,40 @@ test_systemd_failure (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (err, "fake failure"));
 }
 
+/* Without a reachable systemd, install takes back the unit it wrote and says so; status
+ * still reports an installed unit, as not managed, instead of failing. */
+static void
+test_systemd_unreachable (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *out = NULL, *err = NULL;
+  g_autofree gchar *nobus = g_strdup_printf ("unix:path=%s/no-such-bus", f->root);
+  g_autofree gchar *unit = g_build_filename (f->user_unit_dir, "coworkd.service", NULL);
+
+  f->env = g_environ_setenv (f->env, "COWORK_SYSTEMD_BUS_ADDRESS", nobus, TRUE);
+  g_assert_cmpint (ctl (f, &out, &err, "service", "install", "--user", NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "not installed ("));
+  g_assert_nonnull (strstr (err, "removed again): cannot reach systemd on the session bus"));
+  g_assert_false (g_file_test (unit, G_FILE_TEST_EXISTS));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* A unit put there by hand (or kept from before) is reported, not an error. */
+  g_assert_cmpint (ctl (f, NULL, NULL, "service", "render", "--user", "--output", unit, NULL), ==,
+                   0);
+  g_assert_true (g_file_test (unit, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (ctl (f, &out, &err, "service", "status", "--user", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "(installed)"));
+  g_assert_nonnull (strstr (out, "systemd (not reachable)"));
+  g_assert_nonnull (strstr (out, "not managed"));
+  g_assert_nonnull (strstr (out, "note:       cannot reach systemd on the session bus"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  /* A failed install keeps a unit it did not write, and says so. */
+  g_assert_cmpint (ctl (f, &out, &err, "service", "install", "--user", NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "is kept: cannot reach systemd"));
+  g_assert_true (g_file_test (unit, G_FILE_TEST_EXISTS));
+}
+
 static void
 test_set_mode (Fixture *f, gconstpointer data)
 {
@@ -564,6 +598,7 @@ main (int argc, char **argv)
   ADD ("system-scope", test_system_scope);
   ADD ("start-not-installed", test_start_not_installed);
   ADD ("systemd-failure", test_systemd_failure);
+  ADD ("systemd-unreachable", test_systemd_unreachable);
   ADD ("job-failure", test_job_failure);
   ADD ("vendor-unit", test_vendor_unit);
   ADD ("system-never-in-home", test_system_never_in_home);
