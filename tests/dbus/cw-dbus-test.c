@@ -197,6 +197,71 @@ cw_test_dbus_call (GDBusConnection *connection, const gchar *command, const gcha
   return cw_json_from_string (text, -1, error);
 }
 
+struct _CwTestEventLog
+{
+  GDBusConnection *connection;
+  guint sub;
+  GHashTable *seen;
+};
+
+static void
+on_logged_event (GDBusConnection *c, const gchar *sender, const gchar *path, const gchar *iface,
+                 const gchar *signal, GVariant *params, gpointer user_data)
+{
+  CwTestEventLog *self = user_data;
+  const gchar *type, *session_id, *data_json;
+  guint64 seq;
+  gint64 timestamp;
+  g_autoptr (JsonNode) data = NULL;
+  JsonObject *obj;
+
+  g_variant_get (params, "(t&s&s&sx)", &seq, &type, &session_id, &data_json, &timestamp);
+  g_hash_table_add (self->seen, g_strdup (type));
+  data = cw_json_from_string (data_json, -1, NULL);
+  obj = data != NULL && JSON_NODE_HOLDS_OBJECT (data) ? json_node_get_object (data) : NULL;
+  if (obj != NULL && json_object_has_member (obj, "interaction"))
+    g_hash_table_add (
+        self->seen,
+        g_strdup_printf ("%s:%s", type,
+                         json_object_get_string_member (
+                             json_object_get_object_member (obj, "interaction"), "id")));
+}
+
+CwTestEventLog *
+cw_test_event_log_new (GDBusConnection *connection)
+{
+  CwTestEventLog *self = g_new0 (CwTestEventLog, 1);
+
+  self->connection = g_object_ref (connection);
+  self->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->sub = g_dbus_connection_signal_subscribe (connection, CW_TEST_NAME, CW_TEST_IFACE, "Event",
+                                                  CW_TEST_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+                                                  on_logged_event, self, NULL);
+  return self;
+}
+
+gboolean
+cw_test_event_log_wait (CwTestEventLog *self, const gchar *entry, guint timeout_s)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_s * G_TIME_SPAN_SECOND;
+
+  while (!g_hash_table_contains (self->seen, entry) && g_get_monotonic_time () < deadline)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (2000);
+  return g_hash_table_contains (self->seen, entry);
+}
+
+void
+cw_test_event_log_free (CwTestEventLog *self)
+{
+  if (self == NULL)
+    return;
+  g_dbus_connection_signal_unsubscribe (self->connection, self->sub);
+  g_object_unref (self->connection);
+  g_hash_table_unref (self->seen);
+  g_free (self);
+}
+
 gchar *
 cw_test_source_path (const gchar *relative)
 {

@@ -40,6 +40,15 @@ gboolean cw_test_spin_until (gboolean *done, guint timeout_s);
 /* Calls org.cowork.Daemon1.Call and returns the parsed result or NULL with @error. */
 JsonNode *cw_test_dbus_call (GDBusConnection *connection, const gchar *command,
                              const gchar *params_json, GError **error);
+/* The daemon's Event signals as seen by one connection: each is recorded as "<type>" and,
+ * when its data holds an interaction, as "<type>:<interaction id>" too. */
+typedef struct _CwTestEventLog CwTestEventLog;
+CwTestEventLog *cw_test_event_log_new (GDBusConnection *connection);
+/* Runs the main context until @entry was recorded or @timeout_s passes. */
+gboolean cw_test_event_log_wait (CwTestEventLog *self, const gchar *entry, guint timeout_s);
+void cw_test_event_log_free (CwTestEventLog *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CwTestEventLog, cw_test_event_log_free)
+
 /* Call after g_test_init: a failed assertion also ends the test's helper processes. */
 void cw_test_dbus_init (void);
 /* The path of a file in the source tree, relative to the repository root. */

@@ -11,29 +11,8 @@ typedef struct
 {
   CwTestDaemon *daemon;
   GDBusConnection *bus;
-  guint sub;
-  GPtrArray *dbus_seen; /* "<type>:<interaction id>" of Event signals */
+  CwTestEventLog *dbus_log; /* Event signals on D-Bus */
 } Fixture;
-
-static void
-on_event_signal (GDBusConnection *c, const gchar *sender, const gchar *path, const gchar *iface,
-                 const gchar *signal, GVariant *params, gpointer user_data)
-{
-  Fixture *f = user_data;
-  const gchar *type, *session_id, *data_json;
-  guint64 seq;
-  gint64 timestamp;
-  g_autoptr (JsonNode) data = NULL;
-  JsonObject *it;
-
-  g_variant_get (params, "(t&s&s&sx)", &seq, &type, &session_id, &data_json, &timestamp);
-  if (!g_str_has_prefix (type, "interaction:"))
-    return;
-  data = cw_json_from_string (data_json, -1, NULL);
-  it = json_object_get_object_member (json_node_get_object (data), "interaction");
-  g_ptr_array_add (f->dbus_seen,
-                   g_strdup_printf ("%s:%s", type, json_object_get_string_member (it, "id")));
-}
 
 static void
 fixture_start (Fixture *f)
@@ -42,15 +21,12 @@ fixture_start (Fixture *f)
       = g_test_build_filename (G_TEST_BUILT, "core", "plugins", "services", NULL);
 
   f->daemon = cw_test_daemon_new ();
-  f->dbus_seen = g_ptr_array_new_with_free_func (g_free);
   cw_test_daemon_add_arg (f->daemon, "--plugin-dir");
   cw_test_daemon_add_arg (f->daemon, plugins);
   cw_test_daemon_add_arg (f->daemon, "--dbus");
   cw_test_daemon_add_arg (f->daemon, "session");
   f->bus = cw_test_bus_connect (NULL);
-  f->sub = g_dbus_connection_signal_subscribe (f->bus, CW_TEST_NAME, CW_TEST_IFACE, "Event",
-                                               CW_TEST_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
-                                               on_event_signal, f, NULL);
+  f->dbus_log = cw_test_event_log_new (f->bus);
   cw_test_daemon_start (f->daemon);
   g_assert_true (cw_test_wait_name (f->bus, CW_TEST_NAME, TRUE, 10));
 }
@@ -58,12 +34,11 @@ fixture_start (Fixture *f)
 static void
 fixture_stop (Fixture *f)
 {
-  g_dbus_connection_signal_unsubscribe (f->bus, f->sub);
+  g_clear_pointer (&f->dbus_log, cw_test_event_log_free);
   g_clear_object (&f->bus);
   if (f->daemon->proc != NULL)
     cw_test_daemon_stop (f->daemon, SIGTERM);
   cw_test_daemon_free (f->daemon);
-  g_ptr_array_unref (f->dbus_seen);
 }
 
 static void
@@ -128,18 +103,9 @@ wait_event (CwClient *c, const gchar *type, const gchar *id)
 static gboolean
 dbus_saw (Fixture *f, const gchar *type, const gchar *id)
 {
-  g_autofree gchar *want = g_strdup_printf ("%s:%s", type, id);
-  gint64 deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+  g_autofree gchar *entry = g_strdup_printf ("%s:%s", type, id);
 
-  while (g_get_monotonic_time () < deadline)
-    {
-      for (guint i = 0; i < f->dbus_seen->len; i++)
-        if (g_strcmp0 (g_ptr_array_index (f->dbus_seen, i), want) == 0)
-          return TRUE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (2000);
-    }
-  return FALSE;
+  return cw_test_event_log_wait (f->dbus_log, entry, 10);
 }
 
 static JsonArray *

@@ -22,34 +22,6 @@
   "\"args\":{\"question\":\"Proceed?\"}}}],\"stopReason\":\"tool_use\"},"                          \
   "{\"events\":[{\"text\":\"Proceeding.\"}],\"stopReason\":\"end_turn\"}]}"
 
-static void
-on_event_signal (GDBusConnection *c, const gchar *sender, const gchar *path, const gchar *iface,
-                 const gchar *signal, GVariant *params, gpointer user_data)
-{
-  const gchar *type, *session_id, *data_json;
-  guint64 seq;
-  gint64 timestamp;
-
-  g_variant_get (params, "(t&s&s&sx)", &seq, &type, &session_id, &data_json, &timestamp);
-  g_ptr_array_add (user_data, g_strdup (type));
-}
-
-static gboolean
-dbus_saw (GPtrArray *seen, const gchar *type)
-{
-  gint64 deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
-
-  while (g_get_monotonic_time () < deadline)
-    {
-      for (guint i = 0; i < seen->len; i++)
-        if (g_strcmp0 (g_ptr_array_index (seen, i), type) == 0)
-          return TRUE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (2000);
-    }
-  return FALSE;
-}
-
 /* A second socket client that gets events. */
 static CwClient *
 second_client (AgentTurn *t)
@@ -80,7 +52,7 @@ test_permission_over_dbus (void)
 {
   g_autoptr (AgentTurn) t = agent_turn_new (WRITE_TOOL_SCRIPT);
   g_autoptr (GDBusConnection) bus = NULL;
-  g_autoptr (GPtrArray) dbus_seen = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (CwTestEventLog) dbus_log = NULL;
   g_autoptr (CwClient) other = NULL;
   g_autoptr (JsonObject) req = NULL;
   g_autoptr (JsonObject) resolved_a = NULL;
@@ -95,14 +67,11 @@ test_permission_over_dbus (void)
   g_autofree gchar *contents = NULL;
   g_autofree gchar *err = NULL;
   JsonObject *runtime, *it;
-  guint sub;
 
   if (t == NULL)
     return;
   bus = cw_test_bus_connect (NULL);
-  sub = g_dbus_connection_signal_subscribe (bus, CW_TEST_NAME, CW_TEST_IFACE, "Event", CW_TEST_PATH,
-                                            NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_event_signal,
-                                            dbus_seen, NULL);
+  dbus_log = cw_test_event_log_new (bus);
   path = g_build_filename (t->f->daemon->dir, "out.txt", NULL);
   g_free (agent_turn_send (t, "Write the file"));
   req = agent_turn_wait (t, "permission:request");
@@ -143,8 +112,11 @@ test_permission_over_dbus (void)
                    ==, perm);
   g_assert_cmpstr (json_object_get_string_member (agent_event_data (resolved_b), "decision"), ==,
                    "allow_once");
-  g_assert_true (dbus_saw (dbus_seen, "interaction:resolved"));
-  g_assert_true (dbus_saw (dbus_seen, "permission:resolved"));
+  g_assert_true (cw_test_event_log_wait (dbus_log, "permission:resolved", 10));
+  {
+    g_autofree gchar *entry = g_strdup_printf ("interaction:resolved:%s", perm);
+    g_assert_true (cw_test_event_log_wait (dbus_log, entry, 10));
+  }
   done = agent_wait_event (t->f->client, "stream:done", t->session, NULL);
   g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
   g_assert_cmpstr (contents, ==, "hi there");
@@ -157,7 +129,6 @@ test_permission_over_dbus (void)
   err = agent_call_error (other, "interaction_respond", "{\"id\":\"%s\",\"answer\":\"deny\"}",
                           perm);
   g_assert_nonnull (strstr (err, "was already answered"));
-  g_dbus_connection_signal_unsubscribe (bus, sub);
 }
 
 static void
