@@ -4,7 +4,9 @@
   check-exports.py map HEADER...        print the linker version script
   check-exports.py check LIB MAP HEADER...
                                         compare `nm -D` of LIB and the committed MAP with the
-                                        headers (exit 1 naming each difference)
+                                        headers, and check that every public function and
+                                        type has a gtk-doc block with Since: (exit 1 naming
+                                        each difference)
 """
 import re
 import subprocess
@@ -29,6 +31,31 @@ def declared(headers):
                              text, flags=re.M):
             names.add(m.group(1))
     return names
+
+
+def public_types(headers):
+    names = set()
+    for path in headers:
+        text = open(path, encoding="utf-8").read()
+        text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+        names.update(re.findall(r"G_DECLARE_(?:FINAL|DERIVABLE)_TYPE\s*\(\s*(\w+)", text))
+        names.update(re.findall(r"typedef\s+struct\s+_\w+\s+(Cw\w+)\s*;", text))
+        names.update(re.findall(r"^\}\s*(Cw\w+)\s*;", text, flags=re.M))
+        names.update(re.findall(r"typedef\s+[^;{]*?\(\s*\*\s*(Cw\w+)\s*\)", text))
+    return names
+
+
+def undocumented(headers):
+    """Public functions and types without a gtk-doc block that says Since:."""
+    blocks = {}
+    for path in headers:
+        text = open(path, encoding="utf-8").read()
+        for m in re.finditer(r"/\*\*\n \* (\w+):(.*?)\*/", text, flags=re.S):
+            blocks[m.group(1)] = m.group(2)
+    wanted = declared(headers) | public_types(headers)
+    # A G_DECLARE_*_TYPE type documents its own _get_type ().
+    return sorted(n for n in wanted
+                  if "Since:" not in blocks.get(n, "") and not n.endswith("_get_type"))
 
 
 def exported(lib):
@@ -68,6 +95,9 @@ def main():
             ok = False
         for n in sorted(have - want):
             print("exported but not declared: %s" % n)
+            ok = False
+        for n in undocumented(sys.argv[4:]):
+            print("not documented with a Since: line: %s" % n)
             ok = False
         print("exports: %d functions, %s" % (len(have), "as declared" if ok else "MISMATCH"))
         return 0 if ok else 1

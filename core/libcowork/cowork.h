@@ -20,9 +20,36 @@ G_BEGIN_DECLS
 /* ---- errors ------------------------------------------------------------------------- */
 
 #define CW_ERROR (cw_error_quark ())
+
+/**
+ * cw_error_quark:
+ *
+ * The error domain of coworkd: CW_ERROR, whose codes are #CwError.
+ *
+ * Since: 1.0
+ */
 GQuark cw_error_quark (void);
 
 /* Each code maps to a D-Bus error name org.cowork.Daemon1.Error.<Kind>. */
+
+/**
+ * CwError:
+ * @CW_ERROR_FAILED: Failed
+ * @CW_ERROR_INVALID_PARAMS: InvalidParams
+ * @CW_ERROR_NOT_FOUND: NotFound
+ * @CW_ERROR_UNKNOWN_COMMAND: UnknownCommand
+ * @CW_ERROR_UNAUTHORIZED: Unauthorized
+ * @CW_ERROR_EXISTS: Exists
+ * @CW_ERROR_NOT_SUPPORTED: NotSupported
+ * @CW_ERROR_BUSY: Busy
+ * @CW_ERROR_CANCELLED: Cancelled
+ * @CW_ERROR_INTERNAL: Internal
+ * @CW_ERROR_LAST: the number of codes
+ *
+ * The codes of the CW_ERROR domain; each maps to the D-Bus error org.cowork.Daemon1.Error.<Kind>.
+ *
+ * Since: 1.0
+ */
 typedef enum
 {
   CW_ERROR_FAILED,          /* Failed */
@@ -38,11 +65,32 @@ typedef enum
   CW_ERROR_LAST
 } CwError;
 
+/**
+ * cw_error_to_name:
+ * @code: a #CwError code
+ *
+ * The D-Bus name of @code's kind ("InvalidParams", ...), as in org.cowork.Daemon1.Error.<Kind>.
+ *
+ * Since: 1.0
+ */
 const gchar *cw_error_to_name (CwError code);
 
 /* ---- callers ------------------------------------------------------------------------ */
 
 /* Where a call comes from. */
+
+/**
+ * CwCallerKind:
+ * @CW_CALLER_INTERNAL: the daemon itself
+ * @CW_CALLER_SOCKET: a client of the local socket; the uid is the peer's
+ * @CW_CALLER_DBUS: a D-Bus client; the id is its unique bus name
+ * @CW_CALLER_REMOTE: a paired device through a plugin; the id is the device id
+ * @CW_CALLER_PLUGIN: another plugin (cw_plugin_call); the id is the plugin's name
+ *
+ * Where a call comes from.
+ *
+ * Since: 1.0
+ */
 typedef enum
 {
   CW_CALLER_INTERNAL, /* the daemon itself */
@@ -55,27 +103,133 @@ typedef enum
 /* Each invocation has one, reference-counted. Its cancellable is cancelled when the caller
  * goes away (the socket closes, the D-Bus peer leaves), for handlers that want to stop work
  * nobody will read. */
+/**
+ * CwCaller:
+ *
+ * Who is calling a command: the transport (#CwCallerKind), the peer's uid, an id and a
+ * #GCancellable cancelled when the caller goes away. Reference counted.
+ *
+ * Since: 1.0
+ */
 typedef struct _CwCaller CwCaller;
 
 #define CW_TYPE_CALLER (cw_caller_get_type ())
+
+/**
+ * cw_caller_get_type:
+ *
+ * The #GType.
+ *
+ * Since: 1.0
+ */
 GType cw_caller_get_type (void);
+
+/**
+ * cw_caller_ref:
+ * @self: a #CwCaller
+ *
+ * Takes a reference. Returns @self.
+ *
+ * Since: 1.0
+ */
 CwCaller *cw_caller_ref (CwCaller *self);
+
+/**
+ * cw_caller_unref:
+ * @self: a #CwCaller
+ *
+ * Drops a reference; the last one frees the caller.
+ *
+ * Since: 1.0
+ */
 void cw_caller_unref (CwCaller *self);
+
+/**
+ * cw_caller_get_kind:
+ * @self: a #CwCaller
+ *
+ * The transport the call came through.
+ *
+ * Since: 1.0
+ */
 CwCallerKind cw_caller_get_kind (const CwCaller *self);
-/* The peer's uid, or -1 when there is none (remote, plugin, internal). */
+
+/**
+ * cw_caller_get_uid:
+ * @self: a #CwCaller
+ *
+ * The peer's uid, or -1 when there is none (remote, plugin, internal).
+ *
+ * Since: 1.0
+ */
 gint64 cw_caller_get_uid (const CwCaller *self);
-/* The bus name, device id or plugin name; NULL for the socket and internal callers. */
+
+/**
+ * cw_caller_get_id:
+ * @self: a #CwCaller
+ *
+ * The bus name, device id or plugin name; NULL for the socket and internal callers.
+ *
+ * Since: 1.0
+ */
 const gchar *cw_caller_get_id (const CwCaller *self);
-/* The caller as the audit log names it: "socket:uid=1000", "dbus:uid=1000::1.42",
- * "remote:dev_…", "plugin:cron", "internal". */
+
+/**
+ * cw_caller_get_actor:
+ * @self: a #CwCaller
+ *
+ * The caller as the audit log names it: "socket:uid=1000", "dbus:uid=1000::1.42",
+ * "remote:dev_…", "plugin:cron", "internal".
+ *
+ * Since: 1.0
+ */
 const gchar *cw_caller_get_actor (const CwCaller *self);
+
+/**
+ * cw_caller_get_cancellable:
+ * @self: a #CwCaller
+ *
+ * Cancelled when the caller goes away (the socket closes, the D-Bus peer leaves, the plugin's
+ * call is cancelled). Transfer none.
+ *
+ * Since: 1.0
+ */
 GCancellable *cw_caller_get_cancellable (const CwCaller *self);
+
+/**
+ * cw_caller_has_vanished:
+ * @self: a #CwCaller
+ *
+ * Whether the caller has gone away.
+ *
+ * Since: 1.0
+ */
 gboolean cw_caller_has_vanished (const CwCaller *self);
-/* The caller went away: cancels its cancellable (transports, and plugins that made callers). */
+
+/**
+ * cw_caller_vanish:
+ * @self: a #CwCaller
+ *
+ * The caller went away: cancels its cancellable (transports, and plugins that made callers).
+ *
+ * Since: 1.0
+ */
 void cw_caller_vanish (CwCaller *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CwCaller, cw_caller_unref)
 
 /* What a command is, for the transports that expose only part of the surface. */
+
+/**
+ * CwCommandFlags:
+ * @CW_COMMAND_FLAG_NONE: cw command flag none
+ * @CW_COMMAND_FLAG_REMOTE: cw command flag remote
+ * @CW_COMMAND_FLAG_PRIVILEGED: cw command flag privileged
+ * @CW_COMMAND_FLAG_READ_ONLY: cw command flag read only
+ *
+ * What a command is, for the transports that expose only part of the surface.
+ *
+ * Since: 1.0
+ */
 typedef enum
 {
   CW_COMMAND_FLAG_NONE = 0,
@@ -90,88 +244,470 @@ typedef enum
 
 /* ---- invocations -------------------------------------------------------------------- */
 
+/**
+ * CwInvocation:
+ *
+ * One running command call, answered exactly once, with its params and its #CwCaller.
+ *
+ * Since: 1.0
+ */
 #define CW_TYPE_INVOCATION (cw_invocation_get_type ())
 G_DECLARE_FINAL_TYPE (CwInvocation, cw_invocation, CW, INVOCATION, GObject)
 
+/**
+ * cw_invocation_get_command:
+ * @self: a #CwInvocation
+ *
+ * The name of the command being called.
+ *
+ * Since: 1.0
+ */
 const gchar *cw_invocation_get_command (CwInvocation *self);
+
+/**
+ * cw_invocation_get_params:
+ * @self: a #CwInvocation
+ *
+ * The params object (transfer none), without the reserved keys _idempotencyKey and
+ * _retryAttempt.
+ *
+ * Since: 1.0
+ */
 JsonObject *cw_invocation_get_params (CwInvocation *self);
-/* Returns a string member; NULL with "<name> is required" when required and missing. */
+
+/**
+ * cw_invocation_get_string:
+ * @self: a #CwInvocation
+ * @name: a name
+ * @required: whether a missing member is an error
+ * @error: return location for a #GError, or %NULL
+ *
+ * Returns a string member; NULL with "<name> is required" when required and missing.
+ *
+ * Since: 1.0
+ */
 const gchar *cw_invocation_get_string (CwInvocation *self, const gchar *name, gboolean required,
                                        GError **error);
+
+/**
+ * cw_invocation_get_int:
+ * @self: a #CwInvocation
+ * @name: a name
+ * @default_value: returned when the key is not set
+ * @out_value: where the value goes
+ * @error: return location for a #GError, or %NULL
+ *
+ * Reads an integer member into @out_value: @default_value when it is missing or null; an error
+ * naming the member when it is not an integer.
+ *
+ * Since: 1.0
+ */
 gboolean cw_invocation_get_int (CwInvocation *self, const gchar *name, gint64 default_value,
                                 gint64 *out_value, GError **error);
+
+/**
+ * cw_invocation_get_boolean:
+ * @self: a #CwInvocation
+ * @name: a name
+ * @default_value: returned when the key is not set
+ * @out_value: where the value goes
+ * @error: return location for a #GError, or %NULL
+ *
+ * Reads a boolean member into @out_value: @default_value when it is missing or null; an error
+ * naming the member when it is not a boolean.
+ *
+ * Since: 1.0
+ */
 gboolean cw_invocation_get_boolean (CwInvocation *self, const gchar *name, gboolean default_value,
                                     gboolean *out_value, GError **error);
-/* Answer the call exactly once. Takes ownership of @result (NULL means JSON null). */
+
+/**
+ * cw_invocation_return_value:
+ * @self: a #CwInvocation
+ * @result: the #GAsyncResult given to the callback
+ *
+ * Answer the call exactly once. Takes ownership of @result (NULL means JSON null).
+ *
+ * Since: 1.0
+ */
 void cw_invocation_return_value (CwInvocation *self, JsonNode *result);
+
+/**
+ * cw_invocation_return_object:
+ * @self: a #CwInvocation
+ * @result: the #GAsyncResult given to the callback
+ *
+ * Answers with @result (transfer full).
+ *
+ * Since: 1.0
+ */
 void cw_invocation_return_object (CwInvocation *self, JsonObject *result);
-/* Answers with JSON text the handler already has (one valid JSON value; takes ownership).
- * The socket passes it through untouched: the fast path for large answers. */
+
+/**
+ * cw_invocation_return_json_text:
+ * @self: a #CwInvocation
+ * @json: JSON text (transfer full)
+ *
+ * Answers with JSON text the handler already has (one valid JSON value; takes ownership).
+ * The socket passes it through untouched: the fast path for large answers.
+ *
+ * Since: 1.0
+ */
 void cw_invocation_return_json_text (CwInvocation *self, gchar *json);
+
+/**
+ * cw_invocation_return_error:
+ * @self: a #CwInvocation
+ * @error: return location for a #GError, or %NULL
+ *
+ * Answers with @error (transfer full).
+ *
+ * Since: 1.0
+ */
 void cw_invocation_return_error (CwInvocation *self, GError *error);
+
+/**
+ * cw_invocation_return_error_literal:
+ * @self: a #CwInvocation
+ * @code: a #CwError code
+ * @message: the message
+ *
+ * Answers with an error in the CW_ERROR domain.
+ *
+ * Since: 1.0
+ */
 void cw_invocation_return_error_literal (CwInvocation *self, CwError code, const gchar *message);
+
+/**
+ * cw_invocation_return_new_error:
+ * @self: a #CwInvocation
+ * @code: a #CwError code
+ * @format: a printf() format
+ * @3: the 3
+ * @4: the 4
+ *
+ * Answers with an error in the CW_ERROR domain, its message made from @format.
+ *
+ * Since: 1.0
+ */
 void cw_invocation_return_new_error (CwInvocation *self, CwError code, const gchar *format, ...)
     G_GNUC_PRINTF (3, 4);
+
+/**
+ * cw_invocation_is_finished:
+ * @self: a #CwInvocation
+ *
+ * Whether the call has been answered.
+ *
+ * Since: 1.0
+ */
 gboolean cw_invocation_is_finished (CwInvocation *self);
-/* Who called (never NULL) and its cancellable, cancelled when that caller goes away. */
+
+/**
+ * cw_invocation_get_caller:
+ * @self: a #CwInvocation
+ *
+ * Who called (never NULL) and its cancellable, cancelled when that caller goes away.
+ *
+ * Since: 1.0
+ */
 CwCaller *cw_invocation_get_caller (CwInvocation *self);
+
+/**
+ * cw_invocation_get_cancellable:
+ * @self: a #CwInvocation
+ *
+ * The caller's #GCancellable: cancelled when whoever called goes away, so long work can stop.
+ * Transfer none.
+ *
+ * Since: 1.0
+ */
 GCancellable *cw_invocation_get_cancellable (CwInvocation *self);
 
 /* ---- command registry --------------------------------------------------------------- */
 
+/**
+ * CwCommandRegistry:
+ *
+ * The one router behind every transport: command name to handler, with idempotency keys and
+ * the flags that say who may call what.
+ *
+ * Since: 1.0
+ */
 #define CW_TYPE_COMMAND_REGISTRY (cw_command_registry_get_type ())
 G_DECLARE_FINAL_TYPE (CwCommandRegistry, cw_command_registry, CW, COMMAND_REGISTRY, GObject)
 
 /* A handler answers through the invocation, now or later, exactly once. */
+
+/**
+ * CwCommandFunc:
+ * @invocation: the call
+ * @user_data: what the handler was registered with
+ *
+ * A command handler: answers through @invocation, now or later, exactly once.
+ *
+ * Since: 1.0
+ */
 typedef void (*CwCommandFunc) (CwInvocation *invocation, gpointer user_data);
 
+/**
+ * cw_command_registry_has:
+ * @self: a #CwCommandRegistry
+ * @name: a name
+ *
+ * Whether a command named @name is registered.
+ *
+ * Since: 1.0
+ */
 gboolean cw_command_registry_has (CwCommandRegistry *self, const gchar *name);
-/* Sorted, NULL-terminated; free with g_strfreev. */
+
+/**
+ * cw_command_registry_list:
+ * @self: a #CwCommandRegistry
+ *
+ * Sorted, NULL-terminated; free with g_strfreev.
+ *
+ * Since: 1.0
+ */
 gchar **cw_command_registry_list (CwCommandRegistry *self);
-/* FALSE when @name is not registered; else its flags and owner ("core" or a plugin name). */
+
+/**
+ * cw_command_registry_lookup:
+ * @self: a #CwCommandRegistry
+ * @name: a name
+ * @flags: the #CwCommandFlags
+ * @owner: the owner: "core" or a plugin's name
+ *
+ * FALSE when @name is not registered; else its flags and owner ("core" or a plugin name).
+ *
+ * Since: 1.0
+ */
 gboolean cw_command_registry_lookup (CwCommandRegistry *self, const gchar *name,
                                      CwCommandFlags *flags, const gchar **owner);
 
 /* ---- events ------------------------------------------------------------------------- */
 
+/**
+ * CwEvent:
+ *
+ * One sequenced event: seq, timestamp, type, session id, correlation id and data. Immutable
+ * and reference counted.
+ *
+ * Since: 1.0
+ */
 typedef struct _CwEvent CwEvent;
 
 #define CW_TYPE_EVENT (cw_event_get_type ())
+
+/**
+ * cw_event_get_type:
+ *
+ * The #GType.
+ *
+ * Since: 1.0
+ */
 GType cw_event_get_type (void);
+
+/**
+ * cw_event_ref:
+ * @event: a #CwEvent
+ *
+ * Takes a reference. Returns @event.
+ *
+ * Since: 1.0
+ */
 CwEvent *cw_event_ref (CwEvent *event);
+
+/**
+ * cw_event_unref:
+ * @event: a #CwEvent
+ *
+ * Drops a reference; the last one frees the event.
+ *
+ * Since: 1.0
+ */
 void cw_event_unref (CwEvent *event);
+
+/**
+ * cw_event_get_seq:
+ * @event: a #CwEvent
+ *
+ * The event's global sequence number: monotonic and persisted across restarts.
+ *
+ * Since: 1.0
+ */
 gint64 cw_event_get_seq (const CwEvent *event);
+
+/**
+ * cw_event_get_timestamp:
+ * @event: a #CwEvent
+ *
+ * When the event was emitted, in ms since the epoch.
+ *
+ * Since: 1.0
+ */
 gint64 cw_event_get_timestamp (const CwEvent *event);
+
+/**
+ * cw_event_get_type_name:
+ * @event: a #CwEvent
+ *
+ * The event's type, e.g. "stream:chunk".
+ *
+ * Since: 1.0
+ */
 const gchar *cw_event_get_type_name (const CwEvent *event);
+
+/**
+ * cw_event_get_session_id:
+ * @event: a #CwEvent
+ *
+ * The session the event belongs to, or %NULL for a global event.
+ *
+ * Since: 1.0
+ */
 const gchar *cw_event_get_session_id (const CwEvent *event);
+
+/**
+ * cw_event_get_correlation_id:
+ * @event: a #CwEvent
+ *
+ * The correlation id of the envelope ("<session or __global__>:<type>:<seq>").
+ *
+ * Since: 1.0
+ */
 const gchar *cw_event_get_correlation_id (const CwEvent *event);
+
+/**
+ * cw_event_get_data:
+ * @event: a #CwEvent
+ *
+ * The event's data (transfer none; sealed: do not change it).
+ *
+ * Since: 1.0
+ */
 JsonObject *cw_event_get_data (const CwEvent *event);
-/* The envelope as one line of JSON, without the newline; cached. */
+
+/**
+ * cw_event_to_json:
+ * @event: a #CwEvent
+ * @length: the length in bytes, or -1 if NUL-terminated
+ *
+ * The envelope as one line of JSON, without the newline; cached.
+ *
+ * Since: 1.0
+ */
 const gchar *cw_event_to_json (CwEvent *event, gsize *length);
+
+/**
+ * cw_event_to_node:
+ * @event: a #CwEvent
+ *
+ * The whole envelope as a new #JsonNode (transfer full).
+ *
+ * Since: 1.0
+ */
 JsonNode *cw_event_to_node (const CwEvent *event);
-/* The data member alone as JSON text. */
+
+/**
+ * cw_event_data_to_json:
+ * @event: a #CwEvent
+ *
+ * The data member alone as JSON text.
+ *
+ * Since: 1.0
+ */
 gchar *cw_event_data_to_json (const CwEvent *event);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CwEvent, cw_event_unref)
 
+/**
+ * CwEventBus:
+ *
+ * The sequenced, durable event bus: every event gets a persisted seq, is stored, and reaches
+ * subscribers, consumers and in-process listeners.
+ *
+ * Since: 1.0
+ */
 #define CW_TYPE_EVENT_BUS (cw_event_bus_get_type ())
 G_DECLARE_FINAL_TYPE (CwEventBus, cw_event_bus, CW, EVENT_BUS, GObject)
 
-/* Emits an event; takes ownership of @data (NULL = {}). Returns the seq it was given.
- * In-process listeners see it at once; subscribers once it is stored. */
+/**
+ * cw_event_bus_emit:
+ * @self: a #CwEventBus
+ * @type: the event type
+ * @session_id: the session id, or %NULL
+ * @data: the data (transfer full), or %NULL
+ *
+ * Emits an event; takes ownership of @data (NULL = {}). Returns the seq it was given.
+ * In-process listeners see it at once; subscribers once it is stored.
+ *
+ * Since: 1.0
+ */
 gint64 cw_event_bus_emit (CwEventBus *self, const gchar *type, const gchar *session_id,
                           JsonObject *data);
-/* Latest seq handed out and stored. */
+
+/**
+ * cw_event_bus_get_cursor:
+ * @self: a #CwEventBus
+ *
+ * Latest seq handed out and stored.
+ *
+ * Since: 1.0
+ */
 gint64 cw_event_bus_get_cursor (CwEventBus *self);
+
+/**
+ * cw_event_bus_get_boot_id:
+ * @self: a #CwEventBus
+ *
+ * An id that changes at every daemon start, so clients notice a restart.
+ *
+ * Since: 1.0
+ */
 const gchar *cw_event_bus_get_boot_id (CwEventBus *self);
 
 /* Listeners run synchronously inside cw_event_bus_emit(), before the event is stored: for
  * in-process uses that need no durability (an event emitted just before a crash may be
  * seen by a listener and never stored; nothing is replayed after a restart). Plugins that
  * must not miss an event use a durable consumer (cw_plugin_add_event_consumer()). */
+/**
+ * CwEventListenerFunc:
+ * @event: the event
+ * @user_data: what the listener was added with
+ *
+ * An in-process listener: sees each event as it is emitted, before it is stored. Not durable.
+ *
+ * Since: 1.0
+ */
 typedef void (*CwEventListenerFunc) (CwEvent *event, gpointer user_data);
+
+/**
+ * cw_event_bus_add_listener:
+ * @self: a #CwEventBus
+ * @type_prefix: the start of the event types wanted ("" for every type)
+ * @func: the function
+ * @user_data: data for @func
+ * @destroy: frees @user_data, or %NULL
+ *
+ * Adds an in-process listener for events whose type starts with @type_prefix. Listeners see an
+ * event at once, before it is stored, and are not durable: use cw_plugin_add_event_consumer()
+ * for work that must survive a restart. Returns the listener's id.
+ *
+ * Since: 1.0
+ */
 guint cw_event_bus_add_listener (CwEventBus *self, const gchar *type_prefix,
                                  CwEventListenerFunc func, gpointer user_data,
                                  GDestroyNotify destroy);
+
+/**
+ * cw_event_bus_remove_listener:
+ * @self: a #CwEventBus
+ * @id: an id, or %NULL
+ *
+ * Removes the listener with @id.
+ *
+ * Since: 1.0
+ */
 void cw_event_bus_remove_listener (CwEventBus *self, guint id);
 
 /* A subscriber is a bounded queue fed with every stored event (transports and plugins that
@@ -179,36 +715,145 @@ void cw_event_bus_remove_listener (CwEventBus *self, guint id);
  * "resync" event and nothing more is queued until that marker has been taken: the client
  * then asks agent_get_events_since for what it missed. Memory stays bounded; the daemon
  * never waits for a slow client. @wake runs when the queue goes from empty to non-empty. */
+/**
+ * CwEventSubscriber:
+ *
+ * A bounded queue of stored events for one client; a full queue becomes one "resync" event.
+ *
+ * Since: 1.0
+ */
 typedef struct _CwEventSubscriber CwEventSubscriber;
+
+/**
+ * CwEventWakeFunc:
+ * @subscriber: the subscriber
+ * @user_data: what it was subscribed with
+ *
+ * Called when a subscriber's queue goes from empty to non-empty.
+ *
+ * Since: 1.0
+ */
 typedef void (*CwEventWakeFunc) (CwEventSubscriber *subscriber, gpointer user_data);
 
+/**
+ * cw_event_bus_subscribe:
+ * @self: a #CwEventBus
+ * @max_queue: the queue's bound
+ * @wake: called when the queue becomes non-empty
+ * @user_data: data for @wake
+ *
+ * Creates a subscriber fed with every stored event (see #CwEventSubscriber). Returns it (owned
+ * by the bus until cw_event_bus_unsubscribe()).
+ *
+ * Since: 1.0
+ */
 CwEventSubscriber *cw_event_bus_subscribe (CwEventBus *self, guint max_queue, CwEventWakeFunc wake,
                                            gpointer user_data);
+
+/**
+ * cw_event_bus_unsubscribe:
+ * @self: a #CwEventBus
+ * @subscriber: a #CwEventSubscriber
+ *
+ * Removes and frees @subscriber.
+ *
+ * Since: 1.0
+ */
 void cw_event_bus_unsubscribe (CwEventBus *self, CwEventSubscriber *subscriber);
-/* The next queued event (transfer full), or NULL when the queue is empty. */
+
+/**
+ * cw_event_subscriber_pop:
+ * @subscriber: a #CwEventSubscriber
+ *
+ * The next queued event (transfer full), or NULL when the queue is empty.
+ *
+ * Since: 1.0
+ */
 CwEvent *cw_event_subscriber_pop (CwEventSubscriber *subscriber);
+
+/**
+ * cw_event_subscriber_get_queued:
+ * @subscriber: a #CwEventSubscriber
+ *
+ * How many events wait in the queue.
+ *
+ * Since: 1.0
+ */
 guint cw_event_subscriber_get_queued (CwEventSubscriber *subscriber);
-/* Replay: {events, eventCursor, replayStart, hasGap, hasMore, bootId}, oldest first. With
- * hasMore, eventCursor is the seq of the last event returned (ask again from it). */
+
+/**
+ * cw_event_bus_get_events_since:
+ * @self: a #CwEventBus
+ * @after_seq: the seq to start after
+ * @limit: how many at most
+ * @error: return location for a #GError, or %NULL
+ *
+ * Replay: {events, eventCursor, replayStart, hasGap, hasMore, bootId}, oldest first. With
+ * hasMore, eventCursor is the seq of the last event returned (ask again from it).
+ *
+ * Since: 1.0
+ */
 JsonObject *cw_event_bus_get_events_since (CwEventBus *self, gint64 after_seq, gint64 limit,
                                            GError **error);
-/* The same answer as JSON text (what the socket sends; no tree is built). */
+
+/**
+ * cw_event_bus_get_events_since_json:
+ * @self: a #CwEventBus
+ * @after_seq: the seq to start after
+ * @limit: how many at most
+ * @error: return location for a #GError, or %NULL
+ *
+ * The same answer as JSON text (what the socket sends; no tree is built).
+ *
+ * Since: 1.0
+ */
 gchar *cw_event_bus_get_events_since_json (CwEventBus *self, gint64 after_seq, gint64 limit,
                                            GError **error);
 
 /* ---- store -------------------------------------------------------------------------- */
 
+/**
+ * CwStore:
+ *
+ * The daemon's SQLite database (WAL), with cached prepared statements and per-owner
+ * migrations.
+ *
+ * Since: 1.0
+ */
 #define CW_TYPE_STORE (cw_store_get_type ())
 G_DECLARE_FINAL_TYPE (CwStore, cw_store, CW, STORE, GObject)
 
 /* Code run by a migration step, inside its transaction, after the step's SQL (if any):
  * rewrite rows, import files. FALSE with @error rolls the whole step back. */
+/**
+ * CwMigrationFunc:
+ * @store: the store
+ * @user_data: the step's user_data
+ * @error: return location for a #GError
+ *
+ * Code run by a migration step inside its transaction.
+ *
+ * Returns: %FALSE with @error to roll the step back
+ *
+ * Since: 1.0
+ */
 typedef gboolean (*CwMigrationFunc) (CwStore *store, gpointer user_data, GError **error);
 
 /* One migration step taking the owner from version-1 to version: @sql, then @run (either may
  * be NULL), in one transaction. Steps are listed from version 1 upwards and never edited once
  * released. Every table, index, view and trigger a step creates must be named after its
  * owner ("<owner>" or "<owner>_…", '-' written as '_'), or the step is refused. */
+/**
+ * CwMigration:
+ * @version: the version the step takes the owner to
+ * @sql: SQL run first, or %NULL
+ * @run: code run next, or %NULL
+ * @user_data: data for @run
+ *
+ * One migration step of an owner's schema.
+ *
+ * Since: 1.0
+ */
 typedef struct
 {
   gint version;
@@ -217,22 +862,146 @@ typedef struct
   gpointer user_data;
 } CwMigration;
 
+/**
+ * cw_store_migrate:
+ * @self: a #CwStore
+ * @owner: the owner: "core" or a plugin's name
+ * @steps: the migration steps, from version 1 upwards
+ * @n_steps: the number of @steps
+ * @error: return location for a #GError, or %NULL
+ *
+ * Brings @owner's schema to the newest of @steps, each step in one transaction (see
+ * #CwMigration). Refuses a schema newer than the steps know.
+ *
+ * Since: 1.0
+ */
 gboolean cw_store_migrate (CwStore *self, const gchar *owner, const CwMigration *steps,
                            guint n_steps, GError **error);
+
+/**
+ * cw_store_get_schema_version:
+ * @self: a #CwStore
+ * @owner: the owner: "core" or a plugin's name
+ *
+ * The schema version of @owner: 0 when it has none, -1 on a read error.
+ *
+ * Since: 1.0
+ */
 gint cw_store_get_schema_version (CwStore *self, const gchar *owner);
+
+/**
+ * cw_store_get_db:
+ * @self: a #CwStore
+ *
+ * The SQLite handle, for statements the helpers do not cover (transfer none). Use it on the
+ * main thread only.
+ *
+ * Since: 1.0
+ */
 sqlite3 *cw_store_get_db (CwStore *self);
-/* A cached prepared statement, reset and unbound, owned by the store. */
+
+/**
+ * cw_store_prepare:
+ * @self: a #CwStore
+ * @sql: SQL text
+ * @error: return location for a #GError, or %NULL
+ *
+ * A cached prepared statement, reset and unbound, owned by the store.
+ *
+ * Since: 1.0
+ */
 sqlite3_stmt *cw_store_prepare (CwStore *self, const gchar *sql, GError **error);
+
+/**
+ * cw_store_exec:
+ * @self: a #CwStore
+ * @sql: SQL text
+ * @error: return location for a #GError, or %NULL
+ *
+ * Runs @sql (one or more statements without results).
+ *
+ * Since: 1.0
+ */
 gboolean cw_store_exec (CwStore *self, const gchar *sql, GError **error);
+
+/**
+ * cw_store_begin:
+ * @self: a #CwStore
+ * @error: return location for a #GError, or %NULL
+ *
+ * Starts a write transaction (BEGIN IMMEDIATE).
+ *
+ * Since: 1.0
+ */
 gboolean cw_store_begin (CwStore *self, GError **error);
+
+/**
+ * cw_store_commit:
+ * @self: a #CwStore
+ * @error: return location for a #GError, or %NULL
+ *
+ * Commits the transaction; rolls it back when the commit fails.
+ *
+ * Since: 1.0
+ */
 gboolean cw_store_commit (CwStore *self, GError **error);
+
+/**
+ * cw_store_rollback:
+ * @self: a #CwStore
+ *
+ * Rolls back the open transaction, if there is one.
+ *
+ * Since: 1.0
+ */
 void cw_store_rollback (CwStore *self);
-/* Nested work inside a transaction (or on its own): a savepoint that is released (kept) or
- * rolled back to, by name ([A-Za-z0-9_]+). */
+
+/**
+ * cw_store_savepoint:
+ * @self: a #CwStore
+ * @name: a name
+ * @error: return location for a #GError, or %NULL
+ *
+ * Nested work inside a transaction (or on its own): a savepoint that is released (kept) or
+ * rolled back to, by name ([A-Za-z0-9_]+).
+ *
+ * Since: 1.0
+ */
 gboolean cw_store_savepoint (CwStore *self, const gchar *name, GError **error);
+
+/**
+ * cw_store_release:
+ * @self: a #CwStore
+ * @name: a name
+ * @error: return location for a #GError, or %NULL
+ *
+ * Ends the savepoint @name, keeping its work.
+ *
+ * Since: 1.0
+ */
 gboolean cw_store_release (CwStore *self, const gchar *name, GError **error);
+
+/**
+ * cw_store_rollback_to:
+ * @self: a #CwStore
+ * @name: a name
+ *
+ * Undoes the work since the savepoint @name and ends it.
+ *
+ * Since: 1.0
+ */
 void cw_store_rollback_to (CwStore *self, const gchar *name);
-/* Sets @error from the db's last error with @what as context; returns FALSE. */
+
+/**
+ * cw_store_set_error:
+ * @self: a #CwStore
+ * @error: return location for a #GError, or %NULL
+ * @what: context for the message
+ *
+ * Sets @error from the db's last error with @what as context; returns FALSE.
+ *
+ * Since: 1.0
+ */
 gboolean cw_store_set_error (CwStore *self, GError **error, const gchar *what);
 
 /* ---- secrets ------------------------------------------------------------------------ */
@@ -241,50 +1010,253 @@ gboolean cw_store_set_error (CwStore *self, GError **error, const gchar *what);
  * attributes scope, kind, name). System mode: a root-only encrypted store under the state
  * dir. A secret never crosses scopes except by explicit, audited promotion. Values never
  * appear in logs, events, command results or the database. */
+/**
+ * CwSecrets:
+ *
+ * Credentials: the Secret Service in user mode, a root-only encrypted store in system mode.
+ * Values never appear in logs, events, answers or the database.
+ *
+ * Since: 1.0
+ */
 #define CW_TYPE_SECRETS (cw_secrets_get_type ())
 G_DECLARE_FINAL_TYPE (CwSecrets, cw_secrets, CW, SECRETS, GObject)
 
-/* @kind groups secrets ("provider", "integration", ...); @name is e.g. "openai". */
+/**
+ * cw_secrets_store:
+ * @self: a #CwSecrets
+ * @kind: the kind
+ * @name: a name
+ * @value: the value
+ * @cancellable: a #GCancellable, or %NULL
+ * @callback: called when the operation is done
+ * @user_data: data for @callback
+ *
+ * @kind groups secrets ("provider", "integration", ...); @name is e.g. "openai".
+ *
+ * Since: 1.0
+ */
 void cw_secrets_store (CwSecrets *self, const gchar *kind, const gchar *name, const gchar *value,
                        GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
+
+/**
+ * cw_secrets_store_finish:
+ * @self: a #CwSecrets
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError, or %NULL
+ *
+ * Finishes cw_secrets_store().
+ *
+ * Since: 1.0
+ */
 gboolean cw_secrets_store_finish (CwSecrets *self, GAsyncResult *result, GError **error);
-/* The value, or NULL without error when there is none. Free with g_free after clearing. */
+
+/**
+ * cw_secrets_lookup:
+ * @self: a #CwSecrets
+ * @kind: the kind
+ * @name: a name
+ * @cancellable: a #GCancellable, or %NULL
+ * @callback: called when the operation is done
+ * @user_data: data for @callback
+ *
+ * The value, or NULL without error when there is none. Free with g_free after clearing.
+ *
+ * Since: 1.0
+ */
 void cw_secrets_lookup (CwSecrets *self, const gchar *kind, const gchar *name,
                         GCancellable *cancellable, GAsyncReadyCallback callback,
                         gpointer user_data);
+
+/**
+ * cw_secrets_lookup_finish:
+ * @self: a #CwSecrets
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError, or %NULL
+ *
+ * Finishes cw_secrets_lookup(): the value (free it with g_free() after clearing it), or %NULL
+ * without an error when there is none.
+ *
+ * Since: 1.0
+ */
 gchar *cw_secrets_lookup_finish (CwSecrets *self, GAsyncResult *result, GError **error);
+
+/**
+ * cw_secrets_delete:
+ * @self: a #CwSecrets
+ * @kind: the kind
+ * @name: a name
+ * @cancellable: a #GCancellable, or %NULL
+ * @callback: called when the operation is done
+ * @user_data: data for @callback
+ *
+ * Deletes a credential; succeeds when there was none (a cleared key stays cleared).
+ *
+ * Since: 1.0
+ */
 void cw_secrets_delete (CwSecrets *self, const gchar *kind, const gchar *name,
                         GCancellable *cancellable, GAsyncReadyCallback callback,
                         gpointer user_data);
+
+/**
+ * cw_secrets_delete_finish:
+ * @self: a #CwSecrets
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError, or %NULL
+ *
+ * Finishes cw_secrets_delete().
+ *
+ * Since: 1.0
+ */
 gboolean cw_secrets_delete_finish (CwSecrets *self, GAsyncResult *result, GError **error);
 
 /* ---- config ------------------------------------------------------------------------- */
 
+/**
+ * CwConfig:
+ *
+ * The daemon's configuration (coworkd.conf): every key has a default.
+ *
+ * Since: 1.0
+ */
 #define CW_TYPE_CONFIG (cw_config_get_type ())
 G_DECLARE_FINAL_TYPE (CwConfig, cw_config, CW, CONFIG, GObject)
 
+/**
+ * cw_config_get_string:
+ * @self: a #CwConfig
+ * @group: the config group
+ * @key: the config key
+ * @default_value: returned when the key is not set
+ *
+ * The value of @group/@key as a new string, or a copy of @default_value.
+ *
+ * Since: 1.0
+ */
 gchar *cw_config_get_string (CwConfig *self, const gchar *group, const gchar *key,
                              const gchar *default_value);
+
+/**
+ * cw_config_get_int:
+ * @self: a #CwConfig
+ * @group: the config group
+ * @key: the config key
+ * @default_value: returned when the key is not set
+ *
+ * The value of @group/@key, or @default_value when it is missing or not a number.
+ *
+ * Since: 1.0
+ */
 gint64 cw_config_get_int (CwConfig *self, const gchar *group, const gchar *key,
                           gint64 default_value);
+
+/**
+ * cw_config_get_boolean:
+ * @self: a #CwConfig
+ * @group: the config group
+ * @key: the config key
+ * @default_value: returned when the key is not set
+ *
+ * The value of @group/@key, or @default_value when it is missing or not a boolean.
+ *
+ * Since: 1.0
+ */
 gboolean cw_config_get_boolean (CwConfig *self, const gchar *group, const gchar *key,
                                 gboolean default_value);
+
+/**
+ * cw_config_get_app_data_dir:
+ * @self: a #CwConfig
+ *
+ * The app data directory (user mode: ~/.cowork or COWORK_APP_DATA_DIR; system mode: the state
+ * dir).
+ *
+ * Since: 1.0
+ */
 const gchar *cw_config_get_app_data_dir (CwConfig *self);
+
+/**
+ * cw_config_is_system_mode:
+ * @self: a #CwConfig
+ *
+ * Whether the daemon runs as the system service.
+ *
+ * Since: 1.0
+ */
 gboolean cw_config_is_system_mode (CwConfig *self);
 
 /* ---- plugin context ----------------------------------------------------------------- */
 
+/**
+ * CwContext:
+ *
+ * What a plugin may reach: the registry, the event bus, the store, the secrets, the config
+ * and the shared services.
+ *
+ * Since: 1.0
+ */
 #define CW_TYPE_CONTEXT (cw_context_get_type ())
 G_DECLARE_FINAL_TYPE (CwContext, cw_context, CW, CONTEXT, GObject)
 
+/**
+ * cw_context_get_registry:
+ * @self: a #CwContext
+ *
+ * The command registry (transfer none).
+ *
+ * Since: 1.0
+ */
 CwCommandRegistry *cw_context_get_registry (CwContext *self);
+
+/**
+ * cw_context_get_event_bus:
+ * @self: a #CwContext
+ *
+ * The event bus (transfer none).
+ *
+ * Since: 1.0
+ */
 CwEventBus *cw_context_get_event_bus (CwContext *self);
+
+/**
+ * cw_context_get_store:
+ * @self: a #CwContext
+ *
+ * The store (transfer none).
+ *
+ * Since: 1.0
+ */
 CwStore *cw_context_get_store (CwContext *self);
+
+/**
+ * cw_context_get_config:
+ * @self: a #CwContext
+ *
+ * The configuration (transfer none).
+ *
+ * Since: 1.0
+ */
 CwConfig *cw_context_get_config (CwContext *self);
+
+/**
+ * cw_context_get_secrets:
+ * @self: a #CwContext
+ *
+ * The credential store of the daemon's scope (transfer none).
+ *
+ * Since: 1.0
+ */
 CwSecrets *cw_context_get_secrets (CwContext *self);
 
 /* ---- plugins ------------------------------------------------------------------------ */
 
+/**
+ * CwPlugin:
+ *
+ * The base class of every plugin: a GModule that exports its GType and plugin API version
+ * with CW_PLUGIN_EXPORT.
+ *
+ * Since: 1.0
+ */
 #define CW_TYPE_PLUGIN (cw_plugin_get_type ())
 G_DECLARE_DERIVABLE_TYPE (CwPlugin, cw_plugin, CW, PLUGIN, GObject)
 
@@ -314,35 +1286,139 @@ struct _CwPluginClass
   gpointer padding[12];
 };
 
+/**
+ * cw_plugin_get_name:
+ * @self: a #CwPlugin
+ *
+ * The plugin's name: its module's file name without libcowork_plugin_ and the suffix.
+ *
+ * Since: 1.0
+ */
 const gchar *cw_plugin_get_name (CwPlugin *self);
+
+/**
+ * cw_plugin_get_context:
+ * @self: a #CwPlugin
+ *
+ * The context the plugin reaches everything through (transfer none).
+ *
+ * Since: 1.0
+ */
 CwContext *cw_plugin_get_context (CwPlugin *self);
-/* Registers a command owned by this plugin (removed if the plugin is disabled), with
- * CW_COMMAND_FLAG_NONE. */
+
+/**
+ * cw_plugin_add_command:
+ * @self: a #CwPlugin
+ * @name: a name
+ * @func: the function
+ * @error: return location for a #GError, or %NULL
+ *
+ * Registers a command owned by this plugin (removed if the plugin is disabled), with
+ * CW_COMMAND_FLAG_NONE.
+ *
+ * Since: 1.0
+ */
 gboolean cw_plugin_add_command (CwPlugin *self, const gchar *name, CwCommandFunc func,
                                 GError **error);
+
+/**
+ * cw_plugin_add_command_full:
+ * @self: a #CwPlugin
+ * @name: a name
+ * @flags: the #CwCommandFlags
+ * @func: the function
+ * @error: return location for a #GError, or %NULL
+ *
+ * Registers a command owned by this plugin with @flags (removed when the plugin is disabled).
+ * Fails when the name is taken or invalid.
+ *
+ * Since: 1.0
+ */
 gboolean cw_plugin_add_command_full (CwPlugin *self, const gchar *name, CwCommandFlags flags,
                                      CwCommandFunc func, GError **error);
-/* Calls another owner's command as "plugin:<name>" (or, with a caller from
+
+/**
+ * cw_plugin_call:
+ * @self: a #CwPlugin
+ * @caller: the caller, or %NULL
+ * @command: a command name
+ * @params: the params: an object, or %NULL
+ * @cancellable: a #GCancellable, or %NULL
+ * @callback: called when the operation is done
+ * @user_data: data for @callback
+ *
+ * Calls another owner's command as "plugin:<name>" (or, with a caller from
  * cw_plugin_new_remote_caller, on behalf of a paired device). A command whose owner is not
  * running fails with CW_ERROR_NOT_SUPPORTED naming the owner and why. @params as for the
  * transports: NULL or an object (not taken). Cancelling @cancellable marks the call's own
- * caller as gone (with @caller NULL; an explicit @caller vanishes through cw_caller_vanish). */
+ * caller as gone (with @caller NULL; an explicit @caller vanishes through cw_caller_vanish).
+ *
+ * Since: 1.0
+ */
 void cw_plugin_call (CwPlugin *self, CwCaller *caller, const gchar *command, JsonNode *params,
                      GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
-/* Returns the result (never NULL on success: JSON null is a node) or NULL with @error. */
+
+/**
+ * cw_plugin_call_finish:
+ * @self: a #CwPlugin
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError, or %NULL
+ *
+ * Returns the result (never NULL on success: JSON null is a node) or NULL with @error.
+ *
+ * Since: 1.0
+ */
 JsonNode *cw_plugin_call_finish (CwPlugin *self, GAsyncResult *result, GError **error);
-/* A caller for a paired device, for the plugin that authenticates devices: such calls reach
- * only commands flagged CW_COMMAND_FLAG_REMOTE and not CW_COMMAND_FLAG_PRIVILEGED. */
+
+/**
+ * cw_plugin_new_remote_caller:
+ * @self: a #CwPlugin
+ * @device_id: the paired device's id
+ *
+ * A caller for a paired device, for the plugin that authenticates devices: such calls reach
+ * only commands flagged CW_COMMAND_FLAG_REMOTE and not CW_COMMAND_FLAG_PRIVILEGED.
+ *
+ * Since: 1.0
+ */
 CwCaller *cw_plugin_new_remote_caller (CwPlugin *self, const gchar *device_id);
+
+/**
+ * cw_plugin_emit:
+ * @self: a #CwPlugin
+ * @type: the event type
+ * @session_id: the session id, or %NULL
+ * @data: the data (transfer full), or %NULL
+ *
+ * Emits an event in the plugin's name; takes ownership of @data (%NULL = {}). Returns its seq.
+ *
+ * Since: 1.0
+ */
 gint64 cw_plugin_emit (CwPlugin *self, const gchar *type, const gchar *session_id,
                        JsonObject *data);
 
-/* Declares, from load(), that this plugin starts after @other (and stops before it). A
- * name that is not loaded is ignored; plugins in a cycle are disabled. */
+/**
+ * cw_plugin_add_start_after:
+ * @self: a #CwPlugin
+ * @other: another plugin's name
+ *
+ * Declares, from load(), that this plugin starts after @other (and stops before it). A
+ * name that is not loaded is ignored; plugins in a cycle are disabled.
+ *
+ * Since: 1.0
+ */
 void cw_plugin_add_start_after (CwPlugin *self, const gchar *other);
 
 /* The two symbols every plugin module exports, both defined by CW_PLUGIN_EXPORT: the plugin
  * API version it was built for (the loader refuses a mismatch) and its GType. */
+/**
+ * CwPluginQueryTypeFunc:
+ *
+ * The type of the cw_plugin_query_type() symbol a plugin exports.
+ *
+ * Returns: the plugin's #GType
+ *
+ * Since: 1.0
+ */
 typedef GType (*CwPluginQueryTypeFunc) (void);
 #define CW_PLUGIN_QUERY_TYPE_SYMBOL  "cw_plugin_query_type"
 #define CW_PLUGIN_API_VERSION_SYMBOL "cw_plugin_api_version"
@@ -971,6 +2047,14 @@ typedef enum
 typedef struct _CwInteraction CwInteraction;
 
 #define CW_TYPE_INTERACTION (cw_interaction_get_type ())
+
+/**
+ * cw_interaction_get_type:
+ *
+ * The #GType.
+ *
+ * Since: 1.0
+ */
 GType cw_interaction_get_type (void);
 
 /**
@@ -1275,28 +2359,109 @@ GPtrArray *cw_plugin_list_interactions (CwPlugin *self, CwInteractionKind kind);
 
 /* ---- small JSON helpers -------------------------------------------------------------- */
 
+/**
+ * cw_now_ms:
+ *
+ * The wall-clock time in ms since the epoch.
+ *
+ * Since: 1.0
+ */
 gint64 cw_now_ms (void);
-/* "<prefix>_" + 16 base64url characters from a CSPRNG. */
+
+/**
+ * cw_make_id:
+ * @prefix: the id prefix
+ *
+ * "<prefix>_" + 16 base64url characters from a CSPRNG.
+ *
+ * Since: 1.0
+ */
 gchar *cw_make_id (const gchar *prefix);
+
+/**
+ * cw_json_to_string:
+ * @node: a #JsonNode
+ *
+ * @node as compact JSON text (free with g_free()).
+ *
+ * Since: 1.0
+ */
 gchar *cw_json_to_string (JsonNode *node);
-/* Appends @value as a JSON string literal (quoted, escaped) to @out. */
+
+/**
+ * cw_json_append_string:
+ * @out: the string to append to
+ * @value: the value
+ *
+ * Appends @value as a JSON string literal (quoted, escaped) to @out.
+ *
+ * Since: 1.0
+ */
 void cw_json_append_string (GString *out, const gchar *value);
-/* Appends @object as JSON text to @out. */
+
+/**
+ * cw_json_append_object:
+ * @out: the string to append to
+ * @object: a #JsonObject
+ *
+ * Appends @object as JSON text to @out.
+ *
+ * Since: 1.0
+ */
 void cw_json_append_object (GString *out, JsonObject *object);
 /* Parses JSON text from outside (a client, a provider, the database). Text nested deeper
  * than CW_JSON_MAX_DEPTH levels, or with a string holding \u0000, is refused with
  * CW_ERROR_INVALID_PARAMS before a tree is built; use this, never a bare JsonParser, for
  * anything that did not come from this process. */
 #define CW_JSON_MAX_DEPTH 128
+
+/**
+ * cw_json_from_string:
+ * @text: the text
+ * @length: the length in bytes, or -1 if NUL-terminated
+ * @error: return location for a #GError, or %NULL
+ *
+ * Parses JSON text (@length -1 when NUL-terminated). Returns the root node, or %NULL with
+ * @error.
+ *
+ * Since: 1.0
+ */
 JsonNode *cw_json_from_string (const gchar *text, gssize length, GError **error);
-/* The check cw_json_from_string makes, for code that feeds its own JsonParser: a linear
+
+/**
+ * cw_json_check_text:
+ * @text: the text
+ * @length: the length in bytes, or -1 if NUL-terminated
+ * @error: return location for a #GError, or %NULL
+ *
+ * The check cw_json_from_string makes, for code that feeds its own JsonParser: a linear
  * pre-scan that refuses nesting deeper than CW_JSON_MAX_DEPTH (json-glib recurses once per
  * level, so a long run of '[' overflows the stack) and strings holding \u0000 (json-glib
- * silently cuts a string there: "ping\u0000x" would run ping). */
+ * silently cuts a string there: "ping\u0000x" would run ping).
+ *
+ * Since: 1.0
+ */
 gboolean cw_json_check_text (const gchar *text, gsize length, GError **error);
-/* @len bytes from the kernel CSPRNG (getrandom); aborts if the kernel cannot give them. */
+
+/**
+ * cw_random_bytes:
+ * @buf: the buffer to fill
+ * @len: its size in bytes
+ *
+ * @len bytes from the kernel CSPRNG (getrandom); aborts if the kernel cannot give them.
+ *
+ * Since: 1.0
+ */
 void cw_random_bytes (guint8 *buf, gsize len);
-/* 2 * n_bytes lowercase hex characters from the kernel CSPRNG. */
+
+/**
+ * cw_random_hex:
+ * @n_bytes: how many random bytes
+ *
+ * 2 * n_bytes lowercase hex characters from the kernel CSPRNG.
+ *
+ * Since: 1.0
+ */
 gchar *cw_random_hex (gsize n_bytes);
 
 G_END_DECLS
