@@ -115,6 +115,11 @@ phase_store (CwDaemon *self, GError **error)
   self->bus = cw_event_bus_new (self->store, &retention, error);
   if (self->bus == NULL)
     return FALSE;
+  cw_event_bus_set_store_wait (
+      self->bus, (guint) CLAMP (cw_config_get_int (self->config, "events", "store-wait-ms",
+                                                   CW_EVENT_STORE_WAIT_MS),
+                                0, G_MAXINT));
+  cw_command_registry_set_event_bus (self->registry, self->bus);
   self->context = cw_context_new (self->registry, self->bus, self->store, self->config);
   self->scheduler = cw_scheduler_new (self->store, error);
   if (self->scheduler == NULL || !cw_test_clock_setup (self->scheduler, self->registry, error))
@@ -378,10 +383,15 @@ cw_daemon_get_health (CwDaemon *self)
   json_object_set_array_member (obj, "plugins", cw_plugin_loader_get_health (self->loader));
   json_object_set_boolean_member (obj, "degraded",
                                   cw_plugin_loader_count_failed (self->loader) > 0
-                                      || self->no_plugin_warning != NULL);
+                                      || self->no_plugin_warning != NULL
+                                      || !cw_event_bus_is_storing (self->bus));
   warnings = json_array_new ();
   if (self->no_plugin_warning != NULL)
     json_array_add_string_element (warnings, self->no_plugin_warning);
+  if (!cw_event_bus_is_storing (self->bus))
+    json_array_add_string_element (
+        warnings, "events cannot be stored (see events.store): calls that emit events wait, "
+                  "then fail; check free disk space and what else holds the database");
   json_object_set_array_member (obj, "warnings", warnings);
   json_object_set_object_member (obj, "events", cw_event_bus_get_health (self->bus));
   json_object_set_object_member (obj, "scheduler", scheduler_health (self));

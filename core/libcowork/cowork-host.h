@@ -133,6 +133,66 @@ gint64 cw_event_bus_prune (CwEventBus *self, GError **error);
  */
 JsonObject *cw_event_bus_get_health (CwEventBus *self);
 
+/**
+ * cw_event_bus_is_storing:
+ * @self: a #CwEventBus
+ *
+ * FALSE while events cannot be stored (they wait, undelivered, and are retried).
+ *
+ * Since: 1.0
+ */
+gboolean cw_event_bus_is_storing (CwEventBus *self);
+
+/* How long events wait for a failing store before they are given up. */
+#define CW_EVENT_STORE_WAIT_MS 5000
+
+/**
+ * cw_event_bus_set_store_wait:
+ * @self: a #CwEventBus
+ * @ms: milliseconds
+ *
+ * How long events wait for a failing store before they are given up (default
+ * CW_EVENT_STORE_WAIT_MS).
+ *
+ * Since: 1.0
+ */
+void cw_event_bus_set_store_wait (CwEventBus *self, guint ms);
+
+/**
+ * cw_event_bus_get_last_seq:
+ * @self: a #CwEventBus
+ *
+ * The seq last handed out, stored or not.
+ *
+ * Since: 1.0
+ */
+gint64 cw_event_bus_get_last_seq (CwEventBus *self);
+
+/**
+ * CwEventStoredFunc:
+ * @error: why the events were given up on, or %NULL when they are stored
+ * @user_data: the data given to cw_event_bus_when_stored()
+ *
+ * Since: 1.0
+ */
+typedef void (*CwEventStoredFunc) (const GError *error, gpointer user_data);
+
+/**
+ * cw_event_bus_when_stored:
+ * @self: a #CwEventBus
+ * @since: the seq last handed out before
+ * @upto: the last seq waited for
+ * @func: called once
+ * @user_data: for @func
+ *
+ * Calls @func with %NULL when every event with @since < seq <= @upto is stored, or with an
+ * error once one of them is given up on (the store failed for too long).
+ *
+ * Since: 1.0
+ */
+void cw_event_bus_when_stored (CwEventBus *self, gint64 since, gint64 upto, CwEventStoredFunc func,
+                               gpointer user_data);
+
 /* ---- durable event consumers (host side) ---------------------------------------- */
 
 /**
@@ -933,6 +993,18 @@ guint cw_command_registry_remove_owner (CwCommandRegistry *self, const gchar *ow
  */
 typedef void (*CwCommandReplyFunc) (JsonNode *result, gchar *raw, GError *error,
                                     gpointer user_data);
+
+/**
+ * cw_command_registry_set_event_bus:
+ * @self: a #CwCommandRegistry
+ * @bus: the #CwEventBus
+ *
+ * With a bus, an answer goes out only once the events emitted while its call ran are
+ * stored, and is an error if they could not be.
+ *
+ * Since: 1.0
+ */
+void cw_command_registry_set_event_bus (CwCommandRegistry *self, CwEventBus *bus);
 
 /**
  * cw_command_registry_dispatch:

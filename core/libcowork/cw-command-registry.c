@@ -25,6 +25,7 @@ struct _CwCommandRegistry
   GHashTable *handlers; /* name -> Handler */
   CwIdempotencyCache *idem;
   GHashTable *gone; /* name -> why its owner's commands went */
+  CwEventBus *bus;  /* answers wait for the events of their call to be stored */
 };
 
 G_DEFINE_FINAL_TYPE (CwCommandRegistry, cw_command_registry, G_TYPE_OBJECT)
@@ -47,6 +48,7 @@ cw_command_registry_finalize (GObject *object)
   g_hash_table_unref (self->handlers);
   cw_idempotency_cache_free (self->idem);
   g_hash_table_unref (self->gone);
+  g_clear_object (&self->bus);
   G_OBJECT_CLASS (cw_command_registry_parent_class)->finalize (object);
 }
 
@@ -234,6 +236,57 @@ unknown_command (CwCommandRegistry *self, const gchar *command)
 }
 
 void
+cw_command_registry_set_event_bus (CwCommandRegistry *self, CwEventBus *bus)
+{
+  g_set_object (&self->bus, bus);
+}
+
+/* An answer on its way: it goes out once the events emitted while its call ran are stored,
+ * and becomes an error if they cannot be (a client must not be told "done" about changes
+ * whose events are gone). Events of concurrent calls count too: that only delays. */
+typedef struct
+{
+  CwEventBus *bus;
+  gint64 since;
+  CwCommandReplyFunc reply;
+  gpointer reply_data;
+  JsonNode *result;
+  gchar *raw;
+  GError *error;
+} HeldAnswer;
+
+static void
+on_answer_stored (const GError *store_error, gpointer user_data)
+{
+  HeldAnswer *a = user_data;
+
+  if (store_error != NULL && a->error == NULL)
+    {
+      g_clear_pointer (&a->result, json_node_unref);
+      g_clear_pointer (&a->raw, g_free);
+      a->error = g_error_copy (store_error);
+    }
+  a->reply (a->result, a->raw, a->error, a->reply_data);
+  g_object_unref (a->bus);
+  g_free (a);
+}
+
+static void
+on_answer (JsonNode *result, gchar *raw, GError *error, gpointer user_data)
+{
+  HeldAnswer *a = user_data;
+  gint64 upto = cw_event_bus_get_last_seq (a->bus);
+
+  a->result = result;
+  a->raw = raw;
+  a->error = error;
+  if (upto == a->since)
+    on_answer_stored (NULL, a);
+  else
+    cw_event_bus_when_stored (a->bus, a->since, upto, on_answer_stored, a);
+}
+
+void
 cw_command_registry_dispatch (CwCommandRegistry *self, CwCaller *caller, const gchar *command,
                               JsonNode *params, CwCommandReplyFunc reply, gpointer reply_data)
 {
@@ -260,6 +313,17 @@ cw_command_registry_dispatch (CwCommandRegistry *self, CwCaller *caller, const g
     {
       reply (NULL, NULL, error, reply_data);
       return;
+    }
+  if (self->bus != NULL)
+    {
+      HeldAnswer *a = g_new0 (HeldAnswer, 1);
+
+      a->bus = g_object_ref (self->bus);
+      a->since = cw_event_bus_get_last_seq (self->bus);
+      a->reply = reply;
+      a->reply_data = reply_data;
+      reply = on_answer;
+      reply_data = a;
     }
 
   if (idem_key != NULL)

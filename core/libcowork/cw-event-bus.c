@@ -13,6 +13,10 @@
 #include "cowork.h"
 
 #define FLUSH_BATCH       512
+#define RETRY_MIN_MS      100
+#define RETRY_MAX_MS      2000
+#define MAX_PENDING       50000 /* events kept while the store fails */
+#define MAX_LOST_RANGES   1024
 #define PRUNE_EVERY       1024
 #define REPLAY_LIMIT_MAX  10000
 #define REPLAY_LIMIT_DFLT 2000
@@ -47,9 +51,38 @@ struct _CwEventBus
   gint64 since_prune;
   gchar *last_store_error;
   guint64 store_failures;
+  /* While the store fails: events wait (not delivered), the store is retried on a timer,
+   * and after store_wait_ms they are given up: lost, a gap, never delivered. */
+  guint store_wait_ms;
+  gboolean trouble;
+  gint64 trouble_since_ms;
+  gint64 waiting_since_us; /* monotonic time the oldest waiting event was emitted */
+  guint retry_id;
+  guint retry_ms;
+  gint64 lost_through; /* the highest seq given up on */
+  gboolean lost_dirty; /* lost_through not written to event_meta yet */
+  guint64 lost_events;
+  GArray *lost_ranges;  /* LostRange, oldest first */
+  GList *store_waiters; /* StoreWaiter */
 };
 
+typedef struct
+{
+  gint64 from, to; /* inclusive */
+} LostRange;
+
+typedef struct
+{
+  gint64 since, upto;
+  CwEventStoredFunc func;
+  gpointer data;
+} StoreWaiter;
+
 G_DEFINE_FINAL_TYPE (CwEventBus, cw_event_bus, G_TYPE_OBJECT)
+
+static gboolean try_store (CwEventBus *self);
+static void give_up (CwEventBus *self);
+static void fail_all_waiters (CwEventBus *self, const gchar *why);
 
 static void
 listener_free (Listener *l)
@@ -66,7 +99,12 @@ cw_event_bus_finalize (GObject *object)
   CwEventBus *self = CW_EVENT_BUS (object);
 
   cw_event_bus_flush (self);
+  if (self->trouble && self->pending->len > 0)
+    try_store (self); /* one last chance at shutdown */
   g_clear_handle_id (&self->flush_id, g_source_remove);
+  g_clear_handle_id (&self->retry_id, g_source_remove);
+  fail_all_waiters (self, "the daemon is stopping");
+  g_array_unref (self->lost_ranges);
   while (self->consumers->len > 0)
     {
       CwEventConsumer *consumer = g_ptr_array_index (self->consumers, 0);
@@ -98,6 +136,8 @@ cw_event_bus_init (CwEventBus *self)
   self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_event_unref);
   self->subscribers = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_event_subscriber_free);
   self->consumers = g_ptr_array_new_with_free_func (g_object_unref);
+  self->lost_ranges = g_array_new (FALSE, FALSE, sizeof (LostRange));
+  self->store_wait_ms = CW_EVENT_STORE_WAIT_MS;
   self->correlation = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 }
 
@@ -159,6 +199,7 @@ cw_event_bus_new (CwStore *store, const CwEventRetention *retention, GError **er
   self->last_seq = MAX (read_meta (self, "last_seq"), max_stored_seq (self));
   self->stored_seq = self->last_seq;
   self->pruned_through = read_meta (self, "pruned_through");
+  self->lost_through = read_meta (self, "lost_through");
   g_debug ("event bus resumes after seq %" G_GINT64_FORMAT ", boot %s", self->last_seq,
            self->boot_id);
   (void) error;
@@ -253,7 +294,8 @@ cw_event_bus_emit (CwEventBus *self, const gchar *type, const gchar *session_id,
   seq = ++self->last_seq;
   correlation = correlation_for (self, type, session_id, data, seq);
   event = cw_event_new (seq, cw_now_ms (), type, session_id, correlation, data);
-  ring_push (self, event);
+  if (self->pending->len == 0)
+    self->waiting_since_us = g_get_monotonic_time ();
   g_ptr_array_add (self->pending, event);
 
   for (GList *l = self->listeners; l != NULL;)
@@ -264,7 +306,12 @@ cw_event_bus_emit (CwEventBus *self, const gchar *type, const gchar *session_id,
         listener->func (event, listener->user_data);
     }
 
-  if (self->pending->len >= FLUSH_BATCH)
+  if (self->trouble)
+    {
+      if (self->pending->len >= MAX_PENDING)
+        give_up (self);
+    }
+  else if (self->pending->len >= FLUSH_BATCH)
     cw_event_bus_flush (self);
   else if (self->flush_id == 0)
     /* Default priority, not idle: under a steady stream of calls an idle source would
@@ -278,6 +325,7 @@ store_pending (CwEventBus *self, GError **error)
 {
   sqlite3_stmt *stmt;
 
+  stmt = NULL;
   if (!cw_store_begin (self->store, error))
     return FALSE;
   stmt = cw_store_prepare (self->store,
@@ -305,7 +353,10 @@ store_pending (CwEventBus *self, GError **error)
         }
     }
   sqlite3_reset (stmt);
+  /* last_seq also covers seqs given up on: they are never handed out again. */
   if (!write_meta (self, "last_seq", self->last_seq, error))
+    goto fail;
+  if (self->lost_dirty && !write_meta (self, "lost_through", self->lost_through, error))
     goto fail;
   return cw_store_commit (self->store, error);
 
@@ -316,41 +367,189 @@ fail:
   return FALSE;
 }
 
-void
-cw_event_bus_flush (CwEventBus *self)
+static void
+deliver (CwEventBus *self, GPtrArray *batch)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) batch = NULL;
-  gboolean stored;
-
-  if (self->pending->len == 0)
-    return;
-  g_clear_handle_id (&self->flush_id, g_source_remove);
-  stored = store_pending (self, &error);
-  if (!stored)
-    {
-      /* A full or broken disk must not silence the daemon: deliver anyway, report it. */
-      if (self->store_failures++ % 1000 == 0)
-        g_warning ("events are not being stored: %s", error->message);
-      g_free (self->last_store_error);
-      self->last_store_error = g_strdup (error->message);
-    }
-  batch = g_steal_pointer (&self->pending);
-  self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_event_unref);
-  self->stored_seq = self->last_seq;
-  self->since_prune += batch->len;
-
   for (guint i = 0; i < batch->len; i++)
-    for (guint j = 0; j < self->subscribers->len; j++)
-      cw_event_subscriber_push (g_ptr_array_index (self->subscribers, j),
-                                g_ptr_array_index (batch, i));
+    {
+      ring_push (self, g_ptr_array_index (batch, i));
+      for (guint j = 0; j < self->subscribers->len; j++)
+        cw_event_subscriber_push (g_ptr_array_index (self->subscribers, j),
+                                  g_ptr_array_index (batch, i));
+    }
   /* A wake function may unsubscribe (a client that went away): walk a snapshot. */
   for (guint j = self->subscribers->len; j > 0; j--)
     if (j - 1 < self->subscribers->len)
       cw_event_subscriber_notify (g_ptr_array_index (self->subscribers, j - 1));
-  /* Durable consumers read the store: a batch that could not be written is not theirs. */
-  for (guint j = 0; stored && j < self->consumers->len; j++)
+  for (guint j = 0; j < self->consumers->len; j++)
     cw_event_consumer_notify (g_ptr_array_index (self->consumers, j), batch);
+}
+
+static gboolean
+range_lost (CwEventBus *self, gint64 since, gint64 upto)
+{
+  for (guint i = 0; i < self->lost_ranges->len; i++)
+    {
+      LostRange *r = &g_array_index (self->lost_ranges, LostRange, i);
+      if (r->to > since && r->from <= upto)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static GError *
+lost_error (CwEventBus *self)
+{
+  return g_error_new (CW_ERROR, CW_ERROR_INTERNAL,
+                      "the events of this call could not be stored (%s); see daemon_health",
+                      self->last_store_error != NULL ? self->last_store_error : "store failed");
+}
+
+/* Answers the waiters whose events are all settled: stored, or (some) given up on. */
+static void
+settle_waiters (CwEventBus *self)
+{
+  for (GList *l = self->store_waiters; l != NULL;)
+    {
+      StoreWaiter *w = l->data;
+      GList *next = l->next;
+      gboolean lost = range_lost (self, w->since, w->upto);
+
+      if (lost || w->upto <= self->stored_seq)
+        {
+          g_autoptr (GError) error = lost ? lost_error (self) : NULL;
+          self->store_waiters = g_list_delete_link (self->store_waiters, l);
+          w->func (error, w->data);
+          g_free (w);
+        }
+      l = next;
+    }
+}
+
+static void
+fail_all_waiters (CwEventBus *self, const gchar *why)
+{
+  while (self->store_waiters != NULL)
+    {
+      StoreWaiter *w = self->store_waiters->data;
+      g_autoptr (GError) error = g_error_new (CW_ERROR, CW_ERROR_INTERNAL, "%s", why);
+      self->store_waiters = g_list_delete_link (self->store_waiters, self->store_waiters);
+      w->func (error, w->data);
+      g_free (w);
+    }
+}
+
+void
+cw_event_bus_when_stored (CwEventBus *self, gint64 since, gint64 upto, CwEventStoredFunc func,
+                          gpointer data)
+{
+  StoreWaiter *w;
+
+  if (range_lost (self, since, upto))
+    {
+      g_autoptr (GError) error = lost_error (self);
+      func (error, data);
+      return;
+    }
+  if (upto <= self->stored_seq)
+    {
+      func (NULL, data);
+      return;
+    }
+  w = g_new0 (StoreWaiter, 1);
+  w->since = since;
+  w->upto = upto;
+  w->func = func;
+  w->data = data;
+  self->store_waiters = g_list_append (self->store_waiters, w);
+}
+
+gint64
+cw_event_bus_get_last_seq (CwEventBus *self)
+{
+  return self->last_seq;
+}
+
+static gboolean retry_cb (gpointer user_data);
+
+static void
+enter_trouble (CwEventBus *self, const GError *error)
+{
+  if (!self->trouble)
+    {
+      g_warning ("events cannot be stored, holding them back and retrying: %s", error->message);
+      self->trouble = TRUE;
+      self->trouble_since_ms = cw_now_ms ();
+      self->retry_ms = RETRY_MIN_MS;
+    }
+  else
+    self->retry_ms = MIN (self->retry_ms * 2, RETRY_MAX_MS);
+  self->store_failures++;
+  g_free (self->last_store_error);
+  self->last_store_error = g_strdup (error->message);
+  if (self->retry_id == 0)
+    self->retry_id = g_timeout_add (self->retry_ms, retry_cb, self);
+}
+
+/* The waiting events could not be stored in time: they are lost. Nobody saw them (nothing
+ * is delivered unstored), their seqs are never reused, replay reports the gap, and live
+ * clients get a resync marker. */
+static void
+give_up (CwEventBus *self)
+{
+  LostRange range;
+
+  if (self->pending->len == 0)
+    return;
+  range.from = cw_event_get_seq (g_ptr_array_index (self->pending, 0));
+  range.to = cw_event_get_seq (g_ptr_array_index (self->pending, self->pending->len - 1));
+  g_warning ("gave up on storing events %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT ": %s", range.from,
+             range.to, self->last_store_error);
+  if (self->lost_ranges->len >= MAX_LOST_RANGES)
+    {
+      /* Merge the two oldest: a wider range only errs on the side of a gap. */
+      g_array_index (self->lost_ranges, LostRange, 1).from
+          = g_array_index (self->lost_ranges, LostRange, 0).from;
+      g_array_remove_index (self->lost_ranges, 0);
+    }
+  g_array_append_val (self->lost_ranges, range);
+  self->lost_events += self->pending->len;
+  self->lost_through = range.to;
+  self->lost_dirty = TRUE;
+  g_ptr_array_set_size (self->pending, 0);
+  for (guint j = 0; j < self->subscribers->len; j++)
+    cw_event_subscriber_push_gap (g_ptr_array_index (self->subscribers, j), range.to);
+  for (guint j = self->subscribers->len; j > 0; j--)
+    if (j - 1 < self->subscribers->len)
+      cw_event_subscriber_notify (g_ptr_array_index (self->subscribers, j - 1));
+  settle_waiters (self);
+}
+
+/* Stores what waits (with none, still writes event_meta: a probe of the store). */
+static gboolean
+try_store (CwEventBus *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) batch = NULL;
+
+  g_clear_handle_id (&self->flush_id, g_source_remove);
+  if (!store_pending (self, &error))
+    {
+      enter_trouble (self, error);
+      return FALSE;
+    }
+  if (self->trouble)
+    {
+      g_message ("events are stored again");
+      self->trouble = FALSE;
+    }
+  self->lost_dirty = FALSE;
+  batch = g_steal_pointer (&self->pending);
+  self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_event_unref);
+  self->stored_seq = self->last_seq;
+  self->since_prune += batch->len;
+  deliver (self, batch);
+  settle_waiters (self);
 
   if (self->since_prune >= PRUNE_EVERY)
     {
@@ -359,6 +558,38 @@ cw_event_bus_flush (CwEventBus *self)
       if (cw_event_bus_prune (self, &prune_error) < 0)
         g_debug ("pruning events failed: %s", prune_error->message);
     }
+  return TRUE;
+}
+
+static gboolean
+retry_cb (gpointer user_data)
+{
+  CwEventBus *self = user_data;
+
+  self->retry_id = 0;
+  if (try_store (self))
+    return G_SOURCE_REMOVE;
+  if (self->pending->len > 0
+      && g_get_monotonic_time () - self->waiting_since_us
+             >= (gint64) self->store_wait_ms * G_TIME_SPAN_MILLISECOND)
+    give_up (self);
+  return G_SOURCE_REMOVE;
+}
+
+void
+cw_event_bus_flush (CwEventBus *self)
+{
+  /* In trouble the retry timer owns the store: a flush on demand would only wait out the
+   * busy timeout again. */
+  if (self->pending->len == 0 || self->trouble)
+    return;
+  try_store (self);
+}
+
+void
+cw_event_bus_set_store_wait (CwEventBus *self, guint ms)
+{
+  self->store_wait_ms = ms;
 }
 
 gint64
@@ -603,7 +834,8 @@ cw_event_bus_get_events_since_json (CwEventBus *self, gint64 after_seq, gint64 l
   /* A gap: events after the cursor were deleted, or the cursor is from a database this
    * daemon never wrote (it is ahead of everything handed out). With more to come the cursor
    * is the last event returned, so a client that just asks again from it misses nothing. */
-  has_gap = after_seq > 0 && (after_seq < self->pruned_through || after_seq > cursor);
+  has_gap = after_seq > 0
+            && (after_seq < MAX (self->pruned_through, self->lost_through) || after_seq > cursor);
   g_string_append_printf (out,
                           "],\"eventCursor\":%" G_GINT64_FORMAT ",\"replayStart\":%" G_GINT64_FORMAT
                           ",\"hasGap\":%s,\"hasMore\":%s,\"bootId\":",
@@ -628,6 +860,29 @@ cw_event_bus_get_events_since (CwEventBus *self, gint64 after_seq, gint64 limit,
   return json_object_ref (json_node_get_object (node));
 }
 
+static JsonObject *
+store_health (CwEventBus *self)
+{
+  JsonObject *obj = json_object_new ();
+
+  json_object_set_boolean_member (obj, "ok", !self->trouble);
+  if (self->trouble)
+    {
+      json_object_set_string_member (obj, "error", self->last_store_error);
+      json_object_set_int_member (obj, "failingSince", self->trouble_since_ms);
+    }
+  json_object_set_int_member (obj, "waitingEvents", self->pending->len);
+  json_object_set_int_member (obj, "lostEvents", (gint64) self->lost_events);
+  json_object_set_int_member (obj, "lostThrough", self->lost_through);
+  return obj;
+}
+
+gboolean
+cw_event_bus_is_storing (CwEventBus *self)
+{
+  return !self->trouble;
+}
+
 JsonObject *
 cw_event_bus_get_health (CwEventBus *self)
 {
@@ -640,6 +895,7 @@ cw_event_bus_get_health (CwEventBus *self)
   json_object_set_int_member (obj, "storeFailures", (gint64) self->store_failures);
   if (self->last_store_error != NULL)
     json_object_set_string_member (obj, "lastStoreError", self->last_store_error);
+  json_object_set_object_member (obj, "store", store_health (self));
   if (self->consumers->len > 0)
     {
       JsonArray *consumers = json_array_new ();

@@ -13,6 +13,9 @@ void cw_event_subscriber_free (CwEventSubscriber *self);
 void cw_event_subscriber_push (CwEventSubscriber *self, CwEvent *event);
 /* Calls the wake function if events arrived in an empty queue since the last call. The bus
  * pushes a whole batch first and notifies once, so a consumer writes a batch, not an event. */
+/* Events up to @lost_through could not be stored and will never come: the client gets a
+ * resync marker (reason "events_not_stored") and replays, where it finds hasGap. */
+void cw_event_subscriber_push_gap (CwEventSubscriber *self, gint64 lost_through);
 void cw_event_subscriber_notify (CwEventSubscriber *self);
 guint64 cw_event_subscriber_get_overflows (CwEventSubscriber *self);
 

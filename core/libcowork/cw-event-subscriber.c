@@ -35,19 +35,31 @@ cw_event_subscriber_free (CwEventSubscriber *self)
 }
 
 static CwEvent *
-make_resync_marker (CwEventSubscriber *self, const CwEvent *overflowing)
+make_resync_marker (CwEventSubscriber *self, const gchar *reason, gint64 cursor)
 {
   JsonObject *data = json_object_new ();
 
-  json_object_set_string_member (data, "reason", "subscriber_queue_full");
+  json_object_set_string_member (data, "reason", reason);
   json_object_set_int_member (data, "lastDeliveredSeq", self->last_taken_seq);
-  json_object_set_int_member (data, "eventCursor", cw_event_get_seq (overflowing));
-  json_object_set_int_member (data, "dropped",
-                              cw_event_get_seq (overflowing) - self->last_taken_seq);
+  json_object_set_int_member (data, "eventCursor", cursor);
+  json_object_set_int_member (data, "dropped", cursor - self->last_taken_seq);
   /* The marker carries the last seq the client has, so cursor-tracking clients do not skip
    * ahead; it is never stored or replayed. */
   return cw_event_new (self->last_taken_seq, cw_now_ms (), "resync", NULL, "__global__:resync",
                        data);
+}
+
+/* Replaces the queue by one resync marker; nothing more is queued until it is taken. */
+static void
+resync (CwEventSubscriber *self, const gchar *reason, gint64 cursor)
+{
+  gboolean was_empty = g_queue_is_empty (&self->queue);
+
+  g_queue_clear_full (&self->queue, (GDestroyNotify) cw_event_unref);
+  g_queue_push_tail (&self->queue, make_resync_marker (self, reason, cursor));
+  self->paused = TRUE;
+  if (was_empty)
+    self->wake_due = TRUE;
 }
 
 void
@@ -59,15 +71,20 @@ cw_event_subscriber_push (CwEventSubscriber *self, CwEvent *event)
     return;
   if (self->queue.length >= self->max_queue)
     {
-      g_queue_clear_full (&self->queue, (GDestroyNotify) cw_event_unref);
-      g_queue_push_tail (&self->queue, make_resync_marker (self, event));
-      self->paused = TRUE;
+      resync (self, "subscriber_queue_full", cw_event_get_seq (event));
       self->overflows++;
       return;
     }
   g_queue_push_tail (&self->queue, cw_event_ref (event));
   if (was_empty)
     self->wake_due = TRUE;
+}
+
+void
+cw_event_subscriber_push_gap (CwEventSubscriber *self, gint64 lost_through)
+{
+  if (!self->paused)
+    resync (self, "events_not_stored", lost_through);
 }
 
 void

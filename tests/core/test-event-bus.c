@@ -280,13 +280,51 @@ test_listeners_and_correlation (Fixture *f, gconstpointer data)
 
 /* A disk that refuses writes (full, read-only) must not silence the daemon: events still
  * reach subscribers, and health says they are not being stored. */
+typedef struct
+{
+  gboolean called;
+  gboolean failed;
+} StoredWait;
+
+static void
+on_stored (const GError *error, gpointer user_data)
+{
+  StoredWait *w = user_data;
+
+  w->called = TRUE;
+  w->failed = error != NULL;
+}
+
+static void
+spin_until (gboolean *flag)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+
+  while (!*flag)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+}
+
+static JsonObject *
+store_health (CwEventBus *bus)
+{
+  g_autoptr (JsonObject) health = cw_event_bus_get_health (bus);
+
+  return json_object_ref (json_object_get_object_member (health, "store"));
+}
+
+/* A failing store: events wait (never delivered unstored), are stored once it is back, and
+ * are given up on (a gap, a resync marker, an error to the waiting call) if it stays down;
+ * their seqs are never handed out again. */
 static void
 test_store_failure (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (CwStore) store = cw_store_open (f->db, &error);
   g_autoptr (CwEventBus) bus = NULL;
-  g_autoptr (JsonObject) health = NULL;
+  StoredWait held = { 0 }, lost = { 0 };
   CwEventSubscriber *sub;
   CwEvent *ev;
 
@@ -295,32 +333,63 @@ test_store_failure (Fixture *f, gconstpointer data)
   sub = cw_event_bus_subscribe (bus, 100, NULL, NULL);
   cw_event_bus_emit (bus, "stored", NULL, NULL);
   cw_event_bus_flush (bus);
-  /* The database refuses every write from now on, as a full or read-only disk would. */
-  g_assert_true (cw_store_exec (store, "PRAGMA query_only = ON", &error));
-  cw_test_count_warnings ("events are not being stored");
-  cw_event_bus_emit (bus, "not-stored", NULL, NULL);
-  cw_event_bus_flush (bus);
-  g_assert_cmpuint (cw_test_counted_warnings (), ==, 1);
-
   ev = cw_event_subscriber_pop (sub);
   g_assert_cmpstr (cw_event_get_type_name (ev), ==, "stored");
   cw_event_unref (ev);
-  ev = cw_event_subscriber_pop (sub);
-  g_assert_cmpstr (cw_event_get_type_name (ev), ==, "not-stored");
-  cw_event_unref (ev);
-  health = cw_event_bus_get_health (bus);
-  g_assert_cmpint (json_object_get_int_member (health, "storeFailures"), ==, 1);
-  g_assert_true (json_object_has_member (health, "lastStoreError"));
-  /* Once the disk is back, storing resumes and seq keeps growing. */
-  g_assert_true (cw_store_exec (store, "PRAGMA query_only = OFF", &error));
-  g_assert_cmpint (cw_event_bus_emit (bus, "stored-again", NULL, NULL), ==, 3);
+
+  /* The database refuses every write from now on, as a full or read-only disk would. */
+  cw_test_count_warnings ("events cannot be stored");
+  g_assert_true (cw_store_exec (store, "PRAGMA query_only = ON", &error));
+  g_assert_cmpint (cw_event_bus_emit (bus, "held", NULL, NULL), ==, 2);
   cw_event_bus_flush (bus);
+  g_assert_null (cw_event_subscriber_pop (sub));
+  g_assert_cmpuint (cw_test_counted_warnings (), ==, 1);
+  {
+    g_autoptr (JsonObject) st = store_health (bus);
+    g_assert_false (json_object_get_boolean_member (st, "ok"));
+    g_assert_cmpint (json_object_get_int_member (st, "waitingEvents"), ==, 1);
+  }
+  cw_event_bus_when_stored (bus, 1, 2, on_stored, &held);
+  g_assert_false (held.called);
+
+  /* Back: the retry stores it, then delivers it. */
+  g_assert_true (cw_store_exec (store, "PRAGMA query_only = OFF", &error));
+  spin_until (&held.called);
+  g_assert_false (held.failed);
+  ev = cw_event_subscriber_pop (sub);
+  g_assert_cmpstr (cw_event_get_type_name (ev), ==, "held");
+  cw_event_unref (ev);
+
+  /* Down for longer than the store may wait: given up on. */
+  cw_event_bus_set_store_wait (bus, 0);
+  g_assert_true (cw_store_exec (store, "PRAGMA query_only = ON", &error));
+  g_assert_cmpint (cw_event_bus_emit (bus, "lost", NULL, NULL), ==, 3);
+  cw_event_bus_flush (bus);
+  cw_event_bus_when_stored (bus, 2, 3, on_stored, &lost);
+  spin_until (&lost.called);
+  g_assert_true (lost.failed);
+  ev = cw_event_subscriber_pop (sub);
+  g_assert_cmpstr (cw_event_get_type_name (ev), ==, "resync");
+  g_assert_cmpstr (json_object_get_string_member (cw_event_get_data (ev), "reason"), ==,
+                   "events_not_stored");
+  cw_event_unref (ev);
+
+  g_assert_true (cw_store_exec (store, "PRAGMA query_only = OFF", &error));
+  g_assert_cmpint (cw_event_bus_emit (bus, "after", NULL, NULL), ==, 4);
+  while (!cw_event_bus_is_storing (bus))
+    g_main_context_iteration (NULL, TRUE);
   {
     g_autoptr (JsonObject) r = cw_event_bus_get_events_since (bus, 2, 10, &error);
     g_assert_no_error (error);
-    assert_seqs (r, 3, 3);
+    assert_seqs (r, 4, 4);
+    g_assert_true (json_object_get_boolean_member (r, "hasGap"));
   }
   cw_event_bus_unsubscribe (bus, sub);
+  g_clear_object (&bus);
+
+  /* After a restart the lost seq is not handed out again. */
+  bus = cw_event_bus_new (store, NULL, &error);
+  g_assert_cmpint (cw_event_bus_emit (bus, "next", NULL, NULL), ==, 5);
 }
 
 int
