@@ -28,6 +28,7 @@ struct _CwDaemon
   CwCommandRegistry *registry;
   CwContext *context;
   CwScheduler *scheduler;
+  CwHttpServer *http;
   CwPluginLoader *loader;
   CwTransportSocket *socket;
   CwTransportDbus *dbus;
@@ -95,6 +96,28 @@ phase_lock (CwDaemon *self, GError **error)
   return self->lock != NULL;
 }
 
+/* [http] of coworkd.conf; the server binds only when a plugin adds the first route. */
+static CwHttpServer *
+http_from_config (CwConfig *config)
+{
+  g_autofree gchar *address = cw_config_get_string (config, "http", "address", NULL);
+  gint64 port = cw_config_get_int (config, "http", "port", 0);
+  gint64 max_body = cw_config_get_int (config, "http", "max-body-size", CW_HTTP_DEFAULT_MAX_BODY);
+  gint64 timeout = cw_config_get_int (config, "http", "request-timeout", 30);
+  CwHttpServer *server;
+
+  if (port < 0 || port > 65535)
+    {
+      g_warning ("[http] port %" G_GINT64_FORMAT " is not a port; using one the kernel picks",
+                 port);
+      port = 0;
+    }
+  server = cw_http_server_new (address, (guint) port);
+  cw_http_server_set_limits (server, max_body > 0 ? (guint64) max_body : 0,
+                             timeout > 0 ? (guint) MIN (timeout, 86400) * 1000 : 0);
+  return server;
+}
+
 static gboolean
 phase_store (CwDaemon *self, GError **error)
 {
@@ -129,6 +152,8 @@ phase_store (CwDaemon *self, GError **error)
   if (interactions == NULL)
     return FALSE;
   cw_context_set_interactions (self->context, interactions);
+  self->http = http_from_config (self->config);
+  cw_context_set_http_server (self->context, self->http);
   cw_core_commands_register (self, self->registry);
   cw_interaction_commands_register (self->context);
   return TRUE;
@@ -321,6 +346,9 @@ cw_daemon_stop (CwDaemon *self)
   if (self->context != NULL)
     cw_context_set_scheduler (self->context, NULL);
   g_clear_object (&self->scheduler);
+  if (self->context != NULL)
+    cw_context_set_http_server (self->context, NULL);
+  g_clear_object (&self->http);
   g_clear_object (&self->context);
   g_clear_object (&self->bus);
   g_clear_object (&self->registry);
@@ -395,6 +423,7 @@ cw_daemon_get_health (CwDaemon *self)
   json_object_set_array_member (obj, "warnings", warnings);
   json_object_set_object_member (obj, "events", cw_event_bus_get_health (self->bus));
   json_object_set_object_member (obj, "scheduler", scheduler_health (self));
+  json_object_set_object_member (obj, "http", cw_http_server_get_health (self->http));
   json_object_set_object_member (obj, "socket", cw_transport_socket_get_health (self->socket));
   if (cw_context_get_secrets (self->context) != NULL)
     json_object_set_object_member (obj, "credentials",

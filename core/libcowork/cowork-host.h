@@ -268,6 +268,34 @@ CwConfig *cw_config_new (const gchar *app_data_dir, gboolean system_mode, const 
  */
 const gchar *cw_config_get_path (CwConfig *self);
 
+/* ---- HTTP server (host side) ---------------------------------------------------- */
+
+#define CW_HTTP_DEFAULT_MAX_BODY   (25 * 1024 * 1024)
+#define CW_HTTP_DEFAULT_TIMEOUT_MS 30000
+
+#define CW_TYPE_HTTP_SERVER (cw_http_server_get_type ())
+G_DECLARE_FINAL_TYPE (CwHttpServer, cw_http_server, CW, HTTP_SERVER, GObject)
+
+/* Not listening until the first route. @address NULL or "": 127.0.0.1 and ::1; @port 0:
+ * one the kernel picks. */
+CwHttpServer *cw_http_server_new (const gchar *address, guint port);
+/* 0 keeps the default (25 MiB, 30 s). */
+void cw_http_server_set_limits (CwHttpServer *self, guint64 max_body_bytes, guint timeout_ms);
+/* What the cw_plugin_* route functions do, for any @owner. */
+gboolean cw_http_server_add_route (CwHttpServer *self, const gchar *owner, const gchar *path,
+                                   CwHttpHandlerFunc func, gpointer user_data,
+                                   GDestroyNotify destroy, GError **error);
+gboolean cw_http_server_add_websocket_route (CwHttpServer *self, const gchar *owner,
+                                             const gchar *path, const gchar *const *protocols,
+                                             CwWebsocketFunc func, gpointer user_data,
+                                             GDestroyNotify destroy, GError **error);
+guint cw_http_server_remove_owner (CwHttpServer *self, const gchar *owner);
+/* "http://127.0.0.1:PORT", or NULL while not listening. */
+gchar *cw_http_server_get_base_url (CwHttpServer *self);
+/* {listening, url, addresses[], routes[{owner, path, websocket}], openRequests, websockets,
+ *  maxBodyBytes, requestTimeoutMs, lastError?} */
+JsonObject *cw_http_server_get_health (CwHttpServer *self);
+
 /* ---- context --------------------------------------------------------------------- */
 
 /**
@@ -294,6 +322,27 @@ CwContext *cw_context_new (CwCommandRegistry *registry, CwEventBus *bus, CwStore
  * Since: 1.0
  */
 void cw_context_set_secrets (CwContext *self, CwSecrets *secrets);
+
+/**
+ * cw_context_set_http_server:
+ * @self: a #CwContext
+ * @server: (nullable): the daemon's #CwHttpServer
+ *
+ * Sets the HTTP server the plugins' routes go to (cw_plugin_add_http_route()).
+ *
+ * Since: 1.0
+ */
+void cw_context_set_http_server (CwContext *self, CwHttpServer *server);
+
+/**
+ * cw_context_get_http_server:
+ * @self: a #CwContext
+ *
+ * Returns: (transfer none) (nullable): the HTTP server set with cw_context_set_http_server()
+ *
+ * Since: 1.0
+ */
+CwHttpServer *cw_context_get_http_server (CwContext *self);
 
 /**
  * cw_context_bootstrap_text:

@@ -11,6 +11,7 @@
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
 #include <sqlite3.h>
 
 G_BEGIN_DECLS
@@ -2356,6 +2357,265 @@ void cw_plugin_watch_interactions (CwPlugin *self, CwInteractionKind kind, CwInt
 GPtrArray *cw_plugin_list_interactions (CwPlugin *self, CwInteractionKind kind);
 
 /* ---- end of pending interactions ---- */
+
+/* ---- HTTP server ---- */
+
+/**
+ * CwHttpRequest:
+ *
+ * One HTTP request given to a plugin's route handler. The handler answers it exactly once
+ * with cw_http_request_respond() (or its JSON forms), before returning or later; keep a
+ * reference (g_object_ref()) to answer later. The server refuses late answers: after the
+ * time limit (the client then got 408), after the client went away, or after the owner
+ * was disabled (503); the request's cancellable is cancelled in each of these cases.
+ *
+ * Since: 1.0
+ */
+#define CW_TYPE_HTTP_REQUEST (cw_http_request_get_type ())
+G_DECLARE_FINAL_TYPE (CwHttpRequest, cw_http_request, CW, HTTP_REQUEST, GObject)
+
+/**
+ * CwHttpHandlerFunc:
+ * @request: the request (borrowed)
+ * @user_data: the data given with the route
+ *
+ * Handles one request of a route. The body has been read in full and is within the size
+ * limit.
+ *
+ * Since: 1.0
+ */
+typedef void (*CwHttpHandlerFunc) (CwHttpRequest *request, gpointer user_data);
+
+/**
+ * CwWebsocketFunc:
+ * @request: the upgrade request, for its path, query, headers and peer (it cannot be
+ *   answered: the upgrade is done)
+ * @connection: the open WebSocket (borrowed: take a reference to keep it)
+ * @user_data: the data given with the route
+ *
+ * A client opened a WebSocket on the route. Connections still open when the owner is
+ * disabled or stopped are closed with 1001 (going away).
+ *
+ * Since: 1.0
+ */
+typedef void (*CwWebsocketFunc) (CwHttpRequest *request, SoupWebsocketConnection *connection,
+                                 gpointer user_data);
+
+/**
+ * cw_plugin_add_http_route:
+ * @self: the plugin that owns the route
+ * @path: an exact path ("/v1/health"; a trailing '/' in a request is ignored), or a prefix:
+ *   a path whose last segment is a lone '*' ("/v1/workflow/webhooks/" then '*': that path
+ *   and everything below it); other segments of letters, digits and -._~
+ * @func: handles each request the route gets
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data when the route is removed
+ * @error: return location for an error
+ *
+ * Adds a route to the daemon's HTTP server, starting the server if it is the first route
+ * of any plugin. A request goes to the exact route of its path, else to the longest prefix
+ * that covers it; a path no route covers gets 404 {"error":"Not found"}. A route may not
+ * overlap another plugin's: an exact path inside another owner's prefix, a prefix covering
+ * another owner's path, or the same path twice is refused.
+ *
+ * Returns: %TRUE, or %FALSE with @error (%CW_ERROR_EXISTS for an overlap,
+ *   %CW_ERROR_INVALID_PARAMS for a bad path, or why the server could not listen); on
+ *   failure @destroy is not called
+ *
+ * Since: 1.0
+ */
+gboolean cw_plugin_add_http_route (CwPlugin *self, const gchar *path, CwHttpHandlerFunc func,
+                                   gpointer user_data, GDestroyNotify destroy, GError **error);
+
+/**
+ * cw_plugin_add_websocket_route:
+ * @self: the plugin that owns the route
+ * @path: one exact path ("/v1/ws"), under the same ownership rules as HTTP routes; nothing
+ *   below it is routed
+ * @protocols: (nullable) (array zero-terminated=1): the subprotocols accepted, or %NULL
+ * @func: called with each connection opened
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data when the route is removed
+ * @error: return location for an error
+ *
+ * Adds a WebSocket route (libsoup does the handshake; a plain request to the path gets
+ * 400). Starts the server like cw_plugin_add_http_route().
+ *
+ * Returns: %TRUE, or %FALSE with @error as for cw_plugin_add_http_route()
+ *
+ * Since: 1.0
+ */
+gboolean cw_plugin_add_websocket_route (CwPlugin *self, const gchar *path,
+                                        const gchar *const *protocols, CwWebsocketFunc func,
+                                        gpointer user_data, GDestroyNotify destroy, GError **error);
+
+/**
+ * cw_plugin_remove_http_routes:
+ * @self: the plugin
+ *
+ * Removes every HTTP and WebSocket route of the plugin: its requests still waiting for an
+ * answer get 503, its WebSockets are closed with 1001. The server stops listening when no
+ * plugin has a route left. The daemon does this when a plugin is disabled or stopped.
+ *
+ * Returns: the number of routes removed
+ *
+ * Since: 1.0
+ */
+guint cw_plugin_remove_http_routes (CwPlugin *self);
+
+/**
+ * cw_context_get_http_base_url:
+ * @self: the context
+ *
+ * The URL the HTTP server is reached at, without a trailing '/': "http://127.0.0.1:PORT"
+ * with the default loopback bind. Use it to publish full URLs (webhooks); behind a tunnel
+ * the public URL is the plugin's own setting.
+ *
+ * Returns: (transfer full) (nullable): the URL, or %NULL while the server is not listening
+ *
+ * Since: 1.0
+ */
+gchar *cw_context_get_http_base_url (CwContext *self);
+
+/**
+ * cw_http_request_get_method:
+ * @self: the request
+ *
+ * Returns: the method ("GET", "POST", ...)
+ *
+ * Since: 1.0
+ */
+const gchar *cw_http_request_get_method (CwHttpRequest *self);
+
+/**
+ * cw_http_request_get_path:
+ * @self: the request
+ *
+ * Returns: the decoded path, without a trailing '/' (except "/")
+ *
+ * Since: 1.0
+ */
+const gchar *cw_http_request_get_path (CwHttpRequest *self);
+
+/**
+ * cw_http_request_get_query:
+ * @self: the request
+ *
+ * Returns: (nullable): the raw query string without '?' (decode it with soup_form_decode()),
+ *   or %NULL
+ *
+ * Since: 1.0
+ */
+const gchar *cw_http_request_get_query (CwHttpRequest *self);
+
+/**
+ * cw_http_request_get_headers:
+ * @self: the request
+ *
+ * Returns: (transfer none) (nullable): the request headers; %NULL once the exchange is over
+ *
+ * Since: 1.0
+ */
+SoupMessageHeaders *cw_http_request_get_headers (CwHttpRequest *self);
+
+/**
+ * cw_http_request_get_response_headers:
+ * @self: the request
+ *
+ * Returns: (transfer none) (nullable): the response headers to add to before answering
+ *   (CORS, cache control); %NULL once the exchange is over
+ *
+ * Since: 1.0
+ */
+SoupMessageHeaders *cw_http_request_get_response_headers (CwHttpRequest *self);
+
+/**
+ * cw_http_request_get_body:
+ * @self: the request
+ *
+ * Returns: (transfer full): the request body (empty when there is none)
+ *
+ * Since: 1.0
+ */
+GBytes *cw_http_request_get_body (CwHttpRequest *self);
+
+/**
+ * cw_http_request_get_remote_address:
+ * @self: the request
+ *
+ * Returns: (transfer full) (nullable): the peer's IP address as text ("127.0.0.1"), for
+ *   rate limits and logs
+ *
+ * Since: 1.0
+ */
+gchar *cw_http_request_get_remote_address (CwHttpRequest *self);
+
+/**
+ * cw_http_request_get_cancellable:
+ * @self: the request
+ *
+ * Returns: (transfer none): cancelled when the answer can no longer be sent (time limit,
+ *   client gone, owner disabled); pass it to the work done for the request
+ *
+ * Since: 1.0
+ */
+GCancellable *cw_http_request_get_cancellable (CwHttpRequest *self);
+
+/**
+ * cw_http_request_is_finished:
+ * @self: the request
+ *
+ * Returns: %TRUE once it was answered or can no longer be
+ *
+ * Since: 1.0
+ */
+gboolean cw_http_request_is_finished (CwHttpRequest *self);
+
+/**
+ * cw_http_request_respond:
+ * @self: the request
+ * @status: the HTTP status (100-599)
+ * @content_type: (nullable): the body's media type
+ * @body: (nullable): the body (copied)
+ *
+ * Answers the request.
+ *
+ * Returns: %FALSE when it was answered already or can no longer be answered
+ *
+ * Since: 1.0
+ */
+gboolean cw_http_request_respond (CwHttpRequest *self, guint status, const gchar *content_type,
+                                  GBytes *body);
+
+/**
+ * cw_http_request_respond_json:
+ * @self: the request
+ * @status: the HTTP status
+ * @body: (transfer full) (nullable): the JSON answer (%NULL: null)
+ *
+ * Answers with application/json.
+ *
+ * Returns: as cw_http_request_respond()
+ *
+ * Since: 1.0
+ */
+gboolean cw_http_request_respond_json (CwHttpRequest *self, guint status, JsonNode *body);
+
+/**
+ * cw_http_request_respond_error:
+ * @self: the request
+ * @status: the HTTP status
+ * @message: (nullable): the text of {"error": @message} (%NULL: the status's reason phrase)
+ *
+ * Answers with the JSON error shape the server uses itself.
+ *
+ * Returns: as cw_http_request_respond()
+ *
+ * Since: 1.0
+ */
+gboolean cw_http_request_respond_error (CwHttpRequest *self, guint status, const gchar *message);
+
+/* ---- end of HTTP server ---- */
 
 /* ---- small JSON helpers -------------------------------------------------------------- */
 

@@ -27,6 +27,7 @@ struct _CwContext
   CwSecrets *secrets;
   CwScheduler *scheduler;
   CwInteractions *interactions;
+  CwHttpServer *http;
   GArray *contributors;
   GArray *members;
 };
@@ -45,6 +46,7 @@ cw_context_finalize (GObject *object)
   g_clear_object (&self->secrets);
   g_clear_object (&self->scheduler);
   g_clear_object (&self->interactions);
+  g_clear_object (&self->http);
   g_array_unref (self->contributors);
   g_array_unref (self->members);
   G_OBJECT_CLASS (cw_context_parent_class)->finalize (object);
@@ -306,4 +308,24 @@ guint
 cw_context_count_sessions (CwContext *self)
 {
   return cw_context_bootstrap_text (self, NULL, NULL);
+}
+
+void
+cw_context_set_http_server (CwContext *self, CwHttpServer *server)
+{
+  g_set_object (&self->http, server);
+}
+
+CwHttpServer *
+cw_context_get_http_server (CwContext *self)
+{
+  g_return_val_if_fail (CW_IS_CONTEXT (self), NULL);
+  return self->http;
+}
+
+gchar *
+cw_context_get_http_base_url (CwContext *self)
+{
+  g_return_val_if_fail (CW_IS_CONTEXT (self), NULL);
+  return self->http != NULL ? cw_http_server_get_base_url (self->http) : NULL;
 }

@@ -269,8 +269,56 @@ cw_plugin_list_interactions (CwPlugin *self, CwInteractionKind kind)
   return cw_interactions_list_open (cw_context_get_interactions (priv->context), priv->name, kind);
 }
 
+static CwHttpServer *
+http_server (CwPlugin *self, GError **error)
+{
+  CwHttpServer *server = cw_context_get_http_server (GET_PRIVATE (self)->context);
+
+  if (server == NULL)
+    g_set_error_literal (error, CW_ERROR, CW_ERROR_NOT_SUPPORTED, "this host runs no HTTP server");
+  return server;
+}
+
+gboolean
+cw_plugin_add_http_route (CwPlugin *self, const gchar *path, CwHttpHandlerFunc func,
+                          gpointer user_data, GDestroyNotify destroy, GError **error)
+{
+  CwHttpServer *server;
+
+  g_return_val_if_fail (CW_IS_PLUGIN (self), FALSE);
+  server = http_server (self, error);
+  return server != NULL
+         && cw_http_server_add_route (server, GET_PRIVATE (self)->name, path, func, user_data,
+                                      destroy, error);
+}
+
+gboolean
+cw_plugin_add_websocket_route (CwPlugin *self, const gchar *path, const gchar *const *protocols,
+                               CwWebsocketFunc func, gpointer user_data, GDestroyNotify destroy,
+                               GError **error)
+{
+  CwHttpServer *server;
+
+  g_return_val_if_fail (CW_IS_PLUGIN (self), FALSE);
+  server = http_server (self, error);
+  return server != NULL
+         && cw_http_server_add_websocket_route (server, GET_PRIVATE (self)->name, path, protocols,
+                                                func, user_data, destroy, error);
+}
+
+guint
+cw_plugin_remove_http_routes (CwPlugin *self)
+{
+  CwHttpServer *server;
+
+  g_return_val_if_fail (CW_IS_PLUGIN (self), 0);
+  server = cw_context_get_http_server (GET_PRIVATE (self)->context);
+  return server != NULL ? cw_http_server_remove_owner (server, GET_PRIVATE (self)->name) : 0;
+}
+
 /* Everything registered in the plugin's name except its commands: scheduled jobs stop
- * firing and durable consumers are closed; their stored state waits for the next start. */
+ * firing, durable consumers are closed (their stored state waits for the next start) and
+ * HTTP routes go. */
 static void
 drop_registrations (CwPlugin *self)
 {
@@ -280,6 +328,7 @@ drop_registrations (CwPlugin *self)
   cw_event_bus_remove_consumers (cw_context_get_event_bus (priv->context), priv->name);
   /* Bootstrap contributions and interaction watchers (its interactions stay stored). */
   cw_context_remove_owner (priv->context, priv->name);
+  cw_plugin_remove_http_routes (self);
 }
 
 void
