@@ -268,32 +268,125 @@ CwConfig *cw_config_new (const gchar *app_data_dir, gboolean system_mode, const 
  */
 const gchar *cw_config_get_path (CwConfig *self);
 
-/* ---- HTTP server (host side) ---------------------------------------------------- */
+/* ---- HTTP server (host side) ---- */
 
 #define CW_HTTP_DEFAULT_MAX_BODY   (25 * 1024 * 1024)
 #define CW_HTTP_DEFAULT_TIMEOUT_MS 30000
 
+/**
+ * CwHttpServer:
+ *
+ * The daemon's one HTTP server, shared by the plugins' routes (libsoup 3). It listens only
+ * while some owner has a route.
+ *
+ * Since: 1.0
+ */
 #define CW_TYPE_HTTP_SERVER (cw_http_server_get_type ())
 G_DECLARE_FINAL_TYPE (CwHttpServer, cw_http_server, CW, HTTP_SERVER, GObject)
 
-/* Not listening until the first route. @address NULL or "": 127.0.0.1 and ::1; @port 0:
- * one the kernel picks. */
+/**
+ * cw_http_server_new:
+ * @address: (nullable): an IP literal to bind; %NULL or "" binds 127.0.0.1 and ::1
+ * @port: the port, or 0 for one the kernel picks
+ *
+ * Creates the server; nothing is bound until the first route is added.
+ *
+ * Returns: (transfer full): a new #CwHttpServer
+ *
+ * Since: 1.0
+ */
 CwHttpServer *cw_http_server_new (const gchar *address, guint port);
-/* 0 keeps the default (25 MiB, 30 s). */
+
+/**
+ * cw_http_server_set_limits:
+ * @self: a #CwHttpServer
+ * @max_body_bytes: largest request body (larger: 413); 0 keeps the default (25 MiB)
+ * @timeout_ms: time from a request's first byte to its answer (later: 408); 0 keeps the
+ *   default (30 s)
+ *
+ * Sets the limits every request gets.
+ *
+ * Since: 1.0
+ */
 void cw_http_server_set_limits (CwHttpServer *self, guint64 max_body_bytes, guint timeout_ms);
-/* What the cw_plugin_* route functions do, for any @owner. */
+
+/**
+ * cw_http_server_add_route:
+ * @self: a #CwHttpServer
+ * @owner: who owns the route (a plugin's name)
+ * @path: the route's path, as for cw_plugin_add_http_route()
+ * @func: the handler
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data when the route is removed
+ * @error: return location for an error
+ *
+ * What cw_plugin_add_http_route() does, for any @owner; binds the server if it is the
+ * first route.
+ *
+ * Returns: %TRUE, or %FALSE with @error
+ *
+ * Since: 1.0
+ */
 gboolean cw_http_server_add_route (CwHttpServer *self, const gchar *owner, const gchar *path,
                                    CwHttpHandlerFunc func, gpointer user_data,
                                    GDestroyNotify destroy, GError **error);
+
+/**
+ * cw_http_server_add_websocket_route:
+ * @self: a #CwHttpServer
+ * @owner: who owns the route
+ * @path: one exact path
+ * @protocols: (nullable) (array zero-terminated=1): accepted subprotocols
+ * @func: called with each opened connection
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data when the route is removed
+ * @error: return location for an error
+ *
+ * What cw_plugin_add_websocket_route() does, for any @owner.
+ *
+ * Returns: %TRUE, or %FALSE with @error
+ *
+ * Since: 1.0
+ */
 gboolean cw_http_server_add_websocket_route (CwHttpServer *self, const gchar *owner,
                                              const gchar *path, const gchar *const *protocols,
                                              CwWebsocketFunc func, gpointer user_data,
                                              GDestroyNotify destroy, GError **error);
+
+/**
+ * cw_http_server_remove_owner:
+ * @self: a #CwHttpServer
+ * @owner: whose routes go
+ *
+ * Removes every route of @owner: its waiting requests get 503, its WebSockets are closed
+ * with 1001; the server stops listening when no route is left.
+ *
+ * Returns: the number of routes removed
+ *
+ * Since: 1.0
+ */
 guint cw_http_server_remove_owner (CwHttpServer *self, const gchar *owner);
-/* "http://127.0.0.1:PORT", or NULL while not listening. */
+
+/**
+ * cw_http_server_get_base_url:
+ * @self: a #CwHttpServer
+ *
+ * Returns: (transfer full) (nullable): "http://127.0.0.1:PORT" (or the configured
+ *   address), or %NULL while not listening
+ *
+ * Since: 1.0
+ */
 gchar *cw_http_server_get_base_url (CwHttpServer *self);
-/* {listening, url, addresses[], routes[{owner, path, websocket}], openRequests, websockets,
- *  maxBodyBytes, requestTimeoutMs, lastError?} */
+
+/**
+ * cw_http_server_get_health:
+ * @self: a #CwHttpServer
+ *
+ * Returns: (transfer full): {listening, url, addresses[], routes[{owner, path, websocket}],
+ *   openRequests, websockets, maxBodyBytes, requestTimeoutMs, lastError?} for daemon_health
+ *
+ * Since: 1.0
+ */
 JsonObject *cw_http_server_get_health (CwHttpServer *self);
 
 /* ---- context --------------------------------------------------------------------- */
