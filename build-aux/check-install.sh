@@ -35,11 +35,14 @@ if [ "$(opt systemd)" != disabled ] && pkg-config --exists systemd; then
   has "$(pkg-config --variable=systemduserunitdir systemd)/coworkd.service"
   has "$(pkg-config --variable=sysusersdir systemd)/cowork.conf"
 fi
-if pkg-config --exists dbus-1; then
+if [ "$(opt dbus)" = pkgconfig ] && pkg-config --exists dbus-1; then
   has "$(pkg-config --variable=session_bus_services_dir dbus-1)/org.cowork.Daemon.service"
   has "$(pkg-config --variable=system_bus_services_dir dbus-1)/org.cowork.Daemon.service"
   has "$(pkg-config --variable=datadir dbus-1)/dbus-1/system.d/org.cowork.Daemon.conf"
   has "$(pkg-config --variable=interfaces_dir dbus-1)/org.cowork.Daemon1.xml"
+else
+  has "$(opt datadir)/dbus-1/services/org.cowork.Daemon.service"
+  has "$(opt datadir)/dbus-1/system.d/org.cowork.Daemon.conf"
 fi
 
 sysconfdir=$(opt sysconfdir)

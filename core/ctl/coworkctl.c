@@ -138,9 +138,15 @@ print_health (JsonObject *h)
 static int
 cmd_health (CwCtl *ctl, int argc, char **argv, GError **error)
 {
-  g_autoptr (CwCtlLink) client = connect_daemon (ctl, error);
+  g_autoptr (CwCtlLink) client = NULL;
   g_autoptr (JsonNode) result = NULL;
 
+  if (argc > 1)
+    {
+      g_set_error_literal (error, CW_ERROR, CW_ERROR_INVALID_PARAMS, _ ("usage: coworkctl health"));
+      return 2;
+    }
+  client = connect_daemon (ctl, error);
   if (client == NULL)
     return 1;
   result = cw_ctl_link_call (client, "daemon_health", NULL, error);

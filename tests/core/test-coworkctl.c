@@ -314,6 +314,13 @@ test_help (void)
   g_clear_pointer (&err, g_free);
   assert_usage_error (d->dir, "unknown command 'nosuch'", "help", "nosuch", NULL);
   assert_usage_error (d->dir, "unknown command 'nosuch'", "nosuch", NULL);
+  /* Extra words are usage errors (2), not ignored; a daemon that is not there is a failure (1). */
+  assert_usage_error (d->dir, "usage: coworkctl health", "health", "now", NULL);
+  assert_usage_error (d->dir, "usage: coworkctl sessions", "sessions", "all", NULL);
+  assert_usage_error (d->dir, "usage: coworkctl token rotate", "token", NULL);
+  g_assert_cmpint (ctl (d->dir, &out, &err, "sessions", NULL), ==, 1);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
 
   /* With a daemon: call --help is not sent to it, health --help does not run the command. */
   cw_test_daemon_start (d);

@@ -329,11 +329,18 @@ cw_ctl_chat (CwCtl *ctl, int argc, char **argv, GError **error)
 int
 cw_ctl_sessions (CwCtl *ctl, int argc, char **argv, GError **error)
 {
-  g_autoptr (CwClient) client = cw_ctl_connect_socket (ctl, error);
+  g_autoptr (CwClient) client = NULL;
   g_autoptr (JsonNode) boot = NULL;
   JsonArray *sessions;
   JsonObject *runtime;
 
+  if (argc > 1)
+    {
+      g_set_error_literal (error, CW_ERROR, CW_ERROR_INVALID_PARAMS,
+                           _ ("usage: coworkctl sessions"));
+      return 2;
+    }
+  client = cw_ctl_connect_socket (ctl, error);
   if (client == NULL)
     return 1;
   boot = cw_client_call (client, "agent_get_bootstrap_state", NULL, error);
