@@ -16,8 +16,8 @@ static void
 cmd_hello (CwInvocation *invocation, gpointer user_data)
 {
   JsonObject *result = json_object_new ();
-  g_autofree gchar *greeting = g_strdup_printf (
-      "hello, %s", cw_caller_get_actor (cw_invocation_get_caller (invocation)));
+  g_autofree gchar *greeting
+      = g_strdup_printf ("hello, %s", cw_caller_get_actor (cw_invocation_get_caller (invocation)));
 
   json_object_set_string_member (result, "greeting", greeting);
   cw_invocation_return_object (invocation, result);
