@@ -327,6 +327,8 @@ static const CwCtlCommand commands[] = {
     cw_ctl_credentials, cw_ctl_credentials_usage },
   { "audit", "[--limit N]", N_ ("Show the audit log (newest N records, default 100)"),
     cw_ctl_audit },
+  { "db", "check|backup [FILE]", N_ ("Check the database, or copy it"), cw_ctl_db,
+    cw_ctl_db_usage },
   { NULL },
 };
 

@@ -10,6 +10,9 @@ G_BEGIN_DECLS
 int cw_ctl_service (CwCtl *ctl, int argc, char **argv, GError **error);
 int cw_ctl_credentials (CwCtl *ctl, int argc, char **argv, GError **error);
 int cw_ctl_audit (CwCtl *ctl, int argc, char **argv, GError **error);
+/* `coworkctl db check|backup`. */
+int cw_ctl_db (CwCtl *ctl, int argc, char **argv, GError **error);
+extern const gchar cw_ctl_db_usage[];
 /* Their full usage, for `coworkctl help service|credentials`. */
 extern const gchar cw_ctl_service_usage[];
 extern const gchar cw_ctl_credentials_usage[];

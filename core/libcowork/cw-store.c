@@ -60,11 +60,30 @@ cw_store_init (CwStore *self)
   self->statements = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, statement_free);
 }
 
+/* A damaged file reads as odd errors ("table events already exists" from a migration that
+ * saw no schema version): name the damage, and what to do, instead. */
+static gboolean
+set_damaged_error (CwStore *self, GError **error, const gchar *detail)
+{
+  int code = self->db != NULL ? sqlite3_errcode (self->db) & 0xff : SQLITE_OK;
+
+  if (code != SQLITE_CORRUPT && code != SQLITE_NOTADB)
+    return FALSE;
+  g_set_error (error, CW_ERROR, CW_ERROR_INTERNAL,
+               "the database %s is damaged (%s). It was left as it is. Stop coworkd, keep a "
+               "copy with `coworkctl db backup`, see what `coworkctl db check` reports, then "
+               "move the file away: coworkd starts with an empty database",
+               self->path, detail);
+  return TRUE;
+}
+
 gboolean
 cw_store_set_error (CwStore *self, GError **error, const gchar *what)
 {
-  g_set_error (error, CW_ERROR, CW_ERROR_INTERNAL, "%s: %s", what,
-               self->db != NULL ? sqlite3_errmsg (self->db) : "database is closed");
+  const gchar *detail = self->db != NULL ? sqlite3_errmsg (self->db) : "database is closed";
+
+  if (!set_damaged_error (self, error, detail))
+    g_set_error (error, CW_ERROR, CW_ERROR_INTERNAL, "%s: %s", what, detail);
   return FALSE;
 }
 
@@ -76,8 +95,9 @@ cw_store_exec (CwStore *self, const gchar *sql, GError **error)
   g_return_val_if_fail (CW_IS_STORE (self), FALSE);
   if (sqlite3_exec (self->db, sql, NULL, NULL, &msg) != SQLITE_OK)
     {
-      g_set_error (error, CW_ERROR, CW_ERROR_INTERNAL, "database error: %s",
-                   msg != NULL ? msg : sqlite3_errmsg (self->db));
+      if (!set_damaged_error (self, error, msg != NULL ? msg : sqlite3_errmsg (self->db)))
+        g_set_error (error, CW_ERROR, CW_ERROR_INTERNAL, "database error: %s",
+                     msg != NULL ? msg : sqlite3_errmsg (self->db));
       sqlite3_free (msg);
       return FALSE;
     }
@@ -199,20 +219,23 @@ gint
 cw_store_get_schema_version (CwStore *self, const gchar *owner)
 {
   sqlite3_stmt *stmt;
+  int rc;
 
   g_return_val_if_fail (CW_IS_STORE (self), -1);
   stmt = cw_store_prepare (self, "SELECT version FROM schema_versions WHERE owner = ?1", NULL);
   if (stmt == NULL)
     return -1;
   sqlite3_bind_text (stmt, 1, owner, -1, SQLITE_TRANSIENT);
-  if (sqlite3_step (stmt) == SQLITE_ROW)
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
     {
       gint v = sqlite3_column_int (stmt, 0);
       sqlite3_reset (stmt);
       return v;
     }
+  /* Not "no row": an unreadable version must not look like a fresh database. */
   sqlite3_reset (stmt);
-  return 0;
+  return rc == SQLITE_DONE ? 0 : -1;
 }
 
 static gboolean

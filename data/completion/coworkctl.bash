@@ -13,7 +13,7 @@ _coworkctl()
         cword=$COMP_CWORD
     fi
 
-    local commands="help call events health token service credentials audit chat sessions"
+    local commands="help call events health token service credentials audit db chat sessions"
     local global_opts="--json --mode --app-data-dir --endpoint --token-file --bus --version --help"
 
     case $prev in
@@ -65,6 +65,7 @@ _coworkctl()
                 words_for="--user --system --to --yes"
             fi ;;
         audit) words_for="--limit" ;;
+        db) [[ -z $verb ]] && words_for="check backup" ;;
         chat) words_for="--dir" ;;
     esac
     COMPREPLY=($(compgen -W "$words_for --help" -- "$cur"))
