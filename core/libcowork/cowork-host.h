@@ -67,6 +67,35 @@ gint cw_core_schema_latest_version (void);
 /* ---- event bus ------------------------------------------------------------------- */
 
 /**
+ * cw_event_bus_add_listener:
+ * @self: a #CwEventBus
+ * @type_prefix: the start of the event types wanted ("" for every type)
+ * @func: the function
+ * @user_data: data for @func
+ * @destroy: frees @user_data, or %NULL
+ *
+ * Adds an in-process listener for events whose type starts with @type_prefix. Listeners see an
+ * event at once, before it is stored, and are not durable: use cw_plugin_add_event_consumer()
+ * for work that must survive a restart. Returns the listener's id.
+ *
+ * Since: 1.0
+ */
+guint cw_event_bus_add_listener (CwEventBus *self, const gchar *type_prefix,
+                                 CwEventListenerFunc func, gpointer user_data,
+                                 GDestroyNotify destroy);
+
+/**
+ * cw_event_bus_remove_listener:
+ * @self: a #CwEventBus
+ * @id: an id, or %NULL
+ *
+ * Removes the listener with @id.
+ *
+ * Since: 1.0
+ */
+void cw_event_bus_remove_listener (CwEventBus *self, guint id);
+
+/**
  * CwEventRetention:
  * @ring_size: events kept in memory for fast replay
  * @keep_events: an event is kept while among the newest @keep_events ...

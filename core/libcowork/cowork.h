@@ -682,35 +682,6 @@ const gchar *cw_event_bus_get_boot_id (CwEventBus *self);
  */
 typedef void (*CwEventListenerFunc) (CwEvent *event, gpointer user_data);
 
-/**
- * cw_event_bus_add_listener:
- * @self: a #CwEventBus
- * @type_prefix: the start of the event types wanted ("" for every type)
- * @func: the function
- * @user_data: data for @func
- * @destroy: frees @user_data, or %NULL
- *
- * Adds an in-process listener for events whose type starts with @type_prefix. Listeners see an
- * event at once, before it is stored, and are not durable: use cw_plugin_add_event_consumer()
- * for work that must survive a restart. Returns the listener's id.
- *
- * Since: 1.0
- */
-guint cw_event_bus_add_listener (CwEventBus *self, const gchar *type_prefix,
-                                 CwEventListenerFunc func, gpointer user_data,
-                                 GDestroyNotify destroy);
-
-/**
- * cw_event_bus_remove_listener:
- * @self: a #CwEventBus
- * @id: an id, or %NULL
- *
- * Removes the listener with @id.
- *
- * Since: 1.0
- */
-void cw_event_bus_remove_listener (CwEventBus *self, guint id);
-
 /* A subscriber is a bounded queue fed with every stored event (transports and plugins that
  * forward events to clients use one). When the queue is full it is replaced by a single
  * "resync" event and nothing more is queued until that marker has been taken: the client
@@ -1382,6 +1353,37 @@ JsonNode *cw_plugin_call_finish (CwPlugin *self, GAsyncResult *result, GError **
  * Since: 1.0
  */
 CwCaller *cw_plugin_new_remote_caller (CwPlugin *self, const gchar *device_id);
+
+/**
+ * cw_plugin_add_event_listener:
+ * @self: a #CwPlugin
+ * @type_prefix: the start of the event types wanted ("" for every type)
+ * @func: the listener
+ * @user_data: data for @func
+ * @destroy: frees @user_data, or %NULL
+ *
+ * Adds an in-process listener owned by this plugin (removed when it is disabled or
+ * stopped). It sees each event at once, synchronously, before it is stored: not durable. Use
+ * cw_plugin_add_event_consumer() for work that must survive a restart.
+ *
+ * Returns: the listener's id, for cw_plugin_remove_event_listener()
+ *
+ * Since: 1.0
+ */
+guint cw_plugin_add_event_listener (CwPlugin *self, const gchar *type_prefix,
+                                    CwEventListenerFunc func, gpointer user_data,
+                                    GDestroyNotify destroy);
+
+/**
+ * cw_plugin_remove_event_listener:
+ * @self: a #CwPlugin
+ * @id: an id from cw_plugin_add_event_listener()
+ *
+ * Removes one of this plugin's listeners; an id of another owner is ignored.
+ *
+ * Since: 1.0
+ */
+void cw_plugin_remove_event_listener (CwPlugin *self, guint id);
 
 /**
  * cw_plugin_emit:

@@ -13,6 +13,7 @@ typedef struct
   gchar *error;
   GPtrArray *commands;
   GPtrArray *start_after;
+  GArray *listeners;         /* guint ids on the bus */
   GCancellable *cancellable; /* of a running start/stop */
 } CwPluginPrivate;
 
@@ -29,6 +30,7 @@ cw_plugin_finalize (GObject *object)
   g_free (priv->error);
   g_ptr_array_unref (priv->commands);
   g_ptr_array_unref (priv->start_after);
+  g_array_unref (priv->listeners);
   g_clear_object (&priv->cancellable);
   g_clear_object (&priv->context);
   G_OBJECT_CLASS (cw_plugin_parent_class)->finalize (object);
@@ -45,6 +47,7 @@ cw_plugin_init (CwPlugin *self)
 {
   GET_PRIVATE (self)->commands = g_ptr_array_new_with_free_func (g_free);
   GET_PRIVATE (self)->start_after = g_ptr_array_new_with_free_func (g_free);
+  GET_PRIVATE (self)->listeners = g_array_new (FALSE, FALSE, sizeof (guint));
 }
 
 void
@@ -319,12 +322,55 @@ cw_plugin_remove_http_routes (CwPlugin *self)
 /* Everything registered in the plugin's name except its commands: scheduled jobs stop
  * firing, durable consumers are closed (their stored state waits for the next start) and
  * HTTP routes go. */
+guint
+cw_plugin_add_event_listener (CwPlugin *self, const gchar *type_prefix, CwEventListenerFunc func,
+                              gpointer user_data, GDestroyNotify destroy)
+{
+  CwPluginPrivate *priv;
+  guint id;
+
+  g_return_val_if_fail (CW_IS_PLUGIN (self), 0);
+  priv = GET_PRIVATE (self);
+  id = cw_event_bus_add_listener (cw_context_get_event_bus (priv->context), type_prefix, func,
+                                  user_data, destroy);
+  g_array_append_val (priv->listeners, id);
+  return id;
+}
+
+void
+cw_plugin_remove_event_listener (CwPlugin *self, guint id)
+{
+  CwPluginPrivate *priv;
+
+  g_return_if_fail (CW_IS_PLUGIN (self));
+  priv = GET_PRIVATE (self);
+  for (guint i = 0; i < priv->listeners->len; i++)
+    if (g_array_index (priv->listeners, guint, i) == id)
+      {
+        cw_event_bus_remove_listener (cw_context_get_event_bus (priv->context), id);
+        g_array_remove_index_fast (priv->listeners, i);
+        return;
+      }
+}
+
+static void
+remove_listeners (CwPlugin *self)
+{
+  CwPluginPrivate *priv = GET_PRIVATE (self);
+
+  for (guint i = 0; i < priv->listeners->len; i++)
+    cw_event_bus_remove_listener (cw_context_get_event_bus (priv->context),
+                                  g_array_index (priv->listeners, guint, i));
+  g_array_set_size (priv->listeners, 0);
+}
+
 static void
 drop_registrations (CwPlugin *self)
 {
   CwPluginPrivate *priv = GET_PRIVATE (self);
 
   stop_jobs (self);
+  remove_listeners (self);
   cw_event_bus_remove_consumers (cw_context_get_event_bus (priv->context), priv->name);
   /* Bootstrap contributions and interaction watchers (its interactions stay stored). */
   cw_context_remove_owner (priv->context, priv->name);

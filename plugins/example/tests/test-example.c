@@ -74,6 +74,39 @@ test_restart_keeps_seq (void)
                    seq_before);
 }
 
+static void
+count_event (CwEvent *event, gpointer user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+/* A listener the plugin owns: it sees the plugin's events until removed. */
+static void
+test_owned_listener (void)
+{
+  g_autofree gchar *path = plugin_path ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwTestHarness) h = cw_test_harness_new (path, &error);
+  g_autoptr (JsonNode) a = NULL;
+  g_autoptr (JsonNode) b = NULL;
+  guint seen = 0;
+  guint id;
+
+  g_assert_no_error (error);
+  id = cw_plugin_add_event_listener (cw_test_harness_get_plugin (h), "example:", count_event, &seen,
+                                     NULL);
+  g_assert_cmpuint (id, >, 0);
+  a = cw_test_harness_call (h, "example_echo", "{\"text\":\"a\"}", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (seen, ==, 1);
+  /* An id the plugin does not own is ignored; its own goes. */
+  cw_plugin_remove_event_listener (cw_test_harness_get_plugin (h), id + 1000);
+  cw_plugin_remove_event_listener (cw_test_harness_get_plugin (h), id);
+  b = cw_test_harness_call (h, "example_echo", "{\"text\":\"b\"}", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (seen, ==, 1);
+}
+
 static gboolean warnings_expected;
 
 /* Keeps the loader's warnings about a missing module from failing that test. */
@@ -108,6 +141,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/example/echo", test_echo);
   g_test_add_func ("/cowork/example/bad-input", test_bad_input);
   g_test_add_func ("/cowork/example/restart-keeps-seq", test_restart_keeps_seq);
+  g_test_add_func ("/cowork/example/owned-listener", test_owned_listener);
   g_test_add_func ("/cowork/example/not-a-plugin", test_not_a_plugin);
   return g_test_run ();
 }
