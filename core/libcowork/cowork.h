@@ -1803,6 +1803,20 @@ gboolean cw_plugin_schedule_remove (CwPlugin *self, const gchar *job_id, GError 
  */
 gint64 cw_plugin_schedule_get_next (CwPlugin *self, const gchar *job_id);
 
+/**
+ * cw_plugin_schedule_get_now:
+ * @self: the plugin
+ *
+ * The scheduler's clock: the wall clock, or the test clock of a daemon started with
+ * `COWORK_TEST_CLOCK`. Deadlines a plugin hands to the scheduler (a run's timeout) are
+ * counted from it, so a test moves them with the clock it moves the jobs with.
+ *
+ * Returns: milliseconds since the Unix epoch
+ *
+ * Since: 1.0
+ */
+gint64 cw_plugin_schedule_get_now (CwPlugin *self);
+
 /* ---- end of scheduler ---- */
 
 /* ---- durable event consumers ---- */

@@ -81,3 +81,14 @@ cw_plugin_schedule_get_next (CwPlugin *self, const gchar *job_id)
     return CW_SCHEDULE_NEVER;
   return cw_scheduler_get_next (scheduler, cw_plugin_get_name (self), job_id);
 }
+
+gint64
+cw_plugin_schedule_get_now (CwPlugin *self)
+{
+  CwScheduler *scheduler;
+
+  g_return_val_if_fail (CW_IS_PLUGIN (self), cw_now_ms ());
+  if ((scheduler = get_scheduler (self, NULL)) == NULL)
+    return cw_now_ms ();
+  return cw_scheduler_get_now (scheduler);
+}

@@ -14,6 +14,8 @@ gboolean cw_scheduler_add (CwScheduler *self, CwPlugin *plugin, const gchar *own
 gboolean cw_scheduler_remove (CwScheduler *self, const gchar *owner, const gchar *job_id,
                               GError **error);
 gint64 cw_scheduler_get_next (CwScheduler *self, const gchar *owner, const gchar *job_id);
+/* The scheduler's clock (the test clock once one is set). */
+gint64 cw_scheduler_get_now (CwScheduler *self);
 /* Stops the owner's jobs (its plugin stopped or was disabled); stored state stays. */
 void cw_scheduler_remove_owner (CwScheduler *self, const gchar *owner);
 

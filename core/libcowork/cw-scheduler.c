@@ -402,6 +402,12 @@ cw_scheduler_get_next (CwScheduler *self, const gchar *owner, const gchar *job_i
   return job != NULL ? job->next : CW_SCHEDULE_NEVER;
 }
 
+gint64
+cw_scheduler_get_now (CwScheduler *self)
+{
+  return now_ms (self);
+}
+
 void
 cw_scheduler_remove_owner (CwScheduler *self, const gchar *owner)
 {
