@@ -37,6 +37,9 @@ struct _CwAgentTurn
   GString *round_text;   /* the model's text of the current round */
   gchar *error_message;
   gchar *error_code;
+  gboolean usage_reported; /* the provider reported token counts in this turn */
+  gint64 prompt_tokens;    /* summed over the turn's rounds */
+  gint64 completion_tokens;
 
   gchar *thinking_item_id;
   GString *thinking_text;

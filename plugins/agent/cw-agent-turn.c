@@ -165,6 +165,13 @@ emit_stream_done (CwAgentTurn *self)
   self->done_emitted = TRUE;
   data = json_object_new ();
   json_object_set_null_member (data, "message");
+  if (self->usage_reported)
+    {
+      JsonObject *usage = json_object_new ();
+      json_object_set_int_member (usage, "promptTokens", self->prompt_tokens);
+      json_object_set_int_member (usage, "completionTokens", self->completion_tokens);
+      json_object_set_object_member (data, "usage", usage);
+    }
   cw_agent_turn_emit (self, "stream:done", data);
   self->session->health.stream_done++;
   cw_agent_sessions_emit_health (self->plugin->sessions, self->session);
@@ -343,6 +350,9 @@ on_usage (gint64 input_tokens, gint64 output_tokens, gpointer user_data)
   CwAgentTurn *self = user_data;
 
   self->session->context_used = input_tokens + output_tokens;
+  self->usage_reported = TRUE;
+  self->prompt_tokens += input_tokens;
+  self->completion_tokens += output_tokens;
 }
 
 static void
