@@ -1,0 +1,115 @@
+/* cw-cron-test.c: see cw-cron-test.h.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-cron-test.h"
+
+AgentFixture *
+cron_fixture_new (gint64 now_ms)
+{
+  AgentFixture *f = agent_fixture_new ();
+  g_autofree gchar *home = cron_fixture_home (f);
+  g_autofree gchar *clock = g_strdup_printf ("%" G_GINT64_FORMAT, now_ms);
+
+  g_assert_cmpint (g_mkdir_with_parents (home, 0700), ==, 0);
+  cw_test_daemon_setenv (f->daemon, "HOME", home);
+  cw_test_daemon_setenv (f->daemon, "COWORK_TEST_CLOCK", clock);
+  return f;
+}
+
+gchar *
+cron_fixture_home (AgentFixture *f)
+{
+  return g_build_filename (f->daemon->dir, "home", NULL);
+}
+
+static CwClient *
+connect_quiet (AgentFixture *f)
+{
+  return cw_test_daemon_connect (f->daemon);
+}
+
+void
+cron_set_clock (AgentFixture *f, gint64 now_ms)
+{
+  g_autoptr (CwClient) client = connect_quiet (f);
+  g_autofree gchar *params = g_strdup_printf ("{\"nowMs\":%" G_GINT64_FORMAT "}", now_ms);
+  g_autoptr (JsonNode) r = cw_test_daemon_call (client, "test_clock_set", params);
+}
+
+JsonObject *
+cron_create (AgentFixture *f, const gchar *input_fmt, ...)
+{
+  g_autoptr (CwClient) client = connect_quiet (f);
+  g_autofree gchar *text = NULL;
+  g_autoptr (JsonNode) job = NULL;
+  va_list ap;
+
+  va_start (ap, input_fmt);
+  text = g_strdup_vprintf (input_fmt, ap);
+  va_end (ap);
+  job = cw_test_daemon_call (client, "cron_create_job", text);
+  return json_object_ref (cw_test_obj (job));
+}
+
+JsonArray *
+cron_runs (AgentFixture *f, const gchar *job_id)
+{
+  g_autoptr (CwClient) client = connect_quiet (f);
+  g_autofree gchar *params = g_strdup_printf ("{\"jobId\":\"%s\"}", job_id);
+  g_autoptr (JsonNode) runs = cw_test_daemon_call (client, "cron_get_runs", params);
+
+  g_assert_true (JSON_NODE_HOLDS_ARRAY (runs));
+  return json_array_ref (json_node_get_array (runs));
+}
+
+JsonArray *
+cron_wait_runs (AgentFixture *f, const gchar *job_id, guint n)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+
+  for (;;)
+    {
+      JsonArray *runs = cron_runs (f, job_id);
+      guint ended = 0;
+
+      for (guint i = 0; i < json_array_get_length (runs); i++)
+        if (json_object_has_member (json_array_get_object_element (runs, i), "result"))
+          ended++;
+      if (ended >= n)
+        return runs;
+      json_array_unref (runs);
+      if (g_get_monotonic_time () > deadline)
+        g_error ("job %s: fewer than %u runs ended in 20 s", job_id, n);
+      g_usleep (10000);
+    }
+}
+
+JsonObject *
+cron_get (AgentFixture *f, const gchar *job_id)
+{
+  g_autoptr (CwClient) client = connect_quiet (f);
+  g_autofree gchar *params = g_strdup_printf ("{\"jobId\":\"%s\"}", job_id);
+  g_autoptr (JsonNode) job = cw_test_daemon_call (client, "cron_get_job", params);
+
+  return json_object_ref (cw_test_obj (job));
+}
+
+guint
+cron_llm_requests (AgentFixture *f)
+{
+  g_autoptr (GPtrArray) requests = agent_fixture_llm_requests (f);
+
+  return requests->len;
+}
+
+gint64
+cron_int (JsonObject *obj, const gchar *name)
+{
+  g_assert_true (json_object_has_member (obj, name));
+  return json_object_get_int_member (obj, name);
+}
+
+const gchar *
+cron_str (JsonObject *obj, const gchar *name)
+{
+  return json_object_get_string_member_with_default (obj, name, NULL);
+}

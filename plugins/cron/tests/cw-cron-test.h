@@ -1,0 +1,33 @@
+/* cw-cron-test.h: helpers of the cron plugin's daemon-level tests: a real coworkd on the
+ * fake scheduler clock, with its own HOME, the fake LLM, jobs and their runs.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "cw-agent-test.h"
+
+G_BEGIN_DECLS
+
+/* 2030-01-07T08:00:00Z, a Monday: the test clock every cron test starts from. */
+#define CRON_T0 G_GINT64_CONSTANT (1894003200000)
+
+/* A daemon description whose scheduler runs on the test clock at @now_ms and whose HOME is
+ * a fresh directory under its app data dir (so nothing is imported from the real one). */
+AgentFixture *cron_fixture_new (gint64 now_ms);
+/* The HOME the fixture's daemon gets. */
+gchar *cron_fixture_home (AgentFixture *f);
+/* Moves the daemon's test clock (test_clock_set) on a connection of its own. */
+void cron_set_clock (AgentFixture *f, gint64 now_ms);
+/* cron_create_job with @input_json (printf format); asserts success, returns the job. */
+JsonObject *cron_create (AgentFixture *f, const gchar *input_fmt, ...) G_GNUC_PRINTF (2, 3);
+/* cron_get_runs of @job_id on a connection of its own (nothing else needs to be connected). */
+JsonArray *cron_runs (AgentFixture *f, const gchar *job_id);
+/* Polls (10 ms steps, 20 s at most) until @job_id has @n runs that ended; returns them. */
+JsonArray *cron_wait_runs (AgentFixture *f, const gchar *job_id, guint n);
+/* cron_get_job on a connection of its own. */
+JsonObject *cron_get (AgentFixture *f, const gchar *job_id);
+/* The number of requests the fake LLM got. */
+guint cron_llm_requests (AgentFixture *f);
+gint64 cron_int (JsonObject *obj, const gchar *name);
+const gchar *cron_str (JsonObject *obj, const gchar *name);
+
+G_END_DECLS
