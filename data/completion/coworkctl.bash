@@ -13,7 +13,7 @@ _coworkctl()
         cword=$COMP_CWORD
     fi
 
-    local commands="help call events health token service credentials audit db chat sessions"
+    local commands="help call events health token service credentials audit db chat sessions cron"
     local global_opts="--json --mode --app-data-dir --endpoint --token-file --bus --version --help"
 
     case $prev in
@@ -67,6 +67,14 @@ _coworkctl()
         audit) words_for="--limit" ;;
         db) [[ -z $verb ]] && words_for="check backup" ;;
         chat) words_for="--dir" ;;
+        cron)
+            if [[ -z $verb ]]; then
+                words_for="list add show pause resume run runs rm"
+            elif [[ $verb == add ]]; then
+                words_for="--prompt --at --every --cron --tz --dir --model --max-turns --max-runs --missed --timeout --description"
+            elif [[ $verb == runs ]]; then
+                words_for="--limit --result"
+            fi ;;
     esac
     COMPREPLY=($(compgen -W "$words_for --help" -- "$cur"))
 }
