@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include "cowork-host.h"
+#include "cw-dbus-peers-private.h"
 #include "cw-transport-dbus-auth-private.h"
 #include "cw-transport-dbus-private.h"
 #include "cw-transport-dbus-resources.h"
@@ -49,6 +50,7 @@ struct _CwTransportDbus
   GDBusConnection *connection;
   gulong closed_handler;
   guint registration_id;
+  CwDbusPeers *peers; /* callers with calls in flight */
   guint name_subs[2]; /* NameAcquired, NameLost */
   NameState name_state;
   guint reconnect_id;
@@ -356,14 +358,28 @@ return_access_denied (CwTransportDbus *self, GDBusMethodInvocation *invocation)
 
 /* ---- methods ------------------------------------------------------------------------ */
 
+typedef struct
+{
+  CwTransportDbus *self;
+  GDBusMethodInvocation *invocation;
+  CwCaller *caller;
+} Call;
+
 static void
 on_call_done (JsonNode *result_in, gchar *raw, GError *error_in, gpointer user_data)
 {
-  g_autoptr (GDBusMethodInvocation) invocation = user_data;
+  Call *call = user_data;
+  g_autoptr (GDBusMethodInvocation) invocation = call->invocation;
+  g_autoptr (CwTransportDbus) self = call->self;
   g_autoptr (GError) error = error_in;
   g_autoptr (JsonNode) result = result_in;
   g_autofree gchar *text = raw;
 
+  if (self->peers != NULL)
+    cw_dbus_peers_release (self->peers, call->caller);
+  else
+    cw_caller_unref (call->caller);
+  g_free (call);
   if (error != NULL)
     {
       /* Other domains would go out as org.gtk.GDBus.UnmappedGError.*; keep the socket's
@@ -383,17 +399,22 @@ on_call_done (JsonNode *result_in, gchar *raw, GError *error_in, gpointer user_d
   g_dbus_method_invocation_return_value (invocation, g_variant_new ("(s)", text));
 }
 
+/* One caller per sender while it has calls in flight: cancelled when the sender leaves the
+ * bus, so a long call stops as it does for a socket client that hangs up. */
 static void
 route (CwTransportDbus *self, GDBusMethodInvocation *invocation, const gchar *command,
        JsonNode *params)
 {
   const gchar *sender = g_dbus_method_invocation_get_sender (invocation);
-  g_autoptr (CwCaller) caller
-      = cw_caller_new (CW_CALLER_DBUS, cw_dbus_auth_get_uid (self->auth, sender), sender);
+  gint64 uid = cw_dbus_auth_get_uid (self->auth, sender);
+  Call *call = g_new0 (Call, 1);
 
+  call->self = g_object_ref (self);
+  call->invocation = g_object_ref (invocation);
+  call->caller = self->peers != NULL ? cw_dbus_peers_acquire (self->peers, sender, uid)
+                                     : cw_caller_new (CW_CALLER_DBUS, uid, sender);
   self->calls++;
-  cw_command_registry_dispatch (self->registry, caller, command, params, on_call_done,
-                                g_object_ref (invocation));
+  cw_command_registry_dispatch (self->registry, call->caller, command, params, on_call_done, call);
 }
 
 static void
@@ -689,6 +710,7 @@ drop_connection (CwTransportDbus *self)
   if (self->registration_id != 0)
     g_dbus_connection_unregister_object (self->connection, self->registration_id);
   self->registration_id = 0;
+  g_clear_pointer (&self->peers, cw_dbus_peers_free);
   g_clear_signal_handler (&self->closed_handler, self->connection);
   g_clear_object (&self->connection);
   self->name_state = NAME_NONE;
@@ -761,6 +783,7 @@ on_connected (GObject *source, GAsyncResult *res, gpointer user_data)
   self->reconnect_delay_s = RECONNECT_MIN_S;
   self->closed_handler
       = g_signal_connect (self->connection, "closed", G_CALLBACK (on_closed), self);
+  self->peers = cw_dbus_peers_new (self->connection);
   if (!export_object (self, &error))
     {
       g_warning ("cannot export %s: %s", CW_DBUS_PATH, error->message);

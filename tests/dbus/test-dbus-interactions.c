@@ -1,7 +1,8 @@
 /* test-dbus-interactions.c: pending interactions in the real coworkd (run under
  * dbus-run-session): asked by a plugin, kept across kill -9 with the same id, in the
  * bootstrap state, answered once from a second socket client and from D-Bus, the resolution
- * seen by every client; a disabled owner's bootstrap member goes and its answers are refused.
+ * seen by every client; a disabled owner's bootstrap member goes and its answers are refused;
+ * a D-Bus client that leaves the bus mid-call has its call cancelled, one that stays does not.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-dbus-test.h"
 
@@ -293,6 +294,71 @@ test_disabled_owner (void)
   fixture_stop (&f);
 }
 
+/* askertest_held as {held, cancelled}. */
+static void
+held (CwClient *c, gint64 *held_out, gint64 *cancelled_out)
+{
+  g_autoptr (JsonNode) r = cw_test_daemon_call (c, "askertest_held", NULL);
+  JsonObject *o = json_node_get_object (r);
+
+  *held_out = json_object_get_int_member (o, "held");
+  *cancelled_out = json_object_get_int_member (o, "cancelled");
+}
+
+/* Polls askertest_held until @want calls were cancelled (or 5 s pass). */
+static void
+wait_cancelled (CwClient *c, gint64 want, gint64 *held_out, gint64 *cancelled_out)
+{
+  held (c, held_out, cancelled_out);
+  for (guint i = 0; i < 500 && *cancelled_out < want; i++)
+    {
+      g_usleep (10 * G_TIME_SPAN_MILLISECOND);
+      held (c, held_out, cancelled_out);
+    }
+}
+
+static void
+test_dbus_caller_leaves (void)
+{
+  Fixture f = { 0 };
+  g_autoptr (CwClient) c = NULL;
+  g_autoptr (GDBusConnection) stays = NULL, leaves = NULL;
+  gint64 n_held = 0, n_cancelled = 0;
+
+  fixture_start (&f);
+  c = listener (&f);
+  stays = cw_test_bus_connect (NULL);
+  leaves = cw_test_bus_connect (NULL);
+  for (GDBusConnection *const *bus = (GDBusConnection *const[]){ stays, leaves, NULL }; *bus; bus++)
+    g_dbus_connection_call (*bus, CW_TEST_NAME, CW_TEST_PATH, CW_TEST_IFACE, "Call",
+                            g_variant_new ("(ss)", "askertest_hold", "{}"), G_VARIANT_TYPE ("(s)"),
+                            G_DBUS_CALL_FLAGS_NONE, G_MAXINT, NULL, NULL, NULL);
+  for (guint i = 0; i < 500 && n_held < 2; i++)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (10 * G_TIME_SPAN_MILLISECOND);
+      held (c, &n_held, &n_cancelled);
+    }
+  g_assert_cmpint (n_held, ==, 2);
+  g_assert_cmpint (n_cancelled, ==, 0);
+
+  /* The bus tells the daemon the name has gone: that caller's call ends, the other waits. */
+  g_dbus_connection_close_sync (leaves, NULL, NULL);
+  wait_cancelled (c, 1, &n_held, &n_cancelled);
+  g_assert_cmpint (n_cancelled, ==, 1);
+  g_assert_cmpint (n_held, ==, 1);
+  for (guint i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  held (c, &n_held, &n_cancelled);
+  g_assert_cmpint (n_held, ==, 1);
+
+  g_dbus_connection_close_sync (stays, NULL, NULL);
+  wait_cancelled (c, 2, &n_held, &n_cancelled);
+  g_assert_cmpint (n_cancelled, ==, 2);
+  g_assert_cmpint (n_held, ==, 0);
+  fixture_stop (&f);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -307,5 +373,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/interactions/daemon/kill-then-dbus-answers",
                    test_kill_then_dbus_answers);
   g_test_add_func ("/cowork/interactions/daemon/disabled-owner", test_disabled_owner);
+  g_test_add_func ("/cowork/dbus/caller-leaves", test_dbus_caller_leaves);
   return g_test_run ();
 }

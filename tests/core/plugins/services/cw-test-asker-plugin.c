@@ -1,7 +1,9 @@
 /* cw-test-asker-plugin.c: a plugin that asks people through the SDK's pending interactions
  * and contributes a bootstrap member, in a real daemon. Commands: askertest_ask {kind,
  * sessionId?, expiresAt?} -> {id}; askertest_answers -> {answers: [{id, status, answer?}]}
- * (what its callback got since the start). Member askertestStatus: {answered, watching}.
+ * (what its callback got since the start); askertest_hold never answers until its caller
+ * goes away, then counts it: askertest_held -> {held, cancelled}. Member askertestStatus:
+ * {answered, watching}.
  * With COWORK_TEST_ASKER_FAIL_START set its start fails, so the plugin is disabled.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <cowork.h>
@@ -13,6 +15,8 @@ struct _CwTestAskerPlugin
   CwPlugin parent_instance;
   JsonArray *answers;
   gboolean watching;
+  guint held;      /* askertest_hold calls waiting */
+  guint cancelled; /* ... that ended because their caller went away */
 };
 
 G_DEFINE_FINAL_TYPE (CwTestAskerPlugin, cw_test_asker_plugin, CW_TYPE_PLUGIN)
@@ -76,6 +80,39 @@ cmd_answers (CwInvocation *invocation, gpointer user_data)
 }
 
 static void
+on_hold_cancelled (GCancellable *cancellable, gpointer user_data)
+{
+  CwInvocation *invocation = user_data;
+  CwTestAskerPlugin *self = g_object_get_data (G_OBJECT (invocation), "asker");
+
+  self->held--;
+  self->cancelled++;
+  cw_invocation_return_new_error (invocation, CW_ERROR_CANCELLED, "the caller went away");
+}
+
+static void
+cmd_hold (CwInvocation *invocation, gpointer user_data)
+{
+  CwTestAskerPlugin *self = user_data;
+
+  self->held++;
+  g_object_set_data (G_OBJECT (invocation), "asker", self);
+  g_cancellable_connect (cw_invocation_get_cancellable (invocation), G_CALLBACK (on_hold_cancelled),
+                         g_object_ref (invocation), g_object_unref);
+}
+
+static void
+cmd_held (CwInvocation *invocation, gpointer user_data)
+{
+  CwTestAskerPlugin *self = user_data;
+  JsonObject *result = json_object_new ();
+
+  json_object_set_int_member (result, "held", self->held);
+  json_object_set_int_member (result, "cancelled", self->cancelled);
+  cw_invocation_return_object (invocation, result);
+}
+
+static void
 append_status (GString *out, gpointer user_data)
 {
   CwTestAskerPlugin *self = user_data;
@@ -89,6 +126,8 @@ asker_load (CwPlugin *plugin, GError **error)
 {
   return cw_plugin_add_command (plugin, "askertest_ask", cmd_ask, error)
          && cw_plugin_add_command (plugin, "askertest_answers", cmd_answers, error)
+         && cw_plugin_add_command (plugin, "askertest_hold", cmd_hold, error)
+         && cw_plugin_add_command (plugin, "askertest_held", cmd_held, error)
          && cw_plugin_add_bootstrap_member (plugin, "askertestStatus", append_status, plugin,
                                             error);
 }
