@@ -112,8 +112,8 @@ cw_agent_config_validate (JsonObject *config, GError **error)
                                "activeProvider must be a string");
           return FALSE;
         }
-      if (!check_provider ("activeProvider", json_node_get_string (active), error))
-        return FALSE;
+      /* An unknown activeProvider is not refused: contract §5.3 falls back to google
+       * (cw_agent_config_merge, with a warning in the log). */
     }
   if (urls_node == NULL || JSON_NODE_HOLDS_NULL (urls_node))
     return TRUE;
@@ -203,7 +203,10 @@ cw_agent_config_merge (CwAgentConfig *self, JsonObject *config, GPtrArray *reaso
     {
       const gchar *norm = cw_agent_provider_normalize (provider);
       if (norm == NULL)
-        norm = "google";
+        {
+          g_warning ("activeProvider '%s' is not a known provider: using google", provider);
+          norm = "google";
+        }
       if (g_strcmp0 (norm, self->active_provider) != 0)
         {
           g_free (self->active_provider);

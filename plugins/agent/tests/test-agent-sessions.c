@@ -225,8 +225,10 @@ test_config_and_ready (void)
   g_autofree gchar *id = NULL;
   g_autofree gchar *db = NULL;
   g_autofree gchar *contents = NULL;
+  g_autofree gchar *log = NULL;
   JsonObject *r;
 
+  cw_test_daemon_log_to_file (f->daemon);
   agent_fixture_start (f);
   /* Fresh install: google is active and has no key. */
   ready = agent_call (f->client, "is_ready", NULL);
@@ -242,10 +244,8 @@ test_config_and_ready (void)
   ready = agent_call (f->client, "is_ready", NULL);
   g_assert_true (json_object_get_boolean_member (obj (ready), "ready"));
 
-  /* An unknown provider or a base URL that is not http(s) is refused, naming the field, and
-   * changes nothing (openai would need a key: is_ready stays true only with lmstudio). */
-  assert_config_refused (f, "{\"config\":{\"activeProvider\":\"nosuch\"}}",
-                         "activeProvider: 'nosuch' is not a known provider (known: gemini, google");
+  /* A base URL that is not http(s) or for an unknown provider is refused, naming the field,
+   * and changes nothing (openai would need a key: is_ready stays true only with lmstudio). */
   assert_config_refused (f,
                          "{\"config\":{\"activeProvider\":\"openai\","
                          "\"providerBaseUrls\":{\"openai\":\"ftp://example.com/v1\"}}}",
@@ -261,6 +261,39 @@ test_config_and_ready (void)
   ready = agent_call (f->client, "is_ready", NULL);
   g_assert_true (json_object_get_boolean_member (obj (ready), "ready"));
 
+  /* An unknown activeProvider falls back to google, as contract §5.3 says, with a warning in
+   * the log: google has no key here, so is_ready turns false. */
+  g_clear_pointer (&applied, json_node_unref);
+  applied = agent_call (f->client, "set_runtime_config",
+                        "{\"config\":{\"activeProvider\":\"nosuch\","
+                        "\"googleApiKey\":null}}");
+  g_assert_cmpstr (
+      json_array_get_string_element (json_object_get_array_member (obj (applied), "reasons"), 0),
+      ==, "provider_changed");
+  g_clear_pointer (&ready, json_node_unref);
+  ready = agent_call (f->client, "is_ready", NULL);
+  g_assert_false (json_object_get_boolean_member (obj (ready), "ready"));
+  g_clear_pointer (&res, json_node_unref);
+  res = agent_call (f->client, "daemon_health", NULL);
+  {
+    JsonArray *plugins = json_object_get_array_member (obj (res), "plugins");
+    const gchar *active = NULL;
+    for (guint i = 0; i < json_array_get_length (plugins); i++)
+      {
+        JsonObject *p = json_array_get_object_element (plugins, i);
+        if (g_strcmp0 (json_object_get_string_member (p, "name"), "agent") == 0)
+          active = json_object_get_string_member (json_object_get_object_member (p, "details"),
+                                                  "activeProvider");
+      }
+    g_assert_cmpstr (active, ==, "google");
+  }
+  g_assert_true (g_file_get_contents (f->daemon->log_file, &log, NULL, NULL));
+  g_assert_nonnull (strstr (log, "activeProvider 'nosuch' is not a known provider: using google"));
+  g_clear_pointer (&applied, json_node_unref);
+  applied = agent_call (f->client, "set_runtime_config",
+                        "{\"config\":{\"activeProvider\":\"lmstudio\"}}");
+
+  g_clear_pointer (&res, json_node_unref);
   res = agent_call (f->client, "set_models",
                     "{\"models\":[{\"id\":\"qwen-local\",\"provider\":\"lmstudio\","
                     "\"inputTokenLimit\":32768}]}");
