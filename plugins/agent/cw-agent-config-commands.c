@@ -28,6 +28,8 @@ save_config (CwAgentPlugin *self, CwInvocation *inv, JsonObject *result)
 
   if (!cw_agent_config_save (self->config, self->store, &error))
     {
+      /* What is in memory goes back to what is stored. */
+      cw_agent_config_reload (self->config, self->store);
       if (result != NULL)
         json_object_unref (result);
       cw_invocation_return_error (inv, g_steal_pointer (&error));

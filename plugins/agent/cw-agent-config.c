@@ -313,6 +313,25 @@ cw_agent_config_load (CwAgentConfig *self, CwStore *store, GError **error)
   return TRUE;
 }
 
+void
+cw_agent_config_reload (CwAgentConfig *self, CwStore *store)
+{
+  CwAgentConfig *stored = cw_agent_config_new ();
+  CwAgentConfig tmp;
+  g_autoptr (GError) error = NULL;
+
+  if (!cw_agent_config_load (stored, store, &error))
+    {
+      g_warning ("cannot read the stored runtime config back: %s", error->message);
+      cw_agent_config_free (stored);
+      return;
+    }
+  tmp = *self;
+  *self = *stored;
+  *stored = tmp;
+  cw_agent_config_free (stored);
+}
+
 gboolean
 cw_agent_config_save (CwAgentConfig *self, CwStore *store, GError **error)
 {

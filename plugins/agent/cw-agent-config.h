@@ -25,6 +25,8 @@ void cw_agent_config_free (CwAgentConfig *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CwAgentConfig, cw_agent_config_free)
 
 gboolean cw_agent_config_load (CwAgentConfig *self, CwStore *store, GError **error);
+/* Replaces what @self holds with the stored config (after a save that failed). */
+void cw_agent_config_reload (CwAgentConfig *self, CwStore *store);
 gboolean cw_agent_config_save (CwAgentConfig *self, CwStore *store, GError **error);
 /* A RuntimeConfig's activeProvider and providerBaseUrls name known providers, and every base
  * URL is http:// or https://; otherwise an error saying which field is wrong and why. */

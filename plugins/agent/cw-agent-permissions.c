@@ -294,7 +294,7 @@ cw_permission_request (CwAgentPlugin *plugin, CwAgentSession *session, const gch
   data = json_object_new ();
   json_object_set_object_member (data, "request", json_object_ref (p->request));
   cw_agent_sessions_emit (plugin->sessions, "permission:request", session->id, data);
-  cw_agent_sessions_commit (plugin->sessions, session, CW_AGENT_CHANGE_RUNTIME);
+  cw_agent_sessions_commit (plugin->sessions, session, CW_AGENT_CHANGE_RUNTIME, NULL);
   return p;
 }
 
@@ -323,7 +323,7 @@ resolve (CwAgentPlugin *plugin, CwAgentSession *session, CwPendingPermission *p,
   json_object_set_string_member (data, "permissionId", p->id);
   json_object_set_string_member (data, "decision", decision);
   cw_agent_sessions_emit (plugin->sessions, "permission:resolved", session->id, data);
-  cw_agent_sessions_commit (plugin->sessions, session, CW_AGENT_CHANGE_RUNTIME);
+  cw_agent_sessions_commit (plugin->sessions, session, CW_AGENT_CHANGE_RUNTIME, NULL);
 
   waiters = g_array_copy (p->waiters);
   g_array_set_size (p->waiters, 0);

@@ -63,7 +63,7 @@ recover_session (CwAgentPlugin *self, CwAgentSession *session, const gchar *acti
     {
       cw_agent_turn_resume (self, session, active_turn_id != NULL ? active_turn_id : "msg_restored",
                             cw_agent_queue_turn_ended, self);
-      cw_agent_sessions_commit (self->sessions, session, CW_AGENT_CHANGE_RUNTIME);
+      cw_agent_sessions_commit (self->sessions, session, CW_AGENT_CHANGE_RUNTIME, NULL);
       return;
     }
   if (active_turn_id == NULL)
@@ -81,7 +81,7 @@ recover_session (CwAgentPlugin *self, CwAgentSession *session, const gchar *acti
   json_object_set_string_member (item, "code", "INTERRUPTED");
   json_object_set_boolean_member (item, "recoverable", TRUE);
   stored = cw_agent_sessions_append_item (self->sessions, session, item);
-  cw_agent_sessions_commit (self->sessions, session, CW_AGENT_CHANGE_RUNTIME);
+  cw_agent_sessions_commit (self->sessions, session, CW_AGENT_CHANGE_RUNTIME, NULL);
 }
 
 static gchar *

@@ -31,9 +31,11 @@ gboolean cw_agent_turn_commands_register (CwAgentPlugin *self, GError **error);
 gboolean cw_agent_queue_commands_register (CwAgentPlugin *self, GError **error);
 gboolean cw_agent_capability_commands_register (CwAgentPlugin *self, GError **error);
 
-/* Queues a message (at the front with @first); stores the queue, emits queue:update. */
-void cw_agent_plugin_queue_message (CwAgentPlugin *self, CwAgentSession *session,
-                                    const gchar *content, JsonArray *attachments, gboolean first);
+/* Queues a message (at the front with @first); stores the queue, emits queue:update. When
+ * the queue cannot be stored it stays as it was and FALSE is returned. */
+gboolean cw_agent_plugin_queue_message (CwAgentPlugin *self, CwAgentSession *session,
+                                        const gchar *content, JsonArray *attachments,
+                                        gboolean first, GError **error);
 /* A turn's end: the next queued message goes (CwAgentTurnEnded). */
 void cw_agent_queue_turn_ended (CwAgentSession *session, gpointer plugin);
 /* Starts the next queued message of an idle session, if any. */

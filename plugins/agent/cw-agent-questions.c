@@ -77,7 +77,7 @@ cw_question_ask (CwAgentPlugin *plugin, CwAgentSession *session, const gchar *tu
   data = json_object_new ();
   json_object_set_object_member (data, "request", json_object_ref (q->request));
   cw_agent_sessions_emit (plugin->sessions, "question:ask", session->id, data);
-  cw_agent_sessions_commit (plugin->sessions, session, CW_AGENT_CHANGE_RUNTIME);
+  cw_agent_sessions_commit (plugin->sessions, session, CW_AGENT_CHANGE_RUNTIME, NULL);
   return q;
 }
 
@@ -105,7 +105,7 @@ resolve (CwAgentPlugin *plugin, CwAgentSession *session, CwPendingQuestion *q, J
   json_object_set_string_member (data, "questionId", q->id);
   json_object_set_member (data, "answer", json_node_copy (answer));
   cw_agent_sessions_emit (plugin->sessions, "question:answered", session->id, data);
-  cw_agent_sessions_commit (plugin->sessions, session, CW_AGENT_CHANGE_RUNTIME);
+  cw_agent_sessions_commit (plugin->sessions, session, CW_AGENT_CHANGE_RUNTIME, NULL);
   cw_pending_question_free (q);
   if (func != NULL)
     func (answer, user_data);

@@ -18,11 +18,19 @@ emit_queue (CwAgentPlugin *self, CwAgentSession *s)
   cw_agent_sessions_emit (self->sessions, "queue:update", s->id, data);
 }
 
-static void
-queue_changed (CwAgentPlugin *self, CwAgentSession *s)
+/* Stores the queue changed since @undo was saved and announces it; when the store fails the
+ * queue is put back (with @undo NULL: the failure is only logged). */
+static gboolean
+queue_changed (CwAgentPlugin *self, CwAgentSession *s, CwAgentSessionUndo *undo, GError **error)
 {
-  cw_agent_sessions_commit (self->sessions, s, CW_AGENT_CHANGE_QUEUE | CW_AGENT_CHANGE_RUNTIME);
+  CwAgentChange changes = CW_AGENT_CHANGE_QUEUE | CW_AGENT_CHANGE_RUNTIME;
+
+  if (undo != NULL && !cw_agent_sessions_commit_or_undo (self->sessions, s, changes, undo, error))
+    return FALSE;
+  if (undo == NULL)
+    cw_agent_sessions_commit (self->sessions, s, changes, NULL);
   emit_queue (self, s);
+  return TRUE;
 }
 
 static void
@@ -39,18 +47,20 @@ answer_waiters (CwAgentSession *s)
     }
 }
 
-void
+gboolean
 cw_agent_plugin_queue_message (CwAgentPlugin *self, CwAgentSession *s, const gchar *content,
-                               JsonArray *attachments, gboolean first)
+                               JsonArray *attachments, gboolean first, GError **error)
 {
   g_autofree gchar *id = cw_make_id ("qmsg");
   CwQueuedMessage *msg = cw_queued_message_new (id, content, attachments, cw_now_ms ());
+  g_auto (CwAgentSessionUndo) undo = { 0 };
 
+  cw_agent_session_undo_save (s, &undo);
   if (first)
     g_ptr_array_insert (s->queue, 0, msg);
   else
     g_ptr_array_add (s->queue, msg);
-  queue_changed (self, s);
+  return queue_changed (self, s, &undo, error);
 }
 
 void
@@ -72,7 +82,7 @@ cw_agent_plugin_run_queue (CwAgentPlugin *self, CwAgentSession *s)
       return;
     }
   next = g_ptr_array_steal_index (s->queue, 0);
-  queue_changed (self, s);
+  queue_changed (self, s, NULL, NULL);
   cw_agent_turn_start (self, s, next->content, next->attachments, 0, cw_agent_queue_turn_ended,
                        self);
   cw_queued_message_free (next);
@@ -99,6 +109,20 @@ cmd_get_queue (CwInvocation *inv, gpointer user_data)
   cw_invocation_return_value (inv, node);
 }
 
+/* A command's change of the queue: stored and announced, answered true; or the store's
+ * error with the queue as it was. */
+static void
+commit_and_reply (CwAgentPlugin *self, CwInvocation *inv, CwAgentSession *s,
+                  CwAgentSessionUndo *undo)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!queue_changed (self, s, undo, &error))
+    cw_invocation_return_error (inv, g_steal_pointer (&error));
+  else
+    return_bool (inv, TRUE);
+}
+
 /* Common start of the commands on one queued message. */
 static CwAgentSession *
 session_and_message (CwAgentPlugin *self, CwInvocation *inv, const gchar **message_id)
@@ -123,6 +147,7 @@ cmd_remove_from_queue (CwInvocation *inv, gpointer user_data)
   CwAgentPlugin *self = PLUGIN (user_data);
   const gchar *id = NULL;
   CwAgentSession *s = session_and_message (self, inv, &id);
+  g_auto (CwAgentSessionUndo) undo = { 0 };
   guint index;
 
   if (s == NULL)
@@ -132,9 +157,9 @@ cmd_remove_from_queue (CwInvocation *inv, gpointer user_data)
       return_bool (inv, FALSE);
       return;
     }
+  cw_agent_session_undo_save (s, &undo);
   g_ptr_array_remove_index (s->queue, index);
-  queue_changed (self, s);
-  return_bool (inv, TRUE);
+  commit_and_reply (self, inv, s, &undo);
 }
 
 static void
@@ -144,6 +169,7 @@ cmd_edit_queued_message (CwInvocation *inv, gpointer user_data)
   g_autoptr (GError) error = NULL;
   const gchar *id = NULL, *content;
   CwAgentSession *s = session_and_message (self, inv, &id);
+  g_auto (CwAgentSessionUndo) undo = { 0 };
   CwQueuedMessage *msg;
 
   if (s == NULL)
@@ -154,16 +180,16 @@ cmd_edit_queued_message (CwInvocation *inv, gpointer user_data)
       cw_invocation_return_error (inv, g_steal_pointer (&error));
       return;
     }
-  msg = cw_agent_session_find_queued (s, id, NULL);
-  if (msg == NULL)
+  if (cw_agent_session_find_queued (s, id, NULL) == NULL)
     {
       return_bool (inv, FALSE);
       return;
     }
+  cw_agent_session_undo_save (s, &undo);
+  msg = cw_agent_session_find_queued (s, id, NULL);
   g_free (msg->content);
   msg->content = g_strdup (content);
-  queue_changed (self, s);
-  return_bool (inv, TRUE);
+  commit_and_reply (self, inv, s, &undo);
 }
 
 static void
@@ -174,6 +200,7 @@ cmd_reorder_queue (CwInvocation *inv, gpointer user_data)
   JsonNode *node;
   JsonArray *ids;
   GPtrArray *reordered;
+  g_auto (CwAgentSessionUndo) undo = { 0 };
 
   if (s == NULL)
     return;
@@ -184,6 +211,7 @@ cmd_reorder_queue (CwInvocation *inv, gpointer user_data)
       return;
     }
   ids = json_node_get_array (node);
+  cw_agent_session_undo_save (s, &undo);
   /* As in the contract: the queue becomes exactly the listed ids that exist. */
   reordered = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_queued_message_free);
   for (guint i = 0; i < json_array_get_length (ids); i++)
@@ -195,16 +223,17 @@ cmd_reorder_queue (CwInvocation *inv, gpointer user_data)
     }
   g_ptr_array_unref (s->queue);
   s->queue = reordered;
-  queue_changed (self, s);
-  return_bool (inv, TRUE);
+  commit_and_reply (self, inv, s, &undo);
 }
 
 static void
 cmd_send_queued_immediately (CwInvocation *inv, gpointer user_data)
 {
   CwAgentPlugin *self = PLUGIN (user_data);
+  g_autoptr (GError) error = NULL;
   const gchar *id = NULL;
   CwAgentSession *s = session_and_message (self, inv, &id);
+  g_auto (CwAgentSessionUndo) undo = { 0 };
   guint index;
 
   if (s == NULL)
@@ -214,8 +243,13 @@ cmd_send_queued_immediately (CwInvocation *inv, gpointer user_data)
       return_bool (inv, FALSE);
       return;
     }
+  cw_agent_session_undo_save (s, &undo);
   g_ptr_array_insert (s->queue, 0, g_ptr_array_steal_index (s->queue, index));
-  queue_changed (self, s);
+  if (!queue_changed (self, s, &undo, &error))
+    {
+      cw_invocation_return_error (inv, g_steal_pointer (&error));
+      return;
+    }
   /* Then what stop_generation does; the queue picks the message up next. */
   if (s->turn != NULL)
     cw_agent_turn_stop (s->turn);

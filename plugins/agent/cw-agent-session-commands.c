@@ -59,15 +59,17 @@ finish_create (CreateData *d)
   CwAgentSession *s = d->session;
   g_autoptr (GError) error = NULL;
 
-  /* Stored at once: unlike the original, a session exists from here on. */
-  if (!cw_agent_store_save_session (self->store, s, &error))
+  /* Stored at once (row and runtime in one transaction): unlike the original, a session
+   * exists from here on, and only once it is stored. */
+  if (!cw_agent_sessions_commit (self->sessions, s, CW_AGENT_CHANGE_INFO | CW_AGENT_CHANGE_RUNTIME,
+                                 &error))
     {
       g_prefix_error (&error, "failed to create session: ");
       cw_invocation_return_error (d->invocation, g_steal_pointer (&error));
       return;
     }
   cw_agent_sessions_add (self->sessions, s);
-  cw_agent_sessions_commit (self->sessions, s, CW_AGENT_CHANGE_RUNTIME | CW_AGENT_CHANGE_ANNOUNCE);
+  cw_agent_sessions_commit (self->sessions, s, CW_AGENT_CHANGE_ANNOUNCE, NULL);
   /* The context meter has its window from the start, as in the original. */
   cw_agent_sessions_emit_context (self->sessions, s);
   cw_invocation_return_object (d->invocation, cw_agent_session_to_info (s));
@@ -421,12 +423,27 @@ cmd_delete_session (CwInvocation *inv, gpointer user_data)
 
 /* ---- changing ----------------------------------------------------------------------- */
 
+/* Commits a command's change of @s and answers it: void, or the store's error with the
+ * session put back as it was (a full or locked disk changes nothing). */
+static void
+commit_and_reply (CwAgentPlugin *self, CwInvocation *inv, CwAgentSession *s, CwAgentChange changes,
+                  CwAgentSessionUndo *undo)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!cw_agent_sessions_commit_or_undo (self->sessions, s, changes, undo, &error))
+    return_error (inv, g_steal_pointer (&error));
+  else
+    return_void (inv);
+}
+
 static void
 cmd_update_session_title (CwInvocation *inv, gpointer user_data)
 {
   CwAgentPlugin *self = PLUGIN (user_data);
   CwAgentSession *s = cw_agent_sessions_from_invocation (self->sessions, inv);
   g_autoptr (GError) error = NULL;
+  g_auto (CwAgentSessionUndo) undo = { 0 };
   const gchar *title;
 
   if (s == NULL)
@@ -437,11 +454,11 @@ cmd_update_session_title (CwInvocation *inv, gpointer user_data)
       return_error (inv, g_steal_pointer (&error));
       return;
     }
+  cw_agent_session_undo_save (s, &undo);
   g_free (s->title);
   s->title = g_strdup (title);
   s->updated_at = cw_now_ms ();
-  cw_agent_sessions_commit (self->sessions, s, CW_AGENT_CHANGE_INFO | CW_AGENT_CHANGE_ANNOUNCE);
-  return_void (inv);
+  commit_and_reply (self, inv, s, CW_AGENT_CHANGE_INFO | CW_AGENT_CHANGE_ANNOUNCE, &undo);
 }
 
 static void
@@ -451,6 +468,7 @@ cmd_update_session_working_directory (CwInvocation *inv, gpointer user_data)
   CwAgentSession *s = cw_agent_sessions_from_invocation (self->sessions, inv);
   g_autoptr (GError) error = NULL;
   g_autofree gchar *wd = NULL;
+  g_auto (CwAgentSessionUndo) undo = { 0 };
   const gchar *dir, *state;
 
   if (s == NULL)
@@ -476,14 +494,15 @@ cmd_update_session_working_directory (CwInvocation *inv, gpointer user_data)
                                       state);
       return;
     }
+  cw_agent_session_undo_save (s, &undo);
   g_free (s->working_directory);
   s->working_directory = g_steal_pointer (&wd);
   /* Path grants belonged to the old directory tree. */
   g_hash_table_remove_all (s->permission_scopes);
   s->updated_at = cw_now_ms ();
-  cw_agent_sessions_commit (
-      self->sessions, s, CW_AGENT_CHANGE_INFO | CW_AGENT_CHANGE_RUNTIME | CW_AGENT_CHANGE_ANNOUNCE);
-  return_void (inv);
+  commit_and_reply (self, inv, s,
+                    CW_AGENT_CHANGE_INFO | CW_AGENT_CHANGE_RUNTIME | CW_AGENT_CHANGE_ANNOUNCE,
+                    &undo);
 }
 
 static void
@@ -491,12 +510,13 @@ cmd_update_session_last_accessed (CwInvocation *inv, gpointer user_data)
 {
   CwAgentPlugin *self = PLUGIN (user_data);
   CwAgentSession *s = cw_agent_sessions_from_invocation (self->sessions, inv);
+  g_auto (CwAgentSessionUndo) undo = { 0 };
 
   if (s == NULL)
     return;
+  cw_agent_session_undo_save (s, &undo);
   s->last_accessed_at = cw_now_ms ();
-  cw_agent_sessions_commit (self->sessions, s, CW_AGENT_CHANGE_INFO);
-  return_void (inv);
+  commit_and_reply (self, inv, s, CW_AGENT_CHANGE_INFO, &undo);
 }
 
 /* The "mode" param if it is one of @modes; otherwise answers the call and returns NULL. */
@@ -525,6 +545,7 @@ cmd_set_approval_mode (CwInvocation *inv, gpointer user_data)
   static const gchar *const modes[] = { "auto", "read_only", "full", NULL };
   CwAgentPlugin *self = PLUGIN (user_data);
   CwAgentSession *s = cw_agent_sessions_from_invocation (self->sessions, inv);
+  g_auto (CwAgentSessionUndo) undo = { 0 };
   const gchar *mode;
 
   if (s == NULL)
@@ -532,10 +553,10 @@ cmd_set_approval_mode (CwInvocation *inv, gpointer user_data)
   mode = get_mode (inv, modes, "mode must be auto, read_only or full");
   if (mode == NULL)
     return;
+  cw_agent_session_undo_save (s, &undo);
   g_free (s->approval_mode);
   s->approval_mode = g_strdup (mode);
-  cw_agent_sessions_commit (self->sessions, s, CW_AGENT_CHANGE_INFO);
-  return_void (inv);
+  commit_and_reply (self, inv, s, CW_AGENT_CHANGE_INFO, &undo);
 }
 
 static void
@@ -544,6 +565,8 @@ cmd_set_execution_mode (CwInvocation *inv, gpointer user_data)
   static const gchar *const modes[] = { "execute", "plan", NULL };
   CwAgentPlugin *self = PLUGIN (user_data);
   CwAgentSession *s = cw_agent_sessions_from_invocation (self->sessions, inv);
+  g_autoptr (GError) error = NULL;
+  g_auto (CwAgentSessionUndo) undo = { 0 };
   const gchar *mode;
 
   if (s == NULL)
@@ -551,23 +574,30 @@ cmd_set_execution_mode (CwInvocation *inv, gpointer user_data)
   mode = get_mode (inv, modes, "mode must be execute or plan");
   if (mode == NULL)
     return;
-  if (g_strcmp0 (mode, s->execution_mode) != 0)
+  if (g_strcmp0 (mode, s->execution_mode) == 0)
     {
-      g_free (s->execution_mode);
-      s->execution_mode = g_strdup (mode);
-      /* A plan waiting for approval is moot once the mode changes. */
-      for (guint i = 0; i < s->pending_questions->len;)
-        {
-          CwPendingQuestion *q = g_ptr_array_index (s->pending_questions, i);
-          if (g_strcmp0 (json_object_get_string_member_with_default (q->tool_call, "kind", ""),
-                         "plan")
-              == 0)
-            cw_question_cancel (self, s, q);
-          else
-            i++;
-        }
-      s->updated_at = cw_now_ms ();
-      cw_agent_sessions_commit (self->sessions, s, CW_AGENT_CHANGE_INFO | CW_AGENT_CHANGE_ANNOUNCE);
+      return_void (inv);
+      return;
+    }
+  cw_agent_session_undo_save (s, &undo);
+  g_free (s->execution_mode);
+  s->execution_mode = g_strdup (mode);
+  s->updated_at = cw_now_ms ();
+  if (!cw_agent_sessions_commit_or_undo (
+          self->sessions, s, CW_AGENT_CHANGE_INFO | CW_AGENT_CHANGE_ANNOUNCE, &undo, &error))
+    {
+      return_error (inv, g_steal_pointer (&error));
+      return;
+    }
+  /* A plan waiting for approval is moot once the mode changed. */
+  for (guint i = 0; i < s->pending_questions->len;)
+    {
+      CwPendingQuestion *q = g_ptr_array_index (s->pending_questions, i);
+      if (g_strcmp0 (json_object_get_string_member_with_default (q->tool_call, "kind", ""), "plan")
+          == 0)
+        cw_question_cancel (self, s, q);
+      else
+        i++;
     }
   return_void (inv);
 }

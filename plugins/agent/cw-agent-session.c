@@ -14,6 +14,13 @@
 
 G_DEFINE_FINAL_TYPE (CwAgentSession, cw_agent_session, G_TYPE_OBJECT)
 
+static GHashTable *
+scopes_new (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                (GDestroyNotify) g_ptr_array_unref);
+}
+
 CwQueuedMessage *
 cw_queued_message_new (const gchar *id, const gchar *content, JsonArray *attachments,
                        gint64 queued_at)
@@ -93,8 +100,7 @@ cw_agent_session_init (CwAgentSession *self)
   self->pending_questions
       = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_pending_question_free);
   self->permission_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  self->permission_scopes
-      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
+  self->permission_scopes = scopes_new ();
   self->tasks = json_array_new ();
   self->waiters = g_ptr_array_new_with_free_func (g_object_unref);
 }
@@ -106,6 +112,85 @@ cw_agent_session_new (const gchar *id)
 
   self->id = g_strdup (id);
   return self;
+}
+
+static GHashTable *
+scopes_copy (GHashTable *scopes)
+{
+  GHashTable *copy = scopes_new ();
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, scopes);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      GPtrArray *paths = value;
+      GPtrArray *dup = g_ptr_array_new_full (paths->len, g_free);
+      for (guint i = 0; i < paths->len; i++)
+        g_ptr_array_add (dup, g_strdup (g_ptr_array_index (paths, i)));
+      g_hash_table_insert (copy, g_strdup (key), dup);
+    }
+  return copy;
+}
+
+void
+cw_agent_session_undo_save (CwAgentSession *self, CwAgentSessionUndo *undo)
+{
+  cw_agent_session_undo_clear (undo);
+  undo->saved = TRUE;
+  undo->title = g_strdup (self->title);
+  undo->working_directory = g_strdup (self->working_directory);
+  undo->execution_mode = g_strdup (self->execution_mode);
+  undo->approval_mode = g_strdup (self->approval_mode);
+  undo->updated_at = self->updated_at;
+  undo->last_accessed_at = self->last_accessed_at;
+  undo->permission_scopes = scopes_copy (self->permission_scopes);
+  undo->queue = g_ptr_array_new_full (self->queue->len, (GDestroyNotify) cw_queued_message_free);
+  for (guint i = 0; i < self->queue->len; i++)
+    {
+      CwQueuedMessage *msg = g_ptr_array_index (self->queue, i);
+      g_ptr_array_add (undo->queue, cw_queued_message_new (msg->id, msg->content, msg->attachments,
+                                                           msg->queued_at));
+    }
+}
+
+#define UNDO_STRING(field)                                                                         \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    g_free (self->field);                                                                          \
+    self->field = g_steal_pointer (&undo->field);                                                  \
+  }                                                                                                \
+  G_STMT_END
+
+void
+cw_agent_session_undo_restore (CwAgentSession *self, CwAgentSessionUndo *undo)
+{
+  if (!undo->saved)
+    return;
+  UNDO_STRING (title);
+  UNDO_STRING (working_directory);
+  UNDO_STRING (execution_mode);
+  UNDO_STRING (approval_mode);
+  self->updated_at = undo->updated_at;
+  self->last_accessed_at = undo->last_accessed_at;
+  g_hash_table_unref (self->permission_scopes);
+  self->permission_scopes = g_steal_pointer (&undo->permission_scopes);
+  g_ptr_array_unref (self->queue);
+  self->queue = g_steal_pointer (&undo->queue);
+  cw_agent_session_invalidate (self);
+  cw_agent_session_undo_clear (undo);
+}
+
+void
+cw_agent_session_undo_clear (CwAgentSessionUndo *undo)
+{
+  g_free (undo->title);
+  g_free (undo->working_directory);
+  g_free (undo->execution_mode);
+  g_free (undo->approval_mode);
+  g_clear_pointer (&undo->permission_scopes, g_hash_table_unref);
+  g_clear_pointer (&undo->queue, g_ptr_array_unref);
+  memset (undo, 0, sizeof *undo);
 }
 
 static void

@@ -87,6 +87,27 @@ struct _CwAgentSession
 
 CwAgentSession *cw_agent_session_new (const gchar *id);
 
+/* What a command changes of a session, kept before the change so that a commit that fails
+ * (a full or locked disk) can put the session back as it is stored. */
+typedef struct
+{
+  gboolean saved;
+  gchar *title;
+  gchar *working_directory;
+  gchar *execution_mode;
+  gchar *approval_mode;
+  gint64 updated_at;
+  gint64 last_accessed_at;
+  GHashTable *permission_scopes; /* a copy, or NULL */
+  GPtrArray *queue;              /* a copy */
+} CwAgentSessionUndo;
+
+void cw_agent_session_undo_save (CwAgentSession *self, CwAgentSessionUndo *undo);
+/* Puts back what @undo kept and clears it. */
+void cw_agent_session_undo_restore (CwAgentSession *self, CwAgentSessionUndo *undo);
+void cw_agent_session_undo_clear (CwAgentSessionUndo *undo);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CwAgentSessionUndo, cw_agent_session_undo_clear)
+
 /* SessionInfo (contract §4.2). */
 JsonObject *cw_agent_session_to_info (CwAgentSession *self);
 /* Shared, sealed (read-only) SessionInfo; a new reference. */

@@ -122,30 +122,41 @@ cw_agent_sessions_end (CwAgentSessions *self)
     g_warning ("cannot finish a transaction: %s", error->message);
 }
 
-static void
-write_changes (CwAgentSessions *self, CwAgentSession *session, CwAgentChange changes)
+static gboolean
+write_changes (CwAgentSessions *self, CwAgentSession *session, CwAgentChange changes,
+               GError **error)
 {
-  g_autoptr (GError) error = NULL;
-
   if ((changes & CW_AGENT_CHANGE_INFO)
-      && !cw_agent_store_save_session (self->store, session, &error))
-    {
-      g_warning ("failed to save session %s: %s", session->id, error->message);
-      g_clear_error (&error);
-    }
+      && !cw_agent_store_save_session (self->store, session, error))
+    return FALSE;
   if (changes & CW_AGENT_CHANGE_RUNTIME)
     {
       g_autoptr (JsonObject) snap = cw_agent_session_runtime_snapshot (
           session, session->turn != NULL ? cw_agent_turn_get_id (session->turn) : NULL);
-      if (!cw_agent_store_save_runtime (self->store, session->id, snap, &error))
-        {
-          g_warning ("failed to save runtime of session %s: %s", session->id, error->message);
-          g_clear_error (&error);
-        }
+      if (!cw_agent_store_save_runtime (self->store, session->id, snap, error))
+        return FALSE;
     }
-  if ((changes & CW_AGENT_CHANGE_QUEUE)
-      && !cw_agent_store_save_queue (self->store, session, &error))
-    g_warning ("failed to save queue of session %s: %s", session->id, error->message);
+  if ((changes & CW_AGENT_CHANGE_QUEUE) && !cw_agent_store_save_queue (self->store, session, error))
+    return FALSE;
+  return TRUE;
+}
+
+/* All of @changes or none: a single statement is atomic, more go in a savepoint. */
+static gboolean
+write_atomically (CwAgentSessions *self, CwAgentSession *session, CwAgentChange writes,
+                  GError **error)
+{
+  if ((writes & (writes - 1)) == 0)
+    return write_changes (self, session, writes, error);
+  if (!cw_store_savepoint (self->store, "agent_commit", error))
+    return FALSE;
+  if (!write_changes (self, session, writes, error)
+      || !cw_store_release (self->store, "agent_commit", error))
+    {
+      cw_store_rollback_to (self->store, "agent_commit");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static void
@@ -160,9 +171,11 @@ emit_session_updated (CwAgentSessions *self, CwAgentSession *session)
   cw_agent_sessions_emit (self, "session:updated", NULL, data);
 }
 
-void
-cw_agent_sessions_commit (CwAgentSessions *self, CwAgentSession *session, CwAgentChange changes)
+gboolean
+cw_agent_sessions_commit (CwAgentSessions *self, CwAgentSession *session, CwAgentChange changes,
+                          GError **error)
 {
+  g_autoptr (GError) local = NULL;
   CwAgentChange writes
       = changes & (CW_AGENT_CHANGE_INFO | CW_AGENT_CHANGE_RUNTIME | CW_AGENT_CHANGE_QUEUE);
 
@@ -170,18 +183,28 @@ cw_agent_sessions_commit (CwAgentSessions *self, CwAgentSession *session, CwAgen
   if (writes != 0)
     cw_agent_session_invalidate (session);
   if (session->deleted)
-    return;
-  /* One change, one transaction (a single write needs no savepoint of its own). */
-  if (writes != 0 && (writes & (writes - 1)) != 0)
+    return TRUE;
+  if (writes != 0 && !write_atomically (self, session, writes, &local))
     {
-      cw_agent_sessions_begin (self);
-      write_changes (self, session, writes);
-      cw_agent_sessions_end (self);
+      g_prefix_error (&local, "failed to save session %s: ", session->id);
+      if (error == NULL)
+        g_warning ("%s", local->message);
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
     }
-  else if (writes != 0)
-    write_changes (self, session, writes);
   if (changes & CW_AGENT_CHANGE_ANNOUNCE)
     emit_session_updated (self, session);
+  return TRUE;
+}
+
+gboolean
+cw_agent_sessions_commit_or_undo (CwAgentSessions *self, CwAgentSession *session,
+                                  CwAgentChange changes, CwAgentSessionUndo *undo, GError **error)
+{
+  if (cw_agent_sessions_commit (self, session, changes, error))
+    return TRUE;
+  cw_agent_session_undo_restore (session, undo);
+  return FALSE;
 }
 
 /* ---- events --------------------------------------------------------------------------- */
@@ -292,7 +315,7 @@ cw_agent_sessions_append_item (CwAgentSessions *self, CwAgentSession *session, J
       cw_agent_sessions_begin (self);
       if (!cw_agent_store_insert_item (self->store, session->id, item, &error))
         g_warning ("failed to store chat item of session %s: %s", session->id, error->message);
-      cw_agent_sessions_commit (self, session, CW_AGENT_CHANGE_INFO);
+      cw_agent_sessions_commit (self, session, CW_AGENT_CHANGE_INFO, NULL);
       cw_agent_sessions_end (self);
     }
   data = json_object_new ();

@@ -42,11 +42,16 @@ CwAgentSession *cw_agent_sessions_from_invocation (CwAgentSessions *self, CwInvo
 /* As list_sessions orders them (updatedAt desc, lastAccessedAt desc). */
 GPtrArray *cw_agent_sessions_sorted (CwAgentSessions *self);
 
-/* Writes @changes of @session in one transaction (nothing for a deleted session) and emits
- * session:updated when announced. Write failures are logged: the session in memory stays
- * authoritative until the next write succeeds. */
-void cw_agent_sessions_commit (CwAgentSessions *self, CwAgentSession *session,
-                               CwAgentChange changes);
+/* Writes @changes of @session in one transaction, all or nothing (nothing for a deleted
+ * session), then emits session:updated when announced. A failed write emits nothing and
+ * returns FALSE: with @error it is the caller's to report, without one it is logged. */
+gboolean cw_agent_sessions_commit (CwAgentSessions *self, CwAgentSession *session,
+                                   CwAgentChange changes, GError **error);
+/* The same for a command that changed @session after cw_agent_session_undo_save(): when the
+ * write fails, the session gets back what @undo kept, so memory is what is stored. */
+gboolean cw_agent_sessions_commit_or_undo (CwAgentSessions *self, CwAgentSession *session,
+                                           CwAgentChange changes, CwAgentSessionUndo *undo,
+                                           GError **error);
 /* Several writes (commits, item writes, request rows) in one transaction; nests. */
 void cw_agent_sessions_begin (CwAgentSessions *self);
 void cw_agent_sessions_end (CwAgentSessions *self);

@@ -70,7 +70,11 @@ cmd_send_message (CwInvocation *inv, gpointer user_data)
     }
   if (must_queue (s))
     {
-      cw_agent_plugin_queue_message (self, s, content, attachments, FALSE);
+      if (!cw_agent_plugin_queue_message (self, s, content, attachments, FALSE, &error))
+        {
+          cw_invocation_return_error (inv, g_steal_pointer (&error));
+          return;
+        }
       return_void (inv);
       if (s->turn == NULL)
         cw_agent_plugin_run_queue (self, s);

@@ -130,7 +130,7 @@ complete_tool (CwAgentToolRun *run, gboolean success, const gchar *output, const
   stored = cw_agent_sessions_append_item (self->plugin->sessions, self->session, item);
 
   self->tools_pending--;
-  cw_agent_sessions_commit (self->plugin->sessions, self->session, CW_AGENT_CHANGE_RUNTIME);
+  cw_agent_sessions_commit (self->plugin->sessions, self->session, CW_AGENT_CHANGE_RUNTIME, NULL);
   if (self->tools_pending > 0)
     return;
   if (self->stopped)
@@ -253,7 +253,7 @@ run_write_todos (CwAgentToolRun *run)
   self->session->tasks = json_array_ref (tasks);
   cw_agent_sessions_emit_tasks (self->plugin->sessions, self->session);
   self->tasks_sent = TRUE;
-  cw_agent_sessions_commit (self->plugin->sessions, self->session, CW_AGENT_CHANGE_RUNTIME);
+  cw_agent_sessions_commit (self->plugin->sessions, self->session, CW_AGENT_CHANGE_RUNTIME, NULL);
   summary = g_strdup_printf ("Todo list updated (%u items)", json_array_get_length (tasks));
   complete_tool (run, TRUE, summary, NULL, NULL);
 }
@@ -371,7 +371,7 @@ cw_agent_turn_run_tools (CwAgentTurn *self)
       stored = cw_agent_sessions_append_item (self->plugin->sessions, self->session, item);
       run->start_item_id = g_strdup (json_object_get_string_member (stored, "id"));
     }
-  cw_agent_sessions_commit (self->plugin->sessions, self->session, CW_AGENT_CHANGE_RUNTIME);
+  cw_agent_sessions_commit (self->plugin->sessions, self->session, CW_AGENT_CHANGE_RUNTIME, NULL);
   /* authorize_tool may complete a call at once (and even end the round), so walk a copy. */
   {
     g_autoptr (GPtrArray) runs = g_ptr_array_new ();

@@ -470,9 +470,9 @@ finish (CwAgentTurn *self)
   if (self->error_message == NULL)
     cw_agent_session_set_last_error (session, NULL, NULL);
   session->updated_at = cw_now_ms ();
-  cw_agent_sessions_commit (plugin->sessions, session,
-                            CW_AGENT_CHANGE_INFO | CW_AGENT_CHANGE_RUNTIME
-                                | CW_AGENT_CHANGE_ANNOUNCE);
+  cw_agent_sessions_commit (
+      plugin->sessions, session,
+      CW_AGENT_CHANGE_INFO | CW_AGENT_CHANGE_RUNTIME | CW_AGENT_CHANGE_ANNOUNCE, NULL);
   answer_run_invocation (self, status);
   ended = self->ended;
   ended_data = self->ended_data;
@@ -586,13 +586,13 @@ on_plan_answer (JsonNode *answer, gpointer user_data)
       g_free (session->execution_mode);
       session->execution_mode = g_strdup ("execute");
       cw_agent_sessions_commit (self->plugin->sessions, session,
-                                CW_AGENT_CHANGE_INFO | CW_AGENT_CHANGE_ANNOUNCE);
+                                CW_AGENT_CHANGE_INFO | CW_AGENT_CHANGE_ANNOUNCE, NULL);
       message = g_strdup_printf (PLAN_APPROVED, self->plan_text);
     }
   else
     message
         = feedback != NULL ? g_strdup_printf (PLAN_REVISE_WITH, feedback) : g_strdup (PLAN_REVISE);
-  cw_agent_plugin_queue_message (self->plugin, session, message, NULL, TRUE);
+  cw_agent_plugin_queue_message (self->plugin, session, message, NULL, TRUE, NULL);
   cw_agent_turn_maybe_finish (self);
 }
 
@@ -659,7 +659,7 @@ on_done (const gchar *stop_reason, const GError *error, gpointer user_data)
   self->retrying = FALSE;
   end_thinking (self);
   end_segment (self);
-  cw_agent_sessions_commit (self->plugin->sessions, self->session, CW_AGENT_CHANGE_RUNTIME);
+  cw_agent_sessions_commit (self->plugin->sessions, self->session, CW_AGENT_CHANGE_RUNTIME, NULL);
   if (error != NULL && !self->stopped
       && !g_error_matches (error, CW_PROVIDER_ERROR, CW_PROVIDER_ERROR_CANCELLED))
     record_error (self, error->message, contract_code (error));
@@ -741,7 +741,7 @@ start_stream (CwAgentTurn *self, const gchar *api_key)
   req.tools = tools;
   req.thinking = TRUE;
   self->stream = cw_provider_stream_start (self->plugin->soup, &req, &callbacks, self);
-  cw_agent_sessions_commit (self->plugin->sessions, self->session, CW_AGENT_CHANGE_RUNTIME);
+  cw_agent_sessions_commit (self->plugin->sessions, self->session, CW_AGENT_CHANGE_RUNTIME, NULL);
 }
 
 static void
@@ -823,7 +823,7 @@ cw_agent_turn_start (CwAgentPlugin *plugin, CwAgentSession *session, const gchar
     session->first_message = g_utf8_substring (content, 0, MIN (g_utf8_strlen (content, -1), 100));
   stored = cw_agent_sessions_append_item (plugin->sessions, session, item);
   session->updated_at = cw_now_ms ();
-  cw_agent_sessions_commit (plugin->sessions, session, CW_AGENT_CHANGE_INFO);
+  cw_agent_sessions_commit (plugin->sessions, session, CW_AGENT_CHANGE_INFO, NULL);
   cw_agent_turn_begin_round (self);
   return self;
 }
@@ -892,7 +892,7 @@ cw_agent_turn_stop (CwAgentTurn *self)
   g_cancellable_cancel (self->cancellable);
   if (self->stream != NULL)
     cw_provider_stream_cancel (self->stream);
-  cw_agent_sessions_commit (self->plugin->sessions, self->session, CW_AGENT_CHANGE_RUNTIME);
+  cw_agent_sessions_commit (self->plugin->sessions, self->session, CW_AGENT_CHANGE_RUNTIME, NULL);
 }
 
 void

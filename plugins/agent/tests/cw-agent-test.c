@@ -449,3 +449,21 @@ agent_tool_result (JsonObject *tool_result_event)
 {
   return json_object_get_object_member (agent_event_data (tool_result_event), "result");
 }
+
+sqlite3 *
+agent_store_lock (AgentFixture *f)
+{
+  g_autofree gchar *path = g_build_filename (f->daemon->dir, "daemon", "coworkd.db", NULL);
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL), ==, SQLITE_OK);
+  return db;
+}
+
+void
+agent_store_unlock (sqlite3 *db)
+{
+  g_assert_cmpint (sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+}

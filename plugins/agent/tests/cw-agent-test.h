@@ -37,6 +37,12 @@ gboolean agent_tree_contains (const gchar *dir, const gchar *needle);
 /* Requests logged by the fake server, one JSON object each. */
 GPtrArray *agent_fixture_llm_requests (AgentFixture *f);
 
+/* Takes the write lock of the daemon's database from this process, as a second writer (a
+ * backup, another daemon) would: the daemon's writes then fail after its busy timeout, while
+ * reads go on. agent_store_unlock() gives it back. */
+sqlite3 *agent_store_lock (AgentFixture *f);
+void agent_store_unlock (sqlite3 *db);
+
 /* Runs coworkctl --app-data-dir <the daemon's dir> @args with @input on stdin and the
  * daemon's environment; asserts it succeeds and returns its stdout. */
 gchar *agent_run_ctl (AgentFixture *f, const gchar *input, const gchar *const *args);

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-agent-test.h"
 
+#include <glib/gstdio.h>
 #include <signal.h>
 
 static JsonObject *
@@ -411,6 +412,127 @@ test_capabilities (void)
   g_assert_nonnull (strstr (json_object_get_string_member (obj (prompt), "prompt"), "plan mode"));
 }
 
+/* The runtime of @id in the bootstrap state, without its updatedAt (when it was built). */
+static gchar *
+runtime_text (AgentFixture *f, const gchar *id)
+{
+  g_autoptr (JsonNode) boot = agent_call (f->client, "agent_get_bootstrap_state", NULL);
+  JsonObject *runtime
+      = json_object_get_object_member (json_object_get_object_member (obj (boot), "runtime"), id);
+  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+
+  json_object_remove_member (runtime, "updatedAt");
+  json_node_set_object (node, runtime);
+  return cw_json_to_string (node);
+}
+
+static gchar *
+list_text (AgentFixture *f)
+{
+  g_autoptr (JsonNode) list = agent_call (f->client, "list_sessions", NULL);
+
+  return cw_json_to_string (list);
+}
+
+/* What the permission engine does with write_file and which mode it runs in: the approval
+ * and execution modes of the session as the capability snapshot shows them. */
+static gchar *
+modes_text (AgentFixture *f, const gchar *id)
+{
+  g_autoptr (JsonNode) snap
+      = agent_call (f->client, "get_capability_snapshot", "{\"sessionId\":\"%s\"}", id);
+
+  return g_strdup_printf (
+      "%s %s", json_object_get_string_member (find_tool (obj (snap), "write_file"), "policyAction"),
+      json_object_get_string_member (obj (snap), "executionMode"));
+}
+
+static void
+assert_unchanged (AgentFixture *f, const gchar *id, const gchar *list, const gchar *runtime,
+                  const gchar *modes)
+{
+  g_autofree gchar *list_now = list_text (f);
+  g_autofree gchar *runtime_now = runtime_text (f, id);
+  g_autofree gchar *modes_now = modes_text (f, id);
+
+  g_assert_cmpstr (list_now, ==, list);
+  g_assert_cmpstr (runtime_now, ==, runtime);
+  g_assert_cmpstr (modes_now, ==, modes);
+}
+
+/* The error of a command the daemon cannot store: the store's own words. */
+static void
+assert_not_stored (AgentFixture *f, const gchar *command, const gchar *params_fmt, const gchar *id)
+{
+  g_autofree gchar *params = g_strdup_printf (params_fmt, id, f->workdir);
+  g_autofree gchar *msg = agent_call_error (f->client, command, "%s", params);
+
+  if (strstr (msg, "database is locked") == NULL)
+    g_error ("%s: expected a locked database, got: %s", command, msg);
+}
+
+/* A commit that fails (another writer holds the database) leaves the session as it was: each
+ * command that changes one answers the store's error, and the session in memory, in the
+ * bootstrap state and after a restart is the one stored before. */
+static void
+test_failed_commit (void)
+{
+  g_autoptr (AgentFixture) f = agent_fixture_new ();
+  g_autofree gchar *id = NULL, *sub = NULL;
+  g_autofree gchar *list_before = NULL, *runtime_before = NULL, *modes_before = NULL;
+  g_autoptr (JsonNode) res = NULL;
+  g_autoptr (JsonNode) usage = NULL;
+  sqlite3 *lock;
+
+  agent_fixture_start (f);
+  id = agent_fixture_create_session (f);
+  sub = g_build_filename (f->workdir, "sub", NULL);
+  g_assert_cmpint (g_mkdir (sub, 0700), ==, 0);
+  res = agent_call (f->client, "update_session_title",
+                    "{\"sessionId\":\"%s\",\"title\":\"Before\"}", id);
+  list_before = list_text (f);
+  runtime_before = runtime_text (f, id);
+  modes_before = modes_text (f, id);
+  g_assert_cmpstr (modes_before, ==, "allow execute");
+
+  lock = agent_store_lock (f);
+  assert_not_stored (f, "update_session_title", "{\"sessionId\":\"%s\",\"title\":\"After\"}", id);
+  assert_not_stored (f, "update_session_working_directory",
+                     "{\"sessionId\":\"%s\",\"workingDirectory\":\"%s/sub\"}", id);
+  assert_not_stored (f, "update_session_last_accessed", "{\"sessionId\":\"%s\"}", id);
+  assert_not_stored (f, "set_approval_mode", "{\"sessionId\":\"%s\",\"mode\":\"read_only\"}", id);
+  assert_not_stored (f, "set_execution_mode", "{\"sessionId\":\"%s\",\"mode\":\"plan\"}", id);
+  /* A session that cannot be stored does not exist, and a catalog that cannot be stored is
+   * not used (the session's window stays the built-in 128,000). */
+  assert_not_stored (f, "create_session",
+                     "{\"workingDirectory\":\"%2$s\",\"provider\":\"lmstudio\",\"title\":%1$s}",
+                     "null");
+  assert_not_stored (f, "set_models",
+                     "{\"models\":[{\"id\":\"local-model\",\"inputTokenLimit\":32768}]%s}", "");
+  usage = agent_call (f->client, "get_context_usage", "{\"sessionId\":\"%s\"}", id);
+  g_assert_cmpint (json_object_get_int_member (obj (usage), "total"), ==, 128000);
+
+  /* In memory: nothing moved. */
+  assert_unchanged (f, id, list_before, runtime_before, modes_before);
+  agent_store_unlock (lock);
+
+  /* After a restart: the same, and the next change is stored as usual. */
+  agent_fixture_stop (f, SIGKILL);
+  agent_fixture_start (f);
+  assert_unchanged (f, id, list_before, runtime_before, modes_before);
+  g_clear_pointer (&res, json_node_unref);
+  res = agent_call (f->client, "update_session_title", "{\"sessionId\":\"%s\",\"title\":\"After\"}",
+                    id);
+  agent_fixture_stop (f, SIGTERM);
+  agent_fixture_start (f);
+  {
+    g_autoptr (JsonNode) list = agent_call (f->client, "list_sessions", NULL);
+    g_assert_cmpstr (json_object_get_string_member (
+                         json_array_get_object_element (json_node_get_array (list), 0), "title"),
+                     ==, "After");
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -423,5 +545,6 @@ main (int argc, char **argv)
                         test_persistence);
   g_test_add_func ("/cowork/agent/sessions/config-and-ready", test_config_and_ready);
   g_test_add_func ("/cowork/agent/sessions/capabilities", test_capabilities);
+  g_test_add_func ("/cowork/agent/sessions/failed-commit", test_failed_commit);
   return g_test_run ();
 }

@@ -738,6 +738,62 @@ test_context_trim (void)
   g_assert_cmpuint (json_array_get_length (messages), <=, 8);
 }
 
+/* Queue commands whose commit fails (another writer holds the database) answer the store's
+ * error and leave the queue as it was. */
+static void
+test_queue_failed_commit (void)
+{
+  g_autoptr (AgentTurn) t = agent_turn_new ("{\"responses\":[{\"events\":[{\"delayMs\":8000},"
+                                            "{\"text\":\"late\"}],\"stopReason\":\"end_turn\"}]}");
+  g_autofree gchar *id = NULL, *qid = NULL, *before = NULL, *after = NULL;
+  g_autoptr (JsonNode) res = NULL;
+  g_autoptr (JsonNode) queue = NULL;
+  g_autoptr (JsonObject) ev = NULL;
+  const gchar *commands[][2] = {
+    { "send_message", "\"content\":\"three\"" },
+    { "edit_queued_message", "\"messageId\":\"%s\",\"content\":\"changed\"" },
+    { "remove_from_queue", "\"messageId\":\"%s\"" },
+    { "reorder_queue", "\"messageIds\":[]" },
+    { "send_queued_immediately", "\"messageId\":\"%s\"" },
+  };
+  sqlite3 *lock;
+
+  if (t == NULL)
+    return;
+  id = agent_turn_send (t, "one");
+  ev = agent_turn_wait (t, "stream:start");
+  res = agent_call (t->f->client, "send_message", "{\"sessionId\":\"%s\",\"content\":\"two\"}",
+                    t->session);
+  queue = agent_call (t->f->client, "get_queue", "{\"sessionId\":\"%s\"}", t->session);
+  qid = g_strdup (json_object_get_string_member (
+      json_array_get_object_element (json_node_get_array (queue), 0), "id"));
+  before = cw_json_to_string (queue);
+
+  lock = agent_store_lock (t->f);
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      g_autofree gchar *extra = g_strdup_printf (commands[i][1], qid);
+      g_autofree gchar *msg = agent_call_error (t->f->client, commands[i][0],
+                                                "{\"sessionId\":\"%s\",%s}", t->session, extra);
+      if (strstr (msg, "database is locked") == NULL)
+        g_error ("%s: expected a locked database, got: %s", commands[i][0], msg);
+    }
+  g_clear_pointer (&queue, json_node_unref);
+  queue = agent_call (t->f->client, "get_queue", "{\"sessionId\":\"%s\"}", t->session);
+  after = cw_json_to_string (queue);
+  g_assert_cmpstr (after, ==, before);
+  agent_store_unlock (lock);
+  /* The turn was left running: a failed command stopped nothing. */
+  {
+    g_autoptr (JsonNode) boot = agent_call (t->f->client, "agent_get_bootstrap_state", NULL);
+    JsonObject *runtime = json_object_get_object_member (
+        json_object_get_object_member (json_node_get_object (boot), "runtime"), t->session);
+    g_assert_cmpstr (json_object_get_string_member (runtime, "runState"), ==, "running");
+    g_assert_cmpuint (
+        json_array_get_length (json_object_get_array_member (runtime, "messageQueue")), ==, 1);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -749,6 +805,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/agent/turns/question", test_question);
   g_test_add_func ("/cowork/agent/turns/stop-mid-stream", test_stop_mid_stream);
   g_test_add_func ("/cowork/agent/turns/queue-order", test_queue_order);
+  g_test_add_func ("/cowork/agent/turns/queue-failed-commit", test_queue_failed_commit);
   g_test_add_func ("/cowork/agent/turns/error-401", test_error_401);
   g_test_add_func ("/cowork/agent/turns/error-429", test_error_429);
   g_test_add_func ("/cowork/agent/turns/error-500", test_error_500);
