@@ -1,0 +1,315 @@
+/* cw-integrations-outbox.c: every message to a platform goes through here.
+ *
+ * A reply is formatted (contract §3.7) and stored `pending` before anything is sent. A send
+ * marks the row `sending` (committed) first and `sent` with the platform's message id after;
+ * a failure goes back to `pending` with the next attempt after a doubling delay, and after
+ * `[integrations] max-attempts` to `failed` (reported as INTEGRATION_SEND_ERROR). A row still
+ * `sending` at start was in flight when the daemon died: nobody knows whether the platform
+ * got it, so it becomes `unknown` and is reported instead of sent twice — unless the
+ * platform's adapter dedupes by the outbound id (CW_INTEGRATION_CAP_IDEMPOTENT_SEND).
+ * Rows are unique per (inbound message, kind), so a reply is queued once however often the
+ * routing after a crash runs again.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-integrations-plugin.h"
+
+#include <string.h>
+
+#define TRUNCATED_SUFFIX "...(truncated, see Cowork desktop for full response)"
+
+/* ---- formatting ---------------------------------------------------------------------------- */
+
+static gchar *
+regex_replace (const gchar *text, const gchar *pattern, const gchar *replacement)
+{
+  g_autoptr (GRegex) re = g_regex_new (pattern, G_REGEX_MULTILINE, 0, NULL);
+
+  return g_regex_replace (re, text, -1, 0, replacement, 0, NULL);
+}
+
+gchar *
+cw_integrations_format_text (const gchar *platform, const gchar *text, guint max_length)
+{
+  static const struct
+  {
+    const gchar *pattern;
+    const gchar *replacement;
+  } rules[] = {
+    { "<br\\s*/?>", "\n" },
+    { "</?[A-Za-z][^<>]*>", "" },                            /* HTML tags */
+    { "^```[^\\n]*\\n?", "" },                               /* code fences */
+    { "`([^`\\n]+)`", "\\1" },                               /* inline code */
+    { "!?\\[([^\\]\\n]*)\\]\\(([^)\\s]+)\\)", "\\1 (\\2)" }, /* links and images */
+    { "\\*\\*([^*\\n]+)\\*\\*", "\\1" },                     /* bold */
+    { "__([^_\\n]+)__", "\\1" },
+    { "(^|[\\s(])\\*([^*\\s][^*\\n]*)\\*", "\\1\\2" }, /* italics */
+    { "(^|[\\s(])_([^_\\s][^_\\n]*)_(?=[\\s).,!?:;]|$)", "\\1\\2" },
+    { "~~([^~\\n]+)~~", "\\1" },
+    { "^#{1,6}\\s+", "" }, /* headings */
+    { "[ \\t]+$", "" },    /* trailing spaces */
+  };
+  g_autofree gchar *out = g_strdup (text != NULL ? text : "");
+  glong length;
+
+  for (guint i = 0; i < G_N_ELEMENTS (rules); i++)
+    {
+      gchar *next = regex_replace (out, rules[i].pattern, rules[i].replacement);
+      if (next != NULL)
+        {
+          g_free (out);
+          out = next;
+        }
+    }
+  g_strstrip (out);
+  if (g_strcmp0 (platform, "slack") == 0)
+    {
+      gchar *amp = regex_replace (out, "&", "\\&amp;");
+      gchar *lt = regex_replace (amp, "<", "\\&lt;");
+      g_free (out);
+      out = regex_replace (lt, ">", "\\&gt;");
+      g_free (amp);
+      g_free (lt);
+    }
+  length = g_utf8_strlen (out, -1);
+  if (max_length > 0 && length > (glong) max_length)
+    {
+      glong keep = (glong) max_length - (glong) strlen (TRUNCATED_SUFFIX);
+      gchar *cut = g_utf8_offset_to_pointer (out, MAX (0, keep));
+      GString *s = g_string_new_len (out, cut - out);
+      g_string_append (s, TRUNCATED_SUFFIX);
+      g_free (out);
+      return g_string_free (s, FALSE);
+    }
+  return g_steal_pointer (&out);
+}
+
+/* ---- queueing -------------------------------------------------------------------------------- */
+
+gboolean
+cw_integrations_outbox_queue (CwIntegrationsPlugin *self, const gchar *platform,
+                              const gchar *chat_id, gint64 inbound_id, const gchar *kind,
+                              const gchar *text, const gchar *reply_data, gchar **out_id,
+                              GError **error)
+{
+  const CwIntegrationPlatform *p = cw_integrations_platform_lookup (platform);
+  g_autoptr (CwIntegrationsOutbox) row = g_new0 (CwIntegrationsOutbox, 1);
+  gboolean duplicate;
+
+  row->id = cw_make_id ("out");
+  row->platform = g_strdup (platform);
+  row->chat_id = g_strdup (chat_id);
+  row->inbound_id = inbound_id;
+  row->kind = g_strdup (kind);
+  row->text = cw_integrations_format_text (platform, text, p != NULL ? p->max_length : 8000);
+  if (*row->text == '\0')
+    {
+      g_free (row->text);
+      row->text = g_strdup ("(empty message)");
+    }
+  row->reply_data = g_strdup (reply_data);
+  row->state = g_strdup ("pending");
+  if (!cw_integrations_store_insert_outbox (self->store, row, &duplicate, error))
+    return FALSE;
+  if (duplicate)
+    g_debug ("%s: the %s for message %" G_GINT64_FORMAT " is queued already", platform, kind,
+             inbound_id);
+  if (out_id != NULL)
+    *out_id = duplicate ? NULL : g_strdup (row->id);
+  return TRUE;
+}
+
+/* ---- sending --------------------------------------------------------------------------------- */
+
+typedef struct
+{
+  CwIntegrationsPlugin *self;
+  CwIntegrationsOutbox *row;
+  JsonObject *reply_data;
+  CwIntegrationOutbound outbound;
+  CwIntegrationAdapter *adapter;
+} Send;
+
+static void
+send_free (Send *send)
+{
+  cw_integrations_outbox_free (send->row);
+  g_clear_pointer (&send->reply_data, json_object_unref);
+  g_clear_object (&send->adapter);
+  g_free (send);
+}
+
+static void
+save_row (CwIntegrationsPlugin *self, CwIntegrationsOutbox *row)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!cw_integrations_store_update_outbox (self->store, row, &error))
+    g_warning ("outbox %s: %s", row->id, error->message);
+}
+
+static void
+plan_retry (CwIntegrationsPlugin *self, gint64 at)
+{
+  gint64 next = cw_plugin_schedule_get_next (CW_PLUGIN (self), "outbox");
+
+  if (next == CW_SCHEDULE_NEVER || next <= 0 || at < next
+      || next < cw_integrations_plugin_now (self))
+    cw_integrations_plugin_schedule (self, "outbox", at);
+}
+
+static void
+on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Send *send = user_data;
+  CwIntegrationsPlugin *self = send->self;
+  CwIntegrationsOutbox *row = send->row;
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *message_id
+      = cw_integration_adapter_send_finish (CW_INTEGRATION_ADAPTER (source), result, &error);
+
+  g_hash_table_remove (self->sending, row->id);
+  g_free (row->state);
+  row->attempts++;
+  if (message_id != NULL)
+    {
+      JsonObject *data = json_object_new ();
+      row->state = g_strdup ("sent");
+      g_free (row->message_id);
+      row->message_id = g_steal_pointer (&message_id);
+      g_clear_pointer (&row->error, g_free);
+      save_row (self, row);
+      json_object_set_string_member (data, "platform", row->platform);
+      json_object_set_string_member (data, "chatId", row->chat_id);
+      json_object_set_int_member (data, "timestamp", cw_now_ms ());
+      cw_plugin_emit (CW_PLUGIN (self), "integration:message_out", NULL, data);
+    }
+  else
+    {
+      g_free (row->error);
+      row->error = g_strdup (error->message);
+      if (row->attempts >= self->outbox_max_attempts)
+        {
+          row->state = g_strdup ("failed");
+          cw_integrations_plugin_emit_error (
+              self, "INTEGRATION_SEND_ERROR",
+              "%s: a message to %s could not be sent after %" G_GINT64_FORMAT " attempts: %s",
+              row->platform, row->chat_id, row->attempts, error->message);
+        }
+      else
+        {
+          gint64 delay = self->outbox_retry_base_ms;
+          for (gint64 i = 1; i < row->attempts && delay < 3600000; i++)
+            delay *= 2;
+          row->state = g_strdup ("pending");
+          row->next_attempt_at = cw_integrations_plugin_now (self) + MIN (delay, 3600000);
+          plan_retry (self, row->next_attempt_at);
+          g_message ("%s: send to %s failed (%s); attempt %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
+                     " in %" G_GINT64_FORMAT " ms",
+                     row->platform, row->chat_id, error->message, row->attempts + 1,
+                     self->outbox_max_attempts, MIN (delay, 3600000));
+        }
+      save_row (self, row);
+    }
+  send_free (send);
+}
+
+static void
+send_row (CwIntegrationsPlugin *self, CwIntegrationsLink *link, CwIntegrationsOutbox *row)
+{
+  Send *send = g_new0 (Send, 1);
+  g_autoptr (JsonNode) node = NULL;
+
+  send->self = self;
+  send->row = row;
+  if (row->reply_data != NULL && (node = cw_json_from_string (row->reply_data, -1, NULL)) != NULL
+      && JSON_NODE_HOLDS_OBJECT (node))
+    send->reply_data = json_object_ref (json_node_get_object (node));
+  send->outbound.outbound_id = row->id;
+  send->outbound.chat_id = row->chat_id;
+  send->outbound.text = row->text;
+  send->outbound.reply_data = send->reply_data;
+  send->adapter = g_object_ref (link->adapter);
+  g_free (row->state);
+  row->state = g_strdup ("sending");
+  /* Committed before the platform sees anything: a crash from here on is "unknown". */
+  save_row (self, row);
+  g_hash_table_add (self->sending, g_strdup (row->id));
+  cw_integration_adapter_send_async (link->adapter, &send->outbound, NULL, on_sent, send);
+}
+
+void
+cw_integrations_outbox_flush (CwIntegrationsPlugin *self, const gchar *platform)
+{
+  g_autoptr (GPtrArray) rows = NULL;
+  gint64 now = cw_integrations_plugin_now (self);
+  gint64 earliest = 0;
+
+  if (!self->started || self->stopping)
+    return;
+  rows = cw_integrations_store_list_outbox (self->store, "pending");
+  for (guint i = 0; i < rows->len; i++)
+    {
+      CwIntegrationsOutbox *row = g_ptr_array_index (rows, i);
+      CwIntegrationsLink *link = cw_integrations_plugin_get_link (self, row->platform);
+
+      if (link == NULL || !link->connected || link->adapter == NULL
+          || g_hash_table_contains (self->sending, row->id)
+          || (platform != NULL && !g_str_equal (platform, row->platform)))
+        continue;
+      if (row->next_attempt_at > now)
+        {
+          if (earliest == 0 || row->next_attempt_at < earliest)
+            earliest = row->next_attempt_at;
+          continue;
+        }
+      send_row (self, link, g_steal_pointer (&rows->pdata[i]));
+    }
+  if (earliest > 0)
+    plan_retry (self, earliest);
+}
+
+static gboolean
+platform_dedupes (const gchar *platform)
+{
+  const CwIntegrationPlatform *p = cw_integrations_platform_lookup (platform);
+  CwIntegrationAdapterClass *klass;
+  gboolean dedupes;
+
+  if (p == NULL || p->get_type == NULL)
+    return FALSE;
+  klass = g_type_class_ref (p->get_type ());
+  dedupes = (klass->caps & CW_INTEGRATION_CAP_IDEMPOTENT_SEND) != 0;
+  g_type_class_unref (klass);
+  return dedupes;
+}
+
+void
+cw_integrations_outbox_recover (CwIntegrationsPlugin *self)
+{
+  g_autoptr (GPtrArray) rows = cw_integrations_store_list_outbox (self->store, "sending");
+
+  for (guint i = 0; i < rows->len; i++)
+    {
+      CwIntegrationsOutbox *row = g_ptr_array_index (rows, i);
+
+      g_free (row->state);
+      if (platform_dedupes (row->platform))
+        {
+          row->state = g_strdup ("pending");
+          save_row (self, row);
+          continue;
+        }
+      row->state = g_strdup ("unknown");
+      g_free (row->error);
+      row->error = g_strdup ("The daemon stopped while this message was being sent; it may or "
+                             "may not have arrived, so it is not sent again");
+      save_row (self, row);
+      g_warning ("%s: a message to %s was being sent when the daemon stopped; not sent again",
+                 row->platform, row->chat_id);
+      cw_integrations_plugin_emit_error (
+          self, "INTEGRATION_SEND_ERROR",
+          "%s: a message to %s may not have arrived (the daemon stopped while sending it); it "
+          "is not sent again",
+          row->platform, row->chat_id);
+    }
+}
