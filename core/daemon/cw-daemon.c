@@ -39,7 +39,7 @@ struct _CwDaemon
   gint64 started_at_us;
   gint64 ready_at_us;
   gboolean ready;
-  guint watchdog_id;
+  CwSdWatchdog *watchdog;
 };
 
 G_DEFINE_FINAL_TYPE (CwDaemon, cw_daemon, G_TYPE_OBJECT)
@@ -287,6 +287,37 @@ phase_transports (CwDaemon *self, const CwDaemonOptions *options, GError **error
   return start_dbus (self, options, error);
 }
 
+/* The watchdog's liveness check: the store takes the write lock and answers a read. A
+ * database held by someone else past the busy timeout, or one that gives I/O errors, fails
+ * it (so systemd restarts a daemon that can no longer store anything); a lock taken and
+ * given back within one watchdog period costs one ping, not a restart. */
+static gboolean
+watchdog_check (gpointer user_data, GError **error)
+{
+  CwDaemon *self = user_data;
+  gboolean outer = sqlite3_get_autocommit (cw_store_get_db (self->store));
+  sqlite3_stmt *stmt;
+  gboolean ok;
+
+  if (outer ? !cw_store_begin (self->store, error)
+            : !cw_store_savepoint (self->store, "watchdog", error))
+    {
+      g_prefix_error (error, "the store does not answer: ");
+      return FALSE;
+    }
+  stmt = cw_store_prepare (self->store, "SELECT count(*) FROM schema_versions", error);
+  ok = stmt != NULL && sqlite3_step (stmt) == SQLITE_ROW;
+  if (stmt != NULL && !ok)
+    cw_store_set_error (self->store, error, "the store does not answer");
+  if (stmt != NULL)
+    sqlite3_reset (stmt);
+  if (outer)
+    cw_store_rollback (self->store);
+  else
+    cw_store_rollback_to (self->store, "watchdog");
+  return ok;
+}
+
 gboolean
 cw_daemon_start (CwDaemon *self, const CwDaemonOptions *options, GError **error)
 {
@@ -316,7 +347,7 @@ cw_daemon_start (CwDaemon *self, const CwDaemonOptions *options, GError **error)
   self->ready_at_us = g_get_monotonic_time ();
   cw_transport_dbus_set_ready (self->dbus, TRUE);
   cw_sd_notify ("READY=1");
-  self->watchdog_id = cw_sd_watchdog_start ();
+  self->watchdog = cw_sd_watchdog_start (watchdog_check, self);
   g_message ("coworkd %s ready on %s (%s mode, boot %s, %.1f ms)", PACKAGE_VERSION,
              self->paths->endpoint, self->paths->system_mode ? "system" : "user",
              cw_event_bus_get_boot_id (self->bus),
@@ -331,7 +362,7 @@ cw_daemon_stop (CwDaemon *self)
   if (self->ready)
     cw_sd_notify ("STOPPING=1");
   self->ready = FALSE;
-  g_clear_handle_id (&self->watchdog_id, g_source_remove);
+  g_clear_pointer (&self->watchdog, cw_sd_watchdog_stop);
   if (self->socket != NULL)
     cw_transport_socket_close (self->socket);
   if (self->dbus != NULL)
@@ -423,6 +454,7 @@ cw_daemon_get_health (CwDaemon *self)
   json_object_set_array_member (obj, "warnings", warnings);
   json_object_set_object_member (obj, "events", cw_event_bus_get_health (self->bus));
   json_object_set_object_member (obj, "scheduler", scheduler_health (self));
+  json_object_set_object_member (obj, "watchdog", cw_sd_watchdog_get_health (self->watchdog));
   json_object_set_object_member (obj, "http", cw_http_server_get_health (self->http));
   json_object_set_object_member (obj, "socket", cw_transport_socket_get_health (self->socket));
   if (cw_context_get_secrets (self->context) != NULL)
