@@ -232,15 +232,13 @@ import_session (CwAgentPlugin *self, const gchar *sessions_dir, const gchar *id,
     }
   if (cw_agent_json_array (tasks, "tasks") != NULL || context != NULL)
     {
-      g_autoptr (JsonObject) snap = NULL;
       if (cw_agent_json_array (tasks, "tasks") != NULL)
         {
           json_array_unref (s->tasks);
           s->tasks = json_array_ref (cw_agent_json_array (tasks, "tasks"));
         }
       s->context_used = num (context, "usedTokens", 0);
-      snap = cw_agent_session_runtime_snapshot (s, NULL);
-      if (!cw_agent_store_save_runtime (self->store, s->id, snap, error))
+      if (!cw_agent_store_save_runtime (self->store, s, NULL, NULL, error))
         return FALSE;
     }
   return TRUE;

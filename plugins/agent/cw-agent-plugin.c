@@ -84,23 +84,26 @@ recover_session (CwAgentPlugin *self, CwAgentSession *session, const gchar *acti
   cw_agent_sessions_commit (self->sessions, session, CW_AGENT_CHANGE_RUNTIME, NULL);
 }
 
-static gchar *
-stored_active_turn (CwAgentPlugin *self, CwAgentSession *session)
+/* Rows stored before schema 3 have no SessionRuntimeState text: read them once now and
+ * store it, so that the next start needs only their index rows. */
+static void
+upgrade_index_rows (CwAgentPlugin *self, GPtrArray *sessions)
 {
-  sqlite3_stmt *stmt
-      = cw_store_prepare (self->store,
-                          "SELECT json_extract(snapshot, '$.activeTurnId') FROM agent_runtime"
-                          " WHERE session_id = ?1",
-                          NULL);
-  gchar *turn = NULL;
+  g_autoptr (GPtrArray) old = g_ptr_array_new ();
 
-  if (stmt == NULL)
-    return NULL;
-  sqlite3_bind_text (stmt, 1, session->id, -1, SQLITE_TRANSIENT);
-  if (sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_type (stmt, 0) != SQLITE_NULL)
-    turn = g_strdup ((const gchar *) sqlite3_column_text (stmt, 0));
-  sqlite3_reset (stmt);
-  return turn;
+  for (guint i = 0; i < sessions->len; i++)
+    {
+      CwAgentSession *s = g_ptr_array_index (sessions, i);
+      if (!s->loaded && s->runtime_json == NULL)
+        g_ptr_array_add (old, cw_agent_sessions_lookup (self->sessions, s->id));
+    }
+  if (old->len == 0)
+    return;
+  cw_agent_sessions_begin (self->sessions);
+  for (guint i = 0; i < old->len; i++)
+    cw_agent_sessions_commit (self->sessions, g_ptr_array_index (old, i), CW_AGENT_CHANGE_RUNTIME,
+                              NULL);
+  cw_agent_sessions_end (self->sessions);
 }
 
 static gboolean
@@ -108,6 +111,7 @@ cw_agent_plugin_start (CwPlugin *plugin, GError **error)
 {
   CwAgentPlugin *self = CW_AGENT_PLUGIN (plugin);
   g_autoptr (GPtrArray) sessions = NULL;
+  g_autoptr (GHashTable) turns = NULL;
   g_autoptr (GError) import_error = NULL;
 
   if (!cw_agent_config_load (self->config, self->store, error))
@@ -118,25 +122,32 @@ cw_agent_plugin_start (CwPlugin *plugin, GError **error)
   cw_tool_commands_end_leftovers (self->commands);
   if (!cw_agent_import_legacy (self, &import_error))
     g_warning ("importing the desktop app's sessions failed: %s", import_error->message);
-  sessions = cw_agent_store_load_sessions (self->store, error);
-  if (sessions == NULL)
+  /* Index rows only: a session is read whole when something uses it (lookup), here those
+   * with a turn to take over or messages to run. */
+  sessions = cw_agent_store_load_index (self->store, error);
+  turns = sessions != NULL ? cw_agent_store_list_active_turns (self->store, error) : NULL;
+  if (turns == NULL)
     return FALSE;
   for (guint i = 0; i < sessions->len; i++)
-    {
-      CwAgentSession *s = g_ptr_array_index (sessions, i);
-      cw_agent_sessions_add (self->sessions, s);
-    }
+    cw_agent_sessions_add (self->sessions, g_ptr_array_index (sessions, i));
+  upgrade_index_rows (self, sessions);
+  /* Sessions with a pending permission or question are read by these. */
   cw_permission_restore (self);
   cw_question_restore (self);
   for (guint i = 0; i < sessions->len; i++)
     {
       CwAgentSession *s = g_ptr_array_index (sessions, i);
-      g_autofree gchar *turn = stored_active_turn (self, s);
-      recover_session (self, s, turn);
+      const gchar *turn = g_hash_table_lookup (turns, s->id);
+      if (turn != NULL || s->pending_permissions->len > 0 || s->pending_questions->len > 0)
+        recover_session (self, cw_agent_sessions_lookup (self->sessions, s->id), turn);
     }
   /* Unlike the original, queued messages go on by themselves after a restart. */
   for (guint i = 0; i < sessions->len; i++)
-    cw_agent_plugin_run_queue (self, g_ptr_array_index (sessions, i));
+    {
+      CwAgentSession *s = g_ptr_array_index (sessions, i);
+      if (s->queue->len > 0)
+        cw_agent_plugin_run_queue (self, cw_agent_sessions_lookup (self->sessions, s->id));
+    }
   g_debug ("agent plugin started with %u sessions", sessions->len);
   return TRUE;
 }

@@ -8,6 +8,10 @@
  *   2: agent_permissions and agent_questions dropped: pending requests are the SDK's pending
  *      interactions (core_interactions). Requests still waiting in them at the upgrade are
  *      not carried over; their turns end as interrupted.
+ *   3: agent_runtime.active_turn_id (the turn in flight, indexed: a start finds the turns to
+ *      recover without reading every snapshot) and agent_runtime.state (SessionRuntimeState
+ *      as the bootstrap state shows it, so sessions need not be loaded to be listed). A row
+ *      from before has no state: its session is loaded at the next start and written back.
  *
  * Rows that belong to a session go with it (ON DELETE CASCADE; the store turns foreign
  * keys on). Chat items and snapshots are JSON text: the wire shapes are the contract's,
@@ -81,6 +85,11 @@ static const CwMigration agent_migrations[] = {
        "  value TEXT NOT NULL);" },
   { 2, "DROP TABLE agent_permissions;"
        "DROP TABLE agent_questions;" },
+  { 3, "ALTER TABLE agent_runtime ADD COLUMN active_turn_id TEXT;"
+       "ALTER TABLE agent_runtime ADD COLUMN state TEXT;"
+       "UPDATE agent_runtime SET active_turn_id = json_extract(snapshot, '$.activeTurnId');"
+       "CREATE INDEX agent_runtime_active ON agent_runtime (session_id)"
+       "  WHERE active_turn_id IS NOT NULL;" },
 };
 
 gboolean

@@ -197,7 +197,8 @@ cmd_list_sessions (CwInvocation *inv, gpointer user_data)
 {
   g_autoptr (GPtrArray) sorted = cw_agent_sessions_sorted (PLUGIN (user_data)->sessions);
   /* The same cached SessionInfo text as the bootstrap state: no tree per session. */
-  GString *out = g_string_sized_new (64 + sorted->len * 600);
+  GString *out = g_string_sized_new (
+      2 + cw_agent_sessions_info_bytes (PLUGIN (user_data)->sessions, sorted));
 
   g_string_append_c (out, '[');
   for (guint i = 0; i < sorted->len; i++)
@@ -498,7 +499,7 @@ cmd_update_session_working_directory (CwInvocation *inv, gpointer user_data)
   g_free (s->working_directory);
   s->working_directory = g_steal_pointer (&wd);
   /* Path grants belonged to the old directory tree. */
-  g_hash_table_remove_all (s->permission_scopes);
+  g_clear_pointer (&s->permission_scopes, g_hash_table_unref);
   s->updated_at = cw_now_ms ();
   commit_and_reply (self, inv, s,
                     CW_AGENT_CHANGE_INFO | CW_AGENT_CHANGE_RUNTIME | CW_AGENT_CHANGE_ANNOUNCE,

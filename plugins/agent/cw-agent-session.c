@@ -74,8 +74,8 @@ cw_agent_session_finalize (GObject *object)
   g_ptr_array_unref (self->queue);
   g_ptr_array_unref (self->pending_permissions);
   g_ptr_array_unref (self->pending_questions);
-  g_hash_table_unref (self->permission_cache);
-  g_hash_table_unref (self->permission_scopes);
+  g_clear_pointer (&self->permission_cache, g_hash_table_unref);
+  g_clear_pointer (&self->permission_scopes, g_hash_table_unref);
   g_clear_pointer (&self->last_error, json_object_unref);
   g_clear_pointer (&self->tasks, json_array_unref);
   g_ptr_array_unref (self->waiters);
@@ -99,8 +99,6 @@ cw_agent_session_init (CwAgentSession *self)
       = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_pending_permission_unref);
   self->pending_questions
       = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_pending_question_free);
-  self->permission_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  self->permission_scopes = scopes_new ();
   self->tasks = json_array_new ();
   self->waiters = g_ptr_array_new_with_free_func (g_object_unref);
 }
@@ -111,16 +109,21 @@ cw_agent_session_new (const gchar *id)
   CwAgentSession *self = g_object_new (CW_TYPE_AGENT_SESSION, NULL);
 
   self->id = g_strdup (id);
+  /* A new session has all of its state; cw_agent_store_load_index makes index rows. */
+  self->loaded = TRUE;
   return self;
 }
 
 static GHashTable *
 scopes_copy (GHashTable *scopes)
 {
-  GHashTable *copy = scopes_new ();
+  GHashTable *copy;
   GHashTableIter iter;
   gpointer key, value;
 
+  if (scopes == NULL)
+    return NULL;
+  copy = scopes_new ();
   g_hash_table_iter_init (&iter, scopes);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
@@ -173,7 +176,7 @@ cw_agent_session_undo_restore (CwAgentSession *self, CwAgentSessionUndo *undo)
   UNDO_STRING (approval_mode);
   self->updated_at = undo->updated_at;
   self->last_accessed_at = undo->last_accessed_at;
-  g_hash_table_unref (self->permission_scopes);
+  g_clear_pointer (&self->permission_scopes, g_hash_table_unref);
   self->permission_scopes = g_steal_pointer (&undo->permission_scopes);
   g_ptr_array_unref (self->queue);
   self->queue = g_steal_pointer (&undo->queue);
@@ -222,20 +225,21 @@ cw_agent_session_to_info (CwAgentSession *self)
   return obj;
 }
 
-static void
-clear_json (GString **text)
-{
-  if (*text != NULL)
-    g_string_free (g_steal_pointer (text), TRUE);
-}
-
 void
 cw_agent_session_invalidate (CwAgentSession *self)
 {
-  g_clear_pointer (&self->info_cache, json_object_unref);
-  g_clear_pointer (&self->runtime_cache, json_object_unref);
-  clear_json (&self->info_json);
-  clear_json (&self->runtime_json);
+  g_clear_pointer (&self->info_json, g_free);
+  g_clear_pointer (&self->runtime_json, g_free);
+}
+
+/* The text of @obj, allocated to its size (thousands of them stay in memory). */
+static gchar *
+object_text (JsonObject *obj)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+
+  cw_json_append_object (out, obj);
+  return g_strndup (out->str, out->len);
 }
 
 void
@@ -243,65 +247,43 @@ cw_agent_session_append_info_json (CwAgentSession *self, GString *out)
 {
   if (self->info_json == NULL)
     {
-      g_autoptr (JsonObject) info = cw_agent_session_get_info (self);
-      self->info_json = g_string_new (NULL);
-      cw_json_append_object (self->info_json, info);
+      g_autoptr (JsonObject) info = cw_agent_session_to_info (self);
+      self->info_json = object_text (info);
+      self->info_len = strlen (self->info_json);
     }
-  g_string_append_len (out, self->info_json->str, self->info_json->len);
+  g_string_append_len (out, self->info_json, self->info_len);
+}
+
+void
+cw_agent_session_set_runtime_text (CwAgentSession *self, gchar *text)
+{
+  g_free (self->runtime_json);
+  self->runtime_json = text;
+  self->runtime_len = text != NULL ? strlen (text) : 0;
+}
+
+gchar *
+cw_agent_session_runtime_text (CwAgentSession *self)
+{
+  g_autoptr (JsonObject) runtime = cw_agent_session_to_runtime (self);
+
+  return object_text (runtime);
 }
 
 void
 cw_agent_session_append_runtime_json (CwAgentSession *self, GString *out)
 {
-  g_autoptr (JsonObject) runtime = NULL;
-
   /* A running turn changes its state all the time: never cached. */
   if (self->turn != NULL)
     {
-      clear_json (&self->runtime_json);
-      runtime = cw_agent_session_get_runtime (self);
+      g_autoptr (JsonObject) runtime = cw_agent_session_to_runtime (self);
+      cw_agent_session_set_runtime_text (self, NULL);
       cw_json_append_object (out, runtime);
       return;
     }
   if (self->runtime_json == NULL)
-    {
-      runtime = cw_agent_session_get_runtime (self);
-      self->runtime_json = g_string_new (NULL);
-      cw_json_append_object (self->runtime_json, runtime);
-    }
-  g_string_append_len (out, self->runtime_json->str, self->runtime_json->len);
-}
-
-JsonObject *
-cw_agent_session_get_info (CwAgentSession *self)
-{
-  if (self->info_cache == NULL)
-    {
-      self->info_cache = cw_agent_session_to_info (self);
-      json_object_seal (self->info_cache);
-    }
-  return json_object_ref (self->info_cache);
-}
-
-JsonObject *
-cw_agent_session_get_runtime (CwAgentSession *self)
-{
-  JsonObject *runtime;
-
-  /* A running turn changes its state all the time: never cached. */
-  if (self->turn != NULL)
-    {
-      g_clear_pointer (&self->runtime_cache, json_object_unref);
-      runtime = cw_agent_session_to_runtime (self);
-      json_object_seal (runtime);
-      return runtime;
-    }
-  if (self->runtime_cache == NULL)
-    {
-      self->runtime_cache = cw_agent_session_to_runtime (self);
-      json_object_seal (self->runtime_cache);
-    }
-  return json_object_ref (self->runtime_cache);
+    cw_agent_session_set_runtime_text (self, cw_agent_session_runtime_text (self));
+  g_string_append_len (out, self->runtime_json, self->runtime_len);
 }
 
 gboolean
@@ -368,6 +350,8 @@ scopes_to_json (CwAgentSession *self)
   GHashTableIter iter;
   gpointer key, value;
 
+  if (self->permission_scopes == NULL)
+    return obj;
   g_hash_table_iter_init (&iter, self->permission_scopes);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
@@ -387,6 +371,8 @@ cache_to_json (CwAgentSession *self)
   GHashTableIter iter;
   gpointer key;
 
+  if (self->permission_cache == NULL)
+    return obj;
   g_hash_table_iter_init (&iter, self->permission_cache);
   while (g_hash_table_iter_next (&iter, &key, NULL))
     json_object_set_string_member (obj, key, "allow_session");
@@ -436,13 +422,25 @@ cw_agent_session_to_runtime (CwAgentSession *self)
   return obj;
 }
 
+/* Grants are rare: their tables exist only once a session has one. Takes @key. */
+static void
+add_cached_grant (CwAgentSession *self, gchar *key)
+{
+  if (self->permission_cache == NULL)
+    self->permission_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_hash_table_add (self->permission_cache, key);
+}
+
 void
 cw_agent_session_grant (CwAgentSession *self, const gchar *type, const gchar *resource,
                         gboolean resource_is_path)
 {
   if (resource_is_path)
     {
-      GPtrArray *paths = g_hash_table_lookup (self->permission_scopes, type);
+      GPtrArray *paths;
+      if (self->permission_scopes == NULL)
+        self->permission_scopes = scopes_new ();
+      paths = g_hash_table_lookup (self->permission_scopes, type);
       if (paths == NULL)
         {
           paths = g_ptr_array_new_with_free_func (g_free);
@@ -454,7 +452,7 @@ cw_agent_session_grant (CwAgentSession *self, const gchar *type, const gchar *re
       g_ptr_array_add (paths, g_strdup (resource));
       return;
     }
-  g_hash_table_add (self->permission_cache, g_strdup_printf ("%s:%s", type, resource));
+  add_cached_grant (self, g_strdup_printf ("%s:%s", type, resource));
 }
 
 gboolean
@@ -463,9 +461,9 @@ cw_agent_session_is_granted (CwAgentSession *self, const gchar *type, const gcha
 {
   g_autofree gchar *key = g_strdup_printf ("%s:%s", type, resource);
 
-  if (g_hash_table_contains (self->permission_cache, key))
+  if (self->permission_cache != NULL && g_hash_table_contains (self->permission_cache, key))
     return TRUE;
-  if (resource_is_path)
+  if (resource_is_path && self->permission_scopes != NULL)
     {
       GPtrArray *paths = g_hash_table_lookup (self->permission_scopes, type);
       for (guint i = 0; paths != NULL && i < paths->len; i++)
@@ -525,7 +523,7 @@ cw_agent_session_restore_snapshot (CwAgentSession *self, JsonObject *snap)
     {
       g_autoptr (GList) keys = json_object_get_members (cache);
       for (GList *l = keys; l != NULL; l = l->next)
-        g_hash_table_add (self->permission_cache, g_strdup (l->data));
+        add_cached_grant (self, g_strdup (l->data));
     }
   g_clear_pointer (&self->last_error, json_object_unref);
   if (err != NULL && JSON_NODE_HOLDS_OBJECT (err))

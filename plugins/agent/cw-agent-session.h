@@ -65,8 +65,8 @@ struct _CwAgentSession
   GPtrArray *queue;               /* CwQueuedMessage, in run order */
   GPtrArray *pending_permissions; /* CwPendingPermission (cw-agent-permissions.h) */
   GPtrArray *pending_questions;   /* CwPendingQuestion (cw-agent-questions.h) */
-  GHashTable *permission_cache;   /* "<type>:<resource>" -> NULL (allow_session) */
-  GHashTable *permission_scopes;  /* type -> GPtrArray of absolute paths */
+  GHashTable *permission_cache;   /* "<type>:<resource>" -> NULL (allow_session), or NULL */
+  GHashTable *permission_scopes;  /* type -> GPtrArray of absolute paths, or NULL */
   JsonObject *last_error;         /* {message, code?, timestamp} or NULL */
   gchar *last_run_status;         /* completed | failed | cancelled | NULL */
   gboolean stop_requested;
@@ -77,12 +77,17 @@ struct _CwAgentSession
   JsonArray *tasks;   /* Task[] */
   GPtrArray *waiters; /* CwInvocation of send_message, answered when the work is done */
 
-  /* Sealed SessionInfo / idle SessionRuntimeState, rebuilt after a change: the bootstrap
-   * state of thousands of sessions is then mostly references. */
-  JsonObject *info_cache;
-  JsonObject *runtime_cache;
-  GString *info_json;    /* info_cache as text, made on first use */
-  GString *runtime_json; /* runtime_cache as text, made on first use */
+  /* The runtime part above (grants, last error, tasks, context use) is read from the store
+   * on first use (cw_agent_sessions_lookup); until then the session is an index row. */
+  gboolean loaded;
+
+  /* SessionInfo / idle SessionRuntimeState as JSON text, dropped at every change and made
+   * again on next use: the bootstrap state of thousands of sessions is then mostly copies.
+   * An index row has its runtime text from the store. */
+  gchar *info_json;
+  gchar *runtime_json;
+  guint32 info_len;
+  guint32 runtime_len;
 };
 
 CwAgentSession *cw_agent_session_new (const gchar *id);
@@ -110,14 +115,15 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CwAgentSessionUndo, cw_agent_session_undo_clea
 
 /* SessionInfo (contract §4.2). */
 JsonObject *cw_agent_session_to_info (CwAgentSession *self);
-/* Shared, sealed (read-only) SessionInfo; a new reference. */
-JsonObject *cw_agent_session_get_info (CwAgentSession *self);
-/* Shared, sealed SessionRuntimeState (cached while no turn runs); a new reference. */
-JsonObject *cw_agent_session_get_runtime (CwAgentSession *self);
-/* Appends SessionInfo / SessionRuntimeState as JSON text, from a cache while unchanged. */
+/* Appends SessionInfo / SessionRuntimeState as JSON text, from the cached text while
+ * unchanged (the runtime of a loaded session only: see cw_agent_sessions_lookup). */
 void cw_agent_session_append_info_json (CwAgentSession *self, GString *out);
 void cw_agent_session_append_runtime_json (CwAgentSession *self, GString *out);
-/* Drops the cached objects; called whenever the session is written. */
+/* SessionRuntimeState as JSON text, built now. */
+gchar *cw_agent_session_runtime_text (CwAgentSession *self);
+/* Keeps @text (taken; NULL drops it) as the cached runtime text. */
+void cw_agent_session_set_runtime_text (CwAgentSession *self, gchar *text);
+/* Drops the cached text; called whenever the session is written. */
 void cw_agent_session_invalidate (CwAgentSession *self);
 /* SessionRuntimeState (contract §4.3), built now. */
 JsonObject *cw_agent_session_to_runtime (CwAgentSession *self);

@@ -19,6 +19,7 @@ cw_agent_sessions_new (CwPlugin *emitter, CwAgentConfig *config)
 void
 cw_agent_sessions_free (CwAgentSessions *self)
 {
+  g_clear_pointer (&self->sorted, g_ptr_array_unref);
   g_hash_table_unref (self->by_id);
   g_free (self);
 }
@@ -33,11 +34,13 @@ void
 cw_agent_sessions_add (CwAgentSessions *self, CwAgentSession *session)
 {
   g_hash_table_insert (self->by_id, session->id, g_object_ref (session));
+  g_clear_pointer (&self->sorted, g_ptr_array_unref);
 }
 
 void
 cw_agent_sessions_remove (CwAgentSessions *self, CwAgentSession *session)
 {
+  g_clear_pointer (&self->sorted, g_ptr_array_unref);
   g_hash_table_remove (self->by_id, session->id);
 }
 
@@ -47,10 +50,29 @@ cw_agent_sessions_count (CwAgentSessions *self)
   return g_hash_table_size (self->by_id);
 }
 
+gboolean
+cw_agent_sessions_load (CwAgentSessions *self, CwAgentSession *session, GError **error)
+{
+  if (session->loaded)
+    return TRUE;
+  if (!cw_agent_store_load_runtime (self->store, session, error))
+    return FALSE;
+  session->loaded = TRUE;
+  return TRUE;
+}
+
 CwAgentSession *
 cw_agent_sessions_lookup (CwAgentSessions *self, const gchar *session_id)
 {
-  return session_id != NULL ? g_hash_table_lookup (self->by_id, session_id) : NULL;
+  g_autoptr (GError) error = NULL;
+  CwAgentSession *session
+      = session_id != NULL ? g_hash_table_lookup (self->by_id, session_id) : NULL;
+
+  /* A session is read whole only once something uses it. One that cannot be read goes on
+   * with what its index row has; the next use tries again. */
+  if (session != NULL && !cw_agent_sessions_load (self, session, &error))
+    g_warning ("failed to load session %s: %s", session_id, error->message);
+  return session;
 }
 
 CwAgentSession *
@@ -84,18 +106,23 @@ compare_sessions (gconstpointer a, gconstpointer b)
   return g_strcmp0 (sa->id, sb->id);
 }
 
+/* Sorted once and kept until a session is added, removed or its row changes: listing
+ * thousands of sessions then costs no sort. */
 GPtrArray *
 cw_agent_sessions_sorted (CwAgentSessions *self)
 {
-  GPtrArray *arr = g_ptr_array_new_full (g_hash_table_size (self->by_id), g_object_unref);
   GHashTableIter iter;
   gpointer value;
 
-  g_hash_table_iter_init (&iter, self->by_id);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    g_ptr_array_add (arr, g_object_ref (value));
-  g_ptr_array_sort (arr, compare_sessions);
-  return arr;
+  if (self->sorted == NULL)
+    {
+      self->sorted = g_ptr_array_new_full (g_hash_table_size (self->by_id), g_object_unref);
+      g_hash_table_iter_init (&iter, self->by_id);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        g_ptr_array_add (self->sorted, g_object_ref (value));
+      g_ptr_array_sort (self->sorted, compare_sessions);
+    }
+  return g_ptr_array_ref (self->sorted);
 }
 
 /* ---- writing -------------------------------------------------------------------------- */
@@ -131,10 +158,16 @@ write_changes (CwAgentSessions *self, CwAgentSession *session, CwAgentChange cha
     return FALSE;
   if (changes & CW_AGENT_CHANGE_RUNTIME)
     {
-      g_autoptr (JsonObject) snap = cw_agent_session_runtime_snapshot (
-          session, session->turn != NULL ? cw_agent_turn_get_id (session->turn) : NULL);
-      if (!cw_agent_store_save_runtime (self->store, session->id, snap, error))
+      g_autofree gchar *state = NULL;
+      if (!cw_agent_store_save_runtime (
+              self->store, session,
+              session->turn != NULL ? cw_agent_turn_get_id (session->turn) : NULL, &state, error))
         return FALSE;
+      /* What the bootstrap state shows of an idle session is what was stored. */
+      if (session->turn == NULL)
+        {
+          cw_agent_session_set_runtime_text (session, g_steal_pointer (&state));
+        }
     }
   if ((changes & CW_AGENT_CHANGE_QUEUE) && !cw_agent_store_save_queue (self->store, session, error))
     return FALSE;
@@ -164,7 +197,7 @@ emit_session_updated (CwAgentSessions *self, CwAgentSession *session)
 {
   JsonObject *data = json_object_new ();
 
-  json_object_set_object_member (data, "session", cw_agent_session_get_info (session));
+  json_object_set_object_member (data, "session", cw_agent_session_to_info (session));
   if (session->title != NULL)
     json_object_set_string_member (data, "title", session->title);
   json_object_set_int_member (data, "messageCount", session->message_count);
@@ -179,9 +212,12 @@ cw_agent_sessions_commit (CwAgentSessions *self, CwAgentSession *session, CwAgen
   CwAgentChange writes
       = changes & (CW_AGENT_CHANGE_INFO | CW_AGENT_CHANGE_RUNTIME | CW_AGENT_CHANGE_QUEUE);
 
-  /* The cached SessionInfo / runtime text of the bootstrap state is rebuilt on next use. */
+  /* The cached SessionInfo / runtime text of the bootstrap state is rebuilt on next use, and
+   * the order of the sessions too when their rows change. */
   if (writes != 0)
     cw_agent_session_invalidate (session);
+  if (writes & CW_AGENT_CHANGE_INFO)
+    g_clear_pointer (&self->sorted, g_ptr_array_unref);
   if (session->deleted)
     return TRUE;
   if (writes != 0 && !write_atomically (self, session, writes, &local))
@@ -345,6 +381,31 @@ cw_agent_sessions_update_item (CwAgentSessions *self, CwAgentSession *session, c
 
 /* ---- bootstrap ------------------------------------------------------------------------ */
 
+/* Grows @out once to take @more bytes (the text of thousands of sessions). */
+static void
+reserve (GString *out, gsize more)
+{
+  gsize len = out->len;
+
+  if (out->allocated_len > len + more)
+    return;
+  g_string_set_size (out, len + more);
+  g_string_truncate (out, len);
+}
+
+gsize
+cw_agent_sessions_info_bytes (CwAgentSessions *self, GPtrArray *sorted)
+{
+  gsize total = sorted->len;
+
+  for (guint i = 0; i < sorted->len; i++)
+    {
+      CwAgentSession *s = g_ptr_array_index (sorted, i);
+      total += s->info_json != NULL ? s->info_len : 600;
+    }
+  return total;
+}
+
 guint
 cw_agent_sessions_contribute_bootstrap (GString *sessions, GString *runtime, gpointer user_data)
 {
@@ -354,6 +415,8 @@ cw_agent_sessions_contribute_bootstrap (GString *sessions, GString *runtime, gpo
   if (sessions == NULL && runtime == NULL)
     return g_hash_table_size (self->by_id);
   sorted = cw_agent_sessions_sorted (self);
+  reserve (sessions, cw_agent_sessions_info_bytes (self, sorted));
+  reserve (runtime, sorted->len * 700);
   for (guint i = 0; i < sorted->len; i++)
     {
       CwAgentSession *s = g_ptr_array_index (sorted, i);
@@ -366,6 +429,9 @@ cw_agent_sessions_contribute_bootstrap (GString *sessions, GString *runtime, gpo
       cw_agent_session_append_info_json (s, sessions);
       cw_json_append_string (runtime, s->id);
       g_string_append_c (runtime, ':');
+      /* An index row shows its stored runtime text; only without one is it read whole. */
+      if (s->runtime_json == NULL && !s->loaded)
+        cw_agent_sessions_lookup (self, s->id);
       cw_agent_session_append_runtime_json (s, runtime);
     }
   return sorted->len;

@@ -16,6 +16,7 @@ typedef struct
   CwPlugin *emitter;     /* borrowed: events go out under the plugin's name */
   CwAgentConfig *config; /* borrowed: context windows */
   GHashTable *by_id;     /* id -> CwAgentSession */
+  GPtrArray *sorted;     /* the sessions as cw_agent_sessions_sorted orders them, or NULL */
   guint batch_depth;
 } CwAgentSessions;
 
@@ -35,12 +36,19 @@ void cw_agent_sessions_set_store (CwAgentSessions *self, CwStore *store);
 void cw_agent_sessions_add (CwAgentSessions *self, CwAgentSession *session);
 void cw_agent_sessions_remove (CwAgentSessions *self, CwAgentSession *session);
 guint cw_agent_sessions_count (CwAgentSessions *self);
+/* The session, read whole from the store on its first use (until then it is an index row:
+ * what list_sessions and the bootstrap state show). */
 CwAgentSession *cw_agent_sessions_lookup (CwAgentSessions *self, const gchar *session_id);
+/* Reads the runtime of an index row (grants, last error, tasks); TRUE when loaded. */
+gboolean cw_agent_sessions_load (CwAgentSessions *self, CwAgentSession *session, GError **error);
 /* Looks up the invocation's sessionId; on failure answers it ("sessionId is required" or
  * "Session not found: <id>") and returns NULL. */
 CwAgentSession *cw_agent_sessions_from_invocation (CwAgentSessions *self, CwInvocation *invocation);
-/* As list_sessions orders them (updatedAt desc, lastAccessedAt desc). */
+/* As list_sessions orders them (updatedAt desc, lastAccessedAt desc); a new reference to a
+ * shared array, to be used before anything changes. */
 GPtrArray *cw_agent_sessions_sorted (CwAgentSessions *self);
+/* About the size of the SessionInfo text of @sorted (for growing a buffer once). */
+gsize cw_agent_sessions_info_bytes (CwAgentSessions *self, GPtrArray *sorted);
 
 /* Writes @changes of @session in one transaction, all or nothing (nothing for a deleted
  * session), then emits session:updated when announced. A failed write emits nothing and

@@ -85,20 +85,24 @@ column_dup (sqlite3_stmt *stmt, int col)
   return g_strdup ((const gchar *) sqlite3_column_text (stmt, col));
 }
 
+/* Two scans and a hash table rather than a join: no index lookup per session. Without a
+ * runtime row a session has nothing to load; a row from before schema 3 has no state text
+ * and is loaded by the caller. */
 static gboolean
-load_runtime (CwStore *store, GHashTable *by_id, GError **error)
+load_states (CwStore *store, GHashTable *by_id, GError **error)
 {
   sqlite3_stmt *stmt
-      = cw_store_prepare (store, "SELECT session_id, snapshot FROM agent_runtime", error);
+      = cw_store_prepare (store, "SELECT session_id, state FROM agent_runtime", error);
 
   if (stmt == NULL)
     return FALSE;
   while (sqlite3_step (stmt) == SQLITE_ROW)
     {
       CwAgentSession *s = g_hash_table_lookup (by_id, sqlite3_column_text (stmt, 0));
-      g_autoptr (JsonObject) snap = object_from_column (stmt, 1);
-      if (s != NULL && snap != NULL)
-        cw_agent_session_restore_snapshot (s, snap);
+      if (s == NULL)
+        continue;
+      s->loaded = FALSE;
+      cw_agent_session_set_runtime_text (s, column_dup (stmt, 1));
     }
   sqlite3_reset (stmt);
   return TRUE;
@@ -136,7 +140,7 @@ load_queue (CwStore *store, GHashTable *by_id, GError **error)
 }
 
 GPtrArray *
-cw_agent_store_load_sessions (CwStore *store, GError **error)
+cw_agent_store_load_index (CwStore *store, GError **error)
 {
   g_autoptr (GPtrArray) sessions = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr (GHashTable) by_id = g_hash_table_new (g_str_hash, g_str_equal);
@@ -169,9 +173,48 @@ cw_agent_store_load_sessions (CwStore *store, GError **error)
       g_hash_table_insert (by_id, s->id, s);
     }
   sqlite3_reset (stmt);
-  if (!load_runtime (store, by_id, error) || !load_queue (store, by_id, error))
+  if (!load_states (store, by_id, error) || !load_queue (store, by_id, error))
     return NULL;
   return g_steal_pointer (&sessions);
+}
+
+gboolean
+cw_agent_store_load_runtime (CwStore *store, CwAgentSession *session, GError **error)
+{
+  sqlite3_stmt *stmt
+      = cw_store_prepare (store, "SELECT snapshot FROM agent_runtime WHERE session_id = ?1", error);
+  g_autoptr (JsonObject) snap = NULL;
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, session->id, -1, SQLITE_TRANSIENT);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    snap = object_from_column (stmt, 0);
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return cw_store_set_error (store, error, "failed to read runtime snapshot");
+  if (snap != NULL)
+    cw_agent_session_restore_snapshot (session, snap);
+  return TRUE;
+}
+
+GHashTable *
+cw_agent_store_list_active_turns (CwStore *store, GError **error)
+{
+  g_autoptr (GHashTable) turns = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  sqlite3_stmt *stmt = cw_store_prepare (store,
+                                         "SELECT session_id, active_turn_id FROM agent_runtime"
+                                         " WHERE active_turn_id IS NOT NULL",
+                                         error);
+
+  if (stmt == NULL)
+    return NULL;
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    g_hash_table_insert (turns, column_dup (stmt, 0), column_dup (stmt, 1));
+  sqlite3_reset (stmt);
+  return g_steal_pointer (&turns);
 }
 
 gboolean
@@ -360,23 +403,38 @@ cw_agent_store_list_artifacts (CwStore *store, const gchar *session_id, GError *
 }
 
 gboolean
-cw_agent_store_save_runtime (CwStore *store, const gchar *session_id, JsonObject *snapshot,
-                             GError **error)
+cw_agent_store_save_runtime (CwStore *store, CwAgentSession *session, const gchar *active_turn_id,
+                             gchar **state, GError **error)
 {
-  sqlite3_stmt *stmt
-      = cw_store_prepare (store,
-                          "INSERT OR REPLACE INTO agent_runtime (session_id, snapshot, updated_at)"
-                          " VALUES (?1, ?2, ?3)",
-                          error);
-  g_autofree gchar *text = NULL;
+  sqlite3_stmt *stmt = cw_store_prepare (
+      store,
+      "INSERT OR REPLACE INTO agent_runtime (session_id, snapshot, updated_at, active_turn_id,"
+      " state) VALUES (?1, ?2, ?3, ?4, ?5)",
+      error);
+  g_autoptr (JsonObject) snap = NULL;
+  g_autofree gchar *snap_text = NULL;
+  g_autofree gchar *state_text = NULL;
 
   if (stmt == NULL)
     return FALSE;
-  text = object_to_string (snapshot);
-  sqlite3_bind_text (stmt, 1, session_id, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (stmt, 2, text, -1, SQLITE_TRANSIENT);
+  snap = cw_agent_session_runtime_snapshot (session, active_turn_id);
+  snap_text = object_to_string (snap);
+  /* The state is the snapshot without what only a restart needs. */
+  json_object_remove_member (snap, "activeTurnId");
+  json_object_remove_member (snap, "contextUsed");
+  json_object_remove_member (snap, "lastRunStatus");
+  json_object_remove_member (snap, "tasks");
+  state_text = object_to_string (snap);
+  sqlite3_bind_text (stmt, 1, session->id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, snap_text, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (stmt, 3, cw_now_ms ());
-  return step_done (store, stmt, "failed to save runtime snapshot", error);
+  bind_text_or_null (stmt, 4, active_turn_id);
+  sqlite3_bind_text (stmt, 5, state_text, -1, SQLITE_TRANSIENT);
+  if (!step_done (store, stmt, "failed to save runtime snapshot", error))
+    return FALSE;
+  if (state != NULL)
+    *state = g_steal_pointer (&state_text);
+  return TRUE;
 }
 
 gboolean

@@ -7,8 +7,14 @@
 G_BEGIN_DECLS
 
 gboolean cw_agent_store_save_session (CwStore *store, CwAgentSession *session, GError **error);
-/* Every stored session with its runtime snapshot and queue applied. */
-GPtrArray *cw_agent_store_load_sessions (CwStore *store, GError **error);
+/* Every stored session as an index row: SessionInfo, the queue and the stored
+ * SessionRuntimeState text; the rest of the runtime comes with cw_agent_store_load_runtime
+ * (loaded is TRUE where nothing is stored). */
+GPtrArray *cw_agent_store_load_index (CwStore *store, GError **error);
+/* Applies the stored runtime snapshot of @session (grants, last error, tasks, ...). */
+gboolean cw_agent_store_load_runtime (CwStore *store, CwAgentSession *session, GError **error);
+/* session id -> id of the turn that was in flight, for the sessions that had one. */
+GHashTable *cw_agent_store_list_active_turns (CwStore *store, GError **error);
 gboolean cw_agent_store_delete_session (CwStore *store, const gchar *session_id, GError **error);
 
 gboolean cw_agent_store_insert_item (CwStore *store, const gchar *session_id, JsonObject *item,
@@ -35,8 +41,10 @@ gboolean cw_agent_store_save_artifact (CwStore *store, const gchar *session_id,
                                        JsonObject *artifact, GError **error);
 JsonArray *cw_agent_store_list_artifacts (CwStore *store, const gchar *session_id, GError **error);
 
-gboolean cw_agent_store_save_runtime (CwStore *store, const gchar *session_id, JsonObject *snapshot,
-                                      GError **error);
+/* The runtime row of @session: its snapshot (with @active_turn_id), and its
+ * SessionRuntimeState text, returned in @state when not NULL. */
+gboolean cw_agent_store_save_runtime (CwStore *store, CwAgentSession *session,
+                                      const gchar *active_turn_id, gchar **state, GError **error);
 
 gboolean cw_agent_store_save_queue (CwStore *store, CwAgentSession *session, GError **error);
 

@@ -467,3 +467,17 @@ agent_store_unlock (sqlite3 *db)
   g_assert_cmpint (sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL), ==, SQLITE_OK);
   sqlite3_close (db);
 }
+
+gchar *
+agent_bootstrap_runtime (CwClient *client, const gchar *id)
+{
+  g_autoptr (JsonNode) boot = agent_call (client, "agent_get_bootstrap_state", NULL);
+  JsonObject *runtime = json_object_get_object_member (
+      json_object_get_object_member (json_node_get_object (boot), "runtime"), id);
+  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+
+  g_assert_nonnull (runtime);
+  json_object_remove_member (runtime, "updatedAt");
+  json_node_set_object (node, runtime);
+  return cw_json_to_string (node);
+}

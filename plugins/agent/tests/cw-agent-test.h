@@ -37,6 +37,10 @@ gboolean agent_tree_contains (const gchar *dir, const gchar *needle);
 /* Requests logged by the fake server, one JSON object each. */
 GPtrArray *agent_fixture_llm_requests (AgentFixture *f);
 
+/* The runtime of session @id in the bootstrap state as text, without its updatedAt (when
+ * it was built). */
+gchar *agent_bootstrap_runtime (CwClient *client, const gchar *id);
+
 /* Takes the write lock of the daemon's database from this process, as a second writer (a
  * backup, another daemon) would: the daemon's writes then fail after its busy timeout, while
  * reads go on. agent_store_unlock() gives it back. */

@@ -412,20 +412,6 @@ test_capabilities (void)
   g_assert_nonnull (strstr (json_object_get_string_member (obj (prompt), "prompt"), "plan mode"));
 }
 
-/* The runtime of @id in the bootstrap state, without its updatedAt (when it was built). */
-static gchar *
-runtime_text (AgentFixture *f, const gchar *id)
-{
-  g_autoptr (JsonNode) boot = agent_call (f->client, "agent_get_bootstrap_state", NULL);
-  JsonObject *runtime
-      = json_object_get_object_member (json_object_get_object_member (obj (boot), "runtime"), id);
-  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
-
-  json_object_remove_member (runtime, "updatedAt");
-  json_node_set_object (node, runtime);
-  return cw_json_to_string (node);
-}
-
 static gchar *
 list_text (AgentFixture *f)
 {
@@ -452,7 +438,7 @@ assert_unchanged (AgentFixture *f, const gchar *id, const gchar *list, const gch
                   const gchar *modes)
 {
   g_autofree gchar *list_now = list_text (f);
-  g_autofree gchar *runtime_now = runtime_text (f, id);
+  g_autofree gchar *runtime_now = agent_bootstrap_runtime (f->client, id);
   g_autofree gchar *modes_now = modes_text (f, id);
 
   g_assert_cmpstr (list_now, ==, list);
@@ -491,7 +477,7 @@ test_failed_commit (void)
   res = agent_call (f->client, "update_session_title",
                     "{\"sessionId\":\"%s\",\"title\":\"Before\"}", id);
   list_before = list_text (f);
-  runtime_before = runtime_text (f, id);
+  runtime_before = agent_bootstrap_runtime (f->client, id);
   modes_before = modes_text (f, id);
   g_assert_cmpstr (modes_before, ==, "allow execute");
 

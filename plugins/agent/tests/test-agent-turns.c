@@ -794,6 +794,91 @@ test_queue_failed_commit (void)
   }
 }
 
+static gint64
+count_rows (AgentFixture *f, const gchar *sql)
+{
+  g_autofree gchar *path = g_build_filename (f->daemon->dir, "daemon", "coworkd.db", NULL);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 n;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  n = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return n;
+}
+
+static void
+assert_tasks (AgentTurn *t, guint n)
+{
+  g_autoptr (JsonNode) tasks
+      = agent_call (t->f->client, "get_tasks", "{\"sessionId\":\"%s\"}", t->session);
+
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (tasks)), ==, n);
+}
+
+/* After a restart sessions are index rows until something uses them: the bootstrap state
+ * shows each one's stored runtime (run state, last error) before it is read, the same once
+ * a command has read it (its tasks come back), and rows stored before schema 3 (no runtime
+ * text) are read at the start and written back. */
+static void
+test_lazy_sessions (void)
+{
+  g_autoptr (AgentTurn) t = agent_turn_new (
+      "{\"responses\":["
+      "{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"write_todos\",\"args\":{\"todos\":"
+      "[{\"content\":\"Read code\",\"status\":\"completed\"}]}}}],\"stopReason\":\"tool_use\"},"
+      "{\"status\":401}]}");
+  g_autofree gchar *id = NULL, *before = NULL;
+  g_autoptr (JsonObject) done = NULL;
+  g_autoptr (JsonObject) reply = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (t == NULL)
+    return;
+  id = agent_turn_send (t, "Plan todos");
+  done = agent_turn_wait (t, "stream:done");
+  reply = cw_client_wait_response (t->sender, id, &error);
+  g_assert_no_error (error);
+  before = agent_bootstrap_runtime (t->f->client, t->session);
+  g_assert_nonnull (strstr (before, "\"runState\":\"failed\""));
+  g_assert_nonnull (strstr (before, "\"code\":\"INVALID_API_KEY\""));
+
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autofree gchar *listed = NULL, *read = NULL;
+
+      agent_fixture_stop (t->f, SIGTERM);
+      /* The second time, as a database from before schema 3 left it. */
+      if (round == 1)
+        {
+          g_autofree gchar *path
+              = g_build_filename (t->f->daemon->dir, "daemon", "coworkd.db", NULL);
+          sqlite3 *db = NULL;
+          g_assert_cmpint (count_rows (t->f, "SELECT count(*) FROM agent_runtime"
+                                             " WHERE length(state) > 0"),
+                           ==, 1);
+          g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+          g_assert_cmpint (
+              sqlite3_exec (db, "UPDATE agent_runtime SET state = NULL", NULL, NULL, NULL), ==,
+              SQLITE_OK);
+          sqlite3_close (db);
+        }
+      agent_fixture_start (t->f);
+      listed = agent_bootstrap_runtime (t->f->client, t->session);
+      g_assert_cmpstr (listed, ==, before);
+      assert_tasks (t, 1);
+      read = agent_bootstrap_runtime (t->f->client, t->session);
+      g_assert_cmpstr (read, ==, before);
+    }
+  agent_fixture_stop (t->f, SIGTERM);
+  g_assert_cmpint (count_rows (t->f, "SELECT count(*) FROM agent_runtime WHERE state IS NULL"), ==,
+                   0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -806,6 +891,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/agent/turns/stop-mid-stream", test_stop_mid_stream);
   g_test_add_func ("/cowork/agent/turns/queue-order", test_queue_order);
   g_test_add_func ("/cowork/agent/turns/queue-failed-commit", test_queue_failed_commit);
+  g_test_add_func ("/cowork/agent/turns/lazy-sessions", test_lazy_sessions);
   g_test_add_func ("/cowork/agent/turns/error-401", test_error_401);
   g_test_add_func ("/cowork/agent/turns/error-429", test_error_429);
   g_test_add_func ("/cowork/agent/turns/error-500", test_error_500);
