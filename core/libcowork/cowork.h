@@ -1355,6 +1355,25 @@ JsonNode *cw_plugin_call_finish (CwPlugin *self, GAsyncResult *result, GError **
 CwCaller *cw_plugin_new_remote_caller (CwPlugin *self, const gchar *device_id);
 
 /**
+ * cw_plugin_audit:
+ * @self: a #CwPlugin
+ * @action: what was done ("tunnel.start"); recorded as "<plugin name>.<action>"
+ * @caller: (nullable): who asked for it (a device's caller from
+ *   cw_plugin_new_remote_caller(), an invocation's caller), or %NULL for the plugin itself
+ * @details: (nullable): details (not taken), never a secret value
+ * @error: return location for a #GError, or %NULL
+ *
+ * Appends a record to the daemon's audit log (`coworkctl audit`, `audit_list`) with the
+ * caller's actor ("remote:device_…", "socket:uid=1000") or "plugin:<name>".
+ *
+ * Returns: %TRUE, or %FALSE with @error when the store could not write it
+ *
+ * Since: 1.0
+ */
+gboolean cw_plugin_audit (CwPlugin *self, const gchar *action, CwCaller *caller,
+                          JsonObject *details, GError **error);
+
+/**
  * cw_plugin_add_event_listener:
  * @self: a #CwPlugin
  * @type_prefix: the start of the event types wanted ("" for every type)

@@ -177,6 +177,27 @@ cw_plugin_new_remote_caller (CwPlugin *self, const gchar *device_id)
   return cw_caller_new (CW_CALLER_REMOTE, -1, device_id);
 }
 
+gboolean
+cw_plugin_audit (CwPlugin *self, const gchar *action, CwCaller *caller, JsonObject *details,
+                 GError **error)
+{
+  CwPluginPrivate *priv;
+  g_autofree gchar *own = NULL;
+  g_autofree gchar *full = NULL;
+  const gchar *actor;
+
+  g_return_val_if_fail (CW_IS_PLUGIN (self), FALSE);
+  g_return_val_if_fail (action != NULL && *action != '\0', FALSE);
+  priv = GET_PRIVATE (self);
+  if (caller != NULL)
+    actor = cw_caller_get_actor (caller);
+  else
+    actor = own = g_strdup_printf ("plugin:%s", priv->name);
+  /* The owner is part of the action, so no plugin can write another's records. */
+  full = g_strdup_printf ("%s.%s", priv->name, action);
+  return cw_audit_record (cw_context_get_store (priv->context), full, actor, details, error);
+}
+
 gint64
 cw_plugin_emit (CwPlugin *self, const gchar *type, const gchar *session_id, JsonObject *data)
 {
