@@ -679,8 +679,17 @@ cw_agent_session_commands_register (CwAgentPlugin *self, GError **error)
     { "get_context_usage", cmd_get_context_usage },
   };
 
+  /* What a paired phone may do with sessions: list, read and start them. */
+  static const gchar *const remote[]
+      = { "create_session", "list_sessions",     "list_sessions_page",
+          "get_session",    "get_session_chunk", NULL };
+
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-    if (!cw_plugin_add_command (CW_PLUGIN (self), commands[i].name, commands[i].func, error))
+    if (!cw_plugin_add_command_full (CW_PLUGIN (self), commands[i].name,
+                                     g_strv_contains (remote, commands[i].name)
+                                         ? CW_COMMAND_FLAG_REMOTE
+                                         : CW_COMMAND_FLAG_NONE,
+                                     commands[i].func, error))
       return FALSE;
   return TRUE;
 }

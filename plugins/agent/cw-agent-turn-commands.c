@@ -178,9 +178,14 @@ cw_agent_turn_commands_register (CwAgentPlugin *self, GError **error)
 {
   CwPlugin *p = CW_PLUGIN (self);
 
-  return cw_plugin_add_command (p, "send_message", cmd_send_message, error)
+  /* A paired phone sends messages, stops turns and answers permissions and questions. */
+  return cw_plugin_add_command_full (p, "send_message", CW_COMMAND_FLAG_REMOTE, cmd_send_message,
+                                     error)
          && cw_plugin_add_command (p, "run_start_v2", cmd_run_start_v2, error)
-         && cw_plugin_add_command (p, "stop_generation", cmd_stop_generation, error)
-         && cw_plugin_add_command (p, "respond_permission", cmd_respond_permission, error)
-         && cw_plugin_add_command (p, "respond_question", cmd_respond_question, error);
+         && cw_plugin_add_command_full (p, "stop_generation", CW_COMMAND_FLAG_REMOTE,
+                                        cmd_stop_generation, error)
+         && cw_plugin_add_command_full (p, "respond_permission", CW_COMMAND_FLAG_REMOTE,
+                                        cmd_respond_permission, error)
+         && cw_plugin_add_command_full (p, "respond_question", CW_COMMAND_FLAG_REMOTE,
+                                        cmd_respond_question, error);
 }
