@@ -85,8 +85,14 @@ cw_remote_plugin_resolved_public_url (CwRemotePlugin *self)
 gchar *
 cw_remote_plugin_endpoint (CwRemotePlugin *self)
 {
-  gchar *url = cw_remote_plugin_resolved_public_url (self);
+  const gchar *tunnel = cw_remote_tunnel_get_public_url (self->tunnel);
+  gchar *url;
 
+  if (!self->running)
+    return NULL;
+  if (tunnel != NULL)
+    return g_strdup (tunnel);
+  url = cw_remote_plugin_resolved_public_url (self);
   return url != NULL ? url : cw_remote_plugin_local_base_url (self);
 }
 
@@ -126,7 +132,9 @@ cw_remote_plugin_status (CwRemotePlugin *self, gboolean for_device)
   else
     json_object_set_null_member (s, "bindPort");
   cw_remote_json_set_string (s, "localBaseUrl", local);
-  cw_remote_json_set_string (s, "publicBaseUrl", public_url);
+  cw_remote_json_set_string (s, "publicBaseUrl",
+                             public_url != NULL ? public_url
+                                                : cw_remote_tunnel_get_public_url (self->tunnel));
   json_object_set_string_member (s, "tunnelMode", self->config.tunnel_mode);
   cw_remote_json_set_string (s, "tunnelName", self->config.tunnel_name);
   cw_remote_json_set_string (s, "tunnelDomain", self->config.tunnel_domain);

@@ -74,7 +74,8 @@ void cw_remote_plugin_operation (CwRemotePlugin *self, const gchar *operation, C
                                  JsonObject *details);
 gboolean cw_remote_plugin_enable (CwRemotePlugin *self, GError **error);
 void cw_remote_plugin_disable (CwRemotePlugin *self);
-/* The base URL a phone is given (resolved public URL, else the local one), or NULL. */
+/* The base URL a phone is given: the running tunnel's, else the resolved public URL, else
+ * the local one; NULL while not running. */
 gchar *cw_remote_plugin_endpoint (CwRemotePlugin *self);
 gchar *cw_remote_plugin_local_base_url (CwRemotePlugin *self);
 gchar *cw_remote_plugin_resolved_public_url (CwRemotePlugin *self);
@@ -168,5 +169,7 @@ void cw_remote_tunnel_run_action (CwRemoteTunnel *tunnel, const gchar *action,
 gboolean cw_remote_tunnel_run_action_finish (CwRemoteTunnel *tunnel, GAsyncResult *result,
                                              GError **error);
 gboolean cw_remote_tunnel_is_running (CwRemoteTunnel *tunnel);
+/* The running tunnel's public URL, or NULL. */
+const gchar *cw_remote_tunnel_get_public_url (CwRemoteTunnel *tunnel);
 
 G_END_DECLS

@@ -141,6 +141,12 @@ cw_remote_tunnel_free (CwRemoteTunnel *t)
   g_free (t);
 }
 
+const gchar *
+cw_remote_tunnel_get_public_url (CwRemoteTunnel *t)
+{
+  return cw_remote_tunnel_is_running (t) ? t->public_url : NULL;
+}
+
 gboolean
 cw_remote_tunnel_is_running (CwRemoteTunnel *t)
 {
@@ -396,11 +402,6 @@ started (CwRemoteTunnel *t, GTask *task, const gchar *url)
   set_str (&t->public_url, url);
   t->started_at = cw_remote_plugin_now (t->self);
   t->backoff_ms = 1000;
-  if (url != NULL && t->self->config.public_base_url == NULL)
-    {
-      t->self->config.public_base_url = g_strdup (url);
-      cw_remote_store_save_config (t->self, NULL);
-    }
   msg = g_strdup_printf ("Tunnel %s running%s%s", t->self->config.tunnel_mode,
                          url != NULL ? " at " : "", url != NULL ? url : "");
   cw_remote_plugin_diagnostic (t->self, "info", "start", msg, NULL);
