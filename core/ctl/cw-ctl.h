@@ -34,4 +34,15 @@ gboolean cw_ctl_parse_int (const gchar *option, const gchar *text, gint64 min, g
 /* The socket, authenticated with the token file; a clear error when nothing answers. */
 CwClient *cw_ctl_connect_socket (CwCtl *ctl, GError **error);
 
+/* cw-ctl-args.c: helpers of the subcommands. */
+/* Calls @command with @params (taken; NULL: {}) and waits up to @timeout_s (0: no limit). */
+JsonNode *cw_ctl_call (CwCtl *ctl, const gchar *command, JsonObject *params, guint timeout_s,
+                       GError **error);
+/* Prints @node as JSON text and a newline. */
+void cw_ctl_print_json (JsonNode *node);
+/* The string member @name of @obj, or @fallback. */
+const gchar *cw_ctl_json_string (JsonObject *obj, const gchar *name, const gchar *fallback);
+/* The epoch-milliseconds member @name as local "YYYY-MM-DD HH:MM", or "-" when null. */
+gchar *cw_ctl_format_time (JsonObject *obj, const gchar *name);
+
 G_END_DECLS
