@@ -13,7 +13,7 @@ _coworkctl()
         cword=$COMP_CWORD
     fi
 
-    local commands="help call events health token service credentials audit db chat sessions cron"
+    local commands="help call events health token service credentials audit db chat sessions cron remote"
     local global_opts="--json --mode --app-data-dir --endpoint --token-file --bus --version --help"
 
     case $prev in
@@ -74,6 +74,12 @@ _coworkctl()
                 words_for="--prompt --at --every --cron --tz --dir --model --max-turns --max-runs --missed --timeout --description"
             elif [[ $verb == runs ]]; then
                 words_for="--limit --result"
+            fi ;;
+        remote)
+            if [[ -z $verb ]]; then
+                words_for="status enable disable pair devices revoke tunnel"
+            elif [[ $verb == tunnel ]]; then
+                words_for="start stop"
             fi ;;
     esac
     COMPREPLY=($(compgen -W "$words_for --help" -- "$cur"))

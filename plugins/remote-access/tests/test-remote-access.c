@@ -416,6 +416,45 @@ test_forbidden_commands (void)
   agent_fixture_stop (f, SIGTERM);
 }
 
+/* coworkctl remote: the QR code in the terminal, the devices, revoking one. */
+static void
+test_ctl (void)
+{
+  g_autoptr (AgentFixture) f = remote_fixture_new (FALSE);
+  g_autofree gchar *base = NULL, *out = NULL, *devices = NULL, *revoked = NULL, *after = NULL;
+  g_autofree gchar *status = NULL, *token = NULL, *device = NULL, *me = NULL;
+  const gchar *const status_args[] = { "remote", NULL };
+  const gchar *const pair_args[] = { "remote", "pair", NULL };
+  const gchar *const devices_args[] = { "remote", "devices", NULL };
+  gint exit_status = 0;
+
+  agent_fixture_start (f);
+  base = remote_enable (f);
+  status = agent_run_ctl (f, NULL, status_args);
+  g_assert_nonnull (strstr (status, "enabled, running"));
+  g_assert_nonnull (strstr (status, base));
+  out = agent_run_ctl (f, NULL, pair_args);
+  g_assert_nonnull (strstr (out, "\u2588\u2588"));
+  g_assert_nonnull (strstr (out, "cowork://pair?d="));
+  token = remote_pair (f, base, "Pocket phone", &device);
+  devices = agent_run_ctl (f, NULL, devices_args);
+  g_assert_nonnull (strstr (devices, device));
+  g_assert_nonnull (strstr (devices, "Pocket phone"));
+  g_assert_nonnull (strstr (devices, "active"));
+  {
+    const gchar *const revoke_args[] = { "remote", "revoke", device, NULL };
+    revoked = agent_run_ctl (f, NULL, revoke_args);
+    g_assert_nonnull (strstr (revoked, "Revoked"));
+    g_free (agent_run_ctl_status (f, NULL, revoke_args, &exit_status));
+    g_assert_cmpint (exit_status, !=, 0);
+  }
+  after = agent_run_ctl (f, NULL, devices_args);
+  g_assert_nonnull (strstr (after, "revoked"));
+  me = url_of (base, "/v1/me");
+  g_assert_cmpuint (remote_http ("GET", me, NULL, token, NULL, NULL), ==, 401);
+  agent_fixture_stop (f, SIGTERM);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -426,5 +465,6 @@ main (int argc, char **argv)
   g_test_add_func ("/remote-access/tokens", test_tokens);
   g_test_add_func ("/remote-access/logout", test_logout);
   g_test_add_func ("/remote-access/forbidden-commands", test_forbidden_commands);
+  g_test_add_func ("/remote-access/ctl", test_ctl);
   return g_test_run ();
 }
