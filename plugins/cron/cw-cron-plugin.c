@@ -72,8 +72,10 @@ cw_cron_plugin_add_job (CwCronPlugin *self, JsonObject *job, GError **error)
 }
 
 gboolean
-cw_cron_plugin_delete_job (CwCronPlugin *self, const gchar *id, GError **error)
+cw_cron_plugin_delete_job (CwCronPlugin *self, const gchar *job_id, GError **error)
 {
+  /* @job_id may point into the job, which goes below */
+  g_autofree gchar *id = g_strdup (job_id);
   JsonObject *data;
 
   if (!g_hash_table_contains (self->jobs, id))
