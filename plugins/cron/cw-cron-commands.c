@@ -97,7 +97,8 @@ cmd_create_job (CwInvocation *inv, gpointer user_data)
 
   if (input == NULL)
     input = cw_invocation_get_params (inv);
-  job = cw_cron_job_new (input, cw_now_ms (), &error);
+  /* createdAt anchors an `every` schedule without startAt: the scheduler's clock */
+  job = cw_cron_job_new (input, cw_plugin_schedule_get_now (CW_PLUGIN (self)), &error);
   if (job == NULL || !cw_cron_plugin_add_job (self, job, &error))
     {
       cw_invocation_return_error (inv, g_steal_pointer (&error));

@@ -362,14 +362,9 @@ collect (JsonObject *input, gboolean allow_status, GHashTable *out, GError **err
 
       if (g_str_equal (name, "status") && !allow_status)
         continue;
+      /* null is absent (the app sends every optional field it has no value for as null) */
       if (is_null (node))
-        {
-          if (!g_str_equal (name, "name") && !g_str_equal (name, "prompt")
-              && !g_str_equal (name, "schedule") && !g_str_equal (name, "workingDirectory")
-              && !g_str_equal (name, "status"))
-            g_hash_table_insert (out, g_strdup (name), NULL);
-          continue;
-        }
+        continue;
       value = check_field (name, node, &unknown, error);
       if (unknown)
         continue;
