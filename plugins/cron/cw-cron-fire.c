@@ -66,6 +66,14 @@ finish_one_shot (CwCronPlugin *self, JsonObject *job, const gchar *status)
   unschedule (self, job);
 }
 
+/* The outcome of the job's newest ended run, for the status views. */
+static void
+note_last_run (JsonObject *job, JsonObject *run)
+{
+  json_object_set_string_member (job, "lastRunId", cw_cron_job_get_string (run, "id"));
+  json_object_set_string_member (job, "lastResult", cw_cron_job_get_string (run, "result"));
+}
+
 static void
 close_missed (CwCronPlugin *self, JsonObject *run, const gchar *why)
 {
@@ -98,6 +106,7 @@ cw_cron_fire_record_missed (CwCronPlugin *self, JsonObject *job, gint64 schedule
       return;
     }
   emit_run (self, "cron:run_completed", cw_cron_job_get_string (job, "id"), run);
+  note_last_run (job, run);
   if (cw_cron_job_is_one_shot (job))
     {
       json_object_set_string_member (job, "lastStatus", "skipped");
@@ -195,9 +204,13 @@ cw_cron_fire (CwPlugin *plugin, const gchar *job_id, gint64 scheduled_ms, CwSche
       || g_strcmp0 (cw_cron_job_get_string (job, "status"), "active") != 0)
     return;
   if (flags & CW_SCHEDULE_FIRE_SKIPPED)
-    cw_cron_fire_record_missed (self, job, scheduled_ms,
-                                "The daemon was not running at the scheduled time (missed-run "
-                                "policy skip)");
+    {
+      g_autofree gchar *why = g_strdup_printf (
+          "The scheduled time passed while the daemon was not running or the machine slept "
+          "(missed-run policy %s)",
+          cw_missed_policy_to_string (cw_cron_job_get_missed_policy (job)));
+      cw_cron_fire_record_missed (self, job, scheduled_ms, why);
+    }
   else
     cw_cron_fire_instant (self, job, scheduled_ms);
   if (cw_cron_plugin_lookup_job (self, job_id) == job
@@ -248,6 +261,7 @@ account (CwCronPlugin *self, JsonObject *job, JsonObject *run, gboolean manual)
   gint64 runs = cw_cron_job_get_int (job, "runCount", 0) + 1;
   gint64 max_runs = cw_cron_job_get_int (job, "maxRuns", 0);
 
+  note_last_run (job, run);
   json_object_set_int_member (job, "lastRunAt", cw_cron_job_get_int (run, "startedAt", 0));
   json_object_set_string_member (job, "lastStatus", success ? "ok" : "error");
   if (error != NULL && !success)
