@@ -54,7 +54,8 @@ JsonArray *
 cron_runs (AgentFixture *f, const gchar *job_id)
 {
   g_autoptr (CwClient) client = connect_quiet (f);
-  g_autofree gchar *params = g_strdup_printf ("{\"jobId\":\"%s\"}", job_id);
+  g_autofree gchar *params
+      = g_strdup_printf ("{\"jobId\":\"%s\",\"options\":{\"limit\":10000}}", job_id);
   g_autoptr (JsonNode) runs = cw_test_daemon_call (client, "cron_get_runs", params);
 
   g_assert_true (JSON_NODE_HOLDS_ARRAY (runs));
@@ -64,7 +65,13 @@ cron_runs (AgentFixture *f, const gchar *job_id)
 JsonArray *
 cron_wait_runs (AgentFixture *f, const gchar *job_id, guint n)
 {
-  gint64 deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+  return cron_wait_runs_for (f, job_id, n, 20);
+}
+
+JsonArray *
+cron_wait_runs_for (AgentFixture *f, const gchar *job_id, guint n, guint seconds)
+{
+  gint64 deadline = g_get_monotonic_time () + seconds * G_TIME_SPAN_SECOND;
 
   for (;;)
     {
@@ -78,8 +85,8 @@ cron_wait_runs (AgentFixture *f, const gchar *job_id, guint n)
         return runs;
       json_array_unref (runs);
       if (g_get_monotonic_time () > deadline)
-        g_error ("job %s: fewer than %u runs ended in 20 s", job_id, n);
-      g_usleep (10000);
+        g_error ("job %s: fewer than %u runs ended in %u s (%u did)", job_id, n, seconds, ended);
+      g_usleep (seconds > 20 ? 100000 : 10000);
     }
 }
 
@@ -112,4 +119,76 @@ const gchar *
 cron_str (JsonObject *obj, const gchar *name)
 {
   return json_object_get_string_member_with_default (obj, name, NULL);
+}
+
+void
+cron_restart (AgentFixture *f, gint signum, gint64 now_ms)
+{
+  g_autofree gchar *clock = g_strdup_printf ("%" G_GINT64_FORMAT, now_ms);
+
+  agent_fixture_stop (f, signum);
+  cw_test_daemon_setenv (f->daemon, "COWORK_TEST_CLOCK", clock);
+  agent_fixture_start (f);
+}
+
+JsonNode *
+cron_wait_reply (CwClient *client, const gchar *id)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) response = cw_client_wait_response (client, id, &error);
+  JsonNode *result;
+
+  g_assert_no_error (error);
+  if (!json_object_get_boolean_member_with_default (response, "success", FALSE))
+    g_error ("request %s failed: %s", id,
+             json_object_get_string_member_with_default (response, "error", "?"));
+  result = json_object_get_member (response, "result");
+  g_assert_nonnull (result);
+  return json_node_copy (result);
+}
+
+JsonObject *
+cron_run_for (JsonArray *runs, gint64 scheduled_ms)
+{
+  for (guint i = 0; i < json_array_get_length (runs); i++)
+    {
+      JsonObject *run = json_array_get_object_element (runs, i);
+      if (json_object_has_member (run, "scheduledAt")
+          && json_object_get_int_member (run, "scheduledAt") == scheduled_ms)
+        return run;
+    }
+  return NULL;
+}
+
+JsonObject *
+cron_wait_run_member (AgentFixture *f, const gchar *job_id, const gchar *run_id,
+                      const gchar *member)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+
+  for (;;)
+    {
+      g_autoptr (JsonArray) runs = cron_runs (f, job_id);
+
+      for (guint i = 0; i < json_array_get_length (runs); i++)
+        {
+          JsonObject *run = json_array_get_object_element (runs, i);
+          if (g_strcmp0 (cron_str (run, "id"), run_id) == 0 && json_object_has_member (run, member))
+            return json_object_ref (run);
+        }
+      if (g_get_monotonic_time () > deadline)
+        g_error ("run %s of job %s has no %s after 20 s", run_id, job_id, member);
+      g_usleep (10000);
+    }
+}
+
+guint
+cron_count_result (JsonArray *runs, const gchar *result)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < json_array_get_length (runs); i++)
+    if (g_strcmp0 (cron_str (json_array_get_object_element (runs, i), "result"), result) == 0)
+      n++;
+  return n;
 }

@@ -23,10 +23,24 @@ JsonObject *cron_create (AgentFixture *f, const gchar *input_fmt, ...) G_GNUC_PR
 JsonArray *cron_runs (AgentFixture *f, const gchar *job_id);
 /* Polls (10 ms steps, 20 s at most) until @job_id has @n runs that ended; returns them. */
 JsonArray *cron_wait_runs (AgentFixture *f, const gchar *job_id, guint n);
+/* The same with a limit of @seconds. */
+JsonArray *cron_wait_runs_for (AgentFixture *f, const gchar *job_id, guint n, guint seconds);
 /* cron_get_job on a connection of its own. */
 JsonObject *cron_get (AgentFixture *f, const gchar *job_id);
 /* The number of requests the fake LLM got. */
 guint cron_llm_requests (AgentFixture *f);
+/* Stops the daemon with @signum and starts it again with its test clock at @now_ms (the
+ * time that passed while it was down); f->client is connected again. */
+void cron_restart (AgentFixture *f, gint signum, gint64 now_ms);
+/* Reads the answer to request @id on @client, asserts success and returns the result. */
+JsonNode *cron_wait_reply (CwClient *client, const gchar *id);
+/* The run of @runs (a CronRun[]) for the instant @scheduled_ms, or NULL. */
+JsonObject *cron_run_for (JsonArray *runs, gint64 scheduled_ms);
+/* Polls (10 ms steps, 20 s at most) until the run @run_id of @job_id has @member; returns it. */
+JsonObject *cron_wait_run_member (AgentFixture *f, const gchar *job_id, const gchar *run_id,
+                                  const gchar *member);
+/* Counts the runs of @runs whose result is @result. */
+guint cron_count_result (JsonArray *runs, const gchar *result);
 gint64 cron_int (JsonObject *obj, const gchar *name);
 const gchar *cron_str (JsonObject *obj, const gchar *name);
 
