@@ -25,7 +25,7 @@ with open(os.path.join(root, "data", "man", "coworkd.conf.5.in"), encoding="utf-
     for line in f:
         m = re.match(r'\.SH "\[([^]]+)\]"', line)
         if m:
-            group = m.group(1)
+            group = m.group(1).replace("\\-", "-")
         elif line.startswith(".SH"):
             group = None
         m = re.match(r"\.BI ([a-z\\-]+)= ", line)
