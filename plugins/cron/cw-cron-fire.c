@@ -15,6 +15,8 @@
 #include "cw-cron-run.h"
 #include "cw-cron-store.h"
 
+#include <string.h>
+
 #define INTERRUPTED_ERROR "The daemon stopped during the run; it is not run again"
 #define WAITING_ERROR     "The daemon stopped while this instant waited for the job's previous run"
 
@@ -286,7 +288,6 @@ cw_cron_fire_run_finished (CwCronPlugin *self, const gchar *job_id, JsonObject *
                            gboolean manual)
 {
   JsonObject *job = cw_cron_plugin_lookup_job (self, job_id);
-  GPtrArray *queue;
   g_autoptr (GError) error = NULL;
 
   emit_run (self, "cron:run_completed", job_id, run);
@@ -313,14 +314,86 @@ cw_cron_fire_run_finished (CwCronPlugin *self, const gchar *job_id, JsonObject *
       cw_cron_fire_drop_queued (self, job_id, "The job stopped before this instant could run");
       return;
     }
-  queue = queue_of (self, job_id, FALSE);
-  if (queue != NULL && queue->len > 0)
+  cw_cron_fire_start_queued (self, job_id);
+}
+
+void
+cw_cron_fire_start_queued (CwCronPlugin *self, const gchar *job_id)
+{
+  JsonObject *job = cw_cron_plugin_lookup_job (self, job_id);
+  GPtrArray *queue = queue_of (self, job_id, FALSE);
+  g_autoptr (JsonObject) next = NULL;
+
+  if (job == NULL || queue == NULL || queue->len == 0 || self->stopping
+      || g_hash_table_contains (self->running, job_id))
+    return;
+  next = g_ptr_array_steal_index (queue, 0);
+  if (queue->len == 0)
+    g_hash_table_remove (self->queued, job_id);
+  start (self, job, next, cw_cron_job_get_int (next, "scheduledAt", 0));
+}
+
+/* ---- retries ------------------------------------------------------------------------- */
+
+static void
+on_retry_fire (CwPlugin *plugin, const gchar *sched_id, gint64 scheduled_ms,
+               CwScheduleFireFlags flags, gpointer user_data)
+{
+  CwCronPlugin *self = CW_CRON_PLUGIN (plugin);
+  const gchar *run_id = sched_id + strlen (CW_CRON_RETRY_PREFIX);
+  g_autoptr (JsonObject) row = NULL;
+  g_autofree gchar *id = g_strdup (sched_id);
+  JsonObject *job;
+  const gchar *job_id;
+
+  if (self->stopping)
+    return;
+  cw_plugin_schedule_remove (plugin, id, NULL);
+  row = cw_cron_store_get_run (self->store, run_id, NULL);
+  if (row == NULL || json_object_get_member (row, "result") != NULL)
+    return; /* deleted with its job, or ended */
+  job_id = cw_cron_job_get_string (row, "jobId");
+  job = cw_cron_plugin_lookup_job (self, job_id);
+  if (job == NULL)
+    return;
+  json_object_remove_member (row, "retryAt");
+  if (g_strcmp0 (cw_cron_job_get_string (job, "status"), "active") != 0)
     {
-      g_autoptr (JsonObject) next = g_ptr_array_steal_index (queue, 0);
-      if (queue->len == 0)
-        g_hash_table_remove (self->queued, job_id);
-      start (self, job, next, cw_cron_job_get_int (next, "scheduledAt", 0));
+      g_autoptr (GError) error = NULL;
+      g_autofree gchar *why = g_strdup_printf ("%s (not retried: the job is no longer active)",
+                                               cw_cron_job_get_string (row, "error") != NULL
+                                                   ? cw_cron_job_get_string (row, "error")
+                                                   : "The run failed before any model call");
+      json_object_set_string_member (row, "result", "error");
+      json_object_set_string_member (row, "error", why);
+      json_object_set_int_member (row, "completedAt", cw_now_ms ());
+      if (!cw_cron_store_update_run (self->store, row, &error))
+        g_warning ("run %s: %s", run_id, error->message);
+      cw_cron_fire_run_finished (self, job_id, row, FALSE);
+      return;
     }
+  if (g_hash_table_contains (self->running, job_id))
+    {
+      /* the job runs another instant: the retry goes first after it */
+      g_autoptr (GError) error = NULL;
+      json_object_set_boolean_member (row, "queued", TRUE);
+      if (!cw_cron_store_update_run (self->store, row, &error))
+        g_warning ("run %s: %s", run_id, error->message);
+      g_ptr_array_insert (queue_of (self, job_id, TRUE), 0, json_object_ref (row));
+      return;
+    }
+  start (self, job, row, cw_cron_job_get_int (row, "scheduledAt", 0));
+}
+
+gboolean
+cw_cron_fire_arm_retry (CwCronPlugin *self, const gchar *run_id, gint64 at, GError **error)
+{
+  g_autofree gchar *id = g_strconcat (CW_CRON_RETRY_PREFIX, run_id, NULL);
+  g_autoptr (CwSchedule) schedule = cw_schedule_new_at (at, error);
+
+  return schedule != NULL
+         && cw_plugin_schedule_add (CW_PLUGIN (self), id, schedule, CW_MISSED_POLICY_ONCE,
+                                    on_retry_fire, NULL, NULL, error);
 }
 
 gboolean
@@ -339,6 +412,15 @@ cw_cron_fire_recover (CwCronPlugin *self, GError **error)
       JsonObject *job = job_id != NULL ? cw_cron_plugin_lookup_job (self, job_id) : NULL;
 
       cw_plugin_schedule_remove (CW_PLUGIN (self), timeout, NULL);
+      if (json_object_get_member (run, "retryAt") != NULL)
+        {
+          /* waiting for its retry: the retry is still due (at once if its time passed) */
+          g_autoptr (GError) local = NULL;
+          if (!cw_cron_fire_arm_retry (self, cw_cron_job_get_string (run, "id"),
+                                       cw_cron_job_get_int (run, "retryAt", 0), &local))
+            g_warning ("run %s: no retry: %s", cw_cron_job_get_string (run, "id"), local->message);
+          continue;
+        }
       if (json_object_get_boolean_member_with_default (run, "queued", FALSE))
         {
           close_missed (self, run, WAITING_ERROR);

@@ -22,8 +22,14 @@ void cw_cron_fire_run_finished (CwCronPlugin *self, const gchar *job_id, JsonObj
 /* Instants waiting for a run of @job_id that will not come (the job was paused or deleted)
  * are recorded missed with @why. */
 void cw_cron_fire_drop_queued (CwCronPlugin *self, const gchar *job_id, const gchar *why);
+/* Starts the oldest instant waiting for a run of @job_id when the job runs nothing. */
+void cw_cron_fire_start_queued (CwCronPlugin *self, const gchar *job_id);
+/* Registers the retry of the open run @run_id at @at on the scheduler's clock
+ * ("retry:<runId>"); when it comes, the run starts again as the same ledger row. */
+gboolean cw_cron_fire_arm_retry (CwCronPlugin *self, const gchar *run_id, gint64 at,
+                                 GError **error);
 /* At start: runs whose daemon died are recorded `interrupted` (never run again), instants
- * that were waiting are recorded `missed`. */
+ * that were waiting are recorded `missed`, runs waiting for a retry get it. */
 gboolean cw_cron_fire_recover (CwCronPlugin *self, GError **error);
 
 G_END_DECLS

@@ -30,6 +30,10 @@ struct _CwCronPlugin
 
 /* Scheduler job ids of a run's timeout: "timeout:<runId>". */
 #define CW_CRON_TIMEOUT_PREFIX "timeout:"
+/* Scheduler job ids of a run's retry: "retry:<runId>". */
+#define CW_CRON_RETRY_PREFIX "retry:"
+/* How the agent's turn error begins when the provider could not be reached at all. */
+#define CW_CRON_UNREACHABLE_PREFIX "cannot reach "
 
 /* cw-cron-plugin.c */
 JsonObject *cw_cron_plugin_lookup_job (CwCronPlugin *self, const gchar *id);

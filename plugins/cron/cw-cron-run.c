@@ -21,6 +21,9 @@
 
 #define TITLE_MAX   80
 #define SUMMARY_MAX 500
+
+/* The waits before the retries of a run that could not reach its provider. */
+static const gint64 cw_cron_retry_delays_ms[] = { 60000, 5 * 60000, 15 * 60000 };
 #define QUESTION_ANSWER                                                                            \
   "Nobody can answer: this is an unattended scheduled run. Continue without asking, or stop "      \
   "and say what you would need."
@@ -358,6 +361,48 @@ assistant_text (JsonNode *details)
   return g_string_free (text, FALSE);
 }
 
+/* TRUE when the session holds anything a model produced (a reply, thinking, a tool call):
+ * the turn reached the model, and running it again could repeat what it did. */
+static gboolean
+reached_model (JsonNode *details)
+{
+  JsonObject *obj
+      = details != NULL && JSON_NODE_HOLDS_OBJECT (details) ? json_node_get_object (details) : NULL;
+  JsonNode *items = obj != NULL ? json_object_get_member (obj, "chatItems") : NULL;
+  JsonArray *arr
+      = items != NULL && JSON_NODE_HOLDS_ARRAY (items) ? json_node_get_array (items) : NULL;
+
+  if (arr == NULL)
+    return TRUE; /* unknown: never retried */
+  for (guint i = 0; i < json_array_get_length (arr); i++)
+    {
+      JsonNode *node = json_array_get_element (arr, i);
+      const gchar *kind = JSON_NODE_HOLDS_OBJECT (node)
+                              ? cw_cron_job_get_string (json_node_get_object (node), "kind")
+                              : NULL;
+      if (g_strcmp0 (kind, "user_message") != 0 && g_strcmp0 (kind, "error") != 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* A scheduled run whose provider could not be reached before any model call is retried
+ * with backoff as the same ledger row. */
+static gboolean
+should_retry (CwCronRun *run, JsonNode *details)
+{
+  JsonNode *attempts = json_object_get_member (run->run, "attempts");
+  guint done = attempts != NULL && JSON_NODE_HOLDS_ARRAY (attempts)
+                   ? json_array_get_length (json_node_get_array (attempts))
+                   : 0;
+
+  return !run->manual && !run->timed_out && run->error != NULL
+         && g_str_has_prefix (run->error, CW_CRON_UNREACHABLE_PREFIX)
+         && done < G_N_ELEMENTS (cw_cron_retry_delays_ms) && !reached_model (details);
+}
+
+static void retry_later (CwCronRun *run);
+
 static void
 on_session_read (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -368,8 +413,13 @@ on_session_read (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (reply == NULL)
     g_warning ("run %s: reading session %s: %s", run->run_id, run->session_id, error->message);
-  text = assistant_text (reply);
-  complete (run, text);
+  if (reply != NULL && should_retry (run, reply))
+    retry_later (run);
+  else
+    {
+      text = assistant_text (reply);
+      complete (run, text);
+    }
   cw_cron_run_free (run);
 }
 
@@ -459,6 +509,53 @@ complete (CwCronRun *run, const gchar *text)
   cw_cron_run_free (run);
 }
 
+/* The attempt failed before any model call: it is recorded in the row's attempts, and the
+ * run starts again at the next backoff step on the scheduler's clock. */
+static void
+retry_later (CwCronRun *run)
+{
+  CwCronPlugin *self = run->plugin;
+  JsonNode *node = json_object_get_member (run->run, "attempts");
+  JsonArray *attempts;
+  JsonObject *attempt = json_object_new ();
+  g_autoptr (GError) error = NULL;
+  gint64 at;
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    {
+      json_object_set_array_member (run->run, "attempts", json_array_new ());
+      node = json_object_get_member (run->run, "attempts");
+    }
+  attempts = json_node_get_array (node);
+  at = cw_plugin_schedule_get_now (CW_PLUGIN (self))
+       + cw_cron_retry_delays_ms[json_array_get_length (attempts)];
+  json_object_set_string_member (attempt, "sessionId", run->session_id);
+  json_object_set_int_member (attempt, "startedAt", cw_cron_job_get_int (run->run, "startedAt", 0));
+  json_object_set_int_member (attempt, "failedAt", cw_now_ms ());
+  json_object_set_string_member (attempt, "error", run->error);
+  json_array_add_object_element (attempts, attempt);
+  json_object_set_string_member (run->run, "sessionId", "");
+  json_object_set_string_member (run->run, "error", run->error);
+  json_object_set_int_member (run->run, "retryAt", at);
+  g_message ("run %s of job %s failed before any model call (%s); retry %u at %" G_GINT64_FORMAT,
+             run->run_id, run->job_id, run->error, json_array_get_length (attempts), at);
+  run_ref (run);
+  save (run);
+  detach (run);
+  if (!cw_cron_fire_arm_retry (self, run->run_id, at, &error))
+    g_warning ("run %s: no retry: %s", run->run_id, error->message);
+  {
+    JsonObject *data = json_object_new ();
+    json_object_set_string_member (data, "jobId", run->job_id);
+    json_object_set_object_member (data, "run", json_object_ref (run->run));
+    cw_plugin_emit (CW_PLUGIN (self), "cron:run_retrying", NULL, data);
+  }
+  /* a trigger that waited for this run learns that it will be retried */
+  answer_waiters (run);
+  cw_cron_fire_start_queued (self, run->job_id);
+  cw_cron_run_free (run);
+}
+
 /* ---- start ------------------------------------------------------------------------------ */
 
 CwCronRun *
@@ -479,6 +576,8 @@ cw_cron_run_start (CwCronPlugin *self, JsonObject *job, JsonObject *ledger, gint
       json_object_set_string_member (model, "jobId", cw_cron_job_get_string (job, "id"));
     }
   json_object_remove_member (model, "queued");
+  json_object_remove_member (model, "retryAt");
+  json_object_remove_member (model, "error");
   json_object_set_string_member (model, "sessionId", "");
   json_object_set_int_member (model, "startedAt", cw_now_ms ());
   if (scheduled_ms >= 0)

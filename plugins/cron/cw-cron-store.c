@@ -251,3 +251,18 @@ cw_cron_store_open_runs (CwStore *store, GError **error)
   sqlite3_reset (stmt);
   return runs;
 }
+
+JsonObject *
+cw_cron_store_get_run (CwStore *store, const gchar *id, GError **error)
+{
+  sqlite3_stmt *stmt = cw_store_prepare (store, "SELECT run FROM cron_runs WHERE id = ?1", error);
+  JsonObject *run = NULL;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    run = object_from_column (stmt, 0);
+  sqlite3_reset (stmt);
+  return run;
+}

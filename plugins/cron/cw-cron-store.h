@@ -22,6 +22,8 @@ gboolean cw_cron_store_has_instant (CwStore *store, const gchar *job_id, gint64 
 /* CronRun[] as JSON text, newest first; @result NULL for every result. */
 gchar *cw_cron_store_list_runs (CwStore *store, const gchar *job_id, gint64 limit, gint64 offset,
                                 const gchar *result, GError **error);
+/* The run @id (transfer full), or NULL. */
+JsonObject *cw_cron_store_get_run (CwStore *store, const gchar *id, GError **error);
 /* The runs still open (their daemon died), transfer full. */
 GPtrArray *cw_cron_store_open_runs (CwStore *store, GError **error);
 
