@@ -11,7 +11,8 @@
  * approval interaction, a child run): a node that completed never runs again.
  *
  * Differences from the original, on purpose: failure edges are taken; queued and running
- * runs resume after a restart; time spent paused does not count against maxRunTimeMs;
+ * runs resume after a restart; time spent paused or in a wait node does not count against
+ * maxRunTimeMs;
  * defaults.workingDirectory is used by the nodes; cancel and pause refuse finished runs.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
@@ -767,16 +768,16 @@ settle_forks (CwWorkflowRun *run)
 
   for (GList *l = ids; l != NULL; l = l->next)
     {
-      JsonObject *w = json_object_get_object_member (walkers, l->data);
+      JsonObject *w = cw_wf_obj (walkers, l->data);
       gboolean all_done = TRUE;
       GList *others;
-      if (g_strcmp0 (cw_wf_str (w, "status"), "forked") != 0)
+      if (w == NULL || g_strcmp0 (cw_wf_str (w, "status"), "forked") != 0)
         continue;
       others = json_object_get_members (walkers);
       for (GList *o = others; o != NULL && all_done; o = o->next)
         {
-          JsonObject *c = json_object_get_object_member (walkers, o->data);
-          if (g_strcmp0 (cw_wf_str (c, "parent"), l->data) == 0
+          JsonObject *c = cw_wf_obj (walkers, o->data);
+          if (c != NULL && g_strcmp0 (cw_wf_str (c, "parent"), l->data) == 0
               && g_strcmp0 (cw_wf_str (c, "status"), "done") != 0)
             all_done = FALSE;
         }
@@ -786,9 +787,7 @@ settle_forks (CwWorkflowRun *run)
       /* the children are finished: drop them */
       others = json_object_get_members (walkers);
       for (GList *o = others; o != NULL; o = o->next)
-        if (g_strcmp0 (cw_wf_str (json_object_get_object_member (walkers, o->data), "parent"),
-                       l->data)
-            == 0)
+        if (g_strcmp0 (cw_wf_str (cw_wf_obj (walkers, o->data), "parent"), l->data) == 0)
           json_object_remove_member (walkers, o->data);
       g_list_free (others);
       move_walker (run, w, cw_wf_str (w, "join"));
@@ -1138,6 +1137,18 @@ cw_wf_step_succeed (CwWfStep *step, JsonObject *output)
 }
 
 void
+cw_wf_step_fail_final (CwWfStep *step, const gchar *message)
+{
+  g_autoptr (JsonObject) output = json_object_new ();
+
+  json_object_set_boolean_member (output, "noRetry", TRUE);
+  json_object_set_boolean_member (output, "compensated", TRUE);
+  if (step->run != NULL && !step->finished)
+    conclude (step, FALSE, output, message != NULL ? message : "failed");
+  step_unref (step);
+}
+
+void
 cw_wf_step_fail (CwWfStep *step, const gchar *message)
 {
   g_autoptr (JsonObject) output = json_object_new ();
@@ -1447,7 +1458,7 @@ advance_once (CwWorkflowRun *run, gboolean *gone)
   ids = json_object_get_members (walkers);
   for (GList *l = ids; l != NULL; l = l->next)
     {
-      JsonObject *w = json_object_get_object_member (walkers, l->data);
+      JsonObject *w = cw_wf_obj (walkers, l->data);
       if (g_strcmp0 (cw_wf_str (w, "status"), "failed") == 0)
         {
           g_autofree gchar *error = g_strdup (cw_wf_str (w, "error"));
@@ -1467,7 +1478,7 @@ advance_once (CwWorkflowRun *run, gboolean *gone)
     }
   for (GList *l = ids; l != NULL; l = l->next)
     {
-      JsonObject *w = json_object_get_object_member (walkers, l->data);
+      JsonObject *w = cw_wf_obj (walkers, l->data);
       gint64 retry_at;
       if (g_strcmp0 (cw_wf_str (w, "status"), "ready") != 0
           || g_hash_table_contains (run->steps, l->data))
@@ -1580,6 +1591,10 @@ cw_wf_engine_wait_fired (CwWorkflowPlugin *self, const gchar *run_id, const gcha
   output = json_object_new ();
   json_object_set_int_member (output, "waitedMs",
                               MAX (0, cw_wf_now (self) - cw_wf_int (w, "waitStarted", 0)));
+  /* A durable wait (a day, say) is not run time: maxRunTimeMs bounds the work. */
+  json_object_set_int_member (run->state, "pausedMs",
+                              cw_wf_int (run->state, "pausedMs", 0)
+                                  + MAX (0, cw_wf_now (self) - cw_wf_int (w, "waitStarted", 0)));
   json_object_set_int_member (output, "until", cw_wf_int (w, "waitUntil", 0));
   step = restore_step (run, wid);
   if (step == NULL)
@@ -1625,7 +1640,7 @@ walker_in (CwWorkflowRun *run, const gchar *status, const gchar *member, const g
 
   for (GList *l = ids; l != NULL; l = l->next)
     {
-      JsonObject *w = json_object_get_object_member (walkers, l->data);
+      JsonObject *w = cw_wf_obj (walkers, l->data);
       if (g_strcmp0 (cw_wf_str (w, "status"), status) == 0
           && (member == NULL || g_strcmp0 (cw_wf_str (w, member), value) == 0))
         return l->data;

@@ -827,13 +827,14 @@ cw_wf_nodes_execute (CwWfStep *step)
   else if (g_strcmp0 (type, "notification") == 0)
     run_notification (step);
   else if (g_strcmp0 (type, "tool") == 0)
-    cw_wf_step_fail (step, "Tool nodes are not supported yet: the agent plugin has no command "
+    cw_wf_step_fail_final (step,
+                           "Tool nodes are not supported yet: the agent plugin has no command "
                            "that runs one of its tools outside a chat turn (NotSupported)");
   else if (g_strcmp0 (type, "mcp_tool") == 0 || g_strcmp0 (type, "connector_tool") == 0)
     {
       g_autofree gchar *msg = g_strdup_printf (
           "%s nodes are not supported: this daemon has no connectors yet (NotSupported)", type);
-      cw_wf_step_fail (step, msg);
+      cw_wf_step_fail_final (step, msg);
     }
   else
     {

@@ -140,6 +140,8 @@ GCancellable *cw_wf_step_get_cancellable (CwWfStep *step);
 /* @output taken. */
 void cw_wf_step_succeed (CwWfStep *step, JsonObject *output);
 void cw_wf_step_fail (CwWfStep *step, const gchar *message);
+/* Fails without a retry (nothing another attempt could change). */
+void cw_wf_step_fail_final (CwWfStep *step, const gchar *message);
 /* The node waits (durably) until cw_wf_engine_wait_fired at @until_ms. */
 void cw_wf_step_wait (CwWfStep *step, gint64 until_ms, JsonObject *output);
 /* The run pauses on an approval with @interaction_id. */
