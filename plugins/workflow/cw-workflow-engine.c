@@ -1453,6 +1453,14 @@ advance_once (CwWorkflowRun *run, gboolean *gone)
   *gone = FALSE;
   if (g_strcmp0 (run_status (run), "running") != 0)
     return FALSE;
+  if (json_object_get_size (walkers_of (run)) == 0)
+    {
+      /* a run from before this engine (imported): it goes on from its current node */
+      const gchar *from = cw_wf_str (run->run, "currentNodeId");
+      if (from == NULL || cw_wf_defs_find_node (run->def, from) == NULL)
+        from = start_node_id (run->def);
+      add_walker (run, from, NULL, NULL);
+    }
   settle_forks (run);
   walkers = walkers_of (run);
   ids = json_object_get_members (walkers);
@@ -2039,6 +2047,10 @@ cw_wf_run_resume (CwWorkflowPlugin *self, const gchar *run_id, const gchar *acto
       set_status (run, "running");
       json_object_remove_member (run->run, "error");
       end_pause (run);
+      /* as in the original, resuming approves the node the run stopped at */
+      if (cw_wf_str (run->run, "currentNodeId") != NULL
+          && json_object_get_size (walkers_of (run)) == 0)
+        record_approval (run, cw_wf_str (run->run, "currentNodeId"));
       if (cw_wf_str (run->run, "currentNodeId") != NULL)
         json_object_set_string_member (payload, "currentNodeId",
                                        cw_wf_str (run->run, "currentNodeId"));
