@@ -26,6 +26,11 @@
  * its flush window too); every chunk still goes out at once as stream:chunk. Sending the
  * whole text on every chunk made a long reply cost quadratic time and storage. */
 #define CHAT_UPDATE_INTERVAL_MS 50
+/* Each chat:update and each flush carries the whole text so far, and every event stays in
+ * the bus's replay ring and store: past these rates their pauses grow with the text, so a
+ * long reply costs at most this many bytes a second, not its length at every tick. */
+#define CHAT_UPDATE_BYTES_PER_S (256 * 1024)
+#define FLUSH_BYTES_PER_S       (1024 * 1024)
 #define COMPACT_KEEP_MESSAGES   6
 #define SYSTEM_PROMPT                                                                              \
   "You are Cowork, an agent working in the user's project directory %s. Use the tools to "         \
@@ -219,11 +224,16 @@ on_chat_update (gpointer user_data)
   JsonObject *updates;
 
   self->chat_update_id = 0;
-  if (self->segment_item_id == NULL)
+  /* Thinking and a reply's segment never grow at the same time. */
+  if (self->thinking_item_id == NULL && self->segment_item_id == NULL)
     return G_SOURCE_REMOVE;
   updates = json_object_new ();
-  json_object_set_string_member (updates, "content", self->segment_text->str);
-  cw_agent_sessions_update_item (self->plugin->sessions, self->session, self->segment_item_id,
+  json_object_set_string_member (updates, "content",
+                                 self->thinking_item_id != NULL ? self->thinking_text->str
+                                                                : self->segment_text->str);
+  cw_agent_sessions_update_item (self->plugin->sessions, self->session,
+                                 self->thinking_item_id != NULL ? self->thinking_item_id
+                                                                : self->segment_item_id,
                                  updates, FALSE);
   return G_SOURCE_REMOVE;
 }
@@ -235,6 +245,7 @@ end_thinking (CwAgentTurn *self)
 
   if (self->thinking_item_id == NULL)
     return;
+  g_clear_handle_id (&self->chat_update_id, g_source_remove);
   self->thinking = FALSE;
   emit_timestamp (self, "thinking:done");
   updates = json_object_new ();
@@ -265,6 +276,13 @@ end_segment (CwAgentTurn *self)
   self->segment_index++;
 }
 
+/* @base_ms, or longer so that sending @len bytes each time stays within @bytes_per_s. */
+static guint
+paced_interval (guint base_ms, gsize len, gsize bytes_per_s)
+{
+  return (guint) MAX ((gsize) base_ms, len * 1000 / bytes_per_s);
+}
+
 static void
 on_text (const gchar *delta, gpointer user_data)
 {
@@ -276,7 +294,9 @@ on_text (const gchar *delta, gpointer user_data)
   self->retrying = FALSE;
   end_thinking (self);
   g_string_append (self->segment_text, delta);
-  g_string_append (self->round_text, delta);
+  /* The round's whole text is needed only for a plan: no second copy of every reply. */
+  if (g_strcmp0 (self->session->execution_mode, "plan") == 0)
+    g_string_append (self->round_text, delta);
   if (self->segment_item_id == NULL)
     {
       JsonObject *item = json_object_new ();
@@ -290,10 +310,14 @@ on_text (const gchar *delta, gpointer user_data)
     }
   else
     {
+      gsize len = self->segment_text->len;
       if (self->chat_update_id == 0)
-        self->chat_update_id = g_timeout_add (CHAT_UPDATE_INTERVAL_MS, on_chat_update, self);
+        self->chat_update_id
+            = g_timeout_add (paced_interval (CHAT_UPDATE_INTERVAL_MS, len, CHAT_UPDATE_BYTES_PER_S),
+                             on_chat_update, self);
       if (self->flush_id == 0)
-        self->flush_id = g_timeout_add (FLUSH_INTERVAL_MS, on_flush, self);
+        self->flush_id = g_timeout_add (paced_interval (FLUSH_INTERVAL_MS, len, FLUSH_BYTES_PER_S),
+                                        on_flush, self);
     }
   data = json_object_new ();
   json_object_set_string_member (data, "content", delta);
@@ -304,7 +328,7 @@ static void
 on_thinking (const gchar *delta, gpointer user_data)
 {
   CwAgentTurn *self = user_data;
-  JsonObject *data, *updates;
+  JsonObject *data;
 
   if (self->stopped || delta == NULL || *delta == '\0')
     return;
@@ -328,10 +352,11 @@ on_thinking (const gchar *delta, gpointer user_data)
   data = json_object_new ();
   json_object_set_string_member (data, "content", delta);
   cw_agent_turn_emit (self, "thinking:chunk", data);
-  updates = json_object_new ();
-  json_object_set_string_member (updates, "content", self->thinking_text->str);
-  cw_agent_sessions_update_item (self->plugin->sessions, self->session, self->thinking_item_id,
-                                 updates, FALSE);
+  /* The growing thought follows as coalesced chat:update, as a reply's text does. */
+  if (self->chat_update_id == 0)
+    self->chat_update_id = g_timeout_add (
+        paced_interval (CHAT_UPDATE_INTERVAL_MS, self->thinking_text->len, CHAT_UPDATE_BYTES_PER_S),
+        on_chat_update, self);
 }
 
 static void

@@ -879,6 +879,72 @@ test_lazy_sessions (void)
                    0);
 }
 
+/* A long reply and a long thought reach clients as every stream:chunk / thinking:chunk, and
+ * their growing text as coalesced chat:update events whose pauses grow with the text: the
+ * whole text is not resent every 50 ms (each copy stays in the event ring and the store). */
+static void
+test_long_reply_paced (void)
+{
+  g_autoptr (GString) script = g_string_new ("{\"responses\":[{\"events\":[");
+  g_autoptr (AgentTurn) t = NULL;
+  g_autofree gchar *id = NULL;
+  g_autofree gchar *reply_id = NULL;
+  gchar chunk[1025];
+  gsize update_bytes = 0, chunk_bytes = 0;
+  guint thinking_updates = 0;
+  const gchar *types[] = { "chat:item", "chat:update", "stream:chunk", "stream:done", NULL };
+
+  memset (chunk, 'x', 1024);
+  chunk[1024] = '\0';
+  for (guint i = 0; i < 60; i++)
+    g_string_append (script, "{\"thinking\":\"hmm \"},{\"delayMs\":5},");
+  /* 400 KiB over about two seconds. */
+  for (guint i = 0; i < 400; i++)
+    g_string_append_printf (script, "{\"text\":\"%s\"},{\"delayMs\":5},", chunk);
+  g_string_append (script, "{\"text\":\"end\"}],\"stopReason\":\"end_turn\"}]}");
+  t = agent_turn_new (script->str);
+  if (t == NULL)
+    return;
+  id = agent_turn_send (t, "Write a lot");
+  for (;;)
+    {
+      g_autoptr (JsonObject) ev = agent_wait_any (t->f->client, types, t->session, NULL);
+      const gchar *type = json_object_get_string_member (ev, "type");
+      JsonObject *data = agent_event_data (ev);
+
+      if (g_strcmp0 (type, "stream:done") == 0)
+        break;
+      if (g_strcmp0 (type, "stream:chunk") == 0)
+        chunk_bytes += strlen (json_object_get_string_member (data, "content"));
+      else if (g_strcmp0 (type, "chat:item") == 0
+               && g_strcmp0 (json_object_get_string_member (
+                                 json_object_get_object_member (data, "item"), "kind"),
+                             "assistant_message")
+                      == 0)
+        reply_id = g_strdup (
+            json_object_get_string_member (json_object_get_object_member (data, "item"), "id"));
+      else if (g_strcmp0 (type, "chat:update") == 0)
+        {
+          JsonObject *updates = json_object_get_object_member (data, "updates");
+          const gchar *content
+              = json_object_get_string_member_with_default (updates, "content", "");
+          if (g_strcmp0 (json_object_get_string_member (data, "itemId"), reply_id) == 0)
+            update_bytes += strlen (content);
+          else if (reply_id == NULL)
+            thinking_updates++;
+        }
+    }
+  agent_assert_reply_ok (t->sender, id);
+  g_assert_cmpuint (chunk_bytes, ==, 400 * 1024 + 3);
+  /* Every 50 ms that would be about 40 copies of 200 KiB on average (8 MiB); paced it is a
+   * few, the last one whole. */
+  g_assert_cmpuint (update_bytes, >=, 400 * 1024 + 3);
+  g_assert_cmpuint (update_bytes, <, 2 * 1024 * 1024);
+  /* One chat:update per thought chunk before; now coalesced, plus the one that ends it. */
+  g_assert_cmpuint (thinking_updates, >=, 1);
+  g_assert_cmpuint (thinking_updates, <, 20);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -892,6 +958,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/agent/turns/queue-order", test_queue_order);
   g_test_add_func ("/cowork/agent/turns/queue-failed-commit", test_queue_failed_commit);
   g_test_add_func ("/cowork/agent/turns/lazy-sessions", test_lazy_sessions);
+  g_test_add_func ("/cowork/agent/turns/long-reply-paced", test_long_reply_paced);
   g_test_add_func ("/cowork/agent/turns/error-401", test_error_401);
   g_test_add_func ("/cowork/agent/turns/error-429", test_error_429);
   g_test_add_func ("/cowork/agent/turns/error-500", test_error_500);
