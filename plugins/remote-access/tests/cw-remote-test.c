@@ -186,17 +186,23 @@ on_ws_connected (GObject *source, GAsyncResult *res, gpointer user_data)
 RemoteWs *
 remote_ws_open (const gchar *base, const gchar *query, const gchar *token)
 {
+  g_autofree gchar *url = g_strdup_printf ("%s/v1/ws%s%s", base, query != NULL ? "?" : "",
+                                           query != NULL ? query : "");
+
+  g_assert_true (g_str_has_prefix (url, "http://"));
+  memcpy (url, "ws", 2);
+  memmove (url + 2, url + 4, strlen (url + 4) + 1);
+  return remote_ws_open_url (url, token);
+}
+
+RemoteWs *
+remote_ws_open_url (const gchar *url, const gchar *token)
+{
   RemoteWs *ws = g_new0 (RemoteWs, 1);
-  g_autofree gchar *url = NULL;
   g_autoptr (SoupMessage) msg = NULL;
   gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
 
   g_queue_init (&ws->messages);
-  url = g_strdup_printf ("%s/v1/ws%s%s", base, query != NULL ? "?" : "",
-                         query != NULL ? query : "");
-  g_assert_true (g_str_has_prefix (url, "http://"));
-  memcpy (url, "ws", 2);
-  memmove (url + 2, url + 4, strlen (url + 4) + 1);
   msg = soup_message_new ("GET", url);
   if (token != NULL)
     {

@@ -43,6 +43,8 @@ typedef struct
 
 /* Opens @base/v1/ws?@query (NULL: none) with @token in the Authorization header when given. */
 RemoteWs *remote_ws_open (const gchar *base, const gchar *query, const gchar *token);
+/* The same for any ws:// URL. */
+RemoteWs *remote_ws_open_url (const gchar *url, const gchar *token);
 void remote_ws_free (RemoteWs *ws);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RemoteWs, remote_ws_free)
 void remote_ws_send (RemoteWs *ws, const gchar *json);
