@@ -433,6 +433,7 @@ cw_cron_fire_recover (CwCronPlugin *self, GError **error)
         return FALSE;
       g_message ("run %s of job %s was interrupted by the daemon's end; not run again",
                  cw_cron_job_get_string (run, "id"), job_id);
+      cw_cron_run_close_interactions (self, cw_cron_job_get_string (run, "sessionId"));
       if (job != NULL)
         {
           gboolean manual = json_object_get_member (run, "scheduledAt") == NULL;

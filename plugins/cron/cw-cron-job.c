@@ -328,18 +328,7 @@ check_field (const gchar *name, JsonNode *node, gboolean *unknown, GError **erro
   if (g_str_equal (name, "missedPolicy"))
     return check_choice (name, node, missed, error);
   if (g_str_equal (name, "permissionPolicy"))
-    {
-      JsonNode *v = check_choice (name, node, permission, error);
-      if (v != NULL && g_str_equal (json_node_get_string (v), "wait"))
-        {
-          json_node_unref (v);
-          g_set_error_literal (error, CW_ERROR, CW_ERROR_NOT_SUPPORTED,
-                               "permissionPolicy wait is not supported by this daemon: an "
-                               "unattended run denies permissions and records them (deny)");
-          return NULL;
-        }
-      return v;
-    }
+    return check_choice (name, node, permission, error);
   if (g_str_equal (name, "status"))
     return check_choice (name, node, status, error);
   *unknown = TRUE;

@@ -9,7 +9,7 @@ G_BEGIN_DECLS
 #define CW_CRON_DEFAULT_TIMEOUT_MS 300000
 
 /* A new CronJob from CreateCronJobInput; NULL with CW_ERROR_INVALID_PARAMS naming the field
- * (CW_ERROR_NOT_SUPPORTED for a policy this build cannot follow). */
+ */
 JsonObject *cw_cron_job_new (JsonObject *input, gint64 now_ms, GError **error);
 /* Shallow merge of UpdateCronJobInput into @job (the identity and counters are never taken
  * from @updates); validates first and changes nothing on error. */

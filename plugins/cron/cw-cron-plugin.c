@@ -279,7 +279,8 @@ cw_cron_plugin_start (CwPlugin *plugin, GError **error)
 {
   CwCronPlugin *self = CW_CRON_PLUGIN (plugin);
   static const gchar *const prefixes[]
-      = { "stream:done", "error", "permission:request", "question:ask", NULL };
+      = { "stream:done",       "error", "permission:request", "permission:resolved", "question:ask",
+          "question:answered", NULL };
 
   if (cw_plugin_add_event_consumer (plugin, "runs", prefixes, on_agent_event, NULL, self, NULL,
                                     error)

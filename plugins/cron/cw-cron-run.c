@@ -24,6 +24,8 @@
 
 /* The waits before the retries of a run that could not reach its provider. */
 static const gint64 cw_cron_retry_delays_ms[] = { 60000, 5 * 60000, 15 * 60000 };
+#define CLOSED_ANSWER                                                                              \
+  "The scheduled run this question belongs to has ended; nobody waits for the answer."
 #define QUESTION_ANSWER                                                                            \
   "Nobody can answer: this is an unattended scheduled run. Continue without asking, or stop "      \
   "and say what you would need."
@@ -42,6 +44,7 @@ struct _CwCronRun
   gint64 timeout_ms;
   gchar *session_id;
   gboolean manual;
+  gboolean wait; /* permissionPolicy wait: requests stay pending for a person */
   gboolean turn_sent;
   gboolean replied;   /* run_start_v2 answered */
   gboolean turn_done; /* stream:done seen (or the turn never started) */
@@ -57,6 +60,7 @@ struct _CwCronRun
 };
 
 static void maybe_finish (CwCronRun *run);
+static void record_interactions (CwCronRun *run);
 static void complete (CwCronRun *run, const gchar *text);
 
 /* ---- helpers ------------------------------------------------------------------------ */
@@ -600,6 +604,7 @@ cw_cron_run_start (CwCronPlugin *self, JsonObject *job, JsonObject *ledger, gint
   run->working_directory = g_strdup (cw_cron_job_get_string (job, "workingDirectory"));
   run->title = cw_cron_run_make_title (run->prompt, cw_cron_job_get_string (job, "name"));
   run->max_turns = cw_cron_job_get_int (job, "maxTurns", 0);
+  run->wait = g_strcmp0 (cw_cron_job_get_string (job, "permissionPolicy"), "wait") == 0;
   run->timeout_ms = cw_cron_job_get_int (job, "timeoutMs", self->default_timeout_ms);
   run->interactions = json_array_new ();
   run->waiters = g_ptr_array_new_with_free_func (g_object_unref);
@@ -629,7 +634,10 @@ on_answered (GObject *source, GAsyncResult *result, gpointer user_data)
     g_warning ("%s: %s", what, error->message);
 }
 
-/* The default policy of an unattended run: deny, and say so in the run. */
+/* The policy of an unattended run: deny (the default) and say so in the run, or wait (the
+ * agent's request is a pending interaction, in the bootstrap state's pendingInteractions
+ * and answerable with interaction_respond from any client) and record the answer when it
+ * comes. */
 static void
 answer_request (CwCronRun *run, const gchar *type, JsonObject *request)
 {
@@ -654,7 +662,10 @@ answer_request (CwCronRun *run, const gchar *type, JsonObject *request)
           json_object_set_string_member (
               record, g_str_equal (fields[i], "type") ? "permissionType" : fields[i],
               cw_cron_job_get_string (request, fields[i]));
-      json_object_set_string_member (record, "decision", "deny");
+      if (run->wait)
+        json_object_set_string_member (record, "decision", "pending");
+      else
+        json_object_set_string_member (record, "decision", "deny");
       json_object_set_string_member (obj, "permissionId", id);
       json_object_set_string_member (obj, "decision", "deny");
     }
@@ -663,15 +674,56 @@ answer_request (CwCronRun *run, const gchar *type, JsonObject *request)
       if (cw_cron_job_get_string (request, "question") != NULL)
         json_object_set_string_member (record, "question",
                                        cw_cron_job_get_string (request, "question"));
-      json_object_set_string_member (record, "answer", QUESTION_ANSWER);
+      json_object_set_string_member (record, "decision", run->wait ? "pending" : "answer");
+      if (!run->wait)
+        json_object_set_string_member (record, "answer", QUESTION_ANSWER);
       json_object_set_string_member (obj, "questionId", id);
       json_object_set_string_member (obj, "answer", QUESTION_ANSWER);
     }
   json_object_set_int_member (record, "at", cw_now_ms ());
   json_array_add_object_element (run->interactions, record);
+  if (run->wait)
+    {
+      /* a person answers the agent's pending interaction */
+      record_interactions (run);
+      return;
+    }
   cw_plugin_call (CW_PLUGIN (run->plugin), NULL,
                   permission ? "respond_permission" : "respond_question", params, NULL, on_answered,
                   g_strdup_printf ("run %s: answering %s", run->run_id, id));
+}
+
+/* The run's interactions as they are now, stored with the open run. */
+static void
+record_interactions (CwCronRun *run)
+{
+  json_object_set_array_member (run->run, "interactions", json_array_ref (run->interactions));
+  save (run);
+}
+
+/* A request of the run was answered (by a person under the wait policy, or by this plugin):
+ * its record gets the decision. */
+static void
+note_resolved (CwCronRun *run, const gchar *id, const gchar *decision, JsonNode *answer)
+{
+  for (guint i = 0; id != NULL && i < json_array_get_length (run->interactions); i++)
+    {
+      JsonObject *record = json_array_get_object_element (run->interactions, i);
+      if (g_strcmp0 (cw_cron_job_get_string (record, "id"), id) != 0
+          || g_strcmp0 (cw_cron_job_get_string (record, "decision"), "pending") != 0)
+        continue;
+      if (decision != NULL)
+        json_object_set_string_member (record, "decision", decision);
+      else
+        {
+          json_object_set_string_member (record, "decision", "answer");
+          if (answer != NULL)
+            json_object_set_member (record, "answer", json_node_copy (answer));
+        }
+      json_object_set_int_member (record, "answeredAt", cw_now_ms ());
+      record_interactions (run);
+      return;
+    }
 }
 
 static JsonObject *
@@ -709,6 +761,12 @@ cw_cron_run_handle_event (CwCronPlugin *self, CwEvent *event)
   else if ((g_str_equal (type, "permission:request") || g_str_equal (type, "question:ask"))
            && !run->timed_out && object_member (data, "request") != NULL)
     answer_request (run, type, object_member (data, "request"));
+  else if (g_str_equal (type, "permission:resolved"))
+    note_resolved (run, cw_cron_job_get_string (data, "permissionId"),
+                   cw_cron_job_get_string (data, "decision"), NULL);
+  else if (g_str_equal (type, "question:answered"))
+    note_resolved (run, cw_cron_job_get_string (data, "questionId"), NULL,
+                   json_object_get_member (data, "answer"));
 }
 
 void
@@ -737,6 +795,34 @@ cw_cron_run_timed_out (CwCronPlugin *self, const gchar *run_id)
 }
 
 void
+cw_cron_run_close_interactions (CwCronPlugin *self, const gchar *session_id)
+{
+  CwInteractions *interactions
+      = cw_context_get_interactions (cw_plugin_get_context (CW_PLUGIN (self)));
+  g_autoptr (GPtrArray) open = NULL;
+
+  if (session_id == NULL || *session_id == '\0')
+    return;
+  open = cw_interactions_list (interactions, NULL, session_id);
+  for (guint i = 0; i < open->len; i++)
+    {
+      CwInteraction *interaction = g_ptr_array_index (open, i);
+      CwInteractionKind kind = cw_interaction_get_kind (interaction);
+      g_autoptr (JsonNode) answer = NULL;
+      g_autoptr (GError) error = NULL;
+
+      if (kind == CW_INTERACTION_APPROVAL)
+        continue;
+      answer = json_node_init_string (json_node_alloc (),
+                                      kind == CW_INTERACTION_PERMISSION ? "deny" : CLOSED_ANSWER);
+      if (!cw_interactions_respond (interactions, cw_interaction_get_id (interaction), answer,
+                                    "plugin:cron", &error))
+        g_warning ("closing %s of session %s: %s", cw_interaction_get_id (interaction), session_id,
+                   error->message);
+    }
+}
+
+void
 cw_cron_run_interrupt_all (CwCronPlugin *self, const gchar *reason)
 {
   GList *runs = g_hash_table_get_values (self->running);
@@ -744,6 +830,8 @@ cw_cron_run_interrupt_all (CwCronPlugin *self, const gchar *reason)
   for (GList *l = runs; l != NULL; l = l->next)
     {
       CwCronRun *run = run_ref (l->data);
+      if (run->wait)
+        cw_cron_run_close_interactions (self, run->session_id);
       record_outcome (run, "interrupted", reason, NULL);
       save (run);
       detach (run);

@@ -21,6 +21,9 @@ void cw_cron_run_free (CwCronRun *run);
 void cw_cron_run_handle_event (CwCronPlugin *self, CwEvent *event);
 /* The timeout of run @run_id passed: the turn is stopped and the run recorded `timeout`. */
 void cw_cron_run_timed_out (CwCronPlugin *self, const gchar *run_id);
+/* Answers what is still pending for @session_id (deny, or a question's "nobody waits"): its
+ * run has ended. */
+void cw_cron_run_close_interactions (CwCronPlugin *self, const gchar *session_id);
 /* The daemon stops: every running run is recorded `interrupted` now. */
 void cw_cron_run_interrupt_all (CwCronPlugin *self, const gchar *reason);
 

@@ -54,10 +54,9 @@ test_create_errors (void)
     { "{\"name\":\"a\",\"prompt\":\"p\",\"workingDirectory\":\"%s\",\"missedPolicy\":\"some\","
       "\"schedule\":{\"type\":\"every\",\"intervalMs\":60000}}",
       "missedPolicy must be one of skip, once, all" },
-    { "{\"name\":\"a\",\"prompt\":\"p\",\"workingDirectory\":\"%s\",\"permissionPolicy\":\"wait\","
+    { "{\"name\":\"a\",\"prompt\":\"p\",\"workingDirectory\":\"%s\",\"permissionPolicy\":\"ask\","
       "\"schedule\":{\"type\":\"every\",\"intervalMs\":60000}}",
-      "permissionPolicy wait is not supported by this daemon: an unattended run denies "
-      "permissions and records them (deny)" },
+      "permissionPolicy must be one of deny, wait" },
     { "{\"name\":\"a\",\"prompt\":\"p\",\"workingDirectory\":\"%s\",\"maxTurns\":0,"
       "\"schedule\":{\"type\":\"every\",\"intervalMs\":60000}}",
       "maxTurns must be a whole number from 1 to 1000" },

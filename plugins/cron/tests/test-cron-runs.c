@@ -203,6 +203,151 @@ test_permission_denied_and_recorded (void)
   g_assert_false (g_file_test ("/etc/cron-fixture.txt", G_FILE_TEST_EXISTS));
 }
 
+static gchar *
+write_script (const gchar *path)
+{
+  return g_strdup_printf (
+      "{\"responses\":[{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"write_file\","
+      "\"args\":{\"path\":\"%s\",\"content\":\"from the scheduled run\"}}}]},"
+      "{\"events\":[{\"text\":\"The file is written.\"}]}]}",
+      path);
+}
+
+/* The run of @job_id once it has a request waiting (its interactions record one). */
+static JsonObject *
+wait_pending (AgentFixture *f, const gchar *job_id)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+
+  for (;;)
+    {
+      g_autoptr (JsonArray) runs = cron_runs (f, job_id);
+      JsonObject *run
+          = json_array_get_length (runs) == 1 ? json_array_get_object_element (runs, 0) : NULL;
+      if (run != NULL && json_object_has_member (run, "interactions"))
+        return json_object_ref (run);
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (10000);
+    }
+}
+
+/* The pending interactions of the bootstrap state that belong to @session_id. */
+static JsonArray *
+pending_of (AgentFixture *f, const gchar *session_id)
+{
+  g_autoptr (CwClient) app = cw_test_daemon_connect (f->daemon);
+  g_autoptr (JsonNode) state = cw_test_daemon_call (app, "agent_get_bootstrap_state", NULL);
+  JsonArray *pending = json_object_get_array_member (cw_test_obj (state), "pendingInteractions");
+  JsonArray *out = json_array_new ();
+
+  for (guint i = 0; i < json_array_get_length (pending); i++)
+    {
+      JsonObject *it = json_array_get_object_element (pending, i);
+      if (g_strcmp0 (cron_str (it, "sessionId"), session_id) == 0)
+        json_array_add_object_element (out, json_object_ref (it));
+    }
+  return out;
+}
+
+/* permissionPolicy wait: the unattended run's permission request waits as a pending
+ * interaction, seen by a reopened app in the bootstrap state and answered from another
+ * client; the run goes on with the answer and records it. */
+static void
+test_permission_waits_for_a_person (void)
+{
+  g_autoptr (AgentFixture) f = cron_fixture_new (CRON_T0);
+  g_autofree gchar *outside = g_build_filename (f->daemon->dir, "outside", NULL);
+  g_autofree gchar *target = g_build_filename (outside, "note.txt", NULL);
+  g_autofree gchar *script = write_script (target);
+  g_autoptr (JsonObject) job = NULL, waiting = NULL;
+  g_autoptr (JsonArray) pending = NULL, none = NULL, runs = NULL;
+  g_autoptr (CwClient) phone = NULL;
+  g_autoptr (JsonNode) answered = NULL;
+  g_autofree gchar *contents = NULL;
+  JsonObject *record, *it, *run;
+  gint64 at = CRON_T0 + 3600000;
+
+  g_assert_cmpint (g_mkdir_with_parents (outside, 0700), ==, 0);
+  agent_fixture_start (f);
+  g_assert_true (agent_fixture_start_llm (f, script));
+  job = cron_create (f,
+                     "{\"name\":\"Asks\",\"prompt\":\"please write\",\"workingDirectory\":"
+                     "\"%s\",\"permissionPolicy\":\"wait\",\"timeoutMs\":3600000,"
+                     "\"schedule\":{\"type\":\"every\",\"intervalMs\":3600000,\"startAt\":"
+                     "%" G_GINT64_FORMAT "}}",
+                     f->workdir, CRON_T0);
+  g_assert_cmpstr (cron_str (job, "permissionPolicy"), ==, "wait");
+  /* the app is closed when the job fires */
+  g_clear_pointer (&f->client, cw_client_free);
+  cron_set_clock (f, at);
+  waiting = wait_pending (f, cron_str (job, "id"));
+  g_assert_false (json_object_has_member (waiting, "result"));
+  record
+      = json_array_get_object_element (json_object_get_array_member (waiting, "interactions"), 0);
+  g_assert_cmpstr (cron_str (record, "type"), ==, "permission");
+  g_assert_cmpstr (cron_str (record, "decision"), ==, "pending");
+  g_assert_cmpstr (cron_str (record, "toolName"), ==, "write_file");
+
+  /* a reopened app sees it in the bootstrap state */
+  pending = pending_of (f, cron_str (waiting, "sessionId"));
+  g_assert_cmpuint (json_array_get_length (pending), ==, 1);
+  it = json_array_get_object_element (pending, 0);
+  g_assert_cmpstr (cron_str (it, "id"), ==, cron_str (record, "id"));
+  g_assert_cmpstr (cron_str (it, "kind"), ==, "permission");
+  g_assert_cmpstr (cron_str (it, "status"), ==, "pending");
+  g_assert_false (g_file_test (target, G_FILE_TEST_EXISTS));
+
+  /* another client answers */
+  phone = cw_test_daemon_connect (f->daemon);
+  answered = agent_call (phone, "interaction_respond", "{\"id\":\"%s\",\"answer\":\"allow_once\"}",
+                         cron_str (record, "id"));
+  runs = cron_wait_runs (f, cron_str (job, "id"), 1);
+  run = json_array_get_object_element (runs, 0);
+  g_assert_cmpstr (cron_str (run, "result"), ==, "success");
+  g_assert_cmpstr (cron_str (run, "summary"), ==, "The file is written.");
+  record = json_array_get_object_element (json_object_get_array_member (run, "interactions"), 0);
+  g_assert_cmpstr (cron_str (record, "decision"), ==, "allow_once");
+  g_assert_true (json_object_has_member (record, "answeredAt"));
+  g_assert_true (g_file_get_contents (target, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "from the scheduled run");
+  none = pending_of (f, cron_str (run, "sessionId"));
+  g_assert_cmpuint (json_array_get_length (none), ==, 0);
+}
+
+/* A waiting run whose daemon is killed is interrupted at the next start, and what it waited
+ * for is answered (deny), so nothing stays pending for a run that is over. */
+static void
+test_waiting_run_killed (void)
+{
+  g_autoptr (AgentFixture) f = cron_fixture_new (CRON_T0);
+  g_autofree gchar *target = g_build_filename (f->daemon->dir, "outside.txt", NULL);
+  g_autofree gchar *script = write_script (target);
+  g_autoptr (JsonObject) job = NULL, waiting = NULL;
+  g_autoptr (JsonArray) pending = NULL, after = NULL, runs = NULL;
+  JsonObject *run;
+
+  agent_fixture_start (f);
+  g_assert_true (agent_fixture_start_llm (f, script));
+  job = cron_create (f,
+                     "{\"name\":\"Asks\",\"prompt\":\"please write\",\"workingDirectory\":"
+                     "\"%s\",\"permissionPolicy\":\"wait\",\"schedule\":{\"type\":\"every\","
+                     "\"intervalMs\":3600000,\"startAt\":%" G_GINT64_FORMAT "}}",
+                     f->workdir, CRON_T0);
+  cron_set_clock (f, CRON_T0 + 3600000);
+  waiting = wait_pending (f, cron_str (job, "id"));
+  pending = pending_of (f, cron_str (waiting, "sessionId"));
+  g_assert_cmpuint (json_array_get_length (pending), ==, 1);
+
+  agent_fixture_stop (f, SIGKILL);
+  agent_fixture_start (f);
+  runs = cron_wait_runs (f, cron_str (job, "id"), 1);
+  run = json_array_get_object_element (runs, 0);
+  g_assert_cmpstr (cron_str (run, "result"), ==, "interrupted");
+  after = pending_of (f, cron_str (waiting, "sessionId"));
+  g_assert_cmpuint (json_array_get_length (after), ==, 0);
+  g_assert_false (g_file_test (target, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -212,5 +357,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cron/runs/timeout-stops-the-turn", test_timeout_stops_the_turn);
   g_test_add_func ("/cron/runs/permission-denied-and-recorded",
                    test_permission_denied_and_recorded);
+  g_test_add_func ("/cron/runs/permission-waits-for-a-person", test_permission_waits_for_a_person);
+  g_test_add_func ("/cron/runs/waiting-run-killed", test_waiting_run_killed);
   return g_test_run ();
 }
