@@ -179,11 +179,45 @@ cw_cron_plugin_job_view (CwCronPlugin *self, JsonObject *job)
   return view;
 }
 
+static void
+copy_or_null (JsonObject *out, const gchar *name, JsonObject *from)
+{
+  JsonNode *node = json_object_get_member (from, name);
+
+  if (node != NULL && JSON_NODE_HOLDS_VALUE (node))
+    json_object_set_member (out, name, json_node_copy (node));
+  else
+    json_object_set_null_member (out, name);
+}
+
+/* One job as the status shows it: what a reopened app needs to show it. */
+static JsonObject *
+job_status (CwCronPlugin *self, JsonObject *job, gint64 next)
+{
+  static const gchar *const members[]
+      = { "name",      "status",    "lastRunAt",    "lastStatus",          "lastResult",
+          "lastRunId", "lastError", "pausedReason", "consecutiveFailures", "runCount",
+          NULL };
+  JsonObject *out = json_object_new ();
+  const gchar *id = cw_cron_job_get_string (job, "id");
+
+  json_object_set_string_member (out, "id", id);
+  for (guint i = 0; members[i] != NULL; i++)
+    copy_or_null (out, members[i], job);
+  if (next != CW_SCHEDULE_NEVER)
+    json_object_set_int_member (out, "nextRunAt", next);
+  else
+    json_object_set_null_member (out, "nextRunAt");
+  json_object_set_boolean_member (out, "running", g_hash_table_contains (self->running, id));
+  return out;
+}
+
 JsonObject *
 cw_cron_plugin_status (CwCronPlugin *self)
 {
   JsonObject *status = json_object_new ();
   JsonArray *running = json_array_new ();
+  JsonArray *jobs = json_array_new ();
   gint64 active = 0, next = CW_SCHEDULE_NEVER;
   const gchar *next_id = NULL;
   GHashTableIter iter;
@@ -194,10 +228,14 @@ cw_cron_plugin_status (CwCronPlugin *self)
       const gchar *id = g_ptr_array_index (self->order, i);
       JsonObject *job = g_hash_table_lookup (self->jobs, id);
       gint64 at;
-      if (job == NULL || !is_active (job))
+      if (job == NULL)
+        continue;
+      at = is_active (job) && self->started ? cw_plugin_schedule_get_next (CW_PLUGIN (self), id)
+                                            : CW_SCHEDULE_NEVER;
+      json_array_add_object_element (jobs, job_status (self, job, at));
+      if (!is_active (job))
         continue;
       active++;
-      at = cw_plugin_schedule_get_next (CW_PLUGIN (self), id);
       if (at != CW_SCHEDULE_NEVER && (next == CW_SCHEDULE_NEVER || at < next))
         {
           next = at;
@@ -221,7 +259,17 @@ cw_cron_plugin_status (CwCronPlugin *self)
       json_object_set_null_member (status, "nextJobId");
     }
   json_object_set_array_member (status, "runningJobIds", running);
+  json_object_set_array_member (status, "jobs", jobs);
   return status;
+}
+
+/* The `cron` member of agent_get_bootstrap_state: the same as cron_get_status. */
+static void
+append_bootstrap (GString *out, gpointer user_data)
+{
+  g_autoptr (JsonObject) status = cw_cron_plugin_status (CW_CRON_PLUGIN (user_data));
+
+  cw_json_append_object (out, status);
 }
 
 /* ---- the agent's events ------------------------------------------------------------------ */
@@ -287,7 +335,8 @@ cw_cron_plugin_start (CwPlugin *plugin, GError **error)
       == NULL)
     return FALSE;
   self->started = TRUE;
-  if (!cw_cron_fire_recover (self, error))
+  if (!cw_plugin_add_bootstrap_member (plugin, "cron", append_bootstrap, self, error)
+      || !cw_cron_fire_recover (self, error))
     return FALSE;
   for (guint i = 0; i < self->order->len; i++)
     {
@@ -323,6 +372,8 @@ cw_cron_plugin_get_health (CwPlugin *plugin)
 {
   CwCronPlugin *self = CW_CRON_PLUGIN (plugin);
   JsonObject *health = cw_cron_plugin_status (self);
+
+  json_object_remove_member (health, "jobs"); /* health stays small; the status has them */
 
   json_object_set_int_member (health, "runsStarted", (gint64) self->runs_started);
   return health;

@@ -415,6 +415,16 @@ test_auto_pause (void)
   g_clear_pointer (&after, json_object_unref);
   after = cron_get (f, id);
   g_assert_cmpstr (cron_str (after, "pausedReason"), ==, reason);
+  {
+    /* a reopened app sees why */
+    g_autoptr (JsonNode) state = agent_call (f->client, "agent_get_bootstrap_state", NULL);
+    JsonObject *cron = json_object_get_object_member (cw_test_obj (state), "cron");
+    JsonObject *entry
+        = json_array_get_object_element (json_object_get_array_member (cron, "jobs"), 0);
+    g_assert_cmpstr (cron_str (entry, "status"), ==, "paused");
+    g_assert_cmpstr (cron_str (entry, "pausedReason"), ==, reason);
+    g_assert_cmpstr (cron_str (entry, "lastResult"), ==, "error");
+  }
   still = cron_runs (f, id);
   g_assert_cmpuint (json_array_get_length (still), ==, 2);
   g_assert_cmpuint (cron_llm_requests (f), ==, 2);

@@ -348,6 +348,64 @@ test_waiting_run_killed (void)
   g_assert_false (g_file_test (target, G_FILE_TEST_EXISTS));
 }
 
+/* A reopened app finds the jobs, their next runs and their last outcomes in the `cron`
+ * member of the bootstrap state, the same as cron_get_status. */
+static void
+test_status_on_reopen (void)
+{
+  g_autoptr (AgentFixture) f = started (HELLO);
+  g_autoptr (JsonObject) daily = NULL, paused = NULL;
+  g_autoptr (JsonNode) run = NULL, pause = NULL, state = NULL, status = NULL;
+  g_autofree gchar *state_text = NULL, *status_text = NULL;
+  JsonObject *cron, *first, *second;
+  JsonArray *jobs;
+
+  daily = cron_create (f,
+                       "{\"name\":\"Daily\",\"prompt\":\"hello\",\"workingDirectory\":\"%s\","
+                       "\"schedule\":{\"type\":\"cron\",\"expression\":\"0 9 * * *\","
+                       "\"timezone\":\"UTC\"}}",
+                       f->workdir);
+  paused = cron_create (f,
+                        "{\"name\":\"Later\",\"prompt\":\"hello\",\"workingDirectory\":\"%s\","
+                        "\"schedule\":{\"type\":\"every\",\"intervalMs\":60000}}",
+                        f->workdir);
+  run = agent_call (f->client, "cron_trigger_job", "{\"jobId\":\"%s\"}", cron_str (daily, "id"));
+  pause = agent_call (f->client, "cron_pause_job", "{\"jobId\":\"%s\"}", cron_str (paused, "id"));
+
+  /* the app closes; the daemon restarts; the app opens again */
+  agent_fixture_stop (f, SIGTERM);
+  agent_fixture_start (f);
+  state = agent_call (f->client, "agent_get_bootstrap_state", NULL);
+  cron = json_object_get_object_member (cw_test_obj (state), "cron");
+  g_assert_nonnull (cron);
+  g_assert_true (json_object_get_boolean_member (cron, "isRunning"));
+  g_assert_cmpint (cron_int (cron, "jobCount"), ==, 2);
+  g_assert_cmpint (cron_int (cron, "activeJobCount"), ==, 1);
+  g_assert_cmpstr (cron_str (cron, "nextJobId"), ==, cron_str (daily, "id"));
+  g_assert_cmpint (cron_int (cron, "nextRunAt"), ==, CRON_T0 + 3600000);
+  jobs = json_object_get_array_member (cron, "jobs");
+  g_assert_cmpuint (json_array_get_length (jobs), ==, 2);
+  first = json_array_get_object_element (jobs, 0);
+  g_assert_cmpstr (cron_str (first, "id"), ==, cron_str (daily, "id"));
+  g_assert_cmpstr (cron_str (first, "name"), ==, "Daily");
+  g_assert_cmpstr (cron_str (first, "status"), ==, "active");
+  g_assert_cmpint (cron_int (first, "nextRunAt"), ==, CRON_T0 + 3600000);
+  g_assert_cmpstr (cron_str (first, "lastResult"), ==, "success");
+  g_assert_cmpstr (cron_str (first, "lastStatus"), ==, "ok");
+  g_assert_cmpstr (cron_str (first, "lastRunId"), ==, cron_str (cw_test_obj (run), "id"));
+  g_assert_false (json_object_get_boolean_member (first, "running"));
+  g_assert_true (json_object_get_null_member (first, "pausedReason"));
+  second = json_array_get_object_element (jobs, 1);
+  g_assert_cmpstr (cron_str (second, "status"), ==, "paused");
+  g_assert_true (json_object_get_null_member (second, "nextRunAt"));
+  g_assert_true (json_object_get_null_member (second, "lastResult"));
+
+  status = agent_call (f->client, "cron_get_status", NULL);
+  state_text = cw_json_to_string (json_object_get_member (cw_test_obj (state), "cron"));
+  status_text = cw_json_to_string (status);
+  g_assert_cmpstr (state_text, ==, status_text);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -359,5 +417,6 @@ main (int argc, char **argv)
                    test_permission_denied_and_recorded);
   g_test_add_func ("/cron/runs/permission-waits-for-a-person", test_permission_waits_for_a_person);
   g_test_add_func ("/cron/runs/waiting-run-killed", test_waiting_run_killed);
+  g_test_add_func ("/cron/runs/status-on-reopen", test_status_on_reopen);
   return g_test_run ();
 }
