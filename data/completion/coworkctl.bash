@@ -13,7 +13,7 @@ _coworkctl()
         cword=$COMP_CWORD
     fi
 
-    local commands="help call events health token service credentials audit db chat sessions cron remote"
+    local commands="help call events health token service credentials audit db chat sessions cron remote workflow"
     local global_opts="--json --mode --app-data-dir --endpoint --token-file --bus --version --help"
 
     case $prev in
@@ -74,6 +74,20 @@ _coworkctl()
                 words_for="--prompt --at --every --cron --tz --dir --model --max-turns --max-runs --missed --timeout --description"
             elif [[ $verb == runs ]]; then
                 words_for="--limit --result"
+            fi ;;
+        workflow)
+            if [[ -z $verb ]]; then
+                words_for="list show run runs logs cancel approve"
+            elif [[ $verb == show ]]; then
+                words_for="--version"
+            elif [[ $verb == run ]]; then
+                words_for="--input --follow"
+            elif [[ $verb == runs ]]; then
+                words_for="--status --limit"
+            elif [[ $verb == logs ]]; then
+                words_for="--follow"
+            elif [[ $verb == approve ]]; then
+                words_for="--deny --reason"
             fi ;;
         remote)
             if [[ -z $verb ]]; then

@@ -26,10 +26,10 @@ struct _CwWorkflowPlugin
 };
 
 /* Scheduler job ids. */
-#define CW_WF_JOB_TRIGGER "trigger:" /* trigger:<trigger row id> */
-#define CW_WF_JOB_WAIT    "wait:"    /* wait:<runId>:<walkerId> */
-#define CW_WF_JOB_TIMEOUT "timeout:" /* timeout:<runId>:<walkerId> */
-#define CW_WF_SECRET_KIND "workflow-webhook"
+#define CW_WF_JOB_TRIGGER  "trigger:" /* trigger:<trigger row id> */
+#define CW_WF_JOB_WAIT     "wait:"    /* wait:<runId>:<walkerId> */
+#define CW_WF_JOB_TIMEOUT  "timeout:" /* timeout:<runId>:<walkerId> */
+#define CW_WF_SECRET_KIND  "workflow-webhook"
 #define CW_WF_WEBHOOK_PATH "/v1/workflow/webhooks/"
 
 /* ---- cw-workflow-util.c: JSON helpers (JSON null counts as absent) -------------------- */
@@ -120,8 +120,7 @@ void cw_wf_engine_settle (CwWorkflowPlugin *self);
 void cw_wf_run_free (CwWorkflowRun *run);
 void cw_wf_engine_stop (CwWorkflowPlugin *self);
 void cw_wf_engine_wait_fired (CwWorkflowPlugin *self, const gchar *run_id, const gchar *walker);
-void cw_wf_engine_timeout_fired (CwWorkflowPlugin *self, const gchar *run_id,
-                                 const gchar *walker);
+void cw_wf_engine_timeout_fired (CwWorkflowPlugin *self, const gchar *run_id, const gchar *walker);
 void cw_wf_engine_approval_answered (CwWorkflowPlugin *self, CwInteraction *interaction);
 /* A child run of a subworkflow node ended: the parent's node completes. */
 void cw_wf_engine_child_finished (CwWorkflowPlugin *self, JsonObject *child_run);
@@ -169,8 +168,8 @@ JsonObject *cw_wf_triggers_evaluate (CwWorkflowPlugin *self, JsonObject *params,
 JsonArray *cw_wf_triggers_list_scheduled (CwWorkflowPlugin *self, gint64 limit, gint64 offset);
 JsonObject *cw_wf_triggers_pause_scheduled (CwWorkflowPlugin *self, const gchar *workflow_id,
                                             gboolean pause, GError **error);
-JsonObject *cw_wf_triggers_backfill (CwWorkflowPlugin *self, const gchar *workflow_id,
-                                     gint64 from, gint64 to, GError **error);
+JsonObject *cw_wf_triggers_backfill (CwWorkflowPlugin *self, const gchar *workflow_id, gint64 from,
+                                     gint64 to, GError **error);
 /* Chat scoring of one message against phrases (exposed for tests via the command). */
 JsonObject *cw_wf_triggers_score (const gchar *message, JsonArray *phrases, gboolean strict,
                                   gdouble activation_threshold);
