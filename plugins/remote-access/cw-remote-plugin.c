@@ -169,8 +169,10 @@ cw_remote_plugin_status (CwRemotePlugin *self, gboolean for_device)
 static void
 check_exposure (CwRemotePlugin *self)
 {
+  CwConfig *config = cw_context_get_config (cw_plugin_get_context (CW_PLUGIN (self)));
   g_autofree gchar *local = cw_remote_plugin_local_base_url (self);
-  g_autofree gchar *host = host_of (local);
+  /* The server's own setting: a wildcard bind is published as loopback in the base URL. */
+  g_autofree gchar *host = cw_config_get_string (config, "http", "address", NULL);
   g_autoptr (GInetAddress) inet = host != NULL ? g_inet_address_new_from_string (host) : NULL;
   gint64 port = port_of (local);
 
@@ -181,6 +183,7 @@ check_exposure (CwRemotePlugin *self)
           "anyone who can reach that address can try to pair",
           host);
       cw_remote_plugin_diagnostic (self, "warn", "bind", msg, NULL);
+      g_warning ("remote access: %s", msg);
     }
   if (self->config.bind_port > 0 && port > 0 && self->config.bind_port != port)
     {

@@ -416,6 +416,87 @@ test_forbidden_commands (void)
   agent_fixture_stop (f, SIGTERM);
 }
 
+/* With every debug message on, neither a token nor a pairing code reaches the log. */
+static void
+test_secrets_not_logged (void)
+{
+  g_autoptr (AgentFixture) f = remote_fixture_new (FALSE);
+  g_autofree gchar *base = NULL, *token = NULL, *query = NULL, *log = NULL, *me = NULL;
+  g_autofree gchar *code = NULL, *pair = NULL, *body = NULL, *bad = NULL;
+  g_autoptr (RemoteWs) ws = NULL;
+
+  cw_test_daemon_setenv (f->daemon, "G_MESSAGES_DEBUG", "all");
+  cw_test_daemon_log_to_file (f->daemon);
+  agent_fixture_start (f);
+  base = remote_enable (f);
+  code = remote_new_code (f);
+  pair = url_of (base, "/v1/pair");
+  body = g_strdup_printf ("{\"pairingCode\":\"%s\"}", code);
+  {
+    g_autoptr (JsonObject) reply = NULL;
+    g_assert_cmpuint (remote_http ("POST", pair, body, NULL, NULL, &reply), ==, 200);
+    token = g_strdup (json_object_get_string_member (reply, "token"));
+  }
+  query = g_strdup_printf ("token=%s", token);
+  ws = remote_ws_open (base, query, NULL);
+  json_object_unref (remote_ws_next_type (ws, "ready", 5000));
+  me = g_strdup_printf ("%s/v1/me?token=%s", base, token);
+  g_assert_cmpuint (remote_http ("GET", me, NULL, NULL, NULL, NULL), ==, 401);
+  bad = g_strdup_printf ("%s/v1/nothing?token=%s", base, token);
+  g_assert_cmpuint (remote_http ("GET", bad, NULL, token, NULL, NULL), ==, 404);
+  g_clear_pointer (&ws, remote_ws_free);
+  agent_fixture_stop (f, SIGTERM);
+  g_assert_true (g_file_get_contents (f->daemon->log_file, &log, NULL, NULL));
+  g_assert_nonnull (strstr (log, "HTTP server listening"));
+  g_assert_null (strstr (log, token));
+  g_assert_null (strstr (log, token + strlen ("cwk_")));
+  g_assert_null (strstr (log, code));
+}
+
+/* A bind address the user set that is not loopback is served, and warned about. */
+static void
+test_bind_address_warning (void)
+{
+  g_autoptr (AgentFixture) f = remote_fixture_new (FALSE);
+  g_autoptr (JsonObject) s = NULL;
+  JsonArray *diagnostics;
+  gboolean warned = FALSE;
+
+  cw_test_daemon_set_config (f->daemon, "[http]\naddress=0.0.0.0\n");
+  agent_fixture_start (f);
+  g_free (remote_enable (f));
+  s = remote_call (f, "remote_access_get_status", NULL);
+  diagnostics = json_object_get_array_member (s, "diagnostics");
+  for (guint i = 0; i < json_array_get_length (diagnostics); i++)
+    {
+      JsonObject *d = json_array_get_object_element (diagnostics, i);
+      if (g_str_equal (json_object_get_string_member (d, "level"), "warn")
+          && strstr (json_object_get_string_member (d, "message"), "not on loopback") != NULL)
+        warned = TRUE;
+    }
+  g_assert_true (warned);
+  g_assert_cmpstr (json_object_get_string_member (s, "bindHost"), ==, "127.0.0.1");
+  agent_fixture_stop (f, SIGTERM);
+}
+
+/* An unreadable config.json: its backup is imported and the status says a repair happened. */
+static void
+test_import_backup (void)
+{
+  g_autoptr (AgentFixture) f = remote_fixture_new (TRUE);
+  g_autofree gchar *path = g_build_filename (f->daemon->dir, "remote-access", "config.json", NULL);
+  g_autoptr (JsonObject) s = NULL;
+
+  g_assert_true (g_file_set_contents (path, "{\"enabled\": tru", -1, NULL));
+  agent_fixture_start (f);
+  s = remote_call (f, "remote_access_get_status", NULL);
+  g_assert_cmpstr (json_object_get_string_member (s, "configHealth"), ==, "repair_required");
+  g_assert_nonnull (strstr (json_object_get_string_member (s, "configRepairReason"), "backup"));
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (s, "devices")), ==, 2);
+  g_assert_false (json_object_get_boolean_member (s, "enabled"));
+  agent_fixture_stop (f, SIGTERM);
+}
+
 /* coworkctl remote: the QR code in the terminal, the devices, revoking one. */
 static void
 test_ctl (void)
@@ -466,5 +547,8 @@ main (int argc, char **argv)
   g_test_add_func ("/remote-access/logout", test_logout);
   g_test_add_func ("/remote-access/forbidden-commands", test_forbidden_commands);
   g_test_add_func ("/remote-access/ctl", test_ctl);
+  g_test_add_func ("/remote-access/secrets-not-logged", test_secrets_not_logged);
+  g_test_add_func ("/remote-access/bind-address-warning", test_bind_address_warning);
+  g_test_add_func ("/remote-access/import-backup", test_import_backup);
   return g_test_run ();
 }
