@@ -228,10 +228,17 @@ wait_writable (CwRemoteSocket *s)
 static void
 drain (CwRemoteSocket *s)
 {
+  CwRemoteDevice *device = cw_remote_devices_lookup (s->self, s->device_id);
   guint n = 0;
 
   if (!is_open (s))
     return;
+  /* A device that expired while connected gets nothing more. */
+  if (device == NULL || !cw_remote_device_is_live (s->self, device))
+    {
+      soup_websocket_connection_close (s->conn, 4001, "Unauthorized");
+      return;
+    }
   if (s->resync_pending)
     {
       if (!writable (s))
@@ -291,6 +298,8 @@ replay (CwRemoteSocket *s, gint64 after)
 {
   gboolean more = TRUE;
 
+  /* A cursor beyond the newest event (not one of this store's) would hide live events. */
+  after = MIN (after, cw_event_bus_get_cursor (bus_of (s->self)));
   s->last_seq = after;
   while (more && is_open (s))
     {

@@ -315,7 +315,14 @@ test_tokens (void)
 
   /* Expired after 90 days, on HTTP and WebSocket. */
   g_assert_cmpuint (remote_http ("GET", me, NULL, other, NULL, NULL), ==, 200);
-  remote_set_clock (f, REMOTE_T0 + (gint64) 90 * 24 * 3600 * 1000 + 1);
+  {
+    g_autoptr (RemoteWs) open_ws = remote_ws_open (base, NULL, other);
+    json_object_unref (remote_ws_next_type (open_ws, "ready", 5000));
+    remote_set_clock (f, REMOTE_T0 + (gint64) 90 * 24 * 3600 * 1000 + 1);
+    /* Connected when it expired: the next event closes it instead of reaching it. */
+    json_object_unref (remote_call (f, "consumertest_emit", "{\"count\":1}"));
+    g_assert_cmpuint (remote_ws_wait_closed (open_ws, 5000), ==, 4001);
+  }
   g_assert_cmpuint (remote_http ("GET", me, NULL, other, NULL, NULL), ==, 401);
   {
     g_autoptr (RemoteWs) expired = remote_ws_open (base, NULL, other);

@@ -124,6 +124,16 @@ test_resume_across_restart (void)
   assert_ticks (ws, live);
   assert_no_more_ticks (ws);
   g_clear_pointer (&ws, remote_ws_free);
+
+  /* A cursor from nowhere (beyond the newest event) hides nothing that comes later. */
+  ws = remote_ws_open (base, "since=999999999", token);
+  json_object_unref (remote_ws_next_type (ws, "ready", 5000));
+  {
+    gint64 seq = emit (f, 1);
+    g_autoptr (GArray) one = stored_ticks (f, seq - 1);
+    assert_ticks (ws, one);
+  }
+  g_clear_pointer (&ws, remote_ws_free);
   agent_fixture_stop (f, SIGTERM);
 }
 
