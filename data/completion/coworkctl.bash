@@ -13,7 +13,7 @@ _coworkctl()
         cword=$COMP_CWORD
     fi
 
-    local commands="help call events health token service credentials audit db chat sessions cron remote workflow"
+    local commands="help call events health token service credentials audit db chat sessions cron heartbeat remote workflow"
     local global_opts="--json --mode --app-data-dir --endpoint --token-file --bus --version --help"
 
     case $prev in
@@ -88,6 +88,14 @@ _coworkctl()
                 words_for="--follow"
             elif [[ $verb == approve ]]; then
                 words_for="--deny --reason"
+            fi ;;
+        heartbeat)
+            if [[ -z $verb ]]; then
+                words_for="status start stop wake set events queue clear"
+            elif [[ $verb == set ]]; then
+                words_for="--enabled --interval-ms --system-events --cron --check-in --check-in-prompt --check-in-interval-ms --check-in-session --check-in-dir"
+            elif [[ $verb == queue ]]; then
+                words_for="cron:trigger session:compact context:prune memory:sync health:check custom --priority --session --payload"
             fi ;;
         remote)
             if [[ -z $verb ]]; then

@@ -2,7 +2,7 @@
  * (as the desktop app sends it, every optional field null) survives restarts, the original's
  * heartbeat.json is imported once, ticks follow the scheduler, the queue keeps its order and
  * its bound, each kind of queued event is acted on, an event in flight at a crash is
- * reported, and the check-in prompt reaches the agent and the fake LLM.
+ * reported, the check-in prompt reaches the agent and the fake LLM, and coworkctl heartbeat.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-cron-test.h"
 
@@ -610,6 +610,78 @@ test_check_in (void)
   g_assert_cmpuint (cron_llm_requests (f), ==, 2);
 }
 
+/* coworkctl heartbeat: set, status, queue, events (text and --json), clear, and a usage
+ * error for a bad switch. */
+static void
+test_ctl (void)
+{
+  g_autoptr (AgentFixture) f = hb_new (FALSE);
+  g_autoptr (JsonObject) config = NULL;
+  g_autoptr (JsonNode) events = NULL;
+  g_autofree gchar *out = NULL;
+  gint status = 0;
+
+  agent_fixture_start (f);
+  {
+    const gchar *args[] = {
+      "heartbeat", "set", "--interval-ms", "90000", "--system-events", "off", "--check-in-dir",
+      f->workdir,  NULL
+    };
+    out = agent_run_ctl (f, NULL, args);
+    g_assert_cmpstr (out, ==, "saved\n");
+  }
+  config = hb_config (f);
+  g_assert_cmpint (cron_int (config, "intervalMs"), ==, 90000);
+  g_assert_false (bool_of (config, "systemEventsEnabled"));
+  g_assert_cmpstr (cron_str (config, "checkInWorkingDirectory"), ==, f->workdir);
+  {
+    const gchar *args[] = { "heartbeat", NULL };
+    g_clear_pointer (&out, g_free);
+    out = agent_run_ctl (f, NULL, args);
+    g_assert_nonnull (strstr (out, "running:        yes"));
+    g_assert_nonnull (strstr (out, "interval:       90000 ms"));
+    g_assert_nonnull (strstr (out, "queued events:  0\n"));
+  }
+  {
+    const gchar *args[] = { "heartbeat", "queue",     "health:check",      "--priority",
+                            "high",      "--payload", "{\"why\":\"ctl\"}", NULL };
+    g_clear_pointer (&out, g_free);
+    out = agent_run_ctl (f, NULL, args);
+    g_assert_true (g_str_has_prefix (out, "queued evt_"));
+  }
+  {
+    const gchar *args[] = { "heartbeat", "events", NULL };
+    g_clear_pointer (&out, g_free);
+    out = agent_run_ctl (f, NULL, args);
+    g_assert_nonnull (strstr (out, "health:check"));
+    g_assert_nonnull (strstr (out, "high"));
+  }
+  {
+    const gchar *args[] = { "--json", "heartbeat", "events", NULL };
+    g_clear_pointer (&out, g_free);
+    out = agent_run_ctl (f, NULL, args);
+    events = cw_json_from_string (out, -1, NULL);
+    g_assert_nonnull (events);
+    g_assert_cmpstr (
+        cron_str (json_object_get_object_member (
+                      json_array_get_object_element (json_node_get_array (events), 0), "payload"),
+                  "why"),
+        ==, "ctl");
+  }
+  {
+    const gchar *args[] = { "heartbeat", "clear", NULL };
+    g_clear_pointer (&out, g_free);
+    out = agent_run_ctl (f, NULL, args);
+    g_assert_cmpstr (out, ==, "dropped 1 queued events\n");
+  }
+  {
+    const gchar *args[] = { "heartbeat", "set", "--cron", "maybe", NULL };
+    g_clear_pointer (&out, g_free);
+    out = agent_run_ctl_status (f, NULL, args, &status);
+    g_assert_cmpint (status, !=, 0);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -624,5 +696,6 @@ main (int argc, char **argv)
   g_test_add_func ("/heartbeat/interrupted", test_interrupted);
   g_test_add_func ("/heartbeat/cron-trigger", test_cron_trigger);
   g_test_add_func ("/heartbeat/check-in", test_check_in);
+  g_test_add_func ("/heartbeat/ctl", test_ctl);
   return g_test_run ();
 }

@@ -1,0 +1,14 @@
+/* cw-heartbeat-ctl.h: `coworkctl heartbeat`, a client of the heartbeat plugin's commands.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "cw-ctl.h"
+
+G_BEGIN_DECLS
+
+int cw_ctl_heartbeat (CwCtl *ctl, int argc, char **argv, GError **error);
+
+/* The table coworkctl finds through its generated extension list. */
+extern const CwCtlCommand cw_ctl_commands_heartbeat[];
+
+G_END_DECLS
