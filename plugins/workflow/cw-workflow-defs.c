@@ -20,8 +20,32 @@ static const gchar *const edge_conditions[] = { "success", "failure", "always", 
 
 /* ---- rows ------------------------------------------------------------------------------ */
 
+static JsonObject *load_row_uncached (CwWorkflowPlugin *self, const gchar *id, gint64 version);
+
+static gchar *
+cache_key (const gchar *id, gint64 version)
+{
+  return g_strdup_printf ("%s:%" G_GINT64_FORMAT, id, version);
+}
+
+/* Published versions never change (but for archive, which saves them again): runs of one
+ * version share one parsed definition. Drafts are read each time. */
 static JsonObject *
 load_row (CwWorkflowPlugin *self, const gchar *id, gint64 version)
+{
+  g_autofree gchar *key = cache_key (id, version);
+  JsonObject *cached = g_hash_table_lookup (self->definitions, key);
+
+  if (cached != NULL)
+    return json_object_ref (cached);
+  cached = load_row_uncached (self, id, version);
+  if (cached != NULL && g_strcmp0 (cw_wf_str (cached, "status"), "draft") != 0)
+    g_hash_table_insert (self->definitions, g_steal_pointer (&key), json_object_ref (cached));
+  return cached;
+}
+
+static JsonObject *
+load_row_uncached (CwWorkflowPlugin *self, const gchar *id, gint64 version)
 {
   sqlite3_stmt *stmt = cw_wf_query (
       self, "SELECT definition FROM workflow_definitions WHERE id = ?1 AND version = ?2", NULL,
@@ -73,7 +97,9 @@ gboolean
 cw_wf_defs_save (CwWorkflowPlugin *self, JsonObject *def, GError **error)
 {
   g_autofree gchar *text = cw_wf_to_string (def);
+  g_autofree gchar *key = cache_key (cw_wf_str (def, "id"), cw_wf_int (def, "version", 1));
 
+  g_hash_table_remove (self->definitions, key);
   return cw_wf_exec (
       self,
       "INSERT INTO workflow_definitions (id, version, status, created_at, updated_at,"
@@ -650,6 +676,12 @@ cw_wf_defs_archive (CwWorkflowPlugin *self, const gchar *id, GError **error)
       g_set_error (error, CW_ERROR, CW_ERROR_NOT_FOUND, "Workflow not found: %s", id);
       return NULL;
     }
+  /* a copy: the cached version may be in use by runs */
+  {
+    JsonObject *copy = cw_wf_copy_object (def);
+    json_object_unref (def);
+    def = copy;
+  }
   json_object_set_string_member (def, "status", "archived");
   json_object_set_int_member (def, "updatedAt", cw_now_ms ());
   load_alias (self, id, &draft, &published);

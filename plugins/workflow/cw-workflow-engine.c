@@ -73,6 +73,13 @@ ensure_obj (JsonObject *obj, const gchar *name)
   return child;
 }
 
+/* What each node gave: output.nodes of the run (stored with it, not copied into the state). */
+static JsonObject *
+outputs_of (CwWorkflowRun *run)
+{
+  return ensure_obj (ensure_obj (run->run, "output"), "nodes");
+}
+
 static JsonObject *
 walkers_of (CwWorkflowRun *run)
 {
@@ -487,27 +494,25 @@ context_of (CwWorkflowRun *run)
   JsonObject *trigger = cw_wf_obj (run->run, "triggerContext");
   JsonObject *approvals = cw_wf_obj (input, "approvals");
 
+  /* The context is only read: it shares the run's objects instead of copying them. */
   json_object_set_string_member (r, "id", run->id);
   json_object_set_object_member (r, "input",
-                                 input != NULL ? cw_wf_copy_object (input) : json_object_new ());
-  json_object_set_object_member (
-      r, "triggerContext", trigger != NULL ? cw_wf_copy_object (trigger) : json_object_new ());
+                                 input != NULL ? json_object_ref (input) : json_object_new ());
+  json_object_set_object_member (r, "triggerContext",
+                                 trigger != NULL ? json_object_ref (trigger) : json_object_new ());
   json_object_set_object_member (ctx, "run", r);
-  json_object_set_object_member (
-      ctx, "trigger", trigger != NULL ? cw_wf_copy_object (trigger) : json_object_new ());
+  json_object_set_object_member (ctx, "trigger",
+                                 trigger != NULL ? json_object_ref (trigger) : json_object_new ());
   json_object_set_object_member (ctx, "input",
-                                 input != NULL ? cw_wf_copy_object (input) : json_object_new ());
+                                 input != NULL ? json_object_ref (input) : json_object_new ());
   json_object_set_object_member (
-      ctx, "approvals", approvals != NULL ? cw_wf_copy_object (approvals) : json_object_new ());
+      ctx, "approvals", approvals != NULL ? json_object_ref (approvals) : json_object_new ());
   json_object_set_int_member (system, "now", cw_wf_now (run->plugin));
   json_object_set_object_member (ctx, "system", system);
   json_object_set_string_member (workflow, "id", cw_wf_str (run->run, "workflowId"));
   json_object_set_int_member (workflow, "version", cw_wf_int (run->run, "workflowVersion", 1));
   json_object_set_object_member (ctx, "workflow", workflow);
-  json_object_set_object_member (ctx, "nodes",
-                                 cw_wf_copy_object (ensure_obj (run->state, "outputs")));
-  json_object_set_object_member (ctx, "loops",
-                                 cw_wf_copy_object (ensure_obj (run->state, "loops")));
+  json_object_set_object_member (ctx, "nodes", json_object_ref (outputs_of (run)));
   return ctx;
 }
 
@@ -516,16 +521,14 @@ context_of (CwWorkflowRun *run)
 static void
 set_output (CwWorkflowRun *run, JsonObject *checkpoint)
 {
-  JsonObject *output = json_object_new ();
+  JsonObject *output = ensure_obj (run->run, "output");
   JsonObject *runtime = json_object_new ();
 
-  json_object_set_object_member (output, "nodes",
-                                 cw_wf_copy_object (ensure_obj (run->state, "outputs")));
+  outputs_of (run);
   json_object_set_int_member (output, "steps", cw_wf_int (run->state, "steps", 0));
   if (checkpoint != NULL)
     json_object_set_object_member (runtime, "checkpoint", checkpoint);
   json_object_set_object_member (output, "__runtime", runtime);
-  json_object_set_object_member (run->run, "output", output);
 }
 
 static void
@@ -933,7 +936,7 @@ step_done (CwWfStep *step, gboolean succeeded, JsonObject *output, const gchar *
   gint64 now = cw_now_ms ();
   g_autoptr (JsonObject) nr = node_run_model (step, succeeded ? "succeeded" : "failed");
   g_autoptr (JsonObject) payload = json_object_new ();
-  JsonObject *outputs = ensure_obj (run->state, "outputs");
+  JsonObject *outputs = outputs_of (run);
   gboolean retry = FALSE;
 
   json_object_set_int_member (nr, "completedAt", now);

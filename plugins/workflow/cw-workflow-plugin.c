@@ -97,6 +97,7 @@ cw_workflow_plugin_finalize (GObject *object)
 
   g_hash_table_unref (self->active);
   g_hash_table_unref (self->secrets);
+  g_hash_table_unref (self->definitions);
   G_OBJECT_CLASS (cw_workflow_plugin_parent_class)->finalize (object);
 }
 
@@ -118,6 +119,8 @@ cw_workflow_plugin_init (CwWorkflowPlugin *self)
   self->active
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) cw_wf_run_free);
   self->secrets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->definitions
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) json_object_unref);
 }
 
 CW_PLUGIN_EXPORT (cw_workflow_plugin_get_type)

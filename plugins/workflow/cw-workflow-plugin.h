@@ -15,8 +15,9 @@ struct _CwWorkflowPlugin
 {
   CwPlugin parent_instance;
   CwStore *store;
-  GHashTable *active;  /* run id -> CwWorkflowRun executing in this process */
-  GHashTable *secrets; /* secretRef -> secret (cache of CwSecrets) */
+  GHashTable *active;      /* run id -> CwWorkflowRun executing in this process */
+  GHashTable *secrets;     /* secretRef -> secret (cache of CwSecrets) */
+  GHashTable *definitions; /* "<id>:<version>" -> published JsonObject (read-only) */
   gboolean started;
   gboolean stopping;
   gboolean http_routed;
