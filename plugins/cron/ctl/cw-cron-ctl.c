@@ -73,8 +73,18 @@ describe_schedule (JsonObject *job)
       return g_strconcat ("at ", when, NULL);
     }
   if (g_str_equal (type, "every"))
-    return g_strdup_printf ("every %" G_GINT64_FORMAT "s",
-                            json_object_get_int_member_with_default (s, "intervalMs", 0) / 1000);
+    {
+      static const struct
+      {
+        gint64 ms;
+        const gchar *unit;
+      } units[] = { { 86400000, "d" }, { 3600000, "h" }, { 60000, "m" }, { 1000, "s" } };
+      gint64 ms = json_object_get_int_member_with_default (s, "intervalMs", 0);
+      for (guint i = 0; i < G_N_ELEMENTS (units); i++)
+        if (ms > 0 && ms % units[i].ms == 0)
+          return g_strdup_printf ("every %" G_GINT64_FORMAT "%s", ms / units[i].ms, units[i].unit);
+      return g_strdup_printf ("every %" G_GINT64_FORMAT "ms", ms);
+    }
   if (g_str_equal (type, "cron"))
     return g_strdup_printf ("cron %s%s%s", str (s, "expression", "?"),
                             str (s, "timezone", NULL) != NULL ? " " : "", str (s, "timezone", ""));
@@ -124,6 +134,14 @@ parse_instant (const gchar *text, gint64 *out, GError **error)
       return TRUE;
     }
   dt = g_date_time_new_from_iso8601 (text, local);
+  if (dt == NULL && strlen (text) >= 16 && text[13] == ':'
+      && (text[16] == '\0' || text[16] == 'Z' || text[16] == '+' || text[16] == '-'))
+    {
+      /* GLib wants the seconds: 2026-12-24T09:00 is 2026-12-24T09:00:00 */
+      g_autofree gchar *head = g_strndup (text, 16);
+      g_autofree gchar *with_seconds = g_strconcat (head, ":00", text + 16, NULL);
+      dt = g_date_time_new_from_iso8601 (with_seconds, local);
+    }
   if (dt == NULL)
     return usage_error (error, "--at takes an ISO 8601 time (2026-12-24T09:00) or milliseconds");
   *out = g_date_time_to_unix (dt) * 1000 + g_date_time_get_microsecond (dt) / 1000;
