@@ -135,6 +135,10 @@ phase_store (CwDaemon *self, GError **error)
   retention.keep_events = cw_config_get_int (self->config, "events", "keep-events", 50000);
   retention.keep_seconds = cw_config_get_int (self->config, "events", "keep-days", 7) * 86400;
   retention.max_events = cw_config_get_int (self->config, "events", "max-events", 1000000);
+  retention.ring_bytes
+      = (gsize) CLAMP (cw_config_get_int (self->config, "events", "ring-kib", 4096), 64,
+                       1024 * 1024)
+        * 1024;
   self->bus = cw_event_bus_new (self->store, &retention, error);
   if (self->bus == NULL)
     return FALSE;

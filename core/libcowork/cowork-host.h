@@ -101,6 +101,8 @@ void cw_event_bus_remove_listener (CwEventBus *self, guint id);
  * @keep_events: an event is kept while among the newest @keep_events ...
  * @keep_seconds: ... or younger than @keep_seconds
  * @max_events: the ceiling on stored events, whatever their age
+ * @ring_bytes: the most JSON text the in-memory ring holds (0: 4 MiB); older events are
+ *   replayed from the store. The newest event always stays.
  *
  * How many events the store keeps and for how long.
  *
@@ -112,11 +114,14 @@ typedef struct
   gint64 keep_events;  /* an event is kept while among the newest keep_events ... */
   gint64 keep_seconds; /* ... or younger than keep_seconds */
   gint64 max_events;   /* hard ceiling on stored events, whatever their age */
+  gsize ring_bytes;    /* most JSON text kept in memory (0: CW_EVENT_RING_BYTES_DEFAULT) */
 } CwEventRetention;
+
+#define CW_EVENT_RING_BYTES_DEFAULT (4 * 1024 * 1024)
 
 #define CW_EVENT_RETENTION_DEFAULT                                                                 \
   {                                                                                                \
-    5000, 50000, 7 * 24 * 3600, 1000000                                                            \
+    5000, 50000, 7 * 24 * 3600, 1000000, CW_EVENT_RING_BYTES_DEFAULT                               \
   }
 
 /**

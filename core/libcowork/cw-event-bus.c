@@ -39,9 +39,12 @@ struct _CwEventBus
   gint64 last_seq;       /* handed out */
   gint64 stored_seq;     /* stored and delivered */
   gint64 pruned_through; /* every seq <= this that existed is deleted */
-  GPtrArray *ring;       /* CwEvent, oldest first, at most retention.ring_size */
-  guint ring_head;       /* index of the oldest event once the ring is full */
-  GPtrArray *pending;    /* CwEvent not stored yet */
+  /* CwEvent, oldest first from ring_head (the slots before it are empty): at most
+   * retention.ring_size events and about retention.ring_bytes of their JSON text */
+  GPtrArray *ring;
+  guint ring_head;
+  gsize ring_bytes;   /* JSON text of the events in the ring */
+  GPtrArray *pending; /* CwEvent not stored yet */
   guint flush_id;
   GList *listeners;
   guint next_listener_id;
@@ -114,6 +117,8 @@ cw_event_bus_finalize (GObject *object)
   g_ptr_array_unref (self->consumers);
   g_list_free_full (self->listeners, (GDestroyNotify) listener_free);
   g_ptr_array_unref (self->subscribers);
+  for (guint i = self->ring_head; i < self->ring->len; i++)
+    cw_event_unref (g_ptr_array_index (self->ring, i));
   g_ptr_array_unref (self->ring);
   g_ptr_array_unref (self->pending);
   g_hash_table_unref (self->correlation);
@@ -132,7 +137,7 @@ cw_event_bus_class_init (CwEventBusClass *klass)
 static void
 cw_event_bus_init (CwEventBus *self)
 {
-  self->ring = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_event_unref);
+  self->ring = g_ptr_array_new ();
   self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_event_unref);
   self->subscribers = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_event_subscriber_free);
   self->consumers = g_ptr_array_new_with_free_func (g_object_unref);
@@ -195,6 +200,8 @@ cw_event_bus_new (CwStore *store, const CwEventRetention *retention, GError **er
   self->store = g_object_ref (store);
   self->retention = retention != NULL ? *retention : defaults;
   self->retention.ring_size = MAX (self->retention.ring_size, 100);
+  if (self->retention.ring_bytes == 0)
+    self->retention.ring_bytes = CW_EVENT_RING_BYTES_DEFAULT;
   self->boot_id = cw_make_id ("boot");
   self->last_seq = MAX (read_meta (self, "last_seq"), max_stored_seq (self));
   self->stored_seq = self->last_seq;
@@ -250,23 +257,52 @@ correlation_for (CwEventBus *self, const gchar *type, const gchar *session_id, J
   return value;
 }
 
+static guint
+ring_count (CwEventBus *self)
+{
+  return self->ring->len - self->ring_head;
+}
+
+static void
+ring_drop_oldest (CwEventBus *self)
+{
+  CwEvent *oldest = g_ptr_array_index (self->ring, self->ring_head);
+  gsize len;
+
+  cw_event_to_json (oldest, &len);
+  self->ring_bytes -= len;
+  cw_event_unref (oldest);
+  g_ptr_array_index (self->ring, self->ring_head++) = NULL;
+  /* Slide the events down once half of the array is empty slots. */
+  if (self->ring_head >= 64 && self->ring_head * 2 >= self->ring->len)
+    {
+      guint n = ring_count (self);
+      memmove (self->ring->pdata, self->ring->pdata + self->ring_head, n * sizeof (gpointer));
+      g_ptr_array_set_size (self->ring, n);
+      self->ring_head = 0;
+    }
+}
+
+/* The ring is bounded by count and by bytes: a few very large events (a long reply's text)
+ * must not stay in memory for thousands of events. The newest event always stays; older
+ * ones are replayed from the store. */
 static void
 ring_push (CwEventBus *self, CwEvent *event)
 {
-  if (self->ring->len < self->retention.ring_size)
-    {
-      g_ptr_array_add (self->ring, cw_event_ref (event));
-      return;
-    }
-  cw_event_unref (g_ptr_array_index (self->ring, self->ring_head));
-  g_ptr_array_index (self->ring, self->ring_head) = cw_event_ref (event);
-  self->ring_head = (self->ring_head + 1) % self->ring->len;
+  gsize len;
+
+  cw_event_to_json (event, &len);
+  g_ptr_array_add (self->ring, cw_event_ref (event));
+  self->ring_bytes += len;
+  while (ring_count (self) > self->retention.ring_size
+         || (self->ring_bytes > self->retention.ring_bytes && ring_count (self) > 1))
+    ring_drop_oldest (self);
 }
 
 static CwEvent *
 ring_at (CwEventBus *self, guint i)
 {
-  return g_ptr_array_index (self->ring, (self->ring_head + i) % self->ring->len);
+  return g_ptr_array_index (self->ring, self->ring_head + i);
 }
 
 static gboolean
@@ -748,11 +784,11 @@ append_stored (CwEventBus *self, GString *out, gint64 after_seq, gint64 upto_seq
   return n;
 }
 
-/* First ring index with seq > @after_seq, or ring->len. */
+/* First ring index with seq > @after_seq, or ring_count (). */
 static guint
 ring_find_after (CwEventBus *self, gint64 after_seq)
 {
-  guint lo = 0, hi = self->ring->len;
+  guint lo = 0, hi = ring_count (self);
 
   while (lo < hi)
     {
@@ -793,13 +829,13 @@ cw_event_bus_get_events_since_json (CwEventBus *self, gint64 after_seq, gint64 l
   limit = CLAMP (limit, 1, REPLAY_LIMIT_MAX);
   after_seq = MAX (after_seq, 0);
   cursor = cw_event_bus_get_cursor (self);
-  ring_oldest = self->ring->len > 0 ? cw_event_get_seq (ring_at (self, 0)) : cursor + 1;
+  ring_oldest = ring_count (self) > 0 ? cw_event_get_seq (ring_at (self, 0)) : cursor + 1;
 
   if (after_seq + 1 >= ring_oldest)
     {
       /* Events of this boot still in memory carry their JSON text already. */
       guint first = ring_find_after (self, after_seq);
-      guint n = MIN ((gint64) (self->ring->len - first), limit);
+      guint n = MIN ((gint64) (ring_count (self) - first), limit);
 
       for (guint i = first; i < first + n; i++)
         {
@@ -809,7 +845,7 @@ cw_event_bus_get_events_since_json (CwEventBus *self, gint64 after_seq, gint64 l
             g_string_append_c (out, ',');
           g_string_append_len (out, json, len);
         }
-      has_more = self->ring->len - first > n;
+      has_more = ring_count (self) - first > n;
       next_cursor = has_more ? cw_event_get_seq (ring_at (self, first + n - 1)) : cursor;
     }
   else
@@ -892,6 +928,8 @@ cw_event_bus_get_health (CwEventBus *self)
   json_object_set_int_member (obj, "replayStart", oldest_stored_seq (self));
   json_object_set_int_member (obj, "prunedThrough", self->pruned_through);
   json_object_set_int_member (obj, "subscribers", self->subscribers->len);
+  json_object_set_int_member (obj, "ringEvents", ring_count (self));
+  json_object_set_int_member (obj, "ringBytes", (gint64) self->ring_bytes);
   json_object_set_int_member (obj, "storeFailures", (gint64) self->store_failures);
   if (self->last_store_error != NULL)
     json_object_set_string_member (obj, "lastStoreError", self->last_store_error);

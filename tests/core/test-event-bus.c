@@ -392,6 +392,70 @@ test_store_failure (Fixture *f, gconstpointer data)
   g_assert_cmpint (cw_event_bus_emit (bus, "next", NULL, NULL), ==, 5);
 }
 
+static JsonObject *
+big_data (gint64 i, gsize size)
+{
+  JsonObject *o = data_with ("i", i);
+  g_autofree gchar *text = g_strnfill (size, 'x');
+
+  json_object_set_string_member (o, "content", text);
+  return o;
+}
+
+static gint64
+ring_health (CwEventBus *bus, const gchar *member)
+{
+  g_autoptr (JsonObject) health = cw_event_bus_get_health (bus);
+
+  return json_object_get_int_member (health, member);
+}
+
+/* The in-memory ring holds at most ring_bytes of JSON: a few very large events (a long
+ * reply's text) push the older ones out, the newest one stays even when it alone is larger,
+ * and a replay answers the same from the store as from memory. */
+static void
+test_ring_bytes (Fixture *f, gconstpointer data)
+{
+  CwEventRetention retention = { 1000, 50000, 7 * 86400, 1000000, 64 * 1024 };
+  g_autoptr (CwEventBus) bus = open_bus (f, &retention);
+
+  for (gint i = 1; i <= 200; i++)
+    cw_event_bus_emit (bus, "tick", NULL, data_with ("i", i));
+  cw_event_bus_flush (bus);
+  /* Small events: the count decides. */
+  g_assert_cmpint (ring_health (bus, "ringEvents"), ==, 200);
+  for (gint i = 201; i <= 210; i++)
+    cw_event_bus_emit (bus, "big", NULL, big_data (i, 20 * 1024));
+  cw_event_bus_flush (bus);
+  g_assert_cmpint (ring_health (bus, "ringBytes"), <=, 64 * 1024);
+  g_assert_cmpint (ring_health (bus, "ringEvents"), <, 10);
+  {
+    /* 200..210: from the store now, whole. */
+    g_autoptr (JsonObject) r = since (bus, 199, 100);
+    JsonArray *events = json_object_get_array_member (r, "events");
+    assert_seqs (r, 200, 210);
+    g_assert_cmpuint (
+        strlen (json_object_get_string_member (
+            json_object_get_object_member (json_array_get_object_element (events, 5), "data"),
+            "content")),
+        ==, 20 * 1024);
+  }
+  cw_event_bus_emit (bus, "huge", NULL, big_data (211, 100 * 1024));
+  cw_event_bus_flush (bus);
+  g_assert_cmpint (ring_health (bus, "ringEvents"), ==, 1);
+  g_assert_cmpint (ring_health (bus, "ringBytes"), >, 100 * 1024);
+  for (gint i = 212; i <= 400; i++)
+    cw_event_bus_emit (bus, "tick", NULL, data_with ("i", i));
+  cw_event_bus_flush (bus);
+  /* Once small events follow, the huge one goes; the ring never kept more than it may. */
+  g_assert_cmpint (ring_health (bus, "ringBytes"), <=, 64 * 1024);
+  g_assert_cmpint (ring_health (bus, "ringEvents"), ==, 189);
+  {
+    g_autoptr (JsonObject) r = since (bus, 205, 1000);
+    assert_seqs (r, 206, 400);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -404,6 +468,7 @@ main (int argc, char **argv)
   ADD ("/cowork/bus/slow-subscriber", test_slow_subscriber);
   ADD ("/cowork/bus/listeners-and-correlation", test_listeners_and_correlation);
   ADD ("/cowork/bus/store-failure", test_store_failure);
+  ADD ("/cowork/bus/ring-bytes", test_ring_bytes);
 #undef ADD
   return g_test_run ();
 }
