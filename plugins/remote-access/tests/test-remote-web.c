@@ -227,6 +227,18 @@ test_web_client (void)
   wait_for (b, "document.readyState === 'complete' && !document.getElementById('pair').hidden",
             "the pairing form");
 
+  /* The desktop's QR code is a PNG the browser decodes, 280 px wide. */
+  {
+    g_autofree gchar *img = js_string (json_object_get_string_member (qr, "qrDataUrl"));
+    g_autofree gchar *load = g_strdup_printf (
+        "new Promise((resolve) => { const i = new Image();"
+        " i.onload = () => resolve(i.naturalWidth === 280 && i.naturalHeight === 280);"
+        " i.onerror = () => resolve(false); i.src = %s; })",
+        img);
+    g_autoptr (JsonNode) ok = eval (b, load);
+    g_assert_true (json_node_get_boolean (ok));
+  }
+
   /* Pair with the link, as pasted from `coworkctl remote pair`. */
   js = g_strdup_printf ("document.getElementById('pair-code').value = %s;"
                         "document.getElementById('pair-name').value = 'Headless phone';"
