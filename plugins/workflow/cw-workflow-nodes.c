@@ -304,6 +304,7 @@ typedef struct
   CwWorkflowPlugin *plugin;
   gchar *prompt;
   gchar *session_id;
+  gboolean ask_user; /* permissionMode "ask": requests stay for a person to answer */
   gint64 max_turns;
   GCancellable *cancellable;
   gulong cancel_id;
@@ -314,6 +315,8 @@ typedef struct
 static void
 agent_call_free (AgentCall *c)
 {
+  if (c->session_id != NULL && g_hash_table_lookup (c->plugin->agent_sessions, c->session_id) == c)
+    g_hash_table_remove (c->plugin->agent_sessions, c->session_id);
   if (c->cancel_id != 0)
     g_cancellable_disconnect (c->cancellable, c->cancel_id);
   g_clear_object (&c->cancellable);
@@ -434,6 +437,7 @@ on_session_created (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   c->session_id = g_strdup (id);
+  g_hash_table_insert (c->plugin->agent_sessions, g_strdup (id), c);
   c->cancel_id = g_cancellable_connect (c->cancellable, G_CALLBACK (on_agent_cancelled), c, NULL);
   params = params_with_session (id);
   obj = json_node_get_object (params);
@@ -463,6 +467,7 @@ cw_wf_agent_prompt (CwWorkflowPlugin *self, const gchar *run_id, const gchar *pr
   c->plugin = g_object_ref (self);
   c->prompt = g_strdup (prompt);
   c->max_turns = cw_wf_int (config, "maxTurns", 0);
+  c->ask_user = g_strcmp0 (cw_wf_str (config, "permissionMode"), "ask") == 0;
   c->cancellable = cancellable != NULL ? g_object_ref (cancellable) : g_cancellable_new ();
   c->done = done;
   c->user_data = user_data;
@@ -481,6 +486,52 @@ cw_wf_agent_prompt (CwWorkflowPlugin *self, const gchar *run_id, const gchar *pr
   if (cw_wf_str (defaults, "provider") != NULL)
     json_object_set_string_member (obj, "provider", cw_wf_str (defaults, "provider"));
   cw_plugin_call (CW_PLUGIN (self), NULL, "create_session", params, NULL, on_session_created, c);
+}
+
+#define QUESTION_ANSWER                                                                            \
+  "Nobody can answer: this is an unattended workflow step. Continue without asking, or stop "      \
+  "and say what you would need."
+
+static void
+on_answered (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autofree gchar *what = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) reply = cw_plugin_call_finish (CW_PLUGIN (source), result, &error);
+
+  if (reply == NULL)
+    g_debug ("%s: %s", what, error->message);
+}
+
+/* A permission or question of a step's session: nobody watches an unattended run, so it is
+ * denied (or answered that nobody can answer), unless the node's permissionMode is "ask". */
+void
+cw_wf_agent_handle_event (CwWorkflowPlugin *self, CwEvent *event)
+{
+  const gchar *session = cw_event_get_session_id (event);
+  AgentCall *c = session != NULL ? g_hash_table_lookup (self->agent_sessions, session) : NULL;
+  JsonObject *request = cw_wf_obj (cw_event_get_data (event), "request");
+  gboolean permission = g_strcmp0 (cw_event_get_type_name (event), "permission:request") == 0;
+  g_autoptr (JsonNode) params = NULL;
+  JsonObject *obj;
+
+  if (c == NULL || c->ask_user || cw_wf_str (request, "id") == NULL)
+    return;
+  params = params_with_session (session);
+  obj = json_node_get_object (params);
+  if (permission)
+    {
+      json_object_set_string_member (obj, "permissionId", cw_wf_str (request, "id"));
+      json_object_set_string_member (obj, "decision", "deny");
+    }
+  else
+    {
+      json_object_set_string_member (obj, "questionId", cw_wf_str (request, "id"));
+      json_object_set_string_member (obj, "answer", QUESTION_ANSWER);
+    }
+  cw_plugin_call (CW_PLUGIN (self), NULL, permission ? "respond_permission" : "respond_question",
+                  params, NULL, on_answered,
+                  g_strdup_printf ("session %s: answering %s", session, cw_wf_str (request, "id")));
 }
 
 static void

@@ -38,6 +38,13 @@ append_status (GString *out, gpointer user_data)
   g_string_append_printf (out, "],\"activeRunCount\":%u}", n);
 }
 
+static void
+on_agent_event (CwEventConsumer *consumer, CwEvent *event, gpointer user_data)
+{
+  cw_wf_agent_handle_event (CW_WORKFLOW_PLUGIN (user_data), event);
+  cw_event_consumer_ack (consumer, cw_event_get_seq (event));
+}
+
 static gboolean
 cw_workflow_plugin_load (CwPlugin *plugin, GError **error)
 {
@@ -58,6 +65,12 @@ cw_workflow_plugin_start (CwPlugin *plugin, GError **error)
 {
   CwWorkflowPlugin *self = CW_WORKFLOW_PLUGIN (plugin);
 
+  static const gchar *const agent_prefixes[] = { "permission:request", "question:ask", NULL };
+
+  if (cw_plugin_add_event_consumer (plugin, "agent-steps", agent_prefixes, on_agent_event, NULL,
+                                    self, NULL, error)
+      == NULL)
+    return FALSE;
   self->started = TRUE;
   if (!cw_wf_engine_recover (self, error))
     return FALSE;
@@ -98,6 +111,7 @@ cw_workflow_plugin_finalize (GObject *object)
   g_hash_table_unref (self->active);
   g_hash_table_unref (self->secrets);
   g_hash_table_unref (self->definitions);
+  g_hash_table_unref (self->agent_sessions);
   G_OBJECT_CLASS (cw_workflow_plugin_parent_class)->finalize (object);
 }
 
@@ -119,6 +133,7 @@ cw_workflow_plugin_init (CwWorkflowPlugin *self)
   self->active
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) cw_wf_run_free);
   self->secrets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->agent_sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->definitions
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) json_object_unref);
 }

@@ -15,9 +15,10 @@ struct _CwWorkflowPlugin
 {
   CwPlugin parent_instance;
   CwStore *store;
-  GHashTable *active;      /* run id -> CwWorkflowRun executing in this process */
-  GHashTable *secrets;     /* secretRef -> secret (cache of CwSecrets) */
-  GHashTable *definitions; /* "<id>:<version>" -> published JsonObject (read-only) */
+  GHashTable *active;         /* run id -> CwWorkflowRun executing in this process */
+  GHashTable *secrets;        /* secretRef -> secret (cache of CwSecrets) */
+  GHashTable *agent_sessions; /* session id -> the agent prompt running in it */
+  GHashTable *definitions;    /* "<id>:<version>" -> published JsonObject (read-only) */
   gboolean started;
   gboolean stopping;
   gboolean http_routed;
@@ -157,6 +158,9 @@ typedef void (*CwWfAgentDone) (const gchar *text, JsonObject *usage, const gchar
 void cw_wf_agent_prompt (CwWorkflowPlugin *self, const gchar *run_id, const gchar *prompt,
                          JsonObject *config, JsonObject *defaults, GCancellable *cancellable,
                          CwWfAgentDone done, gpointer user_data);
+
+/* Answers the permission requests and questions of a step's session (deny by default). */
+void cw_wf_agent_handle_event (CwWorkflowPlugin *self, CwEvent *event);
 
 /* ---- cw-workflow-triggers.c ----------------------------------------------------------- */
 /* Materialises a published definition's triggers (replacing older rows). */
