@@ -1,7 +1,8 @@
 /* test-remote-web.c: the web client served at / in Debian's headless Chromium, driven over
  * the DevTools protocol: it pairs with the pairing link, lists the sessions, follows one,
- * sends a message whose turn the fake LLM streams, and answers the permission it asks with
- * Allow. The daemon then shows the answer came from the paired device.
+ * sends a message whose turn the fake LLM streams, answers the permission it asks with
+ * Allow and a question with a typed answer. The daemon then shows the answers came from the
+ * paired device.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-remote-test.h"
 
@@ -14,7 +15,10 @@
   "\"write_file\",\"args\":{\"path\":\"../out.txt\",\"content\":\"hi there\"}}}],"                 \
   "\"stopReason\":\"tool_use\"},"                                                                  \
   "{\"events\":[{\"text\":\"The file \"},{\"delayMs\":100},{\"text\":\"is \"},{\"delayMs\":100},"  \
-  "{\"text\":\"written.\"}],\"stopReason\":\"end_turn\"}]}"
+  "{\"text\":\"written.\"}],\"stopReason\":\"end_turn\"},"                                         \
+  "{\"events\":[{\"toolCall\":{\"id\":\"c2\",\"name\":\"ask_user\","                               \
+  "\"args\":{\"question\":\"Proceed?\"}}}],\"stopReason\":\"tool_use\"},"                          \
+  "{\"events\":[{\"text\":\"Proceeding.\"}],\"stopReason\":\"end_turn\"}]}"
 
 typedef struct
 {
@@ -201,7 +205,7 @@ test_web_client (void)
   g_autofree gchar *base = NULL, *uri = NULL, *js = NULL, *path = NULL, *contents = NULL;
   g_autofree gchar *actor = NULL;
   g_autoptr (GPtrArray) calls = NULL;
-  g_autoptr (JsonNode) r1 = NULL, r2 = NULL, r3 = NULL, r4 = NULL;
+  g_autoptr (JsonNode) r1 = NULL, r2 = NULL, r3 = NULL, r4 = NULL, r3b = NULL, r4b = NULL;
   gboolean answered = FALSE;
 
   if (chromium == NULL)
@@ -271,6 +275,16 @@ test_web_client (void)
   wait_for (b, "document.getElementById('timeline').innerText.includes('The file is written.')",
             "the streamed answer");
   wait_for (b, "!document.querySelector('[data-ask]')", "the permission gone");
+  /* A question: typed answer. */
+  r3b = eval (b, "document.getElementById('message').value = 'Ask me';"
+                 "document.getElementById('send-form').requestSubmit(); true");
+  wait_for (b, "document.getElementById('asks').innerText.includes('Proceed?')", "the question");
+  r4b = eval (b, "document.querySelector('[data-ask] input.answer').value = 'yes';"
+                 "document.querySelector('[data-answer=\"custom\"]').click(); true");
+  wait_for (b, "document.getElementById('timeline').innerText.includes('Proceeding.')",
+            "the answer to the question");
+  wait_for (b, "!document.querySelector('[data-ask]')", "the question gone");
+
   path = g_build_filename (t->f->daemon->dir, "out.txt", NULL);
   g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
   g_assert_cmpstr (contents, ==, "hi there");
@@ -297,12 +311,23 @@ test_web_client (void)
         }
     }
   g_assert_true (answered);
+  {
+    g_autoptr (GPtrArray) again = remote_audit (t->f, "remote-access.call");
+    gboolean question = FALSE;
+    for (guint i = 0; i < again->len; i++)
+      {
+        JsonObject *d = json_object_get_object_member (g_ptr_array_index (again, i), "details");
+        if (g_strcmp0 (json_object_get_string_member (d, "command"), "respond_question") == 0)
+          question = json_object_get_boolean_member (d, "ok");
+      }
+    g_assert_true (question);
+  }
 }
 
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/remote-access/web/pair-follow-allow", test_web_client);
+  g_test_add_func ("/remote-access/web/pair-follow-allow-answer", test_web_client);
   return g_test_run ();
 }
