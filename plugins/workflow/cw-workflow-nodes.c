@@ -796,6 +796,9 @@ on_integration_sent (GObject *source, GAsyncResult *result, gpointer user_data)
   notify_free (n);
 }
 
+static const gchar *const platforms[]
+    = { "whatsapp", "slack", "telegram", "discord", "imessage", "teams", NULL };
+
 static void
 run_notification (CwWfStep *step)
 {
@@ -811,6 +814,12 @@ run_notification (CwWfStep *step)
       = g_strdup (cw_wf_str (config, "message") != NULL ? cw_wf_str (config, "message") : "");
   if (channel == NULL)
     channel = cw_wf_str (config, "platform") != NULL ? "integration" : "desktop";
+  else if (g_strv_contains (platforms, channel))
+    {
+      /* the original's definitions name the platform as the channel ("slack") */
+      json_object_set_string_member (config, "platform", channel);
+      channel = "integration";
+    }
   if (g_str_equal (channel, "integration"))
     {
       g_autoptr (JsonNode) params = json_node_init_object (json_node_alloc (), json_object_new ());

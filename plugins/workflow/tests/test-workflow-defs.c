@@ -209,6 +209,68 @@ test_simple_run_events (void)
                    ==, "run_completed");
 }
 
+static JsonObject *
+trigger_of_type (JsonObject *def, const gchar *type)
+{
+  JsonArray *triggers = json_object_get_array_member (def, "triggers");
+
+  for (guint i = 0; i < json_array_get_length (triggers); i++)
+    if (g_strcmp0 (wf_str (json_array_get_object_element (triggers, i), "type"), type) == 0)
+      return json_array_get_object_element (triggers, i);
+  return NULL;
+}
+
+static void
+test_from_prompt (void)
+{
+  g_autoptr (AgentFixture) f = wf_started ();
+  g_autoptr (JsonNode) daily = wf_call (
+      f, "workflow_create_from_prompt",
+      "{\"prompt\":\"Collect the open issues -> summarise them then post the summary every day "
+      "at 7:30\",\"name\":null,\"workingDirectory\":\"%s\",\"publish\":true,"
+      "\"maxTurnsPerStep\":null}",
+      f->workdir);
+  g_autoptr (JsonNode) interval = wf_call (f, "workflow_create_from_prompt",
+                                           "{\"prompt\":\"every 15 minutes check the queue\"}");
+  JsonObject *d = cw_test_obj (daily), *i = cw_test_obj (interval);
+  JsonArray *nodes = json_object_get_array_member (d, "nodes");
+  JsonArray *edges = json_object_get_array_member (d, "edges");
+  JsonObject *step1 = json_array_get_object_element (nodes, 1);
+  JsonObject *config = json_object_get_object_member (step1, "config");
+  JsonObject *schedule
+      = json_object_get_object_member (trigger_of_type (d, "schedule"), "schedule");
+  g_autoptr (JsonNode) pack = NULL;
+  JsonObject *event;
+
+  g_assert_cmpstr (wf_str (d, "status"), ==, "published");
+  g_assert_cmpuint (json_array_get_length (nodes), ==, 5);
+  g_assert_cmpstr (wf_str (step1, "id"), ==, "agent_step_1");
+  g_assert_cmpstr (wf_str (step1, "type"), ==, "agent_step");
+  g_assert_nonnull (strstr (wf_str (config, "promptTemplate"), "Collect the open issues"));
+  g_assert_cmpstr (wf_str (config, "workingDirectory"), ==, f->workdir);
+  g_assert_cmpint (json_object_get_int_member (config, "maxTurns"), ==, 20);
+  g_assert_cmpuint (json_array_get_length (edges), ==, 4);
+  g_assert_cmpstr (wf_str (json_array_get_object_element (edges, 0), "condition"), ==, "always");
+  g_assert_cmpstr (wf_str (trigger_of_type (d, "manual"), "id"), ==, "manual_default");
+  g_assert_cmpstr (wf_str (schedule, "type"), ==, "cron");
+  g_assert_cmpstr (wf_str (schedule, "expression"), ==, "30 7 * * *");
+  g_assert_cmpstr (wf_str (i, "status"), ==, "draft");
+  schedule = json_object_get_object_member (trigger_of_type (i, "schedule"), "schedule");
+  g_assert_cmpstr (wf_str (schedule, "type"), ==, "every");
+  g_assert_cmpint (json_object_get_int_member (schedule, "intervalMs"), ==, 900000);
+
+  /* pack_execute: an unknown trigger type becomes manual, and workflow:activated goes out */
+  json_node_unref (agent_call (f->client, "daemon_health", "{}"));
+  pack = wf_call (f, "workflow_pack_execute",
+                  "{\"workflowId\":\"%s\",\"triggerType\":\"bogus\",\"input\":null,"
+                  "\"triggerContext\":null}",
+                  wf_str (d, "id"));
+  g_assert_cmpstr (wf_str (cw_test_obj (pack), "triggerType"), ==, "manual");
+  event = agent_wait_event (f->client, "workflow:activated", NULL, NULL);
+  g_assert_cmpstr (wf_str (agent_event_data (event), "workflowId"), ==, wf_str (d, "id"));
+  json_object_unref (event);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -217,5 +279,6 @@ main (int argc, char **argv)
   g_test_add_func ("/workflow/defs/versions", test_versions);
   g_test_add_func ("/workflow/defs/validation", test_validation);
   g_test_add_func ("/workflow/defs/simple-run-events", test_simple_run_events);
+  g_test_add_func ("/workflow/defs/from-prompt", test_from_prompt);
   return g_test_run ();
 }

@@ -428,6 +428,26 @@ test_import (void)
                    ==, "paused");
   g_assert_cmpuint (
       json_array_get_length (json_object_get_array_member (cw_test_obj (paused), "events")), >, 0);
+  /* the imported run paused at its approval goes on when resumed: the approval passes, the
+   * notification to slack fails (no integration connected) and its always edge ends the run */
+  {
+    JsonObject *before = cw_test_obj (paused);
+    guint asked = wf_count_node_runs (before, "ask_lead", "succeeded");
+    guint started = wf_count_node_runs (before, "start", NULL);
+    guint checked = wf_count_node_runs (before, "is_urgent", NULL);
+    g_autoptr (JsonNode) resumed
+        = wf_call (f, "workflow_resume_run", "{\"runId\":\"run_msKu2qoPXf4xBS-r\"}");
+    g_autoptr (JsonObject) done = wf_wait_end (f, "run_msKu2qoPXf4xBS-r");
+
+    g_assert_cmpstr (wf_str (json_object_get_object_member (done, "run"), "status"), ==,
+                     "completed");
+    g_assert_cmpuint (wf_count_node_runs (done, "ask_lead", "succeeded"), ==, asked + 1);
+    g_assert_cmpuint (wf_count_node_runs (done, "notify", "failed"), ==, 2);
+    g_assert_cmpuint (wf_count_node_runs (done, "end", "succeeded"), ==, 1);
+    /* what the original had done is not done again */
+    g_assert_cmpuint (wf_count_node_runs (done, "start", NULL), ==, started);
+    g_assert_cmpuint (wf_count_node_runs (done, "is_urgent", NULL), ==, checked);
+  }
   /* once: a second start imports nothing again */
   agent_fixture_stop (f, SIGTERM);
   agent_fixture_start (f);
