@@ -902,15 +902,26 @@ cw_wf_triggers_backfill (CwWorkflowPlugin *self, const gchar *workflow_id, gint6
 
 /* ---- chat triggers -------------------------------------------------------------------------- */
 
+/* Lowercase, a-z0-9 kept, everything else a space, runs of spaces collapsed (the original
+ * meant to collapse them; its double-escaped regex did not, so "report, please" missed the
+ * phrase "report please"). */
 static gchar *
 normalize (const gchar *text)
 {
-  gchar *lower = g_utf8_strdown (text != NULL ? text : "", -1);
+  g_autofree gchar *lower = g_utf8_strdown (text != NULL ? text : "", -1);
+  GString *out = g_string_new (NULL);
 
-  for (gchar *p = lower; *p != '\0'; p++)
-    if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
-      *p = ' ';
-  return g_strstrip (lower);
+  for (const gchar *p = lower; *p != '\0'; p++)
+    {
+      gboolean keep = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9');
+      if (keep)
+        g_string_append_c (out, *p);
+      else if (out->len > 0 && out->str[out->len - 1] != ' ')
+        g_string_append_c (out, ' ');
+    }
+  if (out->len > 0 && out->str[out->len - 1] == ' ')
+    g_string_truncate (out, out->len - 1);
+  return g_string_free (out, FALSE);
 }
 
 static GPtrArray *

@@ -301,6 +301,13 @@ test_chat_scoring (void)
   /* 4 phrase tokens: threshold 0.72 - 0.05 */
   g_assert_cmpfloat_with_epsilon (json_object_get_double_member (b, "effectiveThreshold"), 0.67,
                                   1e-9);
+  /* punctuation between words does not break an exact match (runs of spaces collapse) */
+  {
+    g_autoptr (JsonNode) punct = wf_call (f, "workflow_evaluate_triggers",
+                                          "{\"message\":\"send the weekly -- report!!\"}");
+    g_assert_cmpfloat_with_epsilon (
+        json_object_get_double_member (match_for (punct, report), "confidence"), 1.0, 1e-9);
+  }
   /* partial: 3 of 4 phrase tokens in the message, 3 of 5 message tokens in the phrase */
   partial
       = wf_call (f, "workflow_evaluate_triggers",
