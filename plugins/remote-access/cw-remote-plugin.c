@@ -260,6 +260,8 @@ cw_remote_plugin_start (CwPlugin *plugin, GError **error)
 
   gboolean at_start = cw_config_get_boolean (config, "remote-access", "enable-at-start", FALSE);
 
+  cw_remote_tunnel_cleanup (self->tunnel);
+
   /* Off after a start, whatever was stored: enabling is explicit. */
   if (self->config.enabled && !at_start)
     {
@@ -281,9 +283,21 @@ cw_remote_plugin_start (CwPlugin *plugin, GError **error)
 }
 
 static void
-cw_remote_plugin_stop (CwPlugin *plugin)
+on_tunnel_idle (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  GTask *task = user_data;
+
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+/* Waits for the tunnel's `tailscale … off`, so nothing stays published after the daemon. */
+static void
+cw_remote_plugin_stop_async (CwPlugin *plugin, GCancellable *cancellable,
+                             GAsyncReadyCallback callback, gpointer user_data)
 {
   CwRemotePlugin *self = CW_REMOTE_PLUGIN (plugin);
+  GTask *task = g_task_new (plugin, cancellable, callback, user_data);
 
   cw_remote_tunnel_stop (self->tunnel);
   cw_remote_ws_close (self, NULL, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "Service stopped");
@@ -295,6 +309,13 @@ cw_remote_plugin_stop (CwPlugin *plugin)
         cw_remote_store_save_device (self, g_ptr_array_index (self->devices, i), NULL);
     }
   self->running = FALSE;
+  cw_remote_tunnel_wait_idle (self->tunnel, 5000, on_tunnel_idle, task);
+}
+
+static void
+cw_remote_plugin_stop_finish (CwPlugin *plugin, GAsyncResult *result)
+{
+  g_task_propagate_boolean (G_TASK (result), NULL);
 }
 
 static JsonObject *
@@ -341,7 +362,8 @@ cw_remote_plugin_class_init (CwRemotePluginClass *klass)
   G_OBJECT_CLASS (klass)->finalize = cw_remote_plugin_finalize;
   plugin_class->load = cw_remote_plugin_load;
   plugin_class->start = cw_remote_plugin_start;
-  plugin_class->stop = cw_remote_plugin_stop;
+  plugin_class->stop_async = cw_remote_plugin_stop_async;
+  plugin_class->stop_finish = cw_remote_plugin_stop_finish;
   plugin_class->get_health = cw_remote_plugin_get_health;
 }
 

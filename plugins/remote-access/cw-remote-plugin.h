@@ -40,6 +40,9 @@ typedef struct
   gchar *tunnel_name;
   gchar *tunnel_domain;
   gchar *tunnel_visibility; /* public | private */
+  /* "serve" or "funnel" while Tailscale publishes for us: tailscaled keeps it across our
+   * restarts, so a start after a crash turns it off. */
+  gchar *tailscale_published;
   gint64 created_at;
   gint64 updated_at;
 } CwRemoteConfig;
@@ -161,6 +164,11 @@ void cw_remote_tunnel_start (CwRemoteTunnel *tunnel, GCancellable *cancellable,
 gboolean cw_remote_tunnel_start_finish (CwRemoteTunnel *tunnel, GAsyncResult *result,
                                         GError **error);
 void cw_remote_tunnel_stop (CwRemoteTunnel *tunnel);
+/* At start: turns off a Tailscale publication an earlier run left behind. */
+void cw_remote_tunnel_cleanup (CwRemoteTunnel *tunnel);
+/* Completes once no `tailscale … off` is still running (or after @timeout_ms). */
+void cw_remote_tunnel_wait_idle (CwRemoteTunnel *tunnel, guint timeout_ms,
+                                 GAsyncReadyCallback callback, gpointer user_data);
 void cw_remote_tunnel_refresh (CwRemoteTunnel *tunnel, gboolean force);
 /* Runs `<binary> up` / `cloudflared tunnel login` / the installer. */
 void cw_remote_tunnel_run_action (CwRemoteTunnel *tunnel, const gchar *action,

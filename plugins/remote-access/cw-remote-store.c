@@ -20,6 +20,7 @@ cw_remote_config_clear (CwRemoteConfig *config)
   g_clear_pointer (&config->tunnel_name, g_free);
   g_clear_pointer (&config->tunnel_domain, g_free);
   g_clear_pointer (&config->tunnel_visibility, g_free);
+  g_clear_pointer (&config->tailscale_published, g_free);
 }
 
 void
@@ -197,6 +198,9 @@ config_from_json (CwRemoteConfig *config, JsonObject *obj, gint64 now, gchar **w
     }
   config->tunnel_name = name != NULL && *name != '\0' ? g_strndup (name, 64) : NULL;
   config->tunnel_domain = cw_remote_normalise_domain (get_str (obj, "tunnelDomain"));
+  if (g_strcmp0 (get_str (obj, "tailscalePublished"), "serve") == 0
+      || g_strcmp0 (get_str (obj, "tailscalePublished"), "funnel") == 0)
+    config->tailscale_published = g_strdup (get_str (obj, "tailscalePublished"));
   config->created_at = get_int (obj, "createdAt", now);
   config->updated_at = get_int (obj, "updatedAt", now);
   return TRUE;
@@ -216,6 +220,8 @@ config_to_json (CwRemoteConfig *config)
   cw_remote_json_set_string (obj, "tunnelName", config->tunnel_name);
   cw_remote_json_set_string (obj, "tunnelDomain", config->tunnel_domain);
   json_object_set_string_member (obj, "tunnelVisibility", config->tunnel_visibility);
+  if (config->tailscale_published != NULL)
+    json_object_set_string_member (obj, "tailscalePublished", config->tailscale_published);
   json_object_set_int_member (obj, "createdAt", config->created_at);
   json_object_set_int_member (obj, "updatedAt", config->updated_at);
   json_node_take_object (node, obj);

@@ -41,6 +41,8 @@ struct _CwRemoteTunnel
   GTask *start_task; /* a start waiting for cloudflared's URL */
   guint start_timeout_id;
   guint restart_id;
+  guint offs_running;      /* `tailscale … off` commands not finished */
+  GPtrArray *idle_waiters; /* GTask */
   guint backoff_ms;
   gint64 last_refresh_us;
 };
@@ -77,6 +79,7 @@ cw_remote_tunnel_new (CwRemotePlugin *self)
   t->state = g_strdup ("stopped");
   t->auth_status = g_strdup ("unknown");
   t->backoff_ms = 1000;
+  t->idle_waiters = g_ptr_array_new ();
   return t;
 }
 
@@ -138,6 +141,12 @@ cw_remote_tunnel_free (CwRemoteTunnel *t)
   g_free (t->last_error);
   g_free (t->auth_status);
   g_free (t->running_command);
+  for (guint i = 0; i < t->idle_waiters->len; i++)
+    {
+      g_task_return_boolean (g_ptr_array_index (t->idle_waiters, i), TRUE);
+      g_object_unref (g_ptr_array_index (t->idle_waiters, i));
+    }
+  g_ptr_array_unref (t->idle_waiters);
   g_free (t);
 }
 
@@ -462,6 +471,11 @@ on_ts_publish_done (GObject *source, GAsyncResult *res, gpointer user_data)
   g_autofree gchar *out = run_cli_finish (res, &error);
   const gchar *argv[] = { ts->path, "status", "--json", NULL };
 
+  if (out != NULL)
+    {
+      set_str (&ts->t->self->config.tailscale_published, ts->t->running_command);
+      cw_remote_store_save_config (ts->t->self, NULL);
+    }
   if (out == NULL)
     {
       g_clear_pointer (&ts->t->running_command, g_free);
@@ -733,11 +747,90 @@ cw_remote_tunnel_start_finish (CwRemoteTunnel *t, GAsyncResult *result, GError *
 static void
 on_ts_off_done (GObject *source, GAsyncResult *res, gpointer user_data)
 {
+  CwRemoteTunnel *t = user_data;
   g_autoptr (GError) error = NULL;
   g_autofree gchar *out = run_cli_finish (res, &error);
 
   if (out == NULL)
-    g_message ("stopping the tailscale publication: %s", error->message);
+    cw_remote_plugin_diagnostic (t->self, "warn", "stop", error->message, NULL);
+  if (--t->offs_running > 0)
+    return;
+  for (guint i = 0; i < t->idle_waiters->len; i++)
+    {
+      g_task_return_boolean (g_ptr_array_index (t->idle_waiters, i), TRUE);
+      g_object_unref (g_ptr_array_index (t->idle_waiters, i));
+    }
+  g_ptr_array_set_size (t->idle_waiters, 0);
+}
+
+/* Runs `tailscale @command --https=443 off` and forgets the publication. */
+static void
+unpublish (CwRemoteTunnel *t, const gchar *command)
+{
+  g_autofree gchar *path = g_find_program_in_path ("tailscale");
+  const gchar *argv[] = { path, command, "--https=443", "off", NULL };
+
+  if (path != NULL)
+    {
+      t->offs_running++;
+      run_cli (t, argv, CLI_TIMEOUT_MS, on_ts_off_done, t);
+    }
+  else
+    cw_remote_plugin_diagnostic (t->self, "warn", "stop",
+                                 "tailscale is gone: its publication could not be turned off",
+                                 NULL);
+  g_clear_pointer (&t->self->config.tailscale_published, g_free);
+  cw_remote_store_save_config (t->self, NULL);
+}
+
+void
+cw_remote_tunnel_cleanup (CwRemoteTunnel *t)
+{
+  g_autofree gchar *command = g_strdup (t->self->config.tailscale_published);
+  g_autofree gchar *msg = NULL;
+  JsonObject *details;
+
+  if (command == NULL)
+    return;
+  msg = g_strdup_printf ("Tailscale %s was still on from an earlier run: turned off", command);
+  cw_remote_plugin_diagnostic (t->self, "warn", "config_repair", msg, NULL);
+  details = json_object_new ();
+  json_object_set_string_member (details, "command", command);
+  cw_plugin_audit (CW_PLUGIN (t->self), "tunnel.cleanup", NULL, details, NULL);
+  json_object_unref (details);
+  unpublish (t, command);
+}
+
+static gboolean
+on_idle_timeout (gpointer user_data)
+{
+  GTask *task = user_data;
+  CwRemoteTunnel *t = g_task_get_task_data (task);
+
+  if (g_ptr_array_remove (t->idle_waiters, task))
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+void
+cw_remote_tunnel_wait_idle (CwRemoteTunnel *t, guint timeout_ms, GAsyncReadyCallback callback,
+                            gpointer user_data)
+{
+  GTask *task = g_task_new (NULL, NULL, callback, user_data);
+
+  g_task_set_task_data (task, t, NULL);
+  if (t->offs_running == 0)
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+  g_ptr_array_add (t->idle_waiters, task);
+  g_timeout_add_full (G_PRIORITY_DEFAULT, timeout_ms, on_idle_timeout, g_object_ref (task),
+                      g_object_unref);
 }
 
 void
@@ -756,10 +849,7 @@ cw_remote_tunnel_stop (CwRemoteTunnel *t)
   stop_child (t);
   if (t->running_command != NULL)
     {
-      g_autofree gchar *path = g_find_program_in_path ("tailscale");
-      const gchar *argv[] = { path, t->running_command, "--https=443", "off", NULL };
-      if (path != NULL)
-        run_cli (t, argv, CLI_TIMEOUT_MS, on_ts_off_done, NULL);
+      unpublish (t, t->running_command);
       g_clear_pointer (&t->running_command, g_free);
     }
   set_state (t, "stopped", NULL);

@@ -168,6 +168,39 @@ test_tailscale_visibility (void)
     JsonObject *first = json_object_get_object_member (g_ptr_array_index (s2, 1), "details");
     g_assert_cmpstr (json_object_get_string_member (first, "command"), ==, "serve");
   }
+
+  /* The daemon stops: the funnel goes with it. */
+  json_object_unref (
+      remote_call (t->f, "remote_access_set_tunnel_options", "{\"tunnelVisibility\":\"public\"}"));
+  json_object_unref (remote_call (t->f, "remote_access_start_tunnel", NULL));
+  wait_log (t, funnel, 2);
+  agent_fixture_stop (t->f, SIGTERM);
+  wait_log (t, "tailscale funnel --https=443 off", 2);
+
+  /* It is killed: tailscaled keeps the funnel, so the next start turns it off. */
+  agent_fixture_start (t->f);
+  g_free (base);
+  base = remote_enable (t->f);
+  g_clear_pointer (&funnel, g_free);
+  funnel = g_strdup_printf ("tailscale funnel --bg --https=443 %s", base);
+  json_object_unref (remote_call (t->f, "remote_access_start_tunnel", NULL));
+  wait_log (t, funnel, 1);
+  agent_fixture_stop (t->f, SIGKILL);
+  agent_fixture_start (t->f);
+  wait_log (t, "tailscale funnel --https=443 off", 3);
+  g_assert_cmpuint (remote_audit (t->f, "remote-access.tunnel.cleanup")->len, ==, 1);
+  g_clear_pointer (&s, json_object_unref);
+  s = status (t);
+  g_assert_cmpstr (json_object_get_string_member (s, "tunnelState"), ==, "stopped");
+  g_assert_cmpstr (
+      json_object_get_string_member (
+          json_array_get_object_element (json_object_get_array_member (s, "diagnostics"), 0),
+          "step"),
+      ==, "config_repair");
+  /* Only once. */
+  agent_fixture_stop (t->f, SIGTERM);
+  agent_fixture_start (t->f);
+  g_assert_cmpuint (remote_audit (t->f, "remote-access.tunnel.cleanup")->len, ==, 1);
   agent_fixture_stop (t->f, SIGTERM);
 }
 
