@@ -501,9 +501,10 @@ cw_wf_defs_create_draft (CwWorkflowPlugin *self, JsonObject *input, GError **err
   const gchar *name = cw_wf_str (input, "name");
   gint64 now = cw_now_ms ();
 
-  if (name == NULL || *g_strstrip (g_strdup (name)) == '\0')
+  g_autofree gchar *trimmed = g_strstrip (g_strdup (name != NULL ? name : ""));
+
+  if (*trimmed == '\0')
     {
-      g_autofree gchar *copy = NULL;
       g_set_error_literal (error, CW_ERROR, CW_ERROR_INVALID_PARAMS, "name is required");
       return NULL;
     }
@@ -587,7 +588,8 @@ cw_wf_defs_update_draft (CwWorkflowPlugin *self, const gchar *id, JsonObject *up
   if (def == NULL)
     return NULL;
   trial = cw_wf_copy_object (def);
-  copy_input (trial, updates != NULL ? updates : json_object_new ());
+  if (updates != NULL)
+    copy_input (trial, updates);
   name = cw_wf_str (trial, "name");
   if (name == NULL || *name == '\0')
     {

@@ -796,6 +796,16 @@ on_integration_sent (GObject *source, GAsyncResult *result, gpointer user_data)
   notify_free (n);
 }
 
+static JsonNode *
+object_node (void)
+{
+  JsonObject *obj = json_object_new ();
+  JsonNode *node = json_node_init_object (json_node_alloc (), obj);
+
+  json_object_unref (obj);
+  return node;
+}
+
 static const gchar *const platforms[]
     = { "whatsapp", "slack", "telegram", "discord", "imessage", "teams", NULL };
 
@@ -822,7 +832,7 @@ run_notification (CwWfStep *step)
     }
   if (g_str_equal (channel, "integration"))
     {
-      g_autoptr (JsonNode) params = json_node_init_object (json_node_alloc (), json_object_new ());
+      g_autoptr (JsonNode) params = object_node ();
       JsonObject *obj = json_node_get_object (params);
       if (cw_wf_str (config, "platform") == NULL)
         {

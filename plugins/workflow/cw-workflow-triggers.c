@@ -474,6 +474,7 @@ deliver (Delivery *d, const gchar *secret)
       gint64 secs = ts != NULL ? g_ascii_strtoll (ts, &end, 10) : 0;
       g_autoptr (GHmac) hmac = NULL;
       g_autofree gchar *expected = NULL;
+      g_autofree gchar *given = sig != NULL ? g_ascii_strdown (sig, -1) : NULL;
 
       if (ts == NULL || end == NULL || *end != '\0' || *ts == '\0' || secret == NULL || sig == NULL)
         {
@@ -493,7 +494,7 @@ deliver (Delivery *d, const gchar *secret)
       if (size > 0)
         g_hmac_update (hmac, (const guchar *) data, size);
       expected = g_strconcat ("sha256=", g_hmac_get_string (hmac), NULL);
-      if (!equal_in_constant_time (g_ascii_strdown (sig, -1), expected))
+      if (!equal_in_constant_time (given, expected))
         {
           cw_http_request_respond_error (d->request, 401, "Invalid signature");
           return;

@@ -20,6 +20,16 @@
   "       coworkctl workflow cancel RUN\n"                                                         \
   "       coworkctl workflow approve RUN [--deny] [--reason TEXT]"
 
+static JsonNode *
+object_node (void)
+{
+  JsonObject *obj = json_object_new ();
+  JsonNode *node = json_node_init_object (json_node_alloc (), obj);
+
+  json_object_unref (obj);
+  return node;
+}
+
 static int
 usage_error (GError **error, const gchar *what)
 {
@@ -266,7 +276,7 @@ print_event (CwCtl *ctl, JsonObject *event)
 static int
 print_logs (CwCtl *ctl, CwClient *client, const gchar *run_id, gboolean follow, GError **error)
 {
-  g_autoptr (JsonNode) params = json_node_init_object (json_node_alloc (), json_object_new ());
+  g_autoptr (JsonNode) params = object_node ();
   g_autoptr (JsonNode) events = NULL;
   g_autoptr (GHashTable) printed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   gboolean ended = FALSE;
@@ -308,7 +318,7 @@ static int
 wf_run (CwCtl *ctl, int argc, char **argv, GError **error)
 {
   g_autoptr (CwClient) client = NULL;
-  g_autoptr (JsonNode) params = json_node_init_object (json_node_alloc (), json_object_new ());
+  g_autoptr (JsonNode) params = object_node ();
   JsonObject *p = json_node_get_object (params);
   g_autoptr (JsonNode) run = NULL;
   gboolean follow = FALSE;
