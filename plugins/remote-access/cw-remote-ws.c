@@ -20,9 +20,12 @@
 
 #include <string.h>
 
-#define QUEUE_MAX       1024
-#define FRAMES_PER_TURN 64
-#define REPLAY_PAGE     500
+#define QUEUE_MAX 1024
+/* A phone reconnects with a new socket before the old one has timed out: its oldest goes. */
+#define SOCKETS_PER_DEVICE 4
+#define SOCKETS_MAX        256
+#define FRAMES_PER_TURN    64
+#define REPLAY_PAGE        500
 
 void cw_remote_audit_call (CwRemotePlugin *self, const gchar *device_id, const gchar *command,
                            const GError *error);
@@ -626,6 +629,32 @@ since_of (CwHttpRequest *req)
   return value;
 }
 
+/* Makes room for one more socket of @device_id by closing its oldest ones. */
+static void
+limit_device_sockets (CwRemotePlugin *self, const gchar *device_id)
+{
+  guint count = 0;
+
+  for (guint i = 0; i < self->sockets->len; i++)
+    if (g_strcmp0 (((CwRemoteSocket *) g_ptr_array_index (self->sockets, i))->device_id, device_id)
+        == 0)
+      count++;
+  for (guint i = 0; count >= SOCKETS_PER_DEVICE && i < self->sockets->len;)
+    {
+      CwRemoteSocket *s = g_ptr_array_index (self->sockets, i);
+      if (g_strcmp0 (s->device_id, device_id) != 0)
+        {
+          i++;
+          continue;
+        }
+      if (is_open (s))
+        soup_websocket_connection_close (s->conn, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+                                         "Replaced by a newer connection");
+      forget (s);
+      count--;
+    }
+}
+
 void
 cw_remote_ws_open (CwRemotePlugin *self, CwHttpRequest *req, SoupWebsocketConnection *conn)
 {
@@ -642,6 +671,12 @@ cw_remote_ws_open (CwRemotePlugin *self, CwHttpRequest *req, SoupWebsocketConnec
       soup_websocket_connection_close (conn, 4001, "Unauthorized");
       return;
     }
+  if (self->sockets->len >= SOCKETS_MAX)
+    {
+      soup_websocket_connection_close (conn, 1013 /* try again later */, "Too many connections");
+      return;
+    }
+  limit_device_sockets (self, device->id);
   cw_remote_devices_touch (self, device);
   s = g_new0 (CwRemoteSocket, 1);
   s->self = self;

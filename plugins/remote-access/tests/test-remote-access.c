@@ -306,6 +306,27 @@ test_tokens (void)
   ws2 = remote_ws_open (base, "token=cwk_forged", NULL);
   g_assert_cmpuint (remote_ws_wait_closed (ws2, 5000), ==, 4001);
 
+  /* A device has at most 4 sockets: a fifth replaces its oldest. */
+  {
+    RemoteWs *more[4];
+    for (guint i = 0; i < 4; i++)
+      {
+        more[i] = remote_ws_open (base, NULL, other);
+        json_object_unref (remote_ws_next_type (more[i], "ready", 5000));
+      }
+    g_assert_false (more[1]->closed);
+    {
+      g_autoptr (RemoteWs) fifth = remote_ws_open (base, NULL, other);
+      json_object_unref (remote_ws_next_type (fifth, "ready", 5000));
+      g_assert_cmpuint (remote_ws_wait_closed (more[0], 5000), ==, 1008);
+      remote_ws_pump (fifth, 100);
+      g_assert_false (more[1]->closed);
+      g_assert_false (fifth->closed);
+    }
+    for (guint i = 0; i < 4; i++)
+      remote_ws_free (more[i]);
+  }
+
   /* Revoked: the open socket is closed with 4001, HTTP and new sockets are refused. */
   params = g_strdup_printf ("{\"deviceId\":\"%s\"}", device);
   revoked = remote_call (f, "remote_access_revoke_device", params);
