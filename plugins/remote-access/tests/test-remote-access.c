@@ -503,7 +503,11 @@ test_bind_address_warning (void)
 
   cw_test_daemon_set_config (f->daemon, "[http]\naddress=0.0.0.0\n");
   agent_fixture_start (f);
-  g_free (remote_enable (f));
+  /* The shared server's port is the daemon's: a bindPort that differs is said so. */
+  json_object_unref (remote_call (f, "remote_access_enable",
+                                  "{\"bindPort\":1,\"publicBaseUrl\":null,\"tunnelMode\":null,"
+                                  "\"tunnelName\":null,\"tunnelDomain\":null,"
+                                  "\"tunnelVisibility\":null}"));
   s = remote_call (f, "remote_access_get_status", NULL);
   diagnostics = json_object_get_array_member (s, "diagnostics");
   for (guint i = 0; i < json_array_get_length (diagnostics); i++)
@@ -514,7 +518,17 @@ test_bind_address_warning (void)
         warned = TRUE;
     }
   g_assert_true (warned);
+  warned = FALSE;
+  for (guint i = 0; i < json_array_get_length (diagnostics); i++)
+    if (strstr (json_object_get_string_member (json_array_get_object_element (diagnostics, i),
+                                               "message"),
+                "bindPort 1 is not used")
+        != NULL)
+      warned = TRUE;
+  g_assert_true (warned);
   g_assert_cmpstr (json_object_get_string_member (s, "bindHost"), ==, "127.0.0.1");
+  g_assert_cmpstr (json_object_get_string_member (s, "tunnelMode"), ==, "tailscale");
+  g_assert_cmpstr (json_object_get_string_member (s, "tunnelVisibility"), ==, "public");
   agent_fixture_stop (f, SIGTERM);
 }
 

@@ -311,6 +311,11 @@ test_custom_and_missing (void)
       remote_call (t->f, "remote_access_set_tunnel_mode", "{\"tunnelMode\":\"custom\"}"));
   err3 = agent_call_error (t->f->client, "remote_access_start_tunnel", NULL);
   g_assert_nonnull (strstr (err3, "publicBaseUrl"));
+  {
+    g_autoptr (JsonObject) bad = remote_call (t->f, "remote_access_set_public_base_url",
+                                              "{\"publicBaseUrl\":\"ftp://phone.example.org\"}");
+    g_assert_true (json_object_get_null_member (bad, "publicBaseUrl"));
+  }
   json_object_unref (remote_call (t->f, "remote_access_set_public_base_url",
                                   "{\"publicBaseUrl\":\"https://phone.example.org/x/?q=1#h\"}"));
   custom = remote_call (t->f, "remote_access_start_tunnel", NULL);
