@@ -16,7 +16,10 @@
   "{\"events\":[{\"text\":\"Written.\"}],\"stopReason\":\"end_turn\"},"                            \
   "{\"events\":[{\"toolCall\":{\"id\":\"c2\",\"name\":\"ask_user\","                               \
   "\"args\":{\"question\":\"Proceed?\"}}}],\"stopReason\":\"tool_use\"},"                          \
-  "{\"events\":[{\"text\":\"Proceeding.\"}],\"stopReason\":\"end_turn\"}]}"
+  "{\"events\":[{\"text\":\"Proceeding.\"}],\"stopReason\":\"end_turn\"},"                         \
+  "{\"events\":[{\"text\":\"w0 \"},{\"delayMs\":300},{\"text\":\"w1 \"},{\"delayMs\":300},"        \
+  "{\"text\":\"w2 \"},{\"delayMs\":300},{\"text\":\"w3 \"},{\"delayMs\":300},{\"text\":\"w4 \"},"  \
+  "{\"delayMs\":300},{\"text\":\"never-sent\"}],\"stopReason\":\"end_turn\"}]}"
 
 static guint
 api (const gchar *base, const gchar *method, const gchar *path, const gchar *body,
@@ -134,10 +137,37 @@ test_sessions_api (void)
   g_assert_cmpuint (api (base, "POST", path, body, token, NULL), ==, 200);
   json_object_unref (agent_turn_wait (t, "stream:done"));
 
-  /* Stop on an idle session is fine. */
+  /* Stop on an idle session is fine... */
   g_clear_pointer (&path, g_free);
   path = g_strdup_printf ("/v1/sessions/%s/stop", t->session);
   g_assert_cmpuint (api (base, "POST", path, NULL, token, NULL), ==, 200);
+  /* ...and in the middle of a slow turn it ends the turn before the model is done. */
+  {
+    g_autofree gchar *messages = g_strdup_printf ("/v1/sessions/%s/messages", t->session);
+    g_autoptr (JsonObject) done = NULL;
+    g_autoptr (GPtrArray) audit = NULL;
+    gboolean stopped = FALSE;
+    g_assert_cmpuint (api (base, "POST", messages, "{\"content\":\"slow please\"}", token, NULL),
+                      ==, 200);
+    json_object_unref (agent_turn_wait (t, "stream:chunk"));
+    g_assert_cmpuint (api (base, "POST", path, NULL, token, NULL), ==, 200);
+    done = agent_turn_wait (t, "stream:done");
+    g_assert_cmpint (agent_find (t->seen, "stream:chunk", 0), >=, 0);
+    audit = remote_audit (t->f, "remote-access.call");
+    for (guint i = 0; i < audit->len; i++)
+      {
+        JsonObject *d = json_object_get_object_member (g_ptr_array_index (audit, i), "details");
+        if (g_strcmp0 (json_object_get_string_member (d, "command"), "stop_generation") == 0)
+          stopped = TRUE;
+      }
+    g_assert_true (stopped);
+    {
+      g_autoptr (JsonNode) details
+          = agent_call (t->f->client, "get_session", "{\"sessionId\":\"%s\"}", t->session);
+      g_autofree gchar *text = cw_json_to_string (details);
+      g_assert_null (strstr (text, "never-sent"));
+    }
+  }
   g_assert_cmpuint (api (base, "POST", "/v1/sessions/x/unknown", NULL, token, NULL), ==, 404);
 }
 
