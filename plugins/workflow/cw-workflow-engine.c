@@ -35,6 +35,7 @@ struct _CwWorkflowRun
   GHashTable *retry_sources; /* walker id -> GSource id of a backoff */
   gboolean advancing;
   gboolean again;
+  JsonObject *pending_start; /* node_started of a node without side effects, not written yet */
 };
 
 struct _CwWfStep
@@ -54,6 +55,7 @@ struct _CwWfStep
 };
 
 static void advance (CwWorkflowRun *run);
+static gboolean is_terminal (const gchar *status);
 static void run_free (CwWorkflowRun *run);
 static void finish_run (CwWorkflowRun *run, const gchar *status, const gchar *error,
                         const gchar *node_id);
@@ -154,8 +156,22 @@ save_run (CwWorkflowRun *run, GError **error)
   g_autofree gchar *state = cw_wf_to_string (run->state);
   JsonObject *triggerContext = cw_wf_obj (run->run, "triggerContext");
 
+  JsonObject *output = cw_wf_obj (run->run, "output");
+  JsonNode *nodes = NULL;
+
   json_object_set_int_member (run->run, "updatedAt", cw_now_ms ());
+  /* While the run goes on, what each node gave is stored with its node run only (written
+   * once), not again with the run at every step; the finished run carries all of it. */
+  if (!is_terminal (run_status (run)) && output != NULL && cw_wf_member (output, "nodes") != NULL)
+    {
+      nodes = json_node_ref (json_object_get_member (output, "nodes"));
+      json_object_remove_member (output, "nodes");
+    }
   text = cw_wf_to_string (run->run);
+  if (nodes != NULL)
+    {
+      json_object_set_member (output, "nodes", nodes);
+    }
   return cw_wf_exec (run->plugin,
                      "INSERT INTO workflow_runs (id, workflow_id, status, trigger_type, trigger_id,"
                      " created_at, run, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
@@ -192,8 +208,10 @@ static gboolean
 commit_tx (CwWorkflowPlugin *self, gpointer data, GError **error)
 {
   CommitTx *tx = data;
+  g_autoptr (JsonObject) started = g_steal_pointer (&tx->run->pending_start);
 
-  return (tx->node_run == NULL || write_node_run (self, tx->node_run, error))
+  return (started == NULL || insert_event (tx->run, "node_started", started, error))
+         && (tx->node_run == NULL || write_node_run (self, tx->node_run, error))
          && save_run (tx->run, error)
          && (tx->event == NULL || insert_event (tx->run, tx->event, tx->payload, error));
 }
@@ -270,6 +288,7 @@ run_free (CwWorkflowRun *run)
     }
   g_hash_table_unref (run->steps);
   g_hash_table_unref (run->retry_sources);
+  g_clear_pointer (&run->pending_start, json_object_unref);
   g_free (run->id);
   json_object_unref (run->run);
   json_object_unref (run->state);
@@ -1342,6 +1361,14 @@ arm_timeout (CwWfStep *step)
 }
 
 static gboolean
+is_pure (const gchar *type)
+{
+  static const gchar *const pure[] = { "start", "end", "condition", "parallel", "loop", NULL };
+
+  return type != NULL && g_strv_contains (pure, type);
+}
+
+static gboolean
 start_node (CwWorkflowRun *run, const gchar *wid)
 {
   JsonObject *w = walker (run, wid);
@@ -1373,7 +1400,14 @@ start_node (CwWorkflowRun *run, const gchar *wid)
   json_object_set_string_member (payload, "nodeType", cw_wf_str (node, "type"));
   json_object_set_string_member (payload, "retryProfile", profile_of (run, node));
   json_object_set_object_member (payload, "retryPolicy", policy_json (&policy));
-  if (!commit (run, nr, "node_started", payload))
+  if (is_pure (cw_wf_str (node, "type")))
+    {
+      /* Nothing outside the run sees this node: its start is stored with its end, in one
+       * transaction (a crash in between leaves it not started, to run again). */
+      g_clear_pointer (&run->pending_start, json_object_unref);
+      run->pending_start = json_object_ref (payload);
+    }
+  else if (!commit (run, nr, "node_started", payload))
     {
       step_unref (step);
       finish_run (run, "failed_recoverable", "The run's progress could not be stored", node_id);
@@ -2132,6 +2166,38 @@ recover_walker (CwWorkflowRun *run, const gchar *wid, gchar **failure)
     }
 }
 
+/* What each node gave, from its latest node run that ended (the run row does not hold it
+ * while the run goes on). */
+static void
+rebuild_outputs (CwWorkflowRun *run)
+{
+  g_autoptr (JsonArray) nrs = cw_wf_runs_node_runs (run->plugin, run->id);
+  JsonObject *outputs = outputs_of (run);
+
+  for (guint i = 0; i < json_array_get_length (nrs); i++)
+    {
+      JsonObject *nr = json_array_get_object_element (nrs, i);
+      const gchar *node = cw_wf_str (nr, "nodeId");
+      const gchar *status = cw_wf_str (nr, "status");
+      if (node == NULL)
+        continue;
+      if (g_strcmp0 (status, "succeeded") == 0)
+        json_object_set_object_member (outputs, node,
+                                       cw_wf_obj (nr, "output") != NULL
+                                           ? json_object_ref (cw_wf_obj (nr, "output"))
+                                           : json_object_new ());
+      else if (g_strcmp0 (status, "failed") == 0)
+        {
+          JsonObject *failed = json_object_new ();
+          json_object_set_string_member (failed, "error",
+                                         cw_wf_str (nr, "error") != NULL ? cw_wf_str (nr, "error")
+                                                                         : "failed");
+          json_object_set_boolean_member (failed, "failed", TRUE);
+          json_object_set_object_member (outputs, node, failed);
+        }
+    }
+}
+
 gboolean
 cw_wf_engine_recover (CwWorkflowPlugin *self, GError **error)
 {
@@ -2165,6 +2231,7 @@ cw_wf_engine_recover (CwWorkflowPlugin *self, GError **error)
         def = json_object_new ();
       run = run_new (self, model, state, def);
       g_hash_table_insert (self->active, g_strdup (id), run);
+      rebuild_outputs (run);
       if (cw_wf_arr (def, "nodes") == NULL)
         {
           finish_run (run, "failed_recoverable",
