@@ -94,6 +94,7 @@ test_every_node (void)
       "{\"id\":\"ok\",\"type\":\"approval\",\"config\":{\"autoApprove\":true}},"
       "{\"id\":\"tool\",\"type\":\"tool\",\"config\":{\"toolName\":\"read_file\"}},"
       "{\"id\":\"mcp\",\"type\":\"mcp_tool\"},"
+      "{\"id\":\"conn\",\"type\":\"connector_tool\"},"
       "{\"id\":\"last\",\"type\":\"memory_read\",\"config\":{\"key\":\"last\"}},"
       "{\"id\":\"end\",\"type\":\"end\"}],\"edges\":["
       "{\"from\":\"start\",\"to\":\"mw\"},{\"from\":\"mw\",\"to\":\"mr\"},{\"from\":\"mr\",\"to\":"
@@ -110,7 +111,8 @@ test_every_node (void)
       "\"tool\"},"
       "{\"from\":\"tool\",\"to\":\"never\"},{\"from\":\"tool\",\"to\":\"mcp\",\"condition\":"
       "\"failure\"},"
-      "{\"from\":\"mcp\",\"to\":\"last\",\"condition\":\"always\"},{\"from\":\"last\",\"to\":"
+      "{\"from\":\"mcp\",\"to\":\"conn\",\"condition\":\"always\"},"
+      "{\"from\":\"conn\",\"to\":\"last\",\"condition\":\"always\"},{\"from\":\"last\",\"to\":"
       "\"end\"}]}",
       f->workdir, child);
   wf = wf_publish (f, def);
@@ -142,6 +144,7 @@ test_every_node (void)
   /* unsupported nodes fail once (no retries) and their failure edge is taken */
   g_assert_cmpuint (wf_count_node_runs (details, "tool", "failed"), ==, 1);
   g_assert_cmpuint (wf_count_node_runs (details, "mcp", "failed"), ==, 1);
+  g_assert_cmpuint (wf_count_node_runs (details, "conn", "failed"), ==, 1);
   out = wf_node_output (details, "mr");
   g_assert_cmpstr (wf_str (out, "value"), ==, "hello");
   g_assert_true (json_object_get_boolean_member (wf_node_output (details, "cond"), "result"));
@@ -256,7 +259,8 @@ publish_chain (AgentFixture *f, const gchar *middle_node)
   g_autofree gchar *def = g_strdup_printf (
       "{\"name\":\"chain\",\"defaults\":{\"workingDirectory\":\"%s\"},\"nodes\":["
       "{\"id\":\"start\",\"type\":\"start\"},%s,"
-      "{\"id\":\"after\",\"type\":\"memory_write\",\"config\":{\"key\":\"done\",\"value\":1}},"
+      "{\"id\":\"after\",\"type\":\"memory_write\",\"config\":{\"key\":\"done\","
+      "\"value\":\"start said {{nodes.start.ok}}\"}},"
       "{\"id\":\"end\",\"type\":\"end\"}],\"edges\":[{\"from\":\"start\",\"to\":\"mid\"},"
       "{\"from\":\"mid\",\"to\":\"after\"},{\"from\":\"after\",\"to\":\"end\"}]}",
       f->workdir, middle_node);
@@ -287,6 +291,8 @@ test_kill_during_wait (void)
   g_assert_cmpuint (wf_count_node_runs (details, "start", NULL), ==, 1);
   g_assert_cmpuint (wf_count_node_runs (details, "mid", NULL), ==, 1);
   g_assert_cmpuint (wf_count_node_runs (details, "after", NULL), ==, 1);
+  /* what nodes gave before the restart is still there for templates after it */
+  g_assert_cmpstr (wf_str (wf_node_output (details, "after"), "value"), ==, "start said true");
 }
 
 static void
