@@ -18,32 +18,6 @@ call (CwClient *c, const gchar *command, const gchar *params_json)
   return json_object_ref (json_node_get_object (r));
 }
 
-/* Context switches of every thread of @pid: each one is a wake-up. */
-static gint64
-wakeups (const gchar *pid)
-{
-  g_autofree gchar *tasks = g_build_filename ("/proc", pid, "task", NULL);
-  g_autoptr (GDir) dir = g_dir_open (tasks, 0, NULL);
-  const gchar *tid;
-  gint64 total = 0;
-
-  while (dir != NULL && (tid = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree gchar *path = g_build_filename (tasks, tid, "status", NULL);
-      g_autofree gchar *text = NULL;
-      g_auto (GStrv) lines = NULL;
-
-      if (!g_file_get_contents (path, &text, NULL, NULL))
-        continue;
-      lines = g_strsplit (text, "\n", -1);
-      for (guint i = 0; lines[i] != NULL; i++)
-        if (g_str_has_prefix (lines[i], "voluntary_ctxt_switches:")
-            || g_str_has_prefix (lines[i], "nonvoluntary_ctxt_switches:"))
-          total += g_ascii_strtoll (strchr (lines[i], ':') + 1, NULL, 10);
-    }
-  return total;
-}
-
 static void
 bench_next_fire (void)
 {
@@ -77,18 +51,18 @@ bench_jobs (void)
 
   /* The floor: the same daemon with no jobs. */
   g_usleep (G_USEC_PER_SEC);
-  before = wakeups (pid);
+  before = cw_bench_wakeups (pid);
   g_usleep (3 * G_USEC_PER_SEC);
-  floor = wakeups (pid) - before;
+  floor = cw_bench_wakeups (pid) - before;
   added = call (c, "bench_schedule",
                 "{\"count\":" G_STRINGIFY (JOBS) ",\"schedule\":\"cron TZ=UTC 0 0 1 1 *\"}");
   g_snprintf (value, sizeof value, "%.1f ms", json_object_get_int_member (added, "addUs") / 1000.0);
   cw_bench_row ("add 10,000 cron jobs (stored)", value, NULL, NULL, TRUE);
 
   g_usleep (G_USEC_PER_SEC); /* the rows are written and checkpointed */
-  before = wakeups (pid);
+  before = cw_bench_wakeups (pid);
   g_usleep (3 * G_USEC_PER_SEC);
-  idle = wakeups (pid) - before;
+  idle = cw_bench_wakeups (pid) - before;
   g_snprintf (value, sizeof value, "%" G_GINT64_FORMAT " in 3 s", idle);
   g_snprintf (floor_value, sizeof floor_value, "%" G_GINT64_FORMAT " (no jobs)", floor);
   cw_bench_row ("daemon wake-ups while 10,000 jobs wait", value, floor_value,

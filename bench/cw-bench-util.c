@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <string.h>
 #include <unistd.h>
 
 gdouble
@@ -234,4 +235,29 @@ cw_bench_round_trips (const gchar *path, const gchar *line, guint n)
         }
     }
   return samples;
+}
+
+gint64
+cw_bench_wakeups (const gchar *pid)
+{
+  g_autofree gchar *tasks = g_build_filename ("/proc", pid, "task", NULL);
+  g_autoptr (GDir) dir = g_dir_open (tasks, 0, NULL);
+  const gchar *tid;
+  gint64 total = 0;
+
+  while (dir != NULL && (tid = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree gchar *path = g_build_filename (tasks, tid, "status", NULL);
+      g_autofree gchar *text = NULL;
+      g_auto (GStrv) lines = NULL;
+
+      if (!g_file_get_contents (path, &text, NULL, NULL))
+        continue;
+      lines = g_strsplit (text, "\n", -1);
+      for (guint i = 0; lines[i] != NULL; i++)
+        if (g_str_has_prefix (lines[i], "voluntary_ctxt_switches:")
+            || g_str_has_prefix (lines[i], "nonvoluntary_ctxt_switches:"))
+          total += g_ascii_strtoll (strchr (lines[i], ':') + 1, NULL, 10);
+    }
+  return total;
 }

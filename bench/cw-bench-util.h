@@ -38,5 +38,7 @@ gdouble cw_bench_now_us (void);
 void cw_bench_row (const gchar *metric, const gchar *value, const gchar *floor, const gchar *target,
                    gboolean met);
 void cw_bench_rm_rf (const gchar *path);
+/* Context switches of every thread of process @pid so far: each one is a wake-up. */
+gint64 cw_bench_wakeups (const gchar *pid);
 
 G_END_DECLS

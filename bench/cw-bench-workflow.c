@@ -57,30 +57,6 @@ wait_event (CwClient *c, const gchar *type, const gchar *run_id)
     }
 }
 
-static gint64
-wakeups (const gchar *pid)
-{
-  g_autofree gchar *tasks = g_build_filename ("/proc", pid, "task", NULL);
-  g_autoptr (GDir) dir = g_dir_open (tasks, 0, NULL);
-  const gchar *tid;
-  gint64 total = 0;
-
-  while (dir != NULL && (tid = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree gchar *path = g_build_filename (tasks, tid, "status", NULL);
-      g_autofree gchar *text = NULL;
-      g_auto (GStrv) lines = NULL;
-      if (!g_file_get_contents (path, &text, NULL, NULL))
-        continue;
-      lines = g_strsplit (text, "\n", -1);
-      for (guint i = 0; lines[i] != NULL; i++)
-        if (g_str_has_prefix (lines[i], "voluntary_ctxt_switches:")
-            || g_str_has_prefix (lines[i], "nonvoluntary_ctxt_switches:"))
-          total += g_ascii_strtoll (strchr (lines[i], ':') + 1, NULL, 10);
-    }
-  return total;
-}
-
 static void
 bench_chain (CwClient *c)
 {
@@ -175,9 +151,9 @@ bench_waiting (CwBenchDaemon *d, CwClient *c)
 
   g_usleep (G_USEC_PER_SEC);
   rss_before = cw_bench_daemon_rss_kib (d);
-  before = wakeups (pid);
+  before = cw_bench_wakeups (pid);
   g_usleep (3 * G_USEC_PER_SEC);
-  floor = wakeups (pid) - before;
+  floor = cw_bench_wakeups (pid) - before;
   for (guint i = 0; i < WAITING; i++)
     {
       g_autoptr (JsonNode) run = call (c, "workflow_run", params);
@@ -185,9 +161,9 @@ bench_waiting (CwBenchDaemon *d, CwClient *c)
     }
   g_usleep (2 * G_USEC_PER_SEC); /* the last waits are stored, the WAL checkpointed */
   rss_after = cw_bench_daemon_rss_kib (d);
-  before = wakeups (pid);
+  before = cw_bench_wakeups (pid);
   g_usleep (3 * G_USEC_PER_SEC);
-  idle = wakeups (pid) - before;
+  idle = cw_bench_wakeups (pid) - before;
   g_snprintf (value, sizeof value, "%.1f MiB (+%.1f KiB per run)", rss_after / 1024.0,
               (gdouble) (rss_after - rss_before) / WAITING);
   cw_bench_row ("RSS with 1,000 runs waiting (a one-day wait each)", value, NULL, NULL, TRUE);

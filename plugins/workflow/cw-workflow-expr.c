@@ -689,28 +689,38 @@ parse_unary (Parser *p, gboolean literal_words)
   return parse_compare (p, literal_words);
 }
 
-static JsonNode *
-parse_and (Parser *p, gboolean literal_words)
-{
-  JsonNode *a = parse_unary (p, literal_words);
+typedef JsonNode *(*ParseFunc) (Parser *p, gboolean literal_words);
 
-  while (a != NULL && (is_op (peek (p), "&&") || is_word (peek (p), "and")))
+/* operand ((op | word) operand)*, folded with && (is_and) or || */
+static JsonNode *
+parse_chain (Parser *p, gboolean literal_words, ParseFunc operand, const gchar *op,
+             const gchar *word, gboolean is_and)
+{
+  JsonNode *a = operand (p, literal_words);
+
+  while (a != NULL && (is_op (peek (p), op) || is_word (peek (p), word)))
     {
       JsonNode *b;
       gboolean r;
       next (p);
-      b = parse_unary (p, literal_words);
+      b = operand (p, literal_words);
       if (b == NULL)
         {
           json_node_unref (a);
           return NULL;
         }
-      r = cw_wf_truthy (a) && cw_wf_truthy (b);
+      r = is_and ? cw_wf_truthy (a) && cw_wf_truthy (b) : cw_wf_truthy (a) || cw_wf_truthy (b);
       json_node_unref (a);
       json_node_unref (b);
       a = bool_node (r);
     }
   return a;
+}
+
+static JsonNode *
+parse_and (Parser *p, gboolean literal_words)
+{
+  return parse_chain (p, literal_words, parse_unary, "&&", "and", TRUE);
 }
 
 static JsonNode *
@@ -724,23 +734,7 @@ parse_or (Parser *p, gboolean literal_words)
       fail (p, peek (p)->offset, "nested deeper than %d", MAX_DEPTH);
       return NULL;
     }
-  a = parse_and (p, literal_words);
-  while (a != NULL && (is_op (peek (p), "||") || is_word (peek (p), "or")))
-    {
-      JsonNode *b;
-      gboolean r;
-      next (p);
-      b = parse_and (p, literal_words);
-      if (b == NULL)
-        {
-          json_node_unref (a);
-          return NULL;
-        }
-      r = cw_wf_truthy (a) || cw_wf_truthy (b);
-      json_node_unref (a);
-      json_node_unref (b);
-      a = bool_node (r);
-    }
+  a = parse_chain (p, literal_words, parse_and, "||", "or", FALSE);
   p->depth = depth;
   return a;
 }
