@@ -5,7 +5,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-store-checkpointer-private.h"
 
-#define IDLE_INTERVAL_US (5 * G_TIME_SPAN_SECOND)
+#define RETRY_INTERVAL_US (5 * G_TIME_SPAN_SECOND)
 
 struct _CwStoreCheckpointer
 {
@@ -13,6 +13,7 @@ struct _CwStoreCheckpointer
   GMutex mutex;
   GCond cond;
   gboolean poked;
+  gboolean settled; /* the last checkpoint copied the whole WAL */
   gboolean stopping;
   gchar *path;
   gint pages;
@@ -54,14 +55,24 @@ checkpointer_thread (gpointer data)
   g_mutex_lock (&self->mutex);
   while (!self->stopping)
     {
-      if (!self->poked)
-        g_cond_wait_until (&self->cond, &self->mutex, g_get_monotonic_time () + IDLE_INTERVAL_US);
+      gint log = -1, done = -1;
+
+      /* A checkpoint that could not copy every frame (a reader held them) is tried again
+       * after RETRY_INTERVAL_US; once the WAL is copied the thread sleeps until the next
+       * poke, so an idle daemon does not wake up. */
+      if (!self->poked && self->settled)
+        g_cond_wait (&self->cond, &self->mutex);
+      else if (!self->poked)
+        g_cond_wait_until (&self->cond, &self->mutex, g_get_monotonic_time () + RETRY_INTERVAL_US);
       if (self->stopping)
         break;
+      if (!self->poked && self->settled)
+        continue; /* a spurious wake-up */
       self->poked = FALSE;
       g_mutex_unlock (&self->mutex);
-      sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+      sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
       g_mutex_lock (&self->mutex);
+      self->settled = log == done;
     }
   g_mutex_unlock (&self->mutex);
   sqlite3_close (db);
