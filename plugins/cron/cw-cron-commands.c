@@ -55,13 +55,11 @@ cmd_list_jobs (CwInvocation *inv, gpointer user_data)
   for (guint i = 0; i < self->order->len; i++)
     {
       JsonObject *job = cw_cron_plugin_lookup_job (self, g_ptr_array_index (self->order, i));
-      g_autoptr (JsonObject) view = NULL;
       if (job == NULL)
         continue;
-      view = cw_cron_plugin_job_view (self, job);
       if (out->len > 1)
         g_string_append_c (out, ',');
-      cw_json_append_object (out, view);
+      cw_cron_plugin_append_job (self, job, out);
     }
   g_string_append_c (out, ']');
   cw_invocation_return_json_text (inv, g_string_free (out, FALSE));
@@ -321,7 +319,10 @@ cmd_get_runs (CwInvocation *inv, gpointer user_data)
 static void
 cmd_get_status (CwInvocation *inv, gpointer user_data)
 {
-  cw_invocation_return_object (inv, cw_cron_plugin_status (CW_CRON_PLUGIN (user_data)));
+  GString *out = g_string_new (NULL);
+
+  cw_cron_plugin_append_status (CW_CRON_PLUGIN (user_data), out, TRUE);
+  cw_invocation_return_json_text (inv, g_string_free (out, FALSE));
 }
 
 gboolean

@@ -41,6 +41,37 @@ emit_job (CwCronPlugin *self, const gchar *event, JsonObject *job)
   cw_plugin_emit (CW_PLUGIN (self), event, NULL, data);
 }
 
+typedef struct
+{
+  gchar *text;
+  gint64 next_run_at; /* the nextRunAt in text, -1 for none */
+} CwCronView;
+
+static void
+view_free (CwCronView *view)
+{
+  g_free (view->text);
+  g_free (view);
+}
+
+static gint64
+next_member (JsonObject *job)
+{
+  return cw_cron_job_get_int (job, "nextRunAt", -1);
+}
+
+static void
+cache_view (CwCronPlugin *self, JsonObject *job, JsonObject *view)
+{
+  CwCronView *cached = g_new0 (CwCronView, 1);
+  GString *text = g_string_new (NULL);
+
+  cw_json_append_object (text, view);
+  cached->text = g_string_free (text, FALSE);
+  cached->next_run_at = next_member (view);
+  g_hash_table_insert (self->views, g_strdup (cw_cron_job_get_string (job, "id")), cached);
+}
+
 gboolean
 cw_cron_plugin_save_job (CwCronPlugin *self, JsonObject *job, const gchar *event, GError **error)
 {
@@ -48,6 +79,7 @@ cw_cron_plugin_save_job (CwCronPlugin *self, JsonObject *job, const gchar *event
 
   if (!cw_cron_store_save_job (self->store, stored, position_of (self, job), error))
     return FALSE;
+  cache_view (self, job, stored);
   if (event != NULL)
     emit_job (self, event, job);
   return TRUE;
@@ -87,6 +119,7 @@ cw_cron_plugin_delete_job (CwCronPlugin *self, const gchar *job_id, GError **err
     return FALSE;
   cw_plugin_schedule_remove (CW_PLUGIN (self), id, NULL);
   g_hash_table_remove (self->queued, id);
+  g_hash_table_remove (self->views, id);
   g_hash_table_remove (self->jobs, id);
   for (guint i = 0; i < self->order->len; i++)
     if (g_str_equal (g_ptr_array_index (self->order, i), id))
@@ -179,50 +212,93 @@ cw_cron_plugin_job_view (CwCronPlugin *self, JsonObject *job)
   return view;
 }
 
-static void
-copy_or_null (JsonObject *out, const gchar *name, JsonObject *from)
+void
+cw_cron_plugin_append_job (CwCronPlugin *self, JsonObject *job, GString *out)
 {
-  JsonNode *node = json_object_get_member (from, name);
+  CwCronView *cached = g_hash_table_lookup (self->views, cw_cron_job_get_string (job, "id"));
+  gint64 next = next_member (job);
+  g_autoptr (JsonObject) view = NULL;
 
-  if (node != NULL && JSON_NODE_HOLDS_VALUE (node))
-    json_object_set_member (out, name, json_node_copy (node));
+  if (is_active (job) && self->started)
+    {
+      gint64 scheduled
+          = cw_plugin_schedule_get_next (CW_PLUGIN (self), cw_cron_job_get_string (job, "id"));
+      if (scheduled != CW_SCHEDULE_NEVER)
+        next = scheduled;
+    }
+  /* Every change of a job is stored (and cached) but the next run, which moves with the
+   * scheduler: the text is good while that is the same. */
+  if (cached != NULL && cached->next_run_at == next)
+    {
+      g_string_append (out, cached->text);
+      return;
+    }
+  view = cw_cron_plugin_job_view (self, job);
+  cache_view (self, job, view);
+  cw_json_append_object (out, view);
+}
+
+/* A member of @job as JSON text, null when absent. */
+static void
+append_member (GString *out, JsonObject *job, const gchar *name)
+{
+  JsonNode *node = json_object_get_member (job, name);
+  GType type = node != NULL && JSON_NODE_HOLDS_VALUE (node) ? json_node_get_value_type (node)
+                                                            : G_TYPE_INVALID;
+
+  g_string_append_c (out, '"');
+  g_string_append (out, name);
+  g_string_append (out, "\":");
+  if (type == G_TYPE_STRING)
+    cw_json_append_string (out, json_node_get_string (node));
+  else if (type == G_TYPE_INT64)
+    g_string_append_printf (out, "%" G_GINT64_FORMAT, json_node_get_int (node));
+  else if (type == G_TYPE_DOUBLE)
+    {
+      gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
+      g_string_append (out, g_ascii_dtostr (buf, sizeof buf, json_node_get_double (node)));
+    }
+  else if (type == G_TYPE_BOOLEAN)
+    g_string_append (out, json_node_get_boolean (node) ? "true" : "false");
   else
-    json_object_set_null_member (out, name);
+    g_string_append (out, "null");
 }
 
 /* One job as the status shows it: what a reopened app needs to show it. */
-static JsonObject *
-job_status (CwCronPlugin *self, JsonObject *job, gint64 next)
+static void
+append_job_status (CwCronPlugin *self, GString *out, JsonObject *job, gint64 next)
 {
   static const gchar *const members[]
-      = { "name",      "status",    "lastRunAt",    "lastStatus",          "lastResult",
-          "lastRunId", "lastError", "pausedReason", "consecutiveFailures", "runCount",
-          NULL };
-  JsonObject *out = json_object_new ();
-  const gchar *id = cw_cron_job_get_string (job, "id");
+      = { "id",         "name",      "status",    "lastRunAt",    "lastStatus",
+          "lastResult", "lastRunId", "lastError", "pausedReason", "consecutiveFailures",
+          "runCount",   NULL };
 
-  json_object_set_string_member (out, "id", id);
+  g_string_append_c (out, '{');
   for (guint i = 0; members[i] != NULL; i++)
-    copy_or_null (out, members[i], job);
+    {
+      append_member (out, job, members[i]);
+      g_string_append_c (out, ',');
+    }
   if (next != CW_SCHEDULE_NEVER)
-    json_object_set_int_member (out, "nextRunAt", next);
+    g_string_append_printf (out, "\"nextRunAt\":%" G_GINT64_FORMAT, next);
   else
-    json_object_set_null_member (out, "nextRunAt");
-  json_object_set_boolean_member (out, "running", g_hash_table_contains (self->running, id));
-  return out;
+    g_string_append (out, "\"nextRunAt\":null");
+  g_string_append_printf (
+      out, ",\"running\":%s}",
+      g_hash_table_contains (self->running, cw_cron_job_get_string (job, "id")) ? "true" : "false");
 }
 
-JsonObject *
-cw_cron_plugin_status (CwCronPlugin *self)
+void
+cw_cron_plugin_append_status (CwCronPlugin *self, GString *out, gboolean with_jobs)
 {
-  JsonObject *status = json_object_new ();
-  JsonArray *running = json_array_new ();
-  JsonArray *jobs = json_array_new ();
   gint64 active = 0, next = CW_SCHEDULE_NEVER;
   const gchar *next_id = NULL;
   GHashTableIter iter;
   gpointer key;
+  gboolean first = TRUE;
 
+  if (with_jobs)
+    g_string_append (out, "{\"jobs\":[");
   for (guint i = 0; i < self->order->len; i++)
     {
       const gchar *id = g_ptr_array_index (self->order, i);
@@ -232,7 +308,13 @@ cw_cron_plugin_status (CwCronPlugin *self)
         continue;
       at = is_active (job) && self->started ? cw_plugin_schedule_get_next (CW_PLUGIN (self), id)
                                             : CW_SCHEDULE_NEVER;
-      json_array_add_object_element (jobs, job_status (self, job, at));
+      if (with_jobs)
+        {
+          if (!first)
+            g_string_append_c (out, ',');
+          first = FALSE;
+          append_job_status (self, out, job, at);
+        }
       if (!is_active (job))
         continue;
       active++;
@@ -242,34 +324,35 @@ cw_cron_plugin_status (CwCronPlugin *self)
           next_id = id;
         }
     }
-  g_hash_table_iter_init (&iter, self->running);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    json_array_add_string_element (running, key);
-  json_object_set_boolean_member (status, "isRunning", self->started && !self->stopping);
-  json_object_set_int_member (status, "jobCount", self->order->len);
-  json_object_set_int_member (status, "activeJobCount", active);
+  g_string_append (out, with_jobs ? "]," : "{");
+  g_string_append_printf (
+      out, "\"isRunning\":%s,\"jobCount\":%u,\"activeJobCount\":%" G_GINT64_FORMAT ",",
+      self->started && !self->stopping ? "true" : "false", self->order->len, active);
   if (next != CW_SCHEDULE_NEVER)
     {
-      json_object_set_int_member (status, "nextRunAt", next);
-      json_object_set_string_member (status, "nextJobId", next_id);
+      g_string_append_printf (out, "\"nextRunAt\":%" G_GINT64_FORMAT ",\"nextJobId\":", next);
+      cw_json_append_string (out, next_id);
     }
   else
+    g_string_append (out, "\"nextRunAt\":null,\"nextJobId\":null");
+  g_string_append (out, ",\"runningJobIds\":[");
+  first = TRUE;
+  g_hash_table_iter_init (&iter, self->running);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
     {
-      json_object_set_null_member (status, "nextRunAt");
-      json_object_set_null_member (status, "nextJobId");
+      if (!first)
+        g_string_append_c (out, ',');
+      first = FALSE;
+      cw_json_append_string (out, key);
     }
-  json_object_set_array_member (status, "runningJobIds", running);
-  json_object_set_array_member (status, "jobs", jobs);
-  return status;
+  g_string_append (out, "]}");
 }
 
 /* The `cron` member of agent_get_bootstrap_state: the same as cron_get_status. */
 static void
 append_bootstrap (GString *out, gpointer user_data)
 {
-  g_autoptr (JsonObject) status = cw_cron_plugin_status (CW_CRON_PLUGIN (user_data));
-
-  cw_json_append_object (out, status);
+  cw_cron_plugin_append_status (CW_CRON_PLUGIN (user_data), out, TRUE);
 }
 
 /* ---- the agent's events ------------------------------------------------------------------ */
@@ -371,9 +454,14 @@ static JsonObject *
 cw_cron_plugin_get_health (CwPlugin *plugin)
 {
   CwCronPlugin *self = CW_CRON_PLUGIN (plugin);
-  JsonObject *health = cw_cron_plugin_status (self);
+  g_autoptr (GString) text = g_string_new (NULL);
+  g_autoptr (JsonNode) node = NULL;
+  JsonObject *health;
 
-  json_object_remove_member (health, "jobs"); /* health stays small; the status has them */
+  /* the counters of the status, without the jobs: health stays small */
+  cw_cron_plugin_append_status (self, text, FALSE);
+  node = cw_json_from_string (text->str, text->len, NULL);
+  health = json_object_ref (json_node_get_object (node));
 
   json_object_set_int_member (health, "runsStarted", (gint64) self->runs_started);
   return health;
@@ -387,6 +475,7 @@ cw_cron_plugin_finalize (GObject *object)
   g_hash_table_unref (self->by_session);
   g_hash_table_unref (self->running);
   g_hash_table_unref (self->queued);
+  g_hash_table_unref (self->views);
   g_hash_table_unref (self->jobs);
   g_ptr_array_unref (self->order);
   G_OBJECT_CLASS (cw_cron_plugin_parent_class)->finalize (object);
@@ -416,6 +505,7 @@ cw_cron_plugin_init (CwCronPlugin *self)
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) cw_cron_run_free);
   self->queued
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
+  self->views = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) view_free);
 }
 
 CW_PLUGIN_EXPORT (cw_cron_plugin_get_type)

@@ -21,6 +21,7 @@ struct _CwCronPlugin
   GHashTable *running;    /* job id -> CwCronRun (at most one run per job) */
   GHashTable *by_session; /* session id -> CwCronRun */
   GHashTable *queued;     /* job id -> GPtrArray of CronRun rows waiting for the running one */
+  GHashTable *views;      /* job id -> CwCronView: the job's JSON text as last stored */
   gint64 default_timeout_ms;
   gint64 auto_pause_after; /* consecutive failed runs that pause a job; 0: never */
   gboolean started;
@@ -49,7 +50,11 @@ gboolean cw_cron_plugin_arm_job (CwCronPlugin *self, JsonObject *job, gboolean f
                                  GError **error);
 /* The job as clients see it (nextRunAt refreshed), transfer full. */
 JsonObject *cw_cron_plugin_job_view (CwCronPlugin *self, JsonObject *job);
-JsonObject *cw_cron_plugin_status (CwCronPlugin *self);
+/* Appends the job as clients see it (what cw_cron_plugin_job_view gives) as JSON text, from
+ * the text stored last when nothing changed since. */
+void cw_cron_plugin_append_job (CwCronPlugin *self, JsonObject *job, GString *out);
+/* cron_get_status (and the bootstrap member `cron`): with @with_jobs, one entry per job. */
+void cw_cron_plugin_append_status (CwCronPlugin *self, GString *out, gboolean with_jobs);
 
 /* cw-cron-commands.c */
 gboolean cw_cron_commands_register (CwCronPlugin *self, GError **error);
