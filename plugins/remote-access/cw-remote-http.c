@@ -143,9 +143,6 @@ call_free (Call *c)
   g_free (c);
 }
 
-void cw_remote_audit_call (CwRemotePlugin *self, const gchar *device_id, const gchar *command,
-                           const GError *error);
-
 void
 cw_remote_audit_call (CwRemotePlugin *self, const gchar *device_id, const gchar *command,
                       const GError *error)
@@ -513,7 +510,10 @@ pair_limited (CwRemotePlugin *self, const gchar *source)
   GArray *mine = g_hash_table_lookup (self->pair_failures, source);
 
   if (mine != NULL && prune_window (mine, now) == 0)
-    g_hash_table_remove (self->pair_failures, source), mine = NULL;
+    {
+      g_hash_table_remove (self->pair_failures, source);
+      mine = NULL;
+    }
   return (mine != NULL && mine->len >= PAIR_SOURCE_FAILURES)
          || prune_window (self->pair_failures_all, now) >= PAIR_GLOBAL_FAILURES;
 }

@@ -144,6 +144,9 @@ gboolean cw_remote_commands_register (CwRemotePlugin *self, GError **error);
 
 /* cw-remote-http.c */
 gboolean cw_remote_http_add_routes (CwRemotePlugin *self, GError **error);
+/* Audits a command a device called (remote-access.call), refused or not. */
+void cw_remote_audit_call (CwRemotePlugin *self, const gchar *device_id, const gchar *command,
+                           const GError *error);
 
 /* cw-remote-ws.c */
 void cw_remote_ws_open (CwRemotePlugin *self, CwHttpRequest *request,

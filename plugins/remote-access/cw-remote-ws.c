@@ -27,9 +27,6 @@
 #define FRAMES_PER_TURN    64
 #define REPLAY_PAGE        500
 
-void cw_remote_audit_call (CwRemotePlugin *self, const gchar *device_id, const gchar *command,
-                           const GError *error);
-
 typedef struct
 {
   CwRemotePlugin *self;
