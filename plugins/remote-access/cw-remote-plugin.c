@@ -182,8 +182,8 @@ check_exposure (CwRemotePlugin *self)
           "The HTTP server listens on %s ([http] address in coworkd.conf), not on loopback: "
           "anyone who can reach that address can try to pair",
           host);
+      /* The server has logged its own warning; this one is for the status. */
       cw_remote_plugin_diagnostic (self, "warn", "bind", msg, NULL);
-      g_warning ("remote access: %s", msg);
     }
   if (self->config.bind_port > 0 && port > 0 && self->config.bind_port != port)
     {
