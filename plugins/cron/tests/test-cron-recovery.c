@@ -91,6 +91,37 @@ test_kill_during_run (void)
   g_assert_cmpuint (cron_llm_requests (f), ==, 2);
 }
 
+/* A second daemon on the same data, its clock past an instant of the first one's job: it
+ * refuses to start, so it never runs that instant; the first one runs it once. */
+static void
+test_second_daemon (void)
+{
+  g_autoptr (AgentFixture) f = started (NULL, SLOW_THEN_HELLO);
+  g_autoptr (JsonObject) job = hourly (f, "Shared", NULL);
+  g_autoptr (GSubprocess) second = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonArray) runs = NULL;
+  g_autofree gchar *clock = g_strdup_printf ("%" G_GINT64_FORMAT, CRON_T0 + 2 * HOUR);
+  gint64 at = CRON_T0 + HOUR;
+
+  cw_test_daemon_setenv (f->daemon, "COWORK_TEST_CLOCK", clock);
+  second = cw_test_daemon_spawn (f->daemon, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_wait (second, NULL, &error));
+  g_assert_true (g_subprocess_get_if_exited (second));
+  g_assert_cmpint (g_subprocess_get_exit_status (second), ==, 1);
+  runs = cron_runs (f, cron_str (job, "id"));
+  g_assert_cmpuint (json_array_get_length (runs), ==, 0);
+  g_assert_cmpuint (cron_llm_requests (f), ==, 0);
+
+  cron_set_clock (f, at);
+  g_clear_pointer (&runs, json_array_unref);
+  json_object_unref (agent_wait_event (f->client, "stream:chunk", NULL, NULL));
+  runs = cron_runs (f, cron_str (job, "id"));
+  g_assert_cmpuint (json_array_get_length (runs), ==, 1);
+  g_assert_cmpint (cron_int (json_array_get_object_element (runs, 0), "scheduledAt"), ==, at);
+}
+
 /* During a scheduled run: an update that re-arms the job, the clock set back across the
  * instant (the scheduler delivers it again) and a manual trigger. The instant has one run,
  * and the trigger gets that run's outcome. */
@@ -536,6 +567,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/cron/recovery/kill-during-run", test_kill_during_run);
+  g_test_add_func ("/cron/recovery/second-daemon", test_second_daemon);
   g_test_add_func ("/cron/recovery/rearm-and-trigger-during-run",
                    test_rearm_and_trigger_during_run);
   g_test_add_func ("/cron/recovery/down-across-instants", test_down_across_instants);
