@@ -222,6 +222,37 @@ test_pause_resume_delete_restart (void)
                    ==, cron_str (other, "id"));
 }
 
+/* A daily 02:30 in Berlin across the spring change: 02:30 does not exist on 2030-03-31, the
+ * job fires when the gap ends (03:00 CEST) and then at 02:30 CEST again. */
+static void
+test_next_run_across_dst (void)
+{
+  g_autoptr (AgentFixture) f = cron_fixture_new (utc_ms (2030, 3, 30, 12, 0));
+  g_autoptr (JsonObject) job = NULL;
+  gint64 gap_end = utc_ms (2030, 3, 31, 1, 0);
+  gint64 deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+
+  agent_fixture_start (f);
+  job = cron_create (f,
+                     "{\"name\":\"Night\",\"prompt\":\"p\",\"workingDirectory\":\"%s\","
+                     "\"schedule\":{\"type\":\"cron\",\"expression\":\"30 2 * * *\","
+                     "\"timezone\":\"Europe/Berlin\"}}",
+                     f->workdir);
+  g_assert_cmpint (cron_int (job, "nextRunAt"), ==, gap_end);
+  cron_set_clock (f, gap_end + 1000);
+  for (;;)
+    {
+      g_autoptr (JsonObject) now = cron_get (f, cron_str (job, "id"));
+      if (cron_int (now, "nextRunAt") != gap_end)
+        {
+          g_assert_cmpint (cron_int (now, "nextRunAt"), ==, utc_ms (2030, 4, 1, 0, 30));
+          break;
+        }
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (10000);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -229,5 +260,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cron/jobs/create-errors", test_create_errors);
   g_test_add_func ("/cron/jobs/create-list-update", test_create_list_update);
   g_test_add_func ("/cron/jobs/pause-resume-delete-restart", test_pause_resume_delete_restart);
+  g_test_add_func ("/cron/jobs/next-run-across-dst", test_next_run_across_dst);
   return g_test_run ();
 }
