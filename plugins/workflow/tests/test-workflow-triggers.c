@@ -235,12 +235,20 @@ test_schedule (void)
   g_assert_cmpint (json_object_get_int_member (cw_test_obj (resumed), "resumedTriggers"), ==, 1);
   g_assert_cmpint (json_object_get_int_member (cw_test_obj (resumed), "nextRunAt"), ==,
                    WF_T0 + 14 * 60000);
-  /* backfill queues one run per occurrence in the window */
+  /* backfill queues one run per occurrence in the window, marked as such */
   backfill = wf_call (f, "workflow_backfill_schedule",
                       "{\"workflowId\":\"%s\",\"from\":%" G_GINT64_FORMAT
                       ",\"to\":%" G_GINT64_FORMAT "}",
-                      wf, WF_T0 - 3 * 60000, WF_T0 - 1);
-  g_assert_cmpint (json_object_get_int_member (cw_test_obj (backfill), "queued"), ==, 0);
+                      wf, WF_T0, WF_T0 + 2 * 60000);
+  g_assert_cmpint (json_object_get_int_member (cw_test_obj (backfill), "queued"), ==, 3);
+  g_assert_cmpuint (count_runs (f, wf), ==, 5);
+  {
+    g_autoptr (JsonNode) runs = wf_call (f, "workflow_list_runs", "{\"workflowId\":\"%s\"}", wf);
+    JsonObject *newest = json_array_get_object_element (json_node_get_array (runs), 0);
+    JsonObject *tc = json_object_get_object_member (newest, "triggerContext");
+    g_assert_true (json_object_get_boolean_member (tc, "backfill"));
+    g_assert_true (g_str_has_prefix (wf_str (newest, "correlationId"), "wf_backfill_"));
+  }
 }
 
 /* The contract's formula (§2.9), written out for the cases below. */
