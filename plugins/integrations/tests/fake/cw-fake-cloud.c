@@ -271,9 +271,9 @@ down_now (CwFakeCloud *self, gpointer data)
   if (self->down)
     return;
   self->down = TRUE;
-  soup_server_disconnect (self->server);
   if (self->platform->down != NULL)
     self->platform->down (self);
+  soup_server_disconnect (self->server);
   for (guint i = 0; i < self->sockets->len; i++)
     cw_fake_socket_drop (self->sockets->pdata[i]);
   g_ptr_array_set_size (self->sockets, 0);

@@ -1,9 +1,9 @@
 /* cw-fake-telegram.c: the Telegram Bot API (https://core.telegram.org/bots/api) at
  * /bot<token>/<method>: getMe, getUpdates (long polling: updates below the offset are
  * confirmed and forgotten, an empty queue holds the request for `timeout` seconds, a second
- * poll ends the first with 409), sendMessage, editMessageText, sendChatAction, deleteWebhook.
- * Answers are {ok:true, result} or {ok:false, error_code, description, parameters?}.
- * Records are kinded by method name.
+ * poll ends the first with 409, a negative offset keeps the last updates only), sendMessage,
+ * editMessageText, sendChatAction, deleteWebhook. Answers are {ok:true, result} or {ok:false,
+ * error_code, description, parameters?}. Records are kinded by method name.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-fake-cloud-private.h"
 
@@ -189,6 +189,15 @@ get_updates (Telegram *tg, SoupServerMessage *msg, JsonObject *params)
 
   if (offset > 0)
     confirm (tg, offset);
+  else if (offset < 0)
+    {
+      /* the last -offset updates; all earlier ones are forgotten */
+      while ((gint64) tg->updates->len > -offset)
+        g_ptr_array_remove_index (tg->updates, 0);
+      offset = tg->updates->len > 0
+                   ? json_object_get_int_member (tg->updates->pdata[0], "update_id")
+                   : 0;
+    }
   if (tg->poll != NULL)
     {
       SoupServerMessage *old = tg->poll;
@@ -215,7 +224,7 @@ get_updates (Telegram *tg, SoupServerMessage *msg, JsonObject *params)
   g_signal_connect (msg, "finished", G_CALLBACK (poll_gone), tg);
   {
     PollTimeout *data = g_new0 (PollTimeout, 1);
-    GSource *source = g_timeout_source_new_seconds (timeout);
+    GSource *source = g_timeout_source_new (timeout * 1000);
     data->tg = tg;
     data->msg = msg;
     g_source_set_callback (source, poll_timed_out, data, g_free);

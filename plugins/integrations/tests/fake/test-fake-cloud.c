@@ -64,6 +64,17 @@ obj (JsonNode *node)
 }
 
 static void
+poll_cut (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) body
+      = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+
+  g_assert_null (body);
+  *(gboolean *) data = TRUE;
+}
+
+static void
 test_telegram (void)
 {
   g_autoptr (CwFakeCloud) fake = cw_fake_cloud_new (CW_FAKE_TELEGRAM);
@@ -142,7 +153,20 @@ test_telegram (void)
                        json_object_get_object_member (obj (limited), "parameters"), "retry_after"),
                    ==, 1);
 
-  cw_fake_cloud_down (fake);
+  /* a long poll held when the platform goes down is cut */
+  {
+    g_autofree gchar *poll_url = g_strdup_printf ("%s/getUpdates", base);
+    g_autoptr (SoupMessage) msg = soup_message_new ("POST", poll_url);
+    g_autoptr (GBytes) bytes = g_bytes_new_static ("{\"timeout\":30}", 14);
+    gboolean done = FALSE;
+    soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+    soup_session_send_and_read_async (c.session, msg, G_PRIORITY_DEFAULT, NULL, poll_cut, &done);
+    while (cw_fake_cloud_count (fake, "getUpdates") < 4)
+      g_main_context_iteration (c.context, FALSE);
+    cw_fake_cloud_down (fake);
+    while (!done)
+      g_main_context_iteration (c.context, TRUE);
+  }
   {
     g_autoptr (JsonNode) none = http (&c, "GET", url, NULL, NULL, &status);
     g_assert_cmpuint (status, ==, 0);

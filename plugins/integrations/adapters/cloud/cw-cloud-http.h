@@ -1,0 +1,50 @@
+/* cw-cloud-http.h: what the cloud adapters (Telegram, Slack, Discord, Teams, iMessage,
+ * WhatsApp) share: JSON over HTTP with libsoup 3, and text split to a platform's limit.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <cowork.h>
+#include <libsoup/soup.h>
+
+G_BEGIN_DECLS
+
+/* A finished request: the status and the body parsed as JSON (NULL if it was not JSON). */
+typedef struct
+{
+  guint status;
+  JsonNode *body;
+  gint64 retry_after_ms; /* from a Retry-After header, or -1 */
+} CwCloudReply;
+
+void cw_cloud_reply_free (CwCloudReply *reply);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CwCloudReply, cw_cloud_reply_free)
+
+/* The body as an object, or NULL. */
+JsonObject *cw_cloud_reply_object (CwCloudReply *reply);
+
+/* A session for one adapter connection; @timeout_s is libsoup's I/O timeout (long polls need
+ * more than their poll time). */
+SoupSession *cw_cloud_session_new (guint timeout_s);
+
+/* Sends @method @url with @authorization (the whole header value, or NULL) and @body:
+ * a JsonObject sent as JSON (may be NULL), or with @form (an encoded form, taken in
+ * preference to @body). Fails only when no HTTP answer came (the error is the transport's);
+ * any status is a reply. */
+void cw_cloud_request_async (SoupSession *session, const gchar *method, const gchar *url,
+                             const gchar *authorization, JsonObject *body, const gchar *form,
+                             GCancellable *cancellable, GAsyncReadyCallback callback,
+                             gpointer user_data);
+CwCloudReply *cw_cloud_request_finish (GAsyncResult *result, GError **error);
+
+/* Splits @text into parts of at most @max_chars characters, at a line break or a space in the
+ * last fifth of a part when there is one. Never returns an empty array. */
+GStrv cw_cloud_split_text (const gchar *text, guint max_chars);
+
+/* A JSON member as text whether it is a string or a number; NULL when absent. */
+gchar *cw_cloud_member_text (JsonObject *object, const gchar *name);
+
+/* An error for a reply that is not what was expected: "<what> failed: HTTP <status>: <detail>".
+ * CW_ERROR_UNAUTHORIZED for 401/403, CW_ERROR_FAILED otherwise. */
+GError *cw_cloud_reply_error (CwCloudReply *reply, const gchar *what, const gchar *detail);
+
+G_END_DECLS

@@ -1,0 +1,667 @@
+/* cw-telegram-adapter.c: Telegram through the Bot API (https://core.telegram.org/bots/api).
+ *
+ * Connect: getMe (the bot's identity, and the round trip), then, on the first connect ever,
+ * getUpdates with offset -1 to learn where the queue ends: that position is the baseline, so
+ * what was sent before the bot was connected is never ingested. Inbound is a getUpdates long
+ * poll (timeout 25 s). Every message goes into the ledger together with the next offset
+ * (update_id + 1) in one transaction, and the offset the next poll confirms to Telegram only
+ * moves after that: a message is either in the ledger or still queued at Telegram, whatever
+ * happens to the daemon. After a restart the poll starts at the stored offset.
+ *
+ * Messages: text (or a caption; "Attachment received." for media without one) from private
+ * chats and groups; `/start` and `/help` are skipped. The dedupe key is "<chat>:<message_id>".
+ * Replies: sendMessage (replying to the inbound message), split at 4096 characters;
+ * streaming and placeholders by editMessageText; typing by sendChatAction. Health: getMe.
+ * A 401 means the token was revoked: the user must reconnect. A 409 (another poller with this
+ * token) and transport errors are a lost connection; the core reconnects with backoff.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "../cw-integrations-adapters.h"
+#include "../cloud/cw-cloud-http.h"
+
+#include <string.h>
+
+#define TELEGRAM_MAX_CHARS 4096
+#define POLL_TIMEOUT_S     25
+
+struct _CwTelegramAdapter
+{
+  CwIntegrationAdapter parent_instance;
+  SoupSession *session;
+  GCancellable *cancellable; /* this connection's; cancelled by disconnect */
+  gchar *base;               /* <apiBaseUrl>/bot<token> */
+  gint64 offset;
+  guint retry_source;
+};
+
+G_DECLARE_FINAL_TYPE (CwTelegramAdapter, cw_telegram_adapter, CW, TELEGRAM_ADAPTER,
+                      CwIntegrationAdapter)
+G_DEFINE_FINAL_TYPE (CwTelegramAdapter, cw_telegram_adapter, CW_TYPE_INTEGRATION_ADAPTER)
+
+static void poll_updates (CwTelegramAdapter *self);
+
+/* ---- requests ------------------------------------------------------------------------- */
+
+static void
+call_method (CwTelegramAdapter *self, const gchar *method, JsonObject *params,
+             GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autofree gchar *url = g_strdup_printf ("%s/%s", self->base, method);
+
+  cw_cloud_request_async (self->session, "POST", url, NULL,
+                          params != NULL ? params : json_object_new (), NULL, cancellable, callback,
+                          user_data);
+  if (params != NULL)
+    json_object_unref (params);
+}
+
+/* The result of an {ok, result} answer, or NULL with @error set (the description and, for a
+ * 429, the retry_after). */
+static JsonNode *
+telegram_result (CwCloudReply *reply, const gchar *method, GError **error)
+{
+  JsonObject *body = cw_cloud_reply_object (reply);
+  JsonObject *parameters;
+
+  if (body != NULL && json_object_get_boolean_member_with_default (body, "ok", FALSE)
+      && json_object_has_member (body, "result"))
+    return json_object_get_member (body, "result");
+  {
+    const gchar *description
+        = body != NULL ? json_object_get_string_member_with_default (body, "description", NULL)
+                       : NULL;
+    g_autofree gchar *detail = NULL;
+    parameters = body != NULL && json_object_has_member (body, "parameters")
+                     ? json_object_get_object_member (body, "parameters")
+                     : NULL;
+    if (parameters != NULL && json_object_has_member (parameters, "retry_after"))
+      detail = g_strdup_printf ("%s (retry after %" G_GINT64_FORMAT " s)",
+                                description != NULL ? description : "Too Many Requests",
+                                json_object_get_int_member (parameters, "retry_after"));
+    else
+      detail = g_strdup (description);
+    g_propagate_error (error, cw_cloud_reply_error (reply, method, detail));
+  }
+  return NULL;
+}
+
+static JsonNode *
+chat_id_node (const gchar *chat_id)
+{
+  gchar *end = NULL;
+  gint64 n = g_ascii_strtoll (chat_id, &end, 10);
+
+  if (end != chat_id && end != NULL && *end == '\0')
+    return json_node_init_int (json_node_alloc (), n);
+  return json_node_init_string (json_node_alloc (), chat_id);
+}
+
+/* ---- inbound -------------------------------------------------------------------------- */
+
+static gchar *
+display_name (JsonObject *who)
+{
+  const gchar *first = json_object_get_string_member_with_default (who, "first_name", NULL);
+  const gchar *last = json_object_get_string_member_with_default (who, "last_name", NULL);
+  const gchar *title = json_object_get_string_member_with_default (who, "title", NULL);
+  const gchar *username = json_object_get_string_member_with_default (who, "username", NULL);
+
+  if (title != NULL)
+    return g_strdup (title);
+  if (first != NULL && last != NULL)
+    return g_strdup_printf ("%s %s", first, last);
+  if (first != NULL)
+    return g_strdup (first);
+  return g_strdup (username);
+}
+
+static gboolean
+is_media (JsonObject *message)
+{
+  static const gchar *const kinds[]
+      = { "photo", "document", "audio", "voice", "video", "video_note", "sticker", "animation" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+    if (json_object_has_member (message, kinds[i]))
+      return TRUE;
+  return FALSE;
+}
+
+/* Hands one update to the core. FALSE: the ledger refused it; poll again later from the
+ * same offset. */
+static gboolean
+receive_update (CwTelegramAdapter *self, JsonObject *update)
+{
+  gint64 next = json_object_get_int_member_with_default (update, "update_id", 0) + 1;
+  g_autofree gchar *offset = g_strdup_printf ("%" G_GINT64_FORMAT, next);
+  JsonObject *message = json_object_has_member (update, "message")
+                            ? json_object_get_object_member (update, "message")
+                            : NULL;
+  JsonObject *chat = message != NULL && json_object_has_member (message, "chat")
+                         ? json_object_get_object_member (message, "chat")
+                         : NULL;
+  JsonObject *from = message != NULL && json_object_has_member (message, "from")
+                         ? json_object_get_object_member (message, "from")
+                         : NULL;
+  const gchar *text = NULL;
+  g_autoptr (GError) error = NULL;
+  gboolean duplicate = FALSE;
+
+  if (message != NULL)
+    text = json_object_get_string_member_with_default (
+        message, "text", json_object_get_string_member_with_default (message, "caption", NULL));
+  if (text == NULL && message != NULL && is_media (message))
+    text = "Attachment received.";
+  if (chat == NULL || from == NULL || text == NULL
+      || json_object_get_boolean_member_with_default (from, "is_bot", FALSE)
+      || g_str_equal (text, "/start") || g_str_equal (text, "/help")
+      || g_str_has_prefix (text, "/start@") || g_str_has_prefix (text, "/help@"))
+    {
+      /* nothing for the agent: only the position moves */
+      if (!cw_integration_adapter_set_state (CW_INTEGRATION_ADAPTER (self), "offset", offset,
+                                             &error))
+        {
+          g_warning ("telegram: cannot store the update offset: %s", error->message);
+          return FALSE;
+        }
+      self->offset = next;
+      return TRUE;
+    }
+  {
+    g_autofree gchar *chat_id = cw_cloud_member_text (chat, "id");
+    g_autofree gchar *sender_id = cw_cloud_member_text (from, "id");
+    g_autofree gchar *message_id = cw_cloud_member_text (message, "message_id");
+    g_autofree gchar *key = g_strdup_printf ("%s:%s", chat_id, message_id);
+    g_autofree gchar *title = display_name (chat);
+    g_autofree gchar *sender = display_name (from);
+    g_autoptr (JsonObject) reply_data = json_object_new ();
+    CwIntegrationInbound inbound = {
+      .message_id = key,
+      .chat_id = chat_id,
+      .chat_title = title,
+      .sender_id = sender_id,
+      .sender_name = sender,
+      .text = text,
+      .timestamp_ms = json_object_get_int_member_with_default (message, "date", 0) * 1000,
+      .reply_data = reply_data,
+      .state_key = "offset",
+      .state_value = offset,
+    };
+
+    json_object_set_int_member (reply_data, "message_id",
+                                json_object_get_int_member_with_default (message, "message_id", 0));
+    if (!cw_integration_adapter_receive (CW_INTEGRATION_ADAPTER (self), &inbound, &duplicate,
+                                         &error))
+      {
+        g_warning ("telegram: message %s not stored, it stays at Telegram: %s", key,
+                   error->message);
+        return FALSE;
+      }
+  }
+  self->offset = next;
+  return TRUE;
+}
+
+static gboolean
+retry_poll (gpointer data)
+{
+  CwTelegramAdapter *self = data;
+
+  self->retry_source = 0;
+  poll_updates (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+poll_later (CwTelegramAdapter *self, guint ms)
+{
+  if (self->retry_source == 0)
+    self->retry_source = g_timeout_add (ms, retry_poll, self);
+}
+
+static void
+on_updates (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (CwTelegramAdapter) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
+  JsonNode *updates;
+
+  if (reply == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        cw_integration_adapter_report_lost (CW_INTEGRATION_ADAPTER (self), error, FALSE);
+      return;
+    }
+  if (g_cancellable_is_cancelled (self->cancellable))
+    return;
+  updates = telegram_result (reply, "getUpdates", &error);
+  if (updates == NULL)
+    {
+      if (reply->status == 401 || reply->status == 404)
+        cw_integration_adapter_report_lost (CW_INTEGRATION_ADAPTER (self), error, TRUE);
+      else if (reply->status == 409)
+        cw_integration_adapter_report_lost (CW_INTEGRATION_ADAPTER (self), error, FALSE);
+      else
+        {
+          JsonObject *body = cw_cloud_reply_object (reply);
+          JsonObject *parameters = body != NULL && json_object_has_member (body, "parameters")
+                                       ? json_object_get_object_member (body, "parameters")
+                                       : NULL;
+          gint64 wait = parameters != NULL
+                            ? json_object_get_int_member_with_default (parameters, "retry_after", 1)
+                            : 1;
+          g_debug ("telegram: %s", error->message);
+          poll_later (self, CLAMP (wait, 1, 300) * 1000);
+        }
+      return;
+    }
+  cw_integration_adapter_report_round_trip (CW_INTEGRATION_ADAPTER (self));
+  if (JSON_NODE_HOLDS_ARRAY (updates))
+    {
+      JsonArray *array = json_node_get_array (updates);
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        {
+          JsonObject *update = json_array_get_object_element (array, i);
+          if (update == NULL
+              || json_object_get_int_member_with_default (update, "update_id", 0) < self->offset)
+            continue;
+          if (!receive_update (self, update))
+            {
+              poll_later (self, 1000);
+              return;
+            }
+        }
+    }
+  poll_updates (self);
+}
+
+static void
+poll_updates (CwTelegramAdapter *self)
+{
+  JsonObject *params = json_object_new ();
+  JsonArray *allowed = json_array_new ();
+
+  if (self->session == NULL)
+    return;
+  json_object_set_int_member (params, "offset", self->offset);
+  json_object_set_int_member (params, "timeout", POLL_TIMEOUT_S);
+  json_array_add_string_element (allowed, "message");
+  json_object_set_array_member (params, "allowed_updates", allowed);
+  call_method (self, "getUpdates", params, self->cancellable, on_updates, g_object_ref (self));
+}
+
+/* ---- connect ------------------------------------------------------------------------- */
+
+static void
+on_baseline (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  CwTelegramAdapter *self = g_task_get_source_object (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
+  JsonNode *updates;
+  gint64 next = 0;
+  g_autofree gchar *offset = NULL;
+
+  if (reply == NULL || (updates = telegram_result (reply, "getUpdates", &error)) == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (JSON_NODE_HOLDS_ARRAY (updates))
+    {
+      JsonArray *array = json_node_get_array (updates);
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        next = MAX (next, json_object_get_int_member_with_default (
+                              json_array_get_object_element (array, i), "update_id", 0)
+                              + 1);
+    }
+  offset = g_strdup_printf ("%" G_GINT64_FORMAT, next);
+  if (!cw_integration_adapter_set_state (CW_INTEGRATION_ADAPTER (self), "offset", offset, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  self->offset = next;
+  poll_updates (self);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_me (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  CwTelegramAdapter *self = g_task_get_source_object (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
+  JsonNode *me;
+  g_autofree gchar *offset = NULL;
+
+  if (reply == NULL || (me = telegram_result (reply, "getMe", &error)) == NULL)
+    {
+      if (reply != NULL && reply->status == 401)
+        {
+          g_clear_error (&error);
+          g_set_error (&error, CW_ERROR, CW_ERROR_UNAUTHORIZED,
+                       "Telegram rejected the bot token (401 Unauthorized)");
+        }
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  cw_integration_adapter_report_round_trip (CW_INTEGRATION_ADAPTER (self));
+  if (JSON_NODE_HOLDS_OBJECT (me))
+    {
+      JsonObject *bot = json_node_get_object (me);
+      const gchar *username = json_object_get_string_member_with_default (bot, "username", NULL);
+      g_autofree gchar *name
+          = username != NULL ? g_strconcat ("@", username, NULL) : display_name (bot);
+      cw_integration_adapter_set_identity (CW_INTEGRATION_ADAPTER (self), name, NULL);
+    }
+  offset = cw_integration_adapter_get_state (CW_INTEGRATION_ADAPTER (self), "offset");
+  if (offset == NULL)
+    {
+      JsonObject *params = json_object_new ();
+      json_object_set_int_member (params, "offset", -1);
+      json_object_set_int_member (params, "timeout", 0);
+      call_method (self, "getUpdates", params, g_task_get_cancellable (task), on_baseline,
+                   g_object_ref (task));
+      return;
+    }
+  self->offset = g_ascii_strtoll (offset, NULL, 10);
+  poll_updates (self);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+telegram_disconnect (CwIntegrationAdapter *adapter)
+{
+  CwTelegramAdapter *self = CW_TELEGRAM_ADAPTER (adapter);
+
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_handle_id (&self->retry_source, g_source_remove);
+  if (self->session != NULL)
+    soup_session_abort (self->session);
+  g_clear_object (&self->session);
+  g_clear_pointer (&self->base, g_free);
+}
+
+static void
+telegram_connect_async (CwIntegrationAdapter *adapter, JsonObject *config,
+                        GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+  CwTelegramAdapter *self = CW_TELEGRAM_ADAPTER (adapter);
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  const gchar *token = cw_integration_config_get_string (config, "botToken");
+  const gchar *base = cw_integration_config_get_string (config, "apiBaseUrl");
+
+  telegram_disconnect (adapter);
+  if (token == NULL || *token == '\0')
+    {
+      g_task_return_new_error (task, CW_ERROR, CW_ERROR_INVALID_PARAMS,
+                               "Telegram needs a botToken");
+      g_object_unref (task);
+      return;
+    }
+  self->base
+      = g_strdup_printf ("%s/bot%s", base != NULL ? base : "https://api.telegram.org", token);
+  self->session = cw_cloud_session_new (POLL_TIMEOUT_S + 15);
+  self->cancellable = g_cancellable_new ();
+  call_method (self, "getMe", NULL, cancellable, on_me, task);
+}
+
+static gboolean
+telegram_connect_finish (CwIntegrationAdapter *adapter, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* ---- outbound ------------------------------------------------------------------------- */
+
+typedef struct
+{
+  gchar *chat_id;
+  GStrv parts;
+  guint next;
+  gint64 reply_to;
+  gchar *first_id;
+} SendJob;
+
+static void
+send_job_free (SendJob *job)
+{
+  g_free (job->chat_id);
+  g_strfreev (job->parts);
+  g_free (job->first_id);
+  g_free (job);
+}
+
+static void send_part (GTask *task);
+
+static void
+on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  SendJob *job = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
+  JsonNode *message;
+
+  if (reply == NULL || (message = telegram_result (reply, "sendMessage", &error)) == NULL)
+    {
+      if (job->first_id != NULL)
+        /* part of the text is out: a retry would repeat it, so report what was sent */
+        g_task_return_pointer (task, g_steal_pointer (&job->first_id), g_free);
+      else
+        g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  cw_integration_adapter_report_round_trip (g_task_get_source_object (task));
+  if (job->first_id == NULL && JSON_NODE_HOLDS_OBJECT (message))
+    job->first_id = cw_cloud_member_text (json_node_get_object (message), "message_id");
+  if (job->first_id == NULL)
+    job->first_id = g_strdup ("");
+  if (job->parts[++job->next] == NULL)
+    g_task_return_pointer (task, g_steal_pointer (&job->first_id), g_free);
+  else
+    send_part (g_steal_pointer (&task));
+}
+
+static void
+send_part (GTask *task)
+{
+  CwTelegramAdapter *self = g_task_get_source_object (task);
+  SendJob *job = g_task_get_task_data (task);
+  JsonObject *params = json_object_new ();
+
+  if (self->session == NULL)
+    {
+      g_task_return_new_error (task, CW_ERROR, CW_ERROR_FAILED, "Telegram is not connected");
+      g_object_unref (task);
+      return;
+    }
+  json_object_set_member (params, "chat_id", chat_id_node (job->chat_id));
+  json_object_set_string_member (params, "text", job->parts[job->next]);
+  if (job->next == 0 && job->reply_to > 0)
+    {
+      JsonObject *reply = json_object_new ();
+      json_object_set_int_member (reply, "message_id", job->reply_to);
+      json_object_set_boolean_member (reply, "allow_sending_without_reply", TRUE);
+      json_object_set_object_member (params, "reply_parameters", reply);
+    }
+  call_method (self, "sendMessage", params, g_task_get_cancellable (task), on_sent, task);
+}
+
+static void
+telegram_send_async (CwIntegrationAdapter *adapter, const CwIntegrationOutbound *message,
+                     GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (adapter, cancellable, callback, user_data);
+  SendJob *job = g_new0 (SendJob, 1);
+
+  job->chat_id = g_strdup (message->chat_id);
+  job->parts = cw_cloud_split_text (message->text, TELEGRAM_MAX_CHARS);
+  if (message->reply_data != NULL)
+    job->reply_to = json_object_get_int_member_with_default (message->reply_data, "message_id", 0);
+  g_task_set_task_data (task, job, (GDestroyNotify) send_job_free);
+  send_part (task);
+}
+
+static gchar *
+telegram_send_finish (CwIntegrationAdapter *adapter, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+on_edited (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
+
+  if (reply != NULL && telegram_result (reply, "editMessageText", &error) == NULL)
+    {
+      JsonObject *body = cw_cloud_reply_object (reply);
+      const gchar *description
+          = body != NULL ? json_object_get_string_member_with_default (body, "description", "")
+                         : "";
+      /* the same text again is not a failure */
+      if (reply->status == 400 && strstr (description, "message is not modified") != NULL)
+        g_clear_error (&error);
+    }
+  if (error != NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    {
+      cw_integration_adapter_report_round_trip (g_task_get_source_object (task));
+      g_task_return_boolean (task, TRUE);
+    }
+}
+
+static void
+telegram_edit_async (CwIntegrationAdapter *adapter, const gchar *chat_id, const gchar *message_id,
+                     const gchar *text, GCancellable *cancellable, GAsyncReadyCallback callback,
+                     gpointer user_data)
+{
+  CwTelegramAdapter *self = CW_TELEGRAM_ADAPTER (adapter);
+  GTask *task = g_task_new (adapter, cancellable, callback, user_data);
+  g_auto (GStrv) parts = cw_cloud_split_text (text, TELEGRAM_MAX_CHARS);
+  JsonObject *params;
+
+  if (self->session == NULL)
+    {
+      g_task_return_new_error (task, CW_ERROR, CW_ERROR_FAILED, "Telegram is not connected");
+      g_object_unref (task);
+      return;
+    }
+  params = json_object_new ();
+  json_object_set_member (params, "chat_id", chat_id_node (chat_id));
+  json_object_set_int_member (params, "message_id", g_ascii_strtoll (message_id, NULL, 10));
+  /* an edit cannot grow past the limit: the message keeps the first part */
+  json_object_set_string_member (params, "text", parts[0]);
+  call_method (self, "editMessageText", params, cancellable, on_edited, task);
+}
+
+static gboolean
+telegram_edit_finish (CwIntegrationAdapter *adapter, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+on_typing (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, NULL);
+}
+
+static void
+telegram_typing (CwIntegrationAdapter *adapter, const gchar *chat_id)
+{
+  CwTelegramAdapter *self = CW_TELEGRAM_ADAPTER (adapter);
+  JsonObject *params;
+
+  if (self->session == NULL)
+    return;
+  params = json_object_new ();
+  json_object_set_member (params, "chat_id", chat_id_node (chat_id));
+  json_object_set_string_member (params, "action", "typing");
+  call_method (self, "sendChatAction", params, self->cancellable, on_typing, NULL);
+}
+
+/* ---- health --------------------------------------------------------------------------- */
+
+static void
+on_health (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
+
+  if (reply == NULL || telegram_result (reply, "getMe", &error) == NULL)
+    {
+      g_task_set_task_data (task, GINT_TO_POINTER (reply != NULL && reply->status == 401), NULL);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  cw_integration_adapter_report_round_trip (g_task_get_source_object (task));
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+telegram_check_health_async (CwIntegrationAdapter *adapter, GCancellable *cancellable,
+                             GAsyncReadyCallback callback, gpointer user_data)
+{
+  CwTelegramAdapter *self = CW_TELEGRAM_ADAPTER (adapter);
+  GTask *task = g_task_new (adapter, cancellable, callback, user_data);
+
+  if (self->session == NULL)
+    {
+      g_task_return_new_error (task, CW_ERROR, CW_ERROR_FAILED, "Telegram is not connected");
+      g_object_unref (task);
+      return;
+    }
+  call_method (self, "getMe", NULL, cancellable, on_health, task);
+}
+
+static gboolean
+telegram_check_health_finish (CwIntegrationAdapter *adapter, GAsyncResult *result,
+                              gboolean *requires_reconnect, GError **error)
+{
+  if (requires_reconnect != NULL)
+    *requires_reconnect = GPOINTER_TO_INT (g_task_get_task_data (G_TASK (result)));
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+telegram_dispose (GObject *object)
+{
+  telegram_disconnect (CW_INTEGRATION_ADAPTER (object));
+  G_OBJECT_CLASS (cw_telegram_adapter_parent_class)->dispose (object);
+}
+
+static void
+cw_telegram_adapter_class_init (CwTelegramAdapterClass *klass)
+{
+  CwIntegrationAdapterClass *adapter = CW_INTEGRATION_ADAPTER_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->dispose = telegram_dispose;
+  adapter->caps = CW_INTEGRATION_CAP_EDIT | CW_INTEGRATION_CAP_TYPING;
+  adapter->connect_async = telegram_connect_async;
+  adapter->connect_finish = telegram_connect_finish;
+  adapter->disconnect = telegram_disconnect;
+  adapter->send_async = telegram_send_async;
+  adapter->send_finish = telegram_send_finish;
+  adapter->edit_async = telegram_edit_async;
+  adapter->edit_finish = telegram_edit_finish;
+  adapter->typing = telegram_typing;
+  adapter->check_health_async = telegram_check_health_async;
+  adapter->check_health_finish = telegram_check_health_finish;
+}
+
+static void
+cw_telegram_adapter_init (CwTelegramAdapter *self)
+{
+}

@@ -1,0 +1,126 @@
+/* cw-cloud-test.c: see cw-cloud-test.h.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-cloud-test.h"
+
+#include <string.h>
+
+static gint64 clock_offset;
+
+CloudTest *
+cloud_test_new (CwFakeKind kind, const gchar *script)
+{
+  CloudTest *t = g_new0 (CloudTest, 1);
+
+  t->f = integ_fixture_new (script);
+  if (t->f == NULL)
+    {
+      g_free (t);
+      return NULL;
+    }
+  clock_offset = 0;
+  t->fake = cw_fake_cloud_new (kind);
+  return t;
+}
+
+void
+cloud_test_free (CloudTest *t)
+{
+  /* the daemon first: it must not see the platform vanish and reconnect meanwhile */
+  g_clear_pointer (&t->f, agent_fixture_free);
+  g_clear_pointer (&t->fake, cw_fake_cloud_free);
+  g_free (t);
+}
+
+JsonObject *
+cloud_connect (CloudTest *t, const gchar *platform, const gchar *config_json)
+{
+  g_autoptr (JsonNode) status = integ_call (
+      t->f, "integration_connect", "{\"platform\":\"%s\",\"config\":%s}", platform, config_json);
+  JsonObject *obj = cw_test_obj (status);
+
+  g_assert_true (json_object_get_boolean_member (obj, "connected"));
+  g_assert_cmpstr (json_object_get_string_member (obj, "health"), ==, "healthy");
+  return json_object_ref (obj);
+}
+
+GPtrArray *
+cloud_llm_prompts (CloudTest *t)
+{
+  g_autoptr (GPtrArray) requests = agent_fixture_llm_requests (t->f);
+  GPtrArray *prompts = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint n = 0; n < requests->len; n++)
+    {
+      JsonObject *body = json_object_get_object_member (g_ptr_array_index (requests, n), "body");
+      JsonArray *messages = json_object_get_array_member (body, "messages");
+      for (guint i = json_array_get_length (messages); i > 0; i--)
+        {
+          JsonObject *m = json_array_get_object_element (messages, i - 1);
+          if (g_strcmp0 (json_object_get_string_member (m, "role"), "user") == 0)
+            {
+              g_ptr_array_add (prompts, g_strdup (json_object_get_string_member (m, "content")));
+              break;
+            }
+        }
+    }
+  return prompts;
+}
+
+static gboolean
+bot_matches (CloudTest *t, const gchar *chat_id, const gchar *const *texts, gboolean *too_many)
+{
+  g_autoptr (JsonArray) messages = cw_fake_cloud_bot_messages (t->fake, chat_id);
+  guint want = g_strv_length ((gchar **) texts);
+  guint have = json_array_get_length (messages);
+
+  *too_many = have > want;
+  if (have != want)
+    return FALSE;
+  for (guint i = 0; i < want; i++)
+    if (g_strcmp0 (
+            json_object_get_string_member (json_array_get_object_element (messages, i), "text"),
+            texts[i])
+        != 0)
+      return FALSE;
+  return TRUE;
+}
+
+static gchar *
+describe (CloudTest *t, const gchar *chat_id)
+{
+  g_autoptr (JsonArray) messages = cw_fake_cloud_bot_messages (t->fake, chat_id);
+  g_autoptr (JsonNode) node = json_node_init_array (json_node_alloc (), messages);
+
+  json_array_ref (messages);
+  return json_to_string (node, FALSE);
+}
+
+void
+cloud_expect_bot (CloudTest *t, const gchar *chat_id, const gchar *const *texts, guint quiet_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+  gboolean too_many = FALSE;
+
+  while (!bot_matches (t, chat_id, texts, &too_many))
+    {
+      if (too_many || g_get_monotonic_time () > deadline)
+        {
+          g_autofree gchar *have = describe (t, chat_id);
+          g_error ("the bot's messages in %s are %s", chat_id, have);
+        }
+      g_usleep (20000);
+    }
+  g_usleep ((gulong) quiet_ms * 1000);
+  if (!bot_matches (t, chat_id, texts, &too_many))
+    {
+      g_autofree gchar *have = describe (t, chat_id);
+      g_error ("the bot's messages in %s changed to %s", chat_id, have);
+    }
+}
+
+void
+cloud_pass_time (CloudTest *t, gint64 ms)
+{
+  clock_offset += ms;
+  integ_set_clock (t->f, integ_t0 () + clock_offset);
+}
