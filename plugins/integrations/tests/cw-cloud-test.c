@@ -66,6 +66,16 @@ cloud_llm_prompts (CloudTest *t)
   return prompts;
 }
 
+static void
+dump_log (CloudTest *t)
+{
+  g_autofree gchar *log = NULL;
+
+  if (t->f->daemon->log_file != NULL
+      && g_file_get_contents (t->f->daemon->log_file, &log, NULL, NULL))
+    g_printerr ("---- coworkd log ----\n%s\n---- end ----\n", log);
+}
+
 static gboolean
 bot_matches (CloudTest *t, const gchar *chat_id, const gchar *const *texts, gboolean *too_many)
 {
@@ -106,6 +116,7 @@ cloud_expect_bot (CloudTest *t, const gchar *chat_id, const gchar *const *texts,
       if (too_many || g_get_monotonic_time () > deadline)
         {
           g_autofree gchar *have = describe (t, chat_id);
+          dump_log (t);
           g_error ("the bot's messages in %s are %s", chat_id, have);
         }
       g_usleep (20000);
