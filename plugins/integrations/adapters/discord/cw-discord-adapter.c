@@ -1,0 +1,918 @@
+/* cw-discord-adapter.c: Discord through the Gateway v10 (events) and the REST API v10.
+ *
+ * Connect: GET users/@me ("Bot <token>": identity, the round trip) and GET gateway/bot, then
+ * the Gateway WebSocket (?v=10&encoding=json). On op 10 Hello the adapter heartbeats (op 1
+ * every heartbeat_interval; a beat whose op 11 ACK has not come when the next one is due
+ * means a zombie connection: it is closed and resumed) and either resumes its session (op 6
+ * with session_id and the last sequence number, on resume_gateway_url) or identifies (op 2
+ * with the GUILD_MESSAGES, DIRECT_MESSAGES and MESSAGE_CONTENT intents). The connect
+ * finishes on READY or RESUMED.
+ *
+ * The session (id, resume URL, sequence number) is stored with every message in the same
+ * ledger transaction, so after a dropped connection, an op 7 Reconnect or a daemon restart
+ * the adapter resumes where the ledger ends and Discord replays what came after: nothing is
+ * lost, and a replayed message already in the ledger is a duplicate the core drops. A
+ * message the ledger refused is fetched again the same way (the adapter resumes from the
+ * sequence before it). op 9 Invalid Session (not resumable) starts a new session after 1-2 s;
+ * what was sent in between is not replayed by Discord. A close with 4004 (authentication
+ * failed) or 4010-4014 (the bot's setup) needs the user; other closes resume at once, and a
+ * second failure in a row is a lost connection (the core reconnects with backoff).
+ *
+ * Messages: MESSAGE_CREATE from people (bots and the bot itself skipped), filtered by
+ * allowedGuildIds, allowedChannelIds and allowDirectMessages; no mention needed. The dedupe
+ * key is the message's snowflake. Replies: POST channels/{id}/messages, split at Discord's
+ * 2000 characters, replying to the message, with a nonce (enforce_nonce) derived from the
+ * outbound id so that a retry of the same part is not posted twice; streaming by PATCH;
+ * typing by POST channels/{id}/typing. Health: GET users/@me.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "../cloud/cw-cloud-http.h"
+#include "../cw-integrations-adapters.h"
+
+#include <string.h>
+
+#define DISCORD_MAX_CHARS 2000
+#define DISCORD_INTENTS   ((1 << 9) | (1 << 12) | (1 << 15))
+
+struct _CwDiscordAdapter
+{
+  CwIntegrationAdapter parent_instance;
+  SoupSession *session;
+  GCancellable *cancellable;
+  gchar *api;
+  gchar *auth;
+  gchar *token;
+  gchar *bot_id;
+  gchar *gateway_url;
+  GStrv guilds;
+  GStrv channels;
+  gboolean allow_dm;
+
+  gchar *session_id;
+  gchar *resume_url;
+  gint64 seq;
+
+  SoupWebsocketConnection *socket;
+  guint heartbeat_source;
+  gboolean ack_pending;
+  GTask *connect_task;
+  gboolean reopening; /* closed once since the last READY/RESUMED */
+  guint reopen_source;
+};
+
+G_DECLARE_FINAL_TYPE (CwDiscordAdapter, cw_discord_adapter, CW, DISCORD_ADAPTER,
+                      CwIntegrationAdapter)
+G_DEFINE_FINAL_TYPE (CwDiscordAdapter, cw_discord_adapter, CW_TYPE_INTEGRATION_ADAPTER)
+
+static void open_gateway (CwDiscordAdapter *self);
+
+/* ---- the stored session ------------------------------------------------------------- */
+
+static gchar *
+session_state (CwDiscordAdapter *self, gint64 seq)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) node = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "sessionId");
+  json_builder_add_string_value (b, self->session_id);
+  json_builder_set_member_name (b, "resumeUrl");
+  json_builder_add_string_value (b, self->resume_url);
+  json_builder_set_member_name (b, "seq");
+  json_builder_add_int_value (b, seq);
+  json_builder_end_object (b);
+  node = json_builder_get_root (b);
+  return json_to_string (node, FALSE);
+}
+
+static void
+save_session (CwDiscordAdapter *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *state
+      = self->session_id != NULL ? session_state (self, self->seq) : g_strdup ("{}");
+
+  if (!cw_integration_adapter_set_state (CW_INTEGRATION_ADAPTER (self), "session", state, &error))
+    g_warning ("discord: cannot store the gateway session: %s", error->message);
+}
+
+static void
+load_session (CwDiscordAdapter *self)
+{
+  g_autofree gchar *state
+      = cw_integration_adapter_get_state (CW_INTEGRATION_ADAPTER (self), "session");
+  g_autoptr (JsonNode) node = state != NULL ? cw_json_from_string (state, -1, NULL) : NULL;
+  JsonObject *obj
+      = node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+
+  g_clear_pointer (&self->session_id, g_free);
+  g_clear_pointer (&self->resume_url, g_free);
+  self->seq = 0;
+  if (obj == NULL || !json_object_has_member (obj, "sessionId"))
+    return;
+  self->session_id = g_strdup (json_object_get_string_member (obj, "sessionId"));
+  self->resume_url = g_strdup (json_object_get_string_member_with_default (obj, "resumeUrl", NULL));
+  self->seq = json_object_get_int_member_with_default (obj, "seq", 0);
+}
+
+static void
+forget_session (CwDiscordAdapter *self)
+{
+  g_clear_pointer (&self->session_id, g_free);
+  g_clear_pointer (&self->resume_url, g_free);
+  self->seq = 0;
+  save_session (self);
+}
+
+/* ---- the gateway ------------------------------------------------------------------------ */
+
+static void
+send_payload (CwDiscordAdapter *self, gint op, JsonNode *d)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) node = NULL;
+  g_autofree gchar *text = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "op");
+  json_builder_add_int_value (b, op);
+  json_builder_set_member_name (b, "d");
+  json_builder_add_value (b, d != NULL ? d : json_node_new (JSON_NODE_NULL));
+  json_builder_end_object (b);
+  node = json_builder_get_root (b);
+  text = json_to_string (node, FALSE);
+  if (self->socket != NULL
+      && soup_websocket_connection_get_state (self->socket) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_send_text (self->socket, text);
+}
+
+static void
+close_socket (CwDiscordAdapter *self)
+{
+  g_clear_handle_id (&self->heartbeat_source, g_source_remove);
+  if (self->socket == NULL)
+    return;
+  g_signal_handlers_disconnect_by_data (self->socket, self);
+  if (soup_websocket_connection_get_state (self->socket) == SOUP_WEBSOCKET_STATE_OPEN)
+    /* not 1000/1001: those end the session on Discord's side, and we want to resume it */
+    soup_websocket_connection_close (self->socket, 4900, "reconnecting");
+  g_clear_object (&self->socket);
+}
+
+static void
+finish_connect (CwDiscordAdapter *self, GError *error)
+{
+  GTask *task = g_steal_pointer (&self->connect_task);
+
+  if (task == NULL)
+    {
+      if (error != NULL)
+        g_error_free (error);
+      return;
+    }
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+/* The connection ended by itself: resume at once, once; a second failure in a row goes to
+ * the core's backoff. */
+static void
+connection_failed (CwDiscordAdapter *self, GError *error, gboolean requires_reconnect)
+{
+  close_socket (self);
+  if (self->connect_task != NULL)
+    {
+      finish_connect (self, error);
+      return;
+    }
+  if (!requires_reconnect && !self->reopening)
+    {
+      g_debug ("discord: %s; resuming", error->message);
+      g_error_free (error);
+      self->reopening = TRUE;
+      open_gateway (self);
+      return;
+    }
+  cw_integration_adapter_report_lost (CW_INTEGRATION_ADAPTER (self), error, requires_reconnect);
+  g_error_free (error);
+}
+
+static gboolean
+heartbeat (gpointer user_data)
+{
+  CwDiscordAdapter *self = user_data;
+
+  if (self->ack_pending)
+    {
+      self->heartbeat_source = 0;
+      connection_failed (
+          self, g_error_new (CW_ERROR, CW_ERROR_FAILED, "Discord did not acknowledge a heartbeat"),
+          FALSE);
+      return G_SOURCE_REMOVE;
+    }
+  self->ack_pending = TRUE;
+  send_payload (self, 1, self->seq > 0 ? json_node_init_int (json_node_alloc (), self->seq) : NULL);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+identify_or_resume (CwDiscordAdapter *self)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "token");
+  json_builder_add_string_value (b, self->token);
+  if (self->session_id != NULL)
+    {
+      json_builder_set_member_name (b, "session_id");
+      json_builder_add_string_value (b, self->session_id);
+      json_builder_set_member_name (b, "seq");
+      json_builder_add_int_value (b, self->seq);
+      json_builder_end_object (b);
+      send_payload (self, 6, json_builder_get_root (b));
+      return;
+    }
+  json_builder_set_member_name (b, "intents");
+  json_builder_add_int_value (b, DISCORD_INTENTS);
+  json_builder_set_member_name (b, "properties");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "os");
+  json_builder_add_string_value (b, "linux");
+  json_builder_set_member_name (b, "browser");
+  json_builder_add_string_value (b, "coworkd");
+  json_builder_set_member_name (b, "device");
+  json_builder_add_string_value (b, "coworkd");
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  send_payload (self, 2, json_builder_get_root (b));
+}
+
+static gboolean
+allowed (CwDiscordAdapter *self, JsonObject *message)
+{
+  const gchar *guild = json_object_get_string_member_with_default (message, "guild_id", NULL);
+  const gchar *channel = json_object_get_string_member_with_default (message, "channel_id", "");
+
+  if (guild == NULL)
+    return self->allow_dm;
+  if (self->guilds[0] != NULL && !g_strv_contains ((const gchar *const *) self->guilds, guild))
+    return FALSE;
+  if (self->channels[0] != NULL
+      && !g_strv_contains ((const gchar *const *) self->channels, channel))
+    return FALSE;
+  return TRUE;
+}
+
+static void
+receive_message (CwDiscordAdapter *self, JsonObject *message, gint64 seq)
+{
+  JsonObject *author = json_object_has_member (message, "author")
+                           ? json_object_get_object_member (message, "author")
+                           : NULL;
+  const gchar *id = json_object_get_string_member_with_default (message, "id", NULL);
+  const gchar *channel = json_object_get_string_member_with_default (message, "channel_id", NULL);
+  const gchar *content = json_object_get_string_member_with_default (message, "content", "");
+  const gchar *author_id, *name;
+  g_autofree gchar *state = NULL;
+  g_autofree gchar *title = NULL;
+  g_autoptr (JsonObject) reply_data = NULL;
+  g_autoptr (GError) error = NULL;
+  gboolean duplicate;
+  JsonArray *attachments;
+
+  if (author == NULL || id == NULL || channel == NULL
+      || json_object_get_boolean_member_with_default (author, "bot", FALSE))
+    return;
+  author_id = json_object_get_string_member_with_default (author, "id", "");
+  if (g_strcmp0 (author_id, self->bot_id) == 0 || !allowed (self, message))
+    return;
+  attachments = json_object_has_member (message, "attachments")
+                    ? json_object_get_array_member (message, "attachments")
+                    : NULL;
+  if (*content == '\0')
+    {
+      if (attachments == NULL || json_array_get_length (attachments) == 0)
+        return; /* nothing readable (no MESSAGE_CONTENT intent, or an embed only) */
+      content = "Attachment received.";
+    }
+  name = json_object_get_string_member_with_default (
+      author, "global_name", json_object_get_string_member_with_default (author, "username", NULL));
+  if (json_object_get_null_member (author, "global_name"))
+    name = json_object_get_string_member_with_default (author, "username", author_id);
+  state = session_state (self, seq);
+  title = json_object_has_member (message, "guild_id") ? g_strdup_printf ("#%s", channel)
+                                                       : g_strdup (name);
+  reply_data = json_object_new ();
+  json_object_set_string_member (reply_data, "message_id", id);
+  {
+    CwIntegrationInbound inbound = {
+      .message_id = id,
+      .chat_id = channel,
+      .chat_title = title,
+      .sender_id = author_id,
+      .sender_name = name,
+      .text = content,
+      .reply_data = reply_data,
+      .state_key = "session",
+      .state_value = state,
+    };
+    if (cw_integration_adapter_receive (CW_INTEGRATION_ADAPTER (self), &inbound, &duplicate,
+                                        &error))
+      return;
+  }
+  /* not stored: resume from just before it, so that Discord sends it again */
+  g_warning ("discord: message %s not stored, asking Discord again: %s", id, error->message);
+  self->seq = seq - 1;
+  connection_failed (self, g_error_new (CW_ERROR, CW_ERROR_FAILED, "ledger write failed"), FALSE);
+}
+
+static gboolean
+reopen_now (gpointer user_data)
+{
+  CwDiscordAdapter *self = user_data;
+
+  self->reopen_source = 0;
+  open_gateway (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_dispatch (CwDiscordAdapter *self, const gchar *t, JsonObject *d, gint64 seq)
+{
+  if (g_strcmp0 (t, "READY") == 0 && d != NULL)
+    {
+      g_free (self->session_id);
+      g_free (self->resume_url);
+      self->session_id
+          = g_strdup (json_object_get_string_member_with_default (d, "session_id", NULL));
+      self->resume_url
+          = g_strdup (json_object_get_string_member_with_default (d, "resume_gateway_url", NULL));
+      save_session (self);
+      self->reopening = FALSE;
+      finish_connect (self, NULL);
+    }
+  else if (g_strcmp0 (t, "RESUMED") == 0)
+    {
+      self->reopening = FALSE;
+      finish_connect (self, NULL);
+    }
+  else if (g_strcmp0 (t, "MESSAGE_CREATE") == 0 && d != NULL)
+    receive_message (self, d, seq);
+}
+
+static void
+on_frame (SoupWebsocketConnection *socket, gint type, GBytes *bytes, gpointer user_data)
+{
+  g_autoptr (CwDiscordAdapter) self = g_object_ref (user_data);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *payload;
+  JsonNode *d, *s;
+  gint64 op, seq = 0;
+
+  if (type != SOUP_WEBSOCKET_DATA_TEXT
+      || !json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL),
+                                      g_bytes_get_size (bytes), NULL)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return;
+  payload = json_node_get_object (json_parser_get_root (parser));
+  op = json_object_get_int_member_with_default (payload, "op", -1);
+  d = json_object_get_member (payload, "d");
+  s = json_object_get_member (payload, "s");
+  if (s != NULL && JSON_NODE_HOLDS_VALUE (s))
+    self->seq = seq = json_node_get_int (s);
+  switch (op)
+    {
+      case 0:
+        on_dispatch (self, json_object_get_string_member_with_default (payload, "t", NULL),
+                     d != NULL && JSON_NODE_HOLDS_OBJECT (d) ? json_node_get_object (d) : NULL,
+                     seq);
+        break;
+      case 1:
+        send_payload (self, 1,
+                      self->seq > 0 ? json_node_init_int (json_node_alloc (), self->seq) : NULL);
+        break;
+      case 7:
+        g_debug ("discord: op 7 Reconnect");
+        close_socket (self);
+        open_gateway (self);
+        break;
+      case 9:
+        if (d == NULL || !JSON_NODE_HOLDS_VALUE (d) || !json_node_get_boolean (d))
+          forget_session (self);
+        close_socket (self);
+        /* Discord asks for a pause of 1 to 5 s before the next identify */
+        g_clear_handle_id (&self->reopen_source, g_source_remove);
+        self->reopen_source = g_timeout_add (g_random_int_range (1000, 2000), reopen_now, self);
+        break;
+      case 10:
+        {
+          gint64 interval = d != NULL && JSON_NODE_HOLDS_OBJECT (d)
+                                ? json_object_get_int_member_with_default (
+                                    json_node_get_object (d), "heartbeat_interval", 41250)
+                                : 41250;
+          self->ack_pending = FALSE;
+          g_clear_handle_id (&self->heartbeat_source, g_source_remove);
+          self->heartbeat_source = g_timeout_add (MAX (interval, 100), heartbeat, self);
+          identify_or_resume (self);
+        }
+        break;
+      case 11:
+        self->ack_pending = FALSE;
+        cw_integration_adapter_report_round_trip (CW_INTEGRATION_ADAPTER (self));
+        break;
+      default:
+        break;
+    }
+}
+
+static void
+on_closed (SoupWebsocketConnection *socket, gpointer user_data)
+{
+  CwDiscordAdapter *self = user_data;
+  gushort code = soup_websocket_connection_get_close_code (socket);
+  g_autofree gchar *reason = g_strdup (soup_websocket_connection_get_close_data (socket));
+  gboolean fatal = code == 4004 || (code >= 4010 && code <= 4014);
+
+  if (code == 4007 || code == 4009)
+    forget_session (self);
+  connection_failed (self,
+                     g_error_new (CW_ERROR, fatal ? CW_ERROR_UNAUTHORIZED : CW_ERROR_FAILED,
+                                  "the Discord gateway closed (%u%s%s)", code,
+                                  reason != NULL && *reason != '\0' ? ": " : "",
+                                  reason != NULL ? reason : ""),
+                     fatal);
+}
+
+static void
+on_socket (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (CwDiscordAdapter) self = user_data;
+  g_autoptr (GError) error = NULL;
+  SoupWebsocketConnection *socket
+      = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
+
+  if (socket == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          self->reopening = TRUE; /* straight to the core's backoff */
+          connection_failed (self, g_steal_pointer (&error), FALSE);
+        }
+      return;
+    }
+  close_socket (self);
+  self->socket = socket;
+  soup_websocket_connection_set_keepalive_interval (socket, 0);
+  soup_websocket_connection_set_max_incoming_payload_size (socket, 4 * 1024 * 1024);
+  g_signal_connect (socket, "message", G_CALLBACK (on_frame), self);
+  g_signal_connect (socket, "closed", G_CALLBACK (on_closed), self);
+}
+
+static void
+open_gateway (CwDiscordAdapter *self)
+{
+  const gchar *base
+      = self->session_id != NULL && self->resume_url != NULL ? self->resume_url : self->gateway_url;
+  g_autofree gchar *url = NULL;
+  g_autoptr (SoupMessage) msg = NULL;
+
+  if (self->session == NULL)
+    return;
+  url = g_strdup_printf ("%s%s?v=10&encoding=json", base, g_str_has_suffix (base, "/") ? "" : "/");
+  msg = soup_message_new ("GET", url);
+  if (msg == NULL)
+    {
+      connection_failed (self, g_error_new (CW_ERROR, CW_ERROR_FAILED, "bad gateway URL %s", url),
+                         FALSE);
+      return;
+    }
+  soup_session_websocket_connect_async (self->session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
+                                        self->cancellable, on_socket, g_object_ref (self));
+}
+
+/* ---- connect ------------------------------------------------------------------------- */
+
+static void
+rest (CwDiscordAdapter *self, const gchar *method, const gchar *path, JsonObject *body,
+      GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autofree gchar *url = g_strdup_printf ("%s%s", self->api, path);
+
+  cw_cloud_request_async (self->session, method, url, self->auth, body, NULL, cancellable, callback,
+                          user_data);
+  if (body != NULL)
+    json_object_unref (body);
+}
+
+/* TRUE for a 2xx answer, else FALSE with @error ("<what> failed: HTTP n: <message>"). */
+static gboolean
+discord_ok (CwCloudReply *reply, const gchar *what, GError **error)
+{
+  JsonObject *body = cw_cloud_reply_object (reply);
+  g_autofree gchar *detail = NULL;
+
+  if (reply->status >= 200 && reply->status < 300)
+    return TRUE;
+  if (body != NULL && json_object_has_member (body, "retry_after"))
+    detail = g_strdup_printf ("%s (retry after %.1f s)",
+                              json_object_get_string_member_with_default (body, "message", ""),
+                              json_object_get_double_member_with_default (body, "retry_after", 1));
+  else if (body != NULL)
+    detail = g_strdup (json_object_get_string_member_with_default (body, "message", NULL));
+  g_propagate_error (error, cw_cloud_reply_error (reply, what, detail));
+  return FALSE;
+}
+
+static void
+on_gateway_bot (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  CwDiscordAdapter *self = g_task_get_source_object (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
+  JsonObject *body;
+
+  if (reply == NULL || !discord_ok (reply, "GET gateway/bot", &error)
+      || (body = cw_cloud_reply_object (reply)) == NULL)
+    {
+      if (error == NULL)
+        g_set_error (&error, CW_ERROR, CW_ERROR_FAILED, "GET gateway/bot returned no URL");
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_free (self->gateway_url);
+  self->gateway_url = g_strdup (
+      json_object_get_string_member_with_default (body, "url", "wss://gateway.discord.gg"));
+  self->connect_task = g_steal_pointer (&task);
+  self->reopening = FALSE;
+  open_gateway (self);
+}
+
+static void
+on_me (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  CwDiscordAdapter *self = g_task_get_source_object (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
+  JsonObject *me;
+
+  if (reply == NULL || !discord_ok (reply, "GET users/@me", &error)
+      || (me = cw_cloud_reply_object (reply)) == NULL)
+    {
+      if (reply != NULL && reply->status == 401)
+        {
+          g_clear_error (&error);
+          g_set_error (&error, CW_ERROR, CW_ERROR_UNAUTHORIZED,
+                       "Discord rejected the bot token (401 Unauthorized)");
+        }
+      if (error == NULL)
+        g_set_error (&error, CW_ERROR, CW_ERROR_FAILED, "GET users/@me returned nothing");
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  cw_integration_adapter_report_round_trip (CW_INTEGRATION_ADAPTER (self));
+  g_free (self->bot_id);
+  self->bot_id = g_strdup (json_object_get_string_member_with_default (me, "id", ""));
+  cw_integration_adapter_set_identity (
+      CW_INTEGRATION_ADAPTER (self),
+      json_object_get_string_member_with_default (me, "username", NULL), NULL);
+  rest (self, "GET", "/gateway/bot", NULL, g_task_get_cancellable (task), on_gateway_bot,
+        g_object_ref (task));
+}
+
+static void
+discord_disconnect (CwIntegrationAdapter *adapter)
+{
+  CwDiscordAdapter *self = CW_DISCORD_ADAPTER (adapter);
+
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_handle_id (&self->reopen_source, g_source_remove);
+  close_socket (self);
+  if (self->connect_task != NULL)
+    {
+      g_task_return_new_error (self->connect_task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                               "disconnected");
+      g_clear_object (&self->connect_task);
+    }
+  if (self->session != NULL)
+    soup_session_abort (self->session);
+  g_clear_object (&self->session);
+  g_clear_pointer (&self->api, g_free);
+  g_clear_pointer (&self->auth, g_free);
+  g_clear_pointer (&self->token, g_free);
+  g_clear_pointer (&self->guilds, g_strfreev);
+  g_clear_pointer (&self->channels, g_strfreev);
+}
+
+static void
+discord_update_config (CwIntegrationAdapter *adapter, JsonObject *config)
+{
+  CwDiscordAdapter *self = CW_DISCORD_ADAPTER (adapter);
+
+  g_strfreev (self->guilds);
+  g_strfreev (self->channels);
+  self->guilds = cw_integration_config_get_strv (config, "allowedGuildIds");
+  self->channels = cw_integration_config_get_strv (config, "allowedChannelIds");
+  self->allow_dm = cw_integration_config_get_boolean (config, "allowDirectMessages", TRUE);
+}
+
+static void
+discord_connect_async (CwIntegrationAdapter *adapter, JsonObject *config, GCancellable *cancellable,
+                       GAsyncReadyCallback callback, gpointer user_data)
+{
+  CwDiscordAdapter *self = CW_DISCORD_ADAPTER (adapter);
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  const gchar *token = cw_integration_config_get_string (config, "botToken");
+  const gchar *api = cw_integration_config_get_string (config, "apiBaseUrl");
+
+  discord_disconnect (adapter);
+  if (token == NULL || *token == '\0')
+    {
+      g_task_return_new_error (task, CW_ERROR, CW_ERROR_INVALID_PARAMS, "Discord needs a botToken");
+      g_object_unref (task);
+      return;
+    }
+  discord_update_config (adapter, config);
+  self->api = g_strdup (api != NULL ? api : "https://discord.com/api/v10");
+  self->token = g_strdup (token);
+  self->auth = g_strconcat ("Bot ", token, NULL);
+  self->session = cw_cloud_session_new (30);
+  self->cancellable = g_cancellable_new ();
+  load_session (self);
+  rest (self, "GET", "/users/@me", NULL, cancellable, on_me, task);
+}
+
+static gboolean
+discord_connect_finish (CwIntegrationAdapter *adapter, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* ---- outbound ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  gchar *path;
+  GStrv parts;
+  guint next;
+  gchar *reply_to;
+  gchar *nonce_base;
+  gchar *first_id;
+} SendJob;
+
+static void
+send_job_free (SendJob *job)
+{
+  g_free (job->path);
+  g_strfreev (job->parts);
+  g_free (job->reply_to);
+  g_free (job->nonce_base);
+  g_free (job->first_id);
+  g_free (job);
+}
+
+static gboolean
+not_connected (CwDiscordAdapter *self, GTask *task)
+{
+  if (self->session != NULL)
+    return FALSE;
+  g_task_return_new_error (task, CW_ERROR, CW_ERROR_FAILED, "Discord is not connected");
+  g_object_unref (task);
+  return TRUE;
+}
+
+static void send_part (GTask *task);
+
+static void
+on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  SendJob *job = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
+
+  if (reply == NULL || !discord_ok (reply, "POST channels/messages", &error))
+    {
+      if (job->first_id != NULL)
+        g_task_return_pointer (task, g_steal_pointer (&job->first_id), g_free);
+      else
+        g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  cw_integration_adapter_report_round_trip (g_task_get_source_object (task));
+  if (job->first_id == NULL)
+    job->first_id = cw_cloud_member_text (cw_cloud_reply_object (reply), "id");
+  if (job->first_id == NULL)
+    job->first_id = g_strdup ("");
+  if (job->parts[++job->next] == NULL)
+    g_task_return_pointer (task, g_steal_pointer (&job->first_id), g_free);
+  else
+    send_part (g_steal_pointer (&task));
+}
+
+static void
+send_part (GTask *task)
+{
+  CwDiscordAdapter *self = g_task_get_source_object (task);
+  SendJob *job = g_task_get_task_data (task);
+  JsonObject *body;
+  JsonObject *mentions;
+  g_autofree gchar *nonce = NULL;
+
+  if (not_connected (self, task))
+    return;
+  body = json_object_new ();
+  mentions = json_object_new ();
+  nonce = g_strdup_printf ("%.20s-%u", job->nonce_base, job->next);
+  json_object_set_string_member (body, "content", job->parts[job->next]);
+  json_object_set_string_member (body, "nonce", nonce);
+  json_object_set_boolean_member (body, "enforce_nonce", TRUE);
+  json_object_set_array_member (mentions, "parse", json_array_new ());
+  json_object_set_object_member (body, "allowed_mentions", mentions);
+  if (job->next == 0 && job->reply_to != NULL)
+    {
+      JsonObject *reference = json_object_new ();
+      json_object_set_string_member (reference, "message_id", job->reply_to);
+      json_object_set_boolean_member (reference, "fail_if_not_exists", FALSE);
+      json_object_set_object_member (body, "message_reference", reference);
+    }
+  rest (self, "POST", job->path, body, g_task_get_cancellable (task), on_sent, task);
+}
+
+static void
+discord_send_async (CwIntegrationAdapter *adapter, const CwIntegrationOutbound *message,
+                    GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (adapter, cancellable, callback, user_data);
+  SendJob *job = g_new0 (SendJob, 1);
+
+  job->path = g_strdup_printf ("/channels/%s/messages", message->chat_id);
+  job->parts = cw_cloud_split_text (message->text, DISCORD_MAX_CHARS);
+  job->nonce_base = g_compute_checksum_for_string (G_CHECKSUM_SHA1, message->outbound_id, -1);
+  if (message->reply_data != NULL && json_object_has_member (message->reply_data, "message_id"))
+    job->reply_to = g_strdup (json_object_get_string_member (message->reply_data, "message_id"));
+  g_task_set_task_data (task, job, (GDestroyNotify) send_job_free);
+  send_part (task);
+}
+
+static gchar *
+discord_send_finish (CwIntegrationAdapter *adapter, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+on_edited (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
+
+  if (reply == NULL || !discord_ok (reply, "PATCH channels/messages", &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  cw_integration_adapter_report_round_trip (g_task_get_source_object (task));
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+discord_edit_async (CwIntegrationAdapter *adapter, const gchar *chat_id, const gchar *message_id,
+                    const gchar *text, GCancellable *cancellable, GAsyncReadyCallback callback,
+                    gpointer user_data)
+{
+  CwDiscordAdapter *self = CW_DISCORD_ADAPTER (adapter);
+  GTask *task = g_task_new (adapter, cancellable, callback, user_data);
+  g_auto (GStrv) parts = cw_cloud_split_text (text, DISCORD_MAX_CHARS);
+  g_autofree gchar *path = g_strdup_printf ("/channels/%s/messages/%s", chat_id, message_id);
+  JsonObject *body;
+
+  if (not_connected (self, task))
+    return;
+  body = json_object_new ();
+  /* an edit cannot grow past the limit: the message keeps the first part */
+  json_object_set_string_member (body, "content", parts[0]);
+  rest (self, "PATCH", path, body, cancellable, on_edited, task);
+}
+
+static gboolean
+discord_edit_finish (CwIntegrationAdapter *adapter, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+on_typing (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, NULL);
+}
+
+static void
+discord_typing (CwIntegrationAdapter *adapter, const gchar *chat_id)
+{
+  CwDiscordAdapter *self = CW_DISCORD_ADAPTER (adapter);
+  g_autofree gchar *path = g_strdup_printf ("/channels/%s/typing", chat_id);
+
+  if (self->session != NULL)
+    rest (self, "POST", path, NULL, self->cancellable, on_typing, NULL);
+}
+
+/* ---- health -------------------------------------------------------------------------- */
+
+static void
+on_health (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  CwDiscordAdapter *self = g_task_get_source_object (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
+
+  if (reply == NULL || !discord_ok (reply, "GET users/@me", &error))
+    {
+      g_task_set_task_data (task, GINT_TO_POINTER (reply != NULL && reply->status == 401), NULL);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (self->socket == NULL)
+    {
+      g_task_return_new_error (task, CW_ERROR, CW_ERROR_FAILED, "the Discord gateway is closed");
+      return;
+    }
+  cw_integration_adapter_report_round_trip (CW_INTEGRATION_ADAPTER (self));
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+discord_check_health_async (CwIntegrationAdapter *adapter, GCancellable *cancellable,
+                            GAsyncReadyCallback callback, gpointer user_data)
+{
+  CwDiscordAdapter *self = CW_DISCORD_ADAPTER (adapter);
+  GTask *task = g_task_new (adapter, cancellable, callback, user_data);
+
+  if (not_connected (self, task))
+    return;
+  rest (self, "GET", "/users/@me", NULL, cancellable, on_health, task);
+}
+
+static gboolean
+discord_check_health_finish (CwIntegrationAdapter *adapter, GAsyncResult *result,
+                             gboolean *requires_reconnect, GError **error)
+{
+  if (requires_reconnect != NULL)
+    *requires_reconnect = GPOINTER_TO_INT (g_task_get_task_data (G_TASK (result)));
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+discord_dispose (GObject *object)
+{
+  discord_disconnect (CW_INTEGRATION_ADAPTER (object));
+  G_OBJECT_CLASS (cw_discord_adapter_parent_class)->dispose (object);
+}
+
+static void
+discord_finalize (GObject *object)
+{
+  CwDiscordAdapter *self = CW_DISCORD_ADAPTER (object);
+
+  g_free (self->bot_id);
+  g_free (self->gateway_url);
+  g_free (self->session_id);
+  g_free (self->resume_url);
+  G_OBJECT_CLASS (cw_discord_adapter_parent_class)->finalize (object);
+}
+
+static void
+cw_discord_adapter_class_init (CwDiscordAdapterClass *klass)
+{
+  CwIntegrationAdapterClass *adapter = CW_INTEGRATION_ADAPTER_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->dispose = discord_dispose;
+  G_OBJECT_CLASS (klass)->finalize = discord_finalize;
+  adapter->caps = CW_INTEGRATION_CAP_EDIT | CW_INTEGRATION_CAP_TYPING;
+  adapter->connect_async = discord_connect_async;
+  adapter->connect_finish = discord_connect_finish;
+  adapter->disconnect = discord_disconnect;
+  adapter->send_async = discord_send_async;
+  adapter->send_finish = discord_send_finish;
+  adapter->edit_async = discord_edit_async;
+  adapter->edit_finish = discord_edit_finish;
+  adapter->typing = discord_typing;
+  adapter->check_health_async = discord_check_health_async;
+  adapter->check_health_finish = discord_check_health_finish;
+  adapter->update_config = discord_update_config;
+}
+
+static void
+cw_discord_adapter_init (CwDiscordAdapter *self)
+{
+}

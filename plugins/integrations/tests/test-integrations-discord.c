@@ -1,0 +1,168 @@
+/* test-integrations-discord.c: the Discord adapter against the fake REST API and Gateway v10,
+ * with the real coworkd, the agent plugin and the fake LLM.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-cloud-test.h"
+
+#include <signal.h>
+
+static JsonObject *
+connect_discord (CloudTest *t)
+{
+  g_autofree gchar *config = g_strdup_printf (
+      "{\"botToken\":\"discord-token\",\"apiBaseUrl\":\"%s\",\"allowedGuildIds\":null,"
+      "\"allowedChannelIds\":null,\"allowDirectMessages\":null}",
+      cw_fake_cloud_get_url (t->fake));
+
+  cw_fake_cloud_set_option (t->fake, "heartbeat_interval", "300");
+  return cloud_connect (t, "discord", config);
+}
+
+/* The bot's prompts: each text once, in any order. */
+static void
+assert_prompts_once (CloudTest *t, const gchar *const *texts)
+{
+  g_autoptr (GPtrArray) prompts = cloud_llm_prompts (t);
+
+  g_assert_cmpuint (prompts->len, ==, g_strv_length ((gchar **) texts));
+  for (guint i = 0; texts[i] != NULL; i++)
+    g_assert_true (g_ptr_array_find_with_equal_func (prompts, texts[i], g_str_equal, NULL));
+}
+
+static void
+test_reply (void)
+{
+  g_autoptr (CloudTest) t = cloud_test_new (CW_FAKE_DISCORD, CLOUD_HELLO_SCRIPT);
+  g_autoptr (JsonObject) status = NULL, identify = NULL, beat = NULL, sent = NULL;
+  JsonObject *d;
+  const gchar *hello[] = { CLOUD_HELLO, NULL };
+  const gchar *prompts[] = { "[Discord | ann]: what is up?", NULL };
+  g_autofree gchar *id = NULL;
+
+  if (t == NULL)
+    return;
+  status = connect_discord (t);
+  g_assert_cmpstr (json_object_get_string_member (status, "identityName"), ==, "cowork");
+  identify = cw_fake_cloud_wait (t->fake, "identify", 0, 0);
+  d = json_object_get_object_member (json_object_get_object_member (identify, "body"), "d");
+  g_assert_cmpstr (json_object_get_string_member (d, "token"), ==, "discord-token");
+  g_assert_cmpint (json_object_get_int_member (d, "intents"), ==, 37376);
+  id = cw_fake_cloud_inject (t->fake, "700", "600", "ann", "what is up?");
+  cloud_expect_bot (t, "700", hello, 0);
+  assert_prompts_once (t, prompts);
+  sent = cw_fake_cloud_wait (t->fake, "create_message", 0, 0);
+  g_assert_cmpstr (json_object_get_string_member (sent, "auth"), ==, "Bot discord-token");
+  g_assert_cmpstr (json_object_get_string_member (
+                       json_object_get_object_member (json_object_get_object_member (sent, "body"),
+                                                      "message_reference"),
+                       "message_id"),
+                   ==, id);
+  /* heartbeats go out on the interval of the Hello, with the last sequence number */
+  beat = cw_fake_cloud_wait (t->fake, "heartbeat", 1, 5000);
+  g_assert_nonnull (beat);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (beat, "body"), "d"),
+                   >=, 2);
+  g_assert_nonnull (cw_fake_cloud_wait (t->fake, "typing", 0, 5000));
+}
+
+/* The connection drops; a message sent meanwhile is replayed on resume, once; an op 7
+ * Reconnect resumes again with nothing lost or repeated. */
+static void
+test_resume (void)
+{
+  g_autoptr (CloudTest) t = cloud_test_new (CW_FAKE_DISCORD, CLOUD_HELLO_SCRIPT);
+  g_autoptr (JsonObject) status = NULL, resume = NULL, socket = NULL;
+  const gchar *one[] = { CLOUD_HELLO, NULL };
+  const gchar *two[] = { CLOUD_HELLO, CLOUD_HELLO, NULL };
+  const gchar *three[] = { CLOUD_HELLO, CLOUD_HELLO, CLOUD_HELLO, NULL };
+  const gchar *prompts[] = { "[Discord | ann]: first", "[Discord | ann]: while dropped",
+                             "[Discord | ann]: after op 7", NULL };
+  JsonObject *d;
+
+  if (t == NULL)
+    return;
+  status = connect_discord (t);
+  g_free (cw_fake_cloud_inject (t->fake, "700", "600", "ann", "first"));
+  cloud_expect_bot (t, "700", one, 0);
+  cw_fake_cloud_drop_sockets (t->fake);
+  g_free (cw_fake_cloud_inject (t->fake, "700", "600", "ann", "while dropped"));
+  cloud_expect_bot (t, "700", two, 0);
+  resume = cw_fake_cloud_wait (t->fake, "resume", 0, 0);
+  g_assert_nonnull (resume);
+  d = json_object_get_object_member (json_object_get_object_member (resume, "body"), "d");
+  g_assert_cmpint (json_object_get_int_member (d, "seq"), ==, 2);
+  /* it resumed on the READY's resume_gateway_url, and did not identify again */
+  socket = cw_fake_cloud_wait (t->fake, "gateway", 1, 0);
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (socket, "path"), "/resume"));
+  g_assert_cmpuint (cw_fake_cloud_count (t->fake, "identify"), ==, 1);
+
+  cw_fake_cloud_control (t->fake, "reconnect");
+  g_free (cw_fake_cloud_inject (t->fake, "700", "600", "ann", "after op 7"));
+  cloud_expect_bot (t, "700", three, 500);
+  g_assert_cmpuint (cw_fake_cloud_count (t->fake, "resume"), ==, 2);
+  g_assert_cmpuint (cw_fake_cloud_count (t->fake, "identify"), ==, 1);
+  assert_prompts_once (t, prompts);
+}
+
+/* A replayed dispatch of a message already handled is not answered again. */
+static void
+test_duplicate (void)
+{
+  g_autoptr (CloudTest) t = cloud_test_new (CW_FAKE_DISCORD, CLOUD_HELLO_SCRIPT);
+  g_autoptr (JsonObject) status = NULL;
+  g_autofree gchar *id = NULL;
+  const gchar *hello[] = { CLOUD_HELLO, NULL };
+
+  if (t == NULL)
+    return;
+  status = connect_discord (t);
+  id = cw_fake_cloud_inject (t->fake, "700", "600", "ann", "once please");
+  cloud_expect_bot (t, "700", hello, 0);
+  cw_fake_cloud_redeliver (t->fake, id);
+  cloud_expect_bot (t, "700", hello, 800);
+  g_assert_cmpuint (integ_llm_requests (t->f), ==, 1);
+}
+
+/* The daemon is killed; what is said while it is down comes back when the restarted adapter
+ * resumes the stored session. An op 9 Invalid Session starts a new one. */
+static void
+test_restart_and_invalid_session (void)
+{
+  g_autoptr (CloudTest) t = cloud_test_new (CW_FAKE_DISCORD, CLOUD_HELLO_SCRIPT);
+  g_autoptr (JsonObject) status = NULL, again = NULL;
+  const gchar *one[] = { CLOUD_HELLO, NULL };
+  const gchar *two[] = { CLOUD_HELLO, CLOUD_HELLO, NULL };
+  const gchar *three[] = { CLOUD_HELLO, CLOUD_HELLO, CLOUD_HELLO, NULL };
+
+  if (t == NULL)
+    return;
+  status = connect_discord (t);
+  g_free (cw_fake_cloud_inject (t->fake, "700", "600", "ann", "before"));
+  cloud_expect_bot (t, "700", one, 0);
+  agent_fixture_stop (t->f, SIGKILL);
+  cw_fake_cloud_drop_sockets (t->fake);
+  g_free (cw_fake_cloud_inject (t->fake, "700", "600", "ann", "while the daemon was down"));
+  agent_fixture_start (t->f);
+  again = integ_wait_connected (t->f, "discord", TRUE);
+  cloud_expect_bot (t, "700", two, 300);
+  g_assert_cmpuint (cw_fake_cloud_count (t->fake, "resume"), ==, 1);
+  g_assert_cmpuint (cw_fake_cloud_count (t->fake, "identify"), ==, 1);
+
+  cw_fake_cloud_control (t->fake, "invalid_session");
+  g_assert_nonnull (cw_fake_cloud_wait (t->fake, "identify", 1, 10000));
+  g_usleep (300000);
+  g_free (cw_fake_cloud_inject (t->fake, "700", "600", "ann", "in the new session"));
+  cloud_expect_bot (t, "700", three, 300);
+  g_assert_cmpuint (integ_llm_requests (t->f), ==, 3);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/integrations/discord/reply", test_reply);
+  g_test_add_func ("/integrations/discord/resume", test_resume);
+  g_test_add_func ("/integrations/discord/duplicate", test_duplicate);
+  g_test_add_func ("/integrations/discord/restart-and-invalid-session",
+                   test_restart_and_invalid_session);
+  return g_test_run ();
+}
