@@ -164,3 +164,24 @@ cw_cloud_reply_error (CwCloudReply *reply, const gchar *what, const gchar *detai
   return g_error_new (CW_ERROR, code, "%s failed: HTTP %u%s%s", what, reply->status,
                       detail != NULL ? ": " : "", detail != NULL ? detail : "");
 }
+
+gboolean
+cw_cloud_finish_boolean (CwIntegrationAdapter *adapter, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+gchar *
+cw_cloud_finish_id (CwIntegrationAdapter *adapter, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+gboolean
+cw_cloud_finish_health (CwIntegrationAdapter *adapter, GAsyncResult *result,
+                        gboolean *requires_reconnect, GError **error)
+{
+  if (requires_reconnect != NULL)
+    *requires_reconnect = GPOINTER_TO_INT (g_task_get_task_data (G_TASK (result)));
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

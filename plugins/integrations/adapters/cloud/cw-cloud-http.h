@@ -3,7 +3,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include <cowork.h>
+#include "../../cw-integration-adapter.h"
+
 #include <libsoup/soup.h>
 
 G_BEGIN_DECLS
@@ -46,5 +47,14 @@ gchar *cw_cloud_member_text (JsonObject *object, const gchar *name);
 /* An error for a reply that is not what was expected: "<what> failed: HTTP <status>: <detail>".
  * CW_ERROR_UNAUTHORIZED for 401/403, CW_ERROR_FAILED otherwise. */
 GError *cw_cloud_reply_error (CwCloudReply *reply, const gchar *what, const gchar *detail);
+
+/* Finish functions for adapters whose async vfuncs run a GTask on the adapter: connect and
+ * edit (a boolean), send (the message id), check_health (a boolean; the task data, as an int,
+ * is *requires_reconnect). */
+gboolean cw_cloud_finish_boolean (CwIntegrationAdapter *adapter, GAsyncResult *result,
+                                  GError **error);
+gchar *cw_cloud_finish_id (CwIntegrationAdapter *adapter, GAsyncResult *result, GError **error);
+gboolean cw_cloud_finish_health (CwIntegrationAdapter *adapter, GAsyncResult *result,
+                                 gboolean *requires_reconnect, GError **error);
 
 G_END_DECLS

@@ -650,12 +650,6 @@ discord_connect_async (CwIntegrationAdapter *adapter, JsonObject *config, GCance
   rest (self, "GET", "/users/@me", NULL, cancellable, on_me, task);
 }
 
-static gboolean
-discord_connect_finish (CwIntegrationAdapter *adapter, GAsyncResult *result, GError **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
 /* ---- outbound ------------------------------------------------------------------------ */
 
 typedef struct
@@ -763,12 +757,6 @@ discord_send_async (CwIntegrationAdapter *adapter, const CwIntegrationOutbound *
   send_part (task);
 }
 
-static gchar *
-discord_send_finish (CwIntegrationAdapter *adapter, GAsyncResult *result, GError **error)
-{
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
 static void
 on_edited (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -802,12 +790,6 @@ discord_edit_async (CwIntegrationAdapter *adapter, const gchar *chat_id, const g
   /* an edit cannot grow past the limit: the message keeps the first part */
   json_object_set_string_member (body, "content", parts[0]);
   rest (self, "PATCH", path, body, cancellable, on_edited, task);
-}
-
-static gboolean
-discord_edit_finish (CwIntegrationAdapter *adapter, GAsyncResult *result, GError **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 static void
@@ -863,15 +845,6 @@ discord_check_health_async (CwIntegrationAdapter *adapter, GCancellable *cancell
   rest (self, "GET", "/users/@me", NULL, cancellable, on_health, task);
 }
 
-static gboolean
-discord_check_health_finish (CwIntegrationAdapter *adapter, GAsyncResult *result,
-                             gboolean *requires_reconnect, GError **error)
-{
-  if (requires_reconnect != NULL)
-    *requires_reconnect = GPOINTER_TO_INT (g_task_get_task_data (G_TASK (result)));
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
 static void
 discord_dispose (GObject *object)
 {
@@ -900,15 +873,15 @@ cw_discord_adapter_class_init (CwDiscordAdapterClass *klass)
   G_OBJECT_CLASS (klass)->finalize = discord_finalize;
   adapter->caps = CW_INTEGRATION_CAP_EDIT | CW_INTEGRATION_CAP_TYPING;
   adapter->connect_async = discord_connect_async;
-  adapter->connect_finish = discord_connect_finish;
+  adapter->connect_finish = cw_cloud_finish_boolean;
   adapter->disconnect = discord_disconnect;
   adapter->send_async = discord_send_async;
-  adapter->send_finish = discord_send_finish;
+  adapter->send_finish = cw_cloud_finish_id;
   adapter->edit_async = discord_edit_async;
-  adapter->edit_finish = discord_edit_finish;
+  adapter->edit_finish = cw_cloud_finish_boolean;
   adapter->typing = discord_typing;
   adapter->check_health_async = discord_check_health_async;
-  adapter->check_health_finish = discord_check_health_finish;
+  adapter->check_health_finish = cw_cloud_finish_health;
   adapter->update_config = discord_update_config;
 }
 

@@ -398,12 +398,6 @@ slack_connect_async (CwIntegrationAdapter *adapter, JsonObject *config, GCancell
   call_api (self, "auth.test", self->bot_auth, NULL, cancellable, on_auth_test, task);
 }
 
-static gboolean
-slack_connect_finish (CwIntegrationAdapter *adapter, GAsyncResult *result, GError **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
 /* ---- outbound ------------------------------------------------------------------------ */
 
 static void
@@ -455,12 +449,6 @@ slack_send_async (CwIntegrationAdapter *adapter, const CwIntegrationOutbound *me
   call_api (self, "chat.postMessage", self->bot_auth, params, cancellable, on_posted, task);
 }
 
-static gchar *
-slack_send_finish (CwIntegrationAdapter *adapter, GAsyncResult *result, GError **error)
-{
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
 static void
 on_updated (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -493,12 +481,6 @@ slack_edit_async (CwIntegrationAdapter *adapter, const gchar *chat_id, const gch
   json_object_set_string_member (params, "ts", message_id);
   json_object_set_string_member (params, "text", text);
   call_api (self, "chat.update", self->bot_auth, params, cancellable, on_updated, task);
-}
-
-static gboolean
-slack_edit_finish (CwIntegrationAdapter *adapter, GAsyncResult *result, GError **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* ---- health -------------------------------------------------------------------------- */
@@ -534,15 +516,6 @@ slack_check_health_async (CwIntegrationAdapter *adapter, GCancellable *cancellab
   call_api (self, "auth.test", self->bot_auth, NULL, cancellable, on_health, task);
 }
 
-static gboolean
-slack_check_health_finish (CwIntegrationAdapter *adapter, GAsyncResult *result,
-                           gboolean *requires_reconnect, GError **error)
-{
-  if (requires_reconnect != NULL)
-    *requires_reconnect = GPOINTER_TO_INT (g_task_get_task_data (G_TASK (result)));
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
 static void
 slack_dispose (GObject *object)
 {
@@ -566,14 +539,14 @@ cw_slack_adapter_class_init (CwSlackAdapterClass *klass)
   G_OBJECT_CLASS (klass)->finalize = slack_finalize;
   adapter->caps = CW_INTEGRATION_CAP_EDIT;
   adapter->connect_async = slack_connect_async;
-  adapter->connect_finish = slack_connect_finish;
+  adapter->connect_finish = cw_cloud_finish_boolean;
   adapter->disconnect = slack_disconnect;
   adapter->send_async = slack_send_async;
-  adapter->send_finish = slack_send_finish;
+  adapter->send_finish = cw_cloud_finish_id;
   adapter->edit_async = slack_edit_async;
-  adapter->edit_finish = slack_edit_finish;
+  adapter->edit_finish = cw_cloud_finish_boolean;
   adapter->check_health_async = slack_check_health_async;
-  adapter->check_health_finish = slack_check_health_finish;
+  adapter->check_health_finish = cw_cloud_finish_health;
 }
 
 static void

@@ -412,12 +412,6 @@ telegram_connect_async (CwIntegrationAdapter *adapter, JsonObject *config,
   call_method (self, "getMe", NULL, cancellable, on_me, task);
 }
 
-static gboolean
-telegram_connect_finish (CwIntegrationAdapter *adapter, GAsyncResult *result, GError **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
 /* ---- outbound ------------------------------------------------------------------------- */
 
 typedef struct
@@ -509,12 +503,6 @@ telegram_send_async (CwIntegrationAdapter *adapter, const CwIntegrationOutbound 
   send_part (task);
 }
 
-static gchar *
-telegram_send_finish (CwIntegrationAdapter *adapter, GAsyncResult *result, GError **error)
-{
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
 static void
 on_edited (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -563,12 +551,6 @@ telegram_edit_async (CwIntegrationAdapter *adapter, const gchar *chat_id, const 
   /* an edit cannot grow past the limit: the message keeps the first part */
   json_object_set_string_member (params, "text", parts[0]);
   call_method (self, "editMessageText", params, cancellable, on_edited, task);
-}
-
-static gboolean
-telegram_edit_finish (CwIntegrationAdapter *adapter, GAsyncResult *result, GError **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 static void
@@ -626,15 +608,6 @@ telegram_check_health_async (CwIntegrationAdapter *adapter, GCancellable *cancel
   call_method (self, "getMe", NULL, cancellable, on_health, task);
 }
 
-static gboolean
-telegram_check_health_finish (CwIntegrationAdapter *adapter, GAsyncResult *result,
-                              gboolean *requires_reconnect, GError **error)
-{
-  if (requires_reconnect != NULL)
-    *requires_reconnect = GPOINTER_TO_INT (g_task_get_task_data (G_TASK (result)));
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
 static void
 telegram_dispose (GObject *object)
 {
@@ -650,15 +623,15 @@ cw_telegram_adapter_class_init (CwTelegramAdapterClass *klass)
   G_OBJECT_CLASS (klass)->dispose = telegram_dispose;
   adapter->caps = CW_INTEGRATION_CAP_EDIT | CW_INTEGRATION_CAP_TYPING;
   adapter->connect_async = telegram_connect_async;
-  adapter->connect_finish = telegram_connect_finish;
+  adapter->connect_finish = cw_cloud_finish_boolean;
   adapter->disconnect = telegram_disconnect;
   adapter->send_async = telegram_send_async;
-  adapter->send_finish = telegram_send_finish;
+  adapter->send_finish = cw_cloud_finish_id;
   adapter->edit_async = telegram_edit_async;
-  adapter->edit_finish = telegram_edit_finish;
+  adapter->edit_finish = cw_cloud_finish_boolean;
   adapter->typing = telegram_typing;
   adapter->check_health_async = telegram_check_health_async;
-  adapter->check_health_finish = telegram_check_health_finish;
+  adapter->check_health_finish = cw_cloud_finish_health;
 }
 
 static void
