@@ -113,14 +113,28 @@ static const CwIntegrationField email_fields[] = {
 #ifndef CW_INTEGRATIONS_HAVE_EMAIL
 #define cw_email_adapter_get_type NULL
 #endif
+#ifndef CW_INTEGRATIONS_HAVE_TELEGRAM
+#define cw_telegram_adapter_get_type NULL
+#endif
+#ifndef CW_INTEGRATIONS_HAVE_SLACK
+#define cw_slack_adapter_get_type NULL
+#endif
+#ifndef CW_INTEGRATIONS_HAVE_DISCORD
+#define cw_discord_adapter_get_type NULL
+#endif
+#ifndef CW_INTEGRATIONS_HAVE_TEAMS
+#define cw_teams_adapter_get_type NULL
+#endif
 
 static const CwIntegrationPlatform platforms[] = {
   { "whatsapp", "WhatsApp", NULL, whatsapp_fields, 32000, CW_ALLOW_SENDER_STRICT, "allowFrom" },
-  { "slack", "Slack", NULL, slack_fields, 8000, CW_ALLOW_NONE, NULL },
-  { "telegram", "Telegram", NULL, telegram_fields, 4096, CW_ALLOW_CHAT_OPEN, "allowedChatIds" },
-  { "discord", "Discord", NULL, discord_fields, 8000, CW_ALLOW_NONE, NULL },
+  { "slack", "Slack", cw_slack_adapter_get_type, slack_fields, 8000, CW_ALLOW_NONE, NULL },
+  { "telegram", "Telegram", cw_telegram_adapter_get_type, telegram_fields, 4096, CW_ALLOW_CHAT_OPEN,
+    "allowedChatIds" },
+  { "discord", "Discord", cw_discord_adapter_get_type, discord_fields, 8000, CW_ALLOW_NONE, NULL },
   { "imessage", "iMessage", NULL, imessage_fields, 5000, CW_ALLOW_SENDER_OPEN, "allowHandles" },
-  { "teams", "Microsoft Teams", NULL, teams_fields, 8000, CW_ALLOW_NONE, NULL },
+  { "teams", "Microsoft Teams", cw_teams_adapter_get_type, teams_fields, 8000, CW_ALLOW_NONE,
+    NULL },
   { "irc", "IRC", cw_irc_adapter_get_type, irc_fields, 8000, CW_ALLOW_SENDER_STRICT, "allowFrom" },
   { "email", "Email", cw_email_adapter_get_type, email_fields, 8000, CW_ALLOW_SENDER_STRICT,
     "allowFrom" },

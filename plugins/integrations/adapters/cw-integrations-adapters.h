@@ -10,5 +10,9 @@ G_BEGIN_DECLS
 
 GType cw_irc_adapter_get_type (void);
 GType cw_email_adapter_get_type (void);
+GType cw_telegram_adapter_get_type (void);
+GType cw_slack_adapter_get_type (void);
+GType cw_discord_adapter_get_type (void);
+GType cw_teams_adapter_get_type (void);
 
 G_END_DECLS

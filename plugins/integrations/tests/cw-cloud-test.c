@@ -66,8 +66,8 @@ cloud_llm_prompts (CloudTest *t)
   return prompts;
 }
 
-static void
-dump_log (CloudTest *t)
+void
+cloud_dump_log (CloudTest *t)
 {
   g_autofree gchar *log = NULL;
 
@@ -116,7 +116,7 @@ cloud_expect_bot (CloudTest *t, const gchar *chat_id, const gchar *const *texts,
       if (too_many || g_get_monotonic_time () > deadline)
         {
           g_autofree gchar *have = describe (t, chat_id);
-          dump_log (t);
+          cloud_dump_log (t);
           g_error ("the bot's messages in %s are %s", chat_id, have);
         }
       g_usleep (20000);

@@ -33,6 +33,8 @@ GPtrArray *cloud_llm_prompts (CloudTest *t);
  * up to 20 s for them to arrive, then that nothing more arrives within @quiet_ms. */
 void cloud_expect_bot (CloudTest *t, const gchar *chat_id, const gchar *const *texts,
                        guint quiet_ms);
+/* Prints the daemon's log (on a failure). */
+void cloud_dump_log (CloudTest *t);
 /* Moves the daemon's clock far enough for every reconnect backoff and outbox retry. */
 void cloud_pass_time (CloudTest *t, gint64 ms);
 

@@ -136,11 +136,12 @@ test_errors (void)
                    "Invalid platform: myspace. Must be one of: whatsapp, slack, telegram, discord, "
                    "imessage, teams, irc, email");
   g_assert_nonnull (strstr (missing, "platform"));
-  /* A platform whose adapter is not built says so, and nothing is stored. */
+  /* A connect without the required fields names them, and nothing is stored. */
   unbuilt = call_error (h, "integration_connect",
                         "{\"platform\":\"teams\",\"config\":{\"tenantId\":\"t\"}}",
-                        CW_ERROR_NOT_SUPPORTED);
-  g_assert_nonnull (strstr (unbuilt, "Microsoft Teams is not supported by this build"));
+                        CW_ERROR_INVALID_PARAMS);
+  g_assert_nonnull (
+      strstr (unbuilt, "Microsoft Teams needs clientId, clientSecret, teamId, channelId"));
   status = call_ok (h, "integration_get_config", "{\"platform\":\"teams\"}");
   g_assert_true (JSON_NODE_HOLDS_NULL (status));
   test = call_error (h, "integration_send_test", "{\"platform\":\"irc\",\"message\":null}",
