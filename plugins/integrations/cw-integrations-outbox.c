@@ -63,10 +63,11 @@ cw_integrations_format_text (const gchar *platform, const gchar *text, guint max
   g_strstrip (out);
   if (g_strcmp0 (platform, "slack") == 0)
     {
-      gchar *amp = regex_replace (out, "&", "\\&amp;");
-      gchar *lt = regex_replace (amp, "<", "\\&lt;");
+      /* '&' is not special in a GRegex replacement; "\\&" is an error (NULL) */
+      gchar *amp = regex_replace (out, "&", "&amp;");
+      gchar *lt = regex_replace (amp, "<", "&lt;");
       g_free (out);
-      out = regex_replace (lt, ">", "\\&gt;");
+      out = regex_replace (lt, ">", "&gt;");
       g_free (amp);
       g_free (lt);
     }

@@ -115,6 +115,22 @@ test_reconnect (void)
   g_assert_cmpuint (integ_llm_requests (t->f), ==, 3);
 }
 
+/* Slack's markup characters in a reply are escaped, so the text arrives as written. */
+static void
+test_escape (void)
+{
+  g_autoptr (CloudTest) t = cloud_test_new (
+      CW_FAKE_SLACK, "{\"responses\":[{\"events\":[{\"text\":\"1 < 2 & 3 > 0\"}]}]}");
+  g_autoptr (JsonObject) status = NULL;
+  const gchar *escaped[] = { "1 &lt; 2 &amp; 3 &gt; 0", NULL };
+
+  if (t == NULL)
+    return;
+  status = connect_slack (t);
+  g_free (cw_fake_cloud_inject (t->fake, "D0CHAT", "U0ANN", NULL, "compare"));
+  cloud_expect_bot (t, "D0CHAT", escaped, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -122,5 +138,6 @@ main (int argc, char **argv)
   g_test_add_func ("/integrations/slack/reply", test_reply);
   g_test_add_func ("/integrations/slack/duplicate", test_duplicate);
   g_test_add_func ("/integrations/slack/reconnect", test_reconnect);
+  g_test_add_func ("/integrations/slack/escape", test_escape);
   return g_test_run ();
 }
