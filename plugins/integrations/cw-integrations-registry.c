@@ -125,6 +125,9 @@ static const CwIntegrationField email_fields[] = {
 #ifndef CW_INTEGRATIONS_HAVE_TEAMS
 #define cw_teams_adapter_get_type NULL
 #endif
+#ifndef CW_INTEGRATIONS_HAVE_IMESSAGE
+#define cw_imessage_adapter_get_type NULL
+#endif
 
 static const CwIntegrationPlatform platforms[] = {
   { "whatsapp", "WhatsApp", NULL, whatsapp_fields, 32000, CW_ALLOW_SENDER_STRICT, "allowFrom" },
@@ -132,7 +135,8 @@ static const CwIntegrationPlatform platforms[] = {
   { "telegram", "Telegram", cw_telegram_adapter_get_type, telegram_fields, 4096, CW_ALLOW_CHAT_OPEN,
     "allowedChatIds" },
   { "discord", "Discord", cw_discord_adapter_get_type, discord_fields, 8000, CW_ALLOW_NONE, NULL },
-  { "imessage", "iMessage", NULL, imessage_fields, 5000, CW_ALLOW_SENDER_OPEN, "allowHandles" },
+  { "imessage", "iMessage", cw_imessage_adapter_get_type, imessage_fields, 5000,
+    CW_ALLOW_SENDER_OPEN, "allowHandles" },
   { "teams", "Microsoft Teams", cw_teams_adapter_get_type, teams_fields, 8000, CW_ALLOW_NONE,
     NULL },
   { "irc", "IRC", cw_irc_adapter_get_type, irc_fields, 8000, CW_ALLOW_SENDER_STRICT, "allowFrom" },
