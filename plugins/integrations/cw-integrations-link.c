@@ -474,7 +474,9 @@ on_adapter_connected (GObject *source, GAsyncResult *result, gpointer user_data)
   link->connecting = FALSE;
   if (!ok)
     {
-      g_warning ("%s: connect failed: %s", link->platform->id, error->message);
+      /* a platform out of reach is not a fault of the daemon: it is in the status and, for
+       * a reconnect, in an error event */
+      g_message ("%s: connect failed: %s", link->platform->id, error->message);
       drop_adapter (link);
       set_error (link, error->message);
       if (op->invocation != NULL)
