@@ -583,6 +583,46 @@ notify_parent (CwWorkflowPlugin *self, JsonObject *model)
     cw_wf_engine_child_finished (self, model);
 }
 
+/* The interactions of the run's approval nodes that still wait for an answer. */
+static GPtrArray *
+open_approvals (CwWorkflowRun *run)
+{
+  GPtrArray *ids = g_ptr_array_new_with_free_func (g_free);
+  JsonObject *walkers = walkers_of (run);
+  g_autoptr (GList) wids = json_object_get_members (walkers);
+
+  for (GList *l = wids; l != NULL; l = l->next)
+    {
+      JsonObject *w = cw_wf_obj (walkers, l->data);
+      if (g_strcmp0 (cw_wf_str (w, "status"), "approval") == 0
+          && cw_wf_str (w, "interactionId") != NULL)
+        g_ptr_array_add (ids, g_strdup (cw_wf_str (w, "interactionId")));
+    }
+  return ids;
+}
+
+/* A run that ended (cancelled) answers its open approvals itself, so nobody is asked for a
+ * decision that no longer matters. */
+static void
+withdraw_approvals (CwWorkflowPlugin *self, GPtrArray *ids)
+{
+  CwInteractions *all = cw_context_get_interactions (cw_plugin_get_context (CW_PLUGIN (self)));
+  g_autofree gchar *actor = g_strconcat ("plugin:", cw_plugin_get_name (CW_PLUGIN (self)), NULL);
+
+  for (guint i = 0; i < ids->len; i++)
+    {
+      JsonObject *obj = json_object_new ();
+      g_autoptr (JsonNode) answer = NULL;
+      g_autoptr (GError) error = NULL;
+      json_object_set_boolean_member (obj, "approved", FALSE);
+      json_object_set_string_member (obj, "reason", "The run ended before it was answered");
+      answer = json_node_init_object (json_node_alloc (), obj);
+      json_object_unref (obj);
+      if (!cw_interactions_respond (all, g_ptr_array_index (ids, i), answer, actor, &error))
+        g_debug ("withdrawing %s: %s", (const gchar *) g_ptr_array_index (ids, i), error->message);
+    }
+}
+
 /* Ends the run (completed, failed, cancelled, failed_recoverable) and drops it. */
 static void
 finish_run (CwWorkflowRun *run, const gchar *status, const gchar *error, const gchar *node_id)
@@ -590,6 +630,7 @@ finish_run (CwWorkflowRun *run, const gchar *status, const gchar *error, const g
   CwWorkflowPlugin *self = run->plugin;
   g_autoptr (JsonObject) payload = json_object_new ();
   g_autoptr (JsonObject) model = NULL;
+  g_autoptr (GPtrArray) approvals = NULL;
   const gchar *event;
 
   set_status (run, status);
@@ -622,7 +663,9 @@ finish_run (CwWorkflowRun *run, const gchar *status, const gchar *error, const g
   commit (run, NULL, event, payload);
   remove_jobs (run);
   model = json_object_ref (run->run);
+  approvals = open_approvals (run);
   g_hash_table_remove (self->active, run->id); /* frees run */
+  withdraw_approvals (self, approvals);
   notify_parent (self, model);
 }
 

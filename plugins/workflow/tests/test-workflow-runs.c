@@ -400,6 +400,16 @@ test_approval_after_restart (void)
   g_assert_cmpstr (wf_str (run_of (done3), "status"), ==, "completed");
   g_assert_cmpuint (wf_count_node_runs (done3, "mid", "failed"), ==, 1);
   g_assert_cmpuint (wf_count_node_runs (done3, "no", "succeeded"), ==, 1);
+  /* a cancelled run's approval is no longer pending for anyone */
+  {
+    g_autofree gchar *cancelled = wf_run (f, wf, NULL);
+    g_autoptr (JsonObject) p4 = wf_wait_status (f, cancelled, "paused");
+    g_autofree gchar *asked = pending_approval (f, cancelled);
+    g_autoptr (JsonNode) c = NULL;
+    g_assert_nonnull (asked);
+    c = wf_call (f, "workflow_cancel_run", "{\"runId\":\"%s\"}", cancelled);
+    g_assert_null (pending_approval (f, cancelled));
+  }
 }
 
 static void
