@@ -141,7 +141,7 @@ static const CwIntegrationPlatform platforms[] = {
     NULL },
   { "irc", "IRC", cw_irc_adapter_get_type, irc_fields, 8000, CW_ALLOW_SENDER_STRICT, "allowFrom" },
   { "email", "Email", cw_email_adapter_get_type, email_fields, 8000, CW_ALLOW_SENDER_STRICT,
-    "allowFrom" },
+    "allowFrom", TRUE },
   { NULL, NULL, NULL, NULL, 0, CW_ALLOW_NONE, NULL },
 };
 

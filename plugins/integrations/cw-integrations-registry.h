@@ -44,6 +44,7 @@ typedef struct
   guint max_length;                 /* contract §3.7 */
   CwAllowMode allow_mode;
   const gchar *allow_field;
+  gboolean quiet_queue; /* no "Message received..." notice (a mail per queued mail is noise) */
 } CwIntegrationPlatform;
 
 #define CW_INTEGRATIONS_DEFAULT_DENIAL                                                             \

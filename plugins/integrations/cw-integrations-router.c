@@ -758,6 +758,7 @@ emit_message_in (CwIntegrationsPlugin *self, CwIntegrationsInbound *row)
 static void
 tell_queued (CwIntegrationsPlugin *self, CwIntegrationsInbound *row, const gchar *key)
 {
+  const CwIntegrationPlatform *platform = cw_integrations_platform_lookup (row->platform);
   g_autoptr (GPtrArray) rows = waiting_rows (self, key);
   g_autofree gchar *text = g_strdup_printf (
       "Message received. Processing previous request... (%u in queue)", rows->len);
@@ -767,7 +768,8 @@ tell_queued (CwIntegrationsPlugin *self, CwIntegrationsInbound *row, const gchar
   json_object_set_int_member (data, "queueSize", rows->len);
   json_object_set_int_member (data, "timestamp", cw_now_ms ());
   cw_plugin_emit (CW_PLUGIN (self), "integration:queued", NULL, data);
-  say (self, row, "queued", text);
+  if (platform == NULL || !platform->quiet_queue)
+    say (self, row, "queued", text);
 }
 
 void

@@ -1,0 +1,369 @@
+/* test-integrations-email.c: the email adapter against a real dovecot (IMAP, IDLE) and a
+ * real SMTP server (aiosmtpd, writing what it receives to a Maildir), both from Debian,
+ * started on loopback; mail arrives in the bot's Maildir as a delivery agent would put it.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-integrations-test.h"
+
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#define HELLO_SCRIPT "{\"responses\":[{\"events\":[{\"text\":\"Hello from the fake.\"}]}]}"
+#define MAIL_UID     65534
+
+typedef struct
+{
+  gchar *dir;
+  guint imap_port;
+  guint imaps_port;
+  guint smtp_port;
+  gchar *ca_file;
+  gchar *maildir; /* the bot's inbox */
+  gchar *sent;    /* what the SMTP server received */
+  GSubprocess *dovecot;
+  GSubprocess *smtpd;
+  guint counter;
+} MailServer;
+
+static void
+mail_dirs (const gchar *root, gint uid)
+{
+  static const gchar *const subs[] = { "cur", "new", "tmp", NULL };
+
+  for (guint i = 0; subs[i] != NULL; i++)
+    {
+      g_autofree gchar *sub = g_build_filename (root, subs[i], NULL);
+      g_assert_cmpint (g_mkdir_with_parents (sub, 0777), ==, 0);
+      g_assert_cmpint (g_chmod (sub, 0777), ==, 0);
+      if (uid >= 0)
+        g_assert_cmpint (chown (sub, uid, uid), ==, 0);
+    }
+}
+
+static void
+dovecot_spawn (MailServer *m)
+{
+  g_autofree gchar *dovecot = integ_find_program ("dovecot");
+  g_autofree gchar *conf = g_build_filename (m->dir, "dovecot.conf", NULL);
+  g_autoptr (GError) error = NULL;
+
+  m->dovecot
+      = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                          &error, dovecot, "-F", "-c", conf, NULL);
+  g_assert_no_error (error);
+  integ_wait_port (m->imap_port);
+  integ_wait_port (m->imaps_port);
+}
+
+static void
+dovecot_stop (MailServer *m)
+{
+  if (m->dovecot == NULL)
+    return;
+  g_subprocess_send_signal (m->dovecot, SIGTERM);
+  g_subprocess_wait (m->dovecot, NULL, NULL);
+  g_clear_object (&m->dovecot);
+}
+
+static void
+smtpd_spawn (MailServer *m)
+{
+  g_autofree gchar *script = g_test_build_filename (G_TEST_DIST, "data", "smtp-server.py", NULL);
+  g_autofree gchar *port = g_strdup_printf ("%u", m->smtp_port);
+  g_autofree gchar *cert = g_build_filename (m->dir, "cert.pem", NULL);
+  g_autofree gchar *key = g_build_filename (m->dir, "key.pem", NULL);
+  g_autoptr (GError) error = NULL;
+
+  m->smtpd
+      = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                          &error, "/usr/bin/python3", script, port, m->sent, cert, key, NULL);
+  g_assert_no_error (error);
+  integ_wait_port (m->smtp_port);
+}
+
+static MailServer *
+mail_server_start (void)
+{
+  MailServer *m = g_new0 (MailServer, 1);
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *conf = NULL, *passwd = NULL, *text = NULL, *home = NULL;
+
+  m->dir = g_dir_make_tmp ("cw-mail-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (m->dir, 0755), ==, 0);
+  integ_make_cert (m->dir);
+  m->ca_file = g_build_filename (m->dir, "cert.pem", NULL);
+  m->imap_port = integ_free_port ();
+  m->imaps_port = integ_free_port ();
+  m->smtp_port = integ_free_port ();
+  home = g_build_filename (m->dir, "mail", "bot", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (home, 0777), ==, 0);
+  g_assert_cmpint (chown (home, MAIL_UID, MAIL_UID), ==, 0);
+  m->maildir = g_build_filename (home, "Maildir", NULL);
+  mail_dirs (m->maildir, MAIL_UID);
+  g_assert_cmpint (chown (m->maildir, MAIL_UID, MAIL_UID), ==, 0);
+  m->sent = g_build_filename (m->dir, "sent", NULL);
+  mail_dirs (m->sent, -1);
+  passwd = g_build_filename (m->dir, "passwd", NULL);
+  g_assert_true (g_file_set_contents (passwd, "bot@example.test:{PLAIN}botpass\n", -1, NULL));
+  g_assert_cmpint (g_chmod (passwd, 0644), ==, 0);
+  text = g_strdup_printf (
+      "protocols = imap\nlisten = 127.0.0.1\nbase_dir = %1$s/run\nstate_dir = %1$s/state\n"
+      "log_path = %1$s/dovecot.log\nssl = yes\nssl_cert = <%1$s/cert.pem\n"
+      "ssl_key = <%1$s/key.pem\nssl_dh = </usr/share/dovecot/dh.pem\n"
+      "disable_plaintext_auth = no\nauth_mechanisms = plain login\n"
+      "mail_location = maildir:~/Maildir\nfirst_valid_uid = 1\n"
+      "passdb {\n  driver = passwd-file\n  args = %1$s/passwd\n}\n"
+      "userdb {\n  driver = static\n  args = uid=%2$d gid=%2$d home=%1$s/mail/bot\n}\n"
+      "service imap-login {\n  inet_listener imap {\n    port = %3$u\n  }\n"
+      "  inet_listener imaps {\n    port = %4$u\n    ssl = yes\n  }\n}\n",
+      m->dir, MAIL_UID, m->imap_port, m->imaps_port);
+  conf = g_build_filename (m->dir, "dovecot.conf", NULL);
+  g_assert_true (g_file_set_contents (conf, text, -1, NULL));
+  dovecot_spawn (m);
+  smtpd_spawn (m);
+  return m;
+}
+
+static void
+mail_server_free (MailServer *m)
+{
+  dovecot_stop (m);
+  if (m->smtpd != NULL)
+    {
+      g_subprocess_send_signal (m->smtpd, SIGTERM);
+      g_subprocess_wait (m->smtpd, NULL, NULL);
+      g_clear_object (&m->smtpd);
+    }
+  cw_test_rm_rf (m->dir);
+  g_free (m->dir);
+  g_free (m->ca_file);
+  g_free (m->maildir);
+  g_free (m->sent);
+  g_free (m);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MailServer, mail_server_free)
+
+/* Puts a mail in the bot's inbox, as a delivery agent does. */
+static void
+deliver (MailServer *m, const gchar *from, const gchar *message_id, const gchar *subject,
+         const gchar *body)
+{
+  g_autofree gchar *name
+      = g_strdup_printf ("%" G_GINT64_FORMAT ".M%uP%d.test", cw_now_ms (), ++m->counter, getpid ());
+  g_autofree gchar *tmp = g_build_filename (m->maildir, "tmp", name, NULL);
+  g_autofree gchar *dest = g_build_filename (m->maildir, "new", name, NULL);
+  g_autofree gchar *text
+      = g_strdup_printf ("From: Alice Example <%s>\r\nTo: bot@example.test\r\nSubject: %s\r\n"
+                         "Message-ID: %s\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\n"
+                         "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                         "%s\r\n\r\nOn Mon, someone wrote:\r\n> old text\r\n",
+                         from, subject, message_id, body);
+
+  g_assert_true (g_file_set_contents (tmp, text, -1, NULL));
+  g_assert_cmpint (chown (tmp, MAIL_UID, MAIL_UID), ==, 0);
+  g_assert_cmpint (g_rename (tmp, dest), ==, 0);
+}
+
+/* Every mail the SMTP server received, oldest first. */
+static GPtrArray *
+sent_mails (MailServer *m)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autofree gchar *new_dir = g_build_filename (m->sent, "new", NULL);
+  g_autoptr (GDir) dir = g_dir_open (new_dir, 0, NULL);
+  const gchar *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree gchar *path = g_build_filename (new_dir, g_ptr_array_index (names, i), NULL);
+      gchar *text = NULL;
+      if (g_file_get_contents (path, &text, NULL, NULL))
+        g_ptr_array_add (out, text);
+    }
+  return out;
+}
+
+static GPtrArray *
+wait_sent (MailServer *m, guint n)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+
+  for (;;)
+    {
+      GPtrArray *mails = sent_mails (m);
+      if (mails->len >= n)
+        return mails;
+      g_ptr_array_unref (mails);
+      if (g_get_monotonic_time () > deadline)
+        g_error ("fewer than %u mails were sent in 20 s", n);
+      g_usleep (50000);
+    }
+}
+
+static void
+connect_email (AgentFixture *f, MailServer *m, const gchar *imap_tls, guint imap_port,
+               const gchar *smtp_tls)
+{
+  g_autoptr (JsonNode) status = integ_call (
+      f, "integration_connect",
+      "{\"platform\":\"email\",\"config\":{\"imapHost\":\"127.0.0.1\",\"imapPort\":%u,"
+      "\"smtpHost\":\"127.0.0.1\",\"smtpPort\":%u,\"tls\":\"%s\",\"tlsCaFile\":\"%s\","
+      "\"username\":\"bot@example.test\",\"password\":\"botpass\",\"folder\":null,"
+      "\"fromAddress\":null,\"allowFrom\":[\"*@example.org\"]}}",
+      imap_port, m->smtp_port, imap_tls, m->ca_file);
+
+  (void) smtp_tls;
+  g_assert_true (json_object_get_boolean_member (cw_test_obj (status), "connected"));
+  g_assert_cmpstr (json_object_get_string_member (cw_test_obj (status), "identityName"), ==,
+                   "bot@example.test");
+}
+
+static gchar *
+header (const gchar *mail, const gchar *name)
+{
+  g_autofree gchar *pattern = g_strdup_printf ("(?m)^%s: (.*?)\\r?$", name);
+  g_autoptr (GRegex) re = g_regex_new (pattern, 0, 0, NULL);
+  g_autoptr (GMatchInfo) match = NULL;
+
+  if (!g_regex_match (re, mail, 0, &match))
+    return NULL;
+  return g_match_info_fetch (match, 1);
+}
+
+static void
+test_reply (void)
+{
+  g_autoptr (AgentFixture) f = integ_fixture_new (HELLO_SCRIPT);
+  g_autoptr (MailServer) m = NULL;
+  g_autoptr (GPtrArray) mails = NULL, later = NULL;
+  g_autofree gchar *to = NULL, *subject = NULL, *irt = NULL, *refs = NULL, *sent = NULL;
+  g_autoptr (GPtrArray) requests = NULL;
+
+  if (f == NULL)
+    return;
+  m = mail_server_start ();
+  /* Old mail: there before the first connect, never answered. */
+  deliver (m, "alice@example.org", "<old@example.org>", "Old", "from last week");
+  connect_email (f, m, "none", m->imap_port, "none");
+  deliver (m, "alice@example.org", "<m1@example.org>", "Plans", "What is the plan?");
+  mails = wait_sent (m, 1);
+  to = header (mails->pdata[0], "To");
+  subject = header (mails->pdata[0], "Subject");
+  irt = header (mails->pdata[0], "In-Reply-To");
+  refs = header (mails->pdata[0], "References");
+  g_assert_cmpstr (to, ==, "<alice@example.org>");
+  g_assert_cmpstr (subject, ==, "Re: Plans");
+  g_assert_cmpstr (irt, ==, "<m1@example.org>");
+  g_assert_cmpstr (refs, ==, "<m1@example.org>");
+  g_assert_nonnull (strstr (mails->pdata[0], "Hello from the fake."));
+  g_assert_cmpuint (integ_llm_requests (f), ==, 1);
+  requests = agent_fixture_llm_requests (f);
+  {
+    JsonObject *body = json_object_get_object_member (g_ptr_array_index (requests, 0), "body");
+    JsonArray *messages = json_object_get_array_member (body, "messages");
+    JsonObject *last
+        = json_array_get_object_element (messages, json_array_get_length (messages) - 1);
+    /* Without the quoted text below the reply. */
+    g_assert_cmpstr (json_object_get_string_member (last, "content"), ==,
+                     "[Email | Alice Example]: What is the plan?");
+  }
+  /* A stranger is told no. */
+  deliver (m, "mallory@elsewhere.net", "<x1@elsewhere.net>", "Hi", "let me in");
+  later = wait_sent (m, 2);
+  g_assert_nonnull (strstr (later->pdata[1], "To: <mallory@elsewhere.net>"));
+  g_assert_nonnull (strstr (later->pdata[1], "You are not authorized"));
+  g_assert_cmpuint (integ_llm_requests (f), ==, 1);
+}
+
+static void
+test_duplicate (void)
+{
+  g_autoptr (AgentFixture) f = integ_fixture_new (HELLO_SCRIPT);
+  g_autoptr (MailServer) m = NULL;
+  g_autoptr (GPtrArray) mails = NULL, after = NULL;
+
+  if (f == NULL)
+    return;
+  m = mail_server_start ();
+  connect_email (f, m, "none", m->imap_port, "none");
+  /* The same mail twice (a resend, a second delivery path): one answer. */
+  deliver (m, "alice@example.org", "<same@example.org>", "Twice", "only once please");
+  deliver (m, "alice@example.org", "<same@example.org>", "Twice", "only once please");
+  deliver (m, "alice@example.org", "<other@example.org>", "Other", "and this one");
+  mails = wait_sent (m, 2);
+  g_usleep (1500000);
+  after = sent_mails (m);
+  g_assert_cmpuint (after->len, ==, 2);
+  g_assert_cmpuint (integ_llm_requests (f), ==, 2);
+}
+
+static void
+test_backlog (void)
+{
+  g_autoptr (AgentFixture) f = integ_fixture_new (HELLO_SCRIPT);
+  g_autoptr (MailServer) m = NULL;
+  g_autoptr (GPtrArray) mails = NULL, after = NULL;
+  g_autoptr (JsonObject) down = NULL, up = NULL;
+
+  if (f == NULL)
+    return;
+  m = mail_server_start ();
+  connect_email (f, m, "none", m->imap_port, "none");
+  deliver (m, "alice@example.org", "<b0@example.org>", "Before", "before the outage");
+  g_ptr_array_unref (wait_sent (m, 1));
+  dovecot_stop (m);
+  down = integ_wait_connected (f, "email", FALSE);
+  g_assert_cmpstr (json_object_get_string_member (down, "health"), ==, "unhealthy");
+  /* Mail keeps arriving while IMAP is down. */
+  deliver (m, "alice@example.org", "<b1@example.org>", "During 1", "first while down");
+  deliver (m, "alice@example.org", "<b2@example.org>", "During 2", "second while down");
+  dovecot_spawn (m);
+  integ_set_clock (f, integ_t0 () + 10 * 60 * 1000);
+  up = integ_wait_connected (f, "email", TRUE);
+  mails = wait_sent (m, 3);
+  g_usleep (1500000);
+  after = sent_mails (m);
+  g_assert_cmpuint (after->len, ==, 3);
+  g_assert_cmpuint (integ_llm_requests (f), ==, 3);
+  g_assert_nonnull (strstr (after->pdata[1], "In-Reply-To: <b1@example.org>"));
+  g_assert_nonnull (strstr (after->pdata[2], "In-Reply-To: <b2@example.org>"));
+}
+
+static void
+test_tls (void)
+{
+  g_autoptr (AgentFixture) f = integ_fixture_new (HELLO_SCRIPT);
+  g_autoptr (MailServer) m = NULL;
+  g_autoptr (GPtrArray) mails = NULL;
+  g_autoptr (JsonNode) status = NULL;
+
+  if (f == NULL)
+    return;
+  m = mail_server_start ();
+  /* IMAP and SMTP both upgraded with STARTTLS, checked against the test CA. */
+  connect_email (f, m, "starttls", m->imap_port, "starttls");
+  deliver (m, "alice@example.org", "<t1@example.org>", "Secure", "over TLS");
+  /* The SMTP server took the mail only after STARTTLS and AUTH with the stored password. */
+  mails = wait_sent (m, 1);
+  g_assert_nonnull (strstr (mails->pdata[0], "In-Reply-To: <t1@example.org>"));
+  /* And IMAPS from the first byte. */
+  status = integ_call (f, "integration_disconnect", "{\"platform\":\"email\"}");
+  connect_email (f, m, "tls", m->imaps_port, "none");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/integrations/email/reply", test_reply);
+  g_test_add_func ("/integrations/email/duplicate", test_duplicate);
+  g_test_add_func ("/integrations/email/backlog", test_backlog);
+  g_test_add_func ("/integrations/email/tls", test_tls);
+  return g_test_run ();
+}
