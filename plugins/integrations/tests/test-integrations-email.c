@@ -166,6 +166,19 @@ deliver (MailServer *m, const gchar *from, const gchar *message_id, const gchar 
   g_assert_cmpint (g_rename (tmp, dest), ==, 0);
 }
 
+/* Python's Maildir names are <seconds>.M<microseconds>P<pid>Q<count>.<host>, the count
+ * increasing per process and the microseconds not zero-padded: order by the count. */
+static gint
+by_delivery (gconstpointer a, gconstpointer b)
+{
+  const gchar *qa = strchr (*(const gchar *const *) a, 'Q');
+  const gchar *qb = strchr (*(const gchar *const *) b, 'Q');
+  gint64 na = qa != NULL ? g_ascii_strtoll (qa + 1, NULL, 10) : 0;
+  gint64 nb = qb != NULL ? g_ascii_strtoll (qb + 1, NULL, 10) : 0;
+
+  return na < nb ? -1 : na > nb;
+}
+
 /* Every mail the SMTP server received, oldest first. */
 static GPtrArray *
 sent_mails (MailServer *m)
@@ -178,7 +191,7 @@ sent_mails (MailServer *m)
 
   while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
     g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (names, by_delivery);
   for (guint i = 0; i < names->len; i++)
     {
       g_autofree gchar *path = g_build_filename (new_dir, g_ptr_array_index (names, i), NULL);
