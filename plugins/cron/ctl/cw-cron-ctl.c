@@ -260,9 +260,11 @@ print_run (JsonObject *run)
             ? g_strdup_printf ("%.1fs", json_object_get_int_member (run, "durationMs") / 1000.0)
             : g_strdup ("-");
   const gchar *detail = str (run, "error", str (run, "summary", ""));
+  const gchar *result
+      = str (run, "result", json_object_has_member (run, "retryAt") ? "retrying" : "running");
 
-  g_print ("%-22s %-12s %-16s %-16s %8s  %s\n", str (run, "id", "?"),
-           str (run, "result", "running"), scheduled, started, duration, detail);
+  g_print ("%-22s %-12s %-16s %-16s %8s  %s\n", str (run, "id", "?"), result, scheduled, started,
+           duration, detail);
 }
 
 static int

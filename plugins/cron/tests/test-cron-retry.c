@@ -6,6 +6,7 @@
 #include "cw-cron-test.h"
 
 #include <signal.h>
+#include <string.h>
 
 #define HOUR   G_GINT64_CONSTANT (3600000)
 #define MINUTE G_GINT64_CONSTANT (60000)
@@ -93,6 +94,13 @@ test_unreachable_is_retried (void)
   g_assert_nonnull (cron_str (attempt, "sessionId"));
   g_assert_cmpstr (cron_str (attempt, "sessionId"), !=, "");
 
+  {
+    /* coworkctl says so */
+    const gchar *args[] = { "cron", "runs", id, NULL };
+    g_autofree gchar *table = agent_run_ctl (f, NULL, args);
+    g_assert_nonnull (strstr (table, " retrying "));
+    g_assert_nonnull (strstr (table, "cannot reach lmstudio"));
+  }
   /* not yet: 59 s later nothing happens */
   cron_set_clock (f, at + MINUTE - 1000);
   g_clear_pointer (&runs, json_array_unref);
