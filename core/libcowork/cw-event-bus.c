@@ -39,7 +39,7 @@ struct _CwEventBus
   gint64 last_seq;       /* handed out */
   gint64 stored_seq;     /* stored and delivered */
   gint64 pruned_through; /* every seq <= this that existed is deleted */
-  /* CwEvent, oldest first from ring_head (the slots before it are empty): at most
+  /* RingEntry, oldest first from ring_head (the slots before it are empty): at most
    * retention.ring_size events and about retention.ring_bytes of their JSON text */
   GPtrArray *ring;
   guint ring_head;
@@ -118,7 +118,7 @@ cw_event_bus_finalize (GObject *object)
   g_list_free_full (self->listeners, (GDestroyNotify) listener_free);
   g_ptr_array_unref (self->subscribers);
   for (guint i = self->ring_head; i < self->ring->len; i++)
-    cw_event_unref (g_ptr_array_index (self->ring, i));
+    g_free (g_ptr_array_index (self->ring, i));
   g_ptr_array_unref (self->ring);
   g_ptr_array_unref (self->pending);
   g_hash_table_unref (self->correlation);
@@ -257,6 +257,16 @@ correlation_for (CwEventBus *self, const gchar *type, const gchar *session_id, J
   return value;
 }
 
+/* What the ring keeps of an event: its seq and JSON line, one allocation. Not the event
+ * itself, whose parsed data is several times the size of its text and is needed only while
+ * listeners and subscribers still hold it. */
+typedef struct
+{
+  gint64 seq;
+  gsize len;
+  gchar json[];
+} RingEntry;
+
 static guint
 ring_count (CwEventBus *self)
 {
@@ -266,14 +276,12 @@ ring_count (CwEventBus *self)
 static void
 ring_drop_oldest (CwEventBus *self)
 {
-  CwEvent *oldest = g_ptr_array_index (self->ring, self->ring_head);
-  gsize len;
+  RingEntry *oldest = g_ptr_array_index (self->ring, self->ring_head);
 
-  cw_event_to_json (oldest, &len);
-  self->ring_bytes -= len;
-  cw_event_unref (oldest);
+  self->ring_bytes -= oldest->len;
+  g_free (oldest);
   g_ptr_array_index (self->ring, self->ring_head++) = NULL;
-  /* Slide the events down once half of the array is empty slots. */
+  /* Slide the entries down once half of the array is empty slots. */
   if (self->ring_head >= 64 && self->ring_head * 2 >= self->ring->len)
     {
       guint n = ring_count (self);
@@ -290,16 +298,20 @@ static void
 ring_push (CwEventBus *self, CwEvent *event)
 {
   gsize len;
+  const gchar *json = cw_event_to_json (event, &len);
+  RingEntry *entry = g_malloc (sizeof (RingEntry) + len);
 
-  cw_event_to_json (event, &len);
-  g_ptr_array_add (self->ring, cw_event_ref (event));
+  entry->seq = cw_event_get_seq (event);
+  entry->len = len;
+  memcpy (entry->json, json, len);
+  g_ptr_array_add (self->ring, entry);
   self->ring_bytes += len;
   while (ring_count (self) > self->retention.ring_size
          || (self->ring_bytes > self->retention.ring_bytes && ring_count (self) > 1))
     ring_drop_oldest (self);
 }
 
-static CwEvent *
+static const RingEntry *
 ring_at (CwEventBus *self, guint i)
 {
   return g_ptr_array_index (self->ring, self->ring_head + i);
@@ -793,7 +805,7 @@ ring_find_after (CwEventBus *self, gint64 after_seq)
   while (lo < hi)
     {
       guint mid = lo + (hi - lo) / 2;
-      if (cw_event_get_seq (ring_at (self, mid)) <= after_seq)
+      if (ring_at (self, mid)->seq <= after_seq)
         lo = mid + 1;
       else
         hi = mid;
@@ -829,7 +841,7 @@ cw_event_bus_get_events_since_json (CwEventBus *self, gint64 after_seq, gint64 l
   limit = CLAMP (limit, 1, REPLAY_LIMIT_MAX);
   after_seq = MAX (after_seq, 0);
   cursor = cw_event_bus_get_cursor (self);
-  ring_oldest = ring_count (self) > 0 ? cw_event_get_seq (ring_at (self, 0)) : cursor + 1;
+  ring_oldest = ring_count (self) > 0 ? ring_at (self, 0)->seq : cursor + 1;
 
   if (after_seq + 1 >= ring_oldest)
     {
@@ -839,14 +851,13 @@ cw_event_bus_get_events_since_json (CwEventBus *self, gint64 after_seq, gint64 l
 
       for (guint i = first; i < first + n; i++)
         {
-          gsize len;
-          const gchar *json = cw_event_to_json (ring_at (self, i), &len);
+          const RingEntry *entry = ring_at (self, i);
           if (i > first)
             g_string_append_c (out, ',');
-          g_string_append_len (out, json, len);
+          g_string_append_len (out, entry->json, entry->len);
         }
       has_more = ring_count (self) - first > n;
-      next_cursor = has_more ? cw_event_get_seq (ring_at (self, first + n - 1)) : cursor;
+      next_cursor = has_more ? ring_at (self, first + n - 1)->seq : cursor;
     }
   else
     {
