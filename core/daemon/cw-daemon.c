@@ -9,6 +9,7 @@
 #include "cw-daemon-private.h"
 #include "cw-interaction-commands-private.h"
 #include "cw-lock-private.h"
+#include "cw-memory-trim-private.h"
 #include "cw-peer-policy-private.h"
 #include "cw-service-commands-private.h"
 #include "cw-sd-notify-private.h"
@@ -40,6 +41,7 @@ struct _CwDaemon
   gint64 ready_at_us;
   gboolean ready;
   CwSdWatchdog *watchdog;
+  CwMemoryTrim *trim;
 };
 
 G_DEFINE_FINAL_TYPE (CwDaemon, cw_daemon, G_TYPE_OBJECT)
@@ -147,6 +149,7 @@ phase_store (CwDaemon *self, GError **error)
                                                    CW_EVENT_STORE_WAIT_MS),
                                 0, G_MAXINT));
   cw_command_registry_set_event_bus (self->registry, self->bus);
+  self->trim = cw_memory_trim_new (self->bus, self->store);
   self->context = cw_context_new (self->registry, self->bus, self->store, self->config);
   self->scheduler = cw_scheduler_new (self->store, error);
   if (self->scheduler == NULL || !cw_test_clock_setup (self->scheduler, self->registry, error))
@@ -385,6 +388,7 @@ cw_daemon_stop (CwDaemon *self)
     cw_context_set_http_server (self->context, NULL);
   g_clear_object (&self->http);
   g_clear_object (&self->context);
+  g_clear_pointer (&self->trim, cw_memory_trim_free);
   g_clear_object (&self->bus);
   g_clear_object (&self->registry);
   g_clear_object (&self->store);
@@ -459,6 +463,7 @@ cw_daemon_get_health (CwDaemon *self)
   json_object_set_object_member (obj, "events", cw_event_bus_get_health (self->bus));
   json_object_set_object_member (obj, "scheduler", scheduler_health (self));
   json_object_set_object_member (obj, "watchdog", cw_sd_watchdog_get_health (self->watchdog));
+  json_object_set_object_member (obj, "memory", cw_memory_trim_get_health (self->trim));
   json_object_set_object_member (obj, "http", cw_http_server_get_health (self->http));
   json_object_set_object_member (obj, "socket", cw_transport_socket_get_health (self->socket));
   if (cw_context_get_secrets (self->context) != NULL)

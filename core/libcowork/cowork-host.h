@@ -23,6 +23,19 @@ G_BEGIN_DECLS
 CwStore *cw_store_open (const gchar *path, GError **error);
 
 /**
+ * cw_store_release_memory:
+ * @self: a #CwStore
+ *
+ * Gives back what the connection holds but does not need between statements: the values
+ * still bound to its cached statements (a multi-MiB text bound once stays until the
+ * statement's next use) and SQLite's unused page-cache pages. Statements in the middle of a
+ * step are left alone. For quiet moments; the next statements run as before.
+ *
+ * Since: 1.0
+ */
+void cw_store_release_memory (CwStore *self);
+
+/**
  * cw_store_get_path:
  * @self: a #CwStore
  *

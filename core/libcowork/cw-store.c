@@ -202,6 +202,20 @@ cw_store_prepare (CwStore *self, const gchar *sql, GError **error)
   return stmt;
 }
 
+void
+cw_store_release_memory (CwStore *self)
+{
+  GHashTableIter iter;
+  sqlite3_stmt *stmt;
+
+  g_return_if_fail (CW_IS_STORE (self));
+  g_hash_table_iter_init (&iter, self->statements);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &stmt))
+    if (!sqlite3_stmt_busy (stmt))
+      sqlite3_clear_bindings (stmt);
+  sqlite3_db_release_memory (self->db);
+}
+
 sqlite3 *
 cw_store_get_db (CwStore *self)
 {

@@ -621,6 +621,38 @@ test_sd_notify (void)
   close (fd);
 }
 
+/* After about a MiB of events and a quiet moment the daemon gives back the memory it holds
+ * but does not use (daemon_health counts it); a few small events do not. */
+static void
+test_memory_trim_when_quiet (void)
+{
+  g_autoptr (CwTestDaemon) d = cw_test_daemon_new ();
+  g_autoptr (CwClient) c = NULL;
+  g_autofree gchar *text = g_strnfill (100 * 1024, 'm');
+  gint64 trims = -1;
+
+  cw_test_daemon_start (d);
+  c = cw_test_daemon_connect (d);
+  echo (c, "small");
+  g_usleep (600 * G_TIME_SPAN_MILLISECOND);
+  {
+    g_autoptr (JsonNode) health = cw_test_daemon_call (c, "daemon_health", NULL);
+    JsonObject *memory = json_object_get_object_member (obj (health), "memory");
+    g_assert_cmpint (json_object_get_int_member (memory, "trims"), ==, 0);
+  }
+  for (guint i = 0; i < 12; i++)
+    echo (c, text);
+  for (guint i = 0; i < 100 && trims < 1; i++)
+    {
+      g_autoptr (JsonNode) health = NULL;
+      g_usleep (50 * G_TIME_SPAN_MILLISECOND);
+      health = cw_test_daemon_call (c, "daemon_health", NULL);
+      trims = json_object_get_int_member (json_object_get_object_member (obj (health), "memory"),
+                                          "trims");
+    }
+  g_assert_cmpint (trims, ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -637,5 +669,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/daemon/files-and-permissions", test_files_and_permissions);
   g_test_add_func ("/cowork/daemon/slow-client-gets-resync", test_slow_client_gets_resync);
   g_test_add_func ("/cowork/daemon/sd-notify", test_sd_notify);
+  g_test_add_func ("/cowork/daemon/memory-trim-when-quiet", test_memory_trim_when_quiet);
   return g_test_run ();
 }

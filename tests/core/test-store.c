@@ -1,4 +1,5 @@
-/* test-store.c: per-owner migrations, and upgrading a database file from an older schema.
+/* test-store.c: per-owner migrations, upgrading a database file from an older schema, and
+ * giving back the memory a cached statement holds.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cowork-host.h"
 #include "cw-test-daemon.h"
@@ -223,6 +224,46 @@ test_open_unwritable (void)
   g_assert_nonnull (error);
 }
 
+/* A large text bound once stays with its cached statement until the next use; releasing
+ * gives it back, and the statement still works afterwards. */
+static void
+test_release_memory (void)
+{
+  g_autofree gchar *dir = NULL;
+  g_autofree gchar *db = temp_db (&dir);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwStore) store = cw_store_open (db, &error);
+  g_autofree gchar *big = g_strnfill (4 * 1024 * 1024, 'x');
+  const gchar *sql = "INSERT INTO notes (body) VALUES (?1)";
+  sqlite3_stmt *stmt;
+  sqlite3_int64 held, released;
+
+  g_assert_no_error (error);
+  g_assert_true (
+      cw_store_exec (store, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)", &error));
+  stmt = cw_store_prepare (store, sql, &error);
+  g_assert_nonnull (stmt);
+  sqlite3_bind_text (stmt, 1, big, -1, SQLITE_TRANSIENT);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_DONE);
+  sqlite3_reset (stmt);
+  held = sqlite3_memory_used ();
+  cw_store_release_memory (store);
+  released = sqlite3_memory_used ();
+  g_assert_cmpint (held - released, >=, 4 * 1024 * 1024);
+
+  stmt = cw_store_prepare (store, sql, &error);
+  sqlite3_bind_text (stmt, 1, "small", -1, SQLITE_STATIC);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_DONE);
+  sqlite3_reset (stmt);
+  stmt = cw_store_prepare (store, "SELECT count(*), max(length(body)) FROM notes", &error);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_assert_cmpint (sqlite3_column_int (stmt, 0), ==, 2);
+  g_assert_cmpint (sqlite3_column_int (stmt, 1), ==, 4 * 1024 * 1024);
+  sqlite3_reset (stmt);
+  g_clear_object (&store);
+  cw_test_rm_rf (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -232,5 +273,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/store/owner-migrations", test_owner_migrations);
   g_test_add_func ("/cowork/store/upgrade-core-v1-file", test_upgrade_core_v1_file);
   g_test_add_func ("/cowork/store/open-unwritable", test_open_unwritable);
+  g_test_add_func ("/cowork/store/release-memory", test_release_memory);
   return g_test_run ();
 }
