@@ -151,6 +151,15 @@ test_webhooks (void)
   r = post (url, body, NULL);
   g_assert_cmpuint (r.status, ==, 401);
   g_free (r.body);
+  /* an endpoint key nobody published */
+  {
+    g_autofree gchar *unknown = g_strdup (url);
+    g_autoptr (GString) u = g_string_new (unknown);
+    g_string_replace (u, "/deploy", "/nobody", 0);
+    r = post (u->str, body, NULL);
+    g_assert_cmpuint (r.status, ==, 404);
+    g_free (r.body);
+  }
   /* bearer */
   r = post (bearer_url, "{}", (const gchar *const[]){ "Authorization", "Bearer tok-123", NULL });
   g_assert_cmpuint (r.status, ==, 202);
