@@ -1,5 +1,5 @@
 /* cw-bench-cron.c: the cron plugin with 10,000 jobs in the real daemon (agent and cron
- * plugins, the wall clock): creating them, the daemon's wake-ups while they wait, the round
+ * plugins, the wall clock): creating them, the daemon's wake-ups and CPU while they wait, the round
  * trips of cron_list_jobs and cron_get_status, and how late scheduled runs start (the run's
  * startedAt minus its scheduledAt) for one-shots firing among them. The provider points at
  * a closed port, so a run ends at the provider: what is measured is the cron side.
@@ -7,6 +7,7 @@
 #include "cw-bench-util.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #define JOBS   10000
 #define FIRING 200  /* one-shots among the waiting jobs */
@@ -25,13 +26,32 @@ call (CwClient *c, const gchar *command, const gchar *params_json)
   return r;
 }
 
-/* Wake-ups per minute over @seconds. */
-static gdouble
-wakeups_per_minute (const gchar *pid, guint seconds)
+/* User and system CPU time of process @pid so far, in clock ticks. */
+static gint64
+cpu_ticks (const gchar *pid)
 {
-  gint64 before = cw_bench_wakeups (pid);
+  g_autofree gchar *path = g_build_filename ("/proc", pid, "stat", NULL);
+  g_autofree gchar *text = NULL;
+  g_auto (GStrv) fields = NULL;
+  const gchar *after_name;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL) || (after_name = strrchr (text, ')')) == NULL)
+    return 0;
+  /* after "pid (comm)": state is field 3, utime 14 and stime 15 */
+  fields = g_strsplit (after_name + 2, " ", -1);
+  if (g_strv_length (fields) < 13)
+    return 0;
+  return g_ascii_strtoll (fields[11], NULL, 10) + g_ascii_strtoll (fields[12], NULL, 10);
+}
+
+/* Wake-ups per minute over @seconds, and the CPU used meanwhile in % of one core. */
+static gdouble
+wakeups_per_minute (const gchar *pid, guint seconds, gdouble *cpu_percent)
+{
+  gint64 before = cw_bench_wakeups (pid), ticks = cpu_ticks (pid);
 
   g_usleep (seconds * G_USEC_PER_SEC);
+  *cpu_percent = (cpu_ticks (pid) - ticks) * 100.0 / sysconf (_SC_CLK_TCK) / seconds;
   return (cw_bench_wakeups (pid) - before) * 60.0 / seconds;
 }
 
@@ -159,8 +179,8 @@ main (int argc, char **argv)
   g_autoptr (JsonNode) config = NULL, sub = NULL;
   g_autoptr (GArray) late = NULL;
   const gchar *pid = g_subprocess_get_identifier (d->proc);
-  gdouble start, floor, idle;
-  gchar value[96], floor_value[48];
+  gdouble start, floor, idle, floor_cpu, idle_cpu;
+  gchar value[96], floor_value[64];
   Firing firing;
 
   g_mkdir_with_parents (workdir, 0700);
@@ -172,7 +192,7 @@ main (int argc, char **argv)
 
   /* The floor: the same daemon without jobs. */
   g_usleep (G_USEC_PER_SEC);
-  floor = wakeups_per_minute (pid, 5);
+  floor = wakeups_per_minute (pid, 5, &floor_cpu);
 
   start = cw_bench_now_us ();
   create_jobs (c, JOBS, yearly_job, workdir);
@@ -181,10 +201,11 @@ main (int argc, char **argv)
   cw_bench_row ("cron: create 10,000 jobs (200 requests in flight)", value, NULL, NULL, TRUE);
 
   g_usleep (2 * G_USEC_PER_SEC); /* the rows are written and checkpointed */
-  idle = wakeups_per_minute (pid, 10);
-  g_snprintf (value, sizeof value, "%.0f / min", idle);
-  g_snprintf (floor_value, sizeof floor_value, "%.0f / min (no jobs)", floor);
-  cw_bench_row ("cron: daemon wake-ups while 10,000 jobs wait", value, floor_value,
+  idle = wakeups_per_minute (pid, 10, &idle_cpu);
+  g_snprintf (value, sizeof value, "%.0f / min, CPU %.2f %%", idle, idle_cpu);
+  g_snprintf (floor_value, sizeof floor_value, "%.0f / min, CPU %.2f %% (no jobs)", floor,
+              floor_cpu);
+  cw_bench_row ("cron: daemon wake-ups and idle CPU while 10,000 jobs wait", value, floor_value,
                 "no more than the floor", idle <= floor);
 
   round_trip_row (d, "cron: cron_list_jobs with 10,000 jobs", "cron_list_jobs", "p50 < 100 ms",
