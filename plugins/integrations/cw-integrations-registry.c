@@ -26,7 +26,12 @@ static const CwIntegrationField whatsapp_fields[] = {
   { "senderPolicy", CW_FIELD_ENUM, FALSE, FALSE, "allowlist", 0, 0, "allowlist" },
   { "allowFrom", CW_FIELD_STRV, FALSE, FALSE, NULL, 0, 0, NULL },
   DENIAL,
-  API_BASE (NULL),
+  /* the WhatsApp Cloud API (adapters/whatsapp); the adapter names what is missing */
+  { "phoneNumberId", CW_FIELD_STRING, FALSE, FALSE, NULL, 0, 0, NULL },
+  { "accessToken", CW_FIELD_STRING, TRUE, FALSE, NULL, 0, 0, NULL },
+  { "appSecret", CW_FIELD_STRING, TRUE, FALSE, NULL, 0, 0, NULL },
+  { "verifyToken", CW_FIELD_STRING, TRUE, FALSE, NULL, 0, 0, NULL },
+  API_BASE ("https://graph.facebook.com/v19.0"),
   END,
 };
 
@@ -128,9 +133,13 @@ static const CwIntegrationField email_fields[] = {
 #ifndef CW_INTEGRATIONS_HAVE_IMESSAGE
 #define cw_imessage_adapter_get_type NULL
 #endif
+#ifndef CW_INTEGRATIONS_HAVE_WHATSAPP
+#define cw_whatsapp_adapter_get_type NULL
+#endif
 
 static const CwIntegrationPlatform platforms[] = {
-  { "whatsapp", "WhatsApp", NULL, whatsapp_fields, 32000, CW_ALLOW_SENDER_STRICT, "allowFrom" },
+  { "whatsapp", "WhatsApp", cw_whatsapp_adapter_get_type, whatsapp_fields, 32000,
+    CW_ALLOW_SENDER_STRICT, "allowFrom" },
   { "slack", "Slack", cw_slack_adapter_get_type, slack_fields, 8000, CW_ALLOW_NONE, NULL },
   { "telegram", "Telegram", cw_telegram_adapter_get_type, telegram_fields, 4096, CW_ALLOW_CHAT_OPEN,
     "allowedChatIds" },

@@ -15,5 +15,6 @@ GType cw_slack_adapter_get_type (void);
 GType cw_discord_adapter_get_type (void);
 GType cw_teams_adapter_get_type (void);
 GType cw_imessage_adapter_get_type (void);
+GType cw_whatsapp_adapter_get_type (void);
 
 G_END_DECLS
