@@ -13,7 +13,7 @@ _coworkctl()
         cword=$COMP_CWORD
     fi
 
-    local commands="help call events health token service credentials audit db chat sessions cron heartbeat remote workflow"
+    local commands="help call events health token service credentials audit db chat sessions cron heartbeat remote workflow integrations"
     local global_opts="--json --mode --app-data-dir --endpoint --token-file --bus --version --help"
 
     case $prev in
@@ -74,6 +74,12 @@ _coworkctl()
                 words_for="--prompt --at --every --cron --tz --dir --model --max-turns --max-runs --missed --timeout --description"
             elif [[ $verb == runs ]]; then
                 words_for="--limit --result"
+            fi ;;
+        integrations)
+            if [[ -z $verb ]]; then
+                words_for="list status connect configure test disconnect"
+            elif [[ $verb != list ]]; then
+                words_for="whatsapp slack telegram discord imessage teams irc email"
             fi ;;
         workflow)
             if [[ -z $verb ]]; then
