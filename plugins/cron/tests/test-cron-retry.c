@@ -207,6 +207,65 @@ test_reached_model_is_not_retried (void)
   g_assert_cmpuint (cron_llm_requests (f), ==, 1);
 }
 
+/* The model answered once (a tool call) and the provider is gone when the turn calls it
+ * again: the error says "cannot reach", but the run reached the model and is not retried. */
+static void
+test_unreachable_after_a_model_call (void)
+{
+  g_autoptr (AgentFixture) f = cron_fixture_new (CRON_T0);
+  g_autofree gchar *target = g_build_filename (f->daemon->dir, "outside.txt", NULL);
+  g_autofree gchar *script = g_strdup_printf (
+      "{\"responses\":[{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"write_file\","
+      "\"args\":{\"path\":\"%s\",\"content\":\"x\"}}}]}]}",
+      target);
+  g_autoptr (JsonObject) job = NULL;
+  g_autoptr (JsonArray) runs = NULL, later = NULL;
+  g_autoptr (JsonNode) answered = NULL;
+  gint64 at = CRON_T0 + HOUR;
+  JsonObject *run, *record = NULL;
+  const gchar *id;
+  gint64 deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+
+  agent_fixture_start (f);
+  g_assert_true (agent_fixture_start_llm (f, script));
+  job = cron_create (f,
+                     "{\"name\":\"Two calls\",\"prompt\":\"please write\",\"workingDirectory\":"
+                     "\"%s\",\"permissionPolicy\":\"wait\",\"schedule\":{\"type\":\"every\","
+                     "\"intervalMs\":3600000,\"startAt\":%" G_GINT64_FORMAT "}}",
+                     f->workdir, CRON_T0);
+  id = cron_str (job, "id");
+  cron_set_clock (f, at);
+  /* the first model call asked for a tool; it waits for its permission */
+  while (record == NULL)
+    {
+      g_autoptr (JsonArray) now = cron_runs (f, id);
+      JsonObject *r
+          = json_array_get_length (now) == 1 ? json_array_get_object_element (now, 0) : NULL;
+      if (r != NULL && json_object_has_member (r, "interactions"))
+        record = json_object_ref (
+            json_array_get_object_element (json_object_get_array_member (r, "interactions"), 0));
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (10000);
+    }
+  /* the provider goes away; the turn goes on and calls it again */
+  g_subprocess_force_exit (f->llm);
+  g_assert_true (g_subprocess_wait (f->llm, NULL, NULL));
+  answered = agent_call (f->client, "interaction_respond",
+                         "{\"id\":\"%s\",\"answer\":\"allow_once\"}", cron_str (record, "id"));
+  json_object_unref (record);
+  runs = cron_wait_runs (f, id, 1);
+  run = json_array_get_object_element (runs, 0);
+  g_assert_cmpstr (cron_str (run, "result"), ==, "error");
+  g_assert_true (g_str_has_prefix (cron_str (run, "error"), "cannot reach lmstudio"));
+  g_assert_false (json_object_has_member (run, "retryAt"));
+  g_assert_false (json_object_has_member (run, "attempts"));
+  cron_set_clock (f, at + MINUTE);
+  cron_set_clock (f, at + 6 * MINUTE);
+  later = cron_runs (f, id);
+  g_assert_cmpuint (json_array_get_length (later), ==, 1);
+  g_assert_cmpstr (cron_str (json_array_get_object_element (later, 0), "result"), ==, "error");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -214,5 +273,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cron/retry/unreachable-is-retried", test_unreachable_is_retried);
   g_test_add_func ("/cron/retry/retries-run-out", test_retries_run_out);
   g_test_add_func ("/cron/retry/reached-model-is-not-retried", test_reached_model_is_not_retried);
+  g_test_add_func ("/cron/retry/unreachable-after-a-model-call",
+                   test_unreachable_after_a_model_call);
   return g_test_run ();
 }
