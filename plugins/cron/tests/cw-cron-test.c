@@ -192,3 +192,31 @@ cron_count_result (JsonArray *runs, const gchar *result)
       n++;
   return n;
 }
+
+JsonObject *
+cron_create_waiting (AgentFixture *f, const gchar *name)
+{
+  return cron_create (f,
+                      "{\"name\":\"%s\",\"prompt\":\"please write\",\"workingDirectory\":"
+                      "\"%s\",\"permissionPolicy\":\"wait\",\"schedule\":{\"type\":\"every\","
+                      "\"intervalMs\":3600000,\"startAt\":%" G_GINT64_FORMAT "}}",
+                      name, f->workdir, CRON_T0);
+}
+
+JsonObject *
+cron_wait_pending (AgentFixture *f, const gchar *job_id)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+
+  for (;;)
+    {
+      g_autoptr (JsonArray) runs = cron_runs (f, job_id);
+      JsonObject *run
+          = json_array_get_length (runs) == 1 ? json_array_get_object_element (runs, 0) : NULL;
+      if (run != NULL && json_object_has_member (run, "interactions"))
+        return json_object_ref (run);
+      if (g_get_monotonic_time () > deadline)
+        g_error ("job %s: no run waiting for an answer after 20 s", job_id);
+      g_usleep (10000);
+    }
+}

@@ -39,6 +39,10 @@ JsonObject *cron_run_for (JsonArray *runs, gint64 scheduled_ms);
 /* Polls (10 ms steps, 20 s at most) until the run @run_id of @job_id has @member; returns it. */
 JsonObject *cron_wait_run_member (AgentFixture *f, const gchar *job_id, const gchar *run_id,
                                   const gchar *member);
+/* An hourly job from CRON_T0 with permissionPolicy wait and the prompt "please write". */
+JsonObject *cron_create_waiting (AgentFixture *f, const gchar *name);
+/* Polls (20 s at most) until the only run of @job_id records an interaction; returns it. */
+JsonObject *cron_wait_pending (AgentFixture *f, const gchar *job_id);
 /* Counts the runs of @runs whose result is @result. */
 guint cron_count_result (JsonArray *runs, const gchar *result);
 gint64 cron_int (JsonObject *obj, const gchar *name);

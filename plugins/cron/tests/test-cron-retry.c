@@ -222,37 +222,24 @@ test_unreachable_after_a_model_call (void)
   g_autoptr (JsonArray) runs = NULL, later = NULL;
   g_autoptr (JsonNode) answered = NULL;
   gint64 at = CRON_T0 + HOUR;
-  JsonObject *run, *record = NULL;
+  g_autoptr (JsonObject) waiting = NULL;
+  JsonObject *run, *record;
   const gchar *id;
-  gint64 deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
 
   agent_fixture_start (f);
   g_assert_true (agent_fixture_start_llm (f, script));
-  job = cron_create (f,
-                     "{\"name\":\"Two calls\",\"prompt\":\"please write\",\"workingDirectory\":"
-                     "\"%s\",\"permissionPolicy\":\"wait\",\"schedule\":{\"type\":\"every\","
-                     "\"intervalMs\":3600000,\"startAt\":%" G_GINT64_FORMAT "}}",
-                     f->workdir, CRON_T0);
+  job = cron_create_waiting (f, "Two calls");
   id = cron_str (job, "id");
   cron_set_clock (f, at);
   /* the first model call asked for a tool; it waits for its permission */
-  while (record == NULL)
-    {
-      g_autoptr (JsonArray) now = cron_runs (f, id);
-      JsonObject *r
-          = json_array_get_length (now) == 1 ? json_array_get_object_element (now, 0) : NULL;
-      if (r != NULL && json_object_has_member (r, "interactions"))
-        record = json_object_ref (
-            json_array_get_object_element (json_object_get_array_member (r, "interactions"), 0));
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_usleep (10000);
-    }
+  waiting = cron_wait_pending (f, id);
+  record
+      = json_array_get_object_element (json_object_get_array_member (waiting, "interactions"), 0);
   /* the provider goes away; the turn goes on and calls it again */
   g_subprocess_force_exit (f->llm);
   g_assert_true (g_subprocess_wait (f->llm, NULL, NULL));
   answered = agent_call (f->client, "interaction_respond",
                          "{\"id\":\"%s\",\"answer\":\"allow_once\"}", cron_str (record, "id"));
-  json_object_unref (record);
   runs = cron_wait_runs (f, id, 1);
   run = json_array_get_object_element (runs, 0);
   g_assert_cmpstr (cron_str (run, "result"), ==, "error");

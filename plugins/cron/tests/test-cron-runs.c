@@ -213,24 +213,6 @@ write_script (const gchar *path)
       path);
 }
 
-/* The run of @job_id once it has a request waiting (its interactions record one). */
-static JsonObject *
-wait_pending (AgentFixture *f, const gchar *job_id)
-{
-  gint64 deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
-
-  for (;;)
-    {
-      g_autoptr (JsonArray) runs = cron_runs (f, job_id);
-      JsonObject *run
-          = json_array_get_length (runs) == 1 ? json_array_get_object_element (runs, 0) : NULL;
-      if (run != NULL && json_object_has_member (run, "interactions"))
-        return json_object_ref (run);
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_usleep (10000);
-    }
-}
-
 /* The pending interactions of the bootstrap state that belong to @session_id. */
 static JsonArray *
 pending_of (AgentFixture *f, const gchar *session_id)
@@ -280,7 +262,7 @@ test_permission_waits_for_a_person (void)
   /* the app is closed when the job fires */
   g_clear_pointer (&f->client, cw_client_free);
   cron_set_clock (f, at);
-  waiting = wait_pending (f, cron_str (job, "id"));
+  waiting = cron_wait_pending (f, cron_str (job, "id"));
   g_assert_false (json_object_has_member (waiting, "result"));
   record
       = json_array_get_object_element (json_object_get_array_member (waiting, "interactions"), 0);
@@ -328,13 +310,9 @@ test_waiting_run_killed (void)
 
   agent_fixture_start (f);
   g_assert_true (agent_fixture_start_llm (f, script));
-  job = cron_create (f,
-                     "{\"name\":\"Asks\",\"prompt\":\"please write\",\"workingDirectory\":"
-                     "\"%s\",\"permissionPolicy\":\"wait\",\"schedule\":{\"type\":\"every\","
-                     "\"intervalMs\":3600000,\"startAt\":%" G_GINT64_FORMAT "}}",
-                     f->workdir, CRON_T0);
+  job = cron_create_waiting (f, "Asks");
   cron_set_clock (f, CRON_T0 + 3600000);
-  waiting = wait_pending (f, cron_str (job, "id"));
+  waiting = cron_wait_pending (f, cron_str (job, "id"));
   pending = pending_of (f, cron_str (waiting, "sessionId"));
   g_assert_cmpuint (json_array_get_length (pending), ==, 1);
 
