@@ -30,6 +30,7 @@ gboolean cw_agent_config_commands_register (CwAgentPlugin *self, GError **error)
 gboolean cw_agent_turn_commands_register (CwAgentPlugin *self, GError **error);
 gboolean cw_agent_queue_commands_register (CwAgentPlugin *self, GError **error);
 gboolean cw_agent_capability_commands_register (CwAgentPlugin *self, GError **error);
+gboolean cw_agent_tool_commands_register (CwAgentPlugin *self, GError **error);
 
 /* Queues a message (at the front with @first); stores the queue, emits queue:update. When
  * the queue cannot be stored it stays as it was and FALSE is returned. */

@@ -145,15 +145,10 @@ on_tool_done (GObject *source, GAsyncResult *res, gpointer user_data)
   CwAgentToolRun *run = user_data;
   g_autoptr (GError) error = NULL;
   CwToolOutcome outcome = { 0 };
-  g_autofree gchar *out = cw_tool_run_finish (res, &outcome, &error);
+  g_autofree gchar *out = cw_agent_tool_execute_finish (run->turn->plugin, res, &outcome, &error);
 
   if (out != NULL)
-    {
-      /* What goes back to the model stays within toolOutputTokenLimit (~4 bytes a token). */
-      out = cw_tool_cap_output (g_steal_pointer (&out),
-                                run->turn->plugin->config->tool_output_token_limit * 4);
-      complete_tool (run, TRUE, out, NULL, &outcome);
-    }
+    complete_tool (run, TRUE, out, NULL, &outcome);
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     complete_tool (run, FALSE, NULL, "Tool execution was stopped", NULL);
   else
@@ -164,19 +159,18 @@ on_tool_done (GObject *source, GAsyncResult *res, gpointer user_data)
 /* The real path a file tool stays within: the working directory, or the one path outside
  * it that was asked for (and so approved or granted). NULL: the working directory. */
 static gchar *
-tool_root (CwAgentToolRun *run)
+tool_root (CwAgentSession *session, const CwToolInfo *tool, JsonObject *args)
 {
-  CwAgentSession *session = run->turn->session;
   g_autofree gchar *resource = NULL;
   const gchar *arg;
 
-  if (!run->tool->resource_is_path)
+  if (!tool->resource_is_path)
     return NULL;
-  arg = json_object_get_string_member_with_default (run->args, run->tool->resource_arg, NULL);
+  arg = json_object_get_string_member_with_default (args, tool->resource_arg, NULL);
   resource = cw_agent_session_resolve_path (session, arg);
   if (cw_agent_session_path_inside (session, resource))
     return NULL;
-  if (run->tool == &cw_tool_delete_file)
+  if (tool == &cw_tool_delete_file)
     {
       g_autofree gchar *dir = g_path_get_dirname (resource);
       g_autofree gchar *base = g_path_get_basename (resource);
@@ -186,26 +180,65 @@ tool_root (CwAgentToolRun *run)
   return cw_tool_fs_real_path (resource);
 }
 
+void
+cw_agent_tool_execute (CwAgentPlugin *plugin, CwAgentSession *session, const CwToolInfo *tool,
+                       JsonObject *args, CwToolSandbox sandbox, GCancellable *cancellable,
+                       GAsyncReadyCallback callback, gpointer user_data)
+{
+  CwAgentConfig *config = plugin->config;
+  g_autofree gchar *root = tool_root (session, tool, args);
+  CwToolEnv *env = cw_tool_env_new (session->working_directory, root, config->max_execution_ms,
+                                    config->max_output_bytes);
+
+  env->sandbox = sandbox;
+  env->commands = plugin->commands;
+  cw_tool_run (tool, env, args, cancellable, callback, user_data);
+  cw_tool_env_free (env);
+}
+
+gchar *
+cw_agent_tool_execute_finish (CwAgentPlugin *plugin, GAsyncResult *result, CwToolOutcome *outcome,
+                              GError **error)
+{
+  gchar *out = cw_tool_run_finish (result, outcome, error);
+
+  /* What goes back to the model stays within toolOutputTokenLimit (~4 bytes a token). */
+  return out != NULL ? cw_tool_cap_output (out, plugin->config->tool_output_token_limit * 4) : NULL;
+}
+
+CwToolSandbox
+cw_agent_tool_confined_sandbox (CwAgentSession *session)
+{
+  return g_strcmp0 (session->execution_mode, "plan") == 0 ? CW_TOOL_SANDBOX_READ_ONLY
+                                                          : CW_TOOL_SANDBOX_WORKDIR;
+}
+
+CwPendingPermission *
+cw_agent_tool_ask (CwAgentPlugin *plugin, CwAgentSession *session, const gchar *turn_id,
+                   const CwToolInfo *tool, const gchar *resource, JsonObject *tool_call,
+                   CwPermissionFunc func, gpointer user_data)
+{
+  g_autofree gchar *real = tool->resource_is_path ? cw_tool_fs_real_path (resource) : NULL;
+  g_autofree gchar *reason = NULL;
+
+  if (real != NULL && g_strcmp0 (real, resource) != 0)
+    reason = g_strdup_printf ("%s is a symlink to %s", resource, real);
+  return cw_permission_request (plugin, session, turn_id, tool->permission_type, resource,
+                                tool->resource_is_path, reason, tool_call, func, user_data);
+}
+
 static void
 execute_tool (CwAgentToolRun *run, CwToolSandbox sandbox)
 {
   CwAgentTurn *self = run->turn;
-  CwAgentConfig *config = self->plugin->config;
-  g_autofree gchar *root = NULL;
-  CwToolEnv *env;
 
   if (self->stopped)
     {
       complete_tool (run, FALSE, NULL, "Tool execution was stopped", NULL);
       return;
     }
-  root = tool_root (run);
-  env = cw_tool_env_new (self->session->working_directory, root, config->max_execution_ms,
-                         config->max_output_bytes);
-  env->sandbox = sandbox;
-  env->commands = self->plugin->commands;
-  cw_tool_run (run->tool, env, run->args, self->cancellable, on_tool_done, run);
-  cw_tool_env_free (env);
+  cw_agent_tool_execute (self->plugin, self->session, run->tool, run->args, sandbox,
+                         self->cancellable, on_tool_done, run);
 }
 
 void
@@ -258,15 +291,15 @@ run_write_todos (CwAgentToolRun *run)
   complete_tool (run, TRUE, summary, NULL, NULL);
 }
 
-static gboolean
-plan_mode_allows (CwAgentToolRun *run)
+gboolean
+cw_agent_tool_plan_allows (CwAgentSession *session, const CwToolInfo *tool, JsonObject *args)
 {
-  if (run->tool->read_only)
+  if (tool->read_only)
     return TRUE;
-  if (run->tool == &cw_tool_execute)
+  if (tool == &cw_tool_execute)
     return cw_command_policy_is_read_only (
-        json_object_get_string_member_with_default (run->args, "command", NULL),
-        run->turn->session->working_directory);
+        json_object_get_string_member_with_default (args, "command", NULL),
+        session->working_directory);
   return FALSE;
 }
 
@@ -288,7 +321,8 @@ authorize_tool (CwAgentToolRun *run)
       complete_tool (run, FALSE, NULL, message, NULL);
       return;
     }
-  if (g_strcmp0 (session->execution_mode, "plan") == 0 && !plan_mode_allows (run))
+  if (g_strcmp0 (session->execution_mode, "plan") == 0
+      && !cw_agent_tool_plan_allows (session, tool, run->args))
     {
       message = g_strdup_printf ("Plan mode blocks \"%s\": only read-only tools run while "
                                  "planning",
@@ -330,20 +364,12 @@ authorize_tool (CwAgentToolRun *run)
   if (verdict == CW_PERMISSION_ALLOW)
     execute_tool (run, CW_TOOL_SANDBOX_NONE);
   else if (verdict == CW_PERMISSION_ALLOW_CONFINED)
-    execute_tool (run, g_strcmp0 (session->execution_mode, "plan") == 0 ? CW_TOOL_SANDBOX_READ_ONLY
-                                                                        : CW_TOOL_SANDBOX_WORKDIR);
+    execute_tool (run, cw_agent_tool_confined_sandbox (session));
   else if (verdict == CW_PERMISSION_DENY)
     complete_tool (run, FALSE, NULL, "Permission denied", NULL);
   else
-    {
-      g_autofree gchar *real = tool->resource_is_path ? cw_tool_fs_real_path (resource) : NULL;
-      g_autofree gchar *reason = NULL;
-      if (real != NULL && g_strcmp0 (real, resource) != 0)
-        reason = g_strdup_printf ("%s is a symlink to %s", resource, real);
-      cw_permission_request (self->plugin, session, self->turn_id, tool->permission_type, resource,
-                             tool->resource_is_path, reason, run->call,
-                             cw_agent_tool_run_on_permission, run);
-    }
+    cw_agent_tool_ask (self->plugin, session, self->turn_id, tool, resource, run->call,
+                       cw_agent_tool_run_on_permission, run);
 }
 
 void

@@ -4,7 +4,9 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "cw-agent-permissions.h"
 #include "cw-agent-plugin.h"
+#include "tools/cw-tool.h"
 
 G_BEGIN_DECLS
 
@@ -32,5 +34,25 @@ gboolean cw_agent_turn_is_retrying (CwAgentTurn *turn);
 gchar *cw_agent_turn_system_prompt (CwAgentPlugin *plugin, CwAgentSession *session);
 /* isStreaming, isThinking, activeTurnId, activeToolIds, activeTools. */
 void cw_agent_turn_fill_runtime (CwAgentTurn *turn, JsonObject *runtime);
+
+/* One tool call's parts, shared by a turn's calls and agent_run_tool (cw-agent-turn-tools.c):
+ * runs @tool in @session's working directory (a file tool stays within it, or within the one
+ * path outside that @args name and that was approved), confined as @sandbox says. */
+void cw_agent_tool_execute (CwAgentPlugin *plugin, CwAgentSession *session, const CwToolInfo *tool,
+                            JsonObject *args, CwToolSandbox sandbox, GCancellable *cancellable,
+                            GAsyncReadyCallback callback, gpointer user_data);
+/* The tool's output, cut to toolOutputTokenLimit; NULL with @error. */
+gchar *cw_agent_tool_execute_finish (CwAgentPlugin *plugin, GAsyncResult *result,
+                                     CwToolOutcome *outcome, GError **error);
+/* May @tool run in plan mode (read-only tools, read-only commands)? */
+gboolean cw_agent_tool_plan_allows (CwAgentSession *session, const CwToolInfo *tool,
+                                    JsonObject *args);
+/* The sandbox of a command the engine allowed without a person (ALLOW_CONFINED). */
+CwToolSandbox cw_agent_tool_confined_sandbox (CwAgentSession *session);
+/* Asks a person for @tool on @resource (cw_permission_request, saying when it is a symlink). */
+CwPendingPermission *cw_agent_tool_ask (CwAgentPlugin *plugin, CwAgentSession *session,
+                                        const gchar *turn_id, const CwToolInfo *tool,
+                                        const gchar *resource, JsonObject *tool_call,
+                                        CwPermissionFunc func, gpointer user_data);
 
 G_END_DECLS
