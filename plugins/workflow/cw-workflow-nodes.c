@@ -853,6 +853,95 @@ run_notification (CwWfStep *step)
     g_bus_get (G_BUS_TYPE_SESSION, cw_wf_step_get_cancellable (step), on_session_bus, n);
 }
 
+/* ---- tool ---------------------------------------------------------------------------------- */
+
+/* The agent's answer to agent_run_tool: its output is the node's, a denial or a tool error
+ * fails the node (failure edges and retries apply), bad params fail it for good. */
+static void
+on_tool_run (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  CwWfStep *step = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) reply = cw_plugin_call_finish (CW_PLUGIN (source), result, &error);
+  JsonObject *res
+      = reply != NULL && JSON_NODE_HOLDS_OBJECT (reply) ? json_node_get_object (reply) : NULL;
+  JsonObject *output;
+
+  if (res == NULL)
+    {
+      g_autofree gchar *msg = g_strdup_printf ("The agent could not run the tool: %s",
+                                               error != NULL ? error->message : "no answer");
+      if (g_error_matches (error, CW_ERROR, CW_ERROR_INVALID_PARAMS)
+          || g_error_matches (error, CW_ERROR, CW_ERROR_UNKNOWN_COMMAND))
+        cw_wf_step_fail_final (step, msg);
+      else
+        cw_wf_step_fail (step, msg);
+      return;
+    }
+  if (!cw_wf_bool (res, "success", FALSE))
+    {
+      cw_wf_step_fail (step, cw_wf_str (res, "error") != NULL ? cw_wf_str (res, "error")
+                                                              : "The tool failed");
+      return;
+    }
+  output = new_output ();
+  json_object_set_string_member (output, "tool", cw_wf_str (res, "tool"));
+  json_object_set_string_member (
+      output, "result", cw_wf_str (res, "result") != NULL ? cw_wf_str (res, "result") : "");
+  json_object_set_string_member (output, "sessionId", cw_wf_str (res, "sessionId"));
+  json_object_set_string_member (output, "toolCallId", cw_wf_str (res, "toolCallId"));
+  json_object_set_array_member (output, "missingPaths", missing_array (step));
+  cw_wf_step_succeed (step, output);
+}
+
+/* One of the agent's tools through agent_run_tool, under its permission engine and sandbox:
+ * config.tool (or toolName), config.args (templates rendered), config.workingDirectory, else
+ * defaults.workingDirectory, else the daemon's directory; config.permissionMode "ask" waits
+ * for a person, anything else denies what needs one. */
+static void
+run_tool (CwWfStep *step)
+{
+  CwWorkflowPlugin *self = cw_wf_step_get_plugin (step);
+  JsonObject *config = cw_wf_step_get_config (step);
+  JsonObject *defaults = cw_wf_obj (cw_wf_step_get_definition (step), "defaults");
+  const gchar *tool = cw_wf_str (config, "tool");
+  const gchar *workdir = cw_wf_str (config, "workingDirectory");
+  JsonNode *args = cw_wf_member (config, "args");
+  g_autofree gchar *cwd = NULL;
+  g_autoptr (JsonNode) params = NULL;
+  JsonObject *obj;
+
+  if (tool == NULL)
+    tool = cw_wf_str (config, "toolName");
+  if (tool == NULL || *tool == '\0')
+    {
+      cw_wf_step_fail_final (step, "A tool node needs config.tool");
+      return;
+    }
+  if (args != NULL && !JSON_NODE_HOLDS_NULL (args) && !JSON_NODE_HOLDS_OBJECT (args))
+    {
+      cw_wf_step_fail_final (step, "A tool node's config.args must be an object");
+      return;
+    }
+  if (workdir == NULL)
+    workdir = cw_wf_str (defaults, "workingDirectory");
+  if (workdir == NULL)
+    workdir = cwd = g_get_current_dir ();
+  obj = json_object_new ();
+  json_object_set_string_member (obj, "tool", tool);
+  json_object_set_string_member (obj, "workingDirectory", workdir);
+  json_object_set_member (obj, "args",
+                          args != NULL && JSON_NODE_HOLDS_OBJECT (args)
+                              ? json_node_copy (args)
+                              : json_node_init_object (json_node_alloc (), json_object_new ()));
+  json_object_set_string_member (
+      obj, "permissionMode",
+      g_strcmp0 (cw_wf_str (config, "permissionMode"), "ask") == 0 ? "ask" : "deny");
+  params = json_node_init_object (json_node_alloc (), obj);
+  cw_plugin_call (CW_PLUGIN (self), NULL, "agent_run_tool", params,
+                  cw_wf_step_get_cancellable (step), on_tool_run, step);
+}
+
 /* ---- dispatch ----------------------------------------------------------------------------------
  */
 
@@ -897,9 +986,7 @@ cw_wf_nodes_execute (CwWfStep *step)
   else if (g_strcmp0 (type, "notification") == 0)
     run_notification (step);
   else if (g_strcmp0 (type, "tool") == 0)
-    cw_wf_step_fail_final (step,
-                           "Tool nodes are not supported yet: the agent plugin has no command "
-                           "that runs one of its tools outside a chat turn (NotSupported)");
+    run_tool (step);
   else if (g_strcmp0 (type, "mcp_tool") == 0 || g_strcmp0 (type, "connector_tool") == 0)
     {
       g_autofree gchar *msg = g_strdup_printf (

@@ -92,7 +92,11 @@ test_every_node (void)
       "{\"id\":\"sub\",\"type\":\"subworkflow\",\"config\":{\"workflowId\":\"%s\",\"input\":{\"v\":"
       "\"from parent\"}}},"
       "{\"id\":\"ok\",\"type\":\"approval\",\"config\":{\"autoApprove\":true}},"
-      "{\"id\":\"tool\",\"type\":\"tool\",\"config\":{\"toolName\":\"read_file\"}},"
+      "{\"id\":\"tool\",\"type\":\"tool\",\"config\":{\"tool\":\"read_file\",\"args\":{"
+      "\"path\":\"{{run.input.file}}\"}}},"
+      "{\"id\":\"denied\",\"type\":\"tool\",\"retry\":{\"maxAttempts\":2,\"backoffMs\":0},"
+      "\"config\":{\"tool\":\"write_file\",\"args\":{\"path\":\"../outside.txt\","
+      "\"content\":\"{{nodes.tool.result}}\"}}},"
       "{\"id\":\"mcp\",\"type\":\"mcp_tool\"},"
       "{\"id\":\"conn\",\"type\":\"connector_tool\"},"
       "{\"id\":\"last\",\"type\":\"memory_read\",\"config\":{\"key\":\"last\"}},"
@@ -109,15 +113,22 @@ test_every_node (void)
       "{\"from\":\"each\",\"to\":\"body\",\"label\":\"body\"},{\"from\":\"body\",\"to\":\"each\"},"
       "{\"from\":\"each\",\"to\":\"sub\"},{\"from\":\"sub\",\"to\":\"ok\"},{\"from\":\"ok\",\"to\":"
       "\"tool\"},"
-      "{\"from\":\"tool\",\"to\":\"never\"},{\"from\":\"tool\",\"to\":\"mcp\",\"condition\":"
-      "\"failure\"},"
+      "{\"from\":\"tool\",\"to\":\"denied\"},"
+      "{\"from\":\"denied\",\"to\":\"never\"},{\"from\":\"denied\",\"to\":\"mcp\","
+      "\"condition\":\"failure\"},"
       "{\"from\":\"mcp\",\"to\":\"conn\",\"condition\":\"always\"},"
       "{\"from\":\"conn\",\"to\":\"last\",\"condition\":\"always\"},{\"from\":\"last\",\"to\":"
       "\"end\"}]}",
       f->workdir, child);
   wf = wf_publish (f, def);
   json_node_unref (agent_call (f->client, "daemon_health", "{}"));
-  run_id = wf_run (f, wf, "{\"word\":\"hello\",\"n\":2,\"items\":[\"x\",\"y\",\"z\"]}");
+  {
+    g_autofree gchar *file = g_build_filename (f->workdir, "input.txt", NULL);
+    g_assert_true (g_file_set_contents (file, "file for the tool node", -1, NULL));
+  }
+  run_id = wf_run (f, wf,
+                   "{\"word\":\"hello\",\"n\":2,\"items\":[\"x\",\"y\",\"z\"],"
+                   "\"file\":\"input.txt\"}");
   /* the branch with the wait holds the join until the clock moves */
   wait_node_run (f, run_id, "note", "succeeded");
   wait_node_run (f, run_id, "pause", "running");
@@ -134,15 +145,22 @@ test_every_node (void)
   /* every node ran once, the loop body three times, the wrong branches never */
   for (const gchar *const *n
        = (const gchar *const[]){ "start", "mw", "mr", "cond", "ask", "fork", "note", "pause",
-                                 "join", "sub", "ok", "last", "end", NULL };
+                                 "join", "sub", "ok", "tool", "last", "end", NULL };
        *n != NULL; n++)
     if (wf_count_node_runs (details, *n, "succeeded") != 1)
       g_error ("node %s succeeded %u times", *n, wf_count_node_runs (details, *n, "succeeded"));
   g_assert_cmpuint (wf_count_node_runs (details, "never", NULL), ==, 0);
   g_assert_cmpuint (wf_count_node_runs (details, "body", "succeeded"), ==, 3);
   g_assert_cmpuint (wf_count_node_runs (details, "each", "succeeded"), ==, 4);
+  /* the read ran through the agent's tool; the write outside the working directory needs a
+   * person, so it is denied: the node fails, is retried, then takes its failure edge */
+  g_assert_cmpuint (wf_count_node_runs (details, "denied", "failed"), ==, 2);
+  g_assert_cmpuint (wf_count_node_runs (details, "denied", "succeeded"), ==, 0);
+  {
+    g_autofree gchar *outside = g_build_filename (f->workdir, "..", "outside.txt", NULL);
+    g_assert_false (g_file_test (outside, G_FILE_TEST_EXISTS));
+  }
   /* unsupported nodes fail once (no retries) and their failure edge is taken */
-  g_assert_cmpuint (wf_count_node_runs (details, "tool", "failed"), ==, 1);
   g_assert_cmpuint (wf_count_node_runs (details, "mcp", "failed"), ==, 1);
   g_assert_cmpuint (wf_count_node_runs (details, "conn", "failed"), ==, 1);
   out = wf_node_output (details, "mr");
@@ -155,7 +173,12 @@ test_every_node (void)
   g_assert_cmpstr (wf_str (wf_node_output (details, "last"), "value"), ==, "z");
   g_assert_cmpstr (wf_str (wf_node_output (details, "note"), "delivered"), ==, "event");
   g_assert_true (json_object_get_boolean_member (wf_node_output (details, "ok"), "approved"));
-  g_assert_nonnull (strstr (wf_str (wf_node_output (details, "tool"), "error"), "NotSupported"));
+  g_assert_nonnull (
+      strstr (wf_str (wf_node_output (details, "tool"), "result"), "file for the tool node"));
+  g_assert_cmpstr (wf_str (wf_node_output (details, "tool"), "tool"), ==, "read_file");
+  g_assert_true (g_str_has_prefix (wf_str (wf_node_output (details, "denied"), "error"),
+                                   "Permission denied: file_write of "));
+  g_assert_nonnull (strstr (wf_str (wf_node_output (details, "mcp"), "error"), "NotSupported"));
   child_out = wf_node_output (details, "sub");
   g_assert_cmpstr (wf_str (child_out, "status"), ==, "completed");
   children = wf_call (f, "workflow_list_runs", "{\"workflowId\":\"%s\"}", child);
