@@ -226,11 +226,117 @@ test_schedules_api (void)
   agent_fixture_stop (f, SIGTERM);
 }
 
+/* The phone's /v1/workflow/scheduled API (contract §4.5): a published workflow with a schedule
+ * trigger is listed, paused, resumed and run; a workflow command without the REMOTE flag is
+ * refused over the WebSocket and audited as refused. */
+static void
+test_workflow_scheduled_api (void)
+{
+  g_autoptr (AgentFixture) f = remote_fixture_new (FALSE);
+  g_autofree gchar *base = NULL, *token = NULL, *device = NULL, *path = NULL, *body = NULL;
+  g_autoptr (JsonObject) draft = NULL, published = NULL, reply = NULL, run = NULL;
+  g_autoptr (GPtrArray) audit = NULL;
+  JsonArray *tasks;
+  JsonObject *task;
+  const gchar *id;
+  guint refused = 0;
+
+  agent_fixture_start (f);
+  base = remote_enable (f);
+  token = remote_pair (f, base, "Phone", &device);
+  draft = remote_call (
+      f, "workflow_create_draft",
+      "{\"name\":\"Hourly\",\"triggers\":[{\"id\":\"s\",\"type\":\"schedule\",\"schedule\":{"
+      "\"type\":\"every\",\"intervalMs\":3600000}}],\"nodes\":[{\"id\":\"start\",\"type\":"
+      "\"start\"},{\"id\":\"end\",\"type\":\"end\"}],\"edges\":[{\"from\":\"start\",\"to\":"
+      "\"end\"}]}");
+  id = json_object_get_string_member (draft, "id");
+  body = g_strdup_printf ("{\"workflowId\":\"%s\"}", id);
+  published = remote_call (f, "workflow_publish", body);
+
+  g_assert_cmpuint (api (base, "GET", "/v1/workflow/scheduled", NULL, token, &reply), ==, 200);
+  tasks = json_object_get_array_member (reply, "tasks");
+  g_assert_cmpuint (json_array_get_length (tasks), ==, 1);
+  task = json_array_get_object_element (tasks, 0);
+  g_assert_cmpstr (json_object_get_string_member (task, "workflowId"), ==, id);
+  g_assert_true (json_object_get_boolean_member (task, "enabled"));
+  g_clear_pointer (&reply, json_object_unref);
+
+  path = g_strdup_printf ("/v1/workflow/scheduled/%s/pause", id);
+  g_assert_cmpuint (api (base, "POST", path, NULL, token, &reply), ==, 200);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (reply, "result"),
+                                               "pausedTriggers"),
+                   ==, 1);
+  g_clear_pointer (&reply, json_object_unref);
+  g_assert_cmpuint (api (base, "GET", "/v1/workflow/scheduled", NULL, token, &reply), ==, 200);
+  g_assert_false (json_object_get_boolean_member (
+      json_array_get_object_element (json_object_get_array_member (reply, "tasks"), 0), "enabled"));
+  g_clear_pointer (&reply, json_object_unref);
+  g_clear_pointer (&path, g_free);
+
+  path = g_strdup_printf ("/v1/workflow/scheduled/%s/resume", id);
+  g_assert_cmpuint (api (base, "POST", path, NULL, token, &reply), ==, 200);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (reply, "result"),
+                                               "resumedTriggers"),
+                   ==, 1);
+  g_clear_pointer (&reply, json_object_unref);
+  g_assert_cmpuint (api (base, "GET", "/v1/workflow/scheduled", NULL, token, &reply), ==, 200);
+  g_assert_true (json_object_get_boolean_member (
+      json_array_get_object_element (json_object_get_array_member (reply, "tasks"), 0), "enabled"));
+  g_clear_pointer (&reply, json_object_unref);
+  g_clear_pointer (&path, g_free);
+
+  path = g_strdup_printf ("/v1/workflow/scheduled/%s/run", id);
+  g_assert_cmpuint (api (base, "POST", path, NULL, token, &reply), ==, 200);
+  run = json_object_ref (json_object_get_object_member (reply, "run"));
+  g_assert_cmpstr (json_object_get_string_member (run, "workflowId"), ==, id);
+  g_assert_cmpstr (json_object_get_string_member (run, "triggerType"), ==, "manual");
+  g_assert_cmpstr (json_object_get_string_member (
+                       json_object_get_object_member (run, "triggerContext"), "source"),
+                   ==, "mobile");
+  g_clear_pointer (&reply, json_object_unref);
+  g_assert_cmpuint (api (base, "POST", "/v1/workflow/scheduled/wf_none/pause", NULL, token, NULL),
+                    !=, 200);
+
+  /* Archiving is not the phone's to do. */
+  {
+    g_autoptr (RemoteWs) ws = remote_ws_open (base, NULL, token);
+    g_autofree gchar *msg = NULL;
+    g_autoptr (JsonObject) r = NULL;
+    json_object_unref (remote_ws_next_type (ws, "ready", 5000));
+    msg = g_strdup_printf ("{\"type\":\"call\",\"id\":\"x\",\"command\":\"workflow_archive\","
+                           "\"params\":{\"workflowId\":\"%s\"}}",
+                           id);
+    remote_ws_send (ws, msg);
+    r = remote_ws_next_type (ws, "result", 5000);
+    g_assert_false (json_object_get_boolean_member (r, "success"));
+    g_assert_nonnull (strstr (json_object_get_string_member (r, "error"),
+                              "may not be called from a paired device"));
+  }
+  {
+    g_autoptr (JsonObject) still = remote_call (f, "workflow_get", body);
+    g_assert_cmpstr (json_object_get_string_member (still, "status"), ==, "published");
+  }
+  audit = remote_audit (f, "remote-access.call");
+  for (guint i = 0; i < audit->len; i++)
+    {
+      JsonObject *d = json_object_get_object_member (g_ptr_array_index (audit, i), "details");
+      if (g_strcmp0 (json_object_get_string_member (d, "command"), "workflow_archive") != 0)
+        continue;
+      g_assert_false (json_object_get_boolean_member (d, "ok"));
+      g_assert_cmpstr (json_object_get_string_member (d, "deviceId"), ==, device);
+      refused++;
+    }
+  g_assert_cmpuint (refused, ==, 1);
+  agent_fixture_stop (f, SIGTERM);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/remote-access/api/sessions", test_sessions_api);
   g_test_add_func ("/remote-access/api/schedules", test_schedules_api);
+  g_test_add_func ("/remote-access/api/workflow-scheduled", test_workflow_scheduled_api);
   return g_test_run ();
 }
