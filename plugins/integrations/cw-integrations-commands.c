@@ -352,6 +352,7 @@ cmd_update_settings (CwInvocation *inv, gpointer user_data)
       cw_invocation_return_error (inv, g_steal_pointer (&error));
       return;
     }
+  self->shared_mode = -1;
   if (mode != NULL && !cw_integrations_store_set_setting (self->store, "sessionMode", mode, &error))
     {
       cw_invocation_return_error (inv, g_steal_pointer (&error));

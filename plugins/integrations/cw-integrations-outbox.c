@@ -238,12 +238,13 @@ send_row (CwIntegrationsPlugin *self, CwIntegrationsLink *link, CwIntegrationsOu
   cw_integration_adapter_send_async (link->adapter, &send->outbound, NULL, on_sent, send);
 }
 
-void
-cw_integrations_outbox_flush (CwIntegrationsPlugin *self, const gchar *platform)
+static void
+flush_now (CwIntegrationsPlugin *self)
 {
   g_autoptr (GPtrArray) rows = NULL;
   gint64 now = cw_integrations_plugin_now (self);
   gint64 earliest = 0;
+  const gchar *platform = NULL;
 
   if (!self->started || self->stopping)
     return;
@@ -267,6 +268,24 @@ cw_integrations_outbox_flush (CwIntegrationsPlugin *self, const gchar *platform)
     }
   if (earliest > 0)
     plan_retry (self, earliest);
+}
+
+static gboolean
+on_flush_idle (gpointer user_data)
+{
+  CwIntegrationsPlugin *self = user_data;
+
+  self->flush_idle = 0;
+  flush_now (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Coalesced: a burst of replies is sent from one pass over the outbox. */
+void
+cw_integrations_outbox_flush (CwIntegrationsPlugin *self, const gchar *platform)
+{
+  if (self->flush_idle == 0 && self->started && !self->stopping)
+    self->flush_idle = g_idle_add (on_flush_idle, self);
 }
 
 static gboolean

@@ -222,6 +222,7 @@ cw_integrations_plugin_stop (CwPlugin *plugin)
   gpointer value;
 
   self->stopping = TRUE;
+  g_clear_handle_id (&self->flush_idle, g_source_remove);
   cw_integrations_router_stop (self);
   g_hash_table_iter_init (&iter, self->links);
   while (g_hash_table_iter_next (&iter, NULL, &value))
@@ -274,6 +275,7 @@ cw_integrations_plugin_class_init (CwIntegrationsPluginClass *klass)
 static void
 cw_integrations_plugin_init (CwIntegrationsPlugin *self)
 {
+  self->shared_mode = -1;
   self->links = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                        (GDestroyNotify) cw_integrations_link_free);
   self->turns = g_hash_table_new (g_str_hash, g_str_equal);

@@ -35,6 +35,8 @@ struct _CwIntegrationsPlugin
   gint64 outbox_retry_base_ms;
   gint64 outbox_max_attempts;
   gint64 merge_threshold;
+  guint flush_idle; /* an outbox flush is due at the next idle */
+  gint shared_mode; /* the sessionMode setting: 1 shared, 0 per chat, -1 not read yet */
   gboolean started;
   gboolean stopping;
   guint64 inbound_count;
@@ -127,6 +129,9 @@ gint64 cw_integrations_store_insert_inbound (CwStore *store, const gchar *platfo
                                              const gchar *status, gboolean *duplicate,
                                              GError **error);
 CwIntegrationsInbound *cw_integrations_store_get_inbound (CwStore *store, gint64 id);
+/* Received rows of one chat (@platform NULL: of every chat), oldest first. */
+GPtrArray *cw_integrations_store_list_received (CwStore *store, const gchar *platform,
+                                                const gchar *chat_id);
 /* Rows of @status (NULL: received or dispatched), oldest first. */
 GPtrArray *cw_integrations_store_list_inbound (CwStore *store, const gchar *status);
 gboolean cw_integrations_store_set_inbound_status (CwStore *store, gint64 id, const gchar *status,

@@ -85,9 +85,12 @@ params_new (const gchar *session_id)
 static gboolean
 shared_mode (CwIntegrationsPlugin *self)
 {
-  g_autofree gchar *mode = cw_integrations_store_get_setting (self->store, "sessionMode");
-
-  return g_strcmp0 (mode, "shared") == 0;
+  if (self->shared_mode < 0)
+    {
+      g_autofree gchar *mode = cw_integrations_store_get_setting (self->store, "sessionMode");
+      self->shared_mode = g_strcmp0 (mode, "shared") == 0;
+    }
+  return self->shared_mode == 1;
 }
 
 static gchar *
@@ -393,17 +396,13 @@ start_turn (CwIntegrationsPlugin *self, const gchar *key, const gchar *session_i
 static GPtrArray *
 waiting_rows (CwIntegrationsPlugin *self, const gchar *key)
 {
-  g_autoptr (GPtrArray) rows = cw_integrations_store_list_inbound (self->store, "received");
-  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_integrations_inbound_free);
+  const gchar *colon = strchr (key, ':');
+  g_autofree gchar *platform = NULL;
 
-  for (guint i = 0; i < rows->len; i++)
-    {
-      CwIntegrationsInbound *row = g_ptr_array_index (rows, i);
-      g_autofree gchar *row_key = session_key (self, row->platform, row->chat_id);
-      if (g_str_equal (row_key, key))
-        g_ptr_array_add (out, g_steal_pointer (&rows->pdata[i]));
-    }
-  return out;
+  if (g_str_equal (key, "shared") || colon == NULL)
+    return cw_integrations_store_list_received (self->store, NULL, NULL);
+  platform = g_strndup (key, colon - key);
+  return cw_integrations_store_list_received (self->store, platform, colon + 1);
 }
 
 typedef struct

@@ -9,6 +9,8 @@
  *      before the platform is acknowledged), integrations_outbox (every reply until sent,
  *      unique per inbound message and kind) and integrations_prompts (permissions and
  *      questions relayed to a chat, with the sender who may answer them).
+ *   2: integrations_inbound_chat, so that a chat's waiting messages are found without
+ *      reading every chat's.
  *
  * The one-time import of the original's config.json runs at start, not as a migration,
  * because its tokens go to CwSecrets, which is asynchronous (cw-integrations-importer.c).
@@ -89,6 +91,9 @@ cw_integrations_schema_migrate (CwIntegrationsPlugin *self, GError **error)
       "  created_at INTEGER NOT NULL);"
       "CREATE INDEX integrations_prompts_chat ON integrations_prompts (platform, chat_id)"
       "  WHERE open = 1;",
+      NULL, NULL },
+    { 2,
+      "CREATE INDEX integrations_inbound_chat ON integrations_inbound (platform, chat_id, status);",
       NULL, NULL },
   };
 

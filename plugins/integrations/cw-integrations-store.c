@@ -335,6 +335,30 @@ cw_integrations_store_list_inbound (CwStore *store, const gchar *status)
   return rows;
 }
 
+GPtrArray *
+cw_integrations_store_list_received (CwStore *store, const gchar *platform, const gchar *chat_id)
+{
+  sqlite3_stmt *stmt;
+  GPtrArray *rows;
+
+  if (platform == NULL)
+    return cw_integrations_store_list_inbound (store, "received");
+  rows = g_ptr_array_new_with_free_func ((GDestroyNotify) cw_integrations_inbound_free);
+  stmt
+      = cw_store_prepare (store,
+                          "SELECT " INBOUND_COLUMNS " FROM integrations_inbound WHERE platform = ?1"
+                          " AND chat_id = ?2 AND status = 'received' ORDER BY id",
+                          NULL);
+  if (stmt == NULL)
+    return rows;
+  sqlite3_bind_text (stmt, 1, platform, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, chat_id, -1, SQLITE_TRANSIENT);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    g_ptr_array_add (rows, inbound_from_row (stmt));
+  sqlite3_reset (stmt);
+  return rows;
+}
+
 gboolean
 cw_integrations_store_set_inbound_status (CwStore *store, gint64 id, const gchar *status,
                                           const gchar *session_id, GError **error)
