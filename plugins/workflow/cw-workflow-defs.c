@@ -663,7 +663,12 @@ cw_wf_defs_publish (CwWorkflowPlugin *self, const gchar *id, GError **error)
   tx.def = def;
   tx.draft = cw_wf_int (draft, "version", 1);
   if (!cw_wf_in_transaction (self, publish_tx, &tx, error))
-    return NULL;
+    {
+      cw_wf_triggers_settle_secrets (self, FALSE);
+      return NULL;
+    }
+  /* the secrets of webhook triggers this version replaced */
+  cw_wf_triggers_settle_secrets (self, TRUE);
   return g_steal_pointer (&def);
 }
 

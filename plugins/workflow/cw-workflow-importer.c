@@ -226,6 +226,7 @@ materialize_published (CwWorkflowPlugin *self, GError **error)
           && !cw_wf_triggers_materialize (self, def, &local))
         g_warning ("imported workflow %s: its triggers were not materialised: %s",
                    cw_wf_str (def, "id"), local->message);
+      cw_wf_triggers_settle_secrets (self, local == NULL);
     }
   return TRUE;
 }

@@ -110,6 +110,7 @@ cw_workflow_plugin_finalize (GObject *object)
 
   g_hash_table_unref (self->active);
   g_hash_table_unref (self->secrets);
+  g_ptr_array_unref (self->stale_secrets);
   g_hash_table_unref (self->definitions);
   g_hash_table_unref (self->agent_sessions);
   G_OBJECT_CLASS (cw_workflow_plugin_parent_class)->finalize (object);
@@ -133,6 +134,7 @@ cw_workflow_plugin_init (CwWorkflowPlugin *self)
   self->active
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) cw_wf_run_free);
   self->secrets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->stale_secrets = g_ptr_array_new_with_free_func (g_free);
   self->agent_sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->definitions
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) json_object_unref);

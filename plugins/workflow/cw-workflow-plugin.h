@@ -17,6 +17,7 @@ struct _CwWorkflowPlugin
   CwStore *store;
   GHashTable *active;         /* run id -> CwWorkflowRun executing in this process */
   GHashTable *secrets;        /* secretRef -> secret (cache of CwSecrets) */
+  GPtrArray *stale_secrets;   /* secretRefs no trigger uses any more, until the commit */
   GHashTable *agent_sessions; /* session id -> the agent prompt running in it */
   GHashTable *definitions;    /* "<id>:<version>" -> published JsonObject (read-only) */
   gboolean started;
@@ -163,8 +164,13 @@ void cw_wf_agent_prompt (CwWorkflowPlugin *self, const gchar *run_id, const gcha
 void cw_wf_agent_handle_event (CwWorkflowPlugin *self, CwEvent *event);
 
 /* ---- cw-workflow-triggers.c ----------------------------------------------------------- */
-/* Materialises a published definition's triggers (replacing older rows). */
+/* Materialises a published definition's triggers (replacing older rows). The secrets of
+ * webhook triggers it replaced that nothing uses any more wait in stale_secrets for
+ * cw_wf_triggers_settle_secrets. */
 gboolean cw_wf_triggers_materialize (CwWorkflowPlugin *self, JsonObject *def, GError **error);
+/* After the transaction of a materialize: deletes the stale secrets from CwSecrets when it
+ * was @committed, forgets them otherwise. */
+void cw_wf_triggers_settle_secrets (CwWorkflowPlugin *self, gboolean committed);
 gboolean cw_wf_triggers_disable_workflow (CwWorkflowPlugin *self, const gchar *workflow_id,
                                           GError **error);
 gboolean cw_wf_triggers_start (CwWorkflowPlugin *self, GError **error);

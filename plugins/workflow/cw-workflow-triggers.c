@@ -292,6 +292,70 @@ ensure_route (CwWorkflowPlugin *self, GError **error)
   return TRUE;
 }
 
+/* The secretRefs of @workflow_id's webhook rows. */
+static GPtrArray *
+webhook_secret_refs (CwWorkflowPlugin *self, const gchar *workflow_id, GError **error)
+{
+  sqlite3_stmt *stmt = cw_wf_query (
+      self,
+      "SELECT secret_ref FROM workflow_webhooks WHERE workflow_id = ?1 AND secret_ref IS NOT NULL",
+      error, "s", workflow_id);
+  GPtrArray *refs;
+
+  if (stmt == NULL)
+    return NULL;
+  refs = g_ptr_array_new_with_free_func (g_free);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    g_ptr_array_add (refs, g_strdup ((const gchar *) sqlite3_column_text (stmt, 0)));
+  sqlite3_reset (stmt);
+  return refs;
+}
+
+/* Queues each of @refs that no webhook row uses any more for deletion. */
+static gboolean
+collect_stale_secrets (CwWorkflowPlugin *self, GPtrArray *refs, GError **error)
+{
+  for (guint i = 0; i < refs->len; i++)
+    {
+      const gchar *ref = g_ptr_array_index (refs, i);
+      sqlite3_stmt *stmt = cw_wf_query (
+          self, "SELECT 1 FROM workflow_webhooks WHERE secret_ref = ?1", error, "s", ref);
+      gboolean used;
+
+      if (stmt == NULL)
+        return FALSE;
+      used = sqlite3_step (stmt) == SQLITE_ROW;
+      sqlite3_reset (stmt);
+      if (!used && !g_ptr_array_find_with_equal_func (self->stale_secrets, ref, g_str_equal, NULL))
+        g_ptr_array_add (self->stale_secrets, g_strdup (ref));
+    }
+  return TRUE;
+}
+
+static void
+on_secret_deleted (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autofree gchar *ref = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!cw_secrets_delete_finish (CW_SECRETS (source), result, &error))
+    g_warning ("the webhook secret %s could not be deleted: %s", ref, error->message);
+}
+
+void
+cw_wf_triggers_settle_secrets (CwWorkflowPlugin *self, gboolean committed)
+{
+  CwSecrets *secrets = cw_context_get_secrets (cw_plugin_get_context (CW_PLUGIN (self)));
+
+  for (guint i = 0; committed && i < self->stale_secrets->len; i++)
+    {
+      const gchar *ref = g_ptr_array_index (self->stale_secrets, i);
+      g_hash_table_remove (self->secrets, ref);
+      cw_secrets_delete (secrets, CW_WF_SECRET_KIND, ref, NULL, on_secret_deleted, g_strdup (ref));
+    }
+  g_ptr_array_set_size (self->stale_secrets, 0);
+}
+
 gboolean
 cw_wf_triggers_materialize (CwWorkflowPlugin *self, JsonObject *def, GError **error)
 {
@@ -300,7 +364,10 @@ cw_wf_triggers_materialize (CwWorkflowPlugin *self, JsonObject *def, GError **er
   JsonArray *triggers = cw_wf_arr (def, "triggers");
   gint64 now = cw_now_ms ();
   gboolean webhooks = FALSE;
+  g_autoptr (GPtrArray) old_refs = webhook_secret_refs (self, wf, error);
 
+  if (old_refs == NULL)
+    return FALSE;
   remove_rows (self, wf);
   if (!cw_wf_exec (self, "DELETE FROM workflow_triggers WHERE workflow_id = ?1", error, "s", wf)
       || !cw_wf_exec (self, "DELETE FROM workflow_webhooks WHERE workflow_id = ?1", error, "s", wf))
@@ -354,6 +421,8 @@ cw_wf_triggers_materialize (CwWorkflowPlugin *self, JsonObject *def, GError **er
             return FALSE;
         }
     }
+  if (!collect_stale_secrets (self, old_refs, error))
+    return FALSE;
   if (webhooks && self->started && !ensure_route (self, error))
     return FALSE;
   return TRUE;

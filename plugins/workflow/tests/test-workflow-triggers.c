@@ -187,6 +187,103 @@ test_webhooks (void)
   g_assert_cmpuint (count_runs (f, wf), ==, 3);
 }
 
+/* TRUE when a file named <kind>.<@ref>.secret lies under @dir (the daemon's file store). */
+static gboolean
+secret_file_exists (const gchar *dir, const gchar *ref)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  g_autofree gchar *name = g_strdup_printf ("workflow-webhook.%s.secret", ref);
+  const gchar *entry;
+
+  while (d != NULL && (entry = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree gchar *path = g_build_filename (dir, entry, NULL);
+      if (g_strcmp0 (entry, name) == 0)
+        return TRUE;
+      if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)
+          && secret_file_exists (path, ref))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gchar *
+secret_ref_of (AgentFixture *f, const gchar *workflow_id)
+{
+  g_autoptr (JsonNode) def = wf_call (f, "workflow_get", "{\"workflowId\":\"%s\"}", workflow_id);
+  JsonArray *triggers = json_object_get_array_member (cw_test_obj (def), "triggers");
+
+  return g_strdup (wf_str (json_array_get_object_element (triggers, 0), "secretRef"));
+}
+
+/* Polls until the secret file of @ref exists (or not), the deletion being asynchronous. */
+static void
+wait_secret_file (AgentFixture *f, const gchar *ref, gboolean exists)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+
+  while (secret_file_exists (f->daemon->dir, ref) != exists)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the secret %s %s", ref, exists ? "never appeared" : "was never deleted");
+      g_usleep (10000);
+    }
+}
+
+#define HOOK_TRIGGER(secret)                                                                       \
+  "[{\"id\":\"h\",\"type\":\"webhook\",\"endpointKey\":\"rotate\",\"authMode\":\"bearer\","        \
+  "\"secret\":\"" secret "\"}]"
+
+/* A webhook trigger replaced by one with a new secret: the old secret leaves the secret store
+ * at publish, the new one works; a version that keeps the trigger's secretRef keeps it. */
+static void
+test_webhook_secret_replaced (void)
+{
+  g_autoptr (AgentFixture) f = wf_started ();
+  g_autofree gchar *wf = wf_publish (
+      f, "{\"name\":\"rotating\",\"triggers\":" HOOK_TRIGGER ("first-secret") "," SIMPLE_NODES "}");
+  g_autofree gchar *first = secret_ref_of (f, wf);
+  g_autofree gchar *second = NULL, *url = NULL, *kept = NULL;
+  g_autoptr (JsonNode) upd = NULL, pub = NULL, upd2 = NULL, pub2 = NULL;
+  Reply r;
+
+  g_assert_nonnull (first);
+  wait_secret_file (f, first, TRUE);
+  upd = wf_call (
+      f, "workflow_update_draft",
+      "{\"workflowId\":\"%s\",\"updates\":{\"triggers\":" HOOK_TRIGGER ("second-secret") "}}", wf);
+  /* only a draft so far: the published trigger still uses the first secret */
+  g_assert_true (secret_file_exists (f->daemon->dir, first));
+  pub = wf_call (f, "workflow_publish", "{\"workflowId\":\"%s\"}", wf);
+  second = secret_ref_of (f, wf);
+  g_assert_nonnull (second);
+  g_assert_cmpstr (second, !=, first);
+  wait_secret_file (f, first, FALSE);
+  g_assert_true (secret_file_exists (f->daemon->dir, second));
+  url = webhook_url (f, wf, "h");
+  r = post (url, "{}", (const gchar *const[]){ "Authorization", "Bearer first-secret", NULL });
+  g_assert_cmpuint (r.status, ==, 401);
+  g_free (r.body);
+  r = post (url, "{}", (const gchar *const[]){ "Authorization", "Bearer second-secret", NULL });
+  g_assert_cmpuint (r.status, ==, 202);
+  g_free (r.body);
+
+  /* a new version that names the same secretRef (no new secret) keeps it */
+  upd2 = wf_call (f, "workflow_update_draft",
+                  "{\"workflowId\":\"%s\",\"updates\":{\"name\":\"renamed\",\"triggers\":[{\"id\":"
+                  "\"h\",\"type\":\"webhook\",\"endpointKey\":\"rotate\",\"authMode\":\"bearer\","
+                  "\"secretRef\":\"%s\",\"secret\":null}]}}",
+                  wf, second);
+  pub2 = wf_call (f, "workflow_publish", "{\"workflowId\":\"%s\"}", wf);
+  kept = secret_ref_of (f, wf);
+  g_assert_cmpstr (kept, ==, second);
+  g_usleep (200000);
+  g_assert_true (secret_file_exists (f->daemon->dir, second));
+  r = post (url, "{}", (const gchar *const[]){ "Authorization", "Bearer second-secret", NULL });
+  g_assert_cmpuint (r.status, ==, 202);
+  g_free (r.body);
+}
+
 static void
 test_schedule (void)
 {
@@ -486,6 +583,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/workflow/triggers/webhooks", test_webhooks);
+  g_test_add_func ("/workflow/triggers/webhook-secret-replaced", test_webhook_secret_replaced);
   g_test_add_func ("/workflow/triggers/schedule", test_schedule);
   g_test_add_func ("/workflow/triggers/chat-scoring", test_chat_scoring);
   g_test_add_func ("/workflow/triggers/integration-events", test_integration_events);
