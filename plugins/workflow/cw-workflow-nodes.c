@@ -189,6 +189,60 @@ run_wait (CwWfStep *step)
 
 /* ---- approval ------------------------------------------------------------------------------ */
 
+#define APPROVAL_TIMED_OUT "nobody answered in time"
+
+static void
+on_approval_expired (CwPlugin *plugin, const gchar *job_id, gint64 scheduled_ms,
+                     CwScheduleFireFlags flags, gpointer user_data)
+{
+  CwInteractions *all = cw_context_get_interactions (cw_plugin_get_context (plugin));
+  const gchar *id = job_id + strlen (CW_WF_JOB_APPROVAL);
+  g_autoptr (JsonNode) answer = json_node_init_object (json_node_alloc (), json_object_new ());
+  g_autoptr (GError) error = NULL;
+
+  json_object_set_boolean_member (json_node_get_object (answer), "approved", FALSE);
+  json_object_set_string_member (json_node_get_object (answer), "reason", APPROVAL_TIMED_OUT);
+  /* the interaction's callback fails the node, as for any denial */
+  if (!cw_interactions_respond (all, id, answer, "plugin:workflow", &error))
+    g_debug ("approval %s: %s", id, error->message);
+}
+
+static void
+arm_approval_expiry (CwWorkflowPlugin *self, const gchar *interaction_id, gint64 at)
+{
+  g_autofree gchar *job = g_strconcat (CW_WF_JOB_APPROVAL, interaction_id, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwSchedule) schedule = cw_schedule_new_at (at, &error);
+
+  if (schedule == NULL
+      || !cw_plugin_schedule_add (CW_PLUGIN (self), job, schedule, CW_MISSED_POLICY_ONCE,
+                                  on_approval_expired, NULL, NULL, &error))
+    g_warning ("approval %s: its timeout cannot be scheduled: %s", interaction_id, error->message);
+}
+
+void
+cw_wf_approvals_restore (CwWorkflowPlugin *self)
+{
+  g_autoptr (GPtrArray) pending
+      = cw_plugin_list_interactions (CW_PLUGIN (self), CW_INTERACTION_APPROVAL);
+
+  for (guint i = 0; i < pending->len; i++)
+    {
+      CwInteraction *it = g_ptr_array_index (pending, i);
+      if (cw_interaction_get_state (it) == CW_INTERACTION_PENDING
+          && cw_interaction_get_expires_at (it) > 0)
+        arm_approval_expiry (self, cw_interaction_get_id (it), cw_interaction_get_expires_at (it));
+    }
+}
+
+void
+cw_wf_approval_forget (CwWorkflowPlugin *self, const gchar *interaction_id)
+{
+  g_autofree gchar *job = g_strconcat (CW_WF_JOB_APPROVAL, interaction_id, NULL);
+
+  cw_plugin_schedule_remove (CW_PLUGIN (self), job, NULL);
+}
+
 static void
 run_approval (CwWfStep *step)
 {
@@ -204,6 +258,7 @@ run_approval (CwWfStep *step)
   CwInteraction *it;
   g_autofree gchar *reason = NULL;
   gint64 timeout = cw_wf_int (config, "timeoutMs", 0);
+  gint64 expires;
 
   if (cw_wf_bool (config, "autoApprove", FALSE) || cw_wf_bool (approvals, node_id (step), FALSE))
     {
@@ -230,13 +285,17 @@ run_approval (CwWfStep *step)
   json_object_set_string_member (data, "runId", cw_wf_str (run, "id"));
   json_object_set_string_member (data, "nodeId", node_id (step));
   json_object_set_string_member (data, "walker", cw_wf_step_get_walker (step));
+  /* on the scheduler's wall clock, as waits and deadlines */
+  expires = timeout > 0 ? cw_wf_now (self) + timeout : 0;
   it = cw_plugin_add_interaction (CW_PLUGIN (self), CW_INTERACTION_APPROVAL, NULL, payload, data,
-                                  timeout > 0 ? cw_now_ms () + timeout : 0, &error);
+                                  expires, &error);
   if (it == NULL)
     {
       cw_wf_step_fail (step, error->message);
       return;
     }
+  if (expires > 0)
+    arm_approval_expiry (self, cw_interaction_get_id (it), expires);
   cw_wf_step_pause (step, reason, cw_interaction_get_id (it));
 }
 

@@ -15,6 +15,7 @@ G_DEFINE_FINAL_TYPE (CwWorkflowPlugin, cw_workflow_plugin, CW_TYPE_PLUGIN)
 static void
 on_approval (CwInteraction *interaction, gpointer user_data)
 {
+  cw_wf_approval_forget (CW_WORKFLOW_PLUGIN (user_data), cw_interaction_get_id (interaction));
   cw_wf_engine_approval_answered (CW_WORKFLOW_PLUGIN (user_data), interaction);
 }
 
@@ -75,6 +76,7 @@ cw_workflow_plugin_start (CwPlugin *plugin, GError **error)
   if (!cw_wf_engine_recover (self, error))
     return FALSE;
   cw_plugin_watch_interactions (plugin, CW_INTERACTION_APPROVAL, on_approval, self);
+  cw_wf_approvals_restore (self);
   if (!cw_wf_triggers_start (self, error))
     return FALSE;
   cw_wf_engine_settle (self);

@@ -29,9 +29,10 @@ struct _CwWorkflowPlugin
 };
 
 /* Scheduler job ids. */
-#define CW_WF_JOB_TRIGGER  "trigger:" /* trigger:<trigger row id> */
-#define CW_WF_JOB_WAIT     "wait:"    /* wait:<runId>:<walkerId> */
-#define CW_WF_JOB_TIMEOUT  "timeout:" /* timeout:<runId>:<walkerId> */
+#define CW_WF_JOB_TRIGGER  "trigger:"  /* trigger:<trigger row id> */
+#define CW_WF_JOB_WAIT     "wait:"     /* wait:<runId>:<walkerId> */
+#define CW_WF_JOB_TIMEOUT  "timeout:"  /* timeout:<runId>:<walkerId> */
+#define CW_WF_JOB_APPROVAL "approval:" /* approval:<interactionId>: its timeoutMs */
 #define CW_WF_SECRET_KIND  "workflow-webhook"
 #define CW_WF_WEBHOOK_PATH "/v1/workflow/webhooks/"
 
@@ -152,6 +153,11 @@ void cw_wf_step_pause (CwWfStep *step, const gchar *reason, const gchar *interac
 void cw_wf_step_await_child (CwWfStep *step, const gchar *child_run_id);
 
 /* ---- cw-workflow-nodes.c: what each node type does ---------------------------------- */
+/* An approval's timeoutMs on the scheduler's clock: when it passes unanswered, the approval
+ * is answered denied. Restore arms those of the pending approvals again after a start; Forget
+ * drops the job of an approval that was answered. */
+void cw_wf_approvals_restore (CwWorkflowPlugin *self);
+void cw_wf_approval_forget (CwWorkflowPlugin *self, const gchar *interaction_id);
 void cw_wf_nodes_execute (CwWfStep *step);
 /* An agent prompt in an isolated session; @done gets the text or an error. */
 typedef void (*CwWfAgentDone) (const gchar *text, JsonObject *usage, const gchar *error,

@@ -371,6 +371,58 @@ pending_approval (AgentFixture *f, const gchar *run_id)
   return NULL;
 }
 
+/* An approval's timeoutMs runs on the scheduler's clock: before it passes the approval waits;
+ * once the clock moves past it, also after a restart, it counts as a denial (failure edge,
+ * no retry) and the approval is no longer pending. */
+static void
+test_approval_timeout (void)
+{
+  g_autoptr (AgentFixture) f = wf_started ();
+  g_autofree gchar *wf = wf_publish (
+      f, "{\"name\":\"timed\",\"nodes\":[{\"id\":\"start\",\"type\":\"start\"},"
+         "{\"id\":\"mid\",\"type\":\"approval\",\"config\":{\"timeoutMs\":60000}},"
+         "{\"id\":\"late\",\"type\":\"end\"},{\"id\":\"end\",\"type\":\"end\"}],\"edges\":["
+         "{\"from\":\"start\",\"to\":\"mid\"},{\"from\":\"mid\",\"to\":\"end\"},"
+         "{\"from\":\"mid\",\"to\":\"late\",\"condition\":\"failure\"}]}");
+  g_autofree gchar *run_id = wf_run (f, wf, NULL);
+  g_autofree gchar *restarted_id = wf_run (f, wf, NULL);
+  g_autoptr (JsonObject) paused = wf_wait_status (f, run_id, "paused");
+  g_autoptr (JsonObject) paused2 = wf_wait_status (f, restarted_id, "paused");
+  g_autoptr (JsonObject) still = NULL, done = NULL, done2 = NULL;
+  g_autofree gchar *interaction = pending_approval (f, run_id);
+  g_autoptr (JsonNode) list = NULL;
+  JsonArray *all;
+
+  g_assert_nonnull (interaction);
+  list = wf_call (f, "interaction_list", "{\"owner\":\"workflow\"}");
+  all = json_object_get_array_member (cw_test_obj (list), "interactions");
+  for (guint i = 0; i < json_array_get_length (all); i++)
+    g_assert_cmpint (
+        json_object_get_int_member (json_array_get_object_element (all, i), "expiresAt"), ==,
+        WF_T0 + 60000);
+  /* not yet */
+  wf_set_clock (f, WF_T0 + 59000);
+  g_usleep (300000);
+  still = wf_get_run (f, run_id);
+  g_assert_cmpstr (wf_str (run_of (still), "status"), ==, "paused");
+  g_assert_cmpstr (pending_approval (f, run_id), ==, interaction);
+  /* a restart keeps the timeout */
+  agent_fixture_stop (f, SIGKILL);
+  agent_fixture_start (f);
+  wf_set_clock (f, WF_T0 + 61000);
+  done = wf_wait_end (f, run_id);
+  done2 = wf_wait_end (f, restarted_id);
+  g_assert_cmpstr (wf_str (run_of (done), "status"), ==, "completed");
+  g_assert_cmpuint (wf_count_node_runs (done, "mid", "failed"), ==, 1);
+  g_assert_cmpuint (wf_count_node_runs (done, "late", "succeeded"), ==, 1);
+  g_assert_cmpuint (wf_count_node_runs (done, "end", NULL), ==, 0);
+  g_assert_nonnull (strstr (wf_str (wf_node_output (done, "mid"), "error"), "nobody answered"));
+  g_assert_cmpstr (wf_str (run_of (done2), "status"), ==, "completed");
+  g_assert_cmpuint (wf_count_node_runs (done2, "late", "succeeded"), ==, 1);
+  g_assert_null (pending_approval (f, run_id));
+  g_assert_null (pending_approval (f, restarted_id));
+}
+
 static void
 test_approval_after_restart (void)
 {
@@ -480,6 +532,7 @@ main (int argc, char **argv)
   g_test_add_func ("/workflow/runs/kill-during-wait", test_kill_during_wait);
   g_test_add_func ("/workflow/runs/kill-during-node", test_kill_during_node);
   g_test_add_func ("/workflow/runs/approval-after-restart", test_approval_after_restart);
+  g_test_add_func ("/workflow/runs/approval-timeout", test_approval_timeout);
   g_test_add_func ("/workflow/runs/cancel-pause", test_cancel_pause);
   return g_test_run ();
 }
