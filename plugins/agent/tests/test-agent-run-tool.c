@@ -2,7 +2,8 @@
  * directory returns the file, a write outside it is denied (and recorded) when nobody may be
  * asked, and with permissionMode "ask" it is a pending interaction (interaction_list and the
  * bootstrap's pendingInteractions) that runs once interaction_respond allows it; an unknown
- * tool, a turn-only tool and bad params are InvalidParams.
+ * tool, a turn-only tool and bad params are InvalidParams; a trusted command runs in the
+ * turn's Landlock sandbox.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-agent-test.h"
 
@@ -234,6 +235,66 @@ test_asked_and_refused (void)
   g_assert_false (g_file_test (outside, G_FILE_TEST_EXISTS));
 }
 
+/* The agent's commandSandbox in daemon_health. */
+static gboolean
+sandbox_available (AgentFixture *f)
+{
+  g_autoptr (JsonNode) health = agent_call (f->client, "daemon_health", NULL);
+  JsonArray *plugins = json_object_get_array_member (json_node_get_object (health), "plugins");
+
+  for (guint i = 0; i < json_array_get_length (plugins); i++)
+    {
+      JsonObject *p = json_array_get_object_element (plugins, i);
+      if (g_strcmp0 (json_object_get_string_member (p, "name"), "agent") == 0)
+        return json_object_get_boolean_member (
+            json_object_get_object_member (json_object_get_object_member (p, "details"),
+                                           "commandSandbox"),
+            "available");
+    }
+  g_error ("no agent plugin in daemon_health");
+  return FALSE;
+}
+
+/* A trusted command runs without a person, in the same Landlock sandbox as a turn's: it
+ * writes in the working directory, not outside it. Where there is no sandbox it asks, so an
+ * unattended call is denied. */
+static void
+test_trusted_command_confined (void)
+{
+  g_autoptr (AgentFixture) f = started ();
+  g_autofree gchar *script = g_build_filename (f->workdir, "probe.sh", NULL);
+  g_autofree gchar *inside = g_build_filename (f->workdir, "inside.txt", NULL);
+  g_autofree gchar *outside = g_build_filename (f->daemon->dir, "outside.txt", NULL);
+  g_autofree gchar *body = g_strdup_printf ("echo in > inside.txt && echo WROTE-INSIDE\n"
+                                            "echo out > '%s' && echo WROTE-OUTSIDE\n"
+                                            "echo PROBE-DONE\n",
+                                            outside);
+  g_autoptr (JsonNode) config = NULL;
+  g_autoptr (JsonNode) r = NULL;
+  JsonObject *res;
+
+  g_assert_true (g_file_set_contents (script, body, -1, NULL));
+  config = agent_call (f->client, "set_runtime_config",
+                       "{\"config\":{\"sandbox\":{\"trustedCommands\":[\"sh probe.sh\"]}}}");
+  r = agent_call (f->client, "agent_run_tool",
+                  "{\"workingDirectory\":\"%s\",\"tool\":\"execute\",\"args\":{\"command\":"
+                  "\"sh probe.sh\"}}",
+                  f->workdir);
+  res = result_object (r);
+  if (!sandbox_available (f))
+    {
+      g_assert_true (json_object_get_boolean_member (res, "denied"));
+      g_assert_false (g_file_test (inside, G_FILE_TEST_EXISTS));
+      return;
+    }
+  g_assert_false (json_object_get_boolean_member (res, "denied"));
+  g_assert_nonnull (strstr (json_object_get_string_member (res, "result"), "PROBE-DONE"));
+  g_assert_nonnull (strstr (json_object_get_string_member (res, "result"), "WROTE-INSIDE"));
+  g_assert_null (strstr (json_object_get_string_member (res, "result"), "WROTE-OUTSIDE"));
+  g_assert_true (g_file_test (inside, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (outside, G_FILE_TEST_EXISTS));
+}
+
 static void
 test_invalid (void)
 {
@@ -279,6 +340,7 @@ main (int argc, char **argv)
   g_test_add_func ("/agent/run-tool/write-outside-denied", test_write_outside_denied);
   g_test_add_func ("/agent/run-tool/write-outside-asked", test_write_outside_asked);
   g_test_add_func ("/agent/run-tool/asked-and-refused", test_asked_and_refused);
+  g_test_add_func ("/agent/run-tool/trusted-command-confined", test_trusted_command_confined);
   g_test_add_func ("/agent/run-tool/invalid", test_invalid);
   return g_test_run ();
 }
