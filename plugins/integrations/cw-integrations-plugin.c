@@ -243,6 +243,14 @@ cw_integrations_plugin_get_health (CwPlugin *plugin)
   json_object_set_int_member (health, "inbound", (gint64) self->inbound_count);
   json_object_set_int_member (health, "dispatched", (gint64) self->dispatch_count);
   json_object_set_int_member (health, "runningTurns", g_hash_table_size (self->turns));
+  {
+    static const gchar *const states[] = { "pending", "sending", "sent", "failed", "unknown" };
+    JsonObject *outbox = json_object_new ();
+    for (guint i = 0; i < G_N_ELEMENTS (states); i++)
+      json_object_set_int_member (
+          outbox, states[i], cw_integrations_store_count_outbox (self->store, NULL, states[i]));
+    json_object_set_object_member (health, "outbox", outbox);
+  }
   return health;
 }
 

@@ -150,6 +150,7 @@ gboolean cw_integrations_store_update_outbox (CwStore *store, CwIntegrationsOutb
 CwIntegrationsOutbox *cw_integrations_store_get_outbox (CwStore *store, const gchar *id);
 /* Rows in @state, oldest first. */
 GPtrArray *cw_integrations_store_list_outbox (CwStore *store, const gchar *state);
+/* Rows in @state of @platform (NULL: of every platform). */
 gint64 cw_integrations_store_count_outbox (CwStore *store, const gchar *platform,
                                            const gchar *state);
 /* Open prompts (a permission or question relayed to a chat). */

@@ -558,13 +558,18 @@ cw_integrations_store_list_outbox (CwStore *store, const gchar *state)
 gint64
 cw_integrations_store_count_outbox (CwStore *store, const gchar *platform, const gchar *state)
 {
-  sqlite3_stmt *stmt = cw_store_prepare (
-      store, "SELECT COUNT(*) FROM integrations_outbox WHERE platform = ?1 AND state = ?2", NULL);
+  sqlite3_stmt *stmt = cw_store_prepare (store,
+                                         "SELECT COUNT(*) FROM integrations_outbox WHERE state = ?2"
+                                         " AND (?1 IS NULL OR platform = ?1)",
+                                         NULL);
   gint64 n = 0;
 
   if (stmt == NULL)
     return 0;
-  sqlite3_bind_text (stmt, 1, platform, -1, SQLITE_TRANSIENT);
+  if (platform != NULL)
+    sqlite3_bind_text (stmt, 1, platform, -1, SQLITE_TRANSIENT);
+  else
+    sqlite3_bind_null (stmt, 1);
   sqlite3_bind_text (stmt, 2, state, -1, SQLITE_TRANSIENT);
   if (sqlite3_step (stmt) == SQLITE_ROW)
     n = sqlite3_column_int64 (stmt, 0);

@@ -348,6 +348,60 @@ test_backlog (void)
   g_assert_nonnull (strstr (after->pdata[2], "In-Reply-To: <b2@example.org>"));
 }
 
+/* daemon_health's count of outbox rows in @state. */
+static gint64
+outbox_count (AgentFixture *f, const gchar *state)
+{
+  g_autoptr (JsonNode) health = integ_call (f, "daemon_health", NULL);
+  JsonArray *plugins = json_object_get_array_member (cw_test_obj (health), "plugins");
+
+  for (guint i = 0; i < json_array_get_length (plugins); i++)
+    {
+      JsonObject *p = json_array_get_object_element (plugins, i);
+      if (g_str_equal (json_object_get_string_member (p, "name"), "integrations"))
+        return json_object_get_int_member (
+            json_object_get_object_member (json_object_get_object_member (p, "details"), "outbox"),
+            state);
+    }
+  g_error ("no integrations plugin in daemon_health");
+}
+
+/* A reply in flight when the daemon dies may or may not have arrived: after the restart it
+ * is reported unknown and not sent again. */
+static void
+test_unknown_send (void)
+{
+  g_autoptr (AgentFixture) f = integ_fixture_new (HELLO_SCRIPT);
+  g_autoptr (MailServer) m = NULL;
+  g_autoptr (GPtrArray) mails = NULL;
+  gint64 deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+
+  if (f == NULL)
+    return;
+  m = mail_server_start ();
+  connect_email (f, m, "none", m->imap_port, "none");
+  /* The SMTP server stops answering: the kernel still accepts, the greeting never comes. */
+  g_subprocess_send_signal (m->smtpd, SIGSTOP);
+  deliver (m, "alice@example.org", "<u1@example.org>", "Lost?", "are you there");
+  while (outbox_count (f, "sending") < 1)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (50000);
+    }
+  agent_fixture_stop (f, SIGKILL);
+  g_subprocess_send_signal (m->smtpd, SIGCONT);
+  agent_fixture_start (f);
+  g_assert_cmpint (outbox_count (f, "unknown"), ==, 1);
+  g_assert_cmpint (outbox_count (f, "sending"), ==, 0);
+  g_assert_cmpint (outbox_count (f, "pending"), ==, 0);
+  json_object_unref (integ_wait_connected (f, "email", TRUE));
+  g_usleep (1500000);
+  mails = sent_mails (m);
+  g_assert_cmpuint (mails->len, ==, 0);
+  /* The message was answered (the reply is the unknown one): the agent is not asked again. */
+  g_assert_cmpuint (integ_llm_requests (f), ==, 1);
+}
+
 static void
 test_tls (void)
 {
@@ -377,6 +431,7 @@ main (int argc, char **argv)
   g_test_add_func ("/integrations/email/reply", test_reply);
   g_test_add_func ("/integrations/email/duplicate", test_duplicate);
   g_test_add_func ("/integrations/email/backlog", test_backlog);
+  g_test_add_func ("/integrations/email/unknown-send", test_unknown_send);
   g_test_add_func ("/integrations/email/tls", test_tls);
   return g_test_run ();
 }
