@@ -3,6 +3,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-cloud-test.h"
 
+#include <signal.h>
+
 static JsonObject *
 connect_slack (CloudTest *t)
 {
@@ -131,6 +133,43 @@ test_escape (void)
   cloud_expect_bot (t, "D0CHAT", escaped, 0);
 }
 
+/* kill -9 in the middle of a burst of 20 chats, while their turns run: after the restart
+ * each chat has exactly one answer (the turns cut by the kill are run again from the ledger,
+ * envelopes not acked yet come again from Slack and are deduped). */
+static void
+test_kill_during_burst (void)
+{
+  g_autoptr (CloudTest) t = cloud_test_new (CW_FAKE_SLACK, CLOUD_SLOW_SCRIPT);
+  g_autoptr (JsonObject) status = NULL, again = NULL;
+  const gchar *slow[] = { "Slow hello.", NULL };
+
+  if (t == NULL)
+    return;
+  status = connect_slack (t);
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autofree gchar *chat = g_strdup_printf ("D0BURST%02u", i);
+      g_autofree gchar *user = g_strdup_printf ("U0P%02u", i);
+      g_free (cw_fake_cloud_inject (t->fake, chat, user, NULL, "hello in a crowd"));
+    }
+  g_assert_nonnull (cw_fake_cloud_wait (t->fake, "ack", 4, 20000));
+  agent_fixture_stop (t->f, SIGKILL);
+  cw_fake_cloud_drop_sockets (t->fake);
+  agent_fixture_start (t->f);
+  again = integ_wait_connected (t->f, "slack", TRUE);
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autofree gchar *chat = g_strdup_printf ("D0BURST%02u", i);
+      cloud_expect_bot (t, chat, slow, 0);
+    }
+  g_usleep (3000000);
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autofree gchar *chat = g_strdup_printf ("D0BURST%02u", i);
+      cloud_expect_bot (t, chat, slow, 0);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -139,5 +178,6 @@ main (int argc, char **argv)
   g_test_add_func ("/integrations/slack/duplicate", test_duplicate);
   g_test_add_func ("/integrations/slack/reconnect", test_reconnect);
   g_test_add_func ("/integrations/slack/escape", test_escape);
+  g_test_add_func ("/integrations/slack/kill-during-burst", test_kill_during_burst);
   return g_test_run ();
 }
