@@ -123,7 +123,8 @@ test_duplicate (void)
 }
 
 /* The daemon is killed; what is said while it is down comes back when the restarted adapter
- * resumes the stored session. An op 9 Invalid Session starts a new one. */
+ * resumes the stored session. An op 9 Invalid Session starts a new one, and what was said in
+ * between is fetched over REST. */
 static void
 test_restart_and_invalid_session (void)
 {
@@ -132,6 +133,7 @@ test_restart_and_invalid_session (void)
   const gchar *one[] = { CLOUD_HELLO, NULL };
   const gchar *two[] = { CLOUD_HELLO, CLOUD_HELLO, NULL };
   const gchar *three[] = { CLOUD_HELLO, CLOUD_HELLO, CLOUD_HELLO, NULL };
+  const gchar *four[] = { CLOUD_HELLO, CLOUD_HELLO, CLOUD_HELLO, CLOUD_HELLO, NULL };
 
   if (t == NULL)
     return;
@@ -147,12 +149,16 @@ test_restart_and_invalid_session (void)
   g_assert_cmpuint (cw_fake_cloud_count (t->fake, "resume"), ==, 1);
   g_assert_cmpuint (cw_fake_cloud_count (t->fake, "identify"), ==, 1);
 
+  /* op 9: the old session is gone, and so is what the gateway had not sent of it; the new
+   * session's READY is followed by a REST fetch of what the channel got meanwhile */
   cw_fake_cloud_control (t->fake, "invalid_session");
+  g_free (cw_fake_cloud_inject (t->fake, "700", "600", "ann", "between the sessions"));
   g_assert_nonnull (cw_fake_cloud_wait (t->fake, "identify", 1, 10000));
-  g_usleep (300000);
-  g_free (cw_fake_cloud_inject (t->fake, "700", "600", "ann", "in the new session"));
   cloud_expect_bot (t, "700", three, 300);
-  g_assert_cmpuint (integ_llm_requests (t->f), ==, 3);
+  g_assert_nonnull (cw_fake_cloud_wait (t->fake, "list_messages", 0, 0));
+  g_free (cw_fake_cloud_inject (t->fake, "700", "600", "ann", "in the new session"));
+  cloud_expect_bot (t, "700", four, 300);
+  g_assert_cmpuint (integ_llm_requests (t->f), ==, 4);
 }
 
 int

@@ -14,9 +14,11 @@
  * lost, and a replayed message already in the ledger is a duplicate the core drops. A
  * message the ledger refused is fetched again the same way (the adapter resumes from the
  * sequence before it). op 9 Invalid Session (not resumable) starts a new session after 1-2 s;
- * what was sent in between is not replayed by Discord. A close with 4004 (authentication
- * failed) or 4010-4014 (the bot's setup) needs the user; other closes resume at once, and a
- * second failure in a row is a lost connection (the core reconnects with backoff).
+ * Discord replays nothing then, so after the READY of a new session the adapter fetches what
+ * came meanwhile over REST (GET channels/{id}/messages?after=) for the channels it knows (the
+ * newest message taken from each is stored with the session, for the 64 latest). A close with 4004
+ * (authentication failed) or 4010-4014 (the bot's setup) needs the user; other closes resume at
+ * once, and a second failure in a row is a lost connection (the core reconnects with backoff).
  *
  * Messages: MESSAGE_CREATE from people (bots and the bot itself skipped), filtered by
  * allowedGuildIds, allowedChannelIds and allowDirectMessages; no mention needed. The dedupe
@@ -51,6 +53,7 @@ struct _CwDiscordAdapter
   gchar *session_id;
   gchar *resume_url;
   gint64 seq;
+  JsonObject *positions; /* channel id -> newest message id taken from it */
 
   SoupWebsocketConnection *socket;
   guint heartbeat_source;
@@ -68,6 +71,8 @@ static void open_gateway (CwDiscordAdapter *self);
 
 /* ---- the stored session ------------------------------------------------------------- */
 
+#define MAX_CHANNELS 64 /* positions kept for the catch-up of a new session */
+
 static gchar *
 session_state (CwDiscordAdapter *self, gint64 seq)
 {
@@ -75,15 +80,52 @@ session_state (CwDiscordAdapter *self, gint64 seq)
   g_autoptr (JsonNode) node = NULL;
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "sessionId");
-  json_builder_add_string_value (b, self->session_id);
-  json_builder_set_member_name (b, "resumeUrl");
-  json_builder_add_string_value (b, self->resume_url);
-  json_builder_set_member_name (b, "seq");
-  json_builder_add_int_value (b, seq);
+  if (self->session_id != NULL)
+    {
+      json_builder_set_member_name (b, "sessionId");
+      json_builder_add_string_value (b, self->session_id);
+      json_builder_set_member_name (b, "resumeUrl");
+      json_builder_add_string_value (b, self->resume_url);
+      json_builder_set_member_name (b, "seq");
+      json_builder_add_int_value (b, seq);
+    }
+  json_builder_set_member_name (b, "channels");
+  json_builder_add_value (b, json_node_init_object (json_node_alloc (), self->positions));
   json_builder_end_object (b);
   node = json_builder_get_root (b);
   return json_to_string (node, FALSE);
+}
+
+/* Snowflakes compare as numbers. */
+static gint
+snowflake_cmp (const gchar *a, const gchar *b)
+{
+  gsize la = strlen (a), lb = strlen (b);
+
+  return la != lb ? (la < lb ? -1 : 1) : strcmp (a, b);
+}
+
+static void
+note_position (CwDiscordAdapter *self, const gchar *channel, const gchar *id)
+{
+  const gchar *known = json_object_get_string_member_with_default (self->positions, channel, NULL);
+
+  if (known != NULL && snowflake_cmp (id, known) <= 0)
+    return;
+  if (known == NULL && json_object_get_size (self->positions) >= MAX_CHANNELS)
+    {
+      /* forget the channel quiet for longest */
+      g_autoptr (GList) names = json_object_get_members (self->positions);
+      const gchar *oldest = NULL;
+      for (GList *l = names; l != NULL; l = l->next)
+        if (oldest == NULL
+            || snowflake_cmp (json_object_get_string_member (self->positions, l->data),
+                              json_object_get_string_member (self->positions, oldest))
+                   < 0)
+          oldest = l->data;
+      json_object_remove_member (self->positions, oldest);
+    }
+  json_object_set_string_member (self->positions, channel, id);
 }
 
 static void
@@ -109,6 +151,11 @@ load_session (CwDiscordAdapter *self)
   g_clear_pointer (&self->session_id, g_free);
   g_clear_pointer (&self->resume_url, g_free);
   self->seq = 0;
+  g_clear_pointer (&self->positions, json_object_unref);
+  self->positions = obj != NULL && json_object_has_member (obj, "channels")
+                           && JSON_NODE_HOLDS_OBJECT (json_object_get_member (obj, "channels"))
+                       ? json_object_ref (json_object_get_object_member (obj, "channels"))
+                       : json_object_new ();
   if (obj == NULL || !json_object_has_member (obj, "sessionId"))
     return;
   self->session_id = g_strdup (json_object_get_string_member (obj, "sessionId"));
@@ -304,6 +351,7 @@ receive_message (CwDiscordAdapter *self, JsonObject *message, gint64 seq)
       author, "global_name", json_object_get_string_member_with_default (author, "username", NULL));
   if (json_object_get_null_member (author, "global_name"))
     name = json_object_get_string_member_with_default (author, "username", author_id);
+  note_position (self, channel, id);
   state = session_state (self, seq);
   title = json_object_has_member (message, "guild_id") ? g_strdup_printf ("#%s", channel)
                                                        : g_strdup (name);
@@ -331,6 +379,50 @@ receive_message (CwDiscordAdapter *self, JsonObject *message, gint64 seq)
   connection_failed (self, g_error_new (CW_ERROR, CW_ERROR_FAILED, "ledger write failed"), FALSE);
 }
 
+static void rest (CwDiscordAdapter *self, const gchar *method, const gchar *path, JsonObject *body,
+                  GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
+
+static void
+on_catch_up (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (CwDiscordAdapter) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
+  JsonArray *messages;
+
+  if (reply == NULL || reply->status != 200 || reply->body == NULL
+      || !JSON_NODE_HOLDS_ARRAY (reply->body))
+    {
+      if (reply != NULL)
+        g_debug ("discord: catch-up failed: HTTP %u", reply->status);
+      return;
+    }
+  messages = json_node_get_array (reply->body);
+  /* newest first: take them oldest first */
+  for (guint i = json_array_get_length (messages); i > 0; i--)
+    {
+      JsonNode *node = json_array_get_element (messages, i - 1);
+      if (JSON_NODE_HOLDS_OBJECT (node))
+        receive_message (self, json_node_get_object (node), self->seq);
+    }
+}
+
+/* A new session (not a resume) replays nothing: what each known channel got meanwhile is
+ * fetched over REST, after the newest message taken from it. */
+static void
+catch_up (CwDiscordAdapter *self)
+{
+  g_autoptr (GList) names = json_object_get_members (self->positions);
+
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      g_autofree gchar *path
+          = g_strdup_printf ("/channels/%s/messages?after=%s&limit=100", (const gchar *) l->data,
+                             json_object_get_string_member (self->positions, l->data));
+      rest (self, "GET", path, NULL, self->cancellable, on_catch_up, g_object_ref (self));
+    }
+}
+
 static gboolean
 reopen_now (gpointer user_data)
 {
@@ -355,6 +447,7 @@ on_dispatch (CwDiscordAdapter *self, const gchar *t, JsonObject *d, gint64 seq)
       save_session (self);
       self->reopening = FALSE;
       finish_connect (self, NULL);
+      catch_up (self);
     }
   else if (g_strcmp0 (t, "RESUMED") == 0)
     {
@@ -861,6 +954,7 @@ discord_finalize (GObject *object)
   g_free (self->gateway_url);
   g_free (self->session_id);
   g_free (self->resume_url);
+  g_clear_pointer (&self->positions, json_object_unref);
   G_OBJECT_CLASS (cw_discord_adapter_parent_class)->finalize (object);
 }
 
@@ -888,4 +982,5 @@ cw_discord_adapter_class_init (CwDiscordAdapterClass *klass)
 static void
 cw_discord_adapter_init (CwDiscordAdapter *self)
 {
+  self->positions = json_object_new ();
 }

@@ -1,15 +1,17 @@
 /* cw-fake-discord.c: Discord's REST API under /api/v10 (users/@me, gateway/bot, POST and
- * PATCH channels/{id}/messages with nonce + enforce_nonce dedupe, POST channels/{id}/typing;
+ * PATCH channels/{id}/messages with nonce + enforce_nonce dedupe, GET channels/{id}/messages
+ * ?after= (the people's messages, newest first), POST channels/{id}/typing;
  * "Bot <token>" auth; 429 with {message, retry_after, global}) and the Gateway v10 at
  * /gateway (what gateway/bot returns) and /resume (the READY's resume_gateway_url):
  * op 10 Hello with heartbeat_interval, op 1 -> op 11, op 2 Identify -> READY (session_id,
  * resume_gateway_url), MESSAGE_CREATE dispatches numbered by s, op 6 Resume -> the missed
  * dispatches and RESUMED (or op 9 false for an unknown session), op 7 and op 9 on request.
  * Records: "identify", "resume", "heartbeat", "gateway" (a connection), and the REST calls as
- * "me", "gateway_bot", "create_message", "edit_message", "typing".
+ * "me", "gateway_bot", "create_message", "edit_message", "list_messages", "typing".
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-fake-cloud-private.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct
@@ -19,6 +21,7 @@ typedef struct
   gint64 seq;
   GPtrArray *dispatches; /* JsonObject {op, s, t, d} of the current session */
   GHashTable *messages;  /* id -> JsonObject MESSAGE_CREATE d */
+  GPtrArray *history;    /* the people's messages, oldest first (GET channels/{id}/messages) */
   GHashTable *nonces;    /* nonce -> JsonObject created message */
   SoupWebsocketConnection *socket;
   gboolean ready; /* the socket identified or resumed */
@@ -32,6 +35,7 @@ discord_free (gpointer data)
   g_free (dc->session_id);
   g_ptr_array_unref (dc->dispatches);
   g_hash_table_unref (dc->messages);
+  g_ptr_array_unref (dc->history);
   g_hash_table_unref (dc->nonces);
   cw_fake_socket_release (&dc->socket, dc);
   g_free (dc);
@@ -138,6 +142,43 @@ edit_message (Discord *dc, SoupServerMessage *msg, const gchar *channel, const g
   cw_fake_reply (msg, 200, node);
 }
 
+/* Snowflakes compare as numbers. */
+static gint
+snowflake_cmp (const gchar *a, const gchar *b)
+{
+  gsize la = strlen (a), lb = strlen (b);
+
+  return la != lb ? (la < lb ? -1 : 1) : strcmp (a, b);
+}
+
+/* GET channels/{id}/messages?after=&limit=: newest first, as Discord answers. */
+static void
+list_messages (Discord *dc, SoupServerMessage *msg, const gchar *channel, GHashTable *query)
+{
+  const gchar *after = query != NULL ? g_hash_table_lookup (query, "after") : NULL;
+  const gchar *limit_text = query != NULL ? g_hash_table_lookup (query, "limit") : NULL;
+  guint limit = limit_text != NULL ? CLAMP (atoi (limit_text), 1, 100) : 50;
+  JsonArray *out = json_array_new ();
+  g_autoptr (JsonNode) node = NULL;
+  g_autoptr (GPtrArray) matches = g_ptr_array_new ();
+
+  for (guint i = 0; i < dc->history->len; i++)
+    {
+      JsonObject *m = dc->history->pdata[i];
+      if (g_str_equal (json_object_get_string_member (m, "channel_id"), channel)
+          && (after == NULL || snowflake_cmp (json_object_get_string_member (m, "id"), after) > 0))
+        g_ptr_array_add (matches, m);
+    }
+  /* with `after`, Discord returns the oldest ones after it, newest first */
+  for (guint i = 0; i < matches->len && i < limit; i++)
+    {
+      guint from = MIN (matches->len, limit) - 1 - i;
+      json_array_add_object_element (out, json_object_ref (matches->pdata[from]));
+    }
+  node = json_node_init_array (json_node_alloc (), out);
+  cw_fake_reply (msg, 200, node);
+}
+
 static void
 handle_api (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTable *query,
             gpointer data)
@@ -167,6 +208,9 @@ handle_api (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHash
     kind = "edit_message";
   else if (n == 3 && g_str_equal (parts[0], "channels") && g_str_equal (parts[2], "typing"))
     kind = "typing";
+  else if (n == 3 && g_str_equal (parts[0], "channels") && g_str_equal (parts[2], "messages")
+           && g_str_equal (method, "GET"))
+    kind = "list_messages";
   cw_fake_record (self, kind, cw_fake_request_record (msg, cw_fake_request_json (msg)));
   if (auth == NULL || !g_str_has_prefix (auth, "Bot ") || !cw_fake_token_ok (self, auth + 4))
     return reply_error (msg, 401, 0, "401: Unauthorized");
@@ -208,6 +252,8 @@ handle_api (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHash
     edit_message (dc, msg, parts[1], parts[3]);
   else if (g_str_equal (kind, "typing"))
     soup_server_message_set_status (msg, 204, NULL);
+  else if (g_str_equal (kind, "list_messages"))
+    list_messages (dc, msg, parts[1], query);
   else
     reply_error (msg, 404, 0, "404: Not Found");
 }
@@ -395,6 +441,7 @@ discord_setup (CwFakeCloud *self)
 
   dc->self = self;
   dc->dispatches = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  dc->history = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
   dc->messages
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) json_object_unref);
   dc->nonces
@@ -424,6 +471,7 @@ discord_inject (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
   if (!g_str_has_prefix (chat_id, "dm"))
     json_object_set_string_member (message, "guild_id", "800000000000000001");
   g_hash_table_insert (dc->messages, g_strdup (id), message);
+  g_ptr_array_add (dc->history, json_object_ref (message));
   dispatch (dc, "MESSAGE_CREATE", message);
   return g_steal_pointer (&id);
 }
