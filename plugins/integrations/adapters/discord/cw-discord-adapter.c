@@ -153,9 +153,9 @@ load_session (CwDiscordAdapter *self)
   self->seq = 0;
   g_clear_pointer (&self->positions, json_object_unref);
   self->positions = obj != NULL && json_object_has_member (obj, "channels")
-                           && JSON_NODE_HOLDS_OBJECT (json_object_get_member (obj, "channels"))
-                       ? json_object_ref (json_object_get_object_member (obj, "channels"))
-                       : json_object_new ();
+                            && JSON_NODE_HOLDS_OBJECT (json_object_get_member (obj, "channels"))
+                        ? json_object_ref (json_object_get_object_member (obj, "channels"))
+                        : json_object_new ();
   if (obj == NULL || !json_object_has_member (obj, "sessionId"))
     return;
   self->session_id = g_strdup (json_object_get_string_member (obj, "sessionId"));

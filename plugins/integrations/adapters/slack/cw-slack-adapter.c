@@ -46,11 +46,10 @@ call_api (CwSlackAdapter *self, const gchar *method, const gchar *auth, JsonObje
 {
   g_autofree gchar *url = g_strdup_printf ("%s/%s", self->base, method);
 
-  cw_cloud_request_async (self->session, "POST", url, auth,
-                          params != NULL ? params : json_object_new (), NULL, cancellable, callback,
+  g_autoptr (JsonObject) body = params != NULL ? params : json_object_new ();
+
+  cw_cloud_request_async (self->session, "POST", url, auth, body, NULL, cancellable, callback,
                           user_data);
-  if (params != NULL)
-    json_object_unref (params);
 }
 
 /* The {ok:true} body, or NULL with @error ("<method> failed: HTTP n: <error>"). */

@@ -158,8 +158,7 @@ graph_send (GraphCall *call)
       fetch_token (call);
       return;
     }
-  cw_cloud_request_async (self->session, call->method, call->url, self->token,
-                          call->body != NULL ? json_object_ref (call->body) : NULL, NULL,
+  cw_cloud_request_async (self->session, call->method, call->url, self->token, call->body, NULL,
                           g_task_get_cancellable (call->task), on_graph, call);
 }
 

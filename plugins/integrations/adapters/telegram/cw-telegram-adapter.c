@@ -48,11 +48,10 @@ call_method (CwTelegramAdapter *self, const gchar *method, JsonObject *params,
 {
   g_autofree gchar *url = g_strdup_printf ("%s/%s", self->base, method);
 
-  cw_cloud_request_async (self->session, "POST", url, NULL,
-                          params != NULL ? params : json_object_new (), NULL, cancellable, callback,
+  g_autoptr (JsonObject) body = params != NULL ? params : json_object_new ();
+
+  cw_cloud_request_async (self->session, "POST", url, NULL, body, NULL, cancellable, callback,
                           user_data);
-  if (params != NULL)
-    json_object_unref (params);
 }
 
 /* The result of an {ok, result} answer, or NULL with @error set (the description and, for a
