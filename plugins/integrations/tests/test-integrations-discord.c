@@ -161,6 +161,49 @@ test_restart_and_invalid_session (void)
   g_assert_cmpuint (integ_llm_requests (t->f), ==, 4);
 }
 
+/* A reply longer than Discord's 2000 characters arrives as consecutive messages, cut at
+ * spaces, nothing lost. */
+static void
+test_split (void)
+{
+  g_autoptr (GString) text = g_string_new (NULL);
+  g_autofree gchar *script = NULL;
+  g_autoptr (CloudTest) t = NULL;
+  g_autoptr (JsonObject) status = NULL;
+  g_autoptr (JsonArray) sent = NULL;
+  g_autoptr (GString) joined = g_string_new (NULL);
+  gint64 deadline;
+
+  for (guint i = 0; i < 900; i++)
+    g_string_append (text, i == 0 ? "word" : " word");
+  script = g_strdup_printf ("{\"responses\":[{\"events\":[{\"text\":\"%s\"}]}]}", text->str);
+  t = cloud_test_new (CW_FAKE_DISCORD, script);
+  if (t == NULL)
+    return;
+  status = connect_discord (t);
+  g_free (cw_fake_cloud_inject (t->fake, "700", "600", "ann", "a long answer please"));
+  deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+  do
+    {
+      g_clear_pointer (&sent, json_array_unref);
+      g_usleep (50000);
+      sent = cw_fake_cloud_bot_messages (t->fake, "700");
+    }
+  while (json_array_get_length (sent) < 3 && g_get_monotonic_time () < deadline);
+  g_usleep (300000);
+  g_clear_pointer (&sent, json_array_unref);
+  sent = cw_fake_cloud_bot_messages (t->fake, "700");
+  g_assert_cmpuint (json_array_get_length (sent), ==, 3);
+  for (guint i = 0; i < 3; i++)
+    {
+      const gchar *part
+          = json_object_get_string_member (json_array_get_object_element (sent, i), "text");
+      g_assert_cmpint (g_utf8_strlen (part, -1), <=, 2000);
+      g_string_append_printf (joined, "%s%s", i > 0 ? " " : "", part);
+    }
+  g_assert_cmpstr (joined->str, ==, text->str);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -168,6 +211,7 @@ main (int argc, char **argv)
   g_test_add_func ("/integrations/discord/reply", test_reply);
   g_test_add_func ("/integrations/discord/resume", test_resume);
   g_test_add_func ("/integrations/discord/duplicate", test_duplicate);
+  g_test_add_func ("/integrations/discord/split", test_split);
   g_test_add_func ("/integrations/discord/restart-and-invalid-session",
                    test_restart_and_invalid_session);
   return g_test_run ();
