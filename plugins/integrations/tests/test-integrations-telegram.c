@@ -154,6 +154,29 @@ test_bad_token (void)
   g_assert_true (JSON_NODE_HOLDS_NULL (config));
 }
 
+/* Telegram answers 429 (retry_after) to the reply: it is sent again after the outbox's backoff,
+ * once. */
+static void
+test_rate_limited (void)
+{
+  g_autoptr (CloudTest) t = cloud_test_new (CW_FAKE_TELEGRAM, CLOUD_HELLO_SCRIPT);
+  g_autoptr (JsonObject) status = NULL, limited = NULL;
+  const gchar *hello[] = { CLOUD_HELLO, NULL };
+  const gchar *none[] = { NULL };
+
+  if (t == NULL)
+    return;
+  status = connect_telegram (t);
+  cw_fake_cloud_fail_next (t->fake, "sendMessage", 1, 429, NULL);
+  g_free (cw_fake_cloud_inject (t->fake, "42", "42", "Ann", "busy?"));
+  limited = cw_fake_cloud_wait (t->fake, "sendMessage", 0, 20000);
+  g_assert_nonnull (limited);
+  cloud_expect_bot (t, "42", none, 300);
+  cloud_pass_time (t, 60000);
+  cloud_expect_bot (t, "42", hello, 300);
+  g_assert_cmpuint (cw_fake_cloud_count (t->fake, "sendMessage"), ==, 2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -163,5 +186,6 @@ main (int argc, char **argv)
   g_test_add_func ("/integrations/telegram/down-and-back", test_down_and_back);
   g_test_add_func ("/integrations/telegram/kill-before-reply", test_kill_before_reply);
   g_test_add_func ("/integrations/telegram/bad-token", test_bad_token);
+  g_test_add_func ("/integrations/telegram/rate-limited", test_rate_limited);
   return g_test_run ();
 }
