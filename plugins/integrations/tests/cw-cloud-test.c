@@ -101,7 +101,6 @@ describe (CloudTest *t, const gchar *chat_id)
   g_autoptr (JsonArray) messages = cw_fake_cloud_bot_messages (t->fake, chat_id);
   g_autoptr (JsonNode) node = json_node_init_array (json_node_alloc (), messages);
 
-  json_array_ref (messages);
   return json_to_string (node, FALSE);
 }
 

@@ -56,7 +56,7 @@ reply_data (SoupServerMessage *msg, const gchar *message, JsonNode *data, JsonOb
   json_object_set_member (reply, "data", data);
   if (metadata != NULL)
     json_object_set_object_member (reply, "metadata", metadata);
-  node = json_node_init_object (json_node_alloc (), reply);
+  node = cw_fake_take_object (reply);
   cw_fake_reply (msg, 200, node);
 }
 
@@ -81,7 +81,7 @@ emit (BlueBubbles *bb, const gchar *event, JsonObject *message)
 
   json_array_add_string_element (packet, event);
   json_array_add_object_element (packet, json_object_ref (message));
-  node = json_node_init_array (json_node_alloc (), packet);
+  node = cw_fake_take_array (packet);
   json = json_to_string (node, FALSE);
   frame = g_strconcat ("42", json, NULL);
   for (guint i = 0; i < bb->sockets->len; i++)
@@ -147,7 +147,7 @@ query_messages (BlueBubbles *bb, SoupServerMessage *msg, JsonObject *params)
   json_object_set_int_member (metadata, "limit", limit);
   json_object_set_int_member (metadata, "total", matches->len);
   json_object_set_int_member (metadata, "count", json_array_get_length (data));
-  reply_data (msg, "Success", json_node_init_array (json_node_alloc (), data), metadata);
+  reply_data (msg, "Success", cw_fake_take_array (data), metadata);
 }
 
 static void
@@ -176,7 +176,7 @@ send_text (BlueBubbles *bb, SoupServerMessage *msg, JsonObject *params)
     json_object_set_string_member (message, "tempGuid", temp);
   cw_fake_chat_add (bb->self, chat, json_object_get_string_member (message, "guid"), text);
   copy = json_object_ref (message);
-  reply_data (msg, "Message sent!", json_node_init_object (json_node_alloc (), copy), NULL);
+  reply_data (msg, "Message sent!", cw_fake_take_object (copy), NULL);
   emit (bb, "new-message", message);
 }
 

@@ -93,6 +93,9 @@ void cw_fake_socket_release (SoupWebsocketConnection **conn, gpointer data);
 /* Closes the socket's stream under it, without a close frame. */
 void cw_fake_socket_drop (SoupWebsocketConnection *conn);
 
+/* A node that takes over @object / @array (the caller's reference). */
+JsonNode *cw_fake_take_object (JsonObject *object);
+JsonNode *cw_fake_take_array (JsonArray *array);
 gchar *cw_fake_iso8601 (gint64 ms);
 JsonNode *cw_fake_parse (const gchar *json);
 

@@ -756,6 +756,24 @@ cw_fake_socket_drop (SoupWebsocketConnection *conn)
   g_io_stream_close (stream, NULL, NULL);
 }
 
+JsonNode *
+cw_fake_take_object (JsonObject *object)
+{
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+
+  json_node_take_object (node, object);
+  return node;
+}
+
+JsonNode *
+cw_fake_take_array (JsonArray *array)
+{
+  JsonNode *node = json_node_new (JSON_NODE_ARRAY);
+
+  json_node_take_array (node, array);
+  return node;
+}
+
 gchar *
 cw_fake_iso8601 (gint64 ms)
 {

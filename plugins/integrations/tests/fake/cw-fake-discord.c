@@ -109,8 +109,7 @@ create_message (Discord *dc, SoupServerMessage *msg, const gchar *channel)
   if (nonce != NULL && json_object_get_boolean_member_with_default (params, "enforce_nonce", FALSE)
       && g_hash_table_contains (dc->nonces, nonce))
     {
-      node = json_node_init_object (json_node_alloc (),
-                                    json_object_ref (g_hash_table_lookup (dc->nonces, nonce)));
+      node = cw_fake_take_object (json_object_ref (g_hash_table_lookup (dc->nonces, nonce)));
       return cw_fake_reply (msg, 200, node);
     }
   id = snowflake (dc->self);
@@ -121,7 +120,7 @@ create_message (Discord *dc, SoupServerMessage *msg, const gchar *channel)
       g_hash_table_insert (dc->nonces, g_strdup (nonce), json_object_ref (message));
     }
   cw_fake_chat_add (dc->self, channel, id, content);
-  node = json_node_init_object (json_node_alloc (), message);
+  node = cw_fake_take_object (message);
   cw_fake_reply (msg, 200, node);
 }
 
@@ -137,8 +136,7 @@ edit_message (Discord *dc, SoupServerMessage *msg, const gchar *channel, const g
     return reply_error (msg, 400, 50035, "Invalid Form Body");
   if (!cw_fake_chat_edit (dc->self, channel, id, content, &unchanged))
     return reply_error (msg, 404, 10008, "Unknown Message");
-  node = json_node_init_object (json_node_alloc (),
-                                message_object (dc, id, channel, bot_user (), content));
+  node = cw_fake_take_object (message_object (dc, id, channel, bot_user (), content));
   cw_fake_reply (msg, 200, node);
 }
 
@@ -175,7 +173,7 @@ list_messages (Discord *dc, SoupServerMessage *msg, const gchar *channel, GHashT
       guint from = MIN (matches->len, limit) - 1 - i;
       json_array_add_object_element (out, json_object_ref (matches->pdata[from]));
     }
-  node = json_node_init_array (json_node_alloc (), out);
+  node = cw_fake_take_array (out);
   cw_fake_reply (msg, 200, node);
 }
 
@@ -234,7 +232,7 @@ handle_api (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHash
     }
   if (g_str_equal (kind, "me"))
     {
-      g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), bot_user ());
+      g_autoptr (JsonNode) node = cw_fake_take_object (bot_user ());
       cw_fake_reply (msg, 200, node);
     }
   else if (g_str_equal (kind, "gateway_bot"))
@@ -274,7 +272,7 @@ send_op (SoupWebsocketConnection *conn, gint op, JsonNode *d, gint64 s, const gc
     json_object_set_string_member (payload, "t", t);
   else
     json_object_set_null_member (payload, "t");
-  node = json_node_init_object (json_node_alloc (), payload);
+  node = cw_fake_take_object (payload);
   cw_fake_socket_send (conn, node);
 }
 
@@ -290,8 +288,7 @@ dispatch (Discord *dc, const gchar *t, JsonObject *d)
   g_ptr_array_add (dc->dispatches, payload);
   if (dc->socket != NULL && dc->ready)
     {
-      g_autoptr (JsonNode) node
-          = json_node_init_object (json_node_alloc (), json_object_ref (payload));
+      g_autoptr (JsonNode) node = cw_fake_take_object (json_object_ref (payload));
       cw_fake_socket_send (dc->socket, node);
     }
 }
@@ -350,8 +347,7 @@ resume (Discord *dc, JsonObject *d)
       JsonObject *payload = dc->dispatches->pdata[i];
       if (json_object_get_int_member (payload, "s") > seq)
         {
-          g_autoptr (JsonNode) node
-              = json_node_init_object (json_node_alloc (), json_object_ref (payload));
+          g_autoptr (JsonNode) node = cw_fake_take_object (json_object_ref (payload));
           cw_fake_socket_send (dc->socket, node);
         }
     }
@@ -431,7 +427,7 @@ handle_gateway (SoupServer *server, SoupServerMessage *msg, const gchar *path,
   g_signal_connect (conn, "closed", G_CALLBACK (socket_closed), dc);
   json_object_set_int_member (hello, "heartbeat_interval",
                               cw_fake_option_int (self, "heartbeat_interval", 41250));
-  send_op (conn, 10, json_node_init_object (json_node_alloc (), hello), 0, NULL);
+  send_op (conn, 10, cw_fake_take_object (hello), 0, NULL);
 }
 
 static void

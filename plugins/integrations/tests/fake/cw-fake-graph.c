@@ -136,7 +136,7 @@ delta (Graph *graph, SoupServerMessage *msg, const gchar *base, GHashTable *quer
       "https://graph.microsoft.com/v1.0/$metadata#Collection(chatMessage)");
   json_object_set_array_member (reply, "value", value);
   json_object_set_string_member (reply, "@odata.deltaLink", link);
-  node = json_node_init_object (json_node_alloc (), reply);
+  node = cw_fake_take_object (reply);
   cw_fake_reply (msg, 200, node);
 }
 
@@ -166,7 +166,7 @@ send_message (Graph *graph, SoupServerMessage *msg, const gchar *chat)
   json_object_set_object_member (from, "application", application);
   message = new_message (graph, from, html);
   cw_fake_chat_add (graph->self, chat, json_object_get_string_member (message, "id"), html);
-  node = json_node_init_object (json_node_alloc (), json_object_ref (message));
+  node = cw_fake_take_object (json_object_ref (message));
   cw_fake_reply (msg, 201, node);
 }
 

@@ -85,7 +85,7 @@ post_message (Slack *slack, SoupServerMessage *msg, JsonObject *params, gboolean
   json_object_set_string_member (message, "text", text);
   json_object_set_string_member (message, "ts", ts);
   json_object_set_object_member (reply, "message", message);
-  node = json_node_init_object (json_node_alloc (), reply);
+  node = cw_fake_take_object (reply);
   cw_fake_reply (msg, 200, node);
 }
 
@@ -157,7 +157,7 @@ send_envelope (Slack *slack, JsonObject *envelope)
 
   if (slack->socket == NULL)
     return;
-  node = json_node_init_object (json_node_alloc (), json_object_ref (envelope));
+  node = cw_fake_take_object (json_object_ref (envelope));
   cw_fake_socket_send (slack->socket, node);
 }
 

@@ -39,7 +39,7 @@ ok_result (JsonNode *result)
 
   json_object_set_boolean_member (object, "ok", TRUE);
   json_object_set_member (object, "result", result);
-  return json_node_init_object (json_node_alloc (), object);
+  return cw_fake_take_object (object);
 }
 
 static void
@@ -57,7 +57,7 @@ reply_error (SoupServerMessage *msg, guint status, const gchar *description)
       json_object_set_int_member (parameters, "retry_after", 1);
       json_object_set_object_member (object, "parameters", parameters);
     }
-  node = json_node_init_object (json_node_alloc (), object);
+  node = cw_fake_take_object (object);
   cw_fake_reply (msg, status, node);
 }
 
@@ -123,7 +123,7 @@ pending_updates (Telegram *tg, gint64 offset, guint limit)
       if (json_object_get_int_member (update, "update_id") >= offset)
         json_array_add_object_element (array, json_object_ref (update));
     }
-  return json_node_init_array (json_node_alloc (), array);
+  return cw_fake_take_array (array);
 }
 
 static void
@@ -272,8 +272,7 @@ send_message (Telegram *tg, SoupServerMessage *msg, JsonObject *params)
   message_id = ++tg->next_message;
   id = g_strdup_printf ("%" G_GINT64_FORMAT, message_id);
   cw_fake_chat_add (tg->self, chat_id, id, text);
-  reply = ok_result (
-      json_node_init_object (json_node_alloc (), bot_message (tg, chat_id, message_id, text)));
+  reply = ok_result (cw_fake_take_object (bot_message (tg, chat_id, message_id, text)));
   cw_fake_reply (msg, 200, reply);
 }
 
@@ -299,8 +298,8 @@ edit_message (Telegram *tg, SoupServerMessage *msg, JsonObject *params)
                         "Bad Request: message is not modified: specified new message content "
                         "and reply markup are exactly the same as a current content and reply "
                         "markup of the message");
-  reply = ok_result (json_node_init_object (
-      json_node_alloc (), bot_message (tg, chat_id, g_ascii_strtoll (id, NULL, 10), text)));
+  reply = ok_result (
+      cw_fake_take_object (bot_message (tg, chat_id, g_ascii_strtoll (id, NULL, 10), text)));
   cw_fake_reply (msg, 200, reply);
 }
 
@@ -339,7 +338,7 @@ handle (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTabl
       json_object_set_boolean_member (me, "is_bot", TRUE);
       json_object_set_string_member (me, "first_name", "Cowork");
       json_object_set_string_member (me, "username", "cowork_test_bot");
-      reply = ok_result (json_node_init_object (json_node_alloc (), me));
+      reply = ok_result (cw_fake_take_object (me));
       cw_fake_reply (msg, 200, reply);
     }
   else if (g_str_equal (method, "getUpdates"))
