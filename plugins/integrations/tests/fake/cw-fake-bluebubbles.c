@@ -287,7 +287,7 @@ handle_socket (SoupServer *server, SoupServerMessage *msg, const gchar *path,
   if (!authorised (self, msg, query))
     {
       soup_websocket_connection_send_text (conn, "44{\"message\":\"Unauthorized\"}");
-      soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
+      cw_fake_socket_close (conn, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
       return;
     }
   g_signal_connect (conn, "message", G_CALLBACK (socket_message), bb);

@@ -90,6 +90,8 @@ void cw_fake_socket_add (CwFakeCloud *self, SoupWebsocketConnection *conn);
 void cw_fake_socket_send (SoupWebsocketConnection *conn, JsonNode *node);
 /* Forgets *@conn: disconnects the handlers that have @data and drops the reference. */
 void cw_fake_socket_release (SoupWebsocketConnection **conn, gpointer data);
+/* Closes with a close frame, unless one was sent already. */
+void cw_fake_socket_close (SoupWebsocketConnection *conn, gushort code, const gchar *reason);
 /* Closes the socket's stream under it, without a close frame. */
 void cw_fake_socket_drop (SoupWebsocketConnection *conn);
 

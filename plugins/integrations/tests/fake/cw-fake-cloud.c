@@ -739,6 +739,13 @@ cw_fake_socket_send (SoupWebsocketConnection *conn, JsonNode *node)
 }
 
 void
+cw_fake_socket_close (SoupWebsocketConnection *conn, gushort code, const gchar *reason)
+{
+  if (soup_websocket_connection_get_state (conn) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (conn, code, reason);
+}
+
+void
 cw_fake_socket_release (SoupWebsocketConnection **conn, gpointer data)
 {
   if (*conn == NULL)

@@ -304,7 +304,7 @@ identify (Discord *dc, JsonObject *d)
 
   if (!cw_fake_token_ok (self, token))
     {
-      soup_websocket_connection_close (dc->socket, 4004, "Authentication failed.");
+      cw_fake_socket_close (dc->socket, 4004, "Authentication failed.");
       return;
     }
   g_free (dc->session_id);
@@ -333,7 +333,7 @@ resume (Discord *dc, JsonObject *d)
 
   if (!cw_fake_token_ok (dc->self, token))
     {
-      soup_websocket_connection_close (dc->socket, 4004, "Authentication failed.");
+      cw_fake_socket_close (dc->socket, 4004, "Authentication failed.");
       return;
     }
   if (dc->session_id == NULL || !g_str_equal (session, dc->session_id))
@@ -373,7 +373,7 @@ socket_message (SoupWebsocketConnection *conn, gint type, GBytes *bytes, gpointe
     return;
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     {
-      soup_websocket_connection_close (conn, 4002, "Error while decoding payload.");
+      cw_fake_socket_close (conn, 4002, "Error while decoding payload.");
       return;
     }
   payload = json_node_get_object (node);
@@ -386,13 +386,13 @@ socket_message (SoupWebsocketConnection *conn, gint type, GBytes *bytes, gpointe
   if (op == 1)
     send_op (conn, 11, NULL, 0, NULL);
   else if (op == 2 && dc->ready)
-    soup_websocket_connection_close (conn, 4005, "Already authenticated.");
+    cw_fake_socket_close (conn, 4005, "Already authenticated.");
   else if (op == 2)
     identify (dc, json_object_get_object_member (payload, "d"));
   else if (op == 6)
     resume (dc, json_object_get_object_member (payload, "d"));
   else if (op != 3 && op != 8)
-    soup_websocket_connection_close (conn, 4001, "Unknown opcode.");
+    cw_fake_socket_close (conn, 4001, "Unknown opcode.");
 }
 
 static void
@@ -419,7 +419,7 @@ handle_gateway (SoupServer *server, SoupServerMessage *msg, const gchar *path,
   cw_fake_record (self, "gateway", record);
   cw_fake_socket_add (self, conn);
   if (dc->socket != NULL)
-    soup_websocket_connection_close (dc->socket, 4000, "New connection.");
+    cw_fake_socket_close (dc->socket, 4000, "New connection.");
   cw_fake_socket_release (&dc->socket, dc);
   dc->socket = g_object_ref (conn);
   dc->ready = FALSE;
@@ -488,7 +488,7 @@ close_later (gpointer data)
   SoupWebsocketConnection *conn = data;
 
   if (soup_websocket_connection_get_state (conn) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (conn, 4000, "Reconnect requested.");
+    cw_fake_socket_close (conn, 4000, "Reconnect requested.");
   return G_SOURCE_REMOVE;
 }
 

@@ -206,7 +206,7 @@ handle_socket (SoupServer *server, SoupServerMessage *msg, const gchar *path,
   cw_fake_record (self, "socket", record);
   cw_fake_socket_add (self, conn);
   if (slack->socket != NULL)
-    soup_websocket_connection_close (slack->socket, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+    cw_fake_socket_close (slack->socket, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
   cw_fake_socket_release (&slack->socket, slack);
   slack->socket = g_object_ref (conn);
   g_signal_connect (conn, "message", G_CALLBACK (socket_message), slack);
@@ -318,7 +318,7 @@ close_later (gpointer data)
   SoupWebsocketConnection *conn = data;
 
   if (soup_websocket_connection_get_state (conn) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+    cw_fake_socket_close (conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
   return G_SOURCE_REMOVE;
 }
 
