@@ -60,6 +60,30 @@ child_setup (gpointer user_data)
     }
 }
 
+static void
+helper_child_setup (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+GSubprocess *
+cw_test_spawn (GSubprocessFlags flags, GError **error, const gchar *argv0, ...)
+{
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (flags);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  const gchar *arg;
+  va_list ap;
+
+  g_ptr_array_add (argv, (gpointer) argv0);
+  va_start (ap, argv0);
+  while ((arg = va_arg (ap, const gchar *)) != NULL)
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, helper_child_setup, NULL, NULL);
+  return g_subprocess_launcher_spawnv (launcher, (const gchar *const *) argv->pdata, error);
+}
+
 void
 cw_test_daemon_set_fd_limit (CwTestDaemon *self, guint limit)
 {

@@ -62,6 +62,10 @@ guint cw_test_counted_warnings (void);
 
 /* Removes a directory tree (test temp dirs). */
 void cw_test_rm_rf (const gchar *path);
+/* Spawns a helper process (a fake server, a client tool) that is killed when the test
+ * process dies, so a failed assertion never leaves it holding the runner's output. */
+GSubprocess *cw_test_spawn (GSubprocessFlags flags, GError **error, const gchar *argv0,
+                            ...) G_GNUC_NULL_TERMINATED;
 
 /* An event bus on the SQLite file @db (created with the core schema if new); asserts. */
 CwEventBus *cw_test_open_event_bus (const gchar *db, const CwEventRetention *retention);

@@ -271,8 +271,8 @@ agent_fixture_start_llm (AgentFixture *f, const gchar *script)
     g_assert_true (g_file_set_contents (script_file, text, -1, &error));
   }
   f->llm_log = g_build_filename (f->daemon->dir, "llm-log.jsonl", NULL);
-  f->llm = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, binary, "--api", "openai", "--script",
-                             script_file, "--port-file", port_file, "--log", f->llm_log, NULL);
+  f->llm = cw_test_spawn (G_SUBPROCESS_FLAGS_NONE, &error, binary, "--api", "openai", "--script",
+                          script_file, "--port-file", port_file, "--log", f->llm_log, NULL);
   g_assert_no_error (error);
   while (!g_file_get_contents (port_file, &port, NULL, NULL) || *g_strstrip (port) == '\0')
     {

@@ -19,7 +19,7 @@
   "{\"events\":[{\"text\":\"Proceeding.\"}],\"stopReason\":\"end_turn\"},"                         \
   "{\"events\":[{\"text\":\"w0 \"},{\"delayMs\":300},{\"text\":\"w1 \"},{\"delayMs\":300},"        \
   "{\"text\":\"w2 \"},{\"delayMs\":300},{\"text\":\"w3 \"},{\"delayMs\":300},{\"text\":\"w4 \"},"  \
-  "{\"delayMs\":300},{\"text\":\"never-sent\"}],\"stopReason\":\"end_turn\"}]}"
+  "{\"delayMs\":20000},{\"text\":\"never-sent\"}],\"stopReason\":\"end_turn\"}]}"
 
 static guint
 api (const gchar *base, const gchar *method, const gchar *path, const gchar *body,
