@@ -10,6 +10,7 @@ G_BEGIN_DECLS
 
 #define CLOUD_HELLO        "Hello from the fake."
 #define CLOUD_HELLO_SCRIPT "{\"responses\":[{\"events\":[{\"text\":\"" CLOUD_HELLO "\"}]}]}"
+#define CLOUD_PLACEHOLDER  "Thinking..."
 #define CLOUD_SLOW_SCRIPT                                                                          \
   "{\"responses\":[{\"events\":[{\"delayMs\":2500},{\"text\":\"Slow hello.\"}]}]}"
 
@@ -30,7 +31,9 @@ JsonObject *cloud_connect (CloudTest *t, const gchar *platform, const gchar *con
 /* The user messages the fake LLM got, in order (the last user message of each request). */
 GPtrArray *cloud_llm_prompts (CloudTest *t);
 /* Asserts that the bot's messages in @chat_id are exactly @texts (NULL-terminated), waiting
- * up to 20 s for them to arrive, then that nothing more arrives within @quiet_ms. */
+ * up to 20 s for them to arrive, then that nothing more arrives within @quiet_ms. A
+ * "Thinking..." placeholder left standing is not counted (platforms without edits keep it,
+ * contract §3.4). */
 void cloud_expect_bot (CloudTest *t, const gchar *chat_id, const gchar *const *texts,
                        guint quiet_ms);
 /* Prints the daemon's log (on a failure). */

@@ -24,7 +24,8 @@
  * allowedGuildIds, allowedChannelIds and allowDirectMessages; no mention needed. The dedupe
  * key is the message's snowflake. Replies: POST channels/{id}/messages, split at Discord's
  * 2000 characters, replying to the message, with a nonce (enforce_nonce) derived from the
- * outbound id so that a retry of the same part is not posted twice; streaming by PATCH;
+ * outbound id so that a retry of the same part is not posted twice; streaming by PATCH (an
+ * edit past 2000 characters continues in messages after the edited one);
  * typing by POST channels/{id}/typing. Health: GET users/@me.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
@@ -54,6 +55,7 @@ struct _CwDiscordAdapter
   gchar *resume_url;
   gint64 seq;
   JsonObject *positions; /* channel id -> newest message id taken from it */
+  GHashTable *overflow;  /* message id -> GPtrArray of the ids continuing it (long edits) */
 
   SoupWebsocketConnection *socket;
   guint heartbeat_source;
@@ -850,10 +852,34 @@ discord_send_async (CwIntegrationAdapter *adapter, const CwIntegrationOutbound *
   send_part (task);
 }
 
+/* An edit longer than 2000 characters: the message keeps the first part and the rest goes
+ * to messages after it, posted by the first edit that needs them and edited by later ones
+ * (streaming a long answer), so nothing is cut and nothing is posted twice. */
+typedef struct
+{
+  gchar *chat_id;
+  gchar *head_id;
+  GStrv parts;
+  guint next;
+  GPtrArray *ids; /* the overflow messages after the head, owned by self->overflow */
+} EditJob;
+
+static void
+edit_job_free (EditJob *job)
+{
+  g_free (job->chat_id);
+  g_free (job->head_id);
+  g_strfreev (job->parts);
+  g_free (job);
+}
+
+static void edit_part (GTask *task);
+
 static void
 on_edited (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
+  EditJob *job = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
   g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
 
@@ -863,7 +889,48 @@ on_edited (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   cw_integration_adapter_report_round_trip (g_task_get_source_object (task));
-  g_task_return_boolean (task, TRUE);
+  if (job->next > 0 && job->next > job->ids->len)
+    {
+      gchar *id = cw_cloud_member_text (cw_cloud_reply_object (reply), "id");
+      g_ptr_array_add (job->ids, id != NULL ? id : g_strdup (""));
+    }
+  if (job->parts[++job->next] == NULL)
+    g_task_return_boolean (task, TRUE);
+  else
+    edit_part (g_steal_pointer (&task));
+}
+
+static void
+edit_part (GTask *task)
+{
+  CwDiscordAdapter *self = g_task_get_source_object (task);
+  EditJob *job = g_task_get_task_data (task);
+  const gchar *id = job->next == 0               ? job->head_id
+                    : job->next <= job->ids->len ? g_ptr_array_index (job->ids, job->next - 1)
+                                                 : NULL;
+  JsonObject *body;
+  g_autofree gchar *path = NULL;
+
+  if (not_connected (self, task))
+    return;
+  body = json_object_new ();
+  json_object_set_string_member (body, "content", job->parts[job->next]);
+  if (id != NULL && *id != '\0')
+    {
+      path = g_strdup_printf ("/channels/%s/messages/%s", job->chat_id, id);
+      rest (self, "PATCH", path, body, g_task_get_cancellable (task), on_edited, task);
+      return;
+    }
+  {
+    g_autofree gchar *nonce = g_strdup_printf ("%.19s+%u", job->head_id, job->next);
+    JsonObject *mentions = json_object_new ();
+    json_object_set_string_member (body, "nonce", nonce);
+    json_object_set_boolean_member (body, "enforce_nonce", TRUE);
+    json_object_set_array_member (mentions, "parse", json_array_new ());
+    json_object_set_object_member (body, "allowed_mentions", mentions);
+  }
+  path = g_strdup_printf ("/channels/%s/messages", job->chat_id);
+  rest (self, "POST", path, body, g_task_get_cancellable (task), on_edited, task);
 }
 
 static void
@@ -873,16 +940,19 @@ discord_edit_async (CwIntegrationAdapter *adapter, const gchar *chat_id, const g
 {
   CwDiscordAdapter *self = CW_DISCORD_ADAPTER (adapter);
   GTask *task = g_task_new (adapter, cancellable, callback, user_data);
-  g_auto (GStrv) parts = cw_cloud_split_text (text, DISCORD_MAX_CHARS);
-  g_autofree gchar *path = g_strdup_printf ("/channels/%s/messages/%s", chat_id, message_id);
-  JsonObject *body;
+  EditJob *job = g_new0 (EditJob, 1);
 
-  if (not_connected (self, task))
-    return;
-  body = json_object_new ();
-  /* an edit cannot grow past the limit: the message keeps the first part */
-  json_object_set_string_member (body, "content", parts[0]);
-  rest (self, "PATCH", path, body, cancellable, on_edited, task);
+  job->chat_id = g_strdup (chat_id);
+  job->head_id = g_strdup (message_id);
+  job->parts = cw_cloud_split_text (text, DISCORD_MAX_CHARS);
+  job->ids = g_hash_table_lookup (self->overflow, message_id);
+  if (job->ids == NULL)
+    {
+      job->ids = g_ptr_array_new_with_free_func (g_free);
+      g_hash_table_insert (self->overflow, g_strdup (message_id), job->ids);
+    }
+  g_task_set_task_data (task, job, (GDestroyNotify) edit_job_free);
+  edit_part (task);
 }
 
 static void
@@ -955,6 +1025,7 @@ discord_finalize (GObject *object)
   g_free (self->session_id);
   g_free (self->resume_url);
   g_clear_pointer (&self->positions, json_object_unref);
+  g_clear_pointer (&self->overflow, g_hash_table_unref);
   G_OBJECT_CLASS (cw_discord_adapter_parent_class)->finalize (object);
 }
 
@@ -983,4 +1054,6 @@ static void
 cw_discord_adapter_init (CwDiscordAdapter *self)
 {
   self->positions = json_object_new ();
+  self->overflow
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
 }
