@@ -10,6 +10,15 @@
  * Rows are unique per (inbound message, kind), so a reply is queued once however often the
  * routing after a crash runs again.
  *
+ * Placeholders (contract §3.7): on a platform that can edit, a turn's "Thinking..." is a
+ * `placeholder` row of its inbound message like any other. Its reply edits it only when the
+ * placeholder's send succeeded (its platform message id is stored with the row); a reply waits
+ * while the placeholder or a streamed edit of it is in flight, or the placeholder waits for a
+ * retry (the platform's backoff holds for the reply too). A placeholder still `pending` and
+ * due but not sent when its reply is due is `superseded` (never sent), and one whose outcome is
+ * unknown or that failed is left alone: the reply then goes out as a new message, once. An edit is
+ * idempotent, so a reply that was editing when the daemon died is edited again after the start.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-integrations-plugin.h"
 
@@ -128,6 +137,7 @@ typedef struct
   JsonObject *reply_data;
   CwIntegrationOutbound outbound;
   CwIntegrationAdapter *adapter;
+  gchar *edit_of; /* the placeholder's platform message id this reply edits, or NULL */
 } Send;
 
 static void
@@ -136,6 +146,7 @@ send_free (Send *send)
   cw_integrations_outbox_free (send->row);
   g_clear_pointer (&send->reply_data, json_object_unref);
   g_clear_object (&send->adapter);
+  g_free (send->edit_of);
   g_free (send);
 }
 
@@ -159,14 +170,10 @@ plan_retry (CwIntegrationsPlugin *self, gint64 at)
 }
 
 static void
-on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
+sent_done (Send *send, gchar *message_id, GError *error)
 {
-  Send *send = user_data;
   CwIntegrationsPlugin *self = send->self;
   CwIntegrationsOutbox *row = send->row;
-  g_autoptr (GError) error = NULL;
-  g_autofree gchar *message_id
-      = cw_integration_adapter_send_finish (CW_INTEGRATION_ADAPTER (source), result, &error);
 
   g_hash_table_remove (self->sending, row->id);
   g_free (row->state);
@@ -211,11 +218,37 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
         }
       save_row (self, row);
     }
+  g_free (message_id);
   send_free (send);
+  /* a reply may wait for this placeholder */
+  cw_integrations_outbox_flush (self, NULL);
 }
 
 static void
-send_row (CwIntegrationsPlugin *self, CwIntegrationsLink *link, CwIntegrationsOutbox *row)
+on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  gchar *message_id
+      = cw_integration_adapter_send_finish (CW_INTEGRATION_ADAPTER (source), result, &error);
+
+  sent_done (user_data, message_id, error);
+}
+
+static void
+on_edited (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Send *send = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (cw_integration_adapter_edit_finish (CW_INTEGRATION_ADAPTER (source), result, &error))
+    sent_done (send, g_strdup (send->edit_of), NULL);
+  else
+    sent_done (send, NULL, error);
+}
+
+static void
+send_row (CwIntegrationsPlugin *self, CwIntegrationsLink *link, CwIntegrationsOutbox *row,
+          const gchar *edit_of)
 {
   Send *send = g_new0 (Send, 1);
   g_autoptr (JsonNode) node = NULL;
@@ -235,7 +268,58 @@ send_row (CwIntegrationsPlugin *self, CwIntegrationsLink *link, CwIntegrationsOu
   /* Committed before the platform sees anything: a crash from here on is "unknown". */
   save_row (self, row);
   g_hash_table_add (self->sending, g_strdup (row->id));
-  cw_integration_adapter_send_async (link->adapter, &send->outbound, NULL, on_sent, send);
+  send->edit_of = g_strdup (edit_of);
+  if (edit_of != NULL)
+    cw_integration_adapter_edit_async (link->adapter, row->chat_id, edit_of, row->text, NULL,
+                                       on_edited, send);
+  else
+    cw_integration_adapter_send_async (link->adapter, &send->outbound, NULL, on_sent, send);
+}
+
+/* What a due reply does about its placeholder: FALSE to wait for it, else TRUE with *edit_of
+ * set when the reply edits it. */
+static gboolean
+resolve_placeholder (CwIntegrationsPlugin *self, CwIntegrationsOutbox *row, gchar **edit_of)
+{
+  g_autoptr (CwIntegrationsOutbox) placeholder = NULL;
+
+  *edit_of = NULL;
+  if (g_strcmp0 (row->kind, "reply") != 0
+      || (placeholder
+          = cw_integrations_store_find_outbox (self->store, row->inbound_id, "placeholder"))
+             == NULL)
+    return TRUE;
+  if (g_str_equal (placeholder->state, "sending")
+      || g_hash_table_contains (self->editing, placeholder->id)
+      || (g_str_equal (placeholder->state, "pending")
+          && placeholder->next_attempt_at > cw_integrations_plugin_now (self)))
+    return FALSE;
+  if (g_str_equal (placeholder->state, "pending"))
+    {
+      g_free (placeholder->state);
+      placeholder->state = g_strdup ("superseded");
+      save_row (self, placeholder);
+      return TRUE;
+    }
+  if (g_str_equal (placeholder->state, "sent") && placeholder->message_id != NULL
+      && cw_integrations_platform_can (row->platform, CW_INTEGRATION_CAP_EDIT))
+    *edit_of = g_strdup (placeholder->message_id);
+  return TRUE;
+}
+
+gchar *
+cw_integrations_outbox_placeholder (CwIntegrationsPlugin *self, gint64 inbound_id,
+                                    gchar **out_row_id)
+{
+  g_autoptr (CwIntegrationsOutbox) placeholder
+      = cw_integrations_store_find_outbox (self->store, inbound_id, "placeholder");
+
+  if (placeholder == NULL || !g_str_equal (placeholder->state, "sent")
+      || placeholder->message_id == NULL)
+    return NULL;
+  if (out_row_id != NULL)
+    *out_row_id = g_strdup (placeholder->id);
+  return g_strdup (placeholder->message_id);
 }
 
 static void
@@ -264,7 +348,12 @@ flush_now (CwIntegrationsPlugin *self)
             earliest = row->next_attempt_at;
           continue;
         }
-      send_row (self, link, g_steal_pointer (&rows->pdata[i]));
+      {
+        g_autofree gchar *edit_of = NULL;
+        if (!resolve_placeholder (self, row, &edit_of))
+          continue;
+        send_row (self, link, g_steal_pointer (&rows->pdata[i]), edit_of);
+      }
     }
   if (earliest > 0)
     plan_retry (self, earliest);
@@ -288,19 +377,33 @@ cw_integrations_outbox_flush (CwIntegrationsPlugin *self, const gchar *platform)
     self->flush_idle = g_idle_add (on_flush_idle, self);
 }
 
-static gboolean
-platform_dedupes (const gchar *platform)
+gboolean
+cw_integrations_platform_can (const gchar *platform, CwIntegrationCaps cap)
 {
   const CwIntegrationPlatform *p = cw_integrations_platform_lookup (platform);
   CwIntegrationAdapterClass *klass;
-  gboolean dedupes;
+  gboolean can;
 
   if (p == NULL || p->get_type == NULL)
     return FALSE;
   klass = g_type_class_ref (p->get_type ());
-  dedupes = (klass->caps & CW_INTEGRATION_CAP_IDEMPOTENT_SEND) != 0;
+  can = (klass->caps & cap) == cap;
   g_type_class_unref (klass);
-  return dedupes;
+  return can;
+}
+
+/* A reply that was sending when the daemon died was an edit of its sent placeholder (see
+ * resolve_placeholder): editing again is harmless. */
+static gboolean
+was_edit (CwIntegrationsPlugin *self, CwIntegrationsOutbox *row)
+{
+  g_autofree gchar *message_id = NULL;
+
+  if (g_strcmp0 (row->kind, "reply") != 0
+      || !cw_integrations_platform_can (row->platform, CW_INTEGRATION_CAP_EDIT))
+    return FALSE;
+  message_id = cw_integrations_outbox_placeholder (self, row->inbound_id, NULL);
+  return message_id != NULL;
 }
 
 void
@@ -313,7 +416,8 @@ cw_integrations_outbox_recover (CwIntegrationsPlugin *self)
       CwIntegrationsOutbox *row = g_ptr_array_index (rows, i);
 
       g_free (row->state);
-      if (platform_dedupes (row->platform))
+      if (cw_integrations_platform_can (row->platform, CW_INTEGRATION_CAP_IDEMPOTENT_SEND)
+          || was_edit (self, row))
         {
           row->state = g_strdup ("pending");
           save_row (self, row);

@@ -172,8 +172,8 @@ on_imported (CwIntegrationsPlugin *self, gpointer data)
   GTask *task = data;
   g_autoptr (GError) error = NULL;
   static const gchar *const prefixes[]
-      = { "stream:done",         "permission:request", "question:ask",
-          "permission:resolved", "question:answered",  NULL };
+      = { "stream:start", "stream:chunk",        "stream:done",       "permission:request",
+          "question:ask", "permission:resolved", "question:answered", NULL };
   g_autoptr (CwSchedule) health = NULL;
 
   if (cw_plugin_add_event_consumer (CW_PLUGIN (self), "router", prefixes, on_agent_event, NULL,
@@ -263,6 +263,7 @@ cw_integrations_plugin_finalize (GObject *object)
   g_hash_table_unref (self->turns);
   g_hash_table_unref (self->creating);
   g_hash_table_unref (self->sending);
+  g_hash_table_unref (self->editing);
   g_free (self->qr);
   G_OBJECT_CLASS (cw_integrations_plugin_parent_class)->finalize (object);
 }
@@ -289,6 +290,7 @@ cw_integrations_plugin_init (CwIntegrationsPlugin *self)
   self->turns = g_hash_table_new (g_str_hash, g_str_equal);
   self->creating = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->sending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->editing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 CW_PLUGIN_EXPORT (cw_integrations_plugin_get_type)

@@ -28,6 +28,7 @@ struct _CwIntegrationsPlugin
   GHashTable *turns;    /* session key -> CwIntegrationsTurn running in the agent */
   GHashTable *creating; /* session key -> GINT (a create_session in flight) */
   GHashTable *sending;  /* outbox id -> GINT (a send in flight) */
+  GHashTable *editing;  /* placeholder outbox id (a streamed edit of it in flight) */
   gchar *qr;            /* the last pairing QR an adapter showed */
   gint64 health_interval_ms;
   gint64 backoff_base_ms;
@@ -149,6 +150,9 @@ gboolean cw_integrations_store_update_outbox (CwStore *store, CwIntegrationsOutb
                                               GError **error);
 CwIntegrationsOutbox *cw_integrations_store_get_outbox (CwStore *store, const gchar *id);
 /* Rows in @state, oldest first. */
+/* The row of @kind for @inbound_id (unique), or NULL. */
+CwIntegrationsOutbox *cw_integrations_store_find_outbox (CwStore *store, gint64 inbound_id,
+                                                         const gchar *kind);
 GPtrArray *cw_integrations_store_list_outbox (CwStore *store, const gchar *state);
 /* Rows in @state of @platform (NULL: of every platform). */
 gint64 cw_integrations_store_count_outbox (CwStore *store, const gchar *platform,
@@ -215,6 +219,12 @@ gboolean cw_integrations_outbox_queue (CwIntegrationsPlugin *self, const gchar *
 void cw_integrations_outbox_flush (CwIntegrationsPlugin *self, const gchar *platform);
 /* At start: sends that were in flight when the daemon died are marked unknown and reported. */
 void cw_integrations_outbox_recover (CwIntegrationsPlugin *self);
+/* Whether @platform's adapter class has @cap. */
+gboolean cw_integrations_platform_can (const gchar *platform, CwIntegrationCaps cap);
+/* The platform message id of the placeholder sent for @inbound_id, or NULL (none, not sent
+ * yet, or its outcome unknown); @out_row_id gets the placeholder's outbox id. */
+gchar *cw_integrations_outbox_placeholder (CwIntegrationsPlugin *self, gint64 inbound_id,
+                                           gchar **out_row_id);
 /* Contract §3.7 text formatting: flattened markdown/HTML, cut to @max_length. */
 gchar *cw_integrations_format_text (const gchar *platform, const gchar *text, guint max_length);
 

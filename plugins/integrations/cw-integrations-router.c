@@ -19,6 +19,12 @@
  * turn waits for a prompt are re-attached to it; the others run again (the agent marked the
  * interrupted turn), so every message is answered once.
  *
+ * Streaming (contract §3.7): on a platform that can edit, a "Thinking..." placeholder is
+ * queued when the turn starts; the turn's stream:chunk text edits it as it comes, at most one
+ * edit a second per turn and one at a time, and the final reply (the agent's text, the
+ * fallback or the error text) edits it through the outbox. Streamed edits are not stored: the
+ * reply row carries the final text. Other platforms get the reply once, at the end.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-integrations-plugin.h"
 
@@ -26,8 +32,10 @@
 
 #define THINKING_FALLBACK                                                                          \
   "I received your message, but I could not generate a text reply. Please try again."
-#define ERROR_FALLBACK "Sorry, there was an error while processing your message."
-#define TITLE_MAX      80
+#define ERROR_FALLBACK   "Sorry, there was an error while processing your message."
+#define TITLE_MAX        80
+#define PLACEHOLDER      "Thinking..."
+#define EDIT_INTERVAL_US (G_USEC_PER_SEC)
 
 struct _CwIntegrationsTurn
 {
@@ -43,6 +51,11 @@ struct _CwIntegrationsTurn
   gboolean attached; /* re-attached after a restart: no send_message of ours is running */
   gboolean finishing;
   gint refs;
+  GString *streamed;   /* the text of the turn's stream:chunk events so far */
+  gint64 last_edit_us; /* monotonic time of the last streamed edit */
+  guint edit_timer;    /* a throttled streamed edit is due */
+  gboolean editing;    /* a streamed edit is in flight */
+  gboolean dirty;      /* text came while it was */
 };
 
 static void pump (CwIntegrationsPlugin *self, const gchar *key);
@@ -67,6 +80,7 @@ turn_unref (CwIntegrationsTurn *turn)
   g_free (turn->reply_data);
   g_free (turn->message);
   g_array_unref (turn->inbound);
+  g_string_free (turn->streamed, TRUE);
   g_free (turn);
 }
 
@@ -235,6 +249,8 @@ finish_turn (CwIntegrationsTurn *turn, const gchar *text)
   g_autoptr (GError) error = NULL;
   g_autofree gchar *key = g_strdup (turn->key);
 
+  turn->finishing = TRUE; /* no streamed edit starts from now on */
+  g_clear_handle_id (&turn->edit_timer, g_source_remove);
   /* The reply and the ledger state in one transaction: answered exactly once. */
   if (cw_store_savepoint (self->store, "integrations_reply", &error))
     {
@@ -377,6 +393,7 @@ start_turn (CwIntegrationsPlugin *self, const gchar *key, const gchar *session_i
   turn->reply_data = g_strdup (first->reply_data);
   turn->message = rows->len == 1 ? tag_message (first) : merge_messages (rows);
   turn->inbound = g_array_new (FALSE, FALSE, sizeof (gint64));
+  turn->streamed = g_string_new (NULL);
   for (guint i = 0; i < rows->len; i++)
     {
       CwIntegrationsInbound *row = g_ptr_array_index (rows, i);
@@ -387,6 +404,16 @@ start_turn (CwIntegrationsPlugin *self, const gchar *key, const gchar *session_i
   self->dispatch_count++;
   if (link != NULL && link->connected && link->adapter != NULL)
     cw_integration_adapter_typing (link->adapter, turn->chat_id);
+  if (cw_integrations_platform_can (turn->platform, CW_INTEGRATION_CAP_EDIT))
+    {
+      /* a duplicate when the turn runs again after a restart: the first one stands */
+      g_autoptr (GError) error = NULL;
+      if (!cw_integrations_outbox_queue (self, turn->platform, turn->chat_id, first->id,
+                                         "placeholder", PLACEHOLDER, turn->reply_data, NULL,
+                                         &error))
+        g_warning ("%s: cannot queue a placeholder: %s", turn->platform, error->message);
+      cw_integrations_outbox_flush (self, turn->platform);
+    }
   json_object_set_string_member (json_node_get_object (params), "content", turn->message);
   cw_plugin_call (CW_PLUGIN (self), NULL, "send_message", params, NULL, on_message_sent,
                   turn_ref (turn));
@@ -804,6 +831,104 @@ cw_integrations_router_inbound (CwIntegrationsPlugin *self, gint64 inbound_id)
   pump (self, key);
 }
 
+/* ---- streaming ------------------------------------------------------------------------------ */
+
+static void stream_edit (CwIntegrationsTurn *turn);
+
+typedef struct
+{
+  CwIntegrationsTurn *turn;
+  gchar *row_id;
+} StreamEdit;
+
+static void
+on_stream_edited (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  StreamEdit *edit = user_data;
+  CwIntegrationsTurn *turn = edit->turn;
+  CwIntegrationsPlugin *self = turn->plugin;
+  g_autoptr (GError) error = NULL;
+
+  if (!cw_integration_adapter_edit_finish (CW_INTEGRATION_ADAPTER (source), result, &error))
+    g_debug ("%s: a streamed edit in %s failed: %s", turn->platform, turn->chat_id, error->message);
+  turn->editing = FALSE;
+  if (!self->stopping)
+    {
+      g_hash_table_remove (self->editing, edit->row_id);
+      if (turn->dirty && !turn->finishing)
+        stream_edit (turn);
+      /* the reply may wait for this edit */
+      cw_integrations_outbox_flush (self, turn->platform);
+    }
+  g_free (edit->row_id);
+  g_free (edit);
+  turn_unref (turn);
+}
+
+static gboolean
+on_edit_due (gpointer user_data)
+{
+  CwIntegrationsTurn *turn = user_data;
+
+  turn->edit_timer = 0;
+  stream_edit (turn);
+  return G_SOURCE_REMOVE;
+}
+
+/* Edits the placeholder with the streamed text: one edit in flight, one a second. */
+static void
+stream_edit (CwIntegrationsTurn *turn)
+{
+  CwIntegrationsPlugin *self = turn->plugin;
+  CwIntegrationsLink *link = cw_integrations_plugin_get_link (self, turn->platform);
+  const CwIntegrationPlatform *p = cw_integrations_platform_lookup (turn->platform);
+  gint64 now = g_get_monotonic_time ();
+  g_autofree gchar *message_id = NULL, *row_id = NULL, *text = NULL;
+  StreamEdit *edit;
+
+  turn->dirty = TRUE;
+  if (turn->finishing || self->stopping || turn->editing || turn->edit_timer != 0
+      || turn->inbound->len == 0)
+    return;
+  if (turn->last_edit_us > 0 && now - turn->last_edit_us < EDIT_INTERVAL_US)
+    {
+      turn->edit_timer = g_timeout_add_full (
+          G_PRIORITY_DEFAULT, (guint) ((turn->last_edit_us + EDIT_INTERVAL_US - now) / 1000) + 1,
+          on_edit_due, turn_ref (turn), (GDestroyNotify) turn_unref);
+      return;
+    }
+  /* The placeholder not sent (yet, or at all): the reply carries the text. */
+  message_id = cw_integrations_outbox_placeholder (self, g_array_index (turn->inbound, gint64, 0),
+                                                   &row_id);
+  if (message_id == NULL || link == NULL || !link->connected || link->adapter == NULL)
+    return;
+  text = cw_integrations_format_text (turn->platform, turn->streamed->str,
+                                      p != NULL ? p->max_length : 8000);
+  if (*text == '\0')
+    return;
+  turn->dirty = FALSE;
+  turn->editing = TRUE;
+  turn->last_edit_us = now;
+  g_hash_table_add (self->editing, g_strdup (row_id));
+  edit = g_new0 (StreamEdit, 1);
+  edit->turn = turn_ref (turn);
+  edit->row_id = g_steal_pointer (&row_id);
+  cw_integration_adapter_edit_async (link->adapter, turn->chat_id, message_id, text, NULL,
+                                     on_stream_edited, edit);
+}
+
+static void
+stream_chunk (CwIntegrationsTurn *turn, JsonObject *data)
+{
+  const gchar *content = data != NULL ? item_string (data, "content") : NULL;
+
+  if (turn == NULL || content == NULL || *content == '\0' || turn->finishing
+      || !cw_integrations_platform_can (turn->platform, CW_INTEGRATION_CAP_EDIT))
+    return;
+  g_string_append (turn->streamed, content);
+  stream_edit (turn);
+}
+
 /* ---- the agent's events -------------------------------------------------------------------- */
 
 void
@@ -826,6 +951,15 @@ cw_integrations_router_handle_event (CwIntegrationsPlugin *self, CwEvent *event)
       if (id != NULL)
         cw_integrations_store_close_prompt (self->store, id, NULL);
     }
+  else if (g_str_equal (type, "stream:start"))
+    {
+      /* a new turn of the session: what came before (a replay after a restart) is not it */
+      CwIntegrationsTurn *turn = turn_of_session (self, cw_event_get_session_id (event));
+      if (turn != NULL)
+        g_string_truncate (turn->streamed, 0);
+    }
+  else if (g_str_equal (type, "stream:chunk"))
+    stream_chunk (turn_of_session (self, cw_event_get_session_id (event)), data);
   else if (g_str_equal (type, "stream:done"))
     {
       CwIntegrationsTurn *turn = turn_of_session (self, cw_event_get_session_id (event));
@@ -883,6 +1017,7 @@ cw_integrations_router_recover (CwIntegrationsPlugin *self)
           turn->reply_data = g_strdup (row->reply_data);
           turn->attached = TRUE;
           turn->inbound = g_array_new (FALSE, FALSE, sizeof (gint64));
+          turn->streamed = g_string_new (NULL);
           g_array_append_val (turn->inbound, row->id);
           g_hash_table_insert (self->turns, turn->key, turn);
           continue;

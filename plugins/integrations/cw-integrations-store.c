@@ -537,6 +537,25 @@ cw_integrations_store_get_outbox (CwStore *store, const gchar *id)
   return row;
 }
 
+CwIntegrationsOutbox *
+cw_integrations_store_find_outbox (CwStore *store, gint64 inbound_id, const gchar *kind)
+{
+  sqlite3_stmt *stmt = cw_store_prepare (store,
+                                         "SELECT " OUTBOX_COLUMNS " FROM integrations_outbox"
+                                         " WHERE inbound_id = ?1 AND kind = ?2",
+                                         NULL);
+  CwIntegrationsOutbox *row = NULL;
+
+  if (stmt == NULL || inbound_id <= 0)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, inbound_id);
+  sqlite3_bind_text (stmt, 2, kind, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    row = outbox_from_row (stmt);
+  sqlite3_reset (stmt);
+  return row;
+}
+
 GPtrArray *
 cw_integrations_store_list_outbox (CwStore *store, const gchar *state)
 {

@@ -56,6 +56,55 @@ test_reply (void)
       "typing");
 }
 
+#define STREAM_SCRIPT                                                                              \
+  "{\"responses\":[{\"events\":[{\"text\":\"One \"},{\"delayMs\":1500},{\"text\":\"two \"},"       \
+  "{\"delayMs\":1500},{\"text\":\"three.\"}]}]}"
+#define STREAM_REPLY "One two three."
+
+static const gchar *
+record_text (JsonObject *record)
+{
+  return json_object_get_string_member (json_object_get_object_member (record, "body"), "text");
+}
+
+/* A slow reply in three chunks: the placeholder goes out when the turn starts, the chunks
+ * edit it while they come and the final edit is the whole reply; no second message. */
+static void
+test_streamed (void)
+{
+  g_autoptr (CloudTest) t = cloud_test_new (CW_FAKE_TELEGRAM, STREAM_SCRIPT);
+  g_autoptr (JsonObject) status = NULL;
+  g_autoptr (GPtrArray) sends = NULL, edits = NULL;
+  g_autoptr (JsonArray) messages = NULL;
+  const gchar *reply[] = { STREAM_REPLY, NULL };
+  gboolean partial = FALSE;
+
+  if (t == NULL)
+    return;
+  status = connect_telegram (t);
+  g_free (cw_fake_cloud_inject (t->fake, "42", "42", "Ann", "count to three"));
+  cloud_expect_bot (t, "42", reply, 1500);
+  sends = cw_fake_cloud_records (t->fake, "sendMessage");
+  g_assert_cmpuint (sends->len, ==, 1);
+  g_assert_cmpstr (record_text (sends->pdata[0]), ==, CLOUD_PLACEHOLDER);
+  messages = cw_fake_cloud_bot_messages (t->fake, "42");
+  g_assert_cmpuint (json_array_get_length (messages), ==, 1);
+  g_assert_cmpstr (
+      json_object_get_string_member (json_array_get_object_element (messages, 0), "text"), ==,
+      STREAM_REPLY);
+  edits = cw_fake_cloud_records (t->fake, "editMessageText");
+  /* streamed: the text grew in the placeholder before the reply was complete */
+  g_assert_cmpuint (edits->len, >=, 2);
+  for (guint i = 0; i + 1 < edits->len; i++)
+    {
+      const gchar *text = record_text (edits->pdata[i]);
+      g_assert_true (g_str_has_prefix (STREAM_REPLY, text));
+      partial |= g_strcmp0 (text, STREAM_REPLY) != 0;
+    }
+  g_assert_true (partial);
+  g_assert_cmpstr (record_text (edits->pdata[edits->len - 1]), ==, STREAM_REPLY);
+}
+
 /* A message Telegram delivers twice (a second update for it) is answered once. */
 static void
 test_duplicate (void)
@@ -191,6 +240,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/integrations/telegram/reply", test_reply);
+  g_test_add_func ("/integrations/telegram/streamed", test_streamed);
   g_test_add_func ("/integrations/telegram/duplicate", test_duplicate);
   g_test_add_func ("/integrations/telegram/down-and-back", test_down_and_back);
   g_test_add_func ("/integrations/telegram/kill-before-reply", test_kill_before_reply);
