@@ -99,6 +99,25 @@ llm_user_message (AgentFixture *f, guint n)
   return NULL;
 }
 
+#define STREAM_SCRIPT                                                                              \
+  "{\"responses\":[{\"events\":[{\"text\":\"One \"},{\"delayMs\":1200},{\"text\":\"two \"},"       \
+  "{\"delayMs\":1200},{\"text\":\"three.\"}]}]}"
+
+/* IRC cannot edit: a reply streamed in three slow chunks arrives once, whole, no placeholder. */
+static void
+test_streamed_once (void)
+{
+  g_autoptr (Irc) t = irc_new (STREAM_SCRIPT, "[\"alice\"]");
+  g_autofree gchar *reply = NULL;
+
+  if (t == NULL)
+    return;
+  irc_client_send (t->alice, "PRIVMSG #cowork :cowork: count to three");
+  reply = irc_client_expect (t->alice, "cowork", NULL, 20000);
+  g_assert_cmpstr (reply, ==, "One two three.");
+  irc_client_expect_none (t->alice, "cowork", 1500);
+}
+
 static void
 test_reply (void)
 {
@@ -341,6 +360,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/integrations/irc/reply", test_reply);
+  g_test_add_func ("/integrations/irc/streamed-once", test_streamed_once);
   g_test_add_func ("/integrations/irc/tls", test_tls);
   g_test_add_func ("/integrations/irc/denied", test_denied);
   g_test_add_func ("/integrations/irc/kill-before-reply", test_kill_before_reply);
