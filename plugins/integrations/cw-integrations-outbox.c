@@ -428,6 +428,13 @@ cw_integrations_outbox_recover (CwIntegrationsPlugin *self)
       row->error = g_strdup ("The daemon stopped while this message was being sent; it may or "
                              "may not have arrived, so it is not sent again");
       save_row (self, row);
+      if (g_strcmp0 (row->kind, "placeholder") == 0)
+        {
+          /* nothing is lost: the reply goes out as a new message */
+          g_message ("%s: a placeholder in %s may not have arrived; the reply will not edit it",
+                     row->platform, row->chat_id);
+          continue;
+        }
       g_warning ("%s: a message to %s was being sent when the daemon stopped; not sent again",
                  row->platform, row->chat_id);
       cw_integrations_plugin_emit_error (

@@ -191,6 +191,38 @@ test_kill_before_reply (void)
       500002);
 }
 
+/* kill -9 while the placeholder is in flight: its outcome is unknown, so after the restart it
+ * is neither sent again nor edited, and the reply goes out as one new message. */
+static void
+test_kill_during_placeholder (void)
+{
+  g_autoptr (CloudTest) t = cloud_test_new (CW_FAKE_TELEGRAM, CLOUD_SLOW_SCRIPT);
+  g_autoptr (JsonObject) status = NULL, held = NULL, again = NULL;
+  g_autoptr (GPtrArray) sends = NULL, edits = NULL;
+  const gchar *slow[] = { "Slow hello.", NULL };
+
+  if (t == NULL)
+    return;
+  status = connect_telegram (t);
+  cw_fake_cloud_set_option (t->fake, "hold_send", "1");
+  g_free (cw_fake_cloud_inject (t->fake, "42", "42", "Ann", "tell me slowly"));
+  held = cw_fake_cloud_wait (t->fake, "sendMessage", 0, 20000);
+  g_assert_nonnull (held);
+  g_assert_cmpstr (record_text (held), ==, CLOUD_PLACEHOLDER);
+  integ_wait_llm_requests (t->f, 1);
+  agent_fixture_stop (t->f, SIGKILL);
+  cw_fake_cloud_set_option (t->fake, "hold_send", "0");
+  agent_fixture_start (t->f);
+  again = integ_wait_connected (t->f, "telegram", TRUE);
+  cloud_expect_bot (t, "42", slow, 3500);
+  sends = cw_fake_cloud_records (t->fake, "sendMessage");
+  g_assert_cmpuint (sends->len, ==, 2);
+  g_assert_cmpstr (record_text (sends->pdata[1]), ==, "Slow hello.");
+  edits = cw_fake_cloud_records (t->fake, "editMessageText");
+  g_assert_cmpuint (edits->len, ==, 0);
+  g_assert_cmpuint (integ_llm_requests (t->f), ==, 2);
+}
+
 /* A revoked token: the connect fails with a clear error and nothing is stored. */
 static void
 test_bad_token (void)
@@ -244,6 +276,7 @@ main (int argc, char **argv)
   g_test_add_func ("/integrations/telegram/duplicate", test_duplicate);
   g_test_add_func ("/integrations/telegram/down-and-back", test_down_and_back);
   g_test_add_func ("/integrations/telegram/kill-before-reply", test_kill_before_reply);
+  g_test_add_func ("/integrations/telegram/kill-during-placeholder", test_kill_during_placeholder);
   g_test_add_func ("/integrations/telegram/bad-token", test_bad_token);
   g_test_add_func ("/integrations/telegram/rate-limited", test_rate_limited);
   return g_test_run ();

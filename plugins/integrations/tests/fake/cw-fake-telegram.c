@@ -2,7 +2,9 @@
  * /bot<token>/<method>: getMe, getUpdates (long polling: updates below the offset are
  * confirmed and forgotten, an empty queue holds the request for `timeout` seconds, a second
  * poll ends the first with 409, a negative offset keeps the last updates only), sendMessage,
- * editMessageText, sendChatAction, deleteWebhook. Answers are {ok:true, result} or {ok:false,
+ * editMessageText, sendChatAction, deleteWebhook (with the option "hold_send" set to 1,
+ * sendMessage is recorded and never answered nor delivered, as when the bot dies while it is
+ * in flight). Answers are {ok:true, result} or {ok:false,
  * error_code, description, parameters?}. Records are kinded by method name.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-fake-cloud-private.h"
@@ -17,6 +19,7 @@ typedef struct
   gint64 next_update;
   gint64 next_message;
   SoupServerMessage *poll; /* the held getUpdates */
+  GPtrArray *held;         /* sendMessage requests held by "hold_send" */
   gint64 poll_offset;
   guint poll_limit;
   guint poll_timeout;
@@ -29,6 +32,7 @@ telegram_free (gpointer data)
 
   g_ptr_array_unref (tg->updates);
   g_hash_table_unref (tg->messages);
+  g_ptr_array_unref (tg->held);
   g_free (tg);
 }
 
@@ -263,6 +267,12 @@ send_message (Telegram *tg, SoupServerMessage *msg, JsonObject *params)
   g_autoptr (JsonNode) reply = NULL;
   gint64 message_id;
 
+  if (cw_fake_option_int (tg->self, "hold_send", 0) == 1)
+    {
+      soup_server_message_pause (msg);
+      g_ptr_array_add (tg->held, g_object_ref (msg));
+      return;
+    }
   if (chat_id == NULL)
     return reply_error (msg, 400, "Bad Request: chat not found");
   if (*text == '\0')
@@ -366,6 +376,7 @@ telegram_setup (CwFakeCloud *self)
   tg->updates = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
   tg->messages
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) json_object_unref);
+  tg->held = g_ptr_array_new_with_free_func (g_object_unref);
   tg->next_update = 500000;
   tg->next_message = 100;
   self->state = tg;
