@@ -22,6 +22,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "../cw-integrations-adapters.h"
+#include "../line/cw-line-writer.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -62,8 +63,7 @@ struct _CwEmailAdapter
   GArray *fetched_uids;
   GTask *health_task;
   guint timeout;
-  GString *out_queue; /* bytes waiting for the socket */
-  gboolean writing;
+  CwLineWriter writer; /* IMAP */
 };
 
 G_DECLARE_FINAL_TYPE (CwEmailAdapter, cw_email_adapter, CW, EMAIL_ADAPTER, CwIntegrationAdapter)
@@ -153,44 +153,10 @@ imap_lost (CwEmailAdapter *self, const gchar *why)
     }
 }
 
-static void imap_write_more (CwEmailAdapter *self);
-
-static void
-on_imap_written (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  CwEmailAdapter *self = user_data;
-  g_autoptr (GError) error = NULL;
-  gssize n = g_output_stream_write_finish (G_OUTPUT_STREAM (source), result, &error);
-
-  if (n < 0)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_debug ("imap: write: %s", error->message);
-      g_object_unref (self);
-      return;
-    }
-  self->writing = FALSE;
-  g_string_erase (self->out_queue, 0, n);
-  imap_write_more (self);
-  g_object_unref (self);
-}
-
-static void
-imap_write_more (CwEmailAdapter *self)
-{
-  if (self->writing || self->output == NULL || self->out_queue->len == 0)
-    return;
-  self->writing = TRUE;
-  g_output_stream_write_async (self->output, self->out_queue->str, self->out_queue->len,
-                               G_PRIORITY_DEFAULT, self->cancellable, on_imap_written,
-                               g_object_ref (self));
-}
-
 static void
 imap_write (CwEmailAdapter *self, const gchar *text)
 {
-  g_string_append (self->out_queue, text);
-  imap_write_more (self);
+  cw_line_writer_append (&self->writer, text);
 }
 
 static void
@@ -763,7 +729,7 @@ on_starttls (gpointer data, gboolean ok, const gchar *status)
     }
   /* The plain streams go; the TLS connection wraps the same socket. */
   drop_streams (self, FALSE);
-  self->writing = FALSE;
+  self->writer.writing = FALSE;
   upgrade_imap (self, base);
   g_object_unref (base);
 }
@@ -996,10 +962,7 @@ close_imap (CwEmailAdapter *self)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   drop_streams (self, TRUE);
-  if (self->out_queue->len > 0)
-    explicit_bzero (self->out_queue->str, self->out_queue->len);
-  g_string_truncate (self->out_queue, 0);
-  self->writing = FALSE;
+  cw_line_writer_reset (&self->writer, TRUE);
   if (self->current != NULL)
     command_free (g_steal_pointer (&self->current));
   g_queue_clear_full (&self->pending, (GDestroyNotify) command_free);
@@ -1542,7 +1505,7 @@ cw_email_adapter_finalize (GObject *object)
   g_clear_pointer (&self->config, json_object_unref);
   g_ptr_array_unref (self->fetched);
   g_array_unref (self->fetched_uids);
-  g_string_free (self->out_queue, TRUE);
+  cw_line_writer_clear (&self->writer);
   G_OBJECT_CLASS (cw_email_adapter_parent_class)->finalize (object);
 }
 
@@ -1567,7 +1530,7 @@ static void
 cw_email_adapter_init (CwEmailAdapter *self)
 {
   g_queue_init (&self->pending);
-  self->out_queue = g_string_new (NULL);
+  cw_line_writer_init (&self->writer, G_OBJECT (self), &self->output, &self->cancellable, "imap");
   self->fetched = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   self->fetched_uids = g_array_new (FALSE, FALSE, sizeof (gint64));
 }

@@ -17,6 +17,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "../cw-integrations-adapters.h"
+#include "../line/cw-line-writer.h"
 
 #include <string.h>
 
@@ -43,8 +44,7 @@ struct _CwIrcAdapter
   gchar *nick;
   guint nick_tries;
   gboolean sasl;
-  GString *out_queue; /* bytes waiting for the socket */
-  gboolean writing;
+  CwLineWriter writer;
   guint register_timeout;
   GTask *health_task;
   gchar *ping_token;
@@ -58,39 +58,6 @@ static void read_next (CwIrcAdapter *self);
 
 /* ---- writing ------------------------------------------------------------------------------ */
 
-static void write_more (CwIrcAdapter *self);
-
-static void
-on_written (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  CwIrcAdapter *self = user_data;
-  g_autoptr (GError) error = NULL;
-  gssize n = g_output_stream_write_finish (G_OUTPUT_STREAM (source), result, &error);
-
-  if (n < 0)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_debug ("irc: write: %s", error->message);
-      g_object_unref (self);
-      return;
-    }
-  self->writing = FALSE;
-  g_string_erase (self->out_queue, 0, n);
-  write_more (self);
-  g_object_unref (self);
-}
-
-static void
-write_more (CwIrcAdapter *self)
-{
-  if (self->writing || self->output == NULL || self->out_queue->len == 0)
-    return;
-  self->writing = TRUE;
-  g_output_stream_write_async (self->output, self->out_queue->str, self->out_queue->len,
-                               G_PRIORITY_DEFAULT, self->cancellable, on_written,
-                               g_object_ref (self));
-}
-
 static void send_line (CwIrcAdapter *self, const gchar *format, ...) G_GNUC_PRINTF (2, 3);
 
 static void
@@ -99,10 +66,9 @@ send_line (CwIrcAdapter *self, const gchar *format, ...)
   va_list ap;
 
   va_start (ap, format);
-  g_string_append_vprintf (self->out_queue, format, ap);
+  g_string_append_vprintf (self->writer.queue, format, ap);
   va_end (ap);
-  g_string_append (self->out_queue, "\r\n");
-  write_more (self);
+  cw_line_writer_append (&self->writer, "\r\n");
 }
 
 /* ---- parsing -------------------------------------------------------------------------------- */
@@ -613,8 +579,7 @@ close_connection (CwIrcAdapter *self)
   if (self->stream != NULL)
     g_io_stream_close (self->stream, NULL, NULL);
   g_clear_object (&self->stream);
-  g_string_truncate (self->out_queue, 0);
-  self->writing = FALSE;
+  cw_line_writer_reset (&self->writer, FALSE);
   self->state = IRC_IDLE;
 }
 
@@ -779,7 +744,7 @@ cw_irc_adapter_finalize (GObject *object)
 
   cw_irc_adapter_disconnect (CW_INTEGRATION_ADAPTER (self));
   g_clear_pointer (&self->config, json_object_unref);
-  g_string_free (self->out_queue, TRUE);
+  cw_line_writer_clear (&self->writer);
   g_free (self->nick);
   g_free (self->ping_token);
   G_OBJECT_CLASS (cw_irc_adapter_parent_class)->finalize (object);
@@ -805,5 +770,5 @@ cw_irc_adapter_class_init (CwIrcAdapterClass *klass)
 static void
 cw_irc_adapter_init (CwIrcAdapter *self)
 {
-  self->out_queue = g_string_new (NULL);
+  cw_line_writer_init (&self->writer, G_OBJECT (self), &self->output, &self->cancellable, "irc");
 }
