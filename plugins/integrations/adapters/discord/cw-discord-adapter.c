@@ -30,6 +30,8 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "../cloud/cw-cloud-http.h"
+#include "../cloud/cw-cloud-parts.h"
+#include "../cloud/cw-cloud-task.h"
 #include "../cw-integrations-adapters.h"
 
 #include <string.h>
@@ -749,33 +751,20 @@ discord_connect_async (CwIntegrationAdapter *adapter, JsonObject *config, GCance
 
 typedef struct
 {
+  CwCloudParts sent;
   gchar *path;
-  GStrv parts;
-  guint next;
   gchar *reply_to;
   gchar *nonce_base;
-  gchar *first_id;
 } SendJob;
 
 static void
 send_job_free (SendJob *job)
 {
   g_free (job->path);
-  g_strfreev (job->parts);
   g_free (job->reply_to);
   g_free (job->nonce_base);
-  g_free (job->first_id);
+  cw_cloud_parts_clear (&job->sent);
   g_free (job);
-}
-
-static gboolean
-not_connected (CwDiscordAdapter *self, GTask *task)
-{
-  if (self->session != NULL)
-    return FALSE;
-  g_task_return_new_error (task, CW_ERROR, CW_ERROR_FAILED, "Discord is not connected");
-  g_object_unref (task);
-  return TRUE;
 }
 
 static void send_part (GTask *task);
@@ -790,20 +779,11 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (reply == NULL || !discord_ok (reply, "POST channels/messages", &error))
     {
-      if (job->first_id != NULL)
-        g_task_return_pointer (task, g_steal_pointer (&job->first_id), g_free);
-      else
-        g_task_return_error (task, g_steal_pointer (&error));
+      cw_cloud_parts_fail (task, &job->sent, g_steal_pointer (&error));
       return;
     }
-  cw_integration_adapter_report_round_trip (g_task_get_source_object (task));
-  if (job->first_id == NULL)
-    job->first_id = cw_cloud_member_text (cw_cloud_reply_object (reply), "id");
-  if (job->first_id == NULL)
-    job->first_id = g_strdup ("");
-  if (job->parts[++job->next] == NULL)
-    g_task_return_pointer (task, g_steal_pointer (&job->first_id), g_free);
-  else
+  if (cw_cloud_parts_sent (task, &job->sent,
+                           cw_cloud_member_text (cw_cloud_reply_object (reply), "id")))
     send_part (g_steal_pointer (&task));
 }
 
@@ -816,17 +796,17 @@ send_part (GTask *task)
   JsonObject *mentions;
   g_autofree gchar *nonce = NULL;
 
-  if (not_connected (self, task))
+  if (cw_cloud_not_connected (task, self->session, "Discord"))
     return;
   body = json_object_new ();
   mentions = json_object_new ();
-  nonce = g_strdup_printf ("%.20s-%u", job->nonce_base, job->next);
-  json_object_set_string_member (body, "content", job->parts[job->next]);
+  nonce = g_strdup_printf ("%.20s-%u", job->nonce_base, job->sent.next);
+  json_object_set_string_member (body, "content", job->sent.parts[job->sent.next]);
   json_object_set_string_member (body, "nonce", nonce);
   json_object_set_boolean_member (body, "enforce_nonce", TRUE);
   json_object_set_array_member (mentions, "parse", json_array_new ());
   json_object_set_object_member (body, "allowed_mentions", mentions);
-  if (job->next == 0 && job->reply_to != NULL)
+  if (job->sent.next == 0 && job->reply_to != NULL)
     {
       JsonObject *reference = json_object_new ();
       json_object_set_string_member (reference, "message_id", job->reply_to);
@@ -844,7 +824,7 @@ discord_send_async (CwIntegrationAdapter *adapter, const CwIntegrationOutbound *
   SendJob *job = g_new0 (SendJob, 1);
 
   job->path = g_strdup_printf ("/channels/%s/messages", message->chat_id);
-  job->parts = cw_cloud_split_text (message->text, DISCORD_MAX_CHARS);
+  job->sent.parts = cw_cloud_split_text (message->text, DISCORD_MAX_CHARS);
   job->nonce_base = g_compute_checksum_for_string (G_CHECKSUM_SHA1, message->outbound_id, -1);
   if (message->reply_data != NULL && json_object_has_member (message->reply_data, "message_id"))
     job->reply_to = g_strdup (json_object_get_string_member (message->reply_data, "message_id"));
@@ -911,7 +891,7 @@ edit_part (GTask *task)
   JsonObject *body;
   g_autofree gchar *path = NULL;
 
-  if (not_connected (self, task))
+  if (cw_cloud_not_connected (task, self->session, "Discord"))
     return;
   body = json_object_new ();
   json_object_set_string_member (body, "content", job->parts[job->next]);
@@ -983,8 +963,7 @@ on_health (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (reply == NULL || !discord_ok (reply, "GET users/@me", &error))
     {
-      g_task_set_task_data (task, GINT_TO_POINTER (reply != NULL && reply->status == 401), NULL);
-      g_task_return_error (task, g_steal_pointer (&error));
+      cw_cloud_health_fail (task, g_steal_pointer (&error), reply != NULL && reply->status == 401);
       return;
     }
   if (self->socket == NULL)
@@ -992,8 +971,7 @@ on_health (GObject *source, GAsyncResult *result, gpointer user_data)
       g_task_return_new_error (task, CW_ERROR, CW_ERROR_FAILED, "the Discord gateway is closed");
       return;
     }
-  cw_integration_adapter_report_round_trip (CW_INTEGRATION_ADAPTER (self));
-  g_task_return_boolean (task, TRUE);
+  cw_cloud_return_round_trip (task);
 }
 
 static void
@@ -1003,7 +981,7 @@ discord_check_health_async (CwIntegrationAdapter *adapter, GCancellable *cancell
   CwDiscordAdapter *self = CW_DISCORD_ADAPTER (adapter);
   GTask *task = g_task_new (adapter, cancellable, callback, user_data);
 
-  if (not_connected (self, task))
+  if (cw_cloud_not_connected (task, self->session, "Discord"))
     return;
   rest (self, "GET", "/users/@me", NULL, cancellable, on_health, task);
 }

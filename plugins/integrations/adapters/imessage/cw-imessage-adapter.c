@@ -22,6 +22,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "../cloud/cw-cloud-http.h"
+#include "../cloud/cw-cloud-task.h"
 #include "../cw-integrations-adapters.h"
 
 #include <string.h>
@@ -531,12 +532,8 @@ imessage_send_async (CwIntegrationAdapter *adapter, const CwIntegrationOutbound 
   GTask *task = g_task_new (adapter, cancellable, callback, user_data);
   JsonObject *body;
 
-  if (self->session == NULL)
-    {
-      g_task_return_new_error (task, CW_ERROR, CW_ERROR_FAILED, "iMessage is not connected");
-      g_object_unref (task);
-      return;
-    }
+  if (cw_cloud_not_connected (task, self->session, "iMessage"))
+    return;
   body = json_object_new ();
   json_object_set_string_member (body, "chatGuid", message->chat_id);
   json_object_set_string_member (body, "tempGuid", message->outbound_id);
@@ -554,12 +551,10 @@ on_health (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (reply == NULL || bb_data (reply, "server/info", &error) == NULL)
     {
-      g_task_set_task_data (task, GINT_TO_POINTER (reply != NULL && reply->status == 401), NULL);
-      g_task_return_error (task, g_steal_pointer (&error));
+      cw_cloud_health_fail (task, g_steal_pointer (&error), reply != NULL && reply->status == 401);
       return;
     }
-  cw_integration_adapter_report_round_trip (g_task_get_source_object (task));
-  g_task_return_boolean (task, TRUE);
+  cw_cloud_return_round_trip (task);
 }
 
 static void
@@ -569,12 +564,8 @@ imessage_check_health_async (CwIntegrationAdapter *adapter, GCancellable *cancel
   CwImessageAdapter *self = CW_IMESSAGE_ADAPTER (adapter);
   GTask *task = g_task_new (adapter, cancellable, callback, user_data);
 
-  if (self->session == NULL)
-    {
-      g_task_return_new_error (task, CW_ERROR, CW_ERROR_FAILED, "iMessage is not connected");
-      g_object_unref (task);
-      return;
-    }
+  if (cw_cloud_not_connected (task, self->session, "iMessage"))
+    return;
   api (self, "GET", "server/info", NULL, cancellable, on_health, task);
 }
 

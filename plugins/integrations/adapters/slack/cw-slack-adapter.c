@@ -18,6 +18,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "../cloud/cw-cloud-http.h"
+#include "../cloud/cw-cloud-task.h"
 #include "../cw-integrations-adapters.h"
 
 #include <string.h>
@@ -418,16 +419,6 @@ on_posted (GObject *source, GAsyncResult *result, gpointer user_data)
       task, g_strdup (json_object_get_string_member_with_default (body, "ts", "")), g_free);
 }
 
-static gboolean
-not_connected (CwSlackAdapter *self, GTask *task)
-{
-  if (self->session != NULL)
-    return FALSE;
-  g_task_return_new_error (task, CW_ERROR, CW_ERROR_FAILED, "Slack is not connected");
-  g_object_unref (task);
-  return TRUE;
-}
-
 static void
 slack_send_async (CwIntegrationAdapter *adapter, const CwIntegrationOutbound *message,
                   GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
@@ -436,7 +427,7 @@ slack_send_async (CwIntegrationAdapter *adapter, const CwIntegrationOutbound *me
   GTask *task = g_task_new (adapter, cancellable, callback, user_data);
   JsonObject *params;
 
-  if (not_connected (self, task))
+  if (cw_cloud_not_connected (task, self->session, "Slack"))
     return;
   g_task_set_task_data (task, (gpointer) "chat.postMessage", NULL);
   params = json_object_new ();
@@ -460,8 +451,7 @@ on_updated (GObject *source, GAsyncResult *result, gpointer user_data)
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  cw_integration_adapter_report_round_trip (g_task_get_source_object (task));
-  g_task_return_boolean (task, TRUE);
+  cw_cloud_return_round_trip (task);
 }
 
 static void
@@ -473,7 +463,7 @@ slack_edit_async (CwIntegrationAdapter *adapter, const gchar *chat_id, const gch
   GTask *task = g_task_new (adapter, cancellable, callback, user_data);
   JsonObject *params;
 
-  if (not_connected (self, task))
+  if (cw_cloud_not_connected (task, self->session, "Slack"))
     return;
   params = json_object_new ();
   json_object_set_string_member (params, "channel", chat_id);
@@ -493,14 +483,11 @@ on_health (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (reply == NULL || slack_ok (reply, "auth.test", &error) == NULL)
     {
-      g_task_set_task_data (
-          task, GINT_TO_POINTER (reply != NULL && auth_failure (cw_cloud_reply_object (reply))),
-          NULL);
-      g_task_return_error (task, g_steal_pointer (&error));
+      cw_cloud_health_fail (task, g_steal_pointer (&error),
+                            reply != NULL && auth_failure (cw_cloud_reply_object (reply)));
       return;
     }
-  cw_integration_adapter_report_round_trip (g_task_get_source_object (task));
-  g_task_return_boolean (task, TRUE);
+  cw_cloud_return_round_trip (task);
 }
 
 static void
@@ -510,7 +497,7 @@ slack_check_health_async (CwIntegrationAdapter *adapter, GCancellable *cancellab
   CwSlackAdapter *self = CW_SLACK_ADAPTER (adapter);
   GTask *task = g_task_new (adapter, cancellable, callback, user_data);
 
-  if (not_connected (self, task))
+  if (cw_cloud_not_connected (task, self->session, "Slack"))
     return;
   call_api (self, "auth.test", self->bot_auth, NULL, cancellable, on_health, task);
 }

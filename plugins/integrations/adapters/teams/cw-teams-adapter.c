@@ -19,6 +19,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "../cloud/cw-cloud-http.h"
+#include "../cloud/cw-cloud-task.h"
 #include "../cw-integrations-adapters.h"
 
 #include <string.h>
@@ -625,12 +626,8 @@ teams_send_async (CwIntegrationAdapter *adapter, const CwIntegrationOutbound *me
   g_autofree gchar *path = NULL;
   JsonObject *body, *content;
 
-  if (self->session == NULL)
-    {
-      g_task_return_new_error (task, CW_ERROR, CW_ERROR_FAILED, "Teams is not connected");
-      g_object_unref (task);
-      return;
-    }
+  if (cw_cloud_not_connected (task, self->session, "Teams"))
+    return;
   body = json_object_new ();
   content = json_object_new ();
   json_object_set_string_member (content, "contentType", "html");
@@ -649,19 +646,16 @@ on_health (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (reply != NULL && reply->status != 200)
     {
-      g_task_set_task_data (
-          task,
-          GINT_TO_POINTER (reply->status == 401 || reply->status == 403 || reply->status == 404),
-          NULL);
-      error = graph_error (reply, "GET the channel");
+      cw_cloud_health_fail (task, graph_error (reply, "GET the channel"),
+                            reply->status == 401 || reply->status == 403 || reply->status == 404);
+      return;
     }
   if (error != NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  cw_integration_adapter_report_round_trip (g_task_get_source_object (task));
-  g_task_return_boolean (task, TRUE);
+  cw_cloud_return_round_trip (task);
 }
 
 static void
@@ -672,12 +666,8 @@ teams_check_health_async (CwIntegrationAdapter *adapter, GCancellable *cancellab
   GTask *task = g_task_new (adapter, cancellable, callback, user_data);
   g_autofree gchar *path = NULL;
 
-  if (self->session == NULL)
-    {
-      g_task_return_new_error (task, CW_ERROR, CW_ERROR_FAILED, "Teams is not connected");
-      g_object_unref (task);
-      return;
-    }
+  if (cw_cloud_not_connected (task, self->session, "Teams"))
+    return;
   path = g_strdup_printf ("/teams/%s/channels/%s", self->team, self->channel);
   graph_request (self, "GET", path, NULL, cancellable, on_health, task);
 }

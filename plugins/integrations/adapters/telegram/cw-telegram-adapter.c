@@ -18,6 +18,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "../cw-integrations-adapters.h"
 #include "../cloud/cw-cloud-http.h"
+#include "../cloud/cw-cloud-parts.h"
+#include "../cloud/cw-cloud-task.h"
 
 #include <string.h>
 
@@ -415,19 +417,16 @@ telegram_connect_async (CwIntegrationAdapter *adapter, JsonObject *config,
 
 typedef struct
 {
+  CwCloudParts sent;
   gchar *chat_id;
-  GStrv parts;
-  guint next;
   gint64 reply_to;
-  gchar *first_id;
 } SendJob;
 
 static void
 send_job_free (SendJob *job)
 {
   g_free (job->chat_id);
-  g_strfreev (job->parts);
-  g_free (job->first_id);
+  cw_cloud_parts_clear (&job->sent);
   g_free (job);
 }
 
@@ -444,21 +443,13 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (reply == NULL || (message = telegram_result (reply, "sendMessage", &error)) == NULL)
     {
-      if (job->first_id != NULL)
-        /* part of the text is out: a retry would repeat it, so report what was sent */
-        g_task_return_pointer (task, g_steal_pointer (&job->first_id), g_free);
-      else
-        g_task_return_error (task, g_steal_pointer (&error));
+      cw_cloud_parts_fail (task, &job->sent, g_steal_pointer (&error));
       return;
     }
-  cw_integration_adapter_report_round_trip (g_task_get_source_object (task));
-  if (job->first_id == NULL && JSON_NODE_HOLDS_OBJECT (message))
-    job->first_id = cw_cloud_member_text (json_node_get_object (message), "message_id");
-  if (job->first_id == NULL)
-    job->first_id = g_strdup ("");
-  if (job->parts[++job->next] == NULL)
-    g_task_return_pointer (task, g_steal_pointer (&job->first_id), g_free);
-  else
+  if (cw_cloud_parts_sent (task, &job->sent,
+                           JSON_NODE_HOLDS_OBJECT (message)
+                               ? cw_cloud_member_text (json_node_get_object (message), "message_id")
+                               : NULL))
     send_part (g_steal_pointer (&task));
 }
 
@@ -469,15 +460,11 @@ send_part (GTask *task)
   SendJob *job = g_task_get_task_data (task);
   JsonObject *params = json_object_new ();
 
-  if (self->session == NULL)
-    {
-      g_task_return_new_error (task, CW_ERROR, CW_ERROR_FAILED, "Telegram is not connected");
-      g_object_unref (task);
-      return;
-    }
+  if (cw_cloud_not_connected (task, self->session, "Telegram"))
+    return;
   json_object_set_member (params, "chat_id", chat_id_node (job->chat_id));
-  json_object_set_string_member (params, "text", job->parts[job->next]);
-  if (job->next == 0 && job->reply_to > 0)
+  json_object_set_string_member (params, "text", job->sent.parts[job->sent.next]);
+  if (job->sent.next == 0 && job->reply_to > 0)
     {
       JsonObject *reply = json_object_new ();
       json_object_set_int_member (reply, "message_id", job->reply_to);
@@ -495,7 +482,7 @@ telegram_send_async (CwIntegrationAdapter *adapter, const CwIntegrationOutbound 
   SendJob *job = g_new0 (SendJob, 1);
 
   job->chat_id = g_strdup (message->chat_id);
-  job->parts = cw_cloud_split_text (message->text, TELEGRAM_MAX_CHARS);
+  job->sent.parts = cw_cloud_split_text (message->text, TELEGRAM_MAX_CHARS);
   if (message->reply_data != NULL)
     job->reply_to = json_object_get_int_member_with_default (message->reply_data, "message_id", 0);
   g_task_set_task_data (task, job, (GDestroyNotify) send_job_free);
@@ -523,8 +510,7 @@ on_edited (GObject *source, GAsyncResult *result, gpointer user_data)
     g_task_return_error (task, g_steal_pointer (&error));
   else
     {
-      cw_integration_adapter_report_round_trip (g_task_get_source_object (task));
-      g_task_return_boolean (task, TRUE);
+      cw_cloud_return_round_trip (task);
     }
 }
 
@@ -538,12 +524,8 @@ telegram_edit_async (CwIntegrationAdapter *adapter, const gchar *chat_id, const 
   g_auto (GStrv) parts = cw_cloud_split_text (text, TELEGRAM_MAX_CHARS);
   JsonObject *params;
 
-  if (self->session == NULL)
-    {
-      g_task_return_new_error (task, CW_ERROR, CW_ERROR_FAILED, "Telegram is not connected");
-      g_object_unref (task);
-      return;
-    }
+  if (cw_cloud_not_connected (task, self->session, "Telegram"))
+    return;
   params = json_object_new ();
   json_object_set_member (params, "chat_id", chat_id_node (chat_id));
   json_object_set_int_member (params, "message_id", g_ascii_strtoll (message_id, NULL, 10));
@@ -583,12 +565,10 @@ on_health (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (reply == NULL || telegram_result (reply, "getMe", &error) == NULL)
     {
-      g_task_set_task_data (task, GINT_TO_POINTER (reply != NULL && reply->status == 401), NULL);
-      g_task_return_error (task, g_steal_pointer (&error));
+      cw_cloud_health_fail (task, g_steal_pointer (&error), reply != NULL && reply->status == 401);
       return;
     }
-  cw_integration_adapter_report_round_trip (g_task_get_source_object (task));
-  g_task_return_boolean (task, TRUE);
+  cw_cloud_return_round_trip (task);
 }
 
 static void
@@ -598,12 +578,8 @@ telegram_check_health_async (CwIntegrationAdapter *adapter, GCancellable *cancel
   CwTelegramAdapter *self = CW_TELEGRAM_ADAPTER (adapter);
   GTask *task = g_task_new (adapter, cancellable, callback, user_data);
 
-  if (self->session == NULL)
-    {
-      g_task_return_new_error (task, CW_ERROR, CW_ERROR_FAILED, "Telegram is not connected");
-      g_object_unref (task);
-      return;
-    }
+  if (cw_cloud_not_connected (task, self->session, "Telegram"))
+    return;
   call_method (self, "getMe", NULL, cancellable, on_health, task);
 }
 

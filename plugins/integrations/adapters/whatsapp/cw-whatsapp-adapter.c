@@ -27,6 +27,8 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "../cloud/cw-cloud-http.h"
+#include "../cloud/cw-cloud-parts.h"
+#include "../cloud/cw-cloud-task.h"
 #include "../cw-integrations-adapters.h"
 
 #include <string.h>
@@ -360,20 +362,17 @@ whatsapp_connect_async (CwIntegrationAdapter *adapter, JsonObject *config,
 
 typedef struct
 {
+  CwCloudParts sent;
   gchar *to;
-  GStrv parts;
-  guint next;
   gchar *reply_to;
-  gchar *first_id;
 } SendJob;
 
 static void
 send_job_free (SendJob *job)
 {
   g_free (job->to);
-  g_strfreev (job->parts);
   g_free (job->reply_to);
-  g_free (job->first_id);
+  cw_cloud_parts_clear (&job->sent);
   g_free (job);
 }
 
@@ -402,22 +401,13 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   if (error != NULL)
     {
-      if (job->first_id != NULL)
-        g_task_return_pointer (task, g_steal_pointer (&job->first_id), g_free);
-      else
-        g_task_return_error (task, g_steal_pointer (&error));
+      cw_cloud_parts_fail (task, &job->sent, g_steal_pointer (&error));
       return;
     }
-  cw_integration_adapter_report_round_trip (g_task_get_source_object (task));
-  if (job->first_id == NULL)
-    job->first_id = json_array_get_length (messages) > 0
-                        ? cw_cloud_member_text (json_array_get_object_element (messages, 0), "id")
-                        : NULL;
-  if (job->first_id == NULL)
-    job->first_id = g_strdup ("");
-  if (job->parts[++job->next] == NULL)
-    g_task_return_pointer (task, g_steal_pointer (&job->first_id), g_free);
-  else
+  if (cw_cloud_parts_sent (task, &job->sent,
+                           json_array_get_length (messages) > 0 ? cw_cloud_member_text (
+                               json_array_get_object_element (messages, 0), "id")
+                                                                : NULL))
     send_part (g_steal_pointer (&task));
 }
 
@@ -429,12 +419,8 @@ send_part (GTask *task)
   g_autofree gchar *url = NULL;
   JsonObject *body, *text;
 
-  if (self->session == NULL)
-    {
-      g_task_return_new_error (task, CW_ERROR, CW_ERROR_FAILED, "WhatsApp is not connected");
-      g_object_unref (task);
-      return;
-    }
+  if (cw_cloud_not_connected (task, self->session, "WhatsApp"))
+    return;
   body = json_object_new ();
   text = json_object_new ();
   json_object_set_string_member (body, "messaging_product", "whatsapp");
@@ -442,9 +428,9 @@ send_part (GTask *task)
   json_object_set_string_member (body, "to", job->to);
   json_object_set_string_member (body, "type", "text");
   json_object_set_boolean_member (text, "preview_url", FALSE);
-  json_object_set_string_member (text, "body", job->parts[job->next]);
+  json_object_set_string_member (text, "body", job->sent.parts[job->sent.next]);
   json_object_set_object_member (body, "text", text);
-  if (job->next == 0 && job->reply_to != NULL)
+  if (job->sent.next == 0 && job->reply_to != NULL)
     {
       JsonObject *context = json_object_new ();
       json_object_set_string_member (context, "message_id", job->reply_to);
@@ -463,7 +449,7 @@ whatsapp_send_async (CwIntegrationAdapter *adapter, const CwIntegrationOutbound 
   SendJob *job = g_new0 (SendJob, 1);
 
   job->to = g_strdup (message->chat_id);
-  job->parts = cw_cloud_split_text (message->text, WHATSAPP_MAX_CHARS);
+  job->sent.parts = cw_cloud_split_text (message->text, WHATSAPP_MAX_CHARS);
   if (message->reply_data != NULL && json_object_has_member (message->reply_data, "message_id"))
     job->reply_to = g_strdup (json_object_get_string_member (message->reply_data, "message_id"));
   g_task_set_task_data (task, job, (GDestroyNotify) send_job_free);
@@ -479,16 +465,17 @@ on_health (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (reply != NULL && reply->status != 200)
     {
-      g_task_set_task_data (task, GINT_TO_POINTER (reply->status == 401), NULL);
-      error = cw_cloud_reply_error (reply, "GET the WhatsApp phone number", NULL);
+      cw_cloud_health_fail (task,
+                            cw_cloud_reply_error (reply, "GET the WhatsApp phone number", NULL),
+                            reply->status == 401);
+      return;
     }
   if (error != NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  cw_integration_adapter_report_round_trip (g_task_get_source_object (task));
-  g_task_return_boolean (task, TRUE);
+  cw_cloud_return_round_trip (task);
 }
 
 static void
@@ -499,12 +486,8 @@ whatsapp_check_health_async (CwIntegrationAdapter *adapter, GCancellable *cancel
   GTask *task = g_task_new (adapter, cancellable, callback, user_data);
   g_autofree gchar *url = NULL;
 
-  if (self->session == NULL)
-    {
-      g_task_return_new_error (task, CW_ERROR, CW_ERROR_FAILED, "WhatsApp is not connected");
-      g_object_unref (task);
-      return;
-    }
+  if (cw_cloud_not_connected (task, self->session, "WhatsApp"))
+    return;
   url = g_strdup_printf ("%s/%s", self->api, self->number_id);
   cw_cloud_request_async (self->session, "GET", url, self->auth, NULL, NULL, cancellable, on_health,
                           task);
