@@ -78,20 +78,19 @@ heartbeat_status (CwCtl *ctl, GError **error)
   next = format_time (json_object_get_int_member_with_default (s, "nextHeartbeat", 0));
   g_print (_ ("running:        %s (enabled: %s)\n"), yes_no (s, "isRunning"),
            yes_no (c, "enabled"));
-  g_print (_ ("interval:       %" G_GINT64_FORMAT " ms\n"),
-           json_object_get_int_member_with_default (c, "intervalMs", 0));
+  g_print (_ ("interval:       %lld ms\n"),
+           (long long) json_object_get_int_member_with_default (c, "intervalMs", 0));
   g_print (_ ("last tick:      %s\n"), last);
   g_print (_ ("next tick:      %s\n"), next);
-  g_print (_ ("queued events:  %" G_GINT64_FORMAT "%s\n"),
-           json_object_get_int_member_with_default (s, "eventQueueSize", 0),
+  g_print (_ ("queued events:  %lld%s\n"),
+           (long long) json_object_get_int_member_with_default (s, "eventQueueSize", 0),
            json_object_get_boolean_member_with_default (s, "isProcessing", FALSE)
                ? _ (" (being acted on)")
                : "");
   g_print (_ ("system events:  %s, cron triggers: %s\n"), yes_no (c, "systemEventsEnabled"),
            yes_no (c, "cronEnabled"));
-  g_print (_ ("check-in:       %s, every %" G_GINT64_FORMAT " ms, session %s\n"),
-           yes_no (c, "checkInEnabled"),
-           json_object_get_int_member_with_default (c, "checkInIntervalMs", 0),
+  g_print (_ ("check-in:       %s, every %lld ms, session %s\n"), yes_no (c, "checkInEnabled"),
+           (long long) json_object_get_int_member_with_default (c, "checkInIntervalMs", 0),
            cw_ctl_json_string (c, "checkInSessionId", "-"));
   return 0;
 }
@@ -259,8 +258,8 @@ simple (CwCtl *ctl, const gchar *command, const gchar *done, GError **error)
   else if (done != NULL)
     g_print ("%s\n", done);
   else /* heartbeat_clear_events: {count} */
-    g_print (_ ("dropped %" G_GINT64_FORMAT " queued events\n"),
-             JSON_NODE_HOLDS_OBJECT (result) ? json_object_get_int_member_with_default (
+    g_print (_ ("dropped %lld queued events\n"),
+             JSON_NODE_HOLDS_OBJECT (result) ? (long long) json_object_get_int_member_with_default (
                  json_node_get_object (result), "count", 0)
                                              : 0);
   return 0;

@@ -52,9 +52,9 @@ print_status (JsonObject *s)
            cw_ctl_json_string (s, "tunnelLastError", NULL) != NULL ? ": " : "",
            cw_ctl_json_string (s, "tunnelLastError", ""));
   if (pid != NULL && !JSON_NODE_HOLDS_NULL (pid))
-    g_print (_ ("Tunnel pid:    %" G_GINT64_FORMAT "\n"), json_node_get_int (pid));
-  g_print (_ ("Devices:       %" G_GINT64_FORMAT " paired\n"),
-           json_object_get_int_member_with_default (s, "deviceCount", 0));
+    g_print (_ ("Tunnel pid:    %lld\n"), (long long) json_node_get_int (pid));
+  g_print (_ ("Devices:       %lld paired\n"),
+           (long long) json_object_get_int_member_with_default (s, "deviceCount", 0));
 }
 
 /* The QR code of @text in the terminal. */
