@@ -29,47 +29,17 @@ usage_error (GError **error, const gchar *what)
   return FALSE;
 }
 
-static void
-print_json (JsonNode *node)
-{
-  g_autofree gchar *text = cw_json_to_string (node);
-
-  g_print ("%s\n", text);
-}
-
-static gchar *
-format_time (JsonObject *obj, const gchar *name)
-{
-  JsonNode *node = json_object_get_member (obj, name);
-  g_autoptr (GDateTime) dt = NULL;
-
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
-    return g_strdup ("-");
-  dt = g_date_time_new_from_unix_local (json_node_get_int (node) / 1000);
-  return dt != NULL ? g_date_time_format (dt, "%Y-%m-%d %H:%M") : g_strdup ("?");
-}
-
-static const gchar *
-str (JsonObject *obj, const gchar *name, const gchar *fallback)
-{
-  JsonNode *node = json_object_get_member (obj, name);
-
-  if (node == NULL || json_node_get_value_type (node) != G_TYPE_STRING)
-    return fallback;
-  return json_node_get_string (node);
-}
-
 static gchar *
 describe_schedule (JsonObject *job)
 {
   JsonNode *node = json_object_get_member (job, "schedule");
   JsonObject *s
       = node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-  const gchar *type = s != NULL ? str (s, "type", "?") : "?";
+  const gchar *type = s != NULL ? cw_ctl_json_string (s, "type", "?") : "?";
 
   if (g_str_equal (type, "at"))
     {
-      g_autofree gchar *when = format_time (s, "timestamp");
+      g_autofree gchar *when = cw_ctl_format_time (s, "timestamp");
       return g_strconcat ("at ", when, NULL);
     }
   if (g_str_equal (type, "every"))
@@ -86,8 +56,9 @@ describe_schedule (JsonObject *job)
       return g_strdup_printf ("every %" G_GINT64_FORMAT "ms", ms);
     }
   if (g_str_equal (type, "cron"))
-    return g_strdup_printf ("cron %s%s%s", str (s, "expression", "?"),
-                            str (s, "timezone", NULL) != NULL ? " " : "", str (s, "timezone", ""));
+    return g_strdup_printf ("cron %s%s%s", cw_ctl_json_string (s, "expression", "?"),
+                            cw_ctl_json_string (s, "timezone", NULL) != NULL ? " " : "",
+                            cw_ctl_json_string (s, "timezone", ""));
   return g_strdup (type);
 }
 
@@ -148,20 +119,6 @@ parse_instant (const gchar *text, gint64 *out, GError **error)
   return TRUE;
 }
 
-static JsonNode *
-call (CwCtl *ctl, const gchar *command, JsonObject *params, GError **error)
-{
-  g_autoptr (CwClient) client = cw_ctl_connect_socket (ctl, error);
-  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
-
-  if (client == NULL)
-    return NULL;
-  json_node_take_object (node, params != NULL ? params : json_object_new ());
-  /* a manual run answers when it ends (up to the job's timeout) */
-  cw_client_set_timeout (client, 0);
-  return cw_client_call (client, command, node, error);
-}
-
 static JsonObject *
 job_params (const gchar *id)
 {
@@ -174,25 +131,27 @@ job_params (const gchar *id)
 static void
 print_job_row (JsonObject *job)
 {
-  g_autofree gchar *next = format_time (job, "nextRunAt");
-  g_autofree gchar *last = format_time (job, "lastRunAt");
+  g_autofree gchar *next = cw_ctl_format_time (job, "nextRunAt");
+  g_autofree gchar *last = cw_ctl_format_time (job, "lastRunAt");
   g_autofree gchar *schedule = describe_schedule (job);
 
-  g_print ("%-20s %-9s %-16s %-16s %-6s %-28s %s\n", str (job, "id", "?"), str (job, "status", "?"),
-           next, last, str (job, "lastStatus", "-"), schedule, str (job, "name", ""));
+  g_print ("%-20s %-9s %-16s %-16s %-6s %-28s %s\n", cw_ctl_json_string (job, "id", "?"),
+           cw_ctl_json_string (job, "status", "?"), next, last,
+           cw_ctl_json_string (job, "lastStatus", "-"), schedule,
+           cw_ctl_json_string (job, "name", ""));
 }
 
 static int
 cron_list (CwCtl *ctl, GError **error)
 {
-  g_autoptr (JsonNode) jobs = call (ctl, "cron_list_jobs", NULL, error);
+  g_autoptr (JsonNode) jobs = cw_ctl_call (ctl, "cron_list_jobs", NULL, 0, error);
   JsonArray *arr;
 
   if (jobs == NULL)
     return 1;
   if (ctl->json)
     {
-      print_json (jobs);
+      cw_ctl_print_json (jobs);
       return 0;
     }
   arr = JSON_NODE_HOLDS_ARRAY (jobs) ? json_node_get_array (jobs) : NULL;
@@ -219,32 +178,32 @@ static void
 print_job (JsonObject *job)
 {
   g_autofree gchar *schedule = describe_schedule (job);
-  g_autofree gchar *next = format_time (job, "nextRunAt");
-  g_autofree gchar *last = format_time (job, "lastRunAt");
+  g_autofree gchar *next = cw_ctl_format_time (job, "nextRunAt");
+  g_autofree gchar *last = cw_ctl_format_time (job, "lastRunAt");
   g_autofree gchar *runs = g_strdup_printf (
       "%" G_GINT64_FORMAT, json_object_get_int_member_with_default (job, "runCount", 0));
 
-  print_field (_ ("id:"), str (job, "id", "?"));
-  print_field (_ ("name:"), str (job, "name", ""));
-  print_field (_ ("status:"), str (job, "status", "?"));
-  print_field (_ ("paused:"), str (job, "pausedReason", NULL));
+  print_field (_ ("id:"), cw_ctl_json_string (job, "id", "?"));
+  print_field (_ ("name:"), cw_ctl_json_string (job, "name", ""));
+  print_field (_ ("status:"), cw_ctl_json_string (job, "status", "?"));
+  print_field (_ ("paused:"), cw_ctl_json_string (job, "pausedReason", NULL));
   print_field (_ ("schedule:"), schedule);
-  print_field (_ ("missed runs:"), str (job, "missedPolicy", "once"));
+  print_field (_ ("missed runs:"), cw_ctl_json_string (job, "missedPolicy", "once"));
   print_field (_ ("next run:"), next);
   print_field (_ ("last run:"), last);
-  print_field (_ ("last status:"), str (job, "lastStatus", "-"));
-  print_field (_ ("last error:"), str (job, "lastError", NULL));
+  print_field (_ ("last status:"), cw_ctl_json_string (job, "lastStatus", "-"));
+  print_field (_ ("last error:"), cw_ctl_json_string (job, "lastError", NULL));
   print_field (_ ("runs:"), runs);
-  print_field (_ ("directory:"), str (job, "workingDirectory", ""));
-  print_field (_ ("model:"), str (job, "model", NULL));
-  print_field (_ ("prompt:"), str (job, "prompt", ""));
+  print_field (_ ("directory:"), cw_ctl_json_string (job, "workingDirectory", ""));
+  print_field (_ ("model:"), cw_ctl_json_string (job, "model", NULL));
+  print_field (_ ("prompt:"), cw_ctl_json_string (job, "prompt", ""));
 }
 
 static int
 print_job_result (CwCtl *ctl, JsonNode *job)
 {
   if (ctl->json)
-    print_json (job);
+    cw_ctl_print_json (job);
   else if (JSON_NODE_HOLDS_OBJECT (job))
     print_job (json_node_get_object (job));
   return 0;
@@ -253,18 +212,18 @@ print_job_result (CwCtl *ctl, JsonNode *job)
 static void
 print_run (JsonObject *run)
 {
-  g_autofree gchar *started = format_time (run, "startedAt");
-  g_autofree gchar *scheduled = format_time (run, "scheduledAt");
+  g_autofree gchar *started = cw_ctl_format_time (run, "startedAt");
+  g_autofree gchar *scheduled = cw_ctl_format_time (run, "scheduledAt");
   g_autofree gchar *duration
       = json_object_has_member (run, "durationMs")
             ? g_strdup_printf ("%.1fs", json_object_get_int_member (run, "durationMs") / 1000.0)
             : g_strdup ("-");
-  const gchar *detail = str (run, "error", str (run, "summary", ""));
-  const gchar *result
-      = str (run, "result", json_object_has_member (run, "retryAt") ? "retrying" : "running");
+  const gchar *detail = cw_ctl_json_string (run, "error", cw_ctl_json_string (run, "summary", ""));
+  const gchar *result = cw_ctl_json_string (
+      run, "result", json_object_has_member (run, "retryAt") ? "retrying" : "running");
 
-  g_print ("%-22s %-12s %-16s %-16s %8s  %s\n", str (run, "id", "?"), result, scheduled, started,
-           duration, detail);
+  g_print ("%-22s %-12s %-16s %-16s %8s  %s\n", cw_ctl_json_string (run, "id", "?"), result,
+           scheduled, started, duration, detail);
 }
 
 static int
@@ -306,12 +265,12 @@ cron_runs (CwCtl *ctl, int argc, char **argv, GError **error)
       return 2;
     }
   json_object_set_string_member (params, "jobId", id);
-  runs = call (ctl, "cron_get_runs", params, error);
+  runs = cw_ctl_call (ctl, "cron_get_runs", params, 0, error);
   if (runs == NULL)
     return 1;
   if (ctl->json)
     {
-      print_json (runs);
+      cw_ctl_print_json (runs);
       return 0;
     }
   arr = JSON_NODE_HOLDS_ARRAY (runs) ? json_node_get_array (runs) : NULL;
@@ -440,7 +399,8 @@ add_input (int argc, char **argv, GError **error)
 static int
 job_command (CwCtl *ctl, const gchar *command, const gchar *id, GError **error)
 {
-  g_autoptr (JsonNode) result = call (ctl, command, job_params (id), error);
+  /* a manual run answers when it ends (up to the job's timeout): no time limit here */
+  g_autoptr (JsonNode) result = cw_ctl_call (ctl, command, job_params (id), 0, error);
 
   if (result == NULL)
     return 1;
@@ -452,7 +412,7 @@ job_command (CwCtl *ctl, const gchar *command, const gchar *id, GError **error)
   if (g_str_equal (command, "cron_delete_job"))
     {
       if (ctl->json)
-        print_json (result);
+        cw_ctl_print_json (result);
       else
         g_print (_ ("deleted %s\n"), id);
       return 0;
@@ -460,7 +420,7 @@ job_command (CwCtl *ctl, const gchar *command, const gchar *id, GError **error)
   if (g_str_equal (command, "cron_trigger_job"))
     {
       if (ctl->json)
-        print_json (result);
+        cw_ctl_print_json (result);
       else if (JSON_NODE_HOLDS_OBJECT (result))
         print_run (json_node_get_object (result));
       return 0;
@@ -494,7 +454,7 @@ cw_ctl_cron (CwCtl *ctl, int argc, char **argv, GError **error)
       g_autoptr (JsonNode) job = NULL;
       if (input == NULL)
         return 2;
-      job = call (ctl, "cron_create_job", input, error);
+      job = cw_ctl_call (ctl, "cron_create_job", input, 0, error);
       return job == NULL ? 1 : print_job_result (ctl, job);
     }
   if (g_str_equal (verb, "runs"))
