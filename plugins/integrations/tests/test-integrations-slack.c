@@ -4,6 +4,8 @@
 #include "cw-cloud-test.h"
 
 #include <signal.h>
+#include <sqlite3.h>
+#include <string.h>
 
 static JsonObject *
 connect_slack (CloudTest *t)
@@ -170,6 +172,204 @@ test_kill_during_burst (void)
     }
 }
 
+#define STREAM_SCRIPT                                                                              \
+  "{\"responses\":[{\"events\":[{\"text\":\"1 < 2 \"},{\"delayMs\":1500},{\"text\":\"& 3 > 0 \"}," \
+  "{\"delayMs\":1500},{\"text\":\"done.\"}]}]}"
+/* as Slack shows it: the markup characters escaped */
+#define STREAM_REPLY "1 &lt; 2 &amp; 3 &gt; 0 done."
+
+static const gchar *
+record_param (JsonObject *record, const gchar *name)
+{
+  return json_object_get_string_member_with_default (json_object_get_object_member (record, "body"),
+                                                     name, NULL);
+}
+
+/* An integration:message_in and then @outs integration:message_out for @chat_id, on the
+ * daemon's event stream. */
+static void
+expect_events (CloudTest *t, const gchar *chat_id, guint outs)
+{
+  const gchar *types[] = { "integration:message_in", "integration:message_out", NULL };
+  gboolean in = FALSE;
+
+  while (outs > 0)
+    {
+      g_autoptr (JsonObject) event = agent_wait_any (t->f->client, types, NULL, NULL);
+      JsonObject *data = agent_event_data (event);
+
+      g_assert_cmpstr (json_object_get_string_member (data, "platform"), ==, "slack");
+      if (g_str_equal (json_object_get_string_member (event, "type"), "integration:message_in"))
+        in = TRUE;
+      else if (g_strcmp0 (json_object_get_string_member_with_default (data, "chatId", NULL),
+                          chat_id)
+               == 0)
+        {
+          g_assert_true (in);
+          outs--;
+        }
+    }
+}
+
+/* A slow reply in three chunks: one chat.postMessage (the placeholder), chat.update calls on
+ * its ts that grow a prefix of the reply while it comes, the last the whole reply in Slack's
+ * escaping; one message in the conversation; message_out for the placeholder and the reply. */
+static void
+test_streamed (void)
+{
+  g_autoptr (CloudTest) t = cloud_test_new (CW_FAKE_SLACK, STREAM_SCRIPT);
+  g_autoptr (JsonObject) status = NULL;
+  g_autoptr (GPtrArray) posts = NULL, updates = NULL;
+  g_autoptr (JsonArray) messages = NULL;
+  const gchar *reply[] = { STREAM_REPLY, NULL };
+  const gchar *ts;
+  gboolean partial = FALSE;
+
+  if (t == NULL)
+    return;
+  status = connect_slack (t);
+  g_free (cw_fake_cloud_inject (t->fake, "D0CHAT", "U0ANN", NULL, "count to three"));
+  cloud_expect_bot (t, "D0CHAT", reply, 1500);
+  posts = cw_fake_cloud_records (t->fake, "chat.postMessage");
+  g_assert_cmpuint (posts->len, ==, 1);
+  g_assert_cmpstr (record_param (posts->pdata[0], "text"), ==, CLOUD_PLACEHOLDER);
+  messages = cw_fake_cloud_bot_messages (t->fake, "D0CHAT");
+  g_assert_cmpuint (json_array_get_length (messages), ==, 1);
+  ts = json_object_get_string_member (json_array_get_object_element (messages, 0), "id");
+  updates = cw_fake_cloud_records (t->fake, "chat.update");
+  g_assert_cmpuint (updates->len, >=, 2);
+  for (guint i = 0; i < updates->len; i++)
+    {
+      const gchar *text = record_param (updates->pdata[i], "text");
+      g_assert_cmpstr (record_param (updates->pdata[i], "ts"), ==, ts);
+      g_assert_cmpstr (record_param (updates->pdata[i], "channel"), ==, "D0CHAT");
+      g_assert_true (g_str_has_prefix (STREAM_REPLY, text));
+      partial |= g_strcmp0 (text, STREAM_REPLY) != 0;
+    }
+  g_assert_true (partial);
+  g_assert_cmpstr (record_param (updates->pdata[updates->len - 1], "text"), ==, STREAM_REPLY);
+  expect_events (t, "D0CHAT", 2);
+  assert_all_acked (t, 1);
+}
+
+/* kill -9 while Slack holds the placeholder's chat.postMessage: its outcome is unknown, so
+ * after the restart it is not posted again and no ts is edited; the reply is one new
+ * message. */
+static void
+test_kill_during_placeholder (void)
+{
+  g_autoptr (CloudTest) t = cloud_test_new (CW_FAKE_SLACK, CLOUD_SLOW_SCRIPT);
+  g_autoptr (JsonObject) status = NULL, held = NULL, again = NULL;
+  g_autoptr (GPtrArray) posts = NULL;
+  const gchar *slow[] = { "Slow hello.", NULL };
+
+  if (t == NULL)
+    return;
+  status = connect_slack (t);
+  cw_fake_cloud_set_option (t->fake, "hold_send", "1");
+  g_free (cw_fake_cloud_inject (t->fake, "D0CHAT", "U0ANN", NULL, "tell me slowly"));
+  held = cw_fake_cloud_wait (t->fake, "chat.postMessage", 0, 20000);
+  g_assert_nonnull (held);
+  g_assert_cmpstr (record_param (held, "text"), ==, CLOUD_PLACEHOLDER);
+  integ_wait_llm_requests (t->f, 1);
+  agent_fixture_stop (t->f, SIGKILL);
+  cw_fake_cloud_set_option (t->fake, "hold_send", "0");
+  agent_fixture_start (t->f);
+  again = integ_wait_connected (t->f, "slack", TRUE);
+  cloud_expect_bot (t, "D0CHAT", slow, 3500);
+  posts = cw_fake_cloud_records (t->fake, "chat.postMessage");
+  g_assert_cmpuint (posts->len, ==, 2);
+  g_assert_cmpstr (record_param (posts->pdata[1], "text"), ==, "Slow hello.");
+  g_assert_cmpuint (cw_fake_cloud_count (t->fake, "chat.update"), ==, 0);
+  g_assert_cmpuint (integ_llm_requests (t->f), ==, 2);
+  /* the envelope was acked before the kill: Slack did not deliver it again */
+  g_assert_cmpuint (cw_fake_cloud_count (t->fake, "envelope"), ==, 1);
+}
+
+/* Waits until the daemon's log has @needle (20 s at most). */
+static void
+wait_log (CloudTest *t, const gchar *needle)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+
+  for (;;)
+    {
+      g_autofree gchar *log = NULL;
+      if (g_file_get_contents (t->f->daemon->log_file, &log, NULL, NULL)
+          && strstr (log, needle) != NULL)
+        return;
+      if (g_get_monotonic_time () > deadline)
+        {
+          cloud_dump_log (t);
+          g_error ("the daemon never logged \"%s\"", needle);
+        }
+      g_usleep (20000);
+    }
+}
+
+static const gchar *
+envelope_id (JsonObject *record)
+{
+  return json_object_get_string_member (json_object_get_object_member (record, "body"),
+                                        "envelope_id");
+}
+
+/* The ledger cannot be written (another process holds the database's write lock): the
+ * envelope is not acked. Once the lock is gone, Slack's retry of the unacked event (the same
+ * event_id, retry_attempt 1) is answered once and acked; the same event after the ack is
+ * acked and ignored. */
+static void
+test_ack_after_ledger (void)
+{
+  g_autoptr (CloudTest) t = cloud_test_new (CW_FAKE_SLACK, CLOUD_HELLO_SCRIPT);
+  g_autoptr (JsonObject) status = NULL, first = NULL, retry = NULL, ack = NULL, dup = NULL;
+  g_autofree gchar *id = NULL;
+  const gchar *hello[] = { CLOUD_HELLO, NULL };
+  const gchar *none[] = { NULL };
+  JsonObject *payload;
+  sqlite3 *lock;
+
+  if (t == NULL)
+    return;
+  status = connect_slack (t);
+  lock = agent_store_lock (t->f);
+  id = cw_fake_cloud_inject (t->fake, "D0CHAT", "U0ANN", NULL, "store me first");
+  first = cw_fake_cloud_wait (t->fake, "envelope", 0, 20000);
+  g_assert_nonnull (first);
+  wait_log (t, "not stored, not acked");
+  g_usleep (500000);
+  g_assert_cmpuint (cw_fake_cloud_count (t->fake, "ack"), ==, 0);
+  agent_store_unlock (lock);
+  /* not in the ledger: nothing to answer until Slack delivers it again */
+  cloud_expect_bot (t, "D0CHAT", none, 500);
+  g_assert_cmpuint (cw_fake_cloud_count (t->fake, "ack"), ==, 0);
+  g_assert_cmpuint (integ_llm_requests (t->f), ==, 0);
+
+  cw_fake_cloud_redeliver (t->fake, id);
+  retry = cw_fake_cloud_wait (t->fake, "envelope", 1, 0);
+  payload
+      = json_object_get_object_member (json_object_get_object_member (retry, "body"), "payload");
+  g_assert_cmpint (
+      json_object_get_int_member (json_object_get_object_member (retry, "body"), "retry_attempt"),
+      ==, 1);
+  g_assert_cmpstr (
+      json_object_get_string_member (payload, "event_id"), ==,
+      json_object_get_string_member (
+          json_object_get_object_member (json_object_get_object_member (first, "body"), "payload"),
+          "event_id"));
+  cloud_expect_bot (t, "D0CHAT", hello, 500);
+  ack = cw_fake_cloud_wait (t->fake, "ack", 0, 20000);
+  g_assert_cmpstr (envelope_id (ack), ==, envelope_id (retry));
+  g_assert_cmpuint (integ_llm_requests (t->f), ==, 1);
+
+  /* a duplicate after the ack (same event_id and client_msg_id) */
+  cw_fake_cloud_redeliver (t->fake, id);
+  dup = cw_fake_cloud_wait (t->fake, "envelope", 2, 0);
+  assert_all_acked (t, 2);
+  cloud_expect_bot (t, "D0CHAT", hello, 500);
+  g_assert_cmpuint (integ_llm_requests (t->f), ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -179,5 +379,8 @@ main (int argc, char **argv)
   g_test_add_func ("/integrations/slack/reconnect", test_reconnect);
   g_test_add_func ("/integrations/slack/escape", test_escape);
   g_test_add_func ("/integrations/slack/kill-during-burst", test_kill_during_burst);
+  g_test_add_func ("/integrations/slack/streamed", test_streamed);
+  g_test_add_func ("/integrations/slack/kill-during-placeholder", test_kill_during_placeholder);
+  g_test_add_func ("/integrations/slack/ack-after-ledger", test_ack_after_ledger);
   return g_test_run ();
 }

@@ -45,7 +45,8 @@ const gchar *cw_fake_cloud_get_root (CwFakeCloud *self);
 /* Options, before or while running: "heartbeat_interval" (Discord, ms), "ping_interval"
  * (BlueBubbles, ms), "token" (the credential it accepts; default: anything but "bad"),
  * "webhook_url", "app_secret" (WhatsApp webhooks), "token_lifetime" (Graph, s), "hold_send"
- * (Telegram: 1 holds every sendMessage unanswered and undelivered). */
+ * (Telegram: 1 holds every sendMessage unanswered and undelivered; Slack: every
+ * chat.postMessage). */
 void cw_fake_cloud_set_option (CwFakeCloud *self, const gchar *name, const gchar *value);
 
 /* The platform goes away: listener closed, WebSockets and held long polls dropped without a

@@ -3,8 +3,13 @@
  * bodies; {ok:false, error} answers with HTTP 200, 429 with Retry-After) and Socket Mode at
  * the URL apps.connections.open returns: `hello` on connect, `events_api` envelopes that the
  * client acks with {"envelope_id"}, unacked envelopes delivered again (retry_attempt + 1) on
- * the next connection, `disconnect` (refresh_requested) on request.
- * Records: the method names, "socket" (a connection), "ack" ({body:{envelope_id}}).
+ * the next connection, `disconnect` (refresh_requested) on request. A redelivery is Slack's
+ * retry of the event: the same event_id and event, a new envelope with retry_attempt one more
+ * than the last delivery, which it replaces if that one was not acked. With the option
+ * "hold_send" set to 1, chat.postMessage is recorded and never answered nor delivered (as when
+ * the bot dies while it is in flight).
+ * Records: the method names, "socket" (a connection), "envelope" ({body: the envelope sent}),
+ * "ack" ({body:{envelope_id}}).
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-fake-cloud-private.h"
 
@@ -13,8 +18,11 @@
 typedef struct
 {
   CwFakeCloud *self;
-  GPtrArray *unacked; /* JsonObject envelopes, in order */
-  GHashTable *events; /* "<channel>:<ts>" -> JsonObject event */
+  GPtrArray *unacked;    /* JsonObject envelopes, in order */
+  GHashTable *events;    /* "<channel>:<ts>" -> JsonObject event */
+  GHashTable *event_ids; /* "<channel>:<ts>" -> the payload's event_id */
+  GHashTable *attempts;  /* event_id -> the retry_attempt of its last delivery */
+  GPtrArray *held;       /* chat.postMessage requests held by "hold_send" */
   SoupWebsocketConnection *socket;
   gint64 next_ts;
 } Slack;
@@ -26,6 +34,9 @@ slack_free (gpointer data)
 
   g_ptr_array_unref (slack->unacked);
   g_hash_table_unref (slack->events);
+  g_hash_table_unref (slack->event_ids);
+  g_hash_table_unref (slack->attempts);
+  g_ptr_array_unref (slack->held);
   cw_fake_socket_release (&slack->socket, slack);
   g_free (slack);
 }
@@ -142,6 +153,12 @@ handle_api (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHash
                         "\"Cowork Test\",\"user\":\"cowork\",\"team_id\":\"T0TEAM\","
                         "\"user_id\":\"U0BOT\",\"bot_id\":\"B0BOT\",\"is_enterprise_install\":"
                         "false}");
+  else if (g_str_equal (method, "chat.postMessage")
+           && cw_fake_option_int (self, "hold_send", 0) == 1)
+    {
+      soup_server_message_pause (msg);
+      g_ptr_array_add (slack->held, g_object_ref (msg));
+    }
   else if (g_str_equal (method, "chat.postMessage"))
     post_message (slack, msg, params, FALSE);
   else if (g_str_equal (method, "chat.update"))
@@ -159,6 +176,11 @@ send_envelope (Slack *slack, JsonObject *envelope)
     return;
   node = cw_fake_take_object (json_object_ref (envelope));
   cw_fake_socket_send (slack->socket, node);
+  {
+    JsonObject *record = json_object_new ();
+    json_object_set_member (record, "body", json_node_copy (node));
+    cw_fake_record (slack->self, "envelope", record);
+  }
 }
 
 static void
@@ -224,6 +246,11 @@ handle_socket (SoupServer *server, SoupServerMessage *msg, const gchar *path,
           json_object_set_int_member (envelope, "retry_attempt",
                                       json_object_get_int_member (envelope, "retry_attempt") + 1);
           json_object_set_string_member (envelope, "retry_reason", "timeout");
+          g_hash_table_insert (
+              slack->attempts,
+              g_strdup (json_object_get_string_member (
+                  json_object_get_object_member (envelope, "payload"), "event_id")),
+              GUINT_TO_POINTER (json_object_get_int_member (envelope, "retry_attempt")));
         }
       json_object_remove_member (envelope, "sent");
       send_envelope (slack, envelope);
@@ -240,18 +267,20 @@ slack_setup (CwFakeCloud *self)
   slack->unacked = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
   slack->events
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) json_object_unref);
+  slack->event_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  slack->attempts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  slack->held = g_ptr_array_new_with_free_func (g_object_unref);
   self->state = slack;
   soup_server_add_handler (self->server, "/api", handle_api, self, NULL);
   soup_server_add_websocket_handler (self->server, "/link", NULL, NULL, handle_socket, self, NULL);
 }
 
 static void
-queue_event (Slack *slack, JsonObject *event, guint retry_attempt)
+queue_event (Slack *slack, JsonObject *event, const gchar *event_id, guint retry_attempt)
 {
   JsonObject *envelope = json_object_new ();
   JsonObject *payload = json_object_new ();
   g_autofree gchar *envelope_id = g_uuid_string_random ();
-  g_autofree gchar *event_id = g_strdup_printf ("Ev%" G_GINT64_FORMAT, cw_fake_next (slack->self));
 
   json_object_set_string_member (payload, "token", "verification-token");
   json_object_set_string_member (payload, "team_id", "T0TEAM");
@@ -267,6 +296,7 @@ queue_event (Slack *slack, JsonObject *event, guint retry_attempt)
   json_object_set_int_member (envelope, "retry_attempt", retry_attempt);
   json_object_set_string_member (envelope, "retry_reason", retry_attempt > 0 ? "timeout" : "");
   g_ptr_array_add (slack->unacked, envelope);
+  g_hash_table_insert (slack->attempts, g_strdup (event_id), GUINT_TO_POINTER (retry_attempt));
   if (slack->socket != NULL)
     {
       send_envelope (slack, envelope);
@@ -281,6 +311,7 @@ slack_inject (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
   Slack *slack = self->state;
   JsonObject *event = json_object_new ();
   g_autofree gchar *ts = new_ts (slack);
+  g_autofree gchar *event_id = g_strdup_printf ("Ev%" G_GINT64_FORMAT, cw_fake_next (self));
   gboolean dm = chat_id[0] == 'D';
 
   json_object_set_string_member (event, "type", dm ? "message" : "app_mention");
@@ -297,7 +328,9 @@ slack_inject (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
   }
   g_hash_table_insert (slack->events, g_strdup_printf ("%s:%s", chat_id, ts),
                        json_object_ref (event));
-  queue_event (slack, event, 0);
+  g_hash_table_insert (slack->event_ids, g_strdup_printf ("%s:%s", chat_id, ts),
+                       g_strdup (event_id));
+  queue_event (slack, event, event_id, 0);
   json_object_unref (event);
   return g_strdup_printf ("%s:%s", chat_id, ts);
 }
@@ -307,9 +340,18 @@ slack_redeliver (CwFakeCloud *self, const gchar *message_id)
 {
   Slack *slack = self->state;
   JsonObject *event = g_hash_table_lookup (slack->events, message_id);
+  const gchar *event_id = g_hash_table_lookup (slack->event_ids, message_id);
+  guint attempt = GPOINTER_TO_UINT (g_hash_table_lookup (slack->attempts, event_id)) + 1;
 
   g_assert (event != NULL);
-  queue_event (slack, event, 1);
+  /* the retry replaces a delivery that was not acked */
+  for (guint i = slack->unacked->len; i > 0; i--)
+    {
+      JsonObject *payload = json_object_get_object_member (slack->unacked->pdata[i - 1], "payload");
+      if (g_str_equal (json_object_get_string_member (payload, "event_id"), event_id))
+        g_ptr_array_remove_index (slack->unacked, i - 1);
+    }
+  queue_event (slack, event, event_id, attempt);
 }
 
 static gboolean
