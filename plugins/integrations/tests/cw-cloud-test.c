@@ -151,3 +151,38 @@ cloud_pass_time (CloudTest *t, gint64 ms)
   clock_offset += ms;
   integ_set_clock (t->f, integ_t0 () + clock_offset);
 }
+
+void
+cloud_assert_streamed_edits (GPtrArray *edits, const gchar *member, const gchar *reply)
+{
+  gboolean partial = FALSE;
+
+  g_assert_cmpuint (edits->len, >=, 2);
+  for (guint i = 0; i < edits->len; i++)
+    {
+      const gchar *text = json_object_get_string_member (
+          json_object_get_object_member (edits->pdata[i], "body"), member);
+      g_assert_true (g_str_has_prefix (reply, text));
+      partial |= g_strcmp0 (text, reply) != 0;
+      if (i + 1 == edits->len)
+        g_assert_cmpstr (text, ==, reply);
+    }
+  g_assert_true (partial);
+}
+
+void
+cloud_expect_sent_once (CloudTest *t, const gchar *chat_id, const gchar *send_kind,
+                        const gchar *reply)
+{
+  const gchar *texts[] = { reply, NULL };
+  g_autoptr (JsonArray) messages = NULL;
+  g_autoptr (JsonObject) out = NULL;
+
+  cloud_expect_bot (t, chat_id, texts, 1500);
+  /* nothing else, not even a placeholder left standing */
+  messages = cw_fake_cloud_bot_messages (t->fake, chat_id);
+  g_assert_cmpuint (json_array_get_length (messages), ==, 1);
+  g_assert_cmpuint (cw_fake_cloud_count (t->fake, send_kind), ==, 1);
+  out = agent_wait_event (t->f->client, "integration:message_out", NULL, NULL);
+  g_assert_cmpstr (json_object_get_string_member (agent_event_data (out), "chatId"), ==, chat_id);
+}

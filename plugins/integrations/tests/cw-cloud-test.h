@@ -14,6 +14,12 @@ G_BEGIN_DECLS
 #define CLOUD_SLOW_SCRIPT                                                                          \
   "{\"responses\":[{\"events\":[{\"delayMs\":2500},{\"text\":\"Slow hello.\"}]}]}"
 
+/* A slow reply in three chunks, 1.5 s apart (streamed edits go out at most once a second). */
+#define CLOUD_STREAM_SCRIPT                                                                        \
+  "{\"responses\":[{\"events\":[{\"text\":\"One \"},{\"delayMs\":1500},{\"text\":\"two \"},"       \
+  "{\"delayMs\":1500},{\"text\":\"three.\"}]}]}"
+#define CLOUD_STREAM_REPLY "One two three."
+
 typedef struct
 {
   AgentFixture *f;
@@ -36,6 +42,14 @@ GPtrArray *cloud_llm_prompts (CloudTest *t);
  * contract §3.4). */
 void cloud_expect_bot (CloudTest *t, const gchar *chat_id, const gchar *const *texts,
                        guint quiet_ms);
+/* The edit requests @edits (records whose body has the text in @member) of a streamed reply:
+ * at least two, each a prefix of @reply, one of them partial (the text grew while it came),
+ * the last @reply. */
+void cloud_assert_streamed_edits (GPtrArray *edits, const gchar *member, const gchar *reply);
+/* A platform that cannot edit got a streamed reply: no placeholder, one @send_kind request,
+ * and @chat_id has @reply as its only bot message, with an integration:message_out. */
+void cloud_expect_sent_once (CloudTest *t, const gchar *chat_id, const gchar *send_kind,
+                             const gchar *reply);
 /* Prints the daemon's log (on a failure). */
 void cloud_dump_log (CloudTest *t);
 /* Moves the daemon's clock far enough for every reconnect backoff and outbox retry. */

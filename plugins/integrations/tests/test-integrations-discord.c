@@ -161,8 +161,65 @@ test_restart_and_invalid_session (void)
   g_assert_cmpuint (integ_llm_requests (t->f), ==, 4);
 }
 
-/* A reply longer than Discord's 2000 characters arrives as consecutive messages, cut at
- * spaces, nothing lost. */
+static const gchar *
+record_content (JsonObject *record)
+{
+  return json_object_get_string_member (json_object_get_object_member (record, "body"), "content");
+}
+
+/* The bot's messages in channel 700 once there are @n of them (20 s at most) and nothing
+ * more came for a while. */
+static JsonArray *
+wait_messages (CloudTest *t, guint n)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+  JsonArray *sent = NULL;
+
+  do
+    {
+      g_clear_pointer (&sent, json_array_unref);
+      g_usleep (50000);
+      sent = cw_fake_cloud_bot_messages (t->fake, "700");
+    }
+  while (json_array_get_length (sent) < n && g_get_monotonic_time () < deadline);
+  g_usleep (500000);
+  json_array_unref (sent);
+  return cw_fake_cloud_bot_messages (t->fake, "700");
+}
+
+/* The placeholder (the first message, POSTed as "Thinking...") was edited (PATCH on its id)
+ * and the messages after it are new ones; each at most 2000 characters, the parts joined by
+ * the spaces they were cut at are @text, and every message was POSTed once. */
+static void
+assert_edited_parts (CloudTest *t, JsonArray *sent, const gchar *text)
+{
+  g_autoptr (GPtrArray) creates = cw_fake_cloud_records (t->fake, "create_message");
+  g_autoptr (GPtrArray) edits = cw_fake_cloud_records (t->fake, "edit_message");
+  g_autoptr (GString) joined = g_string_new (NULL);
+  g_autofree gchar *head_path = NULL;
+  JsonObject *head = json_array_get_object_element (sent, 0);
+  gboolean head_edited = FALSE;
+
+  g_assert_cmpuint (creates->len, ==, json_array_get_length (sent));
+  g_assert_cmpstr (record_content (creates->pdata[0]), ==, CLOUD_PLACEHOLDER);
+  head_path = g_strdup_printf ("/api/v10/channels/700/messages/%s",
+                               json_object_get_string_member (head, "id"));
+  for (guint i = 0; i < edits->len; i++)
+    head_edited
+        |= g_strcmp0 (json_object_get_string_member (edits->pdata[i], "path"), head_path) == 0;
+  g_assert_true (head_edited);
+  for (guint i = 0; i < json_array_get_length (sent); i++)
+    {
+      const gchar *part
+          = json_object_get_string_member (json_array_get_object_element (sent, i), "text");
+      g_assert_cmpint (g_utf8_strlen (part, -1), <=, 2000);
+      g_string_append_printf (joined, "%s%s", i > 0 ? " " : "", part);
+    }
+  g_assert_cmpstr (joined->str, ==, text);
+}
+
+/* A reply longer than Discord's 2000 characters: the placeholder is edited to the first part
+ * and the rest follow as new messages after it, cut at spaces, nothing lost. */
 static void
 test_split (void)
 {
@@ -171,37 +228,86 @@ test_split (void)
   g_autoptr (CloudTest) t = NULL;
   g_autoptr (JsonObject) status = NULL;
   g_autoptr (JsonArray) sent = NULL;
-  g_autoptr (GString) joined = g_string_new (NULL);
-  gint64 deadline;
 
   for (guint i = 0; i < 900; i++)
-    g_string_append (text, i == 0 ? "word" : " word");
+    g_string_append_printf (text, "%sword%03u", i == 0 ? "" : " ", i);
   script = g_strdup_printf ("{\"responses\":[{\"events\":[{\"text\":\"%s\"}]}]}", text->str);
   t = cloud_test_new (CW_FAKE_DISCORD, script);
   if (t == NULL)
     return;
   status = connect_discord (t);
   g_free (cw_fake_cloud_inject (t->fake, "700", "600", "ann", "a long answer please"));
-  deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
-  do
+  sent = wait_messages (t, 4);
+  g_assert_cmpuint (json_array_get_length (sent), ==, 4);
+  assert_edited_parts (t, sent, text->str);
+}
+
+/* A slow reply in three chunks edits the placeholder while it comes (PATCH on its id), the
+ * last edit the whole reply; one message in the channel. Discord can edit, so the
+ * placeholder is replaced, not left standing (contract §3.4 lets it stay; an edit is what
+ * users of the other editing platforms see). */
+static void
+test_streamed (void)
+{
+  g_autoptr (CloudTest) t = cloud_test_new (CW_FAKE_DISCORD, CLOUD_STREAM_SCRIPT);
+  g_autoptr (JsonObject) status = NULL;
+  g_autoptr (GPtrArray) creates = NULL, edits = NULL;
+  g_autoptr (JsonArray) messages = NULL;
+  g_autofree gchar *path = NULL;
+  const gchar *reply[] = { CLOUD_STREAM_REPLY, NULL };
+
+  if (t == NULL)
+    return;
+  status = connect_discord (t);
+  g_free (cw_fake_cloud_inject (t->fake, "700", "600", "ann", "count to three"));
+  cloud_expect_bot (t, "700", reply, 1500);
+  creates = cw_fake_cloud_records (t->fake, "create_message");
+  g_assert_cmpuint (creates->len, ==, 1);
+  g_assert_cmpstr (record_content (creates->pdata[0]), ==, CLOUD_PLACEHOLDER);
+  messages = cw_fake_cloud_bot_messages (t->fake, "700");
+  g_assert_cmpuint (json_array_get_length (messages), ==, 1);
+  path = g_strdup_printf (
+      "/api/v10/channels/700/messages/%s",
+      json_object_get_string_member (json_array_get_object_element (messages, 0), "id"));
+  edits = cw_fake_cloud_records (t->fake, "edit_message");
+  cloud_assert_streamed_edits (edits, "content", CLOUD_STREAM_REPLY);
+  for (guint i = 0; i < edits->len; i++)
+    g_assert_cmpstr (json_object_get_string_member (edits->pdata[i], "path"), ==, path);
+}
+
+/* A streamed reply that grows past 2000 characters while it comes: the overflow is posted
+ * once, as new messages after the placeholder, and later edits edit those messages instead
+ * of posting them again. */
+static void
+test_streamed_long (void)
+{
+  g_autoptr (GString) text = g_string_new (NULL);
+  g_autoptr (GString) events = g_string_new (NULL);
+  g_autofree gchar *script = NULL;
+  g_autoptr (CloudTest) t = NULL;
+  g_autoptr (JsonObject) status = NULL;
+  g_autoptr (JsonArray) sent = NULL;
+
+  for (guint chunk = 0; chunk < 3; chunk++)
     {
-      g_clear_pointer (&sent, json_array_unref);
-      g_usleep (50000);
-      sent = cw_fake_cloud_bot_messages (t->fake, "700");
+      g_autoptr (GString) words = g_string_new (NULL);
+      /* 1749 characters a chunk: the first fits in the placeholder, the others overflow */
+      for (guint i = 0; i < 250; i++)
+        g_string_append_printf (words, "%sw%u.%03u", chunk + i == 0 ? "" : " ", chunk, i);
+      g_string_append_printf (events, "%s{\"text\":\"%s\"}",
+                              chunk == 0 ? "" : ",{\"delayMs\":1500},", words->str);
+      g_string_append (text, words->str);
     }
-  while (json_array_get_length (sent) < 3 && g_get_monotonic_time () < deadline);
-  g_usleep (300000);
-  g_clear_pointer (&sent, json_array_unref);
-  sent = cw_fake_cloud_bot_messages (t->fake, "700");
+  script = g_strdup_printf ("{\"responses\":[{\"events\":[%s]}]}", events->str);
+  t = cloud_test_new (CW_FAKE_DISCORD, script);
+  if (t == NULL)
+    return;
+  status = connect_discord (t);
+  g_free (cw_fake_cloud_inject (t->fake, "700", "600", "ann", "a long story please"));
+  sent = wait_messages (t, 3);
   g_assert_cmpuint (json_array_get_length (sent), ==, 3);
-  for (guint i = 0; i < 3; i++)
-    {
-      const gchar *part
-          = json_object_get_string_member (json_array_get_object_element (sent, i), "text");
-      g_assert_cmpint (g_utf8_strlen (part, -1), <=, 2000);
-      g_string_append_printf (joined, "%s%s", i > 0 ? " " : "", part);
-    }
-  g_assert_cmpstr (joined->str, ==, text->str);
+  assert_edited_parts (t, sent, text->str);
+  g_assert_cmpuint (cw_fake_cloud_count (t->fake, "edit_message"), >=, 3);
 }
 
 int
@@ -212,6 +318,8 @@ main (int argc, char **argv)
   g_test_add_func ("/integrations/discord/resume", test_resume);
   g_test_add_func ("/integrations/discord/duplicate", test_duplicate);
   g_test_add_func ("/integrations/discord/split", test_split);
+  g_test_add_func ("/integrations/discord/streamed", test_streamed);
+  g_test_add_func ("/integrations/discord/streamed-long", test_streamed_long);
   g_test_add_func ("/integrations/discord/restart-and-invalid-session",
                    test_restart_and_invalid_session);
   return g_test_run ();

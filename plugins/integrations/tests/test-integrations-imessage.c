@@ -111,11 +111,28 @@ test_down_restart (void)
   g_assert_cmpuint (integ_llm_requests (t->f), ==, 2);
 }
 
+/* A slow reply in three chunks: the adapter cannot edit a sent iMessage, so no "Thinking..."
+ * is sent (it would stay) and the reply goes out once, whole, when the turn ends. */
+static void
+test_streamed (void)
+{
+  g_autoptr (CloudTest) t = cloud_test_new (CW_FAKE_BLUEBUBBLES, CLOUD_STREAM_SCRIPT);
+  g_autoptr (JsonObject) status = NULL;
+
+  if (t == NULL)
+    return;
+  status = connect_imessage (t);
+  wait_joined (t);
+  g_free (cw_fake_cloud_inject (t->fake, CHAT, "+15551234567", NULL, "count to three"));
+  cloud_expect_sent_once (t, CHAT, "send", CLOUD_STREAM_REPLY);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/integrations/imessage/reply", test_reply);
+  g_test_add_func ("/integrations/imessage/streamed", test_streamed);
   g_test_add_func ("/integrations/imessage/down-restart", test_down_restart);
   return g_test_run ();
 }

@@ -117,11 +117,29 @@ test_down_restart (void)
   g_assert_cmpuint (integ_llm_requests (t->f), ==, 3);
 }
 
+/* A slow reply in three chunks: Graph does not let an app edit a channel post, so no
+ * "Thinking..." is posted (it would stay forever) and the reply is posted once, whole, when
+ * the turn ends. */
+static void
+test_streamed (void)
+{
+  g_autoptr (CloudTest) t = cloud_test_new (CW_FAKE_GRAPH, CLOUD_STREAM_SCRIPT);
+  g_autoptr (JsonObject) status = NULL;
+
+  if (t == NULL)
+    return;
+  status = connect_teams (t);
+  g_free (cw_fake_cloud_inject (t->fake, CHAT, "u-ann", "Ann", "count to three"));
+  next_poll (t);
+  cloud_expect_sent_once (t, CHAT, "send", CLOUD_STREAM_REPLY);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/integrations/teams/reply", test_reply);
+  g_test_add_func ("/integrations/teams/streamed", test_streamed);
   g_test_add_func ("/integrations/teams/down-restart", test_down_restart);
   return g_test_run ();
 }
