@@ -310,6 +310,40 @@ test_streamed_long (void)
   g_assert_cmpuint (cw_fake_cloud_count (t->fake, "edit_message"), >=, 3);
 }
 
+/* A reply with @everyone and a user mention in it pings nobody: the placeholder's POST and
+ * the edit that puts the reply in tell Discord to parse no mentions. */
+static void
+test_no_pings (void)
+{
+  g_autoptr (CloudTest) t = cloud_test_new (
+      CW_FAKE_DISCORD, "{\"responses\":[{\"events\":[{\"text\":\"Hey @everyone and <@600>, "
+                       "done.\"}]}]}");
+  g_autoptr (JsonObject) status = NULL;
+  g_autoptr (GPtrArray) requests = NULL;
+  const gchar *reply[] = { "Hey @everyone and <@600>, done.", NULL };
+
+  if (t == NULL)
+    return;
+  status = connect_discord (t);
+  g_free (cw_fake_cloud_inject (t->fake, "700", "600", "ann", "tell everyone"));
+  cloud_expect_bot (t, "700", reply, 300);
+  requests = cw_fake_cloud_records (t->fake, "create_message");
+  {
+    g_autoptr (GPtrArray) edits = cw_fake_cloud_records (t->fake, "edit_message");
+    g_assert_cmpuint (edits->len, >=, 1);
+    g_ptr_array_extend_and_steal (requests, g_steal_pointer (&edits));
+  }
+  for (guint i = 0; i < requests->len; i++)
+    {
+      JsonObject *body = json_object_get_object_member (requests->pdata[i], "body");
+      JsonObject *allowed;
+      g_assert_true (json_object_has_member (body, "allowed_mentions"));
+      allowed = json_object_get_object_member (body, "allowed_mentions");
+      g_assert_cmpuint (json_array_get_length (json_object_get_array_member (allowed, "parse")), ==,
+                        0);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -320,6 +354,7 @@ main (int argc, char **argv)
   g_test_add_func ("/integrations/discord/split", test_split);
   g_test_add_func ("/integrations/discord/streamed", test_streamed);
   g_test_add_func ("/integrations/discord/streamed-long", test_streamed_long);
+  g_test_add_func ("/integrations/discord/no-pings", test_no_pings);
   g_test_add_func ("/integrations/discord/restart-and-invalid-session",
                    test_restart_and_invalid_session);
   return g_test_run ();

@@ -888,13 +888,17 @@ edit_part (GTask *task)
   const gchar *id = job->next == 0               ? job->head_id
                     : job->next <= job->ids->len ? g_ptr_array_index (job->ids, job->next - 1)
                                                  : NULL;
-  JsonObject *body;
+  JsonObject *body, *mentions;
   g_autofree gchar *path = NULL;
 
   if (cw_cloud_not_connected (task, self->session, "Discord"))
     return;
   body = json_object_new ();
+  mentions = json_object_new ();
   json_object_set_string_member (body, "content", job->parts[job->next]);
+  /* as when it is posted: the edited-in reply pings nobody (@everyone, roles, users) */
+  json_object_set_array_member (mentions, "parse", json_array_new ());
+  json_object_set_object_member (body, "allowed_mentions", mentions);
   if (id != NULL && *id != '\0')
     {
       path = g_strdup_printf ("/channels/%s/messages/%s", job->chat_id, id);
@@ -903,11 +907,8 @@ edit_part (GTask *task)
     }
   {
     g_autofree gchar *nonce = g_strdup_printf ("%.19s+%u", job->head_id, job->next);
-    JsonObject *mentions = json_object_new ();
     json_object_set_string_member (body, "nonce", nonce);
     json_object_set_boolean_member (body, "enforce_nonce", TRUE);
-    json_object_set_array_member (mentions, "parse", json_array_new ());
-    json_object_set_object_member (body, "allowed_mentions", mentions);
   }
   path = g_strdup_printf ("/channels/%s/messages", job->chat_id);
   rest (self, "POST", path, body, g_task_get_cancellable (task), on_edited, task);
