@@ -2,6 +2,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-integration-adapter.h"
 
+#include <string.h>
+
 typedef struct
 {
   CwPlugin *plugin; /* not owned: the plugin outlives its adapters */
@@ -257,6 +259,75 @@ cw_integration_adapter_send_finish (CwIntegrationAdapter *self, GAsyncResult *re
                                     GError **error)
 {
   return CW_INTEGRATION_ADAPTER_GET_CLASS (self)->send_finish (self, result, error);
+}
+
+/* The contract's default sendMedia: the caption and the URL as text, or the caption and a
+ * note when there is only a local file (the platform takes no uploads). */
+static void
+on_media_text_sent (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  GError *error = NULL;
+  gchar *id = cw_integration_adapter_send_finish (CW_INTEGRATION_ADAPTER (source), result, &error);
+
+  if (id != NULL)
+    g_task_return_pointer (task, id, g_free);
+  else
+    g_task_return_error (task, error);
+}
+
+void
+cw_integration_adapter_send_media_async (CwIntegrationAdapter *self,
+                                         const CwIntegrationMedia *media, GCancellable *cancellable,
+                                         GAsyncReadyCallback callback, gpointer user_data)
+{
+  CwIntegrationAdapterClass *klass = CW_INTEGRATION_ADAPTER_GET_CLASS (self);
+  GTask *task;
+  gchar *text;
+  CwIntegrationOutbound outbound = { media->outbound_id, media->chat_id, NULL, media->reply_data };
+
+  if (klass->send_media_async != NULL && media->data != NULL)
+    {
+      klass->send_media_async (self, media, cancellable, callback, user_data);
+      return;
+    }
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cw_integration_adapter_send_media_async);
+  if (media->url != NULL && *media->url != '\0')
+    text = g_strdup_printf ("%s: %s", media->caption, media->url);
+  else
+    text = g_strdup_printf ("%s (open the Cowork desktop app to see it)", media->caption);
+  g_task_set_task_data (task, text, g_free);
+  outbound.text = text;
+  cw_integration_adapter_send_async (self, &outbound, cancellable, on_media_text_sent, task);
+}
+
+gchar *
+cw_integration_adapter_send_media_finish (CwIntegrationAdapter *self, GAsyncResult *result,
+                                          GError **error)
+{
+  if (g_async_result_is_tagged (result, cw_integration_adapter_send_media_async))
+    return g_task_propagate_pointer (G_TASK (result), error);
+  return CW_INTEGRATION_ADAPTER_GET_CLASS (self)->send_media_finish (self, result, error);
+}
+
+gchar *
+cw_integration_media_filename (const CwIntegrationMedia *media)
+{
+  g_autofree gchar *type = NULL;
+  const gchar *ext;
+
+  if (media->path != NULL && *media->path != '\0')
+    return g_path_get_basename (media->path);
+  type = g_ascii_strdown (media->mime_type != NULL ? media->mime_type : "", -1);
+  if (g_str_has_suffix (type, "/jpeg"))
+    ext = "jpg";
+  else if (g_str_has_prefix (type, "image/") || g_str_has_prefix (type, "video/"))
+    ext = strchr (type, '/') + 1;
+  else
+    ext = g_strcmp0 (media->media_type, "video") == 0 ? "mp4" : "png";
+  return g_strdup_printf ("%s.%s", g_strcmp0 (media->media_type, "video") == 0 ? "video" : "image",
+                          ext);
 }
 
 void

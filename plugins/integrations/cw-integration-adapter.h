@@ -88,6 +88,23 @@ typedef struct
   JsonObject *reply_data; /* the inbound message's reply_data when replying to one, or NULL */
 } CwIntegrationOutbound;
 
+/* One generated image or video (a chat item of kind media, contract §3.3), as the core hands
+ * it to send_media_async(). Strings and bytes are borrowed and live until the send finishes.
+ * The core has checked the size against COWORK_INTEGRATION_MAX_MEDIA_BYTES and read a local
+ * file into @data (with GIO); @data is NULL when the item is only a URL. */
+typedef struct
+{
+  const gchar *outbound_id; /* stable across retries and restarts */
+  const gchar *chat_id;
+  const gchar *media_type; /* "image" or "video" */
+  const gchar *path;       /* the local file it came from, or NULL */
+  const gchar *url;        /* where it can be fetched, or NULL */
+  const gchar *mime_type;  /* never NULL: the item's, or guessed ("image/png", "video/mp4") */
+  GBytes *data;            /* the file's bytes, or NULL */
+  const gchar *caption;    /* "Generated image" / "Generated video" */
+  JsonObject *reply_data;  /* as in CwIntegrationOutbound */
+} CwIntegrationMedia;
+
 #define CW_TYPE_INTEGRATION_ADAPTER (cw_integration_adapter_get_type ())
 G_DECLARE_DERIVABLE_TYPE (CwIntegrationAdapter, cw_integration_adapter, CW, INTEGRATION_ADAPTER,
                           GObject)
@@ -127,8 +144,16 @@ struct _CwIntegrationAdapterClass
   void (*update_config) (CwIntegrationAdapter *self, JsonObject *config);
   /* Optional: platform-specific recovery (WhatsApp soft/hard). Default: NotSupported. */
   gboolean (*recover) (CwIntegrationAdapter *self, const gchar *mode, GError **error);
+  /* Optional: uploads @media->data (never NULL here) with its caption. Finishes with the
+   * platform's id of the message, as send_finish. The default (and the call for an item with
+   * no data) sends the caption and the URL as text through send_async, or the caption and a
+   * note that the file is in the Cowork desktop app when there is no URL. */
+  void (*send_media_async) (CwIntegrationAdapter *self, const CwIntegrationMedia *media,
+                            GCancellable *cancellable, GAsyncReadyCallback callback,
+                            gpointer user_data);
+  gchar *(*send_media_finish) (CwIntegrationAdapter *self, GAsyncResult *result, GError **error);
 
-  gpointer padding[8];
+  gpointer padding[6];
 };
 
 /* The platform this adapter serves ("irc", "telegram", ...). */
@@ -197,6 +222,15 @@ void cw_integration_adapter_send_async (CwIntegrationAdapter *self,
                                         gpointer user_data);
 gchar *cw_integration_adapter_send_finish (CwIntegrationAdapter *self, GAsyncResult *result,
                                            GError **error);
+void cw_integration_adapter_send_media_async (CwIntegrationAdapter *self,
+                                              const CwIntegrationMedia *media,
+                                              GCancellable *cancellable,
+                                              GAsyncReadyCallback callback, gpointer user_data);
+gchar *cw_integration_adapter_send_media_finish (CwIntegrationAdapter *self, GAsyncResult *result,
+                                                 GError **error);
+/* A file name for an upload of @media: the path's base name, else "image"/"video" with an
+ * extension for its MIME type (free with g_free). */
+gchar *cw_integration_media_filename (const CwIntegrationMedia *media);
 void cw_integration_adapter_edit_async (CwIntegrationAdapter *self, const gchar *chat_id,
                                         const gchar *message_id, const gchar *text,
                                         GCancellable *cancellable, GAsyncReadyCallback callback,

@@ -95,13 +95,13 @@ cw_integrations_format_text (const gchar *platform, const gchar *text, guint max
 
 /* ---- queueing -------------------------------------------------------------------------------- */
 
-gboolean
-cw_integrations_outbox_queue (CwIntegrationsPlugin *self, const gchar *platform,
-                              const gchar *chat_id, gint64 inbound_id, const gchar *kind,
-                              const gchar *text, const gchar *reply_data, gchar **out_id,
-                              GError **error)
+/* Stores a `pending` row with @stored_text as it is; *out_id gets its id (NULL for a
+ * duplicate). */
+static gboolean
+insert_row (CwIntegrationsPlugin *self, const gchar *platform, const gchar *chat_id,
+            gint64 inbound_id, const gchar *kind, gchar *stored_text, const gchar *reply_data,
+            gchar **out_id, GError **error)
 {
-  const CwIntegrationPlatform *p = cw_integrations_platform_lookup (platform);
   g_autoptr (CwIntegrationsOutbox) row = g_new0 (CwIntegrationsOutbox, 1);
   gboolean duplicate;
 
@@ -110,12 +110,7 @@ cw_integrations_outbox_queue (CwIntegrationsPlugin *self, const gchar *platform,
   row->chat_id = g_strdup (chat_id);
   row->inbound_id = inbound_id;
   row->kind = g_strdup (kind);
-  row->text = cw_integrations_format_text (platform, text, p != NULL ? p->max_length : 8000);
-  if (*row->text == '\0')
-    {
-      g_free (row->text);
-      row->text = g_strdup ("(empty message)");
-    }
+  row->text = stored_text;
   row->reply_data = g_strdup (reply_data);
   row->state = g_strdup ("pending");
   if (!cw_integrations_store_insert_outbox (self->store, row, &duplicate, error))
@@ -128,6 +123,108 @@ cw_integrations_outbox_queue (CwIntegrationsPlugin *self, const gchar *platform,
   return TRUE;
 }
 
+gboolean
+cw_integrations_outbox_queue (CwIntegrationsPlugin *self, const gchar *platform,
+                              const gchar *chat_id, gint64 inbound_id, const gchar *kind,
+                              const gchar *text, const gchar *reply_data, gchar **out_id,
+                              GError **error)
+{
+  const CwIntegrationPlatform *p = cw_integrations_platform_lookup (platform);
+  gchar *formatted = cw_integrations_format_text (platform, text, p != NULL ? p->max_length : 8000);
+
+  if (*formatted == '\0')
+    {
+      g_free (formatted);
+      formatted = g_strdup ("(empty message)");
+    }
+  return insert_row (self, platform, chat_id, inbound_id, kind, formatted, reply_data, out_id,
+                     error);
+}
+
+/* ---- media ----------------------------------------------------------------------------------- */
+
+const gchar *
+cw_integrations_media_caption (JsonObject *item)
+{
+  return g_strcmp0 (cw_integration_config_get_string (item, "mediaType"), "video") == 0
+             ? "Generated video"
+             : "Generated image";
+}
+
+/* The base64 of a media item's data (a data: URL's part after the comma), or NULL. */
+static const gchar *
+media_base64 (JsonObject *item)
+{
+  const gchar *data = cw_integration_config_get_string (item, "data");
+  const gchar *comma;
+
+  if (data == NULL || *data == '\0')
+    return NULL;
+  if (g_str_has_prefix (data, "data:") && (comma = strchr (data, ',')) != NULL)
+    return comma + 1;
+  return data;
+}
+
+static gchar *
+too_large_note (const gchar *caption, gint64 size)
+{
+  return g_strdup_printf ("%s is too large to send here (%.1f MB). Open it in the Cowork desktop "
+                          "app.",
+                          caption, (gdouble) size / (1024.0 * 1024.0));
+}
+
+gboolean
+cw_integrations_outbox_queue_media (CwIntegrationsPlugin *self, const gchar *platform,
+                                    const gchar *chat_id, JsonObject *item, const gchar *reply_data,
+                                    GError **error)
+{
+  static const gchar *const fields[] = { "path", "url", "mimeType" };
+  const gchar *caption = cw_integrations_media_caption (item);
+  const gchar *data = media_base64 (item);
+  const gchar *path = cw_integration_config_get_string (item, "path");
+  g_autoptr (JsonObject) payload = json_object_new ();
+  g_autoptr (JsonNode) node = NULL;
+  gint64 size = -1;
+
+  if (data != NULL)
+    {
+      gsize length = strlen (data);
+      size = (gint64) (length / 4 * 3) - (length > 0 && data[length - 1] == '=')
+             - (length > 1 && data[length - 2] == '=');
+    }
+  else if (path != NULL && *path != '\0')
+    {
+      g_autoptr (GFile) file = g_file_new_for_path (path);
+      g_autoptr (GFileInfo) info = g_file_query_info (file, G_FILE_ATTRIBUTE_STANDARD_SIZE,
+                                                      G_FILE_QUERY_INFO_NONE, NULL, NULL);
+      if (info != NULL)
+        size = g_file_info_get_size (info);
+    }
+  if (size > self->max_media_bytes)
+    {
+      g_autofree gchar *note = too_large_note (caption, size);
+      g_message ("%s: a media item of %" G_GINT64_FORMAT
+                 " bytes is over the limit of %" G_GINT64_FORMAT,
+                 platform, size, self->max_media_bytes);
+      return cw_integrations_outbox_queue (self, platform, chat_id, 0, "note", note, reply_data,
+                                           NULL, error);
+    }
+  json_object_set_string_member (payload, "mediaType",
+                                 g_strcmp0 (caption, "Generated video") == 0 ? "video" : "image");
+  json_object_set_string_member (payload, "caption", caption);
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    {
+      const gchar *value = cw_integration_config_get_string (item, fields[i]);
+      if (value != NULL && *value != '\0')
+        json_object_set_string_member (payload, fields[i], value);
+    }
+  if (data != NULL)
+    json_object_set_string_member (payload, "data", data);
+  node = json_node_init_object (json_node_alloc (), payload);
+  return insert_row (self, platform, chat_id, 0, "media", json_to_string (node, FALSE), reply_data,
+                     NULL, error);
+}
+
 /* ---- sending --------------------------------------------------------------------------------- */
 
 typedef struct
@@ -137,7 +234,12 @@ typedef struct
   JsonObject *reply_data;
   CwIntegrationOutbound outbound;
   CwIntegrationAdapter *adapter;
-  gchar *edit_of; /* the placeholder's platform message id this reply edits, or NULL */
+  gchar *edit_of;           /* the placeholder's platform message id this reply edits, or NULL */
+  JsonObject *payload;      /* a media row's item */
+  CwIntegrationMedia media; /* its strings are the payload's */
+  gchar *mime_type;
+  GBytes *bytes;
+  gchar *note; /* the text sent instead when the file turned out too large */
 } Send;
 
 static void
@@ -147,6 +249,10 @@ send_free (Send *send)
   g_clear_pointer (&send->reply_data, json_object_unref);
   g_clear_object (&send->adapter);
   g_free (send->edit_of);
+  g_clear_pointer (&send->payload, json_object_unref);
+  g_free (send->mime_type);
+  g_clear_pointer (&send->bytes, g_bytes_unref);
+  g_free (send->note);
   g_free (send);
 }
 
@@ -247,6 +353,115 @@ on_edited (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
+on_media_sent (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  gchar *message_id
+      = cw_integration_adapter_send_media_finish (CW_INTEGRATION_ADAPTER (source), result, &error);
+
+  sent_done (user_data, message_id, error);
+}
+
+static void
+media_go (Send *send)
+{
+  CwIntegrationMedia *media = &send->media;
+
+  if (send->mime_type == NULL)
+    {
+      g_autofree gchar *type = g_content_type_guess (
+          media->path, send->bytes != NULL ? g_bytes_get_data (send->bytes, NULL) : NULL,
+          send->bytes != NULL ? g_bytes_get_size (send->bytes) : 0, NULL);
+      g_autofree gchar *mime = type != NULL ? g_content_type_get_mime_type (type) : NULL;
+      const gchar *prefix = g_strcmp0 (media->media_type, "video") == 0 ? "video/" : "image/";
+      send->mime_type = g_strdup (mime != NULL && g_str_has_prefix (mime, prefix)
+                                      ? mime
+                                      : (*prefix == 'v' ? "video/mp4" : "image/png"));
+    }
+  media->mime_type = send->mime_type;
+  media->data = send->bytes;
+  if (send->note != NULL)
+    {
+      send->outbound.text = send->note;
+      cw_integration_adapter_send_async (send->adapter, &send->outbound, NULL, on_sent, send);
+    }
+  else
+    cw_integration_adapter_send_media_async (send->adapter, media, NULL, on_media_sent, send);
+}
+
+static void
+on_media_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Send *send = user_data;
+  g_autoptr (GError) error = NULL;
+  gchar *contents = NULL;
+  gsize length = 0;
+
+  if (g_file_load_contents_finish (G_FILE (source), result, &contents, &length, NULL, &error))
+    send->bytes = g_bytes_new_take (contents, length);
+  else
+    g_message ("%s: cannot read %s: %s; sending the caption", send->row->platform, send->media.path,
+               error->message);
+  media_go (send);
+}
+
+static void
+on_media_info (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Send *send = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GFileInfo) info = g_file_query_info_finish (G_FILE (source), result, &error);
+
+  if (info == NULL)
+    g_message ("%s: cannot read %s: %s; sending the caption", send->row->platform, send->media.path,
+               error->message);
+  else if (g_file_info_get_size (info) > send->self->max_media_bytes)
+    send->note = too_large_note (send->media.caption, g_file_info_get_size (info));
+  else
+    {
+      /* checked before reading: a file over the limit is never loaded */
+      g_file_load_contents_async (G_FILE (source), NULL, on_media_loaded, send);
+      return;
+    }
+  media_go (send);
+}
+
+/* A media row: the item's bytes from its data, or read from its file (size checked first). */
+static void
+send_media (Send *send)
+{
+  g_autoptr (JsonNode) node = cw_json_from_string (send->row->text, -1, NULL);
+  CwIntegrationMedia *media = &send->media;
+  const gchar *data;
+
+  send->payload = node != NULL && JSON_NODE_HOLDS_OBJECT (node)
+                      ? json_object_ref (json_node_get_object (node))
+                      : json_object_new ();
+  media->outbound_id = send->row->id;
+  media->chat_id = send->row->chat_id;
+  media->media_type = cw_integration_config_get_string (send->payload, "mediaType");
+  media->path = cw_integration_config_get_string (send->payload, "path");
+  media->url = cw_integration_config_get_string (send->payload, "url");
+  media->caption = cw_integrations_media_caption (send->payload);
+  media->reply_data = send->reply_data;
+  send->mime_type = g_strdup (cw_integration_config_get_string (send->payload, "mimeType"));
+  if ((data = cw_integration_config_get_string (send->payload, "data")) != NULL)
+    {
+      gsize length = 0;
+      guchar *bytes = g_base64_decode (data, &length);
+      send->bytes = g_bytes_new_take (bytes, length);
+    }
+  else if (media->path != NULL)
+    {
+      g_autoptr (GFile) file = g_file_new_for_path (media->path);
+      g_file_query_info_async (file, G_FILE_ATTRIBUTE_STANDARD_SIZE, G_FILE_QUERY_INFO_NONE,
+                               G_PRIORITY_DEFAULT, NULL, on_media_info, send);
+      return;
+    }
+  media_go (send);
+}
+
+static void
 send_row (CwIntegrationsPlugin *self, CwIntegrationsLink *link, CwIntegrationsOutbox *row,
           const gchar *edit_of)
 {
@@ -269,7 +484,9 @@ send_row (CwIntegrationsPlugin *self, CwIntegrationsLink *link, CwIntegrationsOu
   save_row (self, row);
   g_hash_table_add (self->sending, g_strdup (row->id));
   send->edit_of = g_strdup (edit_of);
-  if (edit_of != NULL)
+  if (g_strcmp0 (row->kind, "media") == 0)
+    send_media (send);
+  else if (edit_of != NULL)
     cw_integration_adapter_edit_async (link->adapter, row->chat_id, edit_of, row->text, NULL,
                                        on_edited, send);
   else

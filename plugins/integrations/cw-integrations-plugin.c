@@ -20,6 +20,7 @@ G_DEFINE_FINAL_TYPE (CwIntegrationsPlugin, cw_integrations_plugin, CW_TYPE_PLUGI
 #define DEFAULT_RETRY_BASE_MS      2000
 #define DEFAULT_MAX_ATTEMPTS       8
 #define DEFAULT_MERGE_THRESHOLD    5
+#define DEFAULT_MAX_MEDIA_BYTES    52428800 /* 50 MiB, contract §3.7 */
 
 gint64
 cw_integrations_plugin_now (CwIntegrationsPlugin *self)
@@ -146,6 +147,10 @@ cw_integrations_plugin_load (CwPlugin *plugin, GError **error)
   self->merge_threshold = CLAMP (
       cw_config_get_int (config, "integrations", "merge-threshold", DEFAULT_MERGE_THRESHOLD), 2,
       1000);
+  self->max_media_bytes = DEFAULT_MAX_MEDIA_BYTES;
+  if (g_getenv ("COWORK_INTEGRATION_MAX_MEDIA_BYTES") != NULL)
+    self->max_media_bytes
+        = MAX (0, g_ascii_strtoll (g_getenv ("COWORK_INTEGRATION_MAX_MEDIA_BYTES"), NULL, 10));
   for (const CwIntegrationPlatform *p = cw_integrations_platforms (); p->id != NULL; p++)
     g_hash_table_insert (self->links, (gpointer) p->id, cw_integrations_link_new (self, p));
   cw_plugin_add_start_after (plugin, "agent");

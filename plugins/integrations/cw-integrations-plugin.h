@@ -36,8 +36,9 @@ struct _CwIntegrationsPlugin
   gint64 outbox_retry_base_ms;
   gint64 outbox_max_attempts;
   gint64 merge_threshold;
-  guint flush_idle; /* an outbox flush is due at the next idle */
-  gint shared_mode; /* the sessionMode setting: 1 shared, 0 per chat, -1 not read yet */
+  gint64 max_media_bytes; /* COWORK_INTEGRATION_MAX_MEDIA_BYTES: a bigger item is a note */
+  guint flush_idle;       /* an outbox flush is due at the next idle */
+  gint shared_mode;       /* the sessionMode setting: 1 shared, 0 per chat, -1 not read yet */
   gboolean started;
   gboolean stopping;
   guint64 inbound_count;
@@ -215,6 +216,14 @@ gboolean cw_integrations_outbox_queue (CwIntegrationsPlugin *self, const gchar *
                                        const gchar *chat_id, gint64 inbound_id, const gchar *kind,
                                        const gchar *text, const gchar *reply_data, gchar **out_id,
                                        GError **error);
+/* Queues a media chat item (contract §3.3: mediaType, path?, url?, mimeType?, data?) for
+ * @chat_id as a `media` row with its caption; an item over max_media_bytes is queued as a
+ * note that it is too large instead. */
+gboolean cw_integrations_outbox_queue_media (CwIntegrationsPlugin *self, const gchar *platform,
+                                             const gchar *chat_id, JsonObject *item,
+                                             const gchar *reply_data, GError **error);
+/* "Generated image" / "Generated video" */
+const gchar *cw_integrations_media_caption (JsonObject *item);
 /* Sends whatever is due (all of a platform when it has just connected). */
 void cw_integrations_outbox_flush (CwIntegrationsPlugin *self, const gchar *platform);
 /* At start: sends that were in flight when the daemon died are marked unknown and reported. */

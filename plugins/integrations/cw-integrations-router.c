@@ -173,9 +173,10 @@ item_string (JsonObject *item, const gchar *name)
 }
 
 /* The text of the turn that answered @message: the assistant's items after the last user
- * item with that content (final ones only when the agent marked a final phase). */
+ * item with that content (final ones only when the agent marked a final phase). The turn's
+ * media items (contract §3.7) are added to @media. */
 static gchar *
-reply_text (JsonNode *details, const gchar *message, gboolean *failed)
+reply_text (JsonNode *details, const gchar *message, gboolean *failed, GPtrArray *media)
 {
   JsonObject *obj
       = details != NULL && JSON_NODE_HOLDS_OBJECT (details) ? json_node_get_object (details) : NULL;
@@ -209,6 +210,8 @@ reply_text (JsonNode *details, const gchar *message, gboolean *failed)
         break;
       if (g_strcmp0 (kind, "error") == 0 && error == NULL)
         error = g_strdup (item_string (item, "message"));
+      if (g_strcmp0 (kind, "media") == 0)
+        g_ptr_array_add (media, json_object_ref (item));
       if (g_strcmp0 (kind, "assistant_message") != 0 || content == NULL || *content == '\0')
         continue;
       g_string_append_printf (all, "%s%s", all->len > 0 ? "\n\n" : "", content);
@@ -217,6 +220,12 @@ reply_text (JsonNode *details, const gchar *message, gboolean *failed)
     }
   if (finals->len > 0)
     return g_string_free (g_steal_pointer (&finals), FALSE);
+  if (all->len > 0)
+    return g_string_free (g_steal_pointer (&all), FALSE);
+  /* media without text: the reply (which ends the placeholder) names what was made */
+  for (guint i = 0; error == NULL && i < media->len; i++)
+    g_string_append_printf (all, "%s%s", all->len > 0 ? "\n" : "",
+                            cw_integrations_media_caption (g_ptr_array_index (media, i)));
   if (all->len > 0)
     return g_string_free (g_steal_pointer (&all), FALSE);
   *failed = error != NULL;
@@ -242,7 +251,7 @@ close_prompts_of (CwIntegrationsPlugin *self, CwIntegrationsTurn *turn)
 }
 
 static void
-finish_turn (CwIntegrationsTurn *turn, const gchar *text)
+finish_turn (CwIntegrationsTurn *turn, const gchar *text, GPtrArray *media)
 {
   CwIntegrationsPlugin *self = turn->plugin;
   gint64 first = g_array_index (turn->inbound, gint64, 0);
@@ -254,8 +263,15 @@ finish_turn (CwIntegrationsTurn *turn, const gchar *text)
   /* The reply and the ledger state in one transaction: answered exactly once. */
   if (cw_store_savepoint (self->store, "integrations_reply", &error))
     {
-      gboolean ok = cw_integrations_outbox_queue (self, turn->platform, turn->chat_id, first,
-                                                  "reply", text, turn->reply_data, NULL, &error);
+      g_autofree gchar *reply_id = NULL;
+      gboolean ok
+          = cw_integrations_outbox_queue (self, turn->platform, turn->chat_id, first, "reply", text,
+                                          turn->reply_data, &reply_id, &error);
+      /* with the reply (queued once), never again */
+      for (guint i = 0; ok && reply_id != NULL && media != NULL && i < media->len; i++)
+        ok = cw_integrations_outbox_queue_media (self, turn->platform, turn->chat_id,
+                                                 g_ptr_array_index (media, i), turn->reply_data,
+                                                 &error);
       for (guint i = 0; ok && i < turn->inbound->len; i++)
         ok = cw_integrations_store_set_inbound_status (
             self->store, g_array_index (turn->inbound, gint64, i), "answered", NULL, &error);
@@ -287,6 +303,7 @@ on_session_read (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonNode) reply = cw_plugin_call_finish (CW_PLUGIN (source), result, &error);
   g_autofree gchar *text = NULL;
+  g_autoptr (GPtrArray) media = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
   gboolean failed;
 
   if (reply == NULL)
@@ -295,9 +312,9 @@ on_session_read (GObject *source, GAsyncResult *result, gpointer user_data)
       text = g_strdup (ERROR_FALLBACK);
     }
   else
-    text = reply_text (reply, turn->message, &failed);
+    text = reply_text (reply, turn->message, &failed, media);
   if (!turn->plugin->stopping)
-    finish_turn (turn, text);
+    finish_turn (turn, text, media);
   turn_unref (turn);
 }
 
@@ -329,7 +346,7 @@ on_message_sent (GObject *source, GAsyncResult *result, gpointer user_data)
       g_autofree gchar *text
           = g_strdup_printf ("Sorry, the message could not reach the agent: %s", error->message);
       g_warning ("%s: send_message: %s", turn->platform, error->message);
-      finish_turn (turn, text);
+      finish_turn (turn, text, NULL);
     }
   else
     read_reply (turn);

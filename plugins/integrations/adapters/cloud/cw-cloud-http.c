@@ -61,10 +61,10 @@ on_read (GObject *source, GAsyncResult *result, gpointer user_data)
   g_task_return_pointer (task, reply, (GDestroyNotify) cw_cloud_reply_free);
 }
 
-void
-cw_cloud_request_async (SoupSession *session, const gchar *method, const gchar *url,
-                        const gchar *authorization, JsonObject *body, const gchar *form,
-                        GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+/* A task for @method @url with @authorization, or NULL after failing it (a bad URL). */
+static GTask *
+request_new (const gchar *method, const gchar *url, const gchar *authorization,
+             GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
   GTask *task = g_task_new (NULL, cancellable, callback, user_data);
   SoupMessage *msg = soup_message_new (method, url);
@@ -73,12 +73,33 @@ cw_cloud_request_async (SoupSession *session, const gchar *method, const gchar *
     {
       g_task_return_new_error (task, CW_ERROR, CW_ERROR_INVALID_PARAMS, "invalid URL: %s", url);
       g_object_unref (task);
-      return;
+      return NULL;
     }
   g_task_set_task_data (task, msg, g_object_unref);
   if (authorization != NULL)
     soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
                                   authorization);
+  return task;
+}
+
+static void
+request_send (SoupSession *session, GTask *task)
+{
+  soup_session_send_and_read_async (session, g_task_get_task_data (task), G_PRIORITY_DEFAULT,
+                                    g_task_get_cancellable (task), on_read, task);
+}
+
+void
+cw_cloud_request_async (SoupSession *session, const gchar *method, const gchar *url,
+                        const gchar *authorization, JsonObject *body, const gchar *form,
+                        GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = request_new (method, url, authorization, cancellable, callback, user_data);
+  SoupMessage *msg;
+
+  if (task == NULL)
+    return;
+  msg = g_task_get_task_data (task);
   if (form != NULL)
     {
       g_autoptr (GBytes) bytes = g_bytes_new (form, strlen (form));
@@ -94,7 +115,48 @@ cw_cloud_request_async (SoupSession *session, const gchar *method, const gchar *
       bytes = g_bytes_new_take (text, length);
       soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
     }
-  soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, cancellable, on_read, task);
+  request_send (session, task);
+}
+
+void
+cw_cloud_request_bytes_async (SoupSession *session, const gchar *method, const gchar *url,
+                              const gchar *authorization, const gchar *content_type, GBytes *bytes,
+                              GCancellable *cancellable, GAsyncReadyCallback callback,
+                              gpointer user_data)
+{
+  GTask *task = request_new (method, url, authorization, cancellable, callback, user_data);
+
+  if (task == NULL)
+    return;
+  soup_message_set_request_body_from_bytes (g_task_get_task_data (task), content_type, bytes);
+  request_send (session, task);
+}
+
+void
+cw_cloud_request_multipart_async (SoupSession *session, const gchar *url,
+                                  const gchar *authorization, SoupMultipart *multipart,
+                                  GCancellable *cancellable, GAsyncReadyCallback callback,
+                                  gpointer user_data)
+{
+  GTask *task = request_new ("POST", url, authorization, cancellable, callback, user_data);
+  SoupMessage *msg;
+  g_autoptr (GBytes) body = NULL;
+
+  if (task == NULL)
+    return;
+  msg = g_task_get_task_data (task);
+  soup_multipart_to_message (multipart, soup_message_get_request_headers (msg), &body);
+  soup_message_set_request_body_from_bytes (msg, NULL, body);
+  request_send (session, task);
+}
+
+void
+cw_cloud_multipart_append_media (SoupMultipart *multipart, const gchar *name,
+                                 const CwIntegrationMedia *media)
+{
+  g_autofree gchar *filename = cw_integration_media_filename (media);
+
+  soup_multipart_append_form_file (multipart, name, filename, media->mime_type, media->data);
 }
 
 CwCloudReply *

@@ -35,6 +35,19 @@ void cw_cloud_request_async (SoupSession *session, const gchar *method, const gc
                              const gchar *authorization, JsonObject *body, const gchar *form,
                              GCancellable *cancellable, GAsyncReadyCallback callback,
                              gpointer user_data);
+/* The same with a raw body of @content_type, and a multipart/form-data POST (finished by
+ * cw_cloud_request_finish too). */
+void cw_cloud_request_bytes_async (SoupSession *session, const gchar *method, const gchar *url,
+                                   const gchar *authorization, const gchar *content_type,
+                                   GBytes *bytes, GCancellable *cancellable,
+                                   GAsyncReadyCallback callback, gpointer user_data);
+void cw_cloud_request_multipart_async (SoupSession *session, const gchar *url,
+                                       const gchar *authorization, SoupMultipart *multipart,
+                                       GCancellable *cancellable, GAsyncReadyCallback callback,
+                                       gpointer user_data);
+/* Appends @media's bytes as the file part @name (with its file name and MIME type). */
+void cw_cloud_multipart_append_media (SoupMultipart *multipart, const gchar *name,
+                                      const CwIntegrationMedia *media);
 CwCloudReply *cw_cloud_request_finish (GAsyncResult *result, GError **error);
 
 /* Splits @text into parts of at most @max_chars characters, at a line break or a space in the

@@ -24,3 +24,10 @@ cw_cloud_return_round_trip (GTask *task)
   cw_integration_adapter_report_round_trip (g_task_get_source_object (task));
   g_task_return_boolean (task, TRUE);
 }
+
+void
+cw_cloud_return_id (GTask *task, gchar *id)
+{
+  cw_integration_adapter_report_round_trip (g_task_get_source_object (task));
+  g_task_return_pointer (task, id != NULL ? id : g_strdup (""), g_free);
+}

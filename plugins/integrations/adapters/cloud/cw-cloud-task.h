@@ -20,4 +20,8 @@ void cw_cloud_health_fail (GTask *task, GError *error, gboolean requires_reconne
  * on the adapter and returns TRUE on @task. The caller keeps its reference to @task. */
 void cw_cloud_return_round_trip (GTask *task);
 
+/* Ends a send that reached the platform: reports the round trip and returns the message @id
+ * (taken; NULL: "") on @task. The caller keeps its reference to @task. */
+void cw_cloud_return_id (GTask *task, gchar *id);
+
 G_END_DECLS

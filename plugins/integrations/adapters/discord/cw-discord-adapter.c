@@ -26,7 +26,8 @@
  * 2000 characters, replying to the message, with a nonce (enforce_nonce) derived from the
  * outbound id so that a retry of the same part is not posted twice; streaming by PATCH (an
  * edit past 2000 characters continues in messages after the edited one);
- * typing by POST channels/{id}/typing. Health: GET users/@me.
+ * typing by POST channels/{id}/typing; generated images and videos as a multipart message
+ * (payload_json and files[0]). Health: GET users/@me.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "../cloud/cw-cloud-http.h"
@@ -832,6 +833,72 @@ discord_send_async (CwIntegrationAdapter *adapter, const CwIntegrationOutbound *
   send_part (task);
 }
 
+/* A generated image or video: POST channels/{id}/messages as multipart/form-data, the message
+ * in payload_json (the caption, a reply reference, attachments[0]) and the file in files[0]. */
+static void
+on_media_sent (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
+
+  if (reply == NULL || !discord_ok (reply, "POST channels/messages", &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  cw_cloud_return_id (task, cw_cloud_member_text (cw_cloud_reply_object (reply), "id"));
+}
+
+static void
+discord_send_media_async (CwIntegrationAdapter *adapter, const CwIntegrationMedia *media,
+                          GCancellable *cancellable, GAsyncReadyCallback callback,
+                          gpointer user_data)
+{
+  CwDiscordAdapter *self = CW_DISCORD_ADAPTER (adapter);
+  GTask *task = g_task_new (adapter, cancellable, callback, user_data);
+  g_autoptr (JsonObject) payload = json_object_new ();
+  g_autoptr (JsonNode) node = NULL;
+  g_autoptr (SoupMultipart) multipart = NULL;
+  g_autofree gchar *json = NULL, *url = NULL, *filename = NULL, *nonce = NULL;
+  JsonObject *attachment, *mentions;
+  JsonArray *attachments;
+
+  if (cw_cloud_not_connected (task, self->session, "Discord"))
+    return;
+  filename = cw_integration_media_filename (media);
+  nonce = g_compute_checksum_for_string (G_CHECKSUM_SHA1, media->outbound_id, -1);
+  nonce[20] = '\0';
+  json_object_set_string_member (payload, "content", media->caption);
+  json_object_set_string_member (payload, "nonce", nonce);
+  json_object_set_boolean_member (payload, "enforce_nonce", TRUE);
+  mentions = json_object_new ();
+  json_object_set_array_member (mentions, "parse", json_array_new ());
+  json_object_set_object_member (payload, "allowed_mentions", mentions);
+  attachments = json_array_new ();
+  attachment = json_object_new ();
+  json_object_set_int_member (attachment, "id", 0);
+  json_object_set_string_member (attachment, "filename", filename);
+  json_array_add_object_element (attachments, attachment);
+  json_object_set_array_member (payload, "attachments", attachments);
+  if (media->reply_data != NULL && json_object_has_member (media->reply_data, "message_id"))
+    {
+      JsonObject *reference = json_object_new ();
+      json_object_set_string_member (
+          reference, "message_id", json_object_get_string_member (media->reply_data, "message_id"));
+      json_object_set_boolean_member (reference, "fail_if_not_exists", FALSE);
+      json_object_set_object_member (payload, "message_reference", reference);
+    }
+  node = json_node_init_object (json_node_alloc (), payload);
+  json = json_to_string (node, FALSE);
+  multipart = soup_multipart_new (SOUP_FORM_MIME_TYPE_MULTIPART);
+  soup_multipart_append_form_string (multipart, "payload_json", json);
+  cw_cloud_multipart_append_media (multipart, "files[0]", media);
+  url = g_strdup_printf ("%s/channels/%s/messages", self->api, media->chat_id);
+  cw_cloud_request_multipart_async (self->session, url, self->auth, multipart, cancellable,
+                                    on_media_sent, task);
+}
+
 /* An edit longer than 2000 characters: the message keeps the first part and the rest goes
  * to messages after it, posted by the first edit that needs them and edited by later ones
  * (streaming a long answer), so nothing is cut and nothing is posted twice. */
@@ -1021,6 +1088,8 @@ cw_discord_adapter_class_init (CwDiscordAdapterClass *klass)
   adapter->disconnect = discord_disconnect;
   adapter->send_async = discord_send_async;
   adapter->send_finish = cw_cloud_finish_id;
+  adapter->send_media_async = discord_send_media_async;
+  adapter->send_media_finish = cw_cloud_finish_id;
   adapter->edit_async = discord_edit_async;
   adapter->edit_finish = cw_cloud_finish_boolean;
   adapter->typing = discord_typing;

@@ -18,7 +18,9 @@
  *
  * Messages: not fromMe; handles matched by the core against allowHandles; the chat is the
  * message's chat GUID (or defaultChatGuid). Replies: POST /api/v1/message/text with the
- * outbound id as tempGuid. BlueBubbles cannot edit or show typing. Health: server/info.
+ * outbound id as tempGuid; generated images and videos by POST /api/v1/message/attachment
+ * (multipart), then the caption as text. BlueBubbles cannot edit or show typing. Health:
+ * server/info.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "../cloud/cw-cloud-http.h"
@@ -542,6 +544,95 @@ imessage_send_async (CwIntegrationAdapter *adapter, const CwIntegrationOutbound 
   api (self, "POST", "message/text", body, cancellable, on_sent, task);
 }
 
+/* A generated image or video: POST /api/v1/message/attachment (multipart: chatGuid, tempGuid,
+ * name, method, attachment), then the caption as a text message. When the caption cannot
+ * follow, the attachment is out: a retry would send it twice, so the send succeeds. */
+typedef struct
+{
+  gchar *attachment_guid;
+} MediaJob;
+
+static void
+media_job_free (MediaJob *job)
+{
+  g_free (job->attachment_guid);
+  g_free (job);
+}
+
+static void
+on_caption_sent (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  MediaJob *job = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *id = cw_cloud_finish_id (g_task_get_source_object (task), result, &error);
+
+  if (id == NULL)
+    g_message ("iMessage: the caption after an attachment was not sent: %s", error->message);
+  g_task_return_pointer (task, g_strdup (job->attachment_guid), g_free);
+}
+
+static void
+on_attachment_sent (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = user_data;
+  CwIntegrationMedia *media = g_object_get_data (G_OBJECT (task), "media");
+  MediaJob *job = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
+  JsonNode *data;
+  g_autofree gchar *temp = NULL;
+  CwIntegrationOutbound caption = { NULL, NULL, NULL, NULL };
+
+  if (reply == NULL || (data = bb_data (reply, "message/attachment", &error)) == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+  cw_integration_adapter_report_round_trip (g_task_get_source_object (task));
+  job->attachment_guid = g_strdup (
+      JSON_NODE_HOLDS_OBJECT (data)
+          ? json_object_get_string_member_with_default (json_node_get_object (data), "guid", "")
+          : "");
+  temp = g_strdup_printf ("%s-caption", media->outbound_id);
+  caption.outbound_id = temp;
+  caption.chat_id = media->chat_id;
+  caption.text = media->caption;
+  imessage_send_async (g_task_get_source_object (task), &caption, g_task_get_cancellable (task),
+                       on_caption_sent, task);
+}
+
+static void
+imessage_send_media_async (CwIntegrationAdapter *adapter, const CwIntegrationMedia *media,
+                           GCancellable *cancellable, GAsyncReadyCallback callback,
+                           gpointer user_data)
+{
+  CwImessageAdapter *self = CW_IMESSAGE_ADAPTER (adapter);
+  GTask *task = g_task_new (adapter, cancellable, callback, user_data);
+  g_autoptr (SoupMultipart) multipart = NULL;
+  g_autofree gchar *query = NULL, *url = NULL, *name = NULL;
+  CwIntegrationMedia *copy;
+
+  if (cw_cloud_not_connected (task, self->session, "iMessage"))
+    return;
+  g_task_set_task_data (task, g_new0 (MediaJob, 1), (GDestroyNotify) media_job_free);
+  /* the strings live until the send finishes; the caption is sent after the upload */
+  copy = g_memdup2 (media, sizeof *media);
+  g_object_set_data_full (G_OBJECT (task), "media", copy, g_free);
+  name = cw_integration_media_filename (media);
+  multipart = soup_multipart_new (SOUP_FORM_MIME_TYPE_MULTIPART);
+  soup_multipart_append_form_string (multipart, "chatGuid", media->chat_id);
+  soup_multipart_append_form_string (multipart, "tempGuid", media->outbound_id);
+  soup_multipart_append_form_string (multipart, "name", name);
+  soup_multipart_append_form_string (multipart, "method", "apple-script");
+  cw_cloud_multipart_append_media (multipart, "attachment", media);
+  query = soup_form_encode ("password", self->password, NULL);
+  url = g_strdup_printf ("%s/api/v1/message/attachment?%s", self->server, query);
+  cw_cloud_request_multipart_async (self->session, url, self->auth, multipart, cancellable,
+                                    on_attachment_sent, task);
+}
+
 static void
 on_health (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -599,6 +690,8 @@ cw_imessage_adapter_class_init (CwImessageAdapterClass *klass)
   adapter->disconnect = imessage_disconnect;
   adapter->send_async = imessage_send_async;
   adapter->send_finish = cw_cloud_finish_id;
+  adapter->send_media_async = imessage_send_media_async;
+  adapter->send_media_finish = cw_cloud_finish_id;
   adapter->check_health_async = imessage_check_health_async;
   adapter->check_health_finish = cw_cloud_finish_health;
   adapter->update_config = imessage_update_config;

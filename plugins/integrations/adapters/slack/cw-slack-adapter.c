@@ -14,7 +14,9 @@
  * stripped); the bot's own messages, other bots and subtypes other than file_share are
  * skipped. The dedupe key is "<channel>:<ts>", the same for a retried envelope. Replies:
  * chat.postMessage (in the thread of a message that was in one), streaming and placeholders
- * by chat.update. Health: auth.test.
+ * by chat.update; generated images and videos by the external upload
+ * (files.getUploadURLExternal, the bytes to its URL, files.completeUploadExternal). Health:
+ * auth.test.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "../cloud/cw-cloud-http.h"
@@ -414,9 +416,7 @@ on_posted (GObject *source, GAsyncResult *result, gpointer user_data)
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  cw_integration_adapter_report_round_trip (g_task_get_source_object (task));
-  g_task_return_pointer (
-      task, g_strdup (json_object_get_string_member_with_default (body, "ts", "")), g_free);
+  cw_cloud_return_id (task, g_strdup (json_object_get_string_member_with_default (body, "ts", "")));
 }
 
 static void
@@ -437,6 +437,140 @@ slack_send_async (CwIntegrationAdapter *adapter, const CwIntegrationOutbound *me
     json_object_set_string_member (
         params, "thread_ts", json_object_get_string_member (message->reply_data, "thread_ts"));
   call_api (self, "chat.postMessage", self->bot_auth, params, cancellable, on_posted, task);
+}
+
+/* A generated image or video, Slack's external upload: files.getUploadURLExternal (filename,
+ * length), the bytes POSTed to the upload URL it gives, then files.completeUploadExternal
+ * shares the file in the channel (and thread) with the caption. */
+typedef struct
+{
+  gchar *chat_id;
+  gchar *thread_ts;
+  gchar *caption;
+  gchar *filename;
+  gchar *mime_type;
+  GBytes *data;
+  gchar *file_id;
+} UploadJob;
+
+static void
+upload_job_free (UploadJob *job)
+{
+  g_free (job->chat_id);
+  g_free (job->thread_ts);
+  g_free (job->caption);
+  g_free (job->filename);
+  g_free (job->mime_type);
+  g_bytes_unref (job->data);
+  g_free (job->file_id);
+  g_free (job);
+}
+
+static void
+on_upload_completed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  UploadJob *job = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
+
+  if (reply == NULL || slack_ok (reply, "files.completeUploadExternal", &error) == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  cw_cloud_return_id (task, g_strdup (job->file_id));
+}
+
+static void
+on_uploaded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = user_data;
+  CwSlackAdapter *self = g_task_get_source_object (task);
+  UploadJob *job = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
+  JsonObject *params, *file;
+  JsonArray *files;
+
+  if (reply == NULL || reply->status != 200)
+    {
+      g_task_return_error (task, error != NULL ? g_steal_pointer (&error)
+                                               : cw_cloud_reply_error (reply, "file upload", NULL));
+      g_object_unref (task);
+      return;
+    }
+  if (cw_cloud_not_connected (task, self->session, "Slack"))
+    return;
+  params = json_object_new ();
+  files = json_array_new ();
+  file = json_object_new ();
+  json_object_set_string_member (file, "id", job->file_id);
+  json_object_set_string_member (file, "title", job->caption);
+  json_array_add_object_element (files, file);
+  json_object_set_array_member (params, "files", files);
+  json_object_set_string_member (params, "channel_id", job->chat_id);
+  json_object_set_string_member (params, "initial_comment", job->caption);
+  if (job->thread_ts != NULL)
+    json_object_set_string_member (params, "thread_ts", job->thread_ts);
+  call_api (self, "files.completeUploadExternal", self->bot_auth, params,
+            g_task_get_cancellable (task), on_upload_completed, task);
+}
+
+static void
+on_upload_url (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = user_data;
+  CwSlackAdapter *self = g_task_get_source_object (task);
+  UploadJob *job = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
+  JsonObject *body;
+  const gchar *url;
+
+  if (reply == NULL || (body = slack_ok (reply, "files.getUploadURLExternal", &error)) == NULL
+      || (url = json_object_get_string_member_with_default (body, "upload_url", NULL)) == NULL)
+    {
+      g_task_return_error (task, error != NULL ? g_steal_pointer (&error)
+                                               : g_error_new (CW_ERROR, CW_ERROR_FAILED,
+                                                              "Slack gave no upload_url"));
+      g_object_unref (task);
+      return;
+    }
+  if (cw_cloud_not_connected (task, self->session, "Slack"))
+    return;
+  job->file_id = g_strdup (json_object_get_string_member_with_default (body, "file_id", ""));
+  /* the URL is the credential: the bot token does not go with it */
+  cw_cloud_request_bytes_async (self->session, "POST", url, NULL, job->mime_type, job->data,
+                                g_task_get_cancellable (task), on_uploaded, task);
+}
+
+static void
+slack_send_media_async (CwIntegrationAdapter *adapter, const CwIntegrationMedia *media,
+                        GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+  CwSlackAdapter *self = CW_SLACK_ADAPTER (adapter);
+  GTask *task = g_task_new (adapter, cancellable, callback, user_data);
+  UploadJob *job;
+  g_autofree gchar *length = NULL, *form = NULL, *url = NULL;
+
+  if (cw_cloud_not_connected (task, self->session, "Slack"))
+    return;
+  job = g_new0 (UploadJob, 1);
+  job->chat_id = g_strdup (media->chat_id);
+  if (media->reply_data != NULL)
+    job->thread_ts = g_strdup (
+        json_object_get_string_member_with_default (media->reply_data, "thread_ts", NULL));
+  job->caption = g_strdup (media->caption);
+  job->filename = cw_integration_media_filename (media);
+  job->mime_type = g_strdup (media->mime_type);
+  job->data = g_bytes_ref (media->data);
+  g_task_set_task_data (task, job, (GDestroyNotify) upload_job_free);
+  length = g_strdup_printf ("%" G_GSIZE_FORMAT, g_bytes_get_size (media->data));
+  form = soup_form_encode ("filename", job->filename, "length", length, NULL);
+  url = g_strdup_printf ("%s/files.getUploadURLExternal", self->base);
+  cw_cloud_request_async (self->session, "POST", url, self->bot_auth, NULL, form, cancellable,
+                          on_upload_url, task);
 }
 
 static void
@@ -529,6 +663,8 @@ cw_slack_adapter_class_init (CwSlackAdapterClass *klass)
   adapter->disconnect = slack_disconnect;
   adapter->send_async = slack_send_async;
   adapter->send_finish = cw_cloud_finish_id;
+  adapter->send_media_async = slack_send_media_async;
+  adapter->send_media_finish = cw_cloud_finish_id;
   adapter->edit_async = slack_edit_async;
   adapter->edit_finish = cw_cloud_finish_boolean;
   adapter->check_health_async = slack_check_health_async;

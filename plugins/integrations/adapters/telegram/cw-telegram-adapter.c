@@ -11,7 +11,8 @@
  * Messages: text (or a caption; "Attachment received." for media without one) from private
  * chats and groups; `/start` and `/help` are skipped. The dedupe key is "<chat>:<message_id>".
  * Replies: sendMessage (replying to the inbound message), split at 4096 characters;
- * streaming and placeholders by editMessageText; typing by sendChatAction. Health: getMe.
+ * streaming and placeholders by editMessageText; typing by sendChatAction; generated images
+ * and videos by sendPhoto / sendVideo (multipart/form-data, with the caption). Health: getMe.
  * A 401 means the token was revoked: the user must reconnect. A 409 (another poller with this
  * token) and transport errors are a lost connection; the core reconnects with backoff.
  *
@@ -489,6 +490,61 @@ telegram_send_async (CwIntegrationAdapter *adapter, const CwIntegrationOutbound 
   send_part (task);
 }
 
+/* A generated image or video: sendPhoto / sendVideo as multipart/form-data, the caption with
+ * it, replying to the inbound message. */
+static void
+on_media_sent (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
+  JsonNode *message;
+
+  if (reply == NULL
+      || (message = telegram_result (reply, g_task_get_task_data (task), &error)) == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  cw_cloud_return_id (task, JSON_NODE_HOLDS_OBJECT (message) ? cw_cloud_member_text (
+                                json_node_get_object (message), "message_id")
+                                                             : NULL);
+}
+
+static void
+telegram_send_media_async (CwIntegrationAdapter *adapter, const CwIntegrationMedia *media,
+                           GCancellable *cancellable, GAsyncReadyCallback callback,
+                           gpointer user_data)
+{
+  CwTelegramAdapter *self = CW_TELEGRAM_ADAPTER (adapter);
+  GTask *task = g_task_new (adapter, cancellable, callback, user_data);
+  gboolean video = g_strcmp0 (media->media_type, "video") == 0;
+  const gchar *method = video ? "sendVideo" : "sendPhoto";
+  g_autoptr (SoupMultipart) multipart = NULL;
+  g_autofree gchar *url = NULL;
+  gint64 reply_to;
+
+  if (cw_cloud_not_connected (task, self->session, "Telegram"))
+    return;
+  g_task_set_task_data (task, (gpointer) method, NULL);
+  multipart = soup_multipart_new (SOUP_FORM_MIME_TYPE_MULTIPART);
+  soup_multipart_append_form_string (multipart, "chat_id", media->chat_id);
+  soup_multipart_append_form_string (multipart, "caption", media->caption);
+  reply_to = media->reply_data != NULL
+                 ? json_object_get_int_member_with_default (media->reply_data, "message_id", 0)
+                 : 0;
+  if (reply_to > 0)
+    {
+      g_autofree gchar *json = g_strdup_printf (
+          "{\"message_id\":%" G_GINT64_FORMAT ",\"allow_sending_without_reply\":true}", reply_to);
+      soup_multipart_append_form_string (multipart, "reply_parameters", json);
+    }
+  cw_cloud_multipart_append_media (multipart, video ? "video" : "photo", media);
+  url = g_strdup_printf ("%s/%s", self->base, method);
+  cw_cloud_request_multipart_async (self->session, url, NULL, multipart, cancellable, on_media_sent,
+                                    task);
+}
+
 static void
 on_edited (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -602,6 +658,8 @@ cw_telegram_adapter_class_init (CwTelegramAdapterClass *klass)
   adapter->disconnect = telegram_disconnect;
   adapter->send_async = telegram_send_async;
   adapter->send_finish = cw_cloud_finish_id;
+  adapter->send_media_async = telegram_send_media_async;
+  adapter->send_media_finish = cw_cloud_finish_id;
   adapter->edit_async = telegram_edit_async;
   adapter->edit_finish = cw_cloud_finish_boolean;
   adapter->typing = telegram_typing;

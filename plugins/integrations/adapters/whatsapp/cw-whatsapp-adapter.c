@@ -23,7 +23,9 @@
  * skipped) to our phoneNumberId; the chat and the sender are the sender's wa_id, matched by
  * the core against allowFrom (an empty list denies everyone, with denialMessage). Replies:
  * POST {phoneNumberId}/messages, as a reply (context) to the message, split at the API's 4096
- * characters. The Cloud API cannot edit a sent message. Health: GET the number.
+ * characters; generated images and videos by POST {phoneNumberId}/media, then a message of
+ * type image or video with the media id. The Cloud API cannot edit a sent message. Health:
+ * GET the number.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "../cloud/cw-cloud-http.h"
@@ -378,6 +380,35 @@ send_job_free (SendJob *job)
 
 static void send_part (GTask *task);
 
+/* The error of a Graph answer that is not a 200 with @member (NULL: any), or NULL. */
+static GError *
+graph_error (CwCloudReply *reply, const gchar *what, const gchar *member)
+{
+  JsonObject *body = cw_cloud_reply_object (reply);
+  JsonObject *err;
+
+  if (reply->status == 200 && body != NULL
+      && (member == NULL || json_object_has_member (body, member)))
+    return NULL;
+  err = body != NULL && json_object_has_member (body, "error")
+            ? json_object_get_object_member (body, "error")
+            : NULL;
+  return cw_cloud_reply_error (
+      reply, what,
+      err != NULL ? json_object_get_string_member_with_default (err, "message", NULL) : NULL);
+}
+
+/* The id of the message a POST messages answer names (NULL when there is none). */
+static gchar *
+sent_message_id (CwCloudReply *reply)
+{
+  JsonArray *messages = json_object_get_array_member (cw_cloud_reply_object (reply), "messages");
+
+  return json_array_get_length (messages) > 0
+             ? cw_cloud_member_text (json_array_get_object_element (messages, 0), "id")
+             : NULL;
+}
+
 static void
 on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -385,29 +416,15 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
   SendJob *job = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
   g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
-  JsonObject *body = reply != NULL ? cw_cloud_reply_object (reply) : NULL;
-  JsonArray *messages = body != NULL && json_object_has_member (body, "messages")
-                            ? json_object_get_array_member (body, "messages")
-                            : NULL;
 
-  if (reply != NULL && (reply->status != 200 || messages == NULL))
-    {
-      JsonObject *err = body != NULL && json_object_has_member (body, "error")
-                            ? json_object_get_object_member (body, "error")
-                            : NULL;
-      error = cw_cloud_reply_error (
-          reply, "POST messages",
-          err != NULL ? json_object_get_string_member_with_default (err, "message", NULL) : NULL);
-    }
+  if (reply != NULL)
+    error = graph_error (reply, "POST messages", "messages");
   if (error != NULL)
     {
       cw_cloud_parts_fail (task, &job->sent, g_steal_pointer (&error));
       return;
     }
-  if (cw_cloud_parts_sent (task, &job->sent,
-                           json_array_get_length (messages) > 0 ? cw_cloud_member_text (
-                               json_array_get_object_element (messages, 0), "id")
-                                                                : NULL))
+  if (cw_cloud_parts_sent (task, &job->sent, sent_message_id (reply)))
     send_part (g_steal_pointer (&task));
 }
 
@@ -439,6 +456,7 @@ send_part (GTask *task)
   url = g_strdup_printf ("%s/%s/messages", self->api, self->number_id);
   cw_cloud_request_async (self->session, "POST", url, self->auth, body, NULL,
                           g_task_get_cancellable (task), on_sent, task);
+  json_object_unref (body);
 }
 
 static void
@@ -454,6 +472,94 @@ whatsapp_send_async (CwIntegrationAdapter *adapter, const CwIntegrationOutbound 
     job->reply_to = g_strdup (json_object_get_string_member (message->reply_data, "message_id"));
   g_task_set_task_data (task, job, (GDestroyNotify) send_job_free);
   send_part (task);
+}
+
+/* A generated image or video: POST {phoneNumberId}/media (multipart: messaging_product, type,
+ * file) gives a media id, then POST {phoneNumberId}/messages of type image or video with it
+ * and the caption, as a reply to the message. */
+static void
+on_media_message_sent (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
+
+  if (reply != NULL)
+    error = graph_error (reply, "POST messages", "messages");
+  if (error != NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  cw_cloud_return_id (task, sent_message_id (reply));
+}
+
+static void
+on_media_uploaded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = user_data;
+  CwWhatsappAdapter *self = g_task_get_source_object (task);
+  JsonObject *body = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
+  const gchar *type = json_object_get_string_member (body, "type");
+  g_autofree gchar *url = NULL, *id = NULL;
+
+  if (reply != NULL)
+    error = graph_error (reply, "POST media", "id");
+  if (error != NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+  if (cw_cloud_not_connected (task, self->session, "WhatsApp"))
+    return;
+  id = cw_cloud_member_text (cw_cloud_reply_object (reply), "id");
+  json_object_set_string_member (json_object_get_object_member (body, type), "id", id);
+  url = g_strdup_printf ("%s/%s/messages", self->api, self->number_id);
+  cw_cloud_request_async (self->session, "POST", url, self->auth, body, NULL,
+                          g_task_get_cancellable (task), on_media_message_sent, task);
+}
+
+static void
+whatsapp_send_media_async (CwIntegrationAdapter *adapter, const CwIntegrationMedia *media,
+                           GCancellable *cancellable, GAsyncReadyCallback callback,
+                           gpointer user_data)
+{
+  CwWhatsappAdapter *self = CW_WHATSAPP_ADAPTER (adapter);
+  GTask *task = g_task_new (adapter, cancellable, callback, user_data);
+  const gchar *type = g_strcmp0 (media->media_type, "video") == 0 ? "video" : "image";
+  g_autoptr (SoupMultipart) multipart = NULL;
+  g_autofree gchar *url = NULL;
+  JsonObject *body, *item;
+
+  if (cw_cloud_not_connected (task, self->session, "WhatsApp"))
+    return;
+  /* the message that follows the upload */
+  body = json_object_new ();
+  item = json_object_new ();
+  json_object_set_string_member (body, "messaging_product", "whatsapp");
+  json_object_set_string_member (body, "recipient_type", "individual");
+  json_object_set_string_member (body, "to", media->chat_id);
+  json_object_set_string_member (body, "type", type);
+  json_object_set_string_member (item, "caption", media->caption);
+  json_object_set_object_member (body, type, item);
+  if (media->reply_data != NULL && json_object_has_member (media->reply_data, "message_id"))
+    {
+      JsonObject *context = json_object_new ();
+      json_object_set_string_member (
+          context, "message_id", json_object_get_string_member (media->reply_data, "message_id"));
+      json_object_set_object_member (body, "context", context);
+    }
+  g_task_set_task_data (task, body, (GDestroyNotify) json_object_unref);
+  multipart = soup_multipart_new (SOUP_FORM_MIME_TYPE_MULTIPART);
+  soup_multipart_append_form_string (multipart, "messaging_product", "whatsapp");
+  soup_multipart_append_form_string (multipart, "type", media->mime_type);
+  cw_cloud_multipart_append_media (multipart, "file", media);
+  url = g_strdup_printf ("%s/%s/media", self->api, self->number_id);
+  cw_cloud_request_multipart_async (self->session, url, self->auth, multipart, cancellable,
+                                    on_media_uploaded, task);
 }
 
 static void
@@ -533,6 +639,8 @@ cw_whatsapp_adapter_class_init (CwWhatsappAdapterClass *klass)
   adapter->disconnect = whatsapp_disconnect;
   adapter->send_async = whatsapp_send_async;
   adapter->send_finish = cw_cloud_finish_id;
+  adapter->send_media_async = whatsapp_send_media_async;
+  adapter->send_media_finish = cw_cloud_finish_id;
   adapter->check_health_async = whatsapp_check_health_async;
   adapter->check_health_finish = cw_cloud_finish_health;
   adapter->recover = whatsapp_recover;

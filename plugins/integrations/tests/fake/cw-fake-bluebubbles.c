@@ -1,12 +1,14 @@
 /* cw-fake-bluebubbles.c: a BlueBubbles server. REST under /api/v1 with the server password as
  * `?password=` (or a Bearer token): GET server/info, POST message/query ({limit, offset,
- * sort, after, with}), POST message/text ({chatGuid, tempGuid, message, method}); answers
+ * sort, after, with}), POST message/text ({chatGuid, tempGuid, message, method}), POST
+ * message/attachment (multipart: chatGuid, tempGuid, name, method, attachment); answers
  * {status, message, data, metadata?} or {status, message, error:{type, message}}. Events go
  * out as BlueBubbles does, over Socket.IO (Engine.IO v4 on a WebSocket at
  * /socket.io/?EIO=4&transport=websocket&password=...): the open packet `0{sid, pingInterval,
  * pingTimeout}`, `40` -> `40{sid}`, events `42["new-message", message]`, server ping `2` ->
  * client pong `3`. What the bot sends comes back as a new-message with isFromMe true.
- * Records: "server_info", "query", "send", "socket", "pong", "socket_message".
+ * Records: "server_info", "query", "send", "attachment" (the parts, the file with its bytes),
+ * "socket", "pong", "socket_message".
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-fake-cloud-private.h"
 
@@ -180,6 +182,27 @@ send_text (BlueBubbles *bb, SoupServerMessage *msg, JsonObject *params)
   emit (bb, "new-message", message);
 }
 
+/* message/attachment (multipart: chatGuid, tempGuid, name, attachment): the chat gets
+ * "[file] <name>". */
+static void
+send_attachment (BlueBubbles *bb, SoupServerMessage *msg, JsonObject *params)
+{
+  const gchar *chat = json_object_get_string_member_with_default (params, "chatGuid", NULL);
+  const gchar *name = json_object_get_string_member_with_default (params, "name", NULL);
+  JsonNode *file = json_object_get_member (params, "attachment");
+  g_autofree gchar *text = NULL;
+  JsonObject *message;
+
+  if (chat == NULL || name == NULL || file == NULL || !JSON_NODE_HOLDS_OBJECT (file))
+    return reply_error (msg, 400, "Bad Request",
+                        "A chatGuid, a name and an attachment are required");
+  text = g_strdup_printf ("[file] %s", name);
+  message = new_message (bb, chat, "+15550000000", TRUE, "");
+  cw_fake_chat_add (bb->self, chat, json_object_get_string_member (message, "guid"), text);
+  reply_data (msg, "Attachment sent!", cw_fake_take_object (json_object_ref (message)), NULL);
+  emit (bb, "new-message", message);
+}
+
 static void
 handle (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTable *query,
         gpointer data)
@@ -199,7 +222,13 @@ handle (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTabl
     kind = "query";
   else if (g_str_equal (path, "/api/v1/message/text"))
     kind = "send";
-  cw_fake_record (self, kind, cw_fake_request_record (msg, cw_fake_request_json (msg)));
+  else if (g_str_equal (path, "/api/v1/message/attachment"))
+    kind = "attachment";
+  params = cw_fake_request_params (msg);
+  cw_fake_record (self, kind,
+                  cw_fake_request_record (msg, g_str_equal (kind, "attachment")
+                                                   ? cw_fake_take_object (json_object_ref (params))
+                                                   : cw_fake_request_json (msg)));
   if (!authorised (self, msg, query))
     return reply_error (msg, 401, "Unauthorized", "You are not authorized to access this resource");
   if (cw_fake_take_failure (self, kind, &status, &body))
@@ -210,7 +239,6 @@ handle (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTabl
         reply_error (msg, status, "Server Error", "fake failure");
       return;
     }
-  params = cw_fake_request_params (msg);
   if (g_str_equal (kind, "server_info"))
     reply_data (msg, "Success",
                 cw_fake_parse ("{\"computer_id\":\"fake\",\"os_version\":\"14.4\","
@@ -222,6 +250,8 @@ handle (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTabl
     query_messages (bb, msg, params);
   else if (g_str_equal (kind, "send"))
     send_text (bb, msg, params);
+  else if (g_str_equal (kind, "attachment"))
+    send_attachment (bb, msg, params);
   else
     reply_error (msg, 404, "Not Found", "Route not found");
 }

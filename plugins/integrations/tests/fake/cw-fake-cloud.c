@@ -603,6 +603,49 @@ add_table (JsonObject *object, GHashTable *table)
     json_object_set_string_member (object, key, value);
 }
 
+/* A multipart/form-data body: each text part as a string member, each file part as
+ * {filename, contentType, size, data (base64)}. */
+static void
+add_multipart (JsonObject *params, SoupServerMessage *msg)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  g_autoptr (GBytes) bytes = soup_message_body_flatten (body);
+  g_autoptr (SoupMultipart) multipart
+      = soup_multipart_new_from_message (soup_server_message_get_request_headers (msg), bytes);
+
+  for (gint i = 0; multipart != NULL && i < soup_multipart_get_length (multipart); i++)
+    {
+      SoupMessageHeaders *headers;
+      GBytes *part;
+      g_autoptr (GHashTable) disposition = NULL;
+      const gchar *name, *filename;
+
+      if (!soup_multipart_get_part (multipart, i, &headers, &part)
+          || !soup_message_headers_get_content_disposition (headers, NULL, &disposition)
+          || (name = g_hash_table_lookup (disposition, "name")) == NULL)
+        continue;
+      filename = g_hash_table_lookup (disposition, "filename");
+      if (filename != NULL)
+        {
+          JsonObject *file = json_object_new ();
+          g_autofree gchar *data
+              = g_base64_encode (g_bytes_get_data (part, NULL), g_bytes_get_size (part));
+          const gchar *type = soup_message_headers_get_content_type (headers, NULL);
+          json_object_set_string_member (file, "filename", filename);
+          json_object_set_string_member (file, "contentType", type != NULL ? type : "");
+          json_object_set_int_member (file, "size", g_bytes_get_size (part));
+          json_object_set_string_member (file, "data", data);
+          json_object_set_object_member (params, name, file);
+        }
+      else
+        {
+          g_autofree gchar *text
+              = g_strndup (g_bytes_get_data (part, NULL), g_bytes_get_size (part));
+          json_object_set_string_member (params, name, text);
+        }
+    }
+}
+
 JsonObject *
 cw_fake_request_params (SoupServerMessage *msg)
 {
@@ -616,7 +659,9 @@ cw_fake_request_params (SoupServerMessage *msg)
       g_autoptr (GHashTable) query = soup_form_decode (g_uri_get_query (uri));
       add_table (params, query);
     }
-  if (type != NULL && g_str_equal (type, "application/x-www-form-urlencoded"))
+  if (type != NULL && g_str_equal (type, "multipart/form-data"))
+    add_multipart (params, msg);
+  else if (type != NULL && g_str_equal (type, "application/x-www-form-urlencoded"))
     {
       SoupMessageBody *body = soup_server_message_get_request_body (msg);
       g_autoptr (GBytes) bytes = soup_message_body_flatten (body);

@@ -1,5 +1,6 @@
 /* cw-fake-discord.c: Discord's REST API under /api/v10 (users/@me, gateway/bot, POST and
- * PATCH channels/{id}/messages with nonce + enforce_nonce dedupe, GET channels/{id}/messages
+ * PATCH channels/{id}/messages with nonce + enforce_nonce dedupe (a POST may be multipart:
+ * payload_json and files[n], recorded with their bytes), GET channels/{id}/messages
  * ?after= (the people's messages, newest first), POST channels/{id}/typing;
  * "Bot <token>" auth; 429 with {message, retry_after, global}) and the Gateway v10 at
  * /gateway (what gateway/bot returns) and /resume (the READY's resume_gateway_url):
@@ -96,30 +97,80 @@ static void
 create_message (Discord *dc, SoupServerMessage *msg, const gchar *channel)
 {
   g_autoptr (JsonObject) params = cw_fake_request_params (msg);
-  const gchar *content = json_object_get_string_member_with_default (params, "content", "");
-  const gchar *nonce = json_object_get_string_member_with_default (params, "nonce", NULL);
-  g_autofree gchar *id = NULL;
+  const gchar *content, *nonce;
+  g_autofree gchar *id = NULL, *text = NULL;
   JsonObject *message;
   g_autoptr (JsonNode) node = NULL;
+  JsonArray *files = json_array_new ();
 
-  if (*content == '\0')
-    return reply_error (msg, 400, 50006, "Cannot send an empty message");
+  /* multipart: the message is in payload_json, files[n] are its attachments */
+  if (json_object_has_member (params, "payload_json"))
+    {
+      g_autoptr (JsonNode) payload
+          = cw_fake_parse (json_object_get_string_member (params, "payload_json"));
+      JsonObjectIter iter;
+      const gchar *name;
+      JsonNode *member;
+      if (payload != NULL && JSON_NODE_HOLDS_OBJECT (payload))
+        {
+          json_object_iter_init (&iter, json_node_get_object (payload));
+          while (json_object_iter_next (&iter, &name, &member))
+            if (!g_str_equal (name, "attachments"))
+              json_object_set_member (params, name, json_node_copy (member));
+        }
+      for (guint i = 0; i < 10; i++)
+        {
+          g_autofree gchar *field = g_strdup_printf ("files[%u]", i);
+          JsonNode *file = json_object_get_member (params, field);
+          JsonObject *attachment;
+          if (file == NULL || !JSON_NODE_HOLDS_OBJECT (file))
+            break;
+          attachment = json_object_new ();
+          json_object_set_string_member (attachment, "id", "1100000000000000000");
+          json_object_set_string_member (
+              attachment, "filename",
+              json_object_get_string_member (json_node_get_object (file), "filename"));
+          json_object_set_int_member (
+              attachment, "size", json_object_get_int_member (json_node_get_object (file), "size"));
+          json_object_set_string_member (
+              attachment, "content_type",
+              json_object_get_string_member (json_node_get_object (file), "contentType"));
+          json_array_add_object_element (files, attachment);
+        }
+    }
+  content = json_object_get_string_member_with_default (params, "content", "");
+  nonce = json_object_get_string_member_with_default (params, "nonce", NULL);
+  if (*content == '\0' && json_array_get_length (files) == 0)
+    {
+      json_array_unref (files);
+      return reply_error (msg, 400, 50006, "Cannot send an empty message");
+    }
   if (g_utf8_strlen (content, -1) > 2000)
-    return reply_error (msg, 400, 50035, "Invalid Form Body");
+    {
+      json_array_unref (files);
+      return reply_error (msg, 400, 50035, "Invalid Form Body");
+    }
   if (nonce != NULL && json_object_get_boolean_member_with_default (params, "enforce_nonce", FALSE)
       && g_hash_table_contains (dc->nonces, nonce))
     {
+      json_array_unref (files);
       node = cw_fake_take_object (json_object_ref (g_hash_table_lookup (dc->nonces, nonce)));
       return cw_fake_reply (msg, 200, node);
     }
   id = snowflake (dc->self);
   message = message_object (dc, id, channel, bot_user (), content);
+  if (json_array_get_length (files) > 0)
+    text = g_strdup_printf (
+        "[file] %s: %s",
+        json_object_get_string_member (json_array_get_object_element (files, 0), "filename"),
+        content);
+  json_object_set_array_member (message, "attachments", files);
   if (nonce != NULL)
     {
       json_object_set_string_member (message, "nonce", nonce);
       g_hash_table_insert (dc->nonces, g_strdup (nonce), json_object_ref (message));
     }
-  cw_fake_chat_add (dc->self, channel, id, content);
+  cw_fake_chat_add (dc->self, channel, id, text != NULL ? text : content);
   node = cw_fake_take_object (message);
   cw_fake_reply (msg, 200, node);
 }
@@ -209,7 +260,14 @@ handle_api (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHash
   else if (n == 3 && g_str_equal (parts[0], "channels") && g_str_equal (parts[2], "messages")
            && g_str_equal (method, "GET"))
     kind = "list_messages";
-  cw_fake_record (self, kind, cw_fake_request_record (msg, cw_fake_request_json (msg)));
+  {
+    JsonNode *record_body = cw_fake_request_json (msg);
+    const gchar *type = soup_message_headers_get_content_type (headers, NULL);
+    /* a multipart message: its parts (payload_json, files[n] with their bytes) */
+    if (record_body == NULL && g_strcmp0 (type, "multipart/form-data") == 0)
+      record_body = cw_fake_take_object (cw_fake_request_params (msg));
+    cw_fake_record (self, kind, cw_fake_request_record (msg, record_body));
+  }
   if (auth == NULL || !g_str_has_prefix (auth, "Bot ") || !cw_fake_token_ok (self, auth + 4))
     return reply_error (msg, 401, 0, "401: Unauthorized");
   if (cw_fake_take_failure (self, kind, &status, &body))

@@ -1,5 +1,7 @@
 /* cw-fake-slack.c: Slack's Web API at /api/<method> (apps.connections.open with the app-level
- * xapp- token; auth.test, chat.postMessage, chat.update with the bot token; JSON or form
+ * xapp- token; auth.test, chat.postMessage, chat.update, files.getUploadURLExternal and
+ * files.completeUploadExternal with the bot token, the upload URL it gives at /upload/v1/
+ * (records "upload" with size and data); JSON or form
  * bodies; {ok:false, error} answers with HTTP 200, 429 with Retry-After) and Socket Mode at
  * the URL apps.connections.open returns: `hello` on connect, `events_api` envelopes that the
  * client acks with {"envelope_id"}, unacked envelopes delivered again (retry_attempt + 1) on
@@ -25,6 +27,7 @@ typedef struct
   GPtrArray *held;       /* chat.postMessage requests held by "hold_send" */
   SoupWebsocketConnection *socket;
   gint64 next_ts;
+  GHashTable *uploads; /* file id -> JsonObject {filename, length, uploaded} */
 } Slack;
 
 static void
@@ -37,6 +40,7 @@ slack_free (gpointer data)
   g_hash_table_unref (slack->event_ids);
   g_hash_table_unref (slack->attempts);
   g_ptr_array_unref (slack->held);
+  g_hash_table_unref (slack->uploads);
   cw_fake_socket_release (&slack->socket, slack);
   g_free (slack);
 }
@@ -96,6 +100,118 @@ post_message (Slack *slack, SoupServerMessage *msg, JsonObject *params, gboolean
   json_object_set_string_member (message, "text", text);
   json_object_set_string_member (message, "ts", ts);
   json_object_set_object_member (reply, "message", message);
+  node = cw_fake_take_object (reply);
+  cw_fake_reply (msg, 200, node);
+}
+
+/* files.getUploadURLExternal: a file id and the URL its bytes go to. */
+static void
+get_upload_url (CwFakeCloud *self, SoupServerMessage *msg, JsonObject *params)
+{
+  Slack *slack = self->state;
+  const gchar *filename = json_object_get_string_member_with_default (params, "filename", NULL);
+  const gchar *length = json_object_get_string_member_with_default (params, "length", NULL);
+  g_autofree gchar *id = NULL, *reply = NULL;
+  JsonObject *upload;
+
+  if (filename == NULL || length == NULL || g_ascii_strtoll (length, NULL, 10) <= 0)
+    return reply_error (msg, "invalid_arguments");
+  id = g_strdup_printf ("F0%" G_GINT64_FORMAT, cw_fake_next (self));
+  upload = json_object_new ();
+  json_object_set_string_member (upload, "filename", filename);
+  json_object_set_int_member (upload, "length", g_ascii_strtoll (length, NULL, 10));
+  g_hash_table_insert (slack->uploads, g_strdup (id), upload);
+  reply = g_strdup_printf ("{\"ok\":true,\"upload_url\":\"%s/upload/v1/%s\",\"file_id\":\"%s\"}",
+                           self->root, id, id);
+  cw_fake_reply_text (msg, 200, reply);
+}
+
+/* POST /upload/v1/<file id>: the bytes (recorded as "upload" with size and data). */
+static void
+handle_upload (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTable *query,
+               gpointer data)
+{
+  CwFakeCloud *self = data;
+  Slack *slack = self->state;
+  const gchar *id = path + strlen ("/upload/v1/");
+  JsonObject *upload = g_hash_table_lookup (slack->uploads, id);
+  g_autoptr (GBytes) bytes = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+  JsonObject *record = cw_fake_request_record (msg, NULL);
+  g_autofree gchar *encoded
+      = g_base64_encode (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  g_autofree gchar *answer = NULL;
+
+  if (cw_fake_cut_if_down (self, msg))
+    {
+      json_object_unref (record);
+      return;
+    }
+  json_object_set_string_member (record, "fileId", id);
+  json_object_set_int_member (record, "size", g_bytes_get_size (bytes));
+  json_object_set_string_member (record, "data", encoded);
+  cw_fake_record (self, "upload", record);
+  if (upload == NULL)
+    return cw_fake_reply_text (msg, 404, "{}");
+  if ((gint64) g_bytes_get_size (bytes) != json_object_get_int_member (upload, "length"))
+    {
+      soup_server_message_set_status (msg, 400, NULL);
+      return;
+    }
+  json_object_set_boolean_member (upload, "uploaded", TRUE);
+  answer = g_strdup_printf ("OK - %" G_GSIZE_FORMAT, g_bytes_get_size (bytes));
+  soup_server_message_set_status (msg, 200, NULL);
+  soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_COPY, answer, strlen (answer));
+}
+
+/* files.completeUploadExternal: shares uploaded files in channel_id; the chat gets
+ * "[file] <filename>: <initial_comment>". */
+static void
+complete_upload (CwFakeCloud *self, SoupServerMessage *msg, JsonObject *params)
+{
+  Slack *slack = self->state;
+  const gchar *channel = json_object_get_string_member_with_default (params, "channel_id", NULL);
+  const gchar *comment = json_object_get_string_member_with_default (params, "initial_comment", "");
+  JsonNode *files = json_object_get_member (params, "files");
+  g_autoptr (JsonNode) parsed = NULL;
+  JsonArray *list;
+  JsonObject *reply;
+  JsonArray *out;
+  g_autoptr (JsonNode) node = NULL;
+
+  if (files != NULL && JSON_NODE_HOLDS_VALUE (files))
+    files = parsed = cw_fake_parse (json_node_get_string (files));
+  if (files == NULL || !JSON_NODE_HOLDS_ARRAY (files))
+    return reply_error (msg, "invalid_arguments");
+  list = json_node_get_array (files);
+  out = json_array_new ();
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    {
+      JsonObject *file = json_array_get_object_element (list, i);
+      const gchar *id = json_object_get_string_member_with_default (file, "id", "");
+      JsonObject *upload = g_hash_table_lookup (slack->uploads, id);
+      JsonObject *shared;
+      if (upload == NULL
+          || !json_object_get_boolean_member_with_default (upload, "uploaded", FALSE))
+        {
+          json_array_unref (out);
+          return reply_error (msg, "file_not_found");
+        }
+      if (channel != NULL)
+        {
+          g_autofree gchar *ts = new_ts (slack);
+          g_autofree gchar *text = g_strdup_printf (
+              "[file] %s: %s", json_object_get_string_member (upload, "filename"), comment);
+          cw_fake_chat_add (self, channel, ts, text);
+        }
+      shared = json_object_new ();
+      json_object_set_string_member (shared, "id", id);
+      json_object_set_string_member (
+          shared, "title", json_object_get_string_member_with_default (file, "title", ""));
+      json_array_add_object_element (out, shared);
+    }
+  reply = json_object_new ();
+  json_object_set_boolean_member (reply, "ok", TRUE);
+  json_object_set_array_member (reply, "files", out);
   node = cw_fake_take_object (reply);
   cw_fake_reply (msg, 200, node);
 }
@@ -163,6 +279,10 @@ handle_api (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHash
     post_message (slack, msg, params, FALSE);
   else if (g_str_equal (method, "chat.update"))
     post_message (slack, msg, params, TRUE);
+  else if (g_str_equal (method, "files.getUploadURLExternal"))
+    get_upload_url (self, msg, params);
+  else if (g_str_equal (method, "files.completeUploadExternal"))
+    complete_upload (self, msg, params);
   else
     reply_error (msg, "unknown_method");
 }
@@ -271,7 +391,10 @@ slack_setup (CwFakeCloud *self)
   slack->attempts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   slack->held = g_ptr_array_new_with_free_func (g_object_unref);
   self->state = slack;
+  slack->uploads
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) json_object_unref);
   soup_server_add_handler (self->server, "/api", handle_api, self, NULL);
+  soup_server_add_handler (self->server, "/upload/v1/", handle_upload, self, NULL);
   soup_server_add_websocket_handler (self->server, "/link", NULL, NULL, handle_socket, self, NULL);
 }
 

@@ -2,9 +2,10 @@
  * /bot<token>/<method>: getMe, getUpdates (long polling: updates below the offset are
  * confirmed and forgotten, an empty queue holds the request for `timeout` seconds, a second
  * poll ends the first with 409, a negative offset keeps the last updates only), sendMessage,
- * editMessageText, sendChatAction, deleteWebhook (with the option "hold_send" set to 1,
- * sendMessage is recorded and never answered nor delivered, as when the bot dies while it is
- * in flight). Answers are {ok:true, result} or {ok:false,
+ * editMessageText, sendPhoto and sendVideo (multipart/form-data; the file is recorded with
+ * the request), sendChatAction, deleteWebhook (with the option "hold_send" set to 1,
+ * sendMessage, sendPhoto and sendVideo are recorded and never answered nor delivered, as when
+ * the bot dies while it is in flight). Answers are {ok:true, result} or {ok:false,
  * error_code, description, parameters?}. Records are kinded by method name.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-fake-cloud-private.h"
@@ -286,6 +287,40 @@ send_message (Telegram *tg, SoupServerMessage *msg, JsonObject *params)
   cw_fake_reply (msg, 200, reply);
 }
 
+/* sendPhoto / sendVideo (multipart/form-data): the file part is recorded with the request
+ * (cw_fake_request_params); the chat gets "[photo] <caption>" / "[video] <caption>". */
+static void
+send_media (Telegram *tg, SoupServerMessage *msg, JsonObject *params, const gchar *field)
+{
+  g_autofree gchar *chat_id = param_text (params, "chat_id");
+  JsonNode *file = json_object_get_member (params, field);
+  const gchar *caption = json_object_get_string_member_with_default (params, "caption", "");
+  g_autofree gchar *id = NULL, *text = NULL;
+  g_autoptr (JsonNode) reply = NULL;
+  JsonObject *message;
+  gint64 message_id;
+
+  if (cw_fake_option_int (tg->self, "hold_send", 0) == 1)
+    {
+      soup_server_message_pause (msg);
+      g_ptr_array_add (tg->held, g_object_ref (msg));
+      return;
+    }
+  if (chat_id == NULL)
+    return reply_error (msg, 400, "Bad Request: chat not found");
+  if (file == NULL || !JSON_NODE_HOLDS_OBJECT (file))
+    return reply_error (msg, 400, "Bad Request: there is no photo in the request");
+  message_id = ++tg->next_message;
+  id = g_strdup_printf ("%" G_GINT64_FORMAT, message_id);
+  text = g_strdup_printf ("[%s] %s", field, caption);
+  cw_fake_chat_add (tg->self, chat_id, id, text);
+  message = bot_message (tg, chat_id, message_id, "");
+  json_object_remove_member (message, "text");
+  json_object_set_string_member (message, "caption", caption);
+  reply = ok_result (cw_fake_take_object (message));
+  cw_fake_reply (msg, 200, reply);
+}
+
 static void
 edit_message (Telegram *tg, SoupServerMessage *msg, JsonObject *params)
 {
@@ -357,6 +392,10 @@ handle (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTabl
     send_message (tg, msg, params);
   else if (g_str_equal (method, "editMessageText"))
     edit_message (tg, msg, params);
+  else if (g_str_equal (method, "sendPhoto"))
+    send_media (tg, msg, params, "photo");
+  else if (g_str_equal (method, "sendVideo"))
+    send_media (tg, msg, params, "video");
   else if (g_str_equal (method, "sendChatAction") || g_str_equal (method, "deleteWebhook"))
     {
       g_autoptr (JsonNode) reply = ok_result (json_node_init_boolean (json_node_alloc (), TRUE));

@@ -1,14 +1,16 @@
 /* cw-fake-whatsapp.c: the WhatsApp Cloud API. REST under /v19.0 with a Bearer token:
  * GET {phone-number-id} (the number's verified_name and display_phone_number), POST
  * {phone-number-id}/messages ({messaging_product:"whatsapp", to, type:"text", text:{body}})
- * -> {messaging_product, contacts, messages:[{id}]}; errors {error:{message, type, code}}.
+ * -> {messaging_product, contacts, messages:[{id}]} (also type image/video with {id, caption},
+ * an id from POST {phone-number-id}/media, multipart: messaging_product, type, file -> {id});
+ * errors {error:{message, type, code}}.
  * Inbound messages are webhooks: POSTed to the "webhook_url" option as Meta does (JSON
  * `whatsapp_business_account` change, X-Hub-Signature-256 = sha256 HMAC of the body with the
  * "app_secret" option), retried every 200 ms until answered 200, in order. control("verify")
  * runs the subscribe handshake (GET ?hub.mode=subscribe&hub.verify_token=<"verify_token"
  * option>&hub.challenge=...) and records the answer.
- * Records: "number", "send", "webhook" ({status, body}), "verify" ({status, body, challenge}).
- * SPDX-License-Identifier: LGPL-2.1-or-later */
+ * Records: "number", "send", "media" (the parts, the file with its bytes), "webhook" ({status,
+ * body}), "verify" ({status, body, challenge}). SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-fake-cloud-private.h"
 
 #include <string.h>
@@ -21,6 +23,7 @@ typedef struct
   gboolean delivering;
   GHashTable *bodies; /* wamid -> body (for redelivery) */
   GCancellable *cancellable;
+  GHashTable *media; /* the ids POST media gave out */
 } WhatsApp;
 
 static void
@@ -32,6 +35,7 @@ wa_free (gpointer data)
   g_object_unref (wa->cancellable);
   g_queue_clear_full (&wa->deliveries, g_free);
   g_hash_table_unref (wa->bodies);
+  g_hash_table_unref (wa->media);
   g_object_unref (wa->session);
   g_free (wa);
 }
@@ -52,6 +56,7 @@ handle (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTabl
         gpointer data)
 {
   CwFakeCloud *self = data;
+  WhatsApp *wa = self->state;
   g_auto (GStrv) parts = NULL;
   guint n;
   const gchar *kind = "unknown";
@@ -67,7 +72,13 @@ handle (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTabl
     kind = "number";
   else if (n == 2 && g_str_equal (parts[1], "messages"))
     kind = "send";
-  cw_fake_record (self, kind, cw_fake_request_record (msg, cw_fake_request_json (msg)));
+  else if (n == 2 && g_str_equal (parts[1], "media"))
+    kind = "media";
+  cw_fake_record (
+      self, kind,
+      cw_fake_request_record (msg, g_str_equal (kind, "media")
+                                       ? cw_fake_take_object (cw_fake_request_params (msg))
+                                       : cw_fake_request_json (msg)));
   token = cw_fake_request_bearer (msg);
   if (!cw_fake_token_ok (self, token))
     return reply_error (msg, 401, 190, "Invalid OAuth access token - Cannot parse access token");
@@ -93,6 +104,7 @@ handle (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTabl
     {
       g_autoptr (JsonObject) params = cw_fake_request_params (msg);
       const gchar *to = json_object_get_string_member_with_default (params, "to", NULL);
+      const gchar *type = json_object_get_string_member_with_default (params, "type", "text");
       JsonObject *text = json_object_get_member (params, "text") != NULL
                              ? json_object_get_object_member (params, "text")
                              : NULL;
@@ -100,7 +112,23 @@ handle (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTabl
           = text != NULL ? json_object_get_string_member_with_default (text, "body", "") : "";
       g_autofree gchar *id = NULL;
       g_autofree gchar *reply = NULL;
+      g_autofree gchar *media_text = NULL;
 
+      /* image / video: {id (from POST media), caption}; the chat gets "[image] <caption>" */
+      if (g_str_equal (type, "image") || g_str_equal (type, "video"))
+        {
+          JsonNode *item = json_object_get_member (params, type);
+          const gchar *media_id = item != NULL && JSON_NODE_HOLDS_OBJECT (item)
+                                      ? json_object_get_string_member_with_default (
+                                          json_node_get_object (item), "id", NULL)
+                                      : NULL;
+          if (media_id == NULL || !g_hash_table_contains (wa->media, media_id))
+            return reply_error (msg, 400, 131053, "Media upload error");
+          media_text = g_strdup_printf ("[%s] %s", type,
+                                        json_object_get_string_member_with_default (
+                                            json_node_get_object (item), "caption", ""));
+          content = media_text;
+        }
       if (to == NULL || *content == '\0'
           || g_strcmp0 (
                  json_object_get_string_member_with_default (params, "messaging_product", NULL),
@@ -114,6 +142,23 @@ handle (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTabl
       reply = g_strdup_printf ("{\"messaging_product\":\"whatsapp\",\"contacts\":[{\"input\":"
                                "\"%s\",\"wa_id\":\"%s\"}],\"messages\":[{\"id\":\"%s\"}]}",
                                to, to, id);
+      cw_fake_reply_text (msg, 200, reply);
+    }
+  else if (g_str_equal (kind, "media"))
+    {
+      g_autoptr (JsonObject) params = cw_fake_request_params (msg);
+      JsonNode *file = json_object_get_member (params, "file");
+      g_autofree gchar *id = NULL, *reply = NULL;
+
+      if (file == NULL || !JSON_NODE_HOLDS_OBJECT (file)
+          || g_strcmp0 (
+                 json_object_get_string_member_with_default (params, "messaging_product", NULL),
+                 "whatsapp")
+                 != 0)
+        return reply_error (msg, 400, 100, "Invalid parameter");
+      id = g_strdup_printf ("%" G_GINT64_FORMAT, 900000 + cw_fake_next (self));
+      g_hash_table_add (wa->media, g_strdup (id));
+      reply = g_strdup_printf ("{\"id\":\"%s\"}", id);
       cw_fake_reply_text (msg, 200, reply);
     }
   else
@@ -199,6 +244,7 @@ wa_setup (CwFakeCloud *self)
   wa->self = self;
   wa->session = soup_session_new_with_options ("timeout", 10, NULL);
   wa->bodies = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  wa->media = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   wa->cancellable = g_cancellable_new ();
   g_queue_init (&wa->deliveries);
   self->state = wa;
