@@ -360,6 +360,34 @@ cw_integration_adapter_edit_finish (CwIntegrationAdapter *self, GAsyncResult *re
 }
 
 void
+cw_integration_adapter_fetch_attachment_async (CwIntegrationAdapter *self, const gchar *ref,
+                                               gint64 max_bytes, GCancellable *cancellable,
+                                               GAsyncReadyCallback callback, gpointer user_data)
+{
+  CwIntegrationAdapterClass *klass = CW_INTEGRATION_ADAPTER_GET_CLASS (self);
+
+  if (klass->fetch_attachment_async == NULL)
+    {
+      g_task_report_new_error (
+          self, callback, user_data, cw_integration_adapter_fetch_attachment_async, CW_ERROR,
+          CW_ERROR_NOT_SUPPORTED, "%s cannot fetch attachments", PRIV (self)->platform);
+      return;
+    }
+  klass->fetch_attachment_async (self, ref, max_bytes, cancellable, callback, user_data);
+}
+
+GBytes *
+cw_integration_adapter_fetch_attachment_finish (CwIntegrationAdapter *self, GAsyncResult *result,
+                                                GError **error)
+{
+  CwIntegrationAdapterClass *klass = CW_INTEGRATION_ADAPTER_GET_CLASS (self);
+
+  if (g_async_result_is_tagged (result, cw_integration_adapter_fetch_attachment_async))
+    return g_task_propagate_pointer (G_TASK (result), error);
+  return klass->fetch_attachment_finish (self, result, error);
+}
+
+void
 cw_integration_adapter_typing (CwIntegrationAdapter *self, const gchar *chat_id)
 {
   CwIntegrationAdapterClass *klass = CW_INTEGRATION_ADAPTER_GET_CLASS (self);
@@ -458,4 +486,20 @@ cw_integration_config_get_strv (JsonObject *config, const gchar *name)
     }
   g_ptr_array_add (out, NULL);
   return (gchar **) g_ptr_array_free (out, FALSE);
+}
+
+const gchar *
+cw_integration_attachment_type (const gchar *mime_type)
+{
+  if (mime_type == NULL)
+    return "file";
+  if (g_ascii_strncasecmp (mime_type, "image/", 6) == 0)
+    return "image";
+  if (g_ascii_strncasecmp (mime_type, "audio/", 6) == 0)
+    return "audio";
+  if (g_ascii_strncasecmp (mime_type, "video/", 6) == 0)
+    return "video";
+  if (g_ascii_strcasecmp (mime_type, "application/pdf") == 0)
+    return "pdf";
+  return "file";
 }

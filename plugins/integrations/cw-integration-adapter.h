@@ -62,6 +62,20 @@ typedef enum
   CW_INTEGRATION_UNHEALTHY,
 } CwIntegrationHealth;
 
+/* A file sent with an inbound message (a photo, a voice note, a document), as the adapter
+ * describes it: the core stores the description with the message and fetches the content
+ * later, through fetch_attachment_async(), when the message is routed. Strings are borrowed. */
+typedef struct
+{
+  const gchar *type;      /* image, audio, video, pdf, text or file */
+  const gchar *name;      /* the file name ("photo.jpg" when the platform gives none) */
+  const gchar *mime_type; /* or NULL */
+  gint64 size;            /* in bytes as the platform tells it, or -1 when it does not */
+  gint64 duration_s;      /* audio and video, or 0 */
+  const gchar *ref;       /* what fetch_attachment_async() needs to get it: a file id, a URL,
+                           * a MIME part number; never a secret (required) */
+} CwIntegrationAttachment;
+
 /* One inbound message, as the adapter hands it to the core. Strings are borrowed. */
 typedef struct
 {
@@ -76,6 +90,8 @@ typedef struct
                              * headers, thread ids), or NULL; never holds a secret */
   const gchar *state_key;   /* if not NULL: stored with the message in the same transaction, */
   const gchar *state_value; /* as cw_integration_adapter_set_state() would */
+  const CwIntegrationAttachment *attachments; /* n_attachments of them, or NULL */
+  guint n_attachments;
 } CwIntegrationInbound;
 
 /* One outbound message, as the core hands it to send_async(). Strings are borrowed and live
@@ -152,8 +168,17 @@ struct _CwIntegrationAdapterClass
                             GCancellable *cancellable, GAsyncReadyCallback callback,
                             gpointer user_data);
   gchar *(*send_media_finish) (CwIntegrationAdapter *self, GAsyncResult *result, GError **error);
+  /* Optional: the content of an attachment the adapter described (its @ref), with the
+   * platform's auth. A file larger than @max_bytes fails with G_IO_ERROR_MESSAGE_TOO_LARGE,
+   * as soon as that is known (a Content-Length, or while reading). Default: NotSupported (the
+   * attachment reaches the agent as its description only). */
+  void (*fetch_attachment_async) (CwIntegrationAdapter *self, const gchar *ref, gint64 max_bytes,
+                                  GCancellable *cancellable, GAsyncReadyCallback callback,
+                                  gpointer user_data);
+  GBytes *(*fetch_attachment_finish) (CwIntegrationAdapter *self, GAsyncResult *result,
+                                      GError **error);
 
-  gpointer padding[6];
+  gpointer padding[4];
 };
 
 /* The platform this adapter serves ("irc", "telegram", ...). */
@@ -248,6 +273,15 @@ void cw_integration_adapter_update_config (CwIntegrationAdapter *self, JsonObjec
 gboolean cw_integration_adapter_recover (CwIntegrationAdapter *self, const gchar *mode,
                                          GError **error);
 CwIntegrationCaps cw_integration_adapter_get_caps (CwIntegrationAdapter *self);
+void cw_integration_adapter_fetch_attachment_async (CwIntegrationAdapter *self, const gchar *ref,
+                                                    gint64 max_bytes, GCancellable *cancellable,
+                                                    GAsyncReadyCallback callback,
+                                                    gpointer user_data);
+GBytes *cw_integration_adapter_fetch_attachment_finish (CwIntegrationAdapter *self,
+                                                        GAsyncResult *result, GError **error);
+
+/* The attachment type of a MIME type: image, audio, video, pdf, else file. */
+const gchar *cw_integration_attachment_type (const gchar *mime_type);
 
 /* Helpers for adapters reading their config. */
 const gchar *cw_integration_config_get_string (JsonObject *config, const gchar *name);

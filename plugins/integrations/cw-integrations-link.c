@@ -510,6 +510,7 @@ on_adapter_connected (GObject *source, GAsyncResult *result, gpointer user_data)
   else
     cw_integrations_link_emit_status (link);
   cw_integrations_outbox_flush (link->plugin, link->platform->id);
+  cw_integrations_router_resume (link->plugin);
   connect_op_free (op);
 }
 

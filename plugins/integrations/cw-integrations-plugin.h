@@ -85,6 +85,7 @@ typedef struct
   gchar *reply_data;
   gchar *status;
   gchar *session_id;
+  JsonArray *attachments; /* [{type, name, mimeType?, size?, duration?, ref}], or NULL */
 } CwIntegrationsInbound;
 void cw_integrations_inbound_free (CwIntegrationsInbound *row);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CwIntegrationsInbound, cw_integrations_inbound_free)
@@ -208,6 +209,25 @@ void cw_integrations_router_inbound (CwIntegrationsPlugin *self, gint64 inbound_
 void cw_integrations_router_recover (CwIntegrationsPlugin *self);
 void cw_integrations_router_handle_event (CwIntegrationsPlugin *self, CwEvent *event);
 void cw_integrations_router_stop (CwIntegrationsPlugin *self);
+/* A platform connected: the turns that waited for it to fetch their attachments run. */
+void cw_integrations_router_resume (CwIntegrationsPlugin *self);
+
+/* cw-integrations-attachments.c: inbound files on their way to the agent. */
+/* Whether any of @rows (CwIntegrationsInbound) came with attachments. */
+gboolean cw_integrations_attachments_any (GPtrArray *rows);
+/* @attachments: for send_message (the agent's form; files as base64 data, or their
+ * description only); @notes: what to add to the turn's text ("" or " (The attachment ...)"). */
+typedef void (*CwIntegrationsFetchedFunc) (JsonArray *attachments, const gchar *notes,
+                                           gpointer data);
+/* Fetches the attachments of @rows through the platform's adapter, then calls @done; when the
+ * plugin stops meanwhile, @destroy (may be NULL) gets @data instead. */
+void cw_integrations_attachments_fetch (CwIntegrationsPlugin *self, GPtrArray *rows,
+                                        CwIntegrationsFetchedFunc done, gpointer data,
+                                        GDestroyNotify destroy);
+/* The turn of @inbound_id is over: its files go. */
+void cw_integrations_attachments_forget (CwIntegrationsPlugin *self, gint64 inbound_id);
+/* At start: the files of messages that no longer wait, or older than a day, go. */
+void cw_integrations_attachments_sweep (CwIntegrationsPlugin *self);
 
 /* cw-integrations-outbox.c */
 /* Formats @text for @platform and queues it for @chat_id; @inbound_id (0: none) and @kind

@@ -287,6 +287,8 @@ finish_turn (CwIntegrationsTurn *turn, const gchar *text, GPtrArray *media)
     g_warning ("%s: cannot store the reply to %s: %s", turn->platform, turn->chat_id,
                error->message);
   close_prompts_of (self, turn);
+  for (guint i = 0; i < turn->inbound->len; i++)
+    cw_integrations_attachments_forget (self, g_array_index (turn->inbound, gint64, i));
   if (g_hash_table_lookup (self->turns, turn->key) == turn)
     {
       g_hash_table_remove (self->turns, turn->key);
@@ -374,9 +376,13 @@ tag_message (CwIntegrationsInbound *row)
   const CwIntegrationPlatform *p = cw_integrations_platform_lookup (row->platform);
   g_autofree gchar *content = collapse (row->text);
 
+  const gchar *none = row->attachments != NULL && json_array_get_length (row->attachments) > 0
+                          ? "sent attachment(s)."
+                          : "(empty message)";
+
   return g_strdup_printf ("[%s | %s]: %s", p != NULL ? p->display_name : row->platform,
                           row->sender_name != NULL ? row->sender_name : row->sender_id,
-                          *content != '\0' ? content : "(empty message)");
+                          *content != '\0' ? content : none);
 }
 
 static gchar *
@@ -393,12 +399,39 @@ merge_messages (GPtrArray *rows)
 }
 
 static void
+send_turn (CwIntegrationsTurn *turn, JsonArray *attachments)
+{
+  g_autoptr (JsonNode) params = params_new (turn->session_id);
+  JsonObject *obj = json_node_get_object (params);
+
+  json_object_set_string_member (obj, "content", turn->message);
+  if (attachments != NULL && json_array_get_length (attachments) > 0)
+    json_object_set_array_member (obj, "attachments", json_array_ref (attachments));
+  cw_plugin_call (CW_PLUGIN (turn->plugin), NULL, "send_message", params, NULL, on_message_sent,
+                  turn_ref (turn));
+}
+
+static void
+on_attachments_fetched (JsonArray *attachments, const gchar *notes, gpointer data)
+{
+  CwIntegrationsTurn *turn = data;
+
+  if (notes != NULL && *notes != '\0')
+    {
+      gchar *message = g_strconcat (turn->message, notes, NULL);
+      g_free (turn->message);
+      turn->message = message;
+    }
+  send_turn (turn, attachments);
+  turn_unref (turn);
+}
+
+static void
 start_turn (CwIntegrationsPlugin *self, const gchar *key, const gchar *session_id, GPtrArray *rows)
 {
   CwIntegrationsInbound *first = g_ptr_array_index (rows, 0);
   CwIntegrationsTurn *turn = g_new0 (CwIntegrationsTurn, 1);
   CwIntegrationsLink *link = cw_integrations_plugin_get_link (self, first->platform);
-  g_autoptr (JsonNode) params = params_new (session_id);
 
   turn->plugin = self;
   turn->refs = 1;
@@ -431,9 +464,11 @@ start_turn (CwIntegrationsPlugin *self, const gchar *key, const gchar *session_i
         g_warning ("%s: cannot queue a placeholder: %s", turn->platform, error->message);
       cw_integrations_outbox_flush (self, turn->platform);
     }
-  json_object_set_string_member (json_node_get_object (params), "content", turn->message);
-  cw_plugin_call (CW_PLUGIN (self), NULL, "send_message", params, NULL, on_message_sent,
-                  turn_ref (turn));
+  if (cw_integrations_attachments_any (rows))
+    cw_integrations_attachments_fetch (self, rows, on_attachments_fetched, turn_ref (turn),
+                                       (GDestroyNotify) turn_unref);
+  else
+    send_turn (turn, NULL);
 }
 
 /* The rows waiting for @key, oldest first. */
@@ -580,6 +615,13 @@ pump (CwIntegrationsPlugin *self, const gchar *key)
     }
   else
     g_ptr_array_add (batch, first);
+  if (cw_integrations_attachments_any (batch))
+    {
+      /* the files are fetched through the platform: wait until it is there */
+      CwIntegrationsLink *link = cw_integrations_plugin_get_link (self, first->platform);
+      if (link == NULL || link->adapter == NULL || !link->connected)
+        return;
+    }
   start_turn (self, key, session, batch);
 }
 
@@ -1004,11 +1046,8 @@ void
 cw_integrations_router_recover (CwIntegrationsPlugin *self)
 {
   g_autoptr (GPtrArray) dispatched = cw_integrations_store_list_inbound (self->store, "dispatched");
-  g_autoptr (GPtrArray) received = NULL;
-  g_autoptr (GHashTable) keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  GHashTableIter iter;
-  gpointer key;
 
+  cw_integrations_attachments_sweep (self);
   for (guint i = 0; i < dispatched->len; i++)
     {
       CwIntegrationsInbound *row = g_ptr_array_index (dispatched, i);
@@ -1042,6 +1081,17 @@ cw_integrations_router_recover (CwIntegrationsPlugin *self)
       /* The turn was cut by the stop: it runs again. */
       set_status (self, row->id, "received", NULL);
     }
+  cw_integrations_router_resume (self);
+}
+
+void
+cw_integrations_router_resume (CwIntegrationsPlugin *self)
+{
+  g_autoptr (GPtrArray) received = NULL;
+  g_autoptr (GHashTable) keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GHashTableIter iter;
+  gpointer key;
+
   received = cw_integrations_store_list_inbound (self->store, "received");
   for (guint i = 0; i < received->len; i++)
     {

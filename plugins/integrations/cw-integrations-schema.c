@@ -11,6 +11,9 @@
  *      questions relayed to a chat, with the sender who may answer them).
  *   2: integrations_inbound_chat, so that a chat's waiting messages are found without
  *      reading every chat's.
+ *   3: integrations_inbound.attachments: the descriptions of the files that came with the
+ *      message (a JSON array of {type, name, mimeType?, size?, duration?, ref}), written with
+ *      it; their content is fetched only when the message is routed.
  *
  * The one-time import of the original's config.json runs at start, not as a migration,
  * because its tokens go to CwSecrets, which is asynchronous (cw-integrations-importer.c).
@@ -95,6 +98,7 @@ cw_integrations_schema_migrate (CwIntegrationsPlugin *self, GError **error)
     { 2,
       "CREATE INDEX integrations_inbound_chat ON integrations_inbound (platform, chat_id, status);",
       NULL, NULL },
+    { 3, "ALTER TABLE integrations_inbound ADD COLUMN attachments TEXT;", NULL, NULL },
   };
 
   return cw_store_migrate (self->store, "integrations", migrations, G_N_ELEMENTS (migrations),

@@ -206,7 +206,41 @@ cw_integrations_inbound_free (CwIntegrationsInbound *row)
   g_free (row->reply_data);
   g_free (row->status);
   g_free (row->session_id);
+  g_clear_pointer (&row->attachments, json_array_unref);
   g_free (row);
+}
+
+/* The descriptions as stored: [{type, name, mimeType?, size?, duration?, ref}], or NULL. */
+static gchar *
+attachments_to_text (const CwIntegrationInbound *message)
+{
+  g_autoptr (JsonArray) array = json_array_new ();
+  g_autoptr (JsonNode) node = NULL;
+
+  for (guint i = 0; message->attachments != NULL && i < message->n_attachments; i++)
+    {
+      const CwIntegrationAttachment *a = &message->attachments[i];
+      JsonObject *obj;
+
+      if (a->ref == NULL)
+        continue;
+      obj = json_object_new ();
+      json_object_set_string_member (obj, "type", a->type != NULL ? a->type : "file");
+      json_object_set_string_member (obj, "name",
+                                     a->name != NULL && *a->name != '\0' ? a->name : "file");
+      if (a->mime_type != NULL)
+        json_object_set_string_member (obj, "mimeType", a->mime_type);
+      if (a->size >= 0)
+        json_object_set_int_member (obj, "size", a->size);
+      if (a->duration_s > 0)
+        json_object_set_int_member (obj, "duration", a->duration_s);
+      json_object_set_string_member (obj, "ref", a->ref);
+      json_array_add_object_element (array, obj);
+    }
+  if (json_array_get_length (array) == 0)
+    return NULL;
+  node = json_node_init_array (json_node_alloc (), array);
+  return json_to_string (node, FALSE);
 }
 
 gint64
@@ -216,6 +250,7 @@ cw_integrations_store_insert_inbound (CwStore *store, const gchar *platform,
 {
   sqlite3_stmt *stmt;
   g_autofree gchar *reply_data = NULL;
+  g_autofree gchar *attachments = attachments_to_text (message);
   gint64 now = cw_now_ms ();
   gint64 id;
   gint rc;
@@ -226,8 +261,8 @@ cw_integrations_store_insert_inbound (CwStore *store, const gchar *platform,
   stmt = cw_store_prepare (
       store,
       "INSERT INTO integrations_inbound (platform, message_id, chat_id, chat_title, sender_id,"
-      " sender_name, text, timestamp, reply_data, status, received_at, updated_at)"
-      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"
+      " sender_name, text, timestamp, reply_data, status, received_at, updated_at, attachments)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)"
       " ON CONFLICT(platform, message_id) DO NOTHING",
       error);
   if (stmt == NULL)
@@ -245,6 +280,7 @@ cw_integrations_store_insert_inbound (CwStore *store, const gchar *platform,
   bind_text_or_null (stmt, 9, reply_data);
   sqlite3_bind_text (stmt, 10, status, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (stmt, 11, now);
+  bind_text_or_null (stmt, 12, attachments);
   rc = sqlite3_step (stmt);
   sqlite3_reset (stmt);
   if (rc != SQLITE_DONE)
@@ -275,7 +311,7 @@ fail:
 
 #define INBOUND_COLUMNS                                                                            \
   "id, platform, message_id, chat_id, chat_title, sender_id, sender_name, text, timestamp,"        \
-  " reply_data, status, session_id"
+  " reply_data, status, session_id, attachments"
 
 static CwIntegrationsInbound *
 inbound_from_row (sqlite3_stmt *stmt)
@@ -294,6 +330,13 @@ inbound_from_row (sqlite3_stmt *stmt)
   row->reply_data = column_dup (stmt, 9);
   row->status = column_dup (stmt, 10);
   row->session_id = column_dup (stmt, 11);
+  if (sqlite3_column_type (stmt, 12) != SQLITE_NULL)
+    {
+      g_autoptr (JsonNode) node
+          = cw_json_from_string ((const gchar *) sqlite3_column_text (stmt, 12), -1, NULL);
+      if (node != NULL && JSON_NODE_HOLDS_ARRAY (node))
+        row->attachments = json_array_ref (json_node_get_array (node));
+    }
   return row;
 }
 

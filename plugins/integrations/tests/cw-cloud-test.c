@@ -43,6 +43,17 @@ cloud_connect (CloudTest *t, const gchar *platform, const gchar *config_json)
   return json_object_ref (obj);
 }
 
+JsonObject *
+cloud_connect_telegram (CloudTest *t)
+{
+  g_autofree gchar *config
+      = g_strdup_printf ("{\"botToken\":\"123:abc\",\"apiBaseUrl\":\"%s\",\"allowedChatIds\":null,"
+                         "\"denialMessage\":null}",
+                         cw_fake_cloud_get_url (t->fake));
+
+  return cloud_connect (t, "telegram", config);
+}
+
 GPtrArray *
 cloud_llm_prompts (CloudTest *t)
 {

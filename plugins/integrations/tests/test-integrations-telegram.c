@@ -5,17 +5,6 @@
 
 #include <signal.h>
 
-static JsonObject *
-connect_telegram (CloudTest *t)
-{
-  g_autofree gchar *config
-      = g_strdup_printf ("{\"botToken\":\"123:abc\",\"apiBaseUrl\":\"%s\",\"allowedChatIds\":null,"
-                         "\"denialMessage\":null}",
-                         cw_fake_cloud_get_url (t->fake));
-
-  return cloud_connect (t, "telegram", config);
-}
-
 static void
 test_reply (void)
 {
@@ -31,7 +20,7 @@ test_reply (void)
     return;
   /* Sent before the bot was connected: the first connect takes it as the baseline. */
   old = cw_fake_cloud_inject (t->fake, "41", "41", "Old", "from before");
-  status = connect_telegram (t);
+  status = cloud_connect_telegram (t);
   g_assert_cmpstr (json_object_get_string_member (status, "identityName"), ==, "@cowork_test_bot");
   me = cw_fake_cloud_wait (t->fake, "getMe", 0, 0);
   g_assert_cmpstr (json_object_get_string_member (me, "token"), ==, "123:abc");
@@ -75,7 +64,7 @@ test_streamed (void)
 
   if (t == NULL)
     return;
-  status = connect_telegram (t);
+  status = cloud_connect_telegram (t);
   g_free (cw_fake_cloud_inject (t->fake, "42", "42", "Ann", "count to three"));
   cloud_expect_bot (t, "42", reply, 1500);
   sends = cw_fake_cloud_records (t->fake, "sendMessage");
@@ -103,7 +92,7 @@ test_duplicate (void)
 
   if (t == NULL)
     return;
-  status = connect_telegram (t);
+  status = cloud_connect_telegram (t);
   id = cw_fake_cloud_inject (t->fake, "42", "42", "Ann", "once please");
   cloud_expect_bot (t, "42", hello, 0);
   polls = cw_fake_cloud_count (t->fake, "getUpdates");
@@ -124,7 +113,7 @@ test_down_and_back (void)
 
   if (t == NULL)
     return;
-  status = connect_telegram (t);
+  status = cloud_connect_telegram (t);
   cw_fake_cloud_down (t->fake);
   down = integ_wait_connected (t->f, "telegram", FALSE);
   g_assert_cmpstr (json_object_get_string_member (down, "health"), ==, "unhealthy");
@@ -151,7 +140,7 @@ test_kill_before_reply (void)
 
   if (t == NULL)
     return;
-  status = connect_telegram (t);
+  status = cloud_connect_telegram (t);
   g_free (cw_fake_cloud_inject (t->fake, "42", "42", "Ann", "tell me slowly"));
   integ_wait_llm_requests (t->f, 1);
   agent_fixture_stop (t->f, SIGKILL);
@@ -189,7 +178,7 @@ test_kill_during_placeholder (void)
 
   if (t == NULL)
     return;
-  status = connect_telegram (t);
+  status = cloud_connect_telegram (t);
   cw_fake_cloud_set_option (t->fake, "hold_send", "1");
   g_free (cw_fake_cloud_inject (t->fake, "42", "42", "Ann", "tell me slowly"));
   held = cw_fake_cloud_wait (t->fake, "sendMessage", 0, 20000);
@@ -242,7 +231,7 @@ test_rate_limited (void)
 
   if (t == NULL)
     return;
-  status = connect_telegram (t);
+  status = cloud_connect_telegram (t);
   cw_fake_cloud_fail_next (t->fake, "sendMessage", 1, 429, NULL);
   g_free (cw_fake_cloud_inject (t->fake, "42", "42", "Ann", "busy?"));
   limited = cw_fake_cloud_wait (t->fake, "sendMessage", 0, 20000);

@@ -8,16 +8,20 @@
  * moves after that: a message is either in the ledger or still queued at Telegram, whatever
  * happens to the daemon. After a restart the poll starts at the stored offset.
  *
- * Messages: text (or a caption; "Attachment received." for media without one) from private
- * chats and groups; `/start` and `/help` are skipped. The dedupe key is "<chat>:<message_id>".
- * Replies: sendMessage (replying to the inbound message), split at 4096 characters;
- * streaming and placeholders by editMessageText; typing by sendChatAction; generated images
- * and videos by sendPhoto / sendVideo (multipart/form-data, with the caption). Health: getMe.
- * A 401 means the token was revoked: the user must reconnect. A 409 (another poller with this
- * token) and transport errors are a lost connection; the core reconnects with backoff.
+ * Messages: text (or a caption) from private chats and groups, with the photo (its largest
+ * size), document, voice note, audio, video, video note or animation described as attachments
+ * (fetched later by getFile and <apiBaseUrl>/file/bot<token>/<file_path>); a sticker without
+ * text is "Attachment received."; `/start` and `/help` are skipped. The dedupe key is
+ * "<chat>:<message_id>". Replies: sendMessage (replying to the inbound message), split at 4096
+ * characters; streaming and placeholders by editMessageText; typing by sendChatAction;
+ * generated images and videos by sendPhoto / sendVideo (multipart/form-data, with the
+ * caption). Health: getMe. A 401 means the token was revoked: the user must reconnect. A 409
+ * (another poller with this token) and transport errors are a lost connection; the core
+ * reconnects with backoff.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "../cw-integrations-adapters.h"
+#include "../cloud/cw-cloud-download.h"
 #include "../cloud/cw-cloud-http.h"
 #include "../cloud/cw-cloud-parts.h"
 #include "../cloud/cw-cloud-task.h"
@@ -33,6 +37,7 @@ struct _CwTelegramAdapter
   SoupSession *session;
   GCancellable *cancellable; /* this connection's; cancelled by disconnect */
   gchar *base;               /* <apiBaseUrl>/bot<token> */
+  gchar *file_base;          /* <apiBaseUrl>/file/bot<token> */
   gint64 offset;
   guint retry_source;
 };
@@ -117,6 +122,62 @@ display_name (JsonObject *who)
   return g_strdup (username);
 }
 
+/* The files of @message (the largest size of a photo), described for the ledger: the
+ * reference is the file_id that getFile turns into a download path. */
+static guint
+describe_media (JsonObject *message, CwIntegrationAttachment *out)
+{
+  static const struct
+  {
+    const gchar *member, *type, *name, *mime;
+  } kinds[] = {
+    { "document", NULL, "document", NULL },
+    { "voice", "audio", "voice.ogg", "audio/ogg" },
+    { "audio", "audio", "audio.mp3", "audio/mpeg" },
+    { "video", "video", "video.mp4", "video/mp4" },
+    { "video_note", "video", "video_note.mp4", "video/mp4" },
+    { "animation", "video", "animation.mp4", "video/mp4" },
+  };
+  guint n = 0;
+
+  if (json_object_has_member (message, "photo")
+      && JSON_NODE_HOLDS_ARRAY (json_object_get_member (message, "photo")))
+    {
+      JsonArray *sizes = json_object_get_array_member (message, "photo");
+      guint len = json_array_get_length (sizes);
+      JsonObject *largest = len > 0 ? json_array_get_object_element (sizes, len - 1) : NULL;
+      if (largest != NULL && json_object_has_member (largest, "file_id"))
+        out[n++] = (CwIntegrationAttachment){
+          .type = "image",
+          .name = "photo.jpg",
+          .mime_type = "image/jpeg",
+          .size = json_object_get_int_member_with_default (largest, "file_size", -1),
+          .ref = json_object_get_string_member (largest, "file_id"),
+        };
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+    {
+      JsonObject *file
+          = json_object_has_member (message, kinds[i].member)
+                    && JSON_NODE_HOLDS_OBJECT (json_object_get_member (message, kinds[i].member))
+                ? json_object_get_object_member (message, kinds[i].member)
+                : NULL;
+      const gchar *mime;
+      if (file == NULL || !json_object_has_member (file, "file_id"))
+        continue;
+      mime = json_object_get_string_member_with_default (file, "mime_type", kinds[i].mime);
+      out[n++] = (CwIntegrationAttachment){
+        .type = kinds[i].type != NULL ? kinds[i].type : cw_integration_attachment_type (mime),
+        .name = json_object_get_string_member_with_default (file, "file_name", kinds[i].name),
+        .mime_type = mime,
+        .size = json_object_get_int_member_with_default (file, "file_size", -1),
+        .duration_s = json_object_get_int_member_with_default (file, "duration", 0),
+        .ref = json_object_get_string_member (file, "file_id"),
+      };
+    }
+  return n;
+}
+
 static gboolean
 is_media (JsonObject *message)
 {
@@ -148,11 +209,19 @@ receive_update (CwTelegramAdapter *self, JsonObject *update)
   const gchar *text = NULL;
   g_autoptr (GError) error = NULL;
   gboolean duplicate = FALSE;
+  CwIntegrationAttachment files[8];
+  guint n_files = 0;
 
   if (message != NULL)
-    text = json_object_get_string_member_with_default (
-        message, "text", json_object_get_string_member_with_default (message, "caption", NULL));
-  if (text == NULL && message != NULL && is_media (message))
+    {
+      text = json_object_get_string_member_with_default (
+          message, "text", json_object_get_string_member_with_default (message, "caption", NULL));
+      n_files = describe_media (message, files);
+    }
+  /* media the agent cannot get (a sticker): the contract's fallback text */
+  if (text == NULL && n_files > 0)
+    text = "";
+  else if (text == NULL && message != NULL && is_media (message))
     text = "Attachment received.";
   if (chat == NULL || from == NULL || text == NULL
       || json_object_get_boolean_member_with_default (from, "is_bot", FALSE)
@@ -188,6 +257,8 @@ receive_update (CwTelegramAdapter *self, JsonObject *update)
       .reply_data = reply_data,
       .state_key = "offset",
       .state_value = offset,
+      .attachments = files,
+      .n_attachments = n_files,
     };
 
     json_object_set_int_member (reply_data, "message_id",
@@ -388,6 +459,7 @@ telegram_disconnect (CwIntegrationAdapter *adapter)
     soup_session_abort (self->session);
   g_clear_object (&self->session);
   g_clear_pointer (&self->base, g_free);
+  g_clear_pointer (&self->file_base, g_free);
 }
 
 static void
@@ -409,6 +481,8 @@ telegram_connect_async (CwIntegrationAdapter *adapter, JsonObject *config,
     }
   self->base
       = g_strdup_printf ("%s/bot%s", base != NULL ? base : "https://api.telegram.org", token);
+  self->file_base
+      = g_strdup_printf ("%s/file/bot%s", base != NULL ? base : "https://api.telegram.org", token);
   self->session = cw_cloud_session_new (POLL_TIMEOUT_S + 15);
   self->cancellable = g_cancellable_new ();
   call_method (self, "getMe", NULL, cancellable, on_me, task);
@@ -639,6 +713,78 @@ telegram_check_health_async (CwIntegrationAdapter *adapter, GCancellable *cancel
   call_method (self, "getMe", NULL, cancellable, on_health, task);
 }
 
+/* ---- attachments ------------------------------------------------------------------------ */
+
+static void
+on_file_downloaded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  GError *error = NULL;
+  GBytes *bytes = cw_cloud_download_finish (result, &error);
+
+  if (bytes == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, bytes, (GDestroyNotify) g_bytes_unref);
+}
+
+static void
+on_file_found (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  CwTelegramAdapter *self = g_task_get_source_object (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
+  gint64 max = GPOINTER_TO_SIZE (g_task_get_task_data (task));
+  JsonNode *file = reply != NULL ? telegram_result (reply, "getFile", &error) : NULL;
+  JsonObject *obj
+      = file != NULL && JSON_NODE_HOLDS_OBJECT (file) ? json_node_get_object (file) : NULL;
+  const gchar *path
+      = obj != NULL ? json_object_get_string_member_with_default (obj, "file_path", NULL) : NULL;
+  g_autofree gchar *url = NULL;
+
+  if (file == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (path == NULL || self->file_base == NULL)
+    {
+      g_task_return_new_error (task, CW_ERROR, CW_ERROR_FAILED,
+                               "getFile gave no file_path (the file is not available)");
+      return;
+    }
+  if (json_object_get_int_member_with_default (obj, "file_size", 0) > max)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                               "the file is larger than %" G_GINT64_FORMAT " bytes", max);
+      return;
+    }
+  url = g_strdup_printf ("%s/%s", self->file_base, path);
+  cw_cloud_download_async (self->session, url, NULL, max, g_task_get_cancellable (task),
+                           on_file_downloaded, g_object_ref (task));
+}
+
+/* getFile turns the file_id into a path, then <apiBaseUrl>/file/bot<token>/<path>. */
+static void
+telegram_fetch_attachment_async (CwIntegrationAdapter *adapter, const gchar *ref, gint64 max_bytes,
+                                 GCancellable *cancellable, GAsyncReadyCallback callback,
+                                 gpointer user_data)
+{
+  CwTelegramAdapter *self = CW_TELEGRAM_ADAPTER (adapter);
+  GTask *task = g_task_new (adapter, cancellable, callback, user_data);
+  JsonObject *params = json_object_new ();
+
+  if (cw_cloud_not_connected (task, self->session, "Telegram"))
+    {
+      json_object_unref (params);
+      return;
+    }
+  g_task_set_task_data (task, GSIZE_TO_POINTER ((gsize) max_bytes), NULL);
+  json_object_set_string_member (params, "file_id", ref);
+  call_method (self, "getFile", params, self->cancellable, on_file_found, task);
+}
+
 static void
 telegram_dispose (GObject *object)
 {
@@ -662,6 +808,8 @@ cw_telegram_adapter_class_init (CwTelegramAdapterClass *klass)
   adapter->send_media_finish = cw_cloud_finish_id;
   adapter->edit_async = telegram_edit_async;
   adapter->edit_finish = cw_cloud_finish_boolean;
+  adapter->fetch_attachment_async = telegram_fetch_attachment_async;
+  adapter->fetch_attachment_finish = cw_cloud_finish_bytes;
   adapter->typing = telegram_typing;
   adapter->check_health_async = telegram_check_health_async;
   adapter->check_health_finish = cw_cloud_finish_health;

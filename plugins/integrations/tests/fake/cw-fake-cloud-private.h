@@ -18,6 +18,10 @@ typedef struct
   void (*control) (CwFakeCloud *self, const gchar *what);
   void (*down) (CwFakeCloud *self); /* drop held requests and platform state tied to sockets */
   void (*free) (gpointer state);
+  /* a user sends a file (cw_fake_cloud_inject_file); NULL: the platform has no files here */
+  gchar *(*inject_file) (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
+                         const gchar *sender_name, const gchar *caption, const gchar *kind,
+                         const gchar *file_name, const gchar *mime_type, GBytes *content);
 } CwFakePlatform;
 
 struct _CwFakeCloud
@@ -43,6 +47,8 @@ struct _CwFakeCloud
   GHashTable *options;
   GPtrArray *sockets; /* open SoupWebsocketConnection */
   gint64 counter;
+  GHashTable *files;     /* id -> the file a user sent (cw-fake-files.c; guarded by lock) */
+  GPtrArray *held_files; /* downloads held by "hold_files" */
 };
 
 extern const CwFakePlatform cw_fake_telegram;
@@ -51,6 +57,18 @@ extern const CwFakePlatform cw_fake_discord;
 extern const CwFakePlatform cw_fake_graph;
 extern const CwFakePlatform cw_fake_bluebubbles;
 extern const CwFakePlatform cw_fake_whatsapp;
+
+/* Runs @func in the fake's thread and waits for it. */
+void cw_fake_run_sync (CwFakeCloud *self, void (*func) (CwFakeCloud *self, gpointer data),
+                       gpointer data);
+
+/* Files users sent (cw-fake-files.c): stored under a new id (any thread), their size (-1:
+ * unknown id), and a download of one answered as the platform does (recorded as "file"). */
+gchar *cw_fake_file_add (CwFakeCloud *self, const gchar *name, const gchar *mime_type,
+                         GBytes *content);
+gint64 cw_fake_file_size (CwFakeCloud *self, const gchar *id);
+void cw_fake_file_serve (CwFakeCloud *self, SoupServerMessage *msg, const gchar *id);
+void cw_fake_files_teardown (CwFakeCloud *self);
 
 /* A unique number (any thread). */
 gint64 cw_fake_next (CwFakeCloud *self);

@@ -82,6 +82,12 @@ run_sync (CwFakeCloud *self, void (*func) (CwFakeCloud *self, gpointer data), gp
   g_mutex_unlock (&self->lock);
 }
 
+void
+cw_fake_run_sync (CwFakeCloud *self, void (*func) (CwFakeCloud *self, gpointer data), gpointer data)
+{
+  run_sync (self, func, data);
+}
+
 static gpointer
 thread_main (gpointer data)
 {
@@ -162,6 +168,7 @@ teardown_now (CwFakeCloud *self, gpointer data)
       cw_fake_socket_drop (self->sockets->pdata[i]);
     }
   g_ptr_array_set_size (self->sockets, 0);
+  cw_fake_files_teardown (self);
   soup_server_disconnect (self->server);
   g_clear_object (&self->server);
   if (self->platform->free != NULL)

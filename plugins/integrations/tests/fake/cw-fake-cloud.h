@@ -46,7 +46,7 @@ const gchar *cw_fake_cloud_get_root (CwFakeCloud *self);
  * (BlueBubbles, ms), "token" (the credential it accepts; default: anything but "bad"),
  * "webhook_url", "app_secret" (WhatsApp webhooks), "token_lifetime" (Graph, s), "hold_send"
  * (Telegram: 1 holds every sendMessage unanswered and undelivered; Slack: every
- * chat.postMessage). */
+ * chat.postMessage), "hold_files" (1 holds every file download unanswered). */
 void cw_fake_cloud_set_option (CwFakeCloud *self, const gchar *name, const gchar *value);
 
 /* The platform goes away: listener closed, WebSockets and held long polls dropped without a
@@ -65,6 +65,13 @@ void cw_fake_cloud_control (CwFakeCloud *self, const gchar *what);
  * message id, BlueBubbles the guid, WhatsApp the wamid. */
 gchar *cw_fake_cloud_inject (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
                              const gchar *sender_name, const gchar *text);
+/* A user sends a file in @chat_id, with @caption (NULL: none): @kind is how the platform
+ * carries it (Telegram "photo", "document", "voice", "video", "audio"; Slack "file_share"), the
+ * content is served to the bot by the platform's download API (recorded as "file"). Returns
+ * the dedupe id, as cw_fake_cloud_inject does. */
+gchar *cw_fake_cloud_inject_file (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
+                                  const gchar *sender_name, const gchar *caption, const gchar *kind,
+                                  const gchar *file_name, const gchar *mime_type, GBytes *content);
 /* Delivers the message @message_id again, as the platform does when it retries (a new
  * Telegram update, a Slack envelope with retry_attempt 1, a Discord dispatch with a new
  * sequence number, a second webhook). */

@@ -3,7 +3,8 @@
  * confirmed and forgotten, an empty queue holds the request for `timeout` seconds, a second
  * poll ends the first with 409, a negative offset keeps the last updates only), sendMessage,
  * editMessageText, sendPhoto and sendVideo (multipart/form-data; the file is recorded with
- * the request), sendChatAction, deleteWebhook (with the option "hold_send" set to 1,
+ * the request), sendChatAction, deleteWebhook, getFile and file downloads at
+ * /file/bot<token>/<file_path> (cw-fake-files.c) (with the option "hold_send" set to 1,
  * sendMessage, sendPhoto and sendVideo are recorded and never answered nor delivered, as when
  * the bot dies while it is in flight). Answers are {ok:true, result} or {ok:false,
  * error_code, description, parameters?}. Records are kinded by method name.
@@ -348,6 +349,40 @@ edit_message (Telegram *tg, SoupServerMessage *msg, JsonObject *params)
   cw_fake_reply (msg, 200, reply);
 }
 
+/* getFile: {file_id, file_unique_id, file_size, file_path}; the path is valid for downloads
+ * at /file/bot<token>/<file_path>. */
+static void
+get_file (Telegram *tg, SoupServerMessage *msg, JsonObject *params)
+{
+  g_autofree gchar *id = param_text (params, "file_id");
+  gint64 size = id != NULL ? cw_fake_file_size (tg->self, id) : -1;
+  JsonObject *file;
+  g_autoptr (JsonNode) reply = NULL;
+  g_autofree gchar *file_path = NULL;
+
+  if (size < 0)
+    return reply_error (msg, 400, "Bad Request: invalid file_id");
+  file = json_object_new ();
+  file_path = g_strdup_printf ("documents/%s", id);
+  json_object_set_string_member (file, "file_id", id);
+  json_object_set_string_member (file, "file_unique_id", id);
+  json_object_set_int_member (file, "file_size", size);
+  json_object_set_string_member (file, "file_path", file_path);
+  reply = ok_result (cw_fake_take_object (file));
+  cw_fake_reply (msg, 200, reply);
+}
+
+/* @rest: "<token>/documents/<id>" */
+static void
+serve_file (CwFakeCloud *self, SoupServerMessage *msg, const gchar *rest)
+{
+  g_auto (GStrv) parts = g_strsplit (rest, "/", 3);
+
+  if (g_strv_length (parts) != 3 || !cw_fake_token_ok (self, parts[0]))
+    return reply_error (msg, 404, "Not Found");
+  cw_fake_file_serve (self, msg, parts[2]);
+}
+
 static void
 handle (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTable *query,
         gpointer data)
@@ -360,6 +395,8 @@ handle (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTabl
 
   if (cw_fake_cut_if_down (self, msg))
     return;
+  if (g_str_has_prefix (path, "/file/bot"))
+    return serve_file (self, msg, path + strlen ("/file/bot"));
   parts = g_strsplit (path, "/", 3); /* "", "bot<token>", "<method>" */
   if (g_strv_length (parts) != 3 || !g_str_has_prefix (parts[1], "bot"))
     return reply_error (msg, 404, "Not Found");
@@ -396,6 +433,8 @@ handle (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTabl
     send_media (tg, msg, params, "photo");
   else if (g_str_equal (method, "sendVideo"))
     send_media (tg, msg, params, "video");
+  else if (g_str_equal (method, "getFile"))
+    get_file (tg, msg, params);
   else if (g_str_equal (method, "sendChatAction") || g_str_equal (method, "deleteWebhook"))
     {
       g_autoptr (JsonNode) reply = ok_result (json_node_init_boolean (json_node_alloc (), TRUE));
@@ -433,17 +472,18 @@ add_update (Telegram *tg, JsonObject *message)
   release_poll (tg, FALSE);
 }
 
-static gchar *
-telegram_inject (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
-                 const gchar *sender_name, const gchar *text)
+/* A message of a user in @chat_id, without content yet, kept for redelivery; *key gets its
+ * dedupe id. */
+static JsonObject *
+user_message (Telegram *tg, const gchar *chat_id, const gchar *sender_id, const gchar *sender_name,
+              gchar **key)
 {
-  Telegram *tg = self->state;
   JsonObject *message = json_object_new ();
   JsonObject *from = json_object_new ();
   JsonObject *chat = json_object_new ();
   gint64 id = ++tg->next_message;
-  gchar *key = g_strdup_printf ("%s:%" G_GINT64_FORMAT, chat_id, id);
 
+  *key = g_strdup_printf ("%s:%" G_GINT64_FORMAT, chat_id, id);
   json_object_set_int_member (message, "message_id", id);
   json_object_set_member (from, "id", chat_id_node (sender_id));
   json_object_set_boolean_member (from, "is_bot", FALSE);
@@ -455,8 +495,72 @@ telegram_inject (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id
   json_object_set_string_member (chat, "first_name", sender_name);
   json_object_set_object_member (message, "chat", chat);
   json_object_set_int_member (message, "date", g_get_real_time () / G_USEC_PER_SEC);
+  g_hash_table_insert (tg->messages, g_strdup (*key), message);
+  return message;
+}
+
+static gchar *
+telegram_inject (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
+                 const gchar *sender_name, const gchar *text)
+{
+  Telegram *tg = self->state;
+  gchar *key;
+  JsonObject *message = user_message (tg, chat_id, sender_id, sender_name, &key);
+
   json_object_set_string_member (message, "text", text);
-  g_hash_table_insert (tg->messages, g_strdup (key), message);
+  add_update (tg, message);
+  return key;
+}
+
+/* A photo comes in two sizes (a thumbnail first, the file itself last); the other kinds as
+ * one object with file_name, mime_type and file_size (voice and video with a duration). */
+static gchar *
+telegram_inject_file (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
+                      const gchar *sender_name, const gchar *caption, const gchar *kind,
+                      const gchar *file_name, const gchar *mime_type, GBytes *content)
+{
+  Telegram *tg = self->state;
+  gchar *key;
+  JsonObject *message = user_message (tg, chat_id, sender_id, sender_name, &key);
+  g_autofree gchar *id = cw_fake_file_add (self, file_name, mime_type, content);
+  gint64 size = (gint64) g_bytes_get_size (content);
+
+  if (caption != NULL)
+    json_object_set_string_member (message, "caption", caption);
+  if (g_str_equal (kind, "photo"))
+    {
+      JsonArray *sizes = json_array_new ();
+      JsonObject *small = json_object_new ();
+      JsonObject *large = json_object_new ();
+      g_autoptr (GBytes) thumb_bytes = g_bytes_new_static ("thumbnail", 9);
+      g_autofree gchar *thumb = cw_fake_file_add (self, "thumb.jpg", "image/jpeg", thumb_bytes);
+      json_object_set_string_member (small, "file_id", thumb);
+      json_object_set_string_member (small, "file_unique_id", thumb);
+      json_object_set_int_member (small, "file_size", 9);
+      json_object_set_int_member (small, "width", 90);
+      json_object_set_int_member (small, "height", 60);
+      json_object_set_string_member (large, "file_id", id);
+      json_object_set_string_member (large, "file_unique_id", id);
+      json_object_set_int_member (large, "file_size", size);
+      json_object_set_int_member (large, "width", 1280);
+      json_object_set_int_member (large, "height", 853);
+      json_array_add_object_element (sizes, small);
+      json_array_add_object_element (sizes, large);
+      json_object_set_array_member (message, "photo", sizes);
+    }
+  else
+    {
+      JsonObject *file = json_object_new ();
+      json_object_set_string_member (file, "file_id", id);
+      json_object_set_string_member (file, "file_unique_id", id);
+      json_object_set_int_member (file, "file_size", size);
+      if (!g_str_equal (kind, "voice"))
+        json_object_set_string_member (file, "file_name", file_name);
+      json_object_set_string_member (file, "mime_type", mime_type);
+      if (g_str_equal (kind, "voice") || g_str_equal (kind, "video") || g_str_equal (kind, "audio"))
+        json_object_set_int_member (file, "duration", 3);
+      json_object_set_object_member (message, kind, file);
+    }
   add_update (tg, message);
   return key;
 }
@@ -491,4 +595,5 @@ const CwFakePlatform cw_fake_telegram = {
   .redeliver = telegram_redeliver,
   .down = telegram_down,
   .free = telegram_free,
+  .inject_file = telegram_inject_file,
 };

@@ -1,0 +1,138 @@
+/* cw-cloud-download.c: see cw-cloud-download.h.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-cloud-download.h"
+
+#define CHUNK 65536
+
+typedef struct
+{
+  SoupMessage *msg;
+  GInputStream *body;
+  GByteArray *data;
+  gint64 max_bytes;
+} Download;
+
+static void
+download_free (Download *d)
+{
+  g_clear_object (&d->msg);
+  g_clear_object (&d->body);
+  g_clear_pointer (&d->data, g_byte_array_unref);
+  g_free (d);
+}
+
+static GError *
+too_large (Download *d)
+{
+  return g_error_new (G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                      "the file is larger than %" G_GINT64_FORMAT " bytes", d->max_bytes);
+}
+
+static void read_more (GTask *task);
+
+static void
+on_chunk (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  Download *d = g_task_get_task_data (task);
+  GError *error = NULL;
+  g_autoptr (GBytes) chunk
+      = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
+
+  if (chunk == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (g_bytes_get_size (chunk) == 0)
+    {
+      g_task_return_pointer (task, g_byte_array_free_to_bytes (g_steal_pointer (&d->data)),
+                             (GDestroyNotify) g_bytes_unref);
+      return;
+    }
+  if ((gint64) (d->data->len + g_bytes_get_size (chunk)) > d->max_bytes)
+    {
+      g_task_return_error (task, too_large (d));
+      return;
+    }
+  g_byte_array_append (d->data, g_bytes_get_data (chunk, NULL), g_bytes_get_size (chunk));
+  read_more (g_steal_pointer (&task));
+}
+
+static void
+read_more (GTask *task)
+{
+  Download *d = g_task_get_task_data (task);
+
+  g_input_stream_read_bytes_async (d->body, CHUNK, G_PRIORITY_DEFAULT,
+                                   g_task_get_cancellable (task), on_chunk, task);
+}
+
+static void
+on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  Download *d = g_task_get_task_data (task);
+  GError *error = NULL;
+  guint status;
+  goffset length;
+
+  d->body = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  if (d->body == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  status = soup_message_get_status (d->msg);
+  if (!SOUP_STATUS_IS_SUCCESSFUL (status))
+    {
+      g_task_return_new_error (
+          task, CW_ERROR, status == 401 || status == 403 ? CW_ERROR_UNAUTHORIZED : CW_ERROR_FAILED,
+          "the download failed: HTTP %u", status);
+      return;
+    }
+  length = soup_message_headers_get_content_length (soup_message_get_response_headers (d->msg));
+  if (length > d->max_bytes)
+    {
+      g_task_return_error (task, too_large (d));
+      return;
+    }
+  d->data = g_byte_array_sized_new (length > 0 ? (guint) length : CHUNK);
+  read_more (g_steal_pointer (&task));
+}
+
+void
+cw_cloud_download_async (SoupSession *session, const gchar *url, const gchar *authorization,
+                         gint64 max_bytes, GCancellable *cancellable, GAsyncReadyCallback callback,
+                         gpointer user_data)
+{
+  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+  Download *d = g_new0 (Download, 1);
+
+  g_task_set_task_data (task, d, (GDestroyNotify) download_free);
+  d->max_bytes = max_bytes;
+  d->msg = soup_message_new ("GET", url);
+  if (d->msg == NULL)
+    {
+      g_task_return_new_error (task, CW_ERROR, CW_ERROR_INVALID_PARAMS,
+                               "the attachment's URL is not valid");
+      g_object_unref (task);
+      return;
+    }
+  if (authorization != NULL)
+    soup_message_headers_replace (soup_message_get_request_headers (d->msg), "Authorization",
+                                  authorization);
+  soup_session_send_async (session, d->msg, G_PRIORITY_DEFAULT, cancellable, on_sent, task);
+}
+
+GBytes *
+cw_cloud_download_finish (GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+GBytes *
+cw_cloud_finish_bytes (CwIntegrationAdapter *adapter, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

@@ -1,0 +1,270 @@
+/* test-integrations-attachments.c: files sent in a chat (a photo, a document, a voice note)
+ * reach the agent as attachments of the turn: the real coworkd with the agent and the fake
+ * LLM, against the fake platforms, which serve the files through their real download APIs.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-cloud-test.h"
+
+#include <signal.h>
+#include <string.h>
+
+#define PHOTO_BYTES "\xff\xd8\xff\xe0 a small JPEG of a cat \xff\xd9"
+
+static GBytes *
+bytes_of (const gchar *text)
+{
+  return g_bytes_new (text, strlen (text));
+}
+
+/* The path in the prompt's `[Attached <type> file "<name>" at <path>]`, or NULL. */
+static gchar *
+attached_path (const gchar *prompt, const gchar *type, const gchar *name)
+{
+  g_autofree gchar *marker = g_strdup_printf ("[Attached %s file \"%s\" at ", type, name);
+  const gchar *start = strstr (prompt, marker);
+  const gchar *end;
+
+  if (start == NULL)
+    return NULL;
+  start += strlen (marker);
+  end = strchr (start, ']');
+  return end != NULL ? g_strndup (start, end - start) : NULL;
+}
+
+/* Asserts the prompt names the file and the agent's copy holds @content. */
+static void
+assert_attached (const gchar *prompt, const gchar *type, const gchar *name, const gchar *content)
+{
+  g_autofree gchar *path = attached_path (prompt, type, name);
+  g_autofree gchar *have = NULL;
+  gsize length;
+
+  if (path == NULL)
+    g_error ("no %s attachment \"%s\" in the prompt %s", type, name, prompt);
+  g_assert_true (g_file_get_contents (path, &have, &length, NULL));
+  g_assert_cmpmem (have, length, content, strlen (content));
+}
+
+/* The attachments of the session's last user message. */
+static JsonArray *
+user_attachments (CloudTest *t)
+{
+  g_autoptr (JsonNode) sessions = integ_call (t->f, "list_sessions", NULL);
+  JsonArray *list = json_node_get_array (sessions);
+  const gchar *id = NULL;
+  g_autoptr (JsonNode) session = NULL;
+  JsonArray *items;
+  JsonArray *found = NULL;
+
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    {
+      JsonObject *s = json_array_get_object_element (list, i);
+      if (g_strcmp0 (json_object_get_string_member_with_default (s, "type", NULL), "integration")
+          == 0)
+        id = json_object_get_string_member (s, "id");
+    }
+  g_assert_nonnull (id);
+  session = integ_call (t->f, "get_session", "{\"sessionId\":\"%s\"}", id);
+  items = json_object_get_array_member (cw_test_obj (session), "chatItems");
+  for (guint i = 0; i < json_array_get_length (items); i++)
+    {
+      JsonObject *item = json_array_get_object_element (items, i);
+      if (g_strcmp0 (json_object_get_string_member (item, "kind"), "user_message") == 0)
+        found = json_object_has_member (item, "attachments")
+                    ? json_object_get_array_member (item, "attachments")
+                    : NULL;
+    }
+  g_assert_nonnull (found);
+  return json_array_ref (found);
+}
+
+static const gchar *
+member (JsonArray *array, guint index, const gchar *name)
+{
+  return json_object_get_string_member_with_default (json_array_get_object_element (array, index),
+                                                     name, NULL);
+}
+
+/* A photo with a caption: the agent gets the caption and the largest size of the photo as an
+ * image attachment; the user's chat item keeps it. */
+static void
+test_telegram_photo_caption (void)
+{
+  g_autoptr (CloudTest) t = cloud_test_new (CW_FAKE_TELEGRAM, CLOUD_HELLO_SCRIPT);
+  g_autoptr (JsonObject) status = NULL, get_file = NULL, download = NULL;
+  g_autoptr (GPtrArray) prompts = NULL;
+  g_autoptr (JsonArray) attachments = NULL;
+  g_autoptr (GBytes) photo = bytes_of (PHOTO_BYTES);
+  const gchar *hello[] = { CLOUD_HELLO, NULL };
+
+  if (t == NULL)
+    return;
+  status = cloud_connect_telegram (t);
+  g_free (cw_fake_cloud_inject_file (t->fake, "42", "42", "Ann", "what is this?", "photo",
+                                     "photo.jpg", "image/jpeg", photo));
+  cloud_expect_bot (t, "42", hello, 300);
+  prompts = cloud_llm_prompts (t);
+  g_assert_cmpuint (prompts->len, ==, 1);
+  g_assert_true (g_str_has_prefix (prompts->pdata[0], "[Telegram | Ann]: what is this?"));
+  assert_attached (prompts->pdata[0], "image", "photo.jpg", PHOTO_BYTES);
+  /* fetched with getFile and the file API, after the message was taken */
+  get_file = cw_fake_cloud_wait (t->fake, "getFile", 0, 0);
+  download = cw_fake_cloud_wait (t->fake, "file", 0, 0);
+  g_assert_nonnull (get_file);
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (download, "path"),
+                                   "/file/bot123:abc/documents/"));
+  g_assert_cmpuint (cw_fake_cloud_count (t->fake, "file"), ==, 1);
+  attachments = user_attachments (t);
+  g_assert_cmpuint (json_array_get_length (attachments), ==, 1);
+  g_assert_cmpstr (member (attachments, 0, "type"), ==, "image");
+  g_assert_cmpstr (member (attachments, 0, "name"), ==, "photo.jpg");
+  g_assert_cmpstr (member (attachments, 0, "mimeType"), ==, "image/jpeg");
+}
+
+/* Without a caption the agent is told the sender sent attachments, and gets them. */
+static void
+test_telegram_photo_only (void)
+{
+  g_autoptr (CloudTest) t = cloud_test_new (CW_FAKE_TELEGRAM, CLOUD_HELLO_SCRIPT);
+  g_autoptr (JsonObject) status = NULL;
+  g_autoptr (GPtrArray) prompts = NULL;
+  g_autoptr (GBytes) photo = bytes_of (PHOTO_BYTES);
+  g_autoptr (GBytes) voice = bytes_of ("OggS voice note");
+  const gchar *hello[] = { CLOUD_HELLO, NULL };
+
+  if (t == NULL)
+    return;
+  status = cloud_connect_telegram (t);
+  g_free (cw_fake_cloud_inject_file (t->fake, "42", "42", "Ann", NULL, "photo", "photo.jpg",
+                                     "image/jpeg", photo));
+  cloud_expect_bot (t, "42", hello, 300);
+  prompts = cloud_llm_prompts (t);
+  g_assert_cmpuint (prompts->len, ==, 1);
+  g_assert_true (g_str_has_prefix (prompts->pdata[0], "[Telegram | Ann]: sent attachment(s)."));
+  assert_attached (prompts->pdata[0], "image", "photo.jpg", PHOTO_BYTES);
+  g_clear_pointer (&prompts, g_ptr_array_unref);
+
+  /* a voice note is audio */
+  g_free (cw_fake_cloud_inject_file (t->fake, "42", "42", "Ann", NULL, "voice", "voice.ogg",
+                                     "audio/ogg", voice));
+  integ_wait_llm_requests (t->f, 2);
+  prompts = cloud_llm_prompts (t);
+  assert_attached (prompts->pdata[1], "audio", "voice.ogg", "OggS voice note");
+}
+
+/* A file over COWORK_INTEGRATION_MAX_MEDIA_BYTES is not downloaded: the agent gets its name
+ * and size and a note, and the turn is answered. */
+static void
+test_over_limit (void)
+{
+  g_autoptr (CloudTest) t = NULL;
+  g_autoptr (JsonObject) status = NULL;
+  g_autoptr (GPtrArray) prompts = NULL;
+  g_autoptr (JsonArray) attachments = NULL;
+  g_autofree gchar *big_text = g_strnfill (5000, 'x');
+  g_autoptr (GBytes) big = bytes_of (big_text);
+  const gchar *hello[] = { CLOUD_HELLO, NULL };
+
+  g_setenv ("COWORK_INTEGRATION_MAX_MEDIA_BYTES", "1000", TRUE);
+  t = cloud_test_new (CW_FAKE_TELEGRAM, CLOUD_HELLO_SCRIPT);
+  g_unsetenv ("COWORK_INTEGRATION_MAX_MEDIA_BYTES");
+  if (t == NULL)
+    return;
+  status = cloud_connect_telegram (t);
+  g_free (cw_fake_cloud_inject_file (t->fake, "42", "42", "Ann", "the logs", "document",
+                                     "server.log", "text/plain", big));
+  cloud_expect_bot (t, "42", hello, 300);
+  prompts = cloud_llm_prompts (t);
+  g_assert_cmpuint (prompts->len, ==, 1);
+  g_assert_cmpstr (prompts->pdata[0], ==,
+                   "[Telegram | Ann]: the logs (The attachment \"server.log\", 4.9 KiB, was not "
+                   "downloaded: it is larger than the limit of 1000 bytes.)");
+  g_assert_cmpuint (cw_fake_cloud_count (t->fake, "file"), ==, 0);
+  attachments = user_attachments (t);
+  g_assert_cmpuint (json_array_get_length (attachments), ==, 1);
+  g_assert_cmpstr (member (attachments, 0, "type"), ==, "file");
+  g_assert_cmpstr (member (attachments, 0, "name"), ==, "server.log");
+}
+
+/* Downloads that fail (500) are tried three times, then the agent gets the description and a
+ * note; the chat's next message is answered as well. */
+static void
+test_download_fails (void)
+{
+  g_autoptr (CloudTest) t
+      = cloud_test_new (CW_FAKE_TELEGRAM, "{\"responses\":[{\"events\":[{\"text\":\"One.\"}]},"
+                                          "{\"events\":[{\"text\":\"Two.\"}]}]}");
+  g_autoptr (JsonObject) status = NULL;
+  g_autoptr (GPtrArray) prompts = NULL;
+  g_autoptr (GBytes) doc = bytes_of ("%PDF-1.4 report");
+  const gchar *both[]
+      = { "One.", "Message received. Processing previous request... (1 in queue)", "Two.", NULL };
+
+  if (t == NULL)
+    return;
+  status = cloud_connect_telegram (t);
+  cw_fake_cloud_fail_next (t->fake, "file", 3, 500, NULL);
+  g_free (cw_fake_cloud_inject_file (t->fake, "42", "42", "Ann", "read this", "document",
+                                     "report.pdf", "application/pdf", doc));
+  g_free (cw_fake_cloud_inject (t->fake, "42", "42", "Ann", "and then this"));
+  cloud_expect_bot (t, "42", both, 300);
+  g_assert_cmpuint (cw_fake_cloud_count (t->fake, "file"), ==, 3);
+  prompts = cloud_llm_prompts (t);
+  g_assert_cmpuint (prompts->len, ==, 2);
+  g_assert_cmpstr (prompts->pdata[0], ==,
+                   "[Telegram | Ann]: read this (The attachment \"report.pdf\", 15 bytes, could "
+                   "not be downloaded.)");
+  g_assert_cmpstr (prompts->pdata[1], ==, "[Telegram | Ann]: and then this");
+}
+
+/* kill -9 after the message is in the ledger, while its file is being downloaded (the
+ * platform holds the download): after the restart the file is fetched and the message
+ * answered, once. */
+static void
+test_kill_before_routing (void)
+{
+  g_autoptr (CloudTest) t = cloud_test_new (CW_FAKE_TELEGRAM, CLOUD_HELLO_SCRIPT);
+  g_autoptr (JsonObject) status = NULL, held = NULL, again = NULL;
+  g_autoptr (GPtrArray) prompts = NULL;
+  g_autoptr (GBytes) doc = bytes_of ("%PDF-1.4 minutes of the meeting");
+  const gchar *hello[] = { CLOUD_HELLO, NULL };
+  g_autofree gchar *dir = NULL;
+
+  if (t == NULL)
+    return;
+  status = cloud_connect_telegram (t);
+  cw_fake_cloud_set_option (t->fake, "hold_files", "1");
+  g_free (cw_fake_cloud_inject_file (t->fake, "42", "42", "Ann", "summarise", "document",
+                                     "minutes.pdf", "application/pdf", doc));
+  held = cw_fake_cloud_wait (t->fake, "file", 0, 20000);
+  g_assert_nonnull (held);
+  agent_fixture_stop (t->f, SIGKILL);
+  g_assert_cmpuint (integ_llm_requests (t->f), ==, 0);
+  cw_fake_cloud_set_option (t->fake, "hold_files", "0");
+  agent_fixture_start (t->f);
+  again = integ_wait_connected (t->f, "telegram", TRUE);
+  cloud_expect_bot (t, "42", hello, 1500);
+  g_assert_cmpuint (integ_llm_requests (t->f), ==, 1);
+  prompts = cloud_llm_prompts (t);
+  g_assert_true (g_str_has_prefix (prompts->pdata[0], "[Telegram | Ann]: summarise"));
+  assert_attached (prompts->pdata[0], "pdf", "minutes.pdf", "%PDF-1.4 minutes of the meeting");
+  g_assert_cmpuint (cw_fake_cloud_count (t->fake, "file"), ==, 2);
+  /* the turn is done: the downloaded copy is gone */
+  dir = g_build_filename (t->f->daemon->dir, "integrations", "attachments", NULL);
+  {
+    g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+    g_assert_nonnull (d);
+    g_assert_null (g_dir_read_name (d));
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/integrations/attachments/telegram-photo-caption", test_telegram_photo_caption);
+  g_test_add_func ("/integrations/attachments/telegram-photo-only", test_telegram_photo_only);
+  g_test_add_func ("/integrations/attachments/over-limit", test_over_limit);
+  g_test_add_func ("/integrations/attachments/download-fails", test_download_fails);
+  g_test_add_func ("/integrations/attachments/kill-before-routing", test_kill_before_routing);
+  return g_test_run ();
+}
