@@ -54,6 +54,17 @@ cloud_connect_telegram (CloudTest *t)
   return cloud_connect (t, "telegram", config);
 }
 
+JsonObject *
+cloud_connect_slack (CloudTest *t)
+{
+  g_autofree gchar *config = g_strdup_printf (
+      "{\"appToken\":\"xapp-1-test\",\"botToken\":\"xoxb-test\",\"apiBaseUrl\":\"%s\","
+      "\"defaultChannel\":null}",
+      cw_fake_cloud_get_url (t->fake));
+
+  return cloud_connect (t, "slack", config);
+}
+
 GPtrArray *
 cloud_llm_prompts (CloudTest *t)
 {

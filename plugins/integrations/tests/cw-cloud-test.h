@@ -36,6 +36,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CloudTest, cloud_test_free)
 JsonObject *cloud_connect (CloudTest *t, const gchar *platform, const gchar *config_json);
 /* Telegram with the bot token "123:abc", the app's nulls for the optional fields. */
 JsonObject *cloud_connect_telegram (CloudTest *t);
+/* Slack with the tokens "xapp-1-test" and "xoxb-test". */
+JsonObject *cloud_connect_slack (CloudTest *t);
 /* The user messages the fake LLM got, in order (the last user message of each request). */
 GPtrArray *cloud_llm_prompts (CloudTest *t);
 /* Asserts that the bot's messages in @chat_id are exactly @texts (NULL-terminated), waiting

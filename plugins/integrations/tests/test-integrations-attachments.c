@@ -257,12 +257,42 @@ test_kill_before_routing (void)
   }
 }
 
+/* A Slack file_share DM: the file is fetched from url_private_download with the bot token, and
+ * the agent gets the message text and the file. */
+static void
+test_slack_file_share (void)
+{
+  g_autoptr (CloudTest) t = cloud_test_new (CW_FAKE_SLACK, CLOUD_HELLO_SCRIPT);
+  g_autoptr (JsonObject) status = NULL, download = NULL;
+  g_autoptr (GPtrArray) prompts = NULL;
+  g_autoptr (JsonArray) attachments = NULL;
+  g_autoptr (GBytes) doc = bytes_of ("%PDF-1.4 quarterly numbers");
+  const gchar *hello[] = { CLOUD_HELLO, NULL };
+
+  if (t == NULL)
+    return;
+  status = cloud_connect_slack (t);
+  g_free (cw_fake_cloud_inject_file (t->fake, "D0CHAT", "U0ANN", NULL, "numbers for Q3",
+                                     "file_share", "q3.pdf", "application/pdf", doc));
+  cloud_expect_bot (t, "D0CHAT", hello, 300);
+  download = cw_fake_cloud_wait (t->fake, "file", 0, 0);
+  g_assert_cmpstr (json_object_get_string_member (download, "auth"), ==, "Bearer xoxb-test");
+  prompts = cloud_llm_prompts (t);
+  g_assert_cmpuint (prompts->len, ==, 1);
+  g_assert_true (g_str_has_prefix (prompts->pdata[0], "[Slack | U0ANN]: numbers for Q3"));
+  assert_attached (prompts->pdata[0], "pdf", "q3.pdf", "%PDF-1.4 quarterly numbers");
+  attachments = user_attachments (t);
+  g_assert_cmpstr (member (attachments, 0, "type"), ==, "pdf");
+  g_assert_cmpstr (member (attachments, 0, "name"), ==, "q3.pdf");
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/integrations/attachments/telegram-photo-caption", test_telegram_photo_caption);
   g_test_add_func ("/integrations/attachments/telegram-photo-only", test_telegram_photo_only);
+  g_test_add_func ("/integrations/attachments/slack-file-share", test_slack_file_share);
   g_test_add_func ("/integrations/attachments/over-limit", test_over_limit);
   g_test_add_func ("/integrations/attachments/download-fails", test_download_fails);
   g_test_add_func ("/integrations/attachments/kill-before-routing", test_kill_before_routing);

@@ -7,17 +7,6 @@
 #include <sqlite3.h>
 #include <string.h>
 
-static JsonObject *
-connect_slack (CloudTest *t)
-{
-  g_autofree gchar *config = g_strdup_printf (
-      "{\"appToken\":\"xapp-1-test\",\"botToken\":\"xoxb-test\",\"apiBaseUrl\":\"%s\","
-      "\"defaultChannel\":null}",
-      cw_fake_cloud_get_url (t->fake));
-
-  return cloud_connect (t, "slack", config);
-}
-
 /* Every envelope the fake delivered was acked, each once. */
 static void
 assert_all_acked (CloudTest *t, guint envelopes)
@@ -48,7 +37,7 @@ test_reply (void)
 
   if (t == NULL)
     return;
-  status = connect_slack (t);
+  status = cloud_connect_slack (t);
   g_assert_cmpstr (json_object_get_string_member (status, "identityName"), ==, "cowork");
   g_free (cw_fake_cloud_inject (t->fake, "D0CHAT", "U0ANN", NULL, "hi there"));
   g_free (cw_fake_cloud_inject (t->fake, "C0GEN", "U0BEA", NULL, "<@U0BOT> in the channel"));
@@ -78,7 +67,7 @@ test_duplicate (void)
 
   if (t == NULL)
     return;
-  status = connect_slack (t);
+  status = cloud_connect_slack (t);
   id = cw_fake_cloud_inject (t->fake, "D0CHAT", "U0ANN", NULL, "once please");
   cloud_expect_bot (t, "D0CHAT", hello, 0);
   cw_fake_cloud_redeliver (t->fake, id);
@@ -98,7 +87,7 @@ test_reconnect (void)
 
   if (t == NULL)
     return;
-  status = connect_slack (t);
+  status = cloud_connect_slack (t);
   cw_fake_cloud_down (t->fake);
   down = integ_wait_connected (t->f, "slack", FALSE);
   g_assert_cmpstr (json_object_get_string_member (down, "health"), ==, "unhealthy");
@@ -130,7 +119,7 @@ test_escape (void)
 
   if (t == NULL)
     return;
-  status = connect_slack (t);
+  status = cloud_connect_slack (t);
   g_free (cw_fake_cloud_inject (t->fake, "D0CHAT", "U0ANN", NULL, "compare"));
   cloud_expect_bot (t, "D0CHAT", escaped, 0);
 }
@@ -147,7 +136,7 @@ test_kill_during_burst (void)
 
   if (t == NULL)
     return;
-  status = connect_slack (t);
+  status = cloud_connect_slack (t);
   for (guint i = 0; i < 20; i++)
     {
       g_autofree gchar *chat = g_strdup_printf ("D0BURST%02u", i);
@@ -226,7 +215,7 @@ test_streamed (void)
 
   if (t == NULL)
     return;
-  status = connect_slack (t);
+  status = cloud_connect_slack (t);
   g_free (cw_fake_cloud_inject (t->fake, "D0CHAT", "U0ANN", NULL, "count to three"));
   cloud_expect_bot (t, "D0CHAT", reply, 1500);
   posts = cw_fake_cloud_records (t->fake, "chat.postMessage");
@@ -259,7 +248,7 @@ test_kill_during_placeholder (void)
 
   if (t == NULL)
     return;
-  status = connect_slack (t);
+  status = cloud_connect_slack (t);
   cw_fake_cloud_set_option (t->fake, "hold_send", "1");
   g_free (cw_fake_cloud_inject (t->fake, "D0CHAT", "U0ANN", NULL, "tell me slowly"));
   held = cw_fake_cloud_wait (t->fake, "chat.postMessage", 0, 20000);
@@ -325,7 +314,7 @@ test_ack_after_ledger (void)
 
   if (t == NULL)
     return;
-  status = connect_slack (t);
+  status = cloud_connect_slack (t);
   lock = agent_store_lock (t->f);
   id = cw_fake_cloud_inject (t->fake, "D0CHAT", "U0ANN", NULL, "store me first");
   first = cw_fake_cloud_wait (t->fake, "envelope", 0, 20000);

@@ -2,6 +2,10 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-cloud-download.h"
 
+#include "cw-cloud-task.h"
+
+#include <string.h>
+
 #define CHUNK 65536
 
 typedef struct
@@ -129,6 +133,55 @@ GBytes *
 cw_cloud_download_finish (GAsyncResult *result, GError **error)
 {
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+on_downloaded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  GError *error = NULL;
+  GBytes *bytes = cw_cloud_download_finish (result, &error);
+
+  if (bytes == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, bytes, (GDestroyNotify) g_bytes_unref);
+}
+
+void
+cw_cloud_download_into (GTask *task, SoupSession *session, const gchar *url,
+                        const gchar *authorization, gint64 max_bytes)
+{
+  cw_cloud_download_async (session, url, authorization, max_bytes, g_task_get_cancellable (task),
+                           on_downloaded, task);
+}
+
+void
+cw_cloud_fetch_url (CwIntegrationAdapter *adapter, SoupSession *session, const gchar *platform,
+                    const gchar *url, const gchar *authorization, gint64 max_bytes,
+                    GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (adapter, cancellable, callback, user_data);
+
+  if (cw_cloud_not_connected (task, session, platform))
+    return;
+  cw_cloud_download_into (task, session, url, authorization, max_bytes);
+}
+
+gboolean
+cw_cloud_url_on_host (const gchar *url, const gchar *host)
+{
+  g_autoptr (GUri) uri = url != NULL ? g_uri_parse (url, G_URI_FLAGS_NONE, NULL) : NULL;
+  const gchar *have = uri != NULL ? g_uri_get_host (uri) : NULL;
+  gsize n, m;
+
+  if (have == NULL || host == NULL)
+    return FALSE;
+  if (g_ascii_strcasecmp (have, host) == 0)
+    return TRUE;
+  n = strlen (have);
+  m = strlen (host);
+  return n > m + 1 && have[n - m - 1] == '.' && g_ascii_strcasecmp (have + n - m, host) == 0;
 }
 
 GBytes *

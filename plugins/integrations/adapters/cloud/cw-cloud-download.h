@@ -15,6 +15,21 @@ void cw_cloud_download_async (SoupSession *session, const gchar *url, const gcha
                               GAsyncReadyCallback callback, gpointer user_data);
 GBytes *cw_cloud_download_finish (GAsyncResult *result, GError **error);
 
+/* Downloads @url (as cw_cloud_download_async, with the task's cancellable) and returns the
+ * bytes, or the error, on @task (taken). */
+void cw_cloud_download_into (GTask *task, SoupSession *session, const gchar *url,
+                             const gchar *authorization, gint64 max_bytes);
+
+/* fetch_attachment_async of an adapter whose reference is the file's URL: "<platform> is not
+ * connected" without @session, else the download into a GTask on @adapter. */
+void cw_cloud_fetch_url (CwIntegrationAdapter *adapter, SoupSession *session, const gchar *platform,
+                         const gchar *url, const gchar *authorization, gint64 max_bytes,
+                         GCancellable *cancellable, GAsyncReadyCallback callback,
+                         gpointer user_data);
+
+/* TRUE when @url is on @host or one of its subdomains (credentials go only there). */
+gboolean cw_cloud_url_on_host (const gchar *url, const gchar *host);
+
 /* The finish function of an adapter's fetch_attachment_async that ran a GTask returning the
  * GBytes. */
 GBytes *cw_cloud_finish_bytes (CwIntegrationAdapter *adapter, GAsyncResult *result, GError **error);

@@ -12,13 +12,15 @@
  *
  * Messages: DMs (`message` with channel_type im) and @mentions (`app_mention`, the mention
  * stripped); the bot's own messages, other bots and subtypes other than file_share are
- * skipped. The dedupe key is "<channel>:<ts>", the same for a retried envelope. Replies:
+ * skipped. A file_share's files[] are attachments (url_private_download, fetched with the
+ * bot token). The dedupe key is "<channel>:<ts>", the same for a retried envelope. Replies:
  * chat.postMessage (in the thread of a message that was in one), streaming and placeholders
  * by chat.update; generated images and videos by the external upload
  * (files.getUploadURLExternal, the bytes to its URL, files.completeUploadExternal). Health:
  * auth.test.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "../cloud/cw-cloud-download.h"
 #include "../cloud/cw-cloud-http.h"
 #include "../cloud/cw-cloud-task.h"
 #include "../cw-integrations-adapters.h"
@@ -124,6 +126,40 @@ strip_mention (CwSlackAdapter *self, const gchar *text)
   return g_strdup (g_strstrip (joined));
 }
 
+/* The files[] of a file_share message, described for the ledger: the reference is the
+ * url_private_download (fetched with the bot token); a file without one (a tombstone, hidden
+ * by the plan's limit) is left out. */
+static guint
+describe_files (JsonObject *event, CwIntegrationAttachment *out, guint max)
+{
+  JsonNode *node = json_object_get_member (event, "files");
+  JsonArray *array
+      = node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+  guint n = 0;
+
+  for (guint i = 0; array != NULL && i < json_array_get_length (array) && n < max; i++)
+    {
+      JsonObject *file = json_array_get_object_element (array, i);
+      const gchar *url, *mime;
+      if (file == NULL)
+        continue;
+      url = json_object_get_string_member_with_default (
+          file, "url_private_download",
+          json_object_get_string_member_with_default (file, "url_private", NULL));
+      if (url == NULL)
+        continue;
+      mime = json_object_get_string_member_with_default (file, "mimetype", NULL);
+      out[n++] = (CwIntegrationAttachment){
+        .type = cw_integration_attachment_type (mime),
+        .name = json_object_get_string_member_with_default (file, "name", "file"),
+        .mime_type = mime,
+        .size = json_object_get_int_member_with_default (file, "size", -1),
+        .ref = url,
+      };
+    }
+  return n;
+}
+
 /* TRUE when the envelope may be acked: stored, seen before, or not a message for us. */
 static gboolean
 receive_event (CwSlackAdapter *self, JsonObject *payload)
@@ -138,6 +174,8 @@ receive_event (CwSlackAdapter *self, JsonObject *payload)
   g_autoptr (JsonObject) reply_data = NULL;
   g_autoptr (GError) error = NULL;
   gboolean duplicate;
+  CwIntegrationAttachment files[16];
+  guint n_files;
 
   if (event == NULL)
     return TRUE;
@@ -157,7 +195,8 @@ receive_event (CwSlackAdapter *self, JsonObject *payload)
   if (!(g_str_equal (type, "app_mention") || (g_str_equal (type, "message") && dm)))
     return TRUE;
   clean = strip_mention (self, text);
-  if (*clean == '\0' && json_object_has_member (event, "files"))
+  n_files = describe_files (event, files, G_N_ELEMENTS (files));
+  if (*clean == '\0' && n_files == 0 && json_object_has_member (event, "files"))
     {
       g_free (clean);
       clean = g_strdup ("File received.");
@@ -177,6 +216,8 @@ receive_event (CwSlackAdapter *self, JsonObject *payload)
       .text = clean,
       .timestamp_ms = (gint64) (g_ascii_strtod (ts, NULL) * 1000),
       .reply_data = reply_data,
+      .attachments = files,
+      .n_attachments = n_files,
     };
     if (!cw_integration_adapter_receive (CW_INTEGRATION_ADAPTER (self), &inbound, &duplicate,
                                          &error))
@@ -636,6 +677,23 @@ slack_check_health_async (CwIntegrationAdapter *adapter, GCancellable *cancellab
   call_api (self, "auth.test", self->bot_auth, NULL, cancellable, on_health, task);
 }
 
+/* The file's url_private_download with the bot token; the token goes only to Slack's own hosts
+ * (slack.com and its subdomains, or the configured apiBaseUrl's host). */
+static void
+slack_fetch_attachment_async (CwIntegrationAdapter *adapter, const gchar *ref, gint64 max_bytes,
+                              GCancellable *cancellable, GAsyncReadyCallback callback,
+                              gpointer user_data)
+{
+  CwSlackAdapter *self = CW_SLACK_ADAPTER (adapter);
+  g_autoptr (GUri) base
+      = self->base != NULL ? g_uri_parse (self->base, G_URI_FLAGS_NONE, NULL) : NULL;
+  gboolean ours = cw_cloud_url_on_host (ref, "slack.com")
+                  || (base != NULL && cw_cloud_url_on_host (ref, g_uri_get_host (base)));
+
+  cw_cloud_fetch_url (adapter, self->session, "Slack", ref, ours ? self->bot_auth : NULL, max_bytes,
+                      cancellable, callback, user_data);
+}
+
 static void
 slack_dispose (GObject *object)
 {
@@ -667,6 +725,8 @@ cw_slack_adapter_class_init (CwSlackAdapterClass *klass)
   adapter->send_media_finish = cw_cloud_finish_id;
   adapter->edit_async = slack_edit_async;
   adapter->edit_finish = cw_cloud_finish_boolean;
+  adapter->fetch_attachment_async = slack_fetch_attachment_async;
+  adapter->fetch_attachment_finish = cw_cloud_finish_bytes;
   adapter->check_health_async = slack_check_health_async;
   adapter->check_health_finish = cw_cloud_finish_health;
 }

@@ -716,19 +716,6 @@ telegram_check_health_async (CwIntegrationAdapter *adapter, GCancellable *cancel
 /* ---- attachments ------------------------------------------------------------------------ */
 
 static void
-on_file_downloaded (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (GTask) task = user_data;
-  GError *error = NULL;
-  GBytes *bytes = cw_cloud_download_finish (result, &error);
-
-  if (bytes == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, bytes, (GDestroyNotify) g_bytes_unref);
-}
-
-static void
 on_file_found (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
@@ -761,8 +748,7 @@ on_file_found (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   url = g_strdup_printf ("%s/%s", self->file_base, path);
-  cw_cloud_download_async (self->session, url, NULL, max, g_task_get_cancellable (task),
-                           on_file_downloaded, g_object_ref (task));
+  cw_cloud_download_into (g_steal_pointer (&task), self->session, url, NULL, max);
 }
 
 /* getFile turns the file_id into a path, then <apiBaseUrl>/file/bot<token>/<path>. */

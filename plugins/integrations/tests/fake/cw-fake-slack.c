@@ -379,6 +379,29 @@ handle_socket (SoupServer *server, SoupServerMessage *msg, const gchar *path,
 }
 
 static void
+handle_file (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTable *query,
+             gpointer data)
+{
+  CwFakeCloud *self = data;
+  g_autofree gchar *token = cw_fake_request_bearer (msg);
+  g_auto (GStrv) parts
+      = g_strsplit (path, "/", -1); /* "", files-pri, T0TEAM-<id>, download, name */
+
+  if (cw_fake_cut_if_down (self, msg))
+    return;
+  if (token == NULL || !cw_fake_token_ok (self, token) || g_strv_length (parts) != 5
+      || !g_str_has_prefix (parts[2], "T0TEAM-"))
+    {
+      /* Slack answers an unauthenticated file URL with its login page */
+      soup_server_message_set_status (msg, 302, NULL);
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Location",
+                                    "/signin");
+      return;
+    }
+  cw_fake_file_serve (self, msg, parts[2] + strlen ("T0TEAM-"));
+}
+
+static void
 slack_setup (CwFakeCloud *self)
 {
   Slack *slack = g_new0 (Slack, 1);
@@ -394,6 +417,7 @@ slack_setup (CwFakeCloud *self)
   slack->uploads
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) json_object_unref);
   soup_server_add_handler (self->server, "/api", handle_api, self, NULL);
+  soup_server_add_handler (self->server, "/files-pri", handle_file, self, NULL);
   soup_server_add_handler (self->server, "/upload/v1/", handle_upload, self, NULL);
   soup_server_add_websocket_handler (self->server, "/link", NULL, NULL, handle_socket, self, NULL);
 }
@@ -427,9 +451,10 @@ queue_event (Slack *slack, JsonObject *event, const gchar *event_id, guint retry
     }
 }
 
+/* A user's message; with @files (taken, may be NULL) a file_share. */
 static gchar *
-slack_inject (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
-              const gchar *sender_name, const gchar *text)
+user_event (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id, const gchar *text,
+            JsonArray *files)
 {
   Slack *slack = self->state;
   JsonObject *event = json_object_new ();
@@ -449,6 +474,11 @@ slack_inject (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
     g_autofree gchar *client_msg_id = g_uuid_string_random ();
     json_object_set_string_member (event, "client_msg_id", client_msg_id);
   }
+  if (files != NULL)
+    {
+      json_object_set_string_member (event, "subtype", "file_share");
+      json_object_set_array_member (event, "files", files);
+    }
   g_hash_table_insert (slack->events, g_strdup_printf ("%s:%s", chat_id, ts),
                        json_object_ref (event));
   g_hash_table_insert (slack->event_ids, g_strdup_printf ("%s:%s", chat_id, ts),
@@ -456,6 +486,39 @@ slack_inject (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
   queue_event (slack, event, event_id, 0);
   json_object_unref (event);
   return g_strdup_printf ("%s:%s", chat_id, ts);
+}
+
+static gchar *
+slack_inject (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
+              const gchar *sender_name, const gchar *text)
+{
+  return user_event (self, chat_id, sender_id, text, NULL);
+}
+
+/* A DM of subtype file_share whose files[] entry has url_private_download on this server,
+ * served with the bot token only (/files-pri/T0TEAM-<id>/download/<name>). */
+static gchar *
+slack_inject_file (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
+                   const gchar *sender_name, const gchar *caption, const gchar *kind,
+                   const gchar *file_name, const gchar *mime_type, GBytes *content)
+{
+  g_autofree gchar *id = cw_fake_file_add (self, file_name, mime_type, content);
+  g_autofree gchar *url
+      = g_strdup_printf ("%s/files-pri/T0TEAM-%s/download/%s", self->root, id, file_name);
+  JsonArray *files = json_array_new ();
+  JsonObject *file = json_object_new ();
+
+  g_assert_cmpstr (kind, ==, "file_share");
+  json_object_set_string_member (file, "id", id);
+  json_object_set_string_member (file, "name", file_name);
+  json_object_set_string_member (file, "title", file_name);
+  json_object_set_string_member (file, "mimetype", mime_type);
+  json_object_set_int_member (file, "size", g_bytes_get_size (content));
+  json_object_set_string_member (file, "mode", "hosted");
+  json_object_set_string_member (file, "url_private", url);
+  json_object_set_string_member (file, "url_private_download", url);
+  json_array_add_object_element (files, file);
+  return user_event (self, chat_id, sender_id, caption != NULL ? caption : "", files);
 }
 
 static void
@@ -516,6 +579,7 @@ slack_down (CwFakeCloud *self)
 const CwFakePlatform cw_fake_slack = {
   .setup = slack_setup,
   .inject = slack_inject,
+  .inject_file = slack_inject_file,
   .redeliver = slack_redeliver,
   .control = slack_control,
   .down = slack_down,
