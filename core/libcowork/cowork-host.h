@@ -556,12 +556,57 @@ void cw_context_append_bootstrap_members (CwContext *self, GString *out);
  * @self: a #CwContext
  * @owner: the owner: "core" or a plugin's name
  *
- * Drops everything @owner contributed (bootstrap parts, interaction watchers): the plugin
- * was disabled.
+ * Drops everything @owner contributed (bootstrap parts, interaction watchers, agent tools
+ * and reserved agent tool names): the plugin was disabled or stopped.
  *
  * Since: 1.0
  */
 void cw_context_remove_owner (CwContext *self, const gchar *owner);
+
+/**
+ * cw_context_add_agent_tool:
+ * @self: a #CwContext
+ * @owner: the plugin's name
+ * @name: the tool's name
+ * @description: what the model is told
+ * @parameters_json: (nullable): the JSON schema of the arguments
+ * @command: the command that runs it
+ * @flags: the #CwAgentToolFlags
+ * @error: return location for a #GError, or %NULL
+ *
+ * What cw_plugin_add_agent_tool() does, for @owner.
+ *
+ * Since: 1.0
+ */
+gboolean cw_context_add_agent_tool (CwContext *self, const gchar *owner, const gchar *name,
+                                    const gchar *description, const gchar *parameters_json,
+                                    const gchar *command, CwAgentToolFlags flags, GError **error);
+
+/**
+ * cw_context_remove_agent_tool:
+ * @self: a #CwContext
+ * @owner: the plugin's name
+ * @name: the tool's name
+ *
+ * What cw_plugin_remove_agent_tool() does, for @owner.
+ *
+ * Returns: %TRUE if @owner had a tool of that name
+ *
+ * Since: 1.0
+ */
+gboolean cw_context_remove_agent_tool (CwContext *self, const gchar *owner, const gchar *name);
+
+/**
+ * cw_context_reserve_agent_tool:
+ * @self: a #CwContext
+ * @owner: the plugin's name
+ * @name: a built-in tool's name
+ *
+ * What cw_plugin_reserve_agent_tool() does, for @owner.
+ *
+ * Since: 1.0
+ */
+void cw_context_reserve_agent_tool (CwContext *self, const gchar *owner, const gchar *name);
 
 /* ---- pending interactions -------------------------------------------------------- */
 

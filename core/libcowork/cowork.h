@@ -2393,6 +2393,220 @@ GPtrArray *cw_plugin_list_interactions (CwPlugin *self, CwInteractionKind kind);
 
 /* ---- end of pending interactions ---- */
 
+/* ---- agent tools contributed by plugins ---------------------------------------------- */
+
+/**
+ * CwAgentToolFlags:
+ * @CW_AGENT_TOOL_NONE: a tool that may change things: refused in plan mode, allowed
+ *   without asking otherwise
+ * @CW_AGENT_TOOL_READ_ONLY: changes nothing: allowed in plan mode and with the read_only
+ *   approval mode
+ * @CW_AGENT_TOOL_ASK: asks a person first, as a write or a command does, per the session's
+ *   approval mode
+ *
+ * How the agent's permission engine treats a contributed tool (see
+ * cw_plugin_add_agent_tool()).
+ *
+ * Since: 1.0
+ */
+typedef enum
+{
+  CW_AGENT_TOOL_NONE = 0,
+  CW_AGENT_TOOL_READ_ONLY = 1 << 0, /* changes nothing: allowed in plan mode / read_only approval */
+  CW_AGENT_TOOL_ASK
+  = 1 << 1, /* asks a person first, as a write or a command does, per the session's approval mode */
+} CwAgentToolFlags;
+
+/**
+ * CwAgentTool:
+ *
+ * A tool a plugin contributed to the agent: what the model is shown (name, description,
+ * parameters) and the command that runs it. Immutable, reference counted.
+ *
+ * Since: 1.0
+ */
+typedef struct _CwAgentTool CwAgentTool;
+
+#define CW_TYPE_AGENT_TOOL (cw_agent_tool_get_type ())
+
+/**
+ * cw_agent_tool_get_type:
+ *
+ * The #GType.
+ *
+ * Since: 1.0
+ */
+GType cw_agent_tool_get_type (void);
+
+/**
+ * cw_agent_tool_ref:
+ * @self: a #CwAgentTool
+ *
+ * Takes a reference.
+ *
+ * Returns: @self
+ *
+ * Since: 1.0
+ */
+CwAgentTool *cw_agent_tool_ref (CwAgentTool *self);
+
+/**
+ * cw_agent_tool_unref:
+ * @self: a #CwAgentTool
+ *
+ * Drops a reference.
+ *
+ * Since: 1.0
+ */
+void cw_agent_tool_unref (CwAgentTool *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CwAgentTool, cw_agent_tool_unref)
+
+/**
+ * cw_agent_tool_get_name:
+ * @self: a #CwAgentTool
+ *
+ * Returns: the name the model calls it by
+ *
+ * Since: 1.0
+ */
+const gchar *cw_agent_tool_get_name (CwAgentTool *self);
+
+/**
+ * cw_agent_tool_get_description:
+ * @self: a #CwAgentTool
+ *
+ * Returns: what the model is told the tool does
+ *
+ * Since: 1.0
+ */
+const gchar *cw_agent_tool_get_description (CwAgentTool *self);
+
+/**
+ * cw_agent_tool_get_parameters:
+ * @self: a #CwAgentTool
+ *
+ * Returns: (transfer none): the JSON schema of the arguments, an object node
+ *
+ * Since: 1.0
+ */
+JsonNode *cw_agent_tool_get_parameters (CwAgentTool *self);
+
+/**
+ * cw_agent_tool_get_command:
+ * @self: a #CwAgentTool
+ *
+ * Returns: the command that runs it
+ *
+ * Since: 1.0
+ */
+const gchar *cw_agent_tool_get_command (CwAgentTool *self);
+
+/**
+ * cw_agent_tool_get_flags:
+ * @self: a #CwAgentTool
+ *
+ * Returns: its #CwAgentToolFlags
+ *
+ * Since: 1.0
+ */
+CwAgentToolFlags cw_agent_tool_get_flags (CwAgentTool *self);
+
+/**
+ * cw_agent_tool_get_owner:
+ * @self: a #CwAgentTool
+ *
+ * Returns: the name of the plugin that added it
+ *
+ * Since: 1.0
+ */
+const gchar *cw_agent_tool_get_owner (CwAgentTool *self);
+
+/**
+ * cw_plugin_add_agent_tool:
+ * @self: a #CwPlugin, the owner
+ * @name: the tool's name, `[a-z][a-z0-9_]{0,63}`
+ * @description: what the model is told the tool does (not empty)
+ * @parameters_json: (nullable): the JSON schema of the arguments: an object with
+ *   `"type": "object"`; %NULL for a tool without arguments
+ * @command: the command that runs it, one this plugin registered or will register
+ * @flags: how the agent's permission engine treats it
+ * @error: return location for a #GError, or %NULL
+ *
+ * Offers the agent a tool its model may call. The agent lists it after its built-in tools
+ * in every provider request from then on. When the model calls it, the agent decides the
+ * permission by @flags and the session's approval mode, then calls @command through the
+ * registry (as the agent plugin, see cw_plugin_call()) with params: the model's argument
+ * object plus `sessionId` (the turn's session) and `toolCallId`. The command's result
+ * becomes the tool's output: a JSON string is the text, anything else is sent serialised;
+ * an object with a `media` array (of `{mediaType: "image"|"video", path?, url?, mimeType?,
+ * data? (base64), size?}`) also becomes chat items of kind `media`, and the model is not
+ * sent the base64 data. A command error is an error result; stopping the turn cancels the
+ * invocation's cancellable.
+ *
+ * The tool goes with cw_plugin_remove_agent_tool() or when the plugin stops or is
+ * disabled.
+ *
+ * Returns: %TRUE, or %FALSE with @error: %CW_ERROR_INVALID_PARAMS (a bad name, an empty
+ *   description or command, unknown @flags, parameters that are not a JSON object schema),
+ *   %CW_ERROR_EXISTS (the name is a built-in tool's or another registered tool's)
+ *
+ * Since: 1.0
+ */
+gboolean cw_plugin_add_agent_tool (CwPlugin *self, const gchar *name, const gchar *description,
+                                   const gchar *parameters_json, const gchar *command,
+                                   CwAgentToolFlags flags, GError **error);
+
+/**
+ * cw_plugin_remove_agent_tool:
+ * @self: a #CwPlugin, the owner
+ * @name: the tool's name
+ *
+ * Withdraws a tool this plugin added: the next provider request no longer lists it, and a
+ * call the model made before gets an error result.
+ *
+ * Returns: %TRUE if the plugin had a tool of that name
+ *
+ * Since: 1.0
+ */
+gboolean cw_plugin_remove_agent_tool (CwPlugin *self, const gchar *name);
+
+/**
+ * cw_plugin_reserve_agent_tool:
+ * @self: a #CwPlugin, the agent
+ * @name: the name of one of its own tools
+ *
+ * Keeps @name from contributed tools: the agent reserves its built-in tools' names when it
+ * loads. A contributed tool that already has the name is withdrawn (with a warning).
+ * Reservations go when the plugin stops.
+ *
+ * Since: 1.0
+ */
+void cw_plugin_reserve_agent_tool (CwPlugin *self, const gchar *name);
+
+/**
+ * cw_context_list_agent_tools:
+ * @self: a #CwContext
+ *
+ * Returns: (transfer full) (element-type CwAgentTool): the contributed tools, in the
+ *   order they were added
+ *
+ * Since: 1.0
+ */
+GPtrArray *cw_context_list_agent_tools (CwContext *self);
+
+/**
+ * cw_context_lookup_agent_tool:
+ * @self: a #CwContext
+ * @name: a tool name
+ *
+ * Returns: (transfer full) (nullable): the contributed tool of that name, or %NULL
+ *
+ * Since: 1.0
+ */
+CwAgentTool *cw_context_lookup_agent_tool (CwContext *self, const gchar *name);
+
+/* ---- end of agent tools ---- */
+
 /* ---- HTTP server ---- */
 
 /**

@@ -1,5 +1,6 @@
 /* cw-context.c: the narrow view of the daemon a plugin gets.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cw-agent-tool-table-private.h"
 #include "cw-scheduler-private.h"
 
 typedef struct
@@ -30,6 +31,7 @@ struct _CwContext
   CwHttpServer *http;
   GArray *contributors;
   GArray *members;
+  CwAgentToolTable *agent_tools;
 };
 
 G_DEFINE_FINAL_TYPE (CwContext, cw_context, G_TYPE_OBJECT)
@@ -49,6 +51,7 @@ cw_context_finalize (GObject *object)
   g_clear_object (&self->http);
   g_array_unref (self->contributors);
   g_array_unref (self->members);
+  cw_agent_tool_table_free (self->agent_tools);
   G_OBJECT_CLASS (cw_context_parent_class)->finalize (object);
 }
 
@@ -80,6 +83,7 @@ cw_context_init (CwContext *self)
   g_array_set_clear_func (self->contributors, contributor_clear);
   self->members = g_array_new (FALSE, FALSE, sizeof (Member));
   g_array_set_clear_func (self->members, member_clear);
+  self->agent_tools = cw_agent_tool_table_new ();
 }
 
 CwContext *
@@ -272,6 +276,13 @@ cw_context_remove_owner (CwContext *self, const gchar *owner)
       g_array_remove_index (self->members, i - 1);
   if (self->interactions != NULL)
     cw_interactions_unwatch_owner (self->interactions, owner);
+  cw_agent_tool_table_remove_owner (self->agent_tools, owner);
+}
+
+CwAgentToolTable *
+cw_context_get_agent_tool_table (CwContext *self)
+{
+  return self->agent_tools;
 }
 
 static void

@@ -238,6 +238,32 @@ cw_plugin_remove_event_consumer (CwPlugin *self, const gchar *name, gboolean for
                                        GET_PRIVATE (self)->name, name, forget);
 }
 
+/* ---- agent tools -------------------------------------------------------------------- */
+
+gboolean
+cw_plugin_add_agent_tool (CwPlugin *self, const gchar *name, const gchar *description,
+                          const gchar *parameters_json, const gchar *command,
+                          CwAgentToolFlags flags, GError **error)
+{
+  g_return_val_if_fail (CW_IS_PLUGIN (self), FALSE);
+  return cw_context_add_agent_tool (GET_PRIVATE (self)->context, GET_PRIVATE (self)->name, name,
+                                    description, parameters_json, command, flags, error);
+}
+
+gboolean
+cw_plugin_remove_agent_tool (CwPlugin *self, const gchar *name)
+{
+  g_return_val_if_fail (CW_IS_PLUGIN (self), FALSE);
+  return cw_context_remove_agent_tool (GET_PRIVATE (self)->context, GET_PRIVATE (self)->name, name);
+}
+
+void
+cw_plugin_reserve_agent_tool (CwPlugin *self, const gchar *name)
+{
+  g_return_if_fail (CW_IS_PLUGIN (self));
+  cw_context_reserve_agent_tool (GET_PRIVATE (self)->context, GET_PRIVATE (self)->name, name);
+}
+
 /* ---- bootstrap contributions --------------------------------------------------------- */
 
 void
@@ -393,7 +419,8 @@ drop_registrations (CwPlugin *self)
   stop_jobs (self);
   remove_listeners (self);
   cw_event_bus_remove_consumers (cw_context_get_event_bus (priv->context), priv->name);
-  /* Bootstrap contributions and interaction watchers (its interactions stay stored). */
+  /* Bootstrap contributions, interaction watchers (its interactions stay stored) and agent
+   * tools. */
   cw_context_remove_owner (priv->context, priv->name);
   cw_plugin_remove_http_routes (self);
 }

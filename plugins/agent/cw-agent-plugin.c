@@ -48,6 +48,7 @@ cw_agent_plugin_load (CwPlugin *plugin, GError **error)
       || !cw_agent_capability_commands_register (self, error)
       || !cw_agent_tool_commands_register (self, error))
     return FALSE;
+  cw_tool_reserve_names (plugin);
   cw_plugin_add_bootstrap_sessions (plugin, cw_agent_sessions_contribute_bootstrap, self->sessions);
   return TRUE;
 }

@@ -4,41 +4,7 @@
 #include "cowork-host.h"
 #include "cw-test-daemon.h"
 
-typedef struct
-{
-  gchar *dir;
-  CwContext *context;
-} Fixture;
-
-static void
-fixture_setup (Fixture *f, gconstpointer data)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree gchar *db = NULL;
-  g_autoptr (CwStore) store = NULL;
-  g_autoptr (CwEventBus) bus = NULL;
-  g_autoptr (CwConfig) config = NULL;
-  g_autoptr (CwCommandRegistry) registry = cw_command_registry_new ();
-
-  f->dir = g_dir_make_tmp ("cw-bootstrap-XXXXXX", NULL);
-  db = g_build_filename (f->dir, "test.db", NULL);
-  store = cw_store_open (db, &error);
-  g_assert_no_error (error);
-  g_assert_true (cw_core_schema_migrate (store, &error));
-  bus = cw_event_bus_new (store, NULL, &error);
-  g_assert_no_error (error);
-  config = cw_config_new (f->dir, FALSE, "/nonexistent/cowork.conf", &error);
-  g_assert_no_error (error);
-  f->context = cw_context_new (registry, bus, store, config);
-}
-
-static void
-fixture_teardown (Fixture *f, gconstpointer data)
-{
-  g_clear_object (&f->context);
-  cw_test_rm_rf (f->dir);
-  g_free (f->dir);
-}
+typedef CwTestContextFixture Fixture;
 
 static void
 append_literal (GString *out, gpointer text)
@@ -163,7 +129,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 #define ADD(path, func)                                                                            \
-  g_test_add ("/cowork/bootstrap/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  g_test_add ("/cowork/bootstrap/" path, Fixture, NULL, cw_test_context_setup, func,               \
+              cw_test_context_teardown)
   ADD ("members", test_members);
   ADD ("bad-text-is-null", test_bad_text_is_null);
   ADD ("remove-owner", test_remove_owner);

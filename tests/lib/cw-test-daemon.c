@@ -317,6 +317,36 @@ cw_test_counted_warnings (void)
 }
 
 void
+cw_test_context_setup (CwTestContextFixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *db = NULL;
+  g_autoptr (CwStore) store = NULL;
+  g_autoptr (CwEventBus) bus = NULL;
+  g_autoptr (CwConfig) config = NULL;
+  g_autoptr (CwCommandRegistry) registry = cw_command_registry_new ();
+
+  f->dir = g_dir_make_tmp ("cw-context-XXXXXX", NULL);
+  db = g_build_filename (f->dir, "test.db", NULL);
+  store = cw_store_open (db, &error);
+  g_assert_no_error (error);
+  g_assert_true (cw_core_schema_migrate (store, &error));
+  bus = cw_event_bus_new (store, NULL, &error);
+  g_assert_no_error (error);
+  config = cw_config_new (f->dir, FALSE, "/nonexistent/cowork.conf", &error);
+  g_assert_no_error (error);
+  f->context = cw_context_new (registry, bus, store, config);
+}
+
+void
+cw_test_context_teardown (CwTestContextFixture *f, gconstpointer data)
+{
+  g_clear_object (&f->context);
+  cw_test_rm_rf (f->dir);
+  g_free (f->dir);
+}
+
+void
 cw_test_rm_rf (const gchar *path)
 {
   g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);

@@ -62,6 +62,15 @@ guint cw_test_counted_warnings (void);
 
 /* Removes a directory tree (test temp dirs). */
 void cw_test_rm_rf (const gchar *path);
+/* A fixture for unit tests of what plugins register in a context: a temp dir, a fresh
+ * migrated store in it, a registry and no config file. */
+typedef struct
+{
+  gchar *dir;
+  CwContext *context;
+} CwTestContextFixture;
+void cw_test_context_setup (CwTestContextFixture *f, gconstpointer data);
+void cw_test_context_teardown (CwTestContextFixture *f, gconstpointer data);
 /* Spawns a helper process (a fake server, a client tool) that is killed when the test
  * process dies, so a failed assertion never leaves it holding the runner's output. */
 GSubprocess *cw_test_spawn (GSubprocessFlags flags, GError **error, const gchar *argv0,

@@ -18,6 +18,13 @@ cw_tool_lookup (const gchar *name)
   return NULL;
 }
 
+void
+cw_tool_reserve_names (CwPlugin *plugin)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (tools); i++)
+    cw_plugin_reserve_agent_tool (plugin, tools[i]->name);
+}
+
 JsonArray *
 cw_tool_list_schemas (void)
 {

@@ -67,6 +67,8 @@ extern const CwToolInfo cw_tool_write_todos;
 extern const CwToolInfo cw_tool_ask_user;
 
 const CwToolInfo *cw_tool_lookup (const gchar *name);
+/* Keeps the built-in tools' names from tools other plugins contribute. */
+void cw_tool_reserve_names (CwPlugin *plugin);
 /* [{name, description, parameters}] for the provider request. */
 JsonArray *cw_tool_list_schemas (void);
 
