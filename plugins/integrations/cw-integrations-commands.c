@@ -444,5 +444,5 @@ cw_integrations_commands_register (CwIntegrationsPlugin *self, GError **error)
     if (!cw_plugin_add_command_full (CW_PLUGIN (self), commands[i].name, commands[i].flags,
                                      commands[i].func, error))
       return FALSE;
-  return TRUE;
+  return cw_integrations_notify_register (self, error);
 }

@@ -148,6 +148,7 @@ cw_integrations_link_status (CwIntegrationsLink *link)
 void
 cw_integrations_link_emit_status (CwIntegrationsLink *link)
 {
+  cw_integrations_notify_sync (link);
   cw_plugin_emit (CW_PLUGIN (link->plugin), "integration:status", NULL,
                   cw_integrations_link_status (link));
 }

@@ -166,11 +166,10 @@ media_base64 (JsonObject *item)
 }
 
 static gchar *
-too_large_note (const gchar *caption, gint64 size)
+too_large_note (const gchar *caption)
 {
-  return g_strdup_printf ("%s is too large to send here (%.1f MB). Open it in the Cowork desktop "
-                          "app.",
-                          caption, (gdouble) size / (1024.0 * 1024.0));
+  return g_strdup_printf ("%s is too large to send here. Open it in the Cowork desktop app.",
+                          caption);
 }
 
 gboolean
@@ -202,7 +201,7 @@ cw_integrations_outbox_queue_media (CwIntegrationsPlugin *self, const gchar *pla
     }
   if (size > self->max_media_bytes)
     {
-      g_autofree gchar *note = too_large_note (caption, size);
+      g_autofree gchar *note = too_large_note (caption);
       g_message ("%s: a media item of %" G_GINT64_FORMAT
                  " bytes is over the limit of %" G_GINT64_FORMAT,
                  platform, size, self->max_media_bytes);
@@ -416,7 +415,7 @@ on_media_info (GObject *source, GAsyncResult *result, gpointer user_data)
     g_message ("%s: cannot read %s: %s; sending the caption", send->row->platform, send->media.path,
                error->message);
   else if (g_file_info_get_size (info) > send->self->max_media_bytes)
-    send->note = too_large_note (send->media.caption, g_file_info_get_size (info));
+    send->note = too_large_note (send->media.caption);
   else
     {
       /* checked before reading: a file over the limit is never loaded */

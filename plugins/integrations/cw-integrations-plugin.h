@@ -60,11 +60,12 @@ struct _CwIntegrationsLink
   gint64 last_message_at;
   gint64 last_round_trip_at;
   gint64 last_health_check_at;
-  guint attempt;       /* reconnects since the last success */
-  gint64 reconnect_at; /* 0: none planned */
-  gboolean checking;   /* a health check in flight */
-  gboolean busy;       /* a serialised operation runs */
-  GQueue ops;          /* operations waiting for it */
+  guint attempt;        /* reconnects since the last success */
+  gint64 reconnect_at;  /* 0: none planned */
+  gboolean checking;    /* a health check in flight */
+  gboolean busy;        /* a serialised operation runs */
+  gboolean notify_tool; /* the agent has send_notification_<platform> */
+  GQueue ops;           /* operations waiting for it */
 };
 
 /* cw-integrations-schema.c */
@@ -145,6 +146,9 @@ gboolean cw_integrations_store_set_chat_session (CwStore *store, const gchar *ke
                                                  const gchar *session_id, const gchar *title,
                                                  GError **error);
 gchar *cw_integrations_store_get_last_chat (CwStore *store, const gchar *platform);
+/* Whether @chat_id of @platform sent a message that was not denied. */
+gboolean cw_integrations_store_has_chat (CwStore *store, const gchar *platform,
+                                         const gchar *chat_id);
 /* The outbox. */
 gboolean cw_integrations_store_insert_outbox (CwStore *store, CwIntegrationsOutbox *row,
                                               gboolean *duplicate, GError **error);
@@ -256,6 +260,12 @@ gchar *cw_integrations_outbox_placeholder (CwIntegrationsPlugin *self, gint64 in
                                            gchar **out_row_id);
 /* Contract §3.7 text formatting: flattened markdown/HTML, cut to @max_length. */
 gchar *cw_integrations_format_text (const gchar *platform, const gchar *text, guint max_length);
+
+/* cw-integrations-notify.c: integration_send_notification and the agent tools. */
+gboolean cw_integrations_notify_register (CwIntegrationsPlugin *self, GError **error);
+/* Offers the agent send_notification_<platform> while @link is connected, withdraws it
+ * after. */
+void cw_integrations_notify_sync (CwIntegrationsLink *link);
 
 /* cw-integrations-commands.c */
 gboolean cw_integrations_commands_register (CwIntegrationsPlugin *self, GError **error);

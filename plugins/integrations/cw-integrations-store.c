@@ -465,6 +465,17 @@ cw_integrations_store_get_last_chat (CwStore *store, const gchar *platform)
                      platform, NULL, NULL);
 }
 
+gboolean
+cw_integrations_store_has_chat (CwStore *store, const gchar *platform, const gchar *chat_id)
+{
+  g_autofree gchar *found = query_text (store,
+                                        "SELECT chat_id FROM integrations_inbound WHERE platform ="
+                                        " ?1 AND chat_id = ?2 AND status != 'denied' LIMIT 1",
+                                        platform, chat_id, NULL);
+
+  return found != NULL;
+}
+
 /* ---- the outbox ------------------------------------------------------------------------ */
 
 void
