@@ -65,6 +65,45 @@ cloud_connect_slack (CloudTest *t)
   return cloud_connect (t, "slack", config);
 }
 
+JsonObject *
+cloud_connect_discord (CloudTest *t)
+{
+  g_autofree gchar *config = g_strdup_printf (
+      "{\"botToken\":\"discord-token\",\"apiBaseUrl\":\"%s\",\"allowedGuildIds\":null,"
+      "\"allowedChannelIds\":null,\"allowDirectMessages\":null}",
+      cw_fake_cloud_get_url (t->fake));
+
+  cw_fake_cloud_set_option (t->fake, "heartbeat_interval", "300");
+  return cloud_connect (t, "discord", config);
+}
+
+JsonObject *
+cloud_connect_imessage (CloudTest *t)
+{
+  g_autofree gchar *config = g_strdup_printf (
+      "{\"serverUrl\":\"%s/\",\"accessToken\":\"bb-password\",\"defaultChatGuid\":null,"
+      "\"allowHandles\":null,\"pollIntervalSeconds\":null,\"denialMessage\":null}",
+      cw_fake_cloud_get_url (t->fake));
+
+  return cloud_connect (t, "imessage", config);
+}
+
+void
+cloud_imessage_wait_joined (CloudTest *t)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+
+  for (;;)
+    {
+      g_autoptr (GPtrArray) frames = cw_fake_cloud_records (t->fake, "socket_message");
+      for (guint i = 0; i < frames->len; i++)
+        if (g_str_has_prefix (json_object_get_string_member (frames->pdata[i], "body"), "40"))
+          return;
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (20000);
+    }
+}
+
 GPtrArray *
 cloud_llm_prompts (CloudTest *t)
 {

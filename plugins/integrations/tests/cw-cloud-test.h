@@ -38,6 +38,12 @@ JsonObject *cloud_connect (CloudTest *t, const gchar *platform, const gchar *con
 JsonObject *cloud_connect_telegram (CloudTest *t);
 /* Slack with the tokens "xapp-1-test" and "xoxb-test". */
 JsonObject *cloud_connect_slack (CloudTest *t);
+/* Discord with the token "discord-token", heartbeats every 300 ms. */
+JsonObject *cloud_connect_discord (CloudTest *t);
+/* BlueBubbles with the password "bb-password". */
+JsonObject *cloud_connect_imessage (CloudTest *t);
+/* Waits until the iMessage adapter joined the event channel (Socket.IO "40"). */
+void cloud_imessage_wait_joined (CloudTest *t);
 /* The user messages the fake LLM got, in order (the last user message of each request). */
 GPtrArray *cloud_llm_prompts (CloudTest *t);
 /* Asserts that the bot's messages in @chat_id are exactly @texts (NULL-terminated), waiting

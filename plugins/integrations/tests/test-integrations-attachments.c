@@ -286,6 +286,57 @@ test_slack_file_share (void)
   g_assert_cmpstr (member (attachments, 0, "name"), ==, "q3.pdf");
 }
 
+/* A Discord message with an attachment (a CDN url): fetched, and the agent gets it. */
+static void
+test_discord_attachment (void)
+{
+  g_autoptr (CloudTest) t = cloud_test_new (CW_FAKE_DISCORD, CLOUD_HELLO_SCRIPT);
+  g_autoptr (JsonObject) status = NULL, download = NULL;
+  g_autoptr (GPtrArray) prompts = NULL;
+  g_autoptr (GBytes) photo = bytes_of (PHOTO_BYTES);
+  const gchar *hello[] = { CLOUD_HELLO, NULL };
+
+  if (t == NULL)
+    return;
+  status = cloud_connect_discord (t);
+  g_free (cw_fake_cloud_inject_file (t->fake, "700", "600", "ann", NULL, "attachment", "cat.png",
+                                     "image/png", photo));
+  cloud_expect_bot (t, "700", hello, 300);
+  download = cw_fake_cloud_wait (t->fake, "file", 0, 0);
+  /* a signed CDN URL: no bot token goes with it */
+  g_assert_false (json_object_has_member (download, "auth"));
+  prompts = cloud_llm_prompts (t);
+  g_assert_true (g_str_has_prefix (prompts->pdata[0], "[Discord | ann]: sent attachment(s)."));
+  assert_attached (prompts->pdata[0], "image", "cat.png", PHOTO_BYTES);
+}
+
+/* An iMessage with an attachment: BlueBubbles' attachment/<guid>/download with the password. */
+static void
+test_imessage_attachment (void)
+{
+  g_autoptr (CloudTest) t = cloud_test_new (CW_FAKE_BLUEBUBBLES, CLOUD_HELLO_SCRIPT);
+  g_autoptr (JsonObject) status = NULL, download = NULL;
+  g_autoptr (GPtrArray) prompts = NULL;
+  g_autoptr (GBytes) voice = bytes_of ("caf voice memo");
+  const gchar *hello[] = { CLOUD_HELLO, NULL };
+  const gchar *chat = "iMessage;-;+15551234567";
+
+  if (t == NULL)
+    return;
+  status = cloud_connect_imessage (t);
+  cloud_imessage_wait_joined (t);
+  g_free (cw_fake_cloud_inject_file (t->fake, chat, "+15551234567", NULL, "listen", "attachment",
+                                     "memo.caf", "audio/x-caf", voice));
+  cloud_expect_bot (t, chat, hello, 300);
+  download = cw_fake_cloud_wait (t->fake, "file", 0, 0);
+  g_assert_cmpstr (
+      json_object_get_string_member (json_object_get_object_member (download, "query"), "password"),
+      ==, "bb-password");
+  prompts = cloud_llm_prompts (t);
+  g_assert_true (g_str_has_prefix (prompts->pdata[0], "[iMessage | +15551234567]: listen"));
+  assert_attached (prompts->pdata[0], "audio", "memo.caf", "caf voice memo");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -293,6 +344,8 @@ main (int argc, char **argv)
   g_test_add_func ("/integrations/attachments/telegram-photo-caption", test_telegram_photo_caption);
   g_test_add_func ("/integrations/attachments/telegram-photo-only", test_telegram_photo_only);
   g_test_add_func ("/integrations/attachments/slack-file-share", test_slack_file_share);
+  g_test_add_func ("/integrations/attachments/discord", test_discord_attachment);
+  g_test_add_func ("/integrations/attachments/imessage", test_imessage_attachment);
   g_test_add_func ("/integrations/attachments/over-limit", test_over_limit);
   g_test_add_func ("/integrations/attachments/download-fails", test_download_fails);
   g_test_add_func ("/integrations/attachments/kill-before-routing", test_kill_before_routing);

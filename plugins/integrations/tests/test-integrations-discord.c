@@ -5,18 +5,6 @@
 
 #include <signal.h>
 
-static JsonObject *
-connect_discord (CloudTest *t)
-{
-  g_autofree gchar *config = g_strdup_printf (
-      "{\"botToken\":\"discord-token\",\"apiBaseUrl\":\"%s\",\"allowedGuildIds\":null,"
-      "\"allowedChannelIds\":null,\"allowDirectMessages\":null}",
-      cw_fake_cloud_get_url (t->fake));
-
-  cw_fake_cloud_set_option (t->fake, "heartbeat_interval", "300");
-  return cloud_connect (t, "discord", config);
-}
-
 /* The bot's prompts: each text once, in any order. */
 static void
 assert_prompts_once (CloudTest *t, const gchar *const *texts)
@@ -40,7 +28,7 @@ test_reply (void)
 
   if (t == NULL)
     return;
-  status = connect_discord (t);
+  status = cloud_connect_discord (t);
   g_assert_cmpstr (json_object_get_string_member (status, "identityName"), ==, "cowork");
   identify = cw_fake_cloud_wait (t->fake, "identify", 0, 0);
   d = json_object_get_object_member (json_object_get_object_member (identify, "body"), "d");
@@ -80,7 +68,7 @@ test_resume (void)
 
   if (t == NULL)
     return;
-  status = connect_discord (t);
+  status = cloud_connect_discord (t);
   g_free (cw_fake_cloud_inject (t->fake, "700", "600", "ann", "first"));
   cloud_expect_bot (t, "700", one, 0);
   cw_fake_cloud_drop_sockets (t->fake);
@@ -114,7 +102,7 @@ test_duplicate (void)
 
   if (t == NULL)
     return;
-  status = connect_discord (t);
+  status = cloud_connect_discord (t);
   id = cw_fake_cloud_inject (t->fake, "700", "600", "ann", "once please");
   cloud_expect_bot (t, "700", hello, 0);
   cw_fake_cloud_redeliver (t->fake, id);
@@ -137,7 +125,7 @@ test_restart_and_invalid_session (void)
 
   if (t == NULL)
     return;
-  status = connect_discord (t);
+  status = cloud_connect_discord (t);
   g_free (cw_fake_cloud_inject (t->fake, "700", "600", "ann", "before"));
   cloud_expect_bot (t, "700", one, 0);
   agent_fixture_stop (t->f, SIGKILL);
@@ -235,7 +223,7 @@ test_split (void)
   t = cloud_test_new (CW_FAKE_DISCORD, script);
   if (t == NULL)
     return;
-  status = connect_discord (t);
+  status = cloud_connect_discord (t);
   g_free (cw_fake_cloud_inject (t->fake, "700", "600", "ann", "a long answer please"));
   sent = wait_messages (t, 4);
   g_assert_cmpuint (json_array_get_length (sent), ==, 4);
@@ -258,7 +246,7 @@ test_streamed (void)
 
   if (t == NULL)
     return;
-  status = connect_discord (t);
+  status = cloud_connect_discord (t);
   g_free (cw_fake_cloud_inject (t->fake, "700", "600", "ann", "count to three"));
   cloud_expect_bot (t, "700", reply, 1500);
   creates = cw_fake_cloud_records (t->fake, "create_message");
@@ -302,7 +290,7 @@ test_streamed_long (void)
   t = cloud_test_new (CW_FAKE_DISCORD, script);
   if (t == NULL)
     return;
-  status = connect_discord (t);
+  status = cloud_connect_discord (t);
   g_free (cw_fake_cloud_inject (t->fake, "700", "600", "ann", "a long story please"));
   sent = wait_messages (t, 3);
   g_assert_cmpuint (json_array_get_length (sent), ==, 3);
@@ -324,7 +312,7 @@ test_no_pings (void)
 
   if (t == NULL)
     return;
-  status = connect_discord (t);
+  status = cloud_connect_discord (t);
   g_free (cw_fake_cloud_inject (t->fake, "700", "600", "ann", "tell everyone"));
   cloud_expect_bot (t, "700", reply, 300);
   requests = cw_fake_cloud_records (t->fake, "create_message");

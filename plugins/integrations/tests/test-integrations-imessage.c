@@ -7,34 +7,6 @@
 
 #define CHAT "iMessage;-;+15551234567"
 
-static JsonObject *
-connect_imessage (CloudTest *t)
-{
-  g_autofree gchar *config = g_strdup_printf (
-      "{\"serverUrl\":\"%s/\",\"accessToken\":\"bb-password\",\"defaultChatGuid\":null,"
-      "\"allowHandles\":null,\"pollIntervalSeconds\":null,\"denialMessage\":null}",
-      cw_fake_cloud_get_url (t->fake));
-
-  return cloud_connect (t, "imessage", config);
-}
-
-/* The adapter joined the event channel (Socket.IO "40"). */
-static void
-wait_joined (CloudTest *t)
-{
-  gint64 deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
-
-  for (;;)
-    {
-      g_autoptr (GPtrArray) frames = cw_fake_cloud_records (t->fake, "socket_message");
-      for (guint i = 0; i < frames->len; i++)
-        if (g_str_has_prefix (json_object_get_string_member (frames->pdata[i], "body"), "40"))
-          return;
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_usleep (20000);
-    }
-}
-
 static void
 test_reply (void)
 {
@@ -51,7 +23,7 @@ test_reply (void)
                                 "from before"));
   g_usleep (2000); /* the baseline is the newest message's time */
   cw_fake_cloud_set_option (t->fake, "ping_interval", "300");
-  status = connect_imessage (t);
+  status = cloud_connect_imessage (t);
   g_assert_cmpstr (json_object_get_string_member (status, "identityName"), ==, "bot@icloud.com");
   info = cw_fake_cloud_wait (t->fake, "server_info", 0, 0);
   query = json_object_get_object_member (info, "query");
@@ -59,7 +31,7 @@ test_reply (void)
   g_assert_cmpstr (json_object_get_string_member (info, "auth"), ==, "Bearer bb-password");
   socket = cw_fake_cloud_wait (t->fake, "socket", 0, 20000);
   g_assert_nonnull (socket);
-  wait_joined (t);
+  cloud_imessage_wait_joined (t);
 
   /* the event channel delivers it at once: no poll needed */
   g_free (cw_fake_cloud_inject (t->fake, CHAT, "+15551234567", NULL, "hello mac"));
@@ -93,7 +65,7 @@ test_down_restart (void)
 
   if (t == NULL)
     return;
-  status = connect_imessage (t);
+  status = cloud_connect_imessage (t);
   cw_fake_cloud_down (t->fake);
   cloud_pass_time (t, 21000);
   down = integ_wait_connected (t->f, "imessage", FALSE);
@@ -121,8 +93,8 @@ test_streamed (void)
 
   if (t == NULL)
     return;
-  status = connect_imessage (t);
-  wait_joined (t);
+  status = cloud_connect_imessage (t);
+  cloud_imessage_wait_joined (t);
   g_free (cw_fake_cloud_inject (t->fake, CHAT, "+15551234567", NULL, "count to three"));
   cloud_expect_sent_once (t, CHAT, "send", CLOUD_STREAM_REPLY);
 }

@@ -184,6 +184,59 @@ cw_cloud_url_on_host (const gchar *url, const gchar *host)
   return n > m + 1 && have[n - m - 1] == '.' && g_ascii_strcasecmp (have + n - m, host) == 0;
 }
 
+static const gchar *
+file_string (JsonObject *file, const gchar *key)
+{
+  return key != NULL ? cw_integration_config_get_string (file, key) : NULL;
+}
+
+static gint64
+file_int (JsonObject *file, const gchar *key, gint64 fallback)
+{
+  JsonNode *node = key != NULL ? json_object_get_member (file, key) : NULL;
+
+  if (node == NULL || JSON_NODE_TYPE (node) != JSON_NODE_VALUE)
+    return fallback;
+  if (json_node_get_value_type (node) == G_TYPE_DOUBLE)
+    return (gint64) json_node_get_double (node);
+  if (json_node_get_value_type (node) == G_TYPE_INT64)
+    return json_node_get_int (node);
+  if (json_node_get_value_type (node) == G_TYPE_STRING)
+    return g_ascii_strtoll (json_node_get_string (node), NULL, 10);
+  return fallback;
+}
+
+guint
+cw_cloud_describe_files (JsonArray *files, const CwCloudFileKeys *keys,
+                         CwIntegrationAttachment *out, guint max)
+{
+  guint n = 0;
+
+  for (guint i = 0; files != NULL && i < json_array_get_length (files) && n < max; i++)
+    {
+      JsonObject *file = json_array_get_object_element (files, i);
+      const gchar *ref, *mime, *name;
+      if (file == NULL)
+        continue;
+      ref = file_string (file, keys->ref);
+      if (ref == NULL)
+        ref = file_string (file, keys->ref_fallback);
+      if (ref == NULL)
+        continue;
+      mime = file_string (file, keys->mime_type);
+      name = file_string (file, keys->name);
+      out[n++] = (CwIntegrationAttachment){
+        .type = cw_integration_attachment_type (mime),
+        .name = name != NULL && *name != '\0' ? name : keys->default_name,
+        .mime_type = mime,
+        .size = file_int (file, keys->size, -1),
+        .duration_s = file_int (file, keys->duration, 0),
+        .ref = ref,
+      };
+    }
+  return n;
+}
+
 GBytes *
 cw_cloud_finish_bytes (CwIntegrationAdapter *adapter, GAsyncResult *result, GError **error)
 {

@@ -30,6 +30,19 @@ void cw_cloud_fetch_url (CwIntegrationAdapter *adapter, SoupSession *session, co
 /* TRUE when @url is on @host or one of its subdomains (credentials go only there). */
 gboolean cw_cloud_url_on_host (const gchar *url, const gchar *host);
 
+/* Where a platform's file objects keep what CwIntegrationAttachment needs (NULL: absent). */
+typedef struct
+{
+  const gchar *ref, *ref_fallback; /* the reference (a URL, an id), or the fallback's */
+  const gchar *name, *mime_type, *size, *duration;
+  const gchar *default_name;
+} CwCloudFileKeys;
+
+/* Describes the objects of @files (may be NULL) into @out (at most @max); an object without a
+ * reference is left out. The strings are borrowed from @files. Returns how many. */
+guint cw_cloud_describe_files (JsonArray *files, const CwCloudFileKeys *keys,
+                               CwIntegrationAttachment *out, guint max);
+
 /* The finish function of an adapter's fetch_attachment_async that ran a GTask returning the
  * GBytes. */
 GBytes *cw_cloud_finish_bytes (CwIntegrationAdapter *adapter, GAsyncResult *result, GError **error);

@@ -27,9 +27,11 @@
  * outbound id so that a retry of the same part is not posted twice; streaming by PATCH (an
  * edit past 2000 characters continues in messages after the edited one);
  * typing by POST channels/{id}/typing; generated images and videos as a multipart message
- * (payload_json and files[0]). Health: GET users/@me.
+ * (payload_json and files[0]). A message's attachments[] reach the agent, fetched from their
+ * CDN url. Health: GET users/@me.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "../cloud/cw-cloud-download.h"
 #include "../cloud/cw-cloud-http.h"
 #include "../cloud/cw-cloud-parts.h"
 #include "../cloud/cw-cloud-task.h"
@@ -320,6 +322,18 @@ allowed (CwDiscordAdapter *self, JsonObject *message)
   return TRUE;
 }
 
+/* A message's attachments[]: the reference is the CDN url (signed, fetched without the bot
+ * token). */
+static const CwCloudFileKeys discord_files = {
+  .ref = "url",
+  .ref_fallback = "proxy_url",
+  .name = "filename",
+  .mime_type = "content_type",
+  .size = "size",
+  .duration = "duration_secs",
+  .default_name = "file",
+};
+
 static void
 receive_message (CwDiscordAdapter *self, JsonObject *message, gint64 seq)
 {
@@ -336,6 +350,8 @@ receive_message (CwDiscordAdapter *self, JsonObject *message, gint64 seq)
   g_autoptr (GError) error = NULL;
   gboolean duplicate;
   JsonArray *attachments;
+  CwIntegrationAttachment files[10];
+  guint n_files;
 
   if (author == NULL || id == NULL || channel == NULL
       || json_object_get_boolean_member_with_default (author, "bot", FALSE))
@@ -346,11 +362,13 @@ receive_message (CwDiscordAdapter *self, JsonObject *message, gint64 seq)
   attachments = json_object_has_member (message, "attachments")
                     ? json_object_get_array_member (message, "attachments")
                     : NULL;
+  n_files = cw_cloud_describe_files (attachments, &discord_files, files, G_N_ELEMENTS (files));
   if (*content == '\0')
     {
       if (attachments == NULL || json_array_get_length (attachments) == 0)
         return; /* nothing readable (no MESSAGE_CONTENT intent, or an embed only) */
-      content = "Attachment received.";
+      if (n_files == 0)
+        content = "Attachment received.";
     }
   name = json_object_get_string_member_with_default (
       author, "global_name", json_object_get_string_member_with_default (author, "username", NULL));
@@ -373,6 +391,8 @@ receive_message (CwDiscordAdapter *self, JsonObject *message, gint64 seq)
       .reply_data = reply_data,
       .state_key = "session",
       .state_value = state,
+      .attachments = files,
+      .n_attachments = n_files,
     };
     if (cw_integration_adapter_receive (CW_INTEGRATION_ADAPTER (self), &inbound, &duplicate,
                                         &error))
@@ -1055,6 +1075,17 @@ discord_check_health_async (CwIntegrationAdapter *adapter, GCancellable *cancell
 }
 
 static void
+discord_fetch_attachment_async (CwIntegrationAdapter *adapter, const gchar *ref, gint64 max_bytes,
+                                GCancellable *cancellable, GAsyncReadyCallback callback,
+                                gpointer user_data)
+{
+  CwDiscordAdapter *self = CW_DISCORD_ADAPTER (adapter);
+
+  cw_cloud_fetch_url (adapter, self->session, "Discord", ref, NULL, max_bytes, cancellable,
+                      callback, user_data);
+}
+
+static void
 discord_dispose (GObject *object)
 {
   discord_disconnect (CW_INTEGRATION_ADAPTER (object));
@@ -1092,6 +1123,8 @@ cw_discord_adapter_class_init (CwDiscordAdapterClass *klass)
   adapter->send_media_finish = cw_cloud_finish_id;
   adapter->edit_async = discord_edit_async;
   adapter->edit_finish = cw_cloud_finish_boolean;
+  adapter->fetch_attachment_async = discord_fetch_attachment_async;
+  adapter->fetch_attachment_finish = cw_cloud_finish_bytes;
   adapter->typing = discord_typing;
   adapter->check_health_async = discord_check_health_async;
   adapter->check_health_finish = cw_cloud_finish_health;

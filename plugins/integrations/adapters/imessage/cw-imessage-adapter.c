@@ -19,10 +19,12 @@
  * Messages: not fromMe; handles matched by the core against allowHandles; the chat is the
  * message's chat GUID (or defaultChatGuid). Replies: POST /api/v1/message/text with the
  * outbound id as tempGuid; generated images and videos by POST /api/v1/message/attachment
- * (multipart), then the caption as text. BlueBubbles cannot edit or show typing. Health:
+ * (multipart), then the caption as text. A message's attachments[] reach the agent, fetched
+ * by GET /api/v1/attachment/<guid>/download. BlueBubbles cannot edit or show typing. Health:
  * server/info.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "../cloud/cw-cloud-download.h"
 #include "../cloud/cw-cloud-http.h"
 #include "../cloud/cw-cloud-task.h"
 #include "../cw-integrations-adapters.h"
@@ -56,12 +58,20 @@ G_DEFINE_FINAL_TYPE (CwImessageAdapter, cw_imessage_adapter, CW_TYPE_INTEGRATION
 
 static void poll_now (CwImessageAdapter *self);
 
+/* <serverUrl>/api/v1/<path>?password=<password> */
+static gchar *
+api_url (CwImessageAdapter *self, const gchar *path)
+{
+  g_autofree gchar *query = soup_form_encode ("password", self->password, NULL);
+
+  return g_strdup_printf ("%s/api/v1/%s?%s", self->server, path, query);
+}
+
 static void
 api (CwImessageAdapter *self, const gchar *method, const gchar *path, JsonObject *body,
      GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
-  g_autofree gchar *query = soup_form_encode ("password", self->password, NULL);
-  g_autofree gchar *url = g_strdup_printf ("%s/api/v1/%s?%s", self->server, path, query);
+  g_autofree gchar *url = api_url (self, path);
 
   cw_cloud_request_async (self->session, method, url, self->auth, body, NULL, cancellable, callback,
                           user_data);
@@ -88,6 +98,16 @@ bb_data (CwCloudReply *reply, const gchar *what, GError **error)
 /* ---- inbound ------------------------------------------------------------------------- */
 
 /* FALSE when the ledger refused the message. @with_position: store it as the new position. */
+/* A message's attachments[]: the reference is the attachment's guid, downloaded from
+ * /api/v1/attachment/<guid>/download. */
+static const CwCloudFileKeys bluebubbles_files = {
+  .ref = "guid",
+  .name = "transferName",
+  .mime_type = "mimeType",
+  .size = "totalBytes",
+  .default_name = "attachment",
+};
+
 static gboolean
 receive_message (CwImessageAdapter *self, JsonObject *message, gboolean with_position)
 {
@@ -115,17 +135,23 @@ receive_message (CwImessageAdapter *self, JsonObject *message, gboolean with_pos
   JsonArray *attachments;
   g_autoptr (GError) error = NULL;
   gboolean duplicate;
+  CwIntegrationAttachment files[10];
+  guint n_files;
 
   if (chat_guid == NULL)
     chat_guid = self->default_chat;
   attachments = json_object_has_member (message, "attachments")
                     ? json_object_get_array_member (message, "attachments")
                     : NULL;
-  if ((text == NULL || *text == '\0') && attachments != NULL
-      && json_array_get_length (attachments) > 0)
+  n_files = cw_cloud_describe_files (attachments, &bluebubbles_files, files, G_N_ELEMENTS (files));
+  if ((text == NULL || *text == '\0') && n_files > 0)
+    text = "";
+  else if ((text == NULL || *text == '\0') && attachments != NULL
+           && json_array_get_length (attachments) > 0)
     text = "Attachment received.";
   position = g_strdup_printf ("%" G_GINT64_FORMAT, MAX (created, self->after));
-  if (guid == NULL || chat_guid == NULL || handle == NULL || text == NULL || *text == '\0'
+  if (guid == NULL || chat_guid == NULL || handle == NULL || text == NULL
+      || (*text == '\0' && n_files == 0)
       || json_object_get_boolean_member_with_default (message, "isFromMe", FALSE))
     {
       if (with_position && created > self->after
@@ -146,6 +172,8 @@ receive_message (CwImessageAdapter *self, JsonObject *message, gboolean with_pos
       .timestamp_ms = created,
       .state_key = with_position ? "after" : NULL,
       .state_value = with_position ? position : NULL,
+      .attachments = files,
+      .n_attachments = n_files,
     };
     if (!cw_integration_adapter_receive (CW_INTEGRATION_ADAPTER (self), &inbound, &duplicate,
                                          &error))
@@ -661,6 +689,20 @@ imessage_check_health_async (CwIntegrationAdapter *adapter, GCancellable *cancel
 }
 
 static void
+imessage_fetch_attachment_async (CwIntegrationAdapter *adapter, const gchar *ref, gint64 max_bytes,
+                                 GCancellable *cancellable, GAsyncReadyCallback callback,
+                                 gpointer user_data)
+{
+  CwImessageAdapter *self = CW_IMESSAGE_ADAPTER (adapter);
+  g_autofree gchar *guid = g_uri_escape_string (ref, NULL, FALSE);
+  g_autofree gchar *path = g_strdup_printf ("attachment/%s/download", guid);
+  g_autofree gchar *url = self->session != NULL ? api_url (self, path) : NULL;
+
+  cw_cloud_fetch_url (adapter, self->session, "iMessage", url, self->auth, max_bytes, cancellable,
+                      callback, user_data);
+}
+
+static void
 imessage_dispose (GObject *object)
 {
   imessage_disconnect (CW_INTEGRATION_ADAPTER (object));
@@ -692,6 +734,8 @@ cw_imessage_adapter_class_init (CwImessageAdapterClass *klass)
   adapter->send_finish = cw_cloud_finish_id;
   adapter->send_media_async = imessage_send_media_async;
   adapter->send_media_finish = cw_cloud_finish_id;
+  adapter->fetch_attachment_async = imessage_fetch_attachment_async;
+  adapter->fetch_attachment_finish = cw_cloud_finish_bytes;
   adapter->check_health_async = imessage_check_health_async;
   adapter->check_health_finish = cw_cloud_finish_health;
   adapter->update_config = imessage_update_config;

@@ -129,36 +129,14 @@ strip_mention (CwSlackAdapter *self, const gchar *text)
 /* The files[] of a file_share message, described for the ledger: the reference is the
  * url_private_download (fetched with the bot token); a file without one (a tombstone, hidden
  * by the plan's limit) is left out. */
-static guint
-describe_files (JsonObject *event, CwIntegrationAttachment *out, guint max)
-{
-  JsonNode *node = json_object_get_member (event, "files");
-  JsonArray *array
-      = node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
-  guint n = 0;
-
-  for (guint i = 0; array != NULL && i < json_array_get_length (array) && n < max; i++)
-    {
-      JsonObject *file = json_array_get_object_element (array, i);
-      const gchar *url, *mime;
-      if (file == NULL)
-        continue;
-      url = json_object_get_string_member_with_default (
-          file, "url_private_download",
-          json_object_get_string_member_with_default (file, "url_private", NULL));
-      if (url == NULL)
-        continue;
-      mime = json_object_get_string_member_with_default (file, "mimetype", NULL);
-      out[n++] = (CwIntegrationAttachment){
-        .type = cw_integration_attachment_type (mime),
-        .name = json_object_get_string_member_with_default (file, "name", "file"),
-        .mime_type = mime,
-        .size = json_object_get_int_member_with_default (file, "size", -1),
-        .ref = url,
-      };
-    }
-  return n;
-}
+static const CwCloudFileKeys slack_files = {
+  .ref = "url_private_download",
+  .ref_fallback = "url_private",
+  .name = "name",
+  .mime_type = "mimetype",
+  .size = "size",
+  .default_name = "file",
+};
 
 /* TRUE when the envelope may be acked: stored, seen before, or not a message for us. */
 static gboolean
@@ -195,7 +173,12 @@ receive_event (CwSlackAdapter *self, JsonObject *payload)
   if (!(g_str_equal (type, "app_mention") || (g_str_equal (type, "message") && dm)))
     return TRUE;
   clean = strip_mention (self, text);
-  n_files = describe_files (event, files, G_N_ELEMENTS (files));
+  n_files = cw_cloud_describe_files (
+      json_object_has_member (event, "files")
+              && JSON_NODE_HOLDS_ARRAY (json_object_get_member (event, "files"))
+          ? json_object_get_array_member (event, "files")
+          : NULL,
+      &slack_files, files, G_N_ELEMENTS (files));
   if (*clean == '\0' && n_files == 0 && json_object_has_member (event, "files"))
     {
       g_free (clean);

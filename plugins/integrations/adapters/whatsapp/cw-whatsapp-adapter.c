@@ -19,15 +19,17 @@
  * for days), which is also how what arrived while the daemon was down comes in. Meta pushes
  * only new messages, so there is no history to baseline.
  *
- * Messages: text (media: "Attachment received."; reactions, statuses and system messages
- * skipped) to our phoneNumberId; the chat and the sender are the sender's wa_id, matched by
- * the core against allowFrom (an empty list denies everyone, with denialMessage). Replies:
- * POST {phoneNumberId}/messages, as a reply (context) to the message, split at the API's 4096
- * characters; generated images and videos by POST {phoneNumberId}/media, then a message of
+ * Messages: text, or media (image, audio, video, document, sticker: the caption, and the file
+ * as an attachment fetched by GET /<media-id> and its URL with the token; reactions, statuses
+ * and system messages skipped) to our phoneNumberId; the chat and the sender are the sender's
+ * wa_id, matched by the core against allowFrom (an empty list denies everyone, with denialMessage).
+ * Replies: POST {phoneNumberId}/messages, as a reply (context) to the message, split at the API's
+ * 4096 characters; generated images and videos by POST {phoneNumberId}/media, then a message of
  * type image or video with the media id. The Cloud API cannot edit a sent message. Health:
  * GET the number.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "../cloud/cw-cloud-download.h"
 #include "../cloud/cw-cloud-http.h"
 #include "../cloud/cw-cloud-parts.h"
 #include "../cloud/cw-cloud-task.h"
@@ -126,9 +128,43 @@ text_of (JsonObject *message)
         const gchar *caption
             = item != NULL ? json_object_get_string_member_with_default (item, "caption", NULL)
                            : NULL;
-        return caption != NULL ? caption : "Attachment received.";
+        if (caption != NULL)
+          return caption;
+        /* with a media id the agent gets the file itself */
+        return item != NULL && json_object_has_member (item, "id") ? "" : "Attachment received.";
       }
   return NULL;
+}
+
+/* The media of @message (image, audio/voice, video, document, sticker), described for the
+ * ledger: the reference is the media id, which GET /<media-id> turns into a download URL. */
+static guint
+describe_media (JsonObject *message, CwIntegrationAttachment *out)
+{
+  const gchar *type = json_object_get_string_member_with_default (message, "type", "");
+  JsonObject *item = json_object_has_member (message, type)
+                             && JSON_NODE_HOLDS_OBJECT (json_object_get_member (message, type))
+                         ? json_object_get_object_member (message, type)
+                         : NULL;
+  const gchar *mime;
+
+  if (item == NULL || g_str_equal (type, "text") || !json_object_has_member (item, "id"))
+    return 0;
+  mime = json_object_get_string_member_with_default (item, "mime_type", NULL);
+  *out = (CwIntegrationAttachment){
+    .type = cw_integration_attachment_type (mime),
+    .name
+    = json_object_get_string_member_with_default (item, "filename",
+                                                  g_str_equal (type, "image")     ? "image.jpg"
+                                                  : g_str_equal (type, "audio")   ? "audio.ogg"
+                                                  : g_str_equal (type, "video")   ? "video.mp4"
+                                                  : g_str_equal (type, "sticker") ? "sticker.webp"
+                                                                                  : "document"),
+    .mime_type = mime,
+    .size = -1,
+    .ref = json_object_get_string_member (item, "id"),
+  };
+  return 1;
 }
 
 /* FALSE when a message could not be stored. */
@@ -157,6 +193,8 @@ receive_change (CwWhatsappAdapter *self, JsonObject *value)
       const gchar *id = json_object_get_string_member_with_default (message, "id", NULL);
       const gchar *text = text_of (message);
       const gchar *name = NULL;
+      CwIntegrationAttachment file;
+      guint n_files = describe_media (message, &file);
       g_autofree gchar *sender = NULL;
       g_autoptr (JsonObject) reply_data = NULL;
       g_autoptr (GError) error = NULL;
@@ -189,6 +227,8 @@ receive_change (CwWhatsappAdapter *self, JsonObject *value)
                              NULL, 10)
             * 1000,
           .reply_data = reply_data,
+          .attachments = n_files > 0 ? &file : NULL,
+          .n_attachments = n_files,
         };
         if (!cw_integration_adapter_receive (CW_INTEGRATION_ADAPTER (self), &inbound, &duplicate,
                                              &error))
@@ -609,6 +649,59 @@ whatsapp_recover (CwIntegrationAdapter *adapter, const gchar *mode, GError **err
   return FALSE;
 }
 
+/* ---- attachments ------------------------------------------------------------------------ */
+
+static void
+on_media_url (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  CwWhatsappAdapter *self = g_task_get_source_object (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
+  JsonObject *body = reply != NULL ? cw_cloud_reply_object (reply) : NULL;
+  const gchar *url
+      = body != NULL ? json_object_get_string_member_with_default (body, "url", NULL) : NULL;
+  gint64 max = GPOINTER_TO_SIZE (g_task_get_task_data (task));
+
+  if (reply == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (reply->status != 200 || url == NULL || self->session == NULL)
+    {
+      g_task_return_error (task, cw_cloud_reply_error (reply, "GET media", NULL));
+      return;
+    }
+  if (json_object_get_int_member_with_default (body, "file_size", 0) > max)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                               "the file is larger than %" G_GINT64_FORMAT " bytes", max);
+      return;
+    }
+  /* Meta's media URLs want the same token */
+  cw_cloud_download_into (g_steal_pointer (&task), self->session, url, self->auth, max);
+}
+
+/* GET /<media-id> gives a short-lived URL, fetched with the access token. */
+static void
+whatsapp_fetch_attachment_async (CwIntegrationAdapter *adapter, const gchar *ref, gint64 max_bytes,
+                                 GCancellable *cancellable, GAsyncReadyCallback callback,
+                                 gpointer user_data)
+{
+  CwWhatsappAdapter *self = CW_WHATSAPP_ADAPTER (adapter);
+  GTask *task = g_task_new (adapter, cancellable, callback, user_data);
+  g_autofree gchar *id = g_uri_escape_string (ref, NULL, FALSE);
+  g_autofree gchar *url = NULL;
+
+  if (cw_cloud_not_connected (task, self->session, "WhatsApp"))
+    return;
+  g_task_set_task_data (task, GSIZE_TO_POINTER ((gsize) max_bytes), NULL);
+  url = g_strdup_printf ("%s/%s", self->api, id);
+  cw_cloud_request_async (self->session, "GET", url, self->auth, NULL, NULL, self->cancellable,
+                          on_media_url, task);
+}
+
 static void
 whatsapp_dispose (GObject *object)
 {
@@ -641,6 +734,8 @@ cw_whatsapp_adapter_class_init (CwWhatsappAdapterClass *klass)
   adapter->send_finish = cw_cloud_finish_id;
   adapter->send_media_async = whatsapp_send_media_async;
   adapter->send_media_finish = cw_cloud_finish_id;
+  adapter->fetch_attachment_async = whatsapp_fetch_attachment_async;
+  adapter->fetch_attachment_finish = cw_cloud_finish_bytes;
   adapter->check_health_async = whatsapp_check_health_async;
   adapter->check_health_finish = cw_cloud_finish_health;
   adapter->recover = whatsapp_recover;

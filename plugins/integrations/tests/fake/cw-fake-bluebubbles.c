@@ -216,6 +216,17 @@ handle (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTabl
 
   if (cw_fake_cut_if_down (self, msg))
     return;
+  if (g_str_has_prefix (path, "/api/v1/attachment/") && g_str_has_suffix (path, "/download"))
+    {
+      /* GET attachment/<guid>/download: the file, for the server password only */
+      g_autofree gchar *guid
+          = g_strndup (path + strlen ("/api/v1/attachment/"),
+                       strlen (path) - strlen ("/api/v1/attachment/") - strlen ("/download"));
+      if (!authorised (self, msg, query))
+        return reply_error (msg, 401, "Unauthorized",
+                            "You are not authorized to access this resource");
+      return cw_fake_file_serve (self, msg, guid);
+    }
   if (g_str_equal (path, "/api/v1/server/info"))
     kind = "server_info";
   else if (g_str_equal (path, "/api/v1/message/query"))
@@ -359,6 +370,29 @@ bb_inject (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
   return g_strdup (json_object_get_string_member (message, "guid"));
 }
 
+/* An incoming message with one attachment ({guid, transferName, mimeType, totalBytes}), the
+ * file at attachment/<guid>/download. */
+static gchar *
+bb_inject_file (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
+                const gchar *sender_name, const gchar *caption, const gchar *kind,
+                const gchar *file_name, const gchar *mime_type, GBytes *content)
+{
+  BlueBubbles *bb = self->state;
+  JsonObject *message = new_message (bb, chat_id, sender_id, FALSE, caption);
+  g_autofree gchar *guid = cw_fake_file_add (self, file_name, mime_type, content);
+  JsonArray *attachments = json_array_new ();
+  JsonObject *attachment = json_object_new ();
+
+  json_object_set_string_member (attachment, "guid", guid);
+  json_object_set_string_member (attachment, "transferName", file_name);
+  json_object_set_string_member (attachment, "mimeType", mime_type);
+  json_object_set_int_member (attachment, "totalBytes", g_bytes_get_size (content));
+  json_array_add_object_element (attachments, attachment);
+  json_object_set_array_member (message, "attachments", attachments);
+  emit (bb, "new-message", message);
+  return g_strdup (json_object_get_string_member (message, "guid"));
+}
+
 static void
 bb_redeliver (CwFakeCloud *self, const gchar *message_id)
 {
@@ -386,6 +420,7 @@ bb_down (CwFakeCloud *self)
 const CwFakePlatform cw_fake_bluebubbles = {
   .setup = bb_setup,
   .inject = bb_inject,
+  .inject_file = bb_inject_file,
   .redeliver = bb_redeliver,
   .down = bb_down,
   .free = bb_free,

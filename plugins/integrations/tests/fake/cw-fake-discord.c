@@ -489,6 +489,20 @@ handle_gateway (SoupServer *server, SoupServerMessage *msg, const gchar *path,
 }
 
 static void
+handle_cdn (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTable *query,
+            gpointer data)
+{
+  CwFakeCloud *self = data;
+  g_auto (GStrv) parts = g_strsplit (path, "/", -1); /* "", attachments, channel, id, name */
+
+  if (cw_fake_cut_if_down (self, msg))
+    return;
+  if (g_strv_length (parts) != 5)
+    return soup_server_message_set_status (msg, 404, NULL);
+  cw_fake_file_serve (self, msg, parts[3]);
+}
+
+static void
 discord_setup (CwFakeCloud *self)
 {
   Discord *dc = g_new0 (Discord, 1);
@@ -502,15 +516,17 @@ discord_setup (CwFakeCloud *self)
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) json_object_unref);
   self->state = dc;
   soup_server_add_handler (self->server, "/api/v10", handle_api, self, NULL);
+  soup_server_add_handler (self->server, "/attachments", handle_cdn, self, NULL);
   soup_server_add_websocket_handler (self->server, "/gateway", NULL, NULL, handle_gateway, self,
                                      NULL);
   soup_server_add_websocket_handler (self->server, "/resume", NULL, NULL, handle_gateway, self,
                                      NULL);
 }
 
+/* A person's message; @attachments (taken, may be NULL) its attachments[]. */
 static gchar *
-discord_inject (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
-                const gchar *sender_name, const gchar *text)
+user_message (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
+              const gchar *sender_name, const gchar *text, JsonArray *attachments)
 {
   Discord *dc = self->state;
   g_autofree gchar *id = snowflake (self);
@@ -524,10 +540,43 @@ discord_inject (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
   /* a guild channel unless the chat id says it is a DM */
   if (!g_str_has_prefix (chat_id, "dm"))
     json_object_set_string_member (message, "guild_id", "800000000000000001");
+  if (attachments != NULL)
+    json_object_set_array_member (message, "attachments", attachments);
   g_hash_table_insert (dc->messages, g_strdup (id), message);
   g_ptr_array_add (dc->history, json_object_ref (message));
   dispatch (dc, "MESSAGE_CREATE", message);
   return g_steal_pointer (&id);
+}
+
+static gchar *
+discord_inject (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
+                const gchar *sender_name, const gchar *text)
+{
+  return user_message (self, chat_id, sender_id, sender_name, text, NULL);
+}
+
+/* attachments[0] = {id, filename, content_type, size, url, proxy_url}, the url on the fake's
+ * CDN (/attachments/<channel>/<id>/<name>, no token needed, as Discord's signed URLs). */
+static gchar *
+discord_inject_file (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
+                     const gchar *sender_name, const gchar *caption, const gchar *kind,
+                     const gchar *file_name, const gchar *mime_type, GBytes *content)
+{
+  g_autofree gchar *id = cw_fake_file_add (self, file_name, mime_type, content);
+  g_autofree gchar *url
+      = g_strdup_printf ("%s/attachments/%s/%s/%s", self->root, chat_id, id, file_name);
+  JsonArray *attachments = json_array_new ();
+  JsonObject *attachment = json_object_new ();
+
+  json_object_set_string_member (attachment, "id", id);
+  json_object_set_string_member (attachment, "filename", file_name);
+  json_object_set_string_member (attachment, "content_type", mime_type);
+  json_object_set_int_member (attachment, "size", g_bytes_get_size (content));
+  json_object_set_string_member (attachment, "url", url);
+  json_object_set_string_member (attachment, "proxy_url", url);
+  json_array_add_object_element (attachments, attachment);
+  return user_message (self, chat_id, sender_id, sender_name, caption != NULL ? caption : "",
+                       attachments);
 }
 
 static void
@@ -590,6 +639,7 @@ discord_down (CwFakeCloud *self)
 const CwFakePlatform cw_fake_discord = {
   .setup = discord_setup,
   .inject = discord_inject,
+  .inject_file = discord_inject_file,
   .redeliver = discord_redeliver,
   .control = discord_control,
   .down = discord_down,
