@@ -5,6 +5,7 @@
 #include "cw-agent-keys.h"
 #include "cw-agent-permissions.h"
 #include "cw-agent-plugin.h"
+#include "cw-agent-plugin-tools.h"
 #include "cw-agent-turn.h"
 #include "tools/cw-tool.h"
 #include "tools/cw-tool-sandbox.h"
@@ -160,6 +161,13 @@ cmd_get_capability_snapshot (CwInvocation *inv, gpointer user_data)
   json_object_set_object_member (d->result, "sandbox", sandbox_state (self, s));
   for (guint i = 0; tool_names[i] != NULL; i++)
     json_array_add_object_element (tools, tool_access (self, s, cw_tool_lookup (tool_names[i])));
+  {
+    g_autoptr (GPtrArray) contributed
+        = cw_context_list_agent_tools (cw_plugin_get_context (CW_PLUGIN (self)));
+    for (guint i = 0; i < contributed->len; i++)
+      json_array_add_object_element (
+          tools, cw_agent_plugin_tool_access (s, g_ptr_array_index (contributed, i)));
+  }
   json_object_set_array_member (d->result, "toolAccess", tools);
   json_object_set_array_member (d->result, "integrationAccess", json_array_new ());
   json_object_set_string_member (d->result, "policyProfile", "coding");

@@ -4,6 +4,7 @@
 #include "cw-agent-json.h"
 #include "cw-agent-command-policy.h"
 #include "cw-agent-permissions.h"
+#include "cw-agent-plugin-tools.h"
 #include "cw-agent-store.h"
 #include "tools/cw-tool-sandbox.h"
 
@@ -162,23 +163,25 @@ cw_permission_add_waiter (CwPendingPermission *p, CwPermissionFunc func, gpointe
 static gchar *
 default_reason (const gchar *type, const gchar *resource)
 {
-  const gchar *what = g_strcmp0 (type, "file_read") == 0       ? "Read file data"
-                      : g_strcmp0 (type, "file_write") == 0    ? "Write file data"
-                      : g_strcmp0 (type, "file_delete") == 0   ? "Delete file"
-                      : g_strcmp0 (type, "shell_execute") == 0 ? "Execute command"
-                                                               : "Access";
+  const gchar *what = g_strcmp0 (type, "file_read") == 0                       ? "Read file data"
+                      : g_strcmp0 (type, "file_write") == 0                    ? "Write file data"
+                      : g_strcmp0 (type, "file_delete") == 0                   ? "Delete file"
+                      : g_strcmp0 (type, "shell_execute") == 0                 ? "Execute command"
+                      : g_strcmp0 (type, CW_AGENT_PLUGIN_TOOL_PERMISSION) == 0 ? "Use tool"
+                                                                               : "Access";
 
   return g_strdup_printf ("%s: %s", what, resource);
 }
 
 /* The verdict of the original's default tool policy (profile "coding") that comes before
- * the permission check: file tools are allowed by the profile, commands have no rule and
- * ask. */
+ * the permission check: file tools are allowed by the profile, commands and the tools other
+ * plugins contribute (type "tool") have no rule and ask. */
 static void
-add_policy (JsonObject *req, const gchar *tool_name)
+add_policy (JsonObject *req, const gchar *type, const gchar *tool_name)
 {
   g_autofree gchar *reason = NULL;
-  gboolean shell = g_strcmp0 (tool_name, "execute") == 0;
+  gboolean shell = g_strcmp0 (tool_name, "execute") == 0
+                   || g_strcmp0 (type, CW_AGENT_PLUGIN_TOOL_PERMISSION) == 0;
 
   if (tool_name == NULL)
     return;
@@ -206,7 +209,7 @@ build_request (CwPendingPermission *p, const gchar *reason)
   if (tool_name != NULL)
     json_object_set_string_member (req, "toolName", tool_name);
   json_object_set_string_member (req, "riskLevel", cw_permission_risk_level (p->type, p->resource));
-  add_policy (req, tool_name);
+  add_policy (req, p->type, tool_name);
   if (g_strcmp0 (p->type, "shell_execute") == 0)
     json_object_set_string_member (req, "command", p->resource);
   json_object_set_int_member (req, "timestamp", cw_now_ms ());

@@ -8,6 +8,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-agent-interactions.h"
 #include "cw-agent-permissions.h"
+#include "cw-agent-plugin-tools.h"
 #include "cw-agent-plugin.h"
 #include "cw-agent-turn.h"
 
@@ -21,7 +22,10 @@ typedef struct
   CwAgentPlugin *plugin;
   CwInvocation *invocation;
   CwAgentSession *session;
-  const CwToolInfo *tool;
+  const CwToolInfo *tool;   /* a built-in tool, or */
+  CwAgentTool *contributed; /* one another plugin contributed */
+  const gchar *name;
+  GPtrArray *media; /* media items of a contributed tool's answer */
   gboolean ask;
   gchar *id;
   JsonObject *args;
@@ -53,6 +57,8 @@ tool_call_unref (ToolCall *c)
   json_object_unref (c->call);
   g_free (c->start_item_id);
   g_free (c->permission_id);
+  g_clear_pointer (&c->contributed, cw_agent_tool_unref);
+  g_clear_pointer (&c->media, g_ptr_array_unref);
   g_clear_object (&c->cancellable);
   g_free (c);
 }
@@ -73,7 +79,7 @@ finish (ToolCall *c, gboolean success, const gchar *output, const gchar *error, 
     g_cancellable_disconnect (c->cancellable, c->cancel_id);
   c->cancel_id = 0;
   if (denied)
-    g_message ("agent_run_tool %s in session %s: %s", c->tool->name, c->session->id, error);
+    g_message ("agent_run_tool %s in session %s: %s", c->name, c->session->id, error);
 
   if (!c->session->deleted)
     {
@@ -83,7 +89,7 @@ finish (ToolCall *c, gboolean success, const gchar *output, const gchar *error, 
       item = json_object_new ();
       json_object_set_string_member (item, "kind", "tool_result");
       json_object_set_string_member (item, "toolId", c->id);
-      json_object_set_string_member (item, "name", c->tool->name);
+      json_object_set_string_member (item, "name", c->name);
       json_object_set_string_member (item, "status", success ? "success" : "error");
       if (output != NULL)
         json_object_set_string_member (item, "result", output);
@@ -93,13 +99,15 @@ finish (ToolCall *c, gboolean success, const gchar *output, const gchar *error, 
         json_object_set_boolean_member (item, "denied", TRUE);
       json_object_set_int_member (item, "duration", duration);
       stored = cw_agent_sessions_append_item (sessions, c->session, item);
+      if (success)
+        cw_agent_plugin_tool_add_media (c->plugin, c->session, NULL, c->id, c->media);
       cw_agent_sessions_commit (sessions, c->session, CW_AGENT_CHANGE_RUNTIME, NULL);
     }
 
   result = json_object_new ();
   json_object_set_string_member (result, "sessionId", c->session->id);
   json_object_set_string_member (result, "toolCallId", c->id);
-  json_object_set_string_member (result, "tool", c->tool->name);
+  json_object_set_string_member (result, "tool", c->name);
   json_object_set_boolean_member (result, "success", success);
   if (output != NULL)
     json_object_set_string_member (result, "result", output);
@@ -115,6 +123,18 @@ finish (ToolCall *c, gboolean success, const gchar *output, const gchar *error, 
   tool_call_unref (c);
 }
 
+/* A run's end: its output, or why there is none. */
+static void
+finish_run (ToolCall *c, const gchar *out, GError *error)
+{
+  if (out != NULL)
+    finish (c, TRUE, out, NULL, FALSE);
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    finish (c, FALSE, NULL, "Tool execution was stopped", FALSE);
+  else
+    finish (c, FALSE, NULL, error->message, FALSE);
+}
+
 static void
 on_tool_done (GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -123,21 +143,37 @@ on_tool_done (GObject *source, GAsyncResult *res, gpointer user_data)
   CwToolOutcome outcome = { 0 };
   g_autofree gchar *out = cw_agent_tool_execute_finish (c->plugin, res, &outcome, &error);
 
-  if (out != NULL)
-    finish (c, TRUE, out, NULL, FALSE);
-  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    finish (c, FALSE, NULL, "Tool execution was stopped", FALSE);
-  else
-    finish (c, FALSE, NULL, error->message, FALSE);
+  finish_run (c, out, error);
   cw_tool_outcome_clear (&outcome);
+}
+
+static void
+on_contributed_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  ToolCall *c = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *out = cw_agent_plugin_tool_call_finish (c->plugin, res, &c->media, &error);
+
+  finish_run (c, out, error);
 }
 
 static void
 execute (ToolCall *c, CwToolSandbox sandbox)
 {
+  g_autofree gchar *gone = NULL;
+
   if (g_cancellable_is_cancelled (c->cancellable))
     {
       finish (c, FALSE, NULL, "Tool execution was stopped", FALSE);
+      return;
+    }
+  if (c->contributed != NULL)
+    {
+      if ((gone = cw_agent_plugin_tool_gone (c->plugin, c->contributed)) != NULL)
+        finish (c, FALSE, NULL, gone, FALSE);
+      else
+        cw_agent_plugin_tool_call (c->plugin, c->contributed, c->session->id, c->id, c->args,
+                                   c->cancellable, on_contributed_done, c);
       return;
     }
   cw_agent_tool_execute (c->plugin, c->session, c->tool, c->args, sandbox, c->cancellable,
@@ -177,6 +213,55 @@ on_cancelled (GCancellable *cancellable, gpointer user_data)
   g_idle_add (deny_pending, tool_call_ref (user_data));
 }
 
+/* A person is asked: the call waits, and is withdrawn if the caller goes away. */
+static void
+wait_for_person (ToolCall *c, CwPendingPermission *p)
+{
+  if (p != NULL && !c->done)
+    {
+      c->permission_id = g_strdup (p->id);
+      c->cancel_id = g_cancellable_connect (c->cancellable, G_CALLBACK (on_cancelled), c, NULL);
+    }
+}
+
+/* A contributed tool: its flags and the approval mode decide (cw-agent-plugin-tools.h). */
+static void
+authorize_contributed (ToolCall *c)
+{
+  CwAgentSession *session = c->session;
+  g_autofree gchar *message = NULL;
+  CwPermissionVerdict verdict;
+
+  if (g_strcmp0 (session->execution_mode, "plan") == 0
+      && !cw_agent_plugin_tool_plan_allows (c->contributed))
+    {
+      message = g_strdup_printf ("Permission denied: plan mode blocks \"%s\"", c->name);
+      finish (c, FALSE, NULL, message, TRUE);
+      return;
+    }
+  verdict = cw_agent_plugin_tool_evaluate (session, c->contributed);
+  if (verdict == CW_PERMISSION_ALLOW || verdict == CW_PERMISSION_ALLOW_CONFINED)
+    execute (c, CW_TOOL_SANDBOX_NONE);
+  else if (verdict == CW_PERMISSION_DENY)
+    {
+      message = g_strdup_printf ("Permission denied: approval mode \"%s\" does not allow the "
+                                 "tool %s",
+                                 session->approval_mode, c->name);
+      finish (c, FALSE, NULL, message, TRUE);
+    }
+  else if (!c->ask)
+    {
+      message = g_strdup_printf ("Permission denied: the tool %s needs a person's approval, and "
+                                 "permissionMode is not \"ask\"",
+                                 c->name);
+      finish (c, FALSE, NULL, message, TRUE);
+    }
+  else
+    wait_for_person (c, cw_permission_request (c->plugin, session, NULL,
+                                               CW_AGENT_PLUGIN_TOOL_PERMISSION, c->name, FALSE,
+                                               NULL, c->call, on_permission, c));
+}
+
 static void
 authorize (ToolCall *c, const gchar *resource)
 {
@@ -185,6 +270,11 @@ authorize (ToolCall *c, const gchar *resource)
   g_autofree gchar *message = NULL;
   CwPermissionVerdict verdict;
 
+  if (c->contributed != NULL)
+    {
+      authorize_contributed (c);
+      return;
+    }
   if (g_strcmp0 (session->execution_mode, "plan") == 0
       && !cw_agent_tool_plan_allows (session, tool, c->args))
     {
@@ -217,16 +307,8 @@ authorize (ToolCall *c, const gchar *resource)
       finish (c, FALSE, NULL, message, TRUE);
     }
   else
-    {
-      CwPendingPermission *p
-          = cw_agent_tool_ask (c->plugin, session, NULL, tool, resource, c->call, on_permission, c);
-
-      if (p != NULL && !c->done)
-        {
-          c->permission_id = g_strdup (p->id);
-          c->cancel_id = g_cancellable_connect (c->cancellable, G_CALLBACK (on_cancelled), c, NULL);
-        }
-    }
+    wait_for_person (
+        c, cw_agent_tool_ask (c->plugin, session, NULL, tool, resource, c->call, on_permission, c));
 }
 
 static gchar *
@@ -310,6 +392,7 @@ cmd_agent_run_tool (CwInvocation *inv, gpointer user_data)
   JsonObject *params = cw_invocation_get_params (inv);
   const gchar *name, *mode = NULL, *arg;
   const CwToolInfo *tool;
+  g_autoptr (CwAgentTool) contributed = NULL;
   JsonNode *args;
   g_autofree gchar *resource = NULL;
   g_autoptr (JsonObject) stored = NULL;
@@ -327,11 +410,13 @@ cmd_agent_run_tool (CwInvocation *inv, gpointer user_data)
     }
   tool = cw_tool_lookup (name);
   if (tool == NULL)
+    contributed = cw_agent_plugin_tool_lookup (self, name);
+  if (tool == NULL && contributed == NULL)
     {
       cw_invocation_return_new_error (inv, CW_ERROR_INVALID_PARAMS, "Unknown tool: %s", name);
       return;
     }
-  if (tool->run_sync == NULL && tool->run_async == NULL)
+  if (tool != NULL && tool->run_sync == NULL && tool->run_async == NULL)
     {
       cw_invocation_return_new_error (inv, CW_ERROR_INVALID_PARAMS,
                                       "Tool %s acts on a chat turn and runs only inside one", name);
@@ -349,10 +434,12 @@ cmd_agent_run_tool (CwInvocation *inv, gpointer user_data)
       cw_invocation_return_error_literal (inv, CW_ERROR_INVALID_PARAMS, "args must be an object");
       return;
     }
-  arg = args != NULL && JSON_NODE_HOLDS_OBJECT (args) ? json_object_get_string_member_with_default (
-            json_node_get_object (args), tool->resource_arg, NULL)
-                                                      : NULL;
-  if (tool->permission_type != NULL && !tool->resource_is_path && (arg == NULL || *arg == '\0'))
+  arg = tool != NULL && args != NULL && JSON_NODE_HOLDS_OBJECT (args)
+            ? json_object_get_string_member_with_default (json_node_get_object (args),
+                                                          tool->resource_arg, NULL)
+            : NULL;
+  if (tool != NULL && tool->permission_type != NULL && !tool->resource_is_path
+      && (arg == NULL || *arg == '\0'))
     {
       cw_invocation_return_new_error (inv, CW_ERROR_INVALID_PARAMS, "args.%s is required",
                                       tool->resource_arg);
@@ -371,13 +458,15 @@ cmd_agent_run_tool (CwInvocation *inv, gpointer user_data)
   c->invocation = g_object_ref (inv);
   c->session = session;
   c->tool = tool;
+  c->contributed = g_steal_pointer (&contributed);
+  c->name = tool != NULL ? tool->name : cw_agent_tool_get_name (c->contributed);
   c->ask = g_strcmp0 (mode, "ask") == 0;
   c->id = cw_make_id ("tool");
   c->args = args != NULL && JSON_NODE_HOLDS_OBJECT (args) ? json_node_dup_object (args)
                                                           : json_object_new ();
   c->call = json_object_new ();
   json_object_set_string_member (c->call, "id", c->id);
-  json_object_set_string_member (c->call, "name", tool->name);
+  json_object_set_string_member (c->call, "name", c->name);
   json_object_set_object_member (c->call, "args", json_object_ref (c->args));
   c->started_at = cw_now_ms ();
   c->cancellable = g_object_ref (cw_invocation_get_cancellable (inv));
@@ -385,14 +474,14 @@ cmd_agent_run_tool (CwInvocation *inv, gpointer user_data)
   item = json_object_new ();
   json_object_set_string_member (item, "kind", "tool_start");
   json_object_set_string_member (item, "toolId", c->id);
-  json_object_set_string_member (item, "name", tool->name);
+  json_object_set_string_member (item, "name", c->name);
   json_object_set_object_member (item, "args", json_object_ref (c->args));
   json_object_set_string_member (item, "status", "running");
   stored = cw_agent_sessions_append_item (self->sessions, session, item);
   c->start_item_id = g_strdup (json_object_get_string_member (stored, "id"));
   cw_agent_sessions_commit (self->sessions, session, CW_AGENT_CHANGE_RUNTIME, NULL);
 
-  if (tool->resource_is_path)
+  if (tool != NULL && tool->resource_is_path)
     resource = cw_agent_session_resolve_path (session, arg);
   else
     resource = g_strdup (arg);

@@ -59,8 +59,10 @@ struct _CwAgentToolRun
   gchar *id;
   gchar *name;
   JsonObject *args;
-  JsonObject *call; /* {id, name, args} */
-  const CwToolInfo *tool;
+  JsonObject *call;         /* {id, name, args} */
+  const CwToolInfo *tool;   /* a built-in tool, or */
+  CwAgentTool *contributed; /* one another plugin contributed (cw-agent-plugin-tools.h) */
+  GPtrArray *media;         /* media items its answer made, added after the tool_result */
   gchar *start_item_id;
   gint64 started_at;
   gboolean done;

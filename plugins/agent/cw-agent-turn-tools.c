@@ -6,6 +6,7 @@
 #include "cw-agent-command-policy.h"
 #include "cw-agent-json.h"
 #include "cw-agent-permissions.h"
+#include "cw-agent-plugin-tools.h"
 #include "cw-agent-questions.h"
 #include "cw-agent-store.h"
 #include "cw-agent-turn-state.h"
@@ -19,6 +20,8 @@ cw_agent_tool_run_free (CwAgentToolRun *run)
   g_free (run->name);
   g_clear_pointer (&run->args, json_object_unref);
   g_clear_pointer (&run->call, json_object_unref);
+  g_clear_pointer (&run->contributed, cw_agent_tool_unref);
+  g_clear_pointer (&run->media, g_ptr_array_unref);
   g_free (run->start_item_id);
   g_free (run);
 }
@@ -35,6 +38,8 @@ cw_agent_tool_run_new (CwAgentTurn *self, const gchar *id, const gchar *name, Js
   run->name = g_strdup (name);
   run->args = args != NULL ? json_object_ref (args) : json_object_new ();
   run->tool = cw_tool_lookup (name);
+  if (run->tool == NULL)
+    run->contributed = cw_agent_plugin_tool_lookup (self->plugin, name);
   run->call = json_object_new ();
   json_object_set_string_member (run->call, "id", run->id);
   json_object_set_string_member (run->call, "name", run->name);
@@ -128,6 +133,9 @@ complete_tool (CwAgentToolRun *run, gboolean success, const gchar *output, const
     json_object_set_string_member (item, "error", error);
   json_object_set_int_member (item, "duration", duration);
   stored = cw_agent_sessions_append_item (self->plugin->sessions, self->session, item);
+  if (success)
+    cw_agent_plugin_tool_add_media (self->plugin, self->session, self->turn_id, run->id,
+                                    run->media);
 
   self->tools_pending--;
   cw_agent_sessions_commit (self->plugin->sessions, self->session, CW_AGENT_CHANGE_RUNTIME, NULL);
@@ -139,6 +147,18 @@ complete_tool (CwAgentToolRun *run, gboolean success, const gchar *output, const
     cw_agent_turn_begin_round (self);
 }
 
+/* A run's end: its output, or why there is none. */
+static void
+complete_run (CwAgentToolRun *run, const gchar *out, GError *error, CwToolOutcome *outcome)
+{
+  if (out != NULL)
+    complete_tool (run, TRUE, out, NULL, outcome);
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    complete_tool (run, FALSE, NULL, "Tool execution was stopped", NULL);
+  else
+    complete_tool (run, FALSE, NULL, error->message, NULL);
+}
+
 static void
 on_tool_done (GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -147,12 +167,7 @@ on_tool_done (GObject *source, GAsyncResult *res, gpointer user_data)
   CwToolOutcome outcome = { 0 };
   g_autofree gchar *out = cw_agent_tool_execute_finish (run->turn->plugin, res, &outcome, &error);
 
-  if (out != NULL)
-    complete_tool (run, TRUE, out, NULL, &outcome);
-  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    complete_tool (run, FALSE, NULL, "Tool execution was stopped", NULL);
-  else
-    complete_tool (run, FALSE, NULL, error->message, NULL);
+  complete_run (run, out, error, &outcome);
   cw_tool_outcome_clear (&outcome);
 }
 
@@ -228,13 +243,35 @@ cw_agent_tool_ask (CwAgentPlugin *plugin, CwAgentSession *session, const gchar *
 }
 
 static void
+on_contributed_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  CwAgentToolRun *run = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *out
+      = cw_agent_plugin_tool_call_finish (run->turn->plugin, res, &run->media, &error);
+
+  complete_run (run, out, error, NULL);
+}
+
+static void
 execute_tool (CwAgentToolRun *run, CwToolSandbox sandbox)
 {
   CwAgentTurn *self = run->turn;
+  g_autofree gchar *gone = NULL;
 
   if (self->stopped)
     {
       complete_tool (run, FALSE, NULL, "Tool execution was stopped", NULL);
+      return;
+    }
+  if (run->contributed != NULL)
+    {
+      /* Withdrawn while the model streamed or a person was asked. */
+      if ((gone = cw_agent_plugin_tool_gone (self->plugin, run->contributed)) != NULL)
+        complete_tool (run, FALSE, NULL, gone, NULL);
+      else
+        cw_agent_plugin_tool_call (self->plugin, run->contributed, self->session->id, run->id,
+                                   run->args, self->cancellable, on_contributed_done, run);
       return;
     }
   cw_agent_tool_execute (self->plugin, self->session, run->tool, run->args, sandbox,
@@ -303,6 +340,38 @@ cw_agent_tool_plan_allows (CwAgentSession *session, const CwToolInfo *tool, Json
   return FALSE;
 }
 
+static gchar *
+plan_blocks (const gchar *name)
+{
+  return g_strdup_printf ("Plan mode blocks \"%s\": only read-only tools run while planning", name);
+}
+
+/* The same for a tool another plugin contributed: its flags instead of a permission type. */
+static void
+authorize_contributed (CwAgentToolRun *run)
+{
+  CwAgentTurn *self = run->turn;
+  CwAgentSession *session = self->session;
+  g_autofree gchar *message = NULL;
+  CwPermissionVerdict verdict;
+
+  if (g_strcmp0 (session->execution_mode, "plan") == 0
+      && !cw_agent_plugin_tool_plan_allows (run->contributed))
+    {
+      message = plan_blocks (run->name);
+      complete_tool (run, FALSE, NULL, message, NULL);
+      return;
+    }
+  verdict = cw_agent_plugin_tool_evaluate (session, run->contributed);
+  if (verdict == CW_PERMISSION_ALLOW || verdict == CW_PERMISSION_ALLOW_CONFINED)
+    execute_tool (run, CW_TOOL_SANDBOX_NONE);
+  else if (verdict == CW_PERMISSION_DENY)
+    complete_tool (run, FALSE, NULL, "Permission denied", NULL);
+  else
+    cw_permission_request (self->plugin, session, self->turn_id, CW_AGENT_PLUGIN_TOOL_PERMISSION,
+                           run->name, FALSE, NULL, run->call, cw_agent_tool_run_on_permission, run);
+}
+
 /* Decides how one call runs: blocked, asked for, or started. */
 static void
 authorize_tool (CwAgentToolRun *run)
@@ -315,6 +384,11 @@ authorize_tool (CwAgentToolRun *run)
   const gchar *arg;
   CwPermissionVerdict verdict;
 
+  if (tool == NULL && run->contributed != NULL)
+    {
+      authorize_contributed (run);
+      return;
+    }
   if (tool == NULL)
     {
       message = g_strdup_printf ("Unknown tool: %s", run->name);
@@ -324,9 +398,7 @@ authorize_tool (CwAgentToolRun *run)
   if (g_strcmp0 (session->execution_mode, "plan") == 0
       && !cw_agent_tool_plan_allows (session, tool, run->args))
     {
-      message = g_strdup_printf ("Plan mode blocks \"%s\": only read-only tools run while "
-                                 "planning",
-                                 run->name);
+      message = plan_blocks (run->name);
       complete_tool (run, FALSE, NULL, message, NULL);
       return;
     }

@@ -15,6 +15,7 @@
 #include "cw-agent-history.h"
 #include "cw-agent-keys.h"
 #include "cw-agent-permissions.h"
+#include "cw-agent-plugin-tools.h"
 #include "cw-agent-questions.h"
 #include "cw-agent-skills.h"
 #include "cw-agent-store.h"
@@ -736,7 +737,8 @@ start_stream (CwAgentTurn *self, const gchar *api_key)
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonArray) items = NULL;
   g_autoptr (JsonArray) messages = NULL;
-  g_autoptr (JsonArray) tools = cw_tool_list_schemas ();
+  /* Read at each request: a tool another plugin added or withdrew shows at the next one. */
+  g_autoptr (JsonArray) tools = cw_agent_plugin_tools_list_schemas (self->plugin);
   g_autofree gchar *prompt = cw_agent_turn_system_prompt (self->plugin, self->session);
   CwProviderRequest req = { 0 };
 
