@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-cloud-test.h"
 
+#include <signal.h>
 #include <string.h>
 
 static gint64 clock_offset;
@@ -213,6 +214,12 @@ cloud_pass_time (CloudTest *t, gint64 ms)
   integ_set_clock (t->f, integ_t0 () + clock_offset);
 }
 
+static const gchar *
+body_text (JsonObject *record, const gchar *member)
+{
+  return json_object_get_string_member (json_object_get_object_member (record, "body"), member);
+}
+
 void
 cloud_assert_streamed_edits (GPtrArray *edits, const gchar *member, const gchar *reply)
 {
@@ -221,8 +228,7 @@ cloud_assert_streamed_edits (GPtrArray *edits, const gchar *member, const gchar 
   g_assert_cmpuint (edits->len, >=, 2);
   for (guint i = 0; i < edits->len; i++)
     {
-      const gchar *text = json_object_get_string_member (
-          json_object_get_object_member (edits->pdata[i], "body"), member);
+      const gchar *text = body_text (edits->pdata[i], member);
       g_assert_true (g_str_has_prefix (reply, text));
       partial |= g_strcmp0 (text, reply) != 0;
       if (i + 1 == edits->len)
@@ -246,4 +252,31 @@ cloud_expect_sent_once (CloudTest *t, const gchar *chat_id, const gchar *send_ki
   g_assert_cmpuint (cw_fake_cloud_count (t->fake, send_kind), ==, 1);
   out = agent_wait_event (t->f->client, "integration:message_out", NULL, NULL);
   g_assert_cmpstr (json_object_get_string_member (agent_event_data (out), "chatId"), ==, chat_id);
+}
+
+void
+cloud_kill_during_placeholder (CloudTest *t, const gchar *platform, const gchar *chat_id,
+                               const gchar *send_kind, const gchar *text_member,
+                               const gchar *edit_kind)
+{
+  g_autoptr (JsonObject) held = NULL, again = NULL;
+  g_autoptr (GPtrArray) sends = NULL;
+  const gchar *slow[] = { "Slow hello.", NULL };
+
+  cw_fake_cloud_set_option (t->fake, "hold_send", "1");
+  g_free (cw_fake_cloud_inject (t->fake, chat_id, chat_id, "Ann", "tell me slowly"));
+  held = cw_fake_cloud_wait (t->fake, send_kind, 0, 20000);
+  g_assert_nonnull (held);
+  g_assert_cmpstr (body_text (held, text_member), ==, CLOUD_PLACEHOLDER);
+  integ_wait_llm_requests (t->f, 1);
+  agent_fixture_stop (t->f, SIGKILL);
+  cw_fake_cloud_set_option (t->fake, "hold_send", "0");
+  agent_fixture_start (t->f);
+  again = integ_wait_connected (t->f, platform, TRUE);
+  cloud_expect_bot (t, chat_id, slow, 3500);
+  sends = cw_fake_cloud_records (t->fake, send_kind);
+  g_assert_cmpuint (sends->len, ==, 2);
+  g_assert_cmpstr (body_text (sends->pdata[1], text_member), ==, "Slow hello.");
+  g_assert_cmpuint (cw_fake_cloud_count (t->fake, edit_kind), ==, 0);
+  g_assert_cmpuint (integ_llm_requests (t->f), ==, 2);
 }

@@ -60,6 +60,14 @@ void cloud_assert_streamed_edits (GPtrArray *edits, const gchar *member, const g
  * and @chat_id has @reply as its only bot message, with an integration:message_out. */
 void cloud_expect_sent_once (CloudTest *t, const gchar *chat_id, const gchar *send_kind,
                              const gchar *reply);
+/* kill -9 while the platform holds the placeholder's @send_kind request (the fake's
+ * "hold_send"; @text_member is where its body has the text), on a daemon connected to
+ * @platform and playing CLOUD_SLOW_SCRIPT: after the restart the placeholder is not sent
+ * again and nothing is edited (no @edit_kind), the reply is one new message in @chat_id, and
+ * the agent ran the turn again. */
+void cloud_kill_during_placeholder (CloudTest *t, const gchar *platform, const gchar *chat_id,
+                                    const gchar *send_kind, const gchar *text_member,
+                                    const gchar *edit_kind);
 /* Prints the daemon's log (on a failure). */
 void cloud_dump_log (CloudTest *t);
 /* Moves the daemon's clock far enough for every reconnect backoff and outbox retry. */

@@ -332,6 +332,20 @@ test_no_pings (void)
     }
 }
 
+/* kill -9 while Discord holds the placeholder's POST: its outcome is unknown, so after the
+ * restart it is not posted again and no message is edited; the reply is one new message. */
+static void
+test_kill_during_placeholder (void)
+{
+  g_autoptr (CloudTest) t = cloud_test_new (CW_FAKE_DISCORD, CLOUD_SLOW_SCRIPT);
+  g_autoptr (JsonObject) status = NULL;
+
+  if (t == NULL)
+    return;
+  status = connect_discord (t);
+  cloud_kill_during_placeholder (t, "discord", "700", "create_message", "content", "edit_message");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -343,6 +357,7 @@ main (int argc, char **argv)
   g_test_add_func ("/integrations/discord/streamed", test_streamed);
   g_test_add_func ("/integrations/discord/streamed-long", test_streamed_long);
   g_test_add_func ("/integrations/discord/no-pings", test_no_pings);
+  g_test_add_func ("/integrations/discord/kill-during-placeholder", test_kill_during_placeholder);
   g_test_add_func ("/integrations/discord/restart-and-invalid-session",
                    test_restart_and_invalid_session);
   return g_test_run ();

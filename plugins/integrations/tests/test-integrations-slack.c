@@ -242,29 +242,12 @@ static void
 test_kill_during_placeholder (void)
 {
   g_autoptr (CloudTest) t = cloud_test_new (CW_FAKE_SLACK, CLOUD_SLOW_SCRIPT);
-  g_autoptr (JsonObject) status = NULL, held = NULL, again = NULL;
-  g_autoptr (GPtrArray) posts = NULL;
-  const gchar *slow[] = { "Slow hello.", NULL };
+  g_autoptr (JsonObject) status = NULL;
 
   if (t == NULL)
     return;
   status = cloud_connect_slack (t);
-  cw_fake_cloud_set_option (t->fake, "hold_send", "1");
-  g_free (cw_fake_cloud_inject (t->fake, "D0CHAT", "U0ANN", NULL, "tell me slowly"));
-  held = cw_fake_cloud_wait (t->fake, "chat.postMessage", 0, 20000);
-  g_assert_nonnull (held);
-  g_assert_cmpstr (record_param (held, "text"), ==, CLOUD_PLACEHOLDER);
-  integ_wait_llm_requests (t->f, 1);
-  agent_fixture_stop (t->f, SIGKILL);
-  cw_fake_cloud_set_option (t->fake, "hold_send", "0");
-  agent_fixture_start (t->f);
-  again = integ_wait_connected (t->f, "slack", TRUE);
-  cloud_expect_bot (t, "D0CHAT", slow, 3500);
-  posts = cw_fake_cloud_records (t->fake, "chat.postMessage");
-  g_assert_cmpuint (posts->len, ==, 2);
-  g_assert_cmpstr (record_param (posts->pdata[1], "text"), ==, "Slow hello.");
-  g_assert_cmpuint (cw_fake_cloud_count (t->fake, "chat.update"), ==, 0);
-  g_assert_cmpuint (integ_llm_requests (t->f), ==, 2);
+  cloud_kill_during_placeholder (t, "slack", "D0CHAT", "chat.postMessage", "text", "chat.update");
   /* the envelope was acked before the kill: Slack did not deliver it again */
   g_assert_cmpuint (cw_fake_cloud_count (t->fake, "envelope"), ==, 1);
 }

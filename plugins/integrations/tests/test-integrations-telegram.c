@@ -172,30 +172,12 @@ static void
 test_kill_during_placeholder (void)
 {
   g_autoptr (CloudTest) t = cloud_test_new (CW_FAKE_TELEGRAM, CLOUD_SLOW_SCRIPT);
-  g_autoptr (JsonObject) status = NULL, held = NULL, again = NULL;
-  g_autoptr (GPtrArray) sends = NULL, edits = NULL;
-  const gchar *slow[] = { "Slow hello.", NULL };
+  g_autoptr (JsonObject) status = NULL;
 
   if (t == NULL)
     return;
   status = cloud_connect_telegram (t);
-  cw_fake_cloud_set_option (t->fake, "hold_send", "1");
-  g_free (cw_fake_cloud_inject (t->fake, "42", "42", "Ann", "tell me slowly"));
-  held = cw_fake_cloud_wait (t->fake, "sendMessage", 0, 20000);
-  g_assert_nonnull (held);
-  g_assert_cmpstr (record_text (held), ==, CLOUD_PLACEHOLDER);
-  integ_wait_llm_requests (t->f, 1);
-  agent_fixture_stop (t->f, SIGKILL);
-  cw_fake_cloud_set_option (t->fake, "hold_send", "0");
-  agent_fixture_start (t->f);
-  again = integ_wait_connected (t->f, "telegram", TRUE);
-  cloud_expect_bot (t, "42", slow, 3500);
-  sends = cw_fake_cloud_records (t->fake, "sendMessage");
-  g_assert_cmpuint (sends->len, ==, 2);
-  g_assert_cmpstr (record_text (sends->pdata[1]), ==, "Slow hello.");
-  edits = cw_fake_cloud_records (t->fake, "editMessageText");
-  g_assert_cmpuint (edits->len, ==, 0);
-  g_assert_cmpuint (integ_llm_requests (t->f), ==, 2);
+  cloud_kill_during_placeholder (t, "telegram", "42", "sendMessage", "text", "editMessageText");
 }
 
 /* A revoked token: the connect fails with a clear error and nothing is stored. */

@@ -46,6 +46,7 @@ struct _CwFakeCloud
   GHashTable *chats;    /* chat id -> JsonArray of {id, text, edits} */
   GHashTable *options;
   GPtrArray *sockets; /* open SoupWebsocketConnection */
+  GPtrArray *held;    /* SoupServerMessage held by "hold_send" */
   gint64 counter;
   GHashTable *files;     /* id -> the file a user sent (cw-fake-files.c; guarded by lock) */
   GPtrArray *held_files; /* downloads held by "hold_files" */
@@ -96,6 +97,10 @@ void cw_fake_reply (SoupServerMessage *msg, guint status, JsonNode *body);
 void cw_fake_reply_text (SoupServerMessage *msg, guint status, const gchar *json);
 /* Steals the connection of @msg and closes it (a dropped connection). */
 void cw_fake_cut (SoupServerMessage *msg);
+
+/* With the option "hold_send" set to 1: pauses @msg, never to be answered (as when the client
+ * dies while its request is in flight), and returns TRUE. */
+gboolean cw_fake_hold_if_asked (CwFakeCloud *self, SoupServerMessage *msg);
 
 /* The bot's messages (take the lock). */
 void cw_fake_chat_add (CwFakeCloud *self, const gchar *chat_id, const gchar *id, const gchar *text);

@@ -140,6 +140,7 @@ cw_fake_cloud_new (CwFakeKind kind)
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) json_array_unref);
   self->options = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->sockets = g_ptr_array_new_with_free_func (g_object_unref);
+  self->held = g_ptr_array_new_with_free_func (g_object_unref);
   self->counter = 1000;
   self->context = g_main_context_new ();
   self->loop = g_main_loop_new (self->context, FALSE);
@@ -171,6 +172,7 @@ teardown_now (CwFakeCloud *self, gpointer data)
   cw_fake_files_teardown (self);
   soup_server_disconnect (self->server);
   g_clear_object (&self->server);
+  g_ptr_array_set_size (self->held, 0);
   if (self->platform->free != NULL)
     self->platform->free (self->state);
   self->state = NULL;
@@ -198,6 +200,7 @@ cw_fake_cloud_free (CwFakeCloud *self)
   g_main_context_unref (self->context);
   g_ptr_array_unref (self->records);
   g_ptr_array_unref (self->sockets);
+  g_ptr_array_unref (self->held);
   g_hash_table_unref (self->failures);
   g_hash_table_unref (self->chats);
   g_hash_table_unref (self->options);
@@ -839,4 +842,14 @@ cw_fake_iso8601 (gint64 ms)
   g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (ms / 1000);
 
   return g_date_time_format (dt, "%Y-%m-%dT%H:%M:%S.000Z");
+}
+
+gboolean
+cw_fake_hold_if_asked (CwFakeCloud *self, SoupServerMessage *msg)
+{
+  if (cw_fake_option_int (self, "hold_send", 0) != 1)
+    return FALSE;
+  soup_server_message_pause (msg);
+  g_ptr_array_add (self->held, g_object_ref (msg));
+  return TRUE;
 }

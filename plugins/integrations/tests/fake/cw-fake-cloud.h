@@ -46,7 +46,8 @@ const gchar *cw_fake_cloud_get_root (CwFakeCloud *self);
  * (BlueBubbles, ms), "token" (the credential it accepts; default: anything but "bad"),
  * "webhook_url", "app_secret" (WhatsApp webhooks), "token_lifetime" (Graph, s), "hold_send"
  * (Telegram: 1 holds every sendMessage unanswered and undelivered; Slack: every
- * chat.postMessage), "hold_files" (1 holds every file download unanswered). */
+ * chat.postMessage; Discord: every POST channels/{id}/messages), "hold_files" (1 holds every
+ * file download unanswered). */
 void cw_fake_cloud_set_option (CwFakeCloud *self, const gchar *name, const gchar *value);
 
 /* The platform goes away: listener closed, WebSockets and held long polls dropped without a

@@ -7,6 +7,8 @@
  * op 10 Hello with heartbeat_interval, op 1 -> op 11, op 2 Identify -> READY (session_id,
  * resume_gateway_url), MESSAGE_CREATE dispatches numbered by s, op 6 Resume -> the missed
  * dispatches and RESUMED (or op 9 false for an unknown session), op 7 and op 9 on request.
+ * With the option "hold_send" set to 1, POST channels/{id}/messages is recorded and never
+ * answered nor delivered.
  * Records: "identify", "resume", "heartbeat", "gateway" (a connection), and the REST calls as
  * "me", "gateway_bot", "create_message", "edit_message", "list_messages", "typing".
  * SPDX-License-Identifier: LGPL-2.1-or-later */
@@ -303,7 +305,10 @@ handle_api (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHash
       cw_fake_reply_text (msg, 200, reply);
     }
   else if (g_str_equal (kind, "create_message"))
-    create_message (dc, msg, parts[1]);
+    {
+      if (!cw_fake_hold_if_asked (self, msg))
+        create_message (dc, msg, parts[1]);
+    }
   else if (g_str_equal (kind, "edit_message"))
     edit_message (dc, msg, parts[1], parts[3]);
   else if (g_str_equal (kind, "typing"))

@@ -24,7 +24,6 @@ typedef struct
   GHashTable *events;    /* "<channel>:<ts>" -> JsonObject event */
   GHashTable *event_ids; /* "<channel>:<ts>" -> the payload's event_id */
   GHashTable *attempts;  /* event_id -> the retry_attempt of its last delivery */
-  GPtrArray *held;       /* chat.postMessage requests held by "hold_send" */
   SoupWebsocketConnection *socket;
   gint64 next_ts;
   GHashTable *uploads; /* file id -> JsonObject {filename, length, uploaded} */
@@ -39,7 +38,6 @@ slack_free (gpointer data)
   g_hash_table_unref (slack->events);
   g_hash_table_unref (slack->event_ids);
   g_hash_table_unref (slack->attempts);
-  g_ptr_array_unref (slack->held);
   g_hash_table_unref (slack->uploads);
   cw_fake_socket_release (&slack->socket, slack);
   g_free (slack);
@@ -269,14 +267,11 @@ handle_api (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHash
                         "\"Cowork Test\",\"user\":\"cowork\",\"team_id\":\"T0TEAM\","
                         "\"user_id\":\"U0BOT\",\"bot_id\":\"B0BOT\",\"is_enterprise_install\":"
                         "false}");
-  else if (g_str_equal (method, "chat.postMessage")
-           && cw_fake_option_int (self, "hold_send", 0) == 1)
-    {
-      soup_server_message_pause (msg);
-      g_ptr_array_add (slack->held, g_object_ref (msg));
-    }
   else if (g_str_equal (method, "chat.postMessage"))
-    post_message (slack, msg, params, FALSE);
+    {
+      if (!cw_fake_hold_if_asked (self, msg))
+        post_message (slack, msg, params, FALSE);
+    }
   else if (g_str_equal (method, "chat.update"))
     post_message (slack, msg, params, TRUE);
   else if (g_str_equal (method, "files.getUploadURLExternal"))
@@ -412,7 +407,6 @@ slack_setup (CwFakeCloud *self)
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) json_object_unref);
   slack->event_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   slack->attempts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  slack->held = g_ptr_array_new_with_free_func (g_object_unref);
   self->state = slack;
   slack->uploads
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) json_object_unref);
