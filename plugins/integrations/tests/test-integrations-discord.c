@@ -342,7 +342,7 @@ test_kill_during_placeholder (void)
 
   if (t == NULL)
     return;
-  status = connect_discord (t);
+  status = cloud_connect_discord (t);
   cloud_kill_during_placeholder (t, "discord", "700", "create_message", "content", "edit_message");
 }
 
