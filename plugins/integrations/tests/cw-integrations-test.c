@@ -419,3 +419,37 @@ irc_client_expect_none (IrcClient *client, const gchar *from, guint ms)
         g_error ("%s: unexpected message from %s: %s", client->nick, from, text);
     }
 }
+
+gchar *
+integ_attached_path (const gchar *prompt, const gchar *type, const gchar *name)
+{
+  g_autofree gchar *marker = g_strdup_printf ("[Attached %s file \"%s\" at ", type, name);
+  const gchar *start = strstr (prompt, marker);
+  const gchar *end = start != NULL ? strchr (start + strlen (marker), ']') : NULL;
+
+  return end != NULL ? g_strndup (start + strlen (marker), end - start - strlen (marker)) : NULL;
+}
+
+void
+integ_assert_attached (const gchar *prompt, const gchar *type, const gchar *name,
+                       const gchar *content, gsize length)
+{
+  g_autofree gchar *path = integ_attached_path (prompt, type, name);
+  g_autofree gchar *have = NULL;
+  gsize have_length;
+
+  if (path == NULL)
+    g_error ("no %s attachment \"%s\" in the prompt %s", type, name, prompt);
+  g_assert_true (g_file_get_contents (path, &have, &have_length, NULL));
+  g_assert_cmpmem (have, have_length, content, length);
+}
+
+const gchar *
+integ_llm_last_content (GPtrArray *requests, guint n)
+{
+  JsonObject *body = json_object_get_object_member (g_ptr_array_index (requests, n), "body");
+  JsonArray *messages = json_object_get_array_member (body, "messages");
+  JsonObject *last = json_array_get_object_element (messages, json_array_get_length (messages) - 1);
+
+  return json_object_get_string_member (last, "content");
+}

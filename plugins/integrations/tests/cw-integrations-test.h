@@ -23,6 +23,15 @@ JsonObject *integ_wait_connected (AgentFixture *f, const gchar *platform, gboole
 guint integ_llm_requests (AgentFixture *f);
 /* Polls until the fake LLM got at least @n requests (20 s at most). */
 void integ_wait_llm_requests (AgentFixture *f, guint n);
+/* The path in a prompt's `[Attached <type> file "<name>" at <path>]` (how the agent hands the
+ * model an attachment it keeps as a file), or NULL. */
+gchar *integ_attached_path (const gchar *prompt, const gchar *type, const gchar *name);
+/* Asserts that @prompt names the attachment and the agent's copy holds @length bytes of
+ * @content. */
+void integ_assert_attached (const gchar *prompt, const gchar *type, const gchar *name,
+                            const gchar *content, gsize length);
+/* The content of the last message of the fake LLM's request @n. */
+const gchar *integ_llm_last_content (GPtrArray *requests, guint n);
 /* A free TCP port on 127.0.0.1. */
 guint integ_free_port (void);
 /* Waits until something accepts on 127.0.0.1:@port (10 s at most). */

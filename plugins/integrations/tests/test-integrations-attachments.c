@@ -15,35 +15,6 @@ bytes_of (const gchar *text)
   return g_bytes_new (text, strlen (text));
 }
 
-/* The path in the prompt's `[Attached <type> file "<name>" at <path>]`, or NULL. */
-static gchar *
-attached_path (const gchar *prompt, const gchar *type, const gchar *name)
-{
-  g_autofree gchar *marker = g_strdup_printf ("[Attached %s file \"%s\" at ", type, name);
-  const gchar *start = strstr (prompt, marker);
-  const gchar *end;
-
-  if (start == NULL)
-    return NULL;
-  start += strlen (marker);
-  end = strchr (start, ']');
-  return end != NULL ? g_strndup (start, end - start) : NULL;
-}
-
-/* Asserts the prompt names the file and the agent's copy holds @content. */
-static void
-assert_attached (const gchar *prompt, const gchar *type, const gchar *name, const gchar *content)
-{
-  g_autofree gchar *path = attached_path (prompt, type, name);
-  g_autofree gchar *have = NULL;
-  gsize length;
-
-  if (path == NULL)
-    g_error ("no %s attachment \"%s\" in the prompt %s", type, name, prompt);
-  g_assert_true (g_file_get_contents (path, &have, &length, NULL));
-  g_assert_cmpmem (have, length, content, strlen (content));
-}
-
 /* The attachments of the session's last user message. */
 static JsonArray *
 user_attachments (CloudTest *t)
@@ -105,7 +76,8 @@ test_telegram_photo_caption (void)
   prompts = cloud_llm_prompts (t);
   g_assert_cmpuint (prompts->len, ==, 1);
   g_assert_true (g_str_has_prefix (prompts->pdata[0], "[Telegram | Ann]: what is this?"));
-  assert_attached (prompts->pdata[0], "image", "photo.jpg", PHOTO_BYTES);
+  integ_assert_attached (prompts->pdata[0], "image", "photo.jpg", PHOTO_BYTES,
+                         strlen (PHOTO_BYTES));
   /* fetched with getFile and the file API, after the message was taken */
   get_file = cw_fake_cloud_wait (t->fake, "getFile", 0, 0);
   download = cw_fake_cloud_wait (t->fake, "file", 0, 0);
@@ -140,7 +112,8 @@ test_telegram_photo_only (void)
   prompts = cloud_llm_prompts (t);
   g_assert_cmpuint (prompts->len, ==, 1);
   g_assert_true (g_str_has_prefix (prompts->pdata[0], "[Telegram | Ann]: sent attachment(s)."));
-  assert_attached (prompts->pdata[0], "image", "photo.jpg", PHOTO_BYTES);
+  integ_assert_attached (prompts->pdata[0], "image", "photo.jpg", PHOTO_BYTES,
+                         strlen (PHOTO_BYTES));
   g_clear_pointer (&prompts, g_ptr_array_unref);
 
   /* a voice note is audio */
@@ -148,7 +121,8 @@ test_telegram_photo_only (void)
                                      "audio/ogg", voice));
   integ_wait_llm_requests (t->f, 2);
   prompts = cloud_llm_prompts (t);
-  assert_attached (prompts->pdata[1], "audio", "voice.ogg", "OggS voice note");
+  integ_assert_attached (prompts->pdata[1], "audio", "voice.ogg", "OggS voice note",
+                         strlen ("OggS voice note"));
 }
 
 /* A file over COWORK_INTEGRATION_MAX_MEDIA_BYTES is not downloaded: the agent gets its name
@@ -246,7 +220,8 @@ test_kill_before_routing (void)
   g_assert_cmpuint (integ_llm_requests (t->f), ==, 1);
   prompts = cloud_llm_prompts (t);
   g_assert_true (g_str_has_prefix (prompts->pdata[0], "[Telegram | Ann]: summarise"));
-  assert_attached (prompts->pdata[0], "pdf", "minutes.pdf", "%PDF-1.4 minutes of the meeting");
+  integ_assert_attached (prompts->pdata[0], "pdf", "minutes.pdf", "%PDF-1.4 minutes of the meeting",
+                         strlen ("%PDF-1.4 minutes of the meeting"));
   g_assert_cmpuint (cw_fake_cloud_count (t->fake, "file"), ==, 2);
   /* the turn is done: the downloaded copy is gone */
   dir = g_build_filename (t->f->daemon->dir, "integrations", "attachments", NULL);
@@ -280,7 +255,8 @@ test_slack_file_share (void)
   prompts = cloud_llm_prompts (t);
   g_assert_cmpuint (prompts->len, ==, 1);
   g_assert_true (g_str_has_prefix (prompts->pdata[0], "[Slack | U0ANN]: numbers for Q3"));
-  assert_attached (prompts->pdata[0], "pdf", "q3.pdf", "%PDF-1.4 quarterly numbers");
+  integ_assert_attached (prompts->pdata[0], "pdf", "q3.pdf", "%PDF-1.4 quarterly numbers",
+                         strlen ("%PDF-1.4 quarterly numbers"));
   attachments = user_attachments (t);
   g_assert_cmpstr (member (attachments, 0, "type"), ==, "pdf");
   g_assert_cmpstr (member (attachments, 0, "name"), ==, "q3.pdf");
@@ -307,7 +283,7 @@ test_discord_attachment (void)
   g_assert_false (json_object_has_member (download, "auth"));
   prompts = cloud_llm_prompts (t);
   g_assert_true (g_str_has_prefix (prompts->pdata[0], "[Discord | ann]: sent attachment(s)."));
-  assert_attached (prompts->pdata[0], "image", "cat.png", PHOTO_BYTES);
+  integ_assert_attached (prompts->pdata[0], "image", "cat.png", PHOTO_BYTES, strlen (PHOTO_BYTES));
 }
 
 /* An iMessage with an attachment: BlueBubbles' attachment/<guid>/download with the password. */
@@ -334,7 +310,8 @@ test_imessage_attachment (void)
       ==, "bb-password");
   prompts = cloud_llm_prompts (t);
   g_assert_true (g_str_has_prefix (prompts->pdata[0], "[iMessage | +15551234567]: listen"));
-  assert_attached (prompts->pdata[0], "audio", "memo.caf", "caf voice memo");
+  integ_assert_attached (prompts->pdata[0], "audio", "memo.caf", "caf voice memo",
+                         strlen ("caf voice memo"));
 }
 
 int

@@ -145,15 +145,25 @@ mail_server_free (MailServer *m)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MailServer, mail_server_free)
 
-/* Puts a mail in the bot's inbox, as a delivery agent does. */
+/* Puts the mail @text in the bot's inbox, as a delivery agent does. */
 static void
-deliver (MailServer *m, const gchar *from, const gchar *message_id, const gchar *subject,
-         const gchar *body)
+deliver_raw (MailServer *m, const gchar *text)
 {
   g_autofree gchar *name
       = g_strdup_printf ("%" G_GINT64_FORMAT ".M%uP%d.test", cw_now_ms (), ++m->counter, getpid ());
   g_autofree gchar *tmp = g_build_filename (m->maildir, "tmp", name, NULL);
   g_autofree gchar *dest = g_build_filename (m->maildir, "new", name, NULL);
+
+  g_assert_true (g_file_set_contents (tmp, text, -1, NULL));
+  g_assert_cmpint (chown (tmp, MAIL_UID, MAIL_UID), ==, 0);
+  g_assert_cmpint (g_rename (tmp, dest), ==, 0);
+}
+
+/* A plain text mail from @from with the quoted text of an earlier one below @body. */
+static void
+deliver (MailServer *m, const gchar *from, const gchar *message_id, const gchar *subject,
+         const gchar *body)
+{
   g_autofree gchar *text
       = g_strdup_printf ("From: Alice Example <%s>\r\nTo: bot@example.test\r\nSubject: %s\r\n"
                          "Message-ID: %s\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\n"
@@ -161,9 +171,7 @@ deliver (MailServer *m, const gchar *from, const gchar *message_id, const gchar 
                          "%s\r\n\r\nOn Mon, someone wrote:\r\n> old text\r\n",
                          from, subject, message_id, body);
 
-  g_assert_true (g_file_set_contents (tmp, text, -1, NULL));
-  g_assert_cmpint (chown (tmp, MAIL_UID, MAIL_UID), ==, 0);
-  g_assert_cmpint (g_rename (tmp, dest), ==, 0);
+  deliver_raw (m, text);
 }
 
 /* Python's Maildir names are <seconds>.M<microseconds>P<pid>Q<count>.<host>, the count
@@ -277,21 +285,66 @@ test_reply (void)
   g_assert_nonnull (strstr (mails->pdata[0], "Hello from the fake."));
   g_assert_cmpuint (integ_llm_requests (f), ==, 1);
   requests = agent_fixture_llm_requests (f);
-  {
-    JsonObject *body = json_object_get_object_member (g_ptr_array_index (requests, 0), "body");
-    JsonArray *messages = json_object_get_array_member (body, "messages");
-    JsonObject *last
-        = json_array_get_object_element (messages, json_array_get_length (messages) - 1);
-    /* Without the quoted text below the reply. */
-    g_assert_cmpstr (json_object_get_string_member (last, "content"), ==,
-                     "[Email | Alice Example]: What is the plan?");
-  }
+  /* Without the quoted text below the reply. */
+  g_assert_cmpstr (integ_llm_last_content (requests, 0), ==,
+                   "[Email | Alice Example]: What is the plan?");
   /* A stranger is told no. */
   deliver (m, "mallory@elsewhere.net", "<x1@elsewhere.net>", "Hi", "let me in");
   later = wait_sent (m, 2);
   g_assert_nonnull (strstr (later->pdata[1], "To: <mallory@elsewhere.net>"));
   g_assert_nonnull (strstr (later->pdata[1], "You are not authorized"));
   g_assert_cmpuint (integ_llm_requests (f), ==, 1);
+}
+
+#define PDF_BYTES "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
+#define PNG_BYTES "\x89PNG\r\n\x1a\n a chart"
+
+/* A mail with a PDF attached and an inline image (multipart/mixed around the text and HTML
+ * alternatives): both are fetched from dovecot by their body sections, the agent gets the
+ * text and the two files, and the reply goes out. */
+static void
+test_attachment (void)
+{
+  g_autoptr (AgentFixture) f = integ_fixture_new (HELLO_SCRIPT);
+  g_autoptr (MailServer) m = NULL;
+  g_autoptr (GPtrArray) mails = NULL, requests = NULL;
+  g_autofree gchar *pdf64 = g_base64_encode ((const guchar *) PDF_BYTES, strlen (PDF_BYTES));
+  g_autofree gchar *png64 = g_base64_encode ((const guchar *) PNG_BYTES, strlen (PNG_BYTES));
+  g_autofree gchar *text = NULL;
+  const gchar *content;
+
+  if (f == NULL)
+    return;
+  m = mail_server_start ();
+  connect_email (f, m, "none", m->imap_port, "none");
+  text
+      = g_strdup_printf ("From: Alice Example <alice@example.org>\r\nTo: bot@example.test\r\n"
+                         "Subject: Report\r\nMessage-ID: <att1@example.org>\r\n"
+                         "Date: Tue, 01 Dec 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+                         "Content-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n"
+                         "This is a multi-part message in MIME format.\r\n"
+                         "--outer\r\nContent-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n"
+                         "--alt\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                         "Please review the attached report.\r\n"
+                         "--alt\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+                         "<p>Please review the attached report.</p>\r\n--alt--\r\n"
+                         "--outer\r\nContent-Type: application/pdf; name=\"report.pdf\"\r\n"
+                         "Content-Disposition: attachment; filename=\"report.pdf\"\r\n"
+                         "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n"
+                         "--outer\r\nContent-Type: image/png\r\nContent-ID: <chart@example.org>\r\n"
+                         "Content-Disposition: inline; filename=chart.png\r\n"
+                         "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--outer--\r\n",
+                         pdf64, png64);
+  deliver_raw (m, text);
+  mails = wait_sent (m, 1);
+  g_assert_nonnull (strstr (mails->pdata[0], "Hello from the fake."));
+  g_assert_cmpuint (integ_llm_requests (f), ==, 1);
+  requests = agent_fixture_llm_requests (f);
+  content = integ_llm_last_content (requests, 0);
+  g_assert_true (
+      g_str_has_prefix (content, "[Email | Alice Example]: Please review the attached report."));
+  integ_assert_attached (content, "pdf", "report.pdf", PDF_BYTES, strlen (PDF_BYTES));
+  integ_assert_attached (content, "image", "chart.png", PNG_BYTES, strlen (PNG_BYTES));
 }
 
 static void
@@ -430,6 +483,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/integrations/email/reply", test_reply);
   g_test_add_func ("/integrations/email/duplicate", test_duplicate);
+  g_test_add_func ("/integrations/email/attachment", test_attachment);
   g_test_add_func ("/integrations/email/backlog", test_backlog);
   g_test_add_func ("/integrations/email/unknown-send", test_unknown_send);
   g_test_add_func ("/integrations/email/tls", test_tls);

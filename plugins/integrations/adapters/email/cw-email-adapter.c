@@ -11,8 +11,11 @@
  * the baseline, so mail already in the folder is never answered; a changed UIDVALIDITY (the
  * folder was rebuilt) takes a new baseline too. The message id is the Message-ID header
  * (UIDVALIDITY:UID without one), so the same mail delivered twice is answered once. The
- * chat is the sender's address; mail from the bot's own address and automatic replies
- * (Auto-Submitted, Precedence bulk/list/junk) are skipped, so two bots never loop.
+ * chat is the sender's address. Its attachments (parts with Content-Disposition attachment,
+ * inline images; cw-email-mime.c) are described with the message and fetched when it is
+ * routed, by UID FETCH <uid> (BODY.PEEK[<section>]). Mail from the bot's own address and
+ * automatic replies (Auto-Submitted, Precedence bulk/list/junk) are skipped, so two bots never
+ * loop.
  *
  * Outbound: one SMTP session per message: EHLO, STARTTLS when asked, AUTH PLAIN when the
  * server offers it, MAIL/RCPT/DATA. A reply keeps the thread: `Re: <subject>`, In-Reply-To
@@ -23,6 +26,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "../cw-integrations-adapters.h"
 #include "../line/cw-line-writer.h"
+#include "cw-email-mime.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -62,6 +66,8 @@ struct _CwEmailAdapter
   GPtrArray *fetched; /* raw messages (GBytes) of the running UID FETCH, with their UIDs */
   GArray *fetched_uids;
   GTask *health_task;
+  GQueue part_tasks; /* fetch_attachment tasks, in the order of their UID FETCH commands */
+  GBytes *part;      /* the literal of the running part fetch */
   guint timeout;
   CwLineWriter writer; /* IMAP */
 };
@@ -244,192 +250,6 @@ on_idle_done (gpointer data, gboolean ok, const gchar *status)
 
 /* ---- messages ----------------------------------------------------------------------------- */
 
-static gchar *
-header_value (const gchar *headers, const gchar *name)
-{
-  g_auto (GStrv) lines = g_strsplit (headers, "\n", -1);
-  GString *value = NULL;
-
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      gchar *line = g_strchomp (lines[i]);
-      if (value != NULL)
-        {
-          if (*line == ' ' || *line == '\t')
-            {
-              g_string_append_c (value, ' ');
-              g_string_append (value, g_strchug (line));
-              continue;
-            }
-          break;
-        }
-      if (g_ascii_strncasecmp (line, name, strlen (name)) == 0 && line[strlen (name)] == ':')
-        value = g_string_new (g_strstrip (line + strlen (name) + 1));
-    }
-  return value != NULL ? g_string_free (value, FALSE) : NULL;
-}
-
-static gchar *
-decode_qp (const gchar *text, gboolean header)
-{
-  GString *out = g_string_new (NULL);
-
-  for (const gchar *p = text; *p != '\0'; p++)
-    {
-      if (*p == '=' && p[1] == '\r' && p[2] == '\n')
-        p += 2;
-      else if (*p == '=' && p[1] == '\n')
-        p += 1;
-      else if (*p == '=' && g_ascii_isxdigit (p[1]) && g_ascii_isxdigit (p[2]))
-        {
-          g_string_append_c (
-              out, (gchar) (g_ascii_xdigit_value (p[1]) * 16 + g_ascii_xdigit_value (p[2])));
-          p += 2;
-        }
-      else if (header && *p == '_')
-        g_string_append_c (out, ' ');
-      else
-        g_string_append_c (out, *p);
-    }
-  return g_string_free (out, FALSE);
-}
-
-static gchar *
-to_utf8 (const gchar *data, gsize len, const gchar *charset)
-{
-  gchar *out;
-
-  if (charset == NULL || g_ascii_strcasecmp (charset, "utf-8") == 0
-      || g_ascii_strcasecmp (charset, "us-ascii") == 0)
-    out = g_strndup (data, len);
-  else if ((out = g_convert (data, len, "UTF-8", charset, NULL, NULL, NULL)) == NULL)
-    out = g_strndup (data, len);
-  if (!g_utf8_validate (out, -1, NULL))
-    {
-      gchar *valid = g_utf8_make_valid (out, -1);
-      g_free (out);
-      out = valid;
-    }
-  return out;
-}
-
-/* RFC 2047 encoded words in a header. */
-static gchar *
-decode_words (const gchar *text)
-{
-  g_autoptr (GRegex) re
-      = g_regex_new ("=\\?([^?]+)\\?([BbQq])\\?([^?]*)\\?=(\\s+(?==\\?))?", 0, 0, NULL);
-  g_autoptr (GMatchInfo) match = NULL;
-  GString *out = g_string_new (NULL);
-  gint last = 0;
-
-  g_regex_match (re, text, 0, &match);
-  while (g_match_info_matches (match))
-    {
-      gint start, end;
-      g_autofree gchar *charset = g_match_info_fetch (match, 1);
-      g_autofree gchar *kind = g_match_info_fetch (match, 2);
-      g_autofree gchar *data = g_match_info_fetch (match, 3);
-      g_autofree gchar *raw = NULL;
-      g_autofree gchar *utf8 = NULL;
-      gsize len;
-
-      g_match_info_fetch_pos (match, 0, &start, &end);
-      g_string_append_len (out, text + last, start - last);
-      if (g_ascii_toupper (*kind) == 'B')
-        {
-          raw = (gchar *) g_base64_decode (data, &len);
-          utf8 = to_utf8 (raw, len, charset);
-        }
-      else
-        {
-          raw = decode_qp (data, TRUE);
-          utf8 = to_utf8 (raw, strlen (raw), charset);
-        }
-      g_string_append (out, utf8);
-      last = end;
-      g_match_info_next (match, NULL);
-    }
-  g_string_append (out, text + last);
-  return g_string_free (out, FALSE);
-}
-
-static gchar *
-param_of (const gchar *header, const gchar *name)
-{
-  g_autofree gchar *pattern = g_strdup_printf ("%s=\"?([^\";]+)\"?", name);
-  g_autoptr (GRegex) re = g_regex_new (pattern, G_REGEX_CASELESS, 0, NULL);
-  g_autoptr (GMatchInfo) match = NULL;
-
-  if (header == NULL || !g_regex_match (re, header, 0, &match))
-    return NULL;
-  return g_match_info_fetch (match, 1);
-}
-
-/* Splits a message (or a MIME part) into headers and body. */
-static void
-split_part (const gchar *text, gchar **headers, const gchar **body)
-{
-  const gchar *crlf = strstr (text, "\r\n\r\n");
-  const gchar *lf = strstr (text, "\n\n");
-  const gchar *end = crlf != NULL && (lf == NULL || crlf < lf) ? crlf : lf;
-
-  if (end == NULL)
-    {
-      *headers = g_strdup (text);
-      *body = text + strlen (text);
-      return;
-    }
-  *headers = g_strndup (text, end - text);
-  *body = end + (end == crlf ? 4 : 2);
-}
-
-/* The text of a part: its transfer encoding undone, in UTF-8; multiparts give their first
- * text/plain part. */
-static gchar *
-part_text (const gchar *headers, const gchar *body, guint depth)
-{
-  g_autofree gchar *type = header_value (headers, "Content-Type");
-  g_autofree gchar *encoding = header_value (headers, "Content-Transfer-Encoding");
-  g_autofree gchar *charset = param_of (type, "charset");
-
-  if (type != NULL && g_ascii_strncasecmp (type, "multipart/", 10) == 0 && depth < 4)
-    {
-      g_autofree gchar *boundary = param_of (type, "boundary");
-      g_autofree gchar *marker = boundary != NULL ? g_strconcat ("--", boundary, NULL) : NULL;
-      g_auto (GStrv) parts = marker != NULL ? g_strsplit (body, marker, -1) : NULL;
-
-      for (guint i = 1; parts != NULL && parts[i] != NULL; i++)
-        {
-          g_autofree gchar *sub_headers = NULL;
-          g_autofree gchar *sub_type = NULL;
-          const gchar *sub_body;
-          if (g_str_has_prefix (parts[i], "--"))
-            break;
-          split_part (parts[i] + strspn (parts[i], "\r\n"), &sub_headers, &sub_body);
-          sub_type = header_value (sub_headers, "Content-Type");
-          if (sub_type == NULL || g_ascii_strncasecmp (sub_type, "text/plain", 10) == 0
-              || g_ascii_strncasecmp (sub_type, "multipart/", 10) == 0)
-            return part_text (sub_headers, sub_body, depth + 1);
-        }
-      return g_strdup ("");
-    }
-  if (type != NULL && g_ascii_strncasecmp (type, "text/", 5) != 0)
-    return g_strdup ("");
-  if (encoding != NULL && g_ascii_strcasecmp (encoding, "base64") == 0)
-    {
-      gsize len;
-      g_autofree guchar *raw = g_base64_decode (body, &len);
-      return to_utf8 ((const gchar *) raw, len, charset);
-    }
-  if (encoding != NULL && g_ascii_strcasecmp (encoding, "quoted-printable") == 0)
-    {
-      g_autofree gchar *raw = decode_qp (body, FALSE);
-      return to_utf8 (raw, strlen (raw), charset);
-    }
-  return to_utf8 (body, strlen (body), charset);
-}
-
 /* What the person wrote: without the quoted message below it. */
 static gchar *
 strip_quote (const gchar *text)
@@ -456,7 +276,7 @@ strip_quote (const gchar *text)
 static void
 parse_address (const gchar *from, gchar **address, gchar **name)
 {
-  g_autofree gchar *decoded = decode_words (from != NULL ? from : "");
+  g_autofree gchar *decoded = cw_email_decode_words (from != NULL ? from : "");
   const gchar *lt = strchr (decoded, '<');
   const gchar *gt = lt != NULL ? strchr (lt, '>') : NULL;
 
@@ -495,15 +315,18 @@ deliver (CwEmailAdapter *self, GBytes *raw, gint64 uid)
   CwIntegrationInbound in = { 0 };
   gboolean skip, duplicate;
   const gchar *rest;
+  g_autoptr (GPtrArray) parts = NULL;
+  g_autofree CwIntegrationAttachment *files = NULL;
+  g_auto (GStrv) refs = NULL;
 
-  split_part (text, &headers, &rest);
-  from = header_value (headers, "From");
+  cw_email_split_part (text, &headers, &rest);
+  from = cw_email_header_value (headers, "From");
   parse_address (from, &address, &name);
-  subject = header_value (headers, "Subject");
-  message_id = header_value (headers, "Message-ID");
-  references = header_value (headers, "References");
-  auto_submitted = header_value (headers, "Auto-Submitted");
-  precedence = header_value (headers, "Precedence");
+  subject = cw_email_header_value (headers, "Subject");
+  message_id = cw_email_header_value (headers, "Message-ID");
+  references = cw_email_header_value (headers, "References");
+  auto_submitted = cw_email_header_value (headers, "Auto-Submitted");
+  precedence = cw_email_header_value (headers, "Precedence");
   skip = *address == '\0' || g_ascii_strcasecmp (address, own_address (self)) == 0
          || (auto_submitted != NULL && g_ascii_strcasecmp (auto_submitted, "no") != 0)
          || (precedence != NULL
@@ -518,15 +341,32 @@ deliver (CwEmailAdapter *self, GBytes *raw, gint64 uid)
         g_warning ("email: %s", error->message);
       return;
     }
-  body = part_text (headers, rest, 0);
+  body = cw_email_part_text (headers, rest, 0);
   content = strip_quote (body);
+  parts = cw_email_attachments (headers, rest);
+  files = g_new0 (CwIntegrationAttachment, parts->len);
+  refs = g_new0 (gchar *, parts->len + 1);
+  for (guint i = 0; i < parts->len; i++)
+    {
+      CwEmailAttachment *part = g_ptr_array_index (parts, i);
+      /* fetched again from the server when the message is routed: BODY.PEEK[<section>] */
+      refs[i] = g_strdup_printf ("%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT ":%s:%s",
+                                 self->uidvalidity, uid, part->section, part->encoding);
+      files[i] = (CwIntegrationAttachment){
+        .type = cw_integration_attachment_type (part->mime_type),
+        .name = part->name,
+        .mime_type = part->mime_type,
+        .size = part->size,
+        .ref = refs[i],
+      };
+    }
   if (message_id != NULL)
     json_object_set_string_member (reply_data, "messageId", message_id);
   if (references != NULL)
     json_object_set_string_member (reply_data, "references", references);
   if (subject != NULL)
     {
-      g_autofree gchar *decoded = decode_words (subject);
+      g_autofree gchar *decoded = cw_email_decode_words (subject);
       json_object_set_string_member (reply_data, "subject", decoded);
     }
   fallback_id = g_strdup_printf ("uid:%s", position);
@@ -539,6 +379,8 @@ deliver (CwEmailAdapter *self, GBytes *raw, gint64 uid)
   in.reply_data = reply_data;
   in.state_key = "position";
   in.state_value = position;
+  in.attachments = files;
+  in.n_attachments = parts->len;
   if (!cw_integration_adapter_receive (CW_INTEGRATION_ADAPTER (self), &in, &duplicate, &error))
     {
       /* Not stored: the position stays, so the next fetch brings it again. */
@@ -734,6 +576,87 @@ on_starttls (gpointer data, gboolean ok, const gchar *status)
   g_object_unref (base);
 }
 
+/* ---- attachments ------------------------------------------------------------------------ */
+
+/* The UID FETCH of one body section ended: its literal, decoded, finishes the oldest task. */
+static void
+on_part_fetched (gpointer data, gboolean ok, const gchar *status)
+{
+  CwEmailAdapter *self = data;
+  g_autoptr (GTask) task = g_queue_pop_head (&self->part_tasks);
+  g_autoptr (GBytes) literal = g_steal_pointer (&self->part);
+  const gchar *encoding;
+  gint64 max;
+  g_autoptr (GBytes) bytes = NULL;
+  gsize size;
+  const gchar *data_;
+
+  if (task == NULL)
+    return;
+  if (!ok || literal == NULL)
+    {
+      g_task_return_new_error (task, CW_ERROR, CW_ERROR_FAILED,
+                               "IMAP: the attachment is not there any more: %s",
+                               ok ? "no body" : status);
+      return;
+    }
+  encoding = g_object_get_data (G_OBJECT (task), "encoding");
+  max = GPOINTER_TO_SIZE (g_task_get_task_data (task));
+  data_ = g_bytes_get_data (literal, &size);
+  bytes = cw_email_decode_body (data_, size, encoding);
+  if ((gint64) g_bytes_get_size (bytes) > max)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                               "the file is larger than %" G_GINT64_FORMAT " bytes", max);
+      return;
+    }
+  g_task_return_pointer (task, g_steal_pointer (&bytes), (GDestroyNotify) g_bytes_unref);
+}
+
+static GBytes *
+email_fetch_attachment_finish (CwIntegrationAdapter *adapter, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* @ref: "<UIDVALIDITY>:<UID>:<section>:<transfer encoding>" */
+static void
+email_fetch_attachment_async (CwIntegrationAdapter *adapter, const gchar *ref, gint64 max_bytes,
+                              GCancellable *cancellable, GAsyncReadyCallback callback,
+                              gpointer user_data)
+{
+  CwEmailAdapter *self = CW_EMAIL_ADAPTER (adapter);
+  GTask *task = g_task_new (adapter, cancellable, callback, user_data);
+  g_auto (GStrv) parts = g_strsplit (ref, ":", 4);
+  g_autofree gchar *line = NULL;
+
+  if (g_strv_length (parts) != 4 || !g_regex_match_simple ("^[0-9.]+$", parts[2], 0, 0))
+    {
+      g_task_return_new_error (task, CW_ERROR, CW_ERROR_INVALID_PARAMS,
+                               "not an email attachment reference");
+      g_object_unref (task);
+      return;
+    }
+  if (!self->ready || self->output == NULL)
+    {
+      g_task_return_new_error (task, CW_ERROR, CW_ERROR_FAILED, "email is not connected");
+      g_object_unref (task);
+      return;
+    }
+  if (g_ascii_strtoll (parts[0], NULL, 10) != self->uidvalidity)
+    {
+      g_task_return_new_error (task, CW_ERROR, CW_ERROR_NOT_FOUND,
+                               "IMAP: the folder was rebuilt, the mail is gone");
+      g_object_unref (task);
+      return;
+    }
+  g_task_set_task_data (task, GSIZE_TO_POINTER ((gsize) max_bytes), NULL);
+  g_object_set_data_full (G_OBJECT (task), "encoding", g_strdup (parts[3]), g_free);
+  g_queue_push_tail (&self->part_tasks, task);
+  line = g_strdup_printf ("UID FETCH %s (UID BODY.PEEK[%s])", parts[1], parts[2]);
+  imap_command (self, line, on_part_fetched);
+}
+
 static void
 handle_untagged (CwEmailAdapter *self, const gchar *line, GBytes *literal)
 {
@@ -765,6 +688,12 @@ handle_untagged (CwEmailAdapter *self, const gchar *line, GBytes *literal)
           self->done_sent = TRUE;
           imap_write (self, "DONE\r\n");
         }
+    }
+  else if (literal != NULL && strstr (line, " FETCH ") != NULL && self->current != NULL
+           && self->current->done == on_part_fetched)
+    {
+      g_clear_pointer (&self->part, g_bytes_unref);
+      self->part = g_bytes_ref (literal);
     }
   else if (literal != NULL && strstr (line, " FETCH ") != NULL)
     {
@@ -970,6 +899,12 @@ close_imap (CwEmailAdapter *self)
   g_array_set_size (self->fetched_uids, 0);
   self->ready = self->greeted = self->idling = self->idle_sent = self->done_sent = FALSE;
   self->new_mail = self->fetching = FALSE;
+  g_clear_pointer (&self->part, g_bytes_unref);
+  for (GTask *task; (task = g_queue_pop_head (&self->part_tasks)) != NULL;)
+    {
+      g_task_return_new_error (task, CW_ERROR, CW_ERROR_FAILED, "the IMAP connection was closed");
+      g_object_unref (task);
+    }
 }
 
 static void
@@ -1521,6 +1456,8 @@ cw_email_adapter_class_init (CwEmailAdapterClass *klass)
   adapter_class->disconnect = cw_email_adapter_disconnect;
   adapter_class->send_async = cw_email_adapter_send_async;
   adapter_class->send_finish = cw_email_adapter_send_finish;
+  adapter_class->fetch_attachment_async = email_fetch_attachment_async;
+  adapter_class->fetch_attachment_finish = email_fetch_attachment_finish;
   adapter_class->check_health_async = cw_email_adapter_check_health_async;
   adapter_class->check_health_finish = cw_email_adapter_check_health_finish;
   adapter_class->update_config = cw_email_adapter_update_config;
@@ -1530,6 +1467,7 @@ static void
 cw_email_adapter_init (CwEmailAdapter *self)
 {
   g_queue_init (&self->pending);
+  g_queue_init (&self->part_tasks);
   cw_line_writer_init (&self->writer, G_OBJECT (self), &self->output, &self->cancellable, "imap");
   self->fetched = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   self->fetched_uids = g_array_new (FALSE, FALSE, sizeof (gint64));
