@@ -233,13 +233,26 @@ agent_find (GPtrArray *seen, const gchar *type, guint from)
 gboolean
 agent_fixture_start_llm (AgentFixture *f, const gchar *script)
 {
+  g_autoptr (JsonNode) result = NULL;
+
+  if (!agent_fixture_start_llm_api (f, "openai", script))
+    return FALSE;
+  result = agent_call (f->client, "set_runtime_config",
+                       "{\"config\":{\"activeProvider\":\"lmstudio\","
+                       "\"providerBaseUrls\":{\"lmstudio\":\"%s\"}}}",
+                       f->llm_url);
+  return TRUE;
+}
+
+gboolean
+agent_fixture_start_llm_api (AgentFixture *f, const gchar *api, const gchar *script)
+{
   const gchar *binary = g_getenv ("CW_FAKE_LLM");
   g_autofree gchar *script_file = g_build_filename (f->daemon->dir, "llm-script.json", NULL);
   g_autofree gchar *port_file = g_build_filename (f->daemon->dir, "llm-port", NULL);
   g_autoptr (GError) error = NULL;
   g_autofree gchar *port = NULL;
   gint64 deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
-  g_autoptr (JsonNode) result = NULL;
 
   if (binary == NULL || !g_file_test (binary, G_FILE_TEST_IS_EXECUTABLE))
     {
@@ -271,7 +284,7 @@ agent_fixture_start_llm (AgentFixture *f, const gchar *script)
     g_assert_true (g_file_set_contents (script_file, text, -1, &error));
   }
   f->llm_log = g_build_filename (f->daemon->dir, "llm-log.jsonl", NULL);
-  f->llm = cw_test_spawn (G_SUBPROCESS_FLAGS_NONE, &error, binary, "--api", "openai", "--script",
+  f->llm = cw_test_spawn (G_SUBPROCESS_FLAGS_NONE, &error, binary, "--api", api, "--script",
                           script_file, "--port-file", port_file, "--log", f->llm_log, NULL);
   g_assert_no_error (error);
   while (!g_file_get_contents (port_file, &port, NULL, NULL) || *g_strstrip (port) == '\0')
@@ -281,11 +294,28 @@ agent_fixture_start_llm (AgentFixture *f, const gchar *script)
       g_usleep (10000);
     }
   f->llm_url = g_strdup_printf ("http://127.0.0.1:%s", port);
-  result = agent_call (f->client, "set_runtime_config",
-                       "{\"config\":{\"activeProvider\":\"lmstudio\","
-                       "\"providerBaseUrls\":{\"lmstudio\":\"%s\"}}}",
-                       f->llm_url);
   return TRUE;
+}
+
+gchar *
+agent_fixture_run_turn (AgentFixture *f, const gchar *provider)
+{
+  g_autoptr (JsonNode) session = NULL;
+  g_autoptr (CwClient) sender = cw_test_daemon_connect (f->daemon);
+  g_autoptr (JsonObject) done = NULL;
+  g_autofree gchar *id = NULL;
+  const gchar *sid;
+
+  session = agent_call (f->client, "create_session",
+                        "{\"workingDirectory\":\"%s\",\"provider\":\"%s\",\"model\":null,"
+                        "\"title\":null,\"type\":null,\"executionMode\":null}",
+                        f->workdir, provider);
+  sid = json_object_get_string_member (json_node_get_object (session), "id");
+  id = agent_send (sender, "send_message",
+                   "{\"sessionId\":\"%s\",\"content\":\"hello\",\"attachments\":null}", sid);
+  done = agent_wait_event (f->client, "stream:done", sid, NULL);
+  agent_assert_reply_ok (sender, id);
+  return g_strdup (sid);
 }
 
 gchar *

@@ -28,6 +28,12 @@ void agent_fixture_stop (AgentFixture *f, gint signum);
 /* Starts cw-fake-llm (OpenAI API) with @script (JSON text) and points the lmstudio provider
  * at it with set_runtime_config. Returns FALSE (test skipped) if the server is not built. */
 gboolean agent_fixture_start_llm (AgentFixture *f, const gchar *script);
+/* The same speaking @api ("openai", "anthropic", "gemini"), without pointing any provider at
+ * it (f->llm_url is its base URL). */
+gboolean agent_fixture_start_llm_api (AgentFixture *f, const gchar *api, const gchar *script);
+/* Creates a session of @provider as the app does (optional fields null), sends "hello" and
+ * waits until the turn is done; returns the session id. */
+gchar *agent_fixture_run_turn (AgentFixture *f, const gchar *provider);
 /* Creates an lmstudio session in f->workdir; returns its id. */
 gchar *agent_fixture_create_session (AgentFixture *f);
 /* The Authorization header of the last request the fake server got. */

@@ -17,27 +17,6 @@ obj (JsonNode *node)
   return json_node_get_object (node);
 }
 
-/* One turn on a new session of @provider; returns when the send_message answer is in. */
-static void
-run_turn (AgentFixture *f, const gchar *provider)
-{
-  g_autoptr (JsonNode) session = NULL;
-  g_autoptr (CwClient) sender = cw_test_daemon_connect (f->daemon);
-  g_autoptr (JsonObject) done = NULL;
-  g_autofree gchar *id = NULL;
-  const gchar *sid;
-
-  session = agent_call (f->client, "create_session",
-                        "{\"workingDirectory\":\"%s\",\"provider\":\"%s\",\"model\":null,"
-                        "\"title\":null,\"type\":null,\"executionMode\":null}",
-                        f->workdir, provider);
-  sid = json_object_get_string_member (obj (session), "id");
-  id = agent_send (sender, "send_message",
-                   "{\"sessionId\":\"%s\",\"content\":\"hello\",\"attachments\":null}", sid);
-  done = agent_wait_event (f->client, "stream:done", sid, NULL);
-  agent_assert_reply_ok (sender, id);
-}
-
 /* Items 1 and 2: on a machine without a Secret Service the provider key the app sends is
  * kept (encrypted, owner-only) and used; the helper keys it sends as null delete nothing. */
 static void
@@ -92,7 +71,7 @@ test_keys_without_secret_service (void)
       = agent_app_runtime_config (f->client, "openai", f->llm_url, "{\"openai\":\"" SECRET "\"}");
   g_clear_pointer (&config, json_node_unref);
   config = agent_app_runtime_config (f->client, "openai", f->llm_url, "{}");
-  run_turn (f, "openai");
+  g_free (agent_fixture_run_turn (f, "openai"));
   auth = agent_fixture_last_authorization (f);
   g_assert_cmpstr (auth, ==, "Bearer " SECRET);
   snapshot = agent_call (f->client, "get_capability_snapshot", NULL);
@@ -138,7 +117,7 @@ test_helper_keys_are_separate (void)
   g_assert_false (json_object_get_boolean_member (keys, "openaiKeyConfigured"));
   g_assert_true (json_object_get_boolean_member (keys, "tavilyKeyConfigured"));
   g_assert_true (json_object_get_boolean_member (keys, "stitchKeyConfigured"));
-  run_turn (f, "openai");
+  g_free (agent_fixture_run_turn (f, "openai"));
   auth = agent_fixture_last_authorization (f);
   g_assert_cmpstr (auth, ==, "Bearer " SECRET);
 
@@ -502,7 +481,7 @@ test_skills_reach_the_model (void)
   g_clear_pointer (&bad, g_free);
   bad = agent_call_error (f->client, "set_skills", "{\"skills\":[{\"id\":\"x\",\"name\":\"X\"}]}");
   g_assert_cmpstr (bad, ==, "skills[0].path is required");
-  run_turn (f, "lmstudio");
+  g_free (agent_fixture_run_turn (f, "lmstudio"));
   requests = agent_fixture_llm_requests (f);
   system = json_array_get_object_element (
       json_object_get_array_member (

@@ -27,11 +27,17 @@ one_call_script (const gchar *name, const gchar *mode, const gchar *text)
 }
 
 static void
-add_tool (AgentTurn *t, const gchar *name, gint flags)
+add_tool_on (CwClient *client, const gchar *name, gint flags)
 {
   g_autoptr (JsonNode) res
-      = agent_call (t->f->client, "agenttooltest_add",
+      = agent_call (client, "agenttooltest_add",
                     "{\"name\":\"%s\",\"flags\":%d,\"parameters\":" SCHEMA "}", name, flags);
+}
+
+static void
+add_tool (AgentTurn *t, const gchar *name, gint flags)
+{
+  add_tool_on (t->f->client, name, flags);
 }
 
 /* The tool names of the @n-th provider request, comma-separated. */
@@ -545,6 +551,56 @@ test_run_tool_app_nulls (void)
                    "contributed by the agenttooltest plugin");
 }
 
+/* The tool names of the last request in @api's wire format. */
+static gchar *
+wire_tool_names (AgentFixture *f, const gchar *api)
+{
+  g_autoptr (GPtrArray) reqs = agent_fixture_llm_requests (f);
+  g_autoptr (GString) out = g_string_new (NULL);
+  JsonObject *body;
+  JsonArray *tools;
+
+  g_assert_cmpuint (reqs->len, >=, 1);
+  body = json_object_get_object_member (g_ptr_array_index (reqs, reqs->len - 1), "body");
+  tools = json_object_get_array_member (body, "tools");
+  if (g_strcmp0 (api, "gemini") == 0)
+    tools = json_object_get_array_member (json_array_get_object_element (tools, 0),
+                                          "functionDeclarations");
+  for (guint i = 0; i < json_array_get_length (tools); i++)
+    g_string_append_printf (
+        out, "%s%s", i > 0 ? "," : "",
+        json_object_get_string_member (json_array_get_object_element (tools, i), "name"));
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* Anthropic's and Gemini's requests list the contributed tool too (OpenAI's: above). */
+static void
+test_wire_formats (void)
+{
+  static const gchar *const apis[][2] = { { "anthropic", "anthropic" }, { "gemini", "google" } };
+
+  for (guint i = 0; i < G_N_ELEMENTS (apis); i++)
+    {
+      g_autoptr (AgentFixture) f = agent_fixture_new ();
+      g_autoptr (JsonNode) config = NULL;
+      g_autofree gchar *keys = g_strdup_printf ("{\"%s\":\"sk-wire-test\"}", apis[i][1]);
+      g_autofree gchar *session = NULL;
+      g_autofree gchar *names = NULL;
+
+      cw_test_daemon_setenv (f->daemon, "DBUS_SESSION_BUS_ADDRESS",
+                             "unix:path=/nonexistent/coworkd-test-bus");
+      agent_fixture_start (f);
+      g_assert_true (agent_fixture_start_llm_api (
+          f, apis[i][0], "{\"responses\":[{\"events\":[{\"text\":\"ok\"}]}]}"));
+      config = agent_app_runtime_config (f->client, apis[i][1], f->llm_url, keys);
+      add_tool_on (f->client, "echo_tool", READ_ONLY);
+      session = agent_fixture_run_turn (f, apis[i][1]);
+      names = wire_tool_names (f, apis[i][0]);
+      g_assert_true (g_str_has_prefix (names, "read_file,"));
+      g_assert_true (g_str_has_suffix (names, ",ask_user,echo_tool"));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -557,5 +613,6 @@ main (int argc, char **argv)
   g_test_add_func ("/agent/plugin-tools/error-result", test_error_result);
   g_test_add_func ("/agent/plugin-tools/stop-cancels", test_stop_cancels);
   g_test_add_func ("/agent/plugin-tools/run-tool-app-nulls", test_run_tool_app_nulls);
+  g_test_add_func ("/agent/plugin-tools/wire-formats", test_wire_formats);
   return g_test_run ();
 }
