@@ -39,16 +39,27 @@ cw_agent_plugin_tool_lookup (CwAgentPlugin *plugin, const gchar *name)
   return name != NULL ? cw_context_lookup_agent_tool (context_of (plugin), name) : NULL;
 }
 
-gchar *
-cw_agent_plugin_tool_gone (CwAgentPlugin *plugin, CwAgentTool *tool)
+gboolean
+cw_agent_plugin_tool_refresh (CwAgentPlugin *plugin, const gchar *name, CwAgentTool **tool,
+                              gchar **why)
 {
-  g_autoptr (CwAgentTool) now
-      = cw_context_lookup_agent_tool (context_of (plugin), cw_agent_tool_get_name (tool));
+  g_autoptr (CwAgentTool) now = cw_agent_plugin_tool_lookup (plugin, name);
 
-  if (now == tool)
-    return NULL;
-  return g_strdup_printf ("Tool %s is no longer available: the %s plugin withdrew it",
-                          cw_agent_tool_get_name (tool), cw_agent_tool_get_owner (tool));
+  /* The same plugin may have withdrawn and offered it again (a reconnect, a restart). */
+  if (now != NULL
+      && (*tool == NULL
+          || g_strcmp0 (cw_agent_tool_get_owner (now), cw_agent_tool_get_owner (*tool)) == 0))
+    {
+      g_clear_pointer (tool, cw_agent_tool_unref);
+      *tool = g_steal_pointer (&now);
+      return TRUE;
+    }
+  if (*tool != NULL)
+    *why = g_strdup_printf ("Tool %s is no longer available: the %s plugin withdrew it", name,
+                            cw_agent_tool_get_owner (*tool));
+  else
+    *why = g_strdup_printf ("Tool %s is not available: no plugin offers it now", name);
+  return FALSE;
 }
 
 gboolean

@@ -17,8 +17,11 @@ G_BEGIN_DECLS
 JsonArray *cw_agent_plugin_tools_list_schemas (CwAgentPlugin *plugin);
 /* The contributed tool of that name (a reference), or NULL. */
 CwAgentTool *cw_agent_plugin_tool_lookup (CwAgentPlugin *plugin, const gchar *name);
-/* NULL if @tool is still registered, else why it cannot run (newly allocated). */
-gchar *cw_agent_plugin_tool_gone (CwAgentPlugin *plugin, CwAgentTool *tool);
+/* Just before a call of @name runs: *@tool (the one the call was made with, or NULL when it
+ * was restored after a restart) becomes the tool registered under @name now. FALSE with
+ * @why (newly allocated) if there is none, or only another plugin's. */
+gboolean cw_agent_plugin_tool_refresh (CwAgentPlugin *plugin, const gchar *name, CwAgentTool **tool,
+                                       gchar **why);
 /* Plan mode runs only read-only tools. */
 gboolean cw_agent_plugin_tool_plan_allows (CwAgentTool *tool);
 /* What the engine does without a person: session grants, then the flags and the approval

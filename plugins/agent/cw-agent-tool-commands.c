@@ -24,7 +24,7 @@ typedef struct
   CwAgentSession *session;
   const CwToolInfo *tool;   /* a built-in tool, or */
   CwAgentTool *contributed; /* one another plugin contributed */
-  const gchar *name;
+  gchar *name;
   GPtrArray *media; /* media items of a contributed tool's answer */
   gboolean ask;
   gchar *id;
@@ -58,6 +58,7 @@ tool_call_unref (ToolCall *c)
   g_free (c->start_item_id);
   g_free (c->permission_id);
   g_clear_pointer (&c->contributed, cw_agent_tool_unref);
+  g_free (c->name);
   g_clear_pointer (&c->media, g_ptr_array_unref);
   g_clear_object (&c->cancellable);
   g_free (c);
@@ -169,7 +170,7 @@ execute (ToolCall *c, CwToolSandbox sandbox)
     }
   if (c->contributed != NULL)
     {
-      if ((gone = cw_agent_plugin_tool_gone (c->plugin, c->contributed)) != NULL)
+      if (!cw_agent_plugin_tool_refresh (c->plugin, c->name, &c->contributed, &gone))
         finish (c, FALSE, NULL, gone, FALSE);
       else
         cw_agent_plugin_tool_call (c->plugin, c->contributed, c->session->id, c->id, c->args,
@@ -459,7 +460,7 @@ cmd_agent_run_tool (CwInvocation *inv, gpointer user_data)
   c->session = session;
   c->tool = tool;
   c->contributed = g_steal_pointer (&contributed);
-  c->name = tool != NULL ? tool->name : cw_agent_tool_get_name (c->contributed);
+  c->name = g_strdup (tool != NULL ? tool->name : cw_agent_tool_get_name (c->contributed));
   c->ask = g_strcmp0 (mode, "ask") == 0;
   c->id = cw_make_id ("tool");
   c->args = args != NULL && JSON_NODE_HOLDS_OBJECT (args) ? json_node_dup_object (args)

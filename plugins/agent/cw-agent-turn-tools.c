@@ -264,10 +264,11 @@ execute_tool (CwAgentToolRun *run, CwToolSandbox sandbox)
       complete_tool (run, FALSE, NULL, "Tool execution was stopped", NULL);
       return;
     }
-  if (run->contributed != NULL)
+  if (run->tool == NULL)
     {
-      /* Withdrawn while the model streamed or a person was asked. */
-      if ((gone = cw_agent_plugin_tool_gone (self->plugin, run->contributed)) != NULL)
+      /* Withdrawn while the model streamed or a person was asked (or, after a restart, not
+       * offered again yet). */
+      if (!cw_agent_plugin_tool_refresh (self->plugin, run->name, &run->contributed, &gone))
         complete_tool (run, FALSE, NULL, gone, NULL);
       else
         cw_agent_plugin_tool_call (self->plugin, run->contributed, self->session->id, run->id,

@@ -243,6 +243,44 @@ test_ask_allow_deny (void)
   g_assert_cmpuint (json_array_get_length (at_end), ==, 1);
 }
 
+/* A call waiting for its permission survives kill -9; once the plugin offers the tool again,
+ * the answer runs it. */
+static void
+test_permission_across_restart (void)
+{
+  g_autofree gchar *script = one_call_script ("notify_tool", "text", "after");
+  g_autoptr (AgentTurn) t = agent_turn_new (script);
+  g_autofree gchar *id = NULL;
+  g_autofree gchar *permission_id = NULL;
+  g_autoptr (JsonObject) req = NULL;
+  g_autoptr (JsonObject) r = NULL;
+  g_autoptr (JsonObject) done = NULL;
+  g_autoptr (JsonArray) calls = NULL;
+  g_autoptr (JsonNode) res = NULL;
+
+  if (t == NULL)
+    return;
+  add_tool (t, "notify_tool", ASK);
+  id = agent_turn_send (t, "Notify later");
+  req = wait_permission (t);
+  permission_id = g_strdup (json_object_get_string_member (req, "id"));
+  agent_fixture_stop (t->f, SIGKILL);
+  agent_fixture_start (t->f);
+  add_tool_on (t->f->client, "notify_tool", ASK);
+  res = agent_call (t->f->client, "respond_permission",
+                    "{\"permissionId\":\"%s\",\"decision\":\"allow_once\"}", permission_id);
+  r = agent_wait_event (t->f->client, "tool:result", t->session, NULL);
+  g_assert_true (json_object_get_boolean_member (agent_tool_result (r), "success"));
+  g_assert_cmpstr (json_object_get_string_member (agent_tool_result (r), "result"), ==,
+                   "ran with after");
+  calls = plugin_calls (t);
+  g_assert_cmpuint (json_array_get_length (calls), ==, 1);
+  g_assert_cmpstr (
+      json_object_get_string_member (json_array_get_object_element (calls, 0), "toolCallId"), ==,
+      "c1");
+  done = agent_wait_event (t->f->client, "stream:done", t->session, NULL);
+}
+
 static void
 test_plan_mode (void)
 {
@@ -607,6 +645,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/agent/plugin-tools/call-and-result", test_call_and_result);
   g_test_add_func ("/agent/plugin-tools/ask-allow-deny", test_ask_allow_deny);
+  g_test_add_func ("/agent/plugin-tools/permission-across-restart", test_permission_across_restart);
   g_test_add_func ("/agent/plugin-tools/plan-mode", test_plan_mode);
   g_test_add_func ("/agent/plugin-tools/removed", test_removed);
   g_test_add_func ("/agent/plugin-tools/media", test_media);
