@@ -105,6 +105,32 @@ cloud_imessage_wait_joined (CloudTest *t)
     }
 }
 
+JsonObject *
+cloud_connect_teams (CloudTest *t)
+{
+  g_autofree gchar *config = g_strdup_printf (
+      "{\"tenantId\":\"tenant\",\"clientId\":\"app-1\",\"clientSecret\":\"s3cret\","
+      "\"teamId\":\"team1\",\"channelId\":\"chan1\",\"pollIntervalSeconds\":null,"
+      "\"apiBaseUrl\":\"%s\",\"authBaseUrl\":\"%s\"}",
+      cw_fake_cloud_get_url (t->fake), cw_fake_cloud_get_root (t->fake));
+
+  return cloud_connect (t, "teams", config);
+}
+
+void
+cloud_teams_next_poll (CloudTest *t)
+{
+  guint polls = cw_fake_cloud_count (t->fake, "delta");
+
+  g_autoptr (JsonObject) poll = NULL;
+
+  cloud_pass_time (t, 31000);
+  poll = cw_fake_cloud_wait (t->fake, "delta", polls, 20000);
+  if (poll == NULL)
+    cloud_dump_log (t);
+  g_assert_nonnull (poll);
+}
+
 GPtrArray *
 cloud_llm_prompts (CloudTest *t)
 {

@@ -44,6 +44,10 @@ JsonObject *cloud_connect_discord (CloudTest *t);
 JsonObject *cloud_connect_imessage (CloudTest *t);
 /* Waits until the iMessage adapter joined the event channel (Socket.IO "40"). */
 void cloud_imessage_wait_joined (CloudTest *t);
+/* Teams (tenant "tenant", app "app-1", team1:chan1) on the fake Graph. */
+JsonObject *cloud_connect_teams (CloudTest *t);
+/* One Teams poll interval (30 s) on the daemon's clock, and the poll it starts. */
+void cloud_teams_next_poll (CloudTest *t);
 /* The user messages the fake LLM got, in order (the last user message of each request). */
 GPtrArray *cloud_llm_prompts (CloudTest *t);
 /* Asserts that the bot's messages in @chat_id are exactly @texts (NULL-terminated), waiting

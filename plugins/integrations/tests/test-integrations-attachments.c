@@ -314,6 +314,46 @@ test_imessage_attachment (void)
                          strlen ("caf voice memo"));
 }
 
+/* Teams: an image hosted in the message (hostedContents) and a file attached from SharePoint
+ * (through the shares API), both fetched with the app's Graph token. */
+static void
+test_teams_files (void)
+{
+  g_autoptr (CloudTest) t
+      = cloud_test_new (CW_FAKE_GRAPH, "{\"responses\":[{\"events\":[{\"text\":\"Nice chart.\"}]},"
+                                       "{\"events\":[{\"text\":\"Read it.\"}]}]}");
+  g_autoptr (JsonObject) status = NULL, hosted = NULL, share = NULL;
+  g_autoptr (GPtrArray) prompts = NULL;
+  g_autoptr (GBytes) chart = bytes_of (PHOTO_BYTES);
+  g_autoptr (GBytes) doc = bytes_of ("%PDF-1.4 plan");
+  /* the second comes while the first turn is being set up */
+  const gchar *replies[] = { "Message received. Processing previous request... (2 in queue)",
+                             "Nice chart.", "Read it.", NULL };
+
+  if (t == NULL)
+    return;
+  status = cloud_connect_teams (t);
+  g_free (cw_fake_cloud_inject_file (t->fake, "team1:chan1", "u-ann", "Ann", "look", "hosted",
+                                     "chart.png", "image/png", chart));
+  g_free (cw_fake_cloud_inject_file (t->fake, "team1:chan1", "u-ann", "Ann", NULL, "reference",
+                                     "plan.pdf", "application/pdf", doc));
+  cloud_teams_next_poll (t);
+  cloud_expect_bot (t, "team1:chan1", replies, 300);
+  hosted = cw_fake_cloud_wait (t->fake, "hosted", 0, 0);
+  share = cw_fake_cloud_wait (t->fake, "share", 0, 0);
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (hosted, "auth"), "Bearer "));
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (share, "auth"), "Bearer "));
+  prompts = cloud_llm_prompts (t);
+  g_assert_cmpuint (prompts->len, ==, 2);
+  g_assert_true (g_str_has_prefix (prompts->pdata[0], "[Microsoft Teams | Ann]: look"));
+  integ_assert_attached (prompts->pdata[0], "image", "image.png", PHOTO_BYTES,
+                         strlen (PHOTO_BYTES));
+  g_assert_true (
+      g_str_has_prefix (prompts->pdata[1], "[Microsoft Teams | Ann]: sent attachment(s)."));
+  integ_assert_attached (prompts->pdata[1], "pdf", "plan.pdf", "%PDF-1.4 plan",
+                         strlen ("%PDF-1.4 plan"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -323,6 +363,7 @@ main (int argc, char **argv)
   g_test_add_func ("/integrations/attachments/slack-file-share", test_slack_file_share);
   g_test_add_func ("/integrations/attachments/discord", test_discord_attachment);
   g_test_add_func ("/integrations/attachments/imessage", test_imessage_attachment);
+  g_test_add_func ("/integrations/attachments/teams", test_teams_files);
   g_test_add_func ("/integrations/attachments/over-limit", test_over_limit);
   g_test_add_func ("/integrations/attachments/download-fails", test_download_fails);
   g_test_add_func ("/integrations/attachments/kill-before-routing", test_kill_before_routing);

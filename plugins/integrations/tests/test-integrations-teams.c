@@ -8,33 +8,6 @@
 
 #define CHAT "team1:chan1"
 
-static JsonObject *
-connect_teams (CloudTest *t)
-{
-  g_autofree gchar *config = g_strdup_printf (
-      "{\"tenantId\":\"tenant\",\"clientId\":\"app-1\",\"clientSecret\":\"s3cret\","
-      "\"teamId\":\"team1\",\"channelId\":\"chan1\",\"pollIntervalSeconds\":null,"
-      "\"apiBaseUrl\":\"%s\",\"authBaseUrl\":\"%s\"}",
-      cw_fake_cloud_get_url (t->fake), cw_fake_cloud_get_root (t->fake));
-
-  return cloud_connect (t, "teams", config);
-}
-
-/* One poll interval (30 s) on the daemon's clock, and the poll it starts. */
-static void
-next_poll (CloudTest *t)
-{
-  guint polls = cw_fake_cloud_count (t->fake, "delta");
-
-  g_autoptr (JsonObject) poll = NULL;
-
-  cloud_pass_time (t, 31000);
-  poll = cw_fake_cloud_wait (t->fake, "delta", polls, 20000);
-  if (poll == NULL)
-    cloud_dump_log (t);
-  g_assert_nonnull (poll);
-}
-
 static void
 test_reply (void)
 {
@@ -47,7 +20,7 @@ test_reply (void)
   if (t == NULL)
     return;
   g_free (cw_fake_cloud_inject (t->fake, CHAT, "u-old", "Old", "from before"));
-  status = connect_teams (t);
+  status = cloud_connect_teams (t);
   g_assert_cmpstr (json_object_get_string_member (status, "identityName"), ==, "General");
   token = cw_fake_cloud_wait (t->fake, "token", 0, 0);
   form = json_object_get_object_member (token, "body");
@@ -56,7 +29,7 @@ test_reply (void)
   g_assert_cmpstr (json_object_get_string_member (form, "client_secret"), ==, "s3cret");
 
   g_free (cw_fake_cloud_inject (t->fake, CHAT, "u-ann", "Ann", "fish & chips?"));
-  next_poll (t);
+  cloud_teams_next_poll (t);
   cloud_expect_bot (t, CHAT, hello, 0);
   prompts = cloud_llm_prompts (t);
   g_assert_cmpuint (prompts->len, ==, 1);
@@ -71,8 +44,8 @@ test_reply (void)
       ==, "html");
 
   /* the bot's own post comes back in the delta and is not answered */
-  next_poll (t);
-  next_poll (t);
+  cloud_teams_next_poll (t);
+  cloud_teams_next_poll (t);
   cloud_expect_bot (t, CHAT, hello, 300);
   g_assert_cmpuint (integ_llm_requests (t->f), ==, 1);
 }
@@ -93,10 +66,10 @@ test_down_restart (void)
   /* tokens the fake lets expire after 61 s of real time: the adapter thinks it has one
    * second left, and the poll after that gets a 401 */
   cw_fake_cloud_set_option (t->fake, "token_lifetime", "61");
-  status = connect_teams (t);
+  status = cloud_connect_teams (t);
   g_usleep (1200000);
   g_free (cw_fake_cloud_inject (t->fake, CHAT, "u-ann", "Ann", "one"));
-  next_poll (t);
+  cloud_teams_next_poll (t);
   cloud_expect_bot (t, CHAT, one, 0);
   g_assert_cmpuint (cw_fake_cloud_count (t->fake, "token"), >=, 2);
 
@@ -128,9 +101,9 @@ test_streamed (void)
 
   if (t == NULL)
     return;
-  status = connect_teams (t);
+  status = cloud_connect_teams (t);
   g_free (cw_fake_cloud_inject (t->fake, CHAT, "u-ann", "Ann", "count to three"));
-  next_poll (t);
+  cloud_teams_next_poll (t);
   cloud_expect_sent_once (t, CHAT, "send", CLOUD_STREAM_REPLY);
 }
 

@@ -13,11 +13,14 @@
  *
  * Messages: people's messages (messageType "message", not deleted; the app's own posts and
  * other applications skipped, which the original did not do), HTML stripped; the chat id is
- * "<teamId>:<channelId>" and the dedupe key the message id. Replies are posted as HTML to
+ * "<teamId>:<channelId>" and the dedupe key the message id. Images hosted in a message
+ * (hostedContents) and files attached from SharePoint (the shares API) reach the agent,
+ * fetched with the app's token. Replies are posted as HTML to
  * the channel. Graph gives an application no edit of its channel posts and no typing, so the
  * placeholder stays and the reply is a new message. Health: GET the channel.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "../cloud/cw-cloud-download.h"
 #include "../cloud/cw-cloud-http.h"
 #include "../cloud/cw-cloud-task.h"
 #include "../cw-integrations-adapters.h"
@@ -242,12 +245,82 @@ person_of (JsonObject *message)
   return user != NULL && JSON_NODE_HOLDS_OBJECT (user) ? json_node_get_object (user) : NULL;
 }
 
+#define MAX_FILES 10
+
+/* The files of a message, described for the ledger: the images hosted in the message (an
+ * <img> of its body whose src is a hostedContents/{id}/$value of the API, fetched with the
+ * token) and the files attached from SharePoint (attachments[] of contentType reference:
+ * "share:<contentUrl>", fetched by shares/u!{base64url}/driveItem/content). The references
+ * (new strings) go to @refs. */
+static guint
+describe_files (CwTeamsAdapter *self, JsonObject *message, CwIntegrationAttachment *out,
+                GPtrArray *refs)
+{
+  JsonObject *body = json_object_has_member (message, "body")
+                         ? json_object_get_object_member (message, "body")
+                         : NULL;
+  const gchar *html
+      = body != NULL ? json_object_get_string_member_with_default (body, "content", "") : "";
+  JsonNode *node = json_object_get_member (message, "attachments");
+  JsonArray *attachments
+      = node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+  g_autoptr (GRegex) img = g_regex_new ("<img[^>]*\\ssrc=\"([^\"]+/hostedContents/[^\"]+)\"",
+                                        G_REGEX_CASELESS, 0, NULL);
+  g_autoptr (GMatchInfo) match = NULL;
+  guint n = 0;
+
+  g_regex_match (img, html, 0, &match);
+  while (g_match_info_matches (match) && n < MAX_FILES)
+    {
+      gchar *src = g_match_info_fetch (match, 1);
+      g_ptr_array_add (refs, src);
+      out[n++] = (CwIntegrationAttachment){
+        .type = "image", .name = "image.png", .mime_type = NULL, .size = -1, .ref = src
+      };
+      g_match_info_next (match, NULL);
+    }
+  for (guint i = 0; attachments != NULL && i < json_array_get_length (attachments) && n < MAX_FILES;
+       i++)
+    {
+      JsonObject *a = json_array_get_object_element (attachments, i);
+      const gchar *url
+          = a != NULL ? json_object_get_string_member_with_default (a, "contentUrl", NULL) : NULL;
+      const gchar *name
+          = a != NULL ? json_object_get_string_member_with_default (a, "name", NULL) : NULL;
+      gchar *ref;
+      if (url == NULL
+          || g_strcmp0 (json_object_get_string_member_with_default (a, "contentType", ""),
+                        "reference")
+                 != 0)
+        continue;
+      ref = g_strconcat ("share:", url, NULL);
+      g_ptr_array_add (refs, ref);
+      {
+        g_autofree gchar *guessed = g_content_type_guess (name, NULL, 0, NULL);
+        g_autofree gchar *mime = g_content_type_get_mime_type (guessed);
+        /* the type, kept in @refs for the strings' lifetime */
+        g_ptr_array_add (refs, g_strdup (mime != NULL ? mime : "application/octet-stream"));
+        out[n++] = (CwIntegrationAttachment){
+          .type = cw_integration_attachment_type (refs->pdata[refs->len - 1]),
+          .name = name != NULL ? name : "file",
+          .mime_type = refs->pdata[refs->len - 1],
+          .size = -1,
+          .ref = ref,
+        };
+      }
+    }
+  return n;
+}
+
 /* Ingests one page; FALSE when the ledger refused a message (the position stays). */
 static gboolean
 receive_page (CwTeamsAdapter *self, JsonArray *value, const gchar *position)
 {
   gint last = -1;
   g_autoptr (GError) error = NULL;
+  CwIntegrationAttachment files[MAX_FILES];
+  g_autoptr (GPtrArray) refs = g_ptr_array_new_with_free_func (g_free);
+  guint n_files;
 
   for (guint i = 0; value != NULL && i < json_array_get_length (value); i++)
     if (person_of (json_array_get_object_element (value, i)) != NULL)
@@ -278,8 +351,9 @@ receive_page (CwTeamsAdapter *self, JsonArray *value, const gchar *position)
         continue;
       text = html_to_text (
           body != NULL ? json_object_get_string_member_with_default (body, "content", "") : "");
-      if (*text == '\0')
-
+      g_ptr_array_set_size (refs, 0);
+      n_files = describe_files (self, message, files, refs);
+      if (*text == '\0' && n_files == 0)
         {
           g_free (text);
           text = g_strdup ("Attachment received.");
@@ -297,6 +371,8 @@ receive_page (CwTeamsAdapter *self, JsonArray *value, const gchar *position)
           .timestamp_ms = when != NULL ? g_date_time_to_unix (when) * 1000 : 0,
           .state_key = i == last ? "deltaLink" : NULL,
           .state_value = i == last ? position : NULL,
+          .attachments = files,
+          .n_attachments = n_files,
         };
         if (!cw_integration_adapter_receive (CW_INTEGRATION_ADAPTER (self), &inbound, &duplicate,
                                              &error))
@@ -672,6 +748,75 @@ teams_check_health_async (CwIntegrationAdapter *adapter, GCancellable *cancellab
   graph_request (self, "GET", path, NULL, cancellable, on_health, task);
 }
 
+/* ---- attachments ------------------------------------------------------------------------ */
+
+static void
+on_token_ready (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  CwTeamsAdapter *self = g_task_get_source_object (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
+  g_autofree gchar *url = NULL;
+  gint64 max;
+
+  if (reply == NULL || self->token == NULL || self->session == NULL)
+    {
+      g_task_return_new_error (task, CW_ERROR, CW_ERROR_FAILED, "no Graph token: %s",
+                               error != NULL ? error->message : "not connected");
+      return;
+    }
+  url = g_strdup (g_object_get_data (G_OBJECT (task), "url"));
+  max = GPOINTER_TO_SIZE (g_task_get_task_data (task));
+  cw_cloud_download_into (g_steal_pointer (&task), self->session, url, self->token, max);
+}
+
+/* A hosted image (its Graph URL) or a SharePoint file ("share:<contentUrl>", through the
+ * shares API), with the app's token; the token goes to the API's host only. */
+static void
+teams_fetch_attachment_async (CwIntegrationAdapter *adapter, const gchar *ref, gint64 max_bytes,
+                              GCancellable *cancellable, GAsyncReadyCallback callback,
+                              gpointer user_data)
+{
+  CwTeamsAdapter *self = CW_TEAMS_ADAPTER (adapter);
+  GTask *task = g_task_new (adapter, cancellable, callback, user_data);
+  g_autoptr (GUri) api = NULL;
+  g_autofree gchar *url = NULL;
+  g_autofree gchar *path = NULL;
+
+  if (cw_cloud_not_connected (task, self->session, "Teams"))
+    return;
+  if (g_str_has_prefix (ref, "share:"))
+    {
+      /* u! and the URL in unpadded base64url */
+      g_autofree gchar *encoded = g_base64_encode ((const guchar *) ref + 6, strlen (ref + 6));
+      g_strdelimit (encoded, "+", '-');
+      g_strdelimit (encoded, "/", '_');
+      g_strdelimit (encoded, "=", '\0');
+      url = g_strdup_printf ("%s/shares/u!%s/driveItem/content", self->api, encoded);
+    }
+  else
+    url = g_strdup (ref);
+  api = g_uri_parse (self->api, G_URI_FLAGS_NONE, NULL);
+  if (api == NULL || !cw_cloud_url_on_host (url, g_uri_get_host (api)))
+    {
+      g_task_return_new_error (task, CW_ERROR, CW_ERROR_NOT_SUPPORTED,
+                               "the file is not on Microsoft Graph");
+      g_object_unref (task);
+      return;
+    }
+  g_task_set_task_data (task, GSIZE_TO_POINTER ((gsize) max_bytes), NULL);
+  if (self->token != NULL && g_get_monotonic_time () < self->token_expiry)
+    {
+      cw_cloud_download_into (task, self->session, url, self->token, max_bytes);
+      return;
+    }
+  /* a round trip for a fresh token first */
+  g_object_set_data_full (G_OBJECT (task), "url", g_steal_pointer (&url), g_free);
+  path = g_strdup_printf ("/teams/%s/channels/%s", self->team, self->channel);
+  graph_request (self, "GET", path, NULL, self->cancellable, on_token_ready, task);
+}
+
 static void
 teams_dispose (GObject *object)
 {
@@ -707,6 +852,8 @@ cw_teams_adapter_class_init (CwTeamsAdapterClass *klass)
   adapter->disconnect = teams_disconnect;
   adapter->send_async = teams_send_async;
   adapter->send_finish = cw_cloud_finish_id;
+  adapter->fetch_attachment_async = teams_fetch_attachment_async;
+  adapter->fetch_attachment_finish = cw_cloud_finish_bytes;
   adapter->check_health_async = teams_check_health_async;
   adapter->check_health_finish = cw_cloud_finish_health;
 }

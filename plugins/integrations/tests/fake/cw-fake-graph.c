@@ -6,7 +6,9 @@
  * @odata.deltaLink), POST teams/{t}/channels/{c}/messages ({body:{contentType, content}};
  * what the app posts shows up in the delta with from.application). Errors are
  * {error:{code, message}}; 429 carries Retry-After.
- * Records: "token", "channel", "delta", "send".
+ * GET .../messages/{id}/hostedContents/{id}/$value and shares/u!{url}/driveItem/content
+ * serve the files users attached (cw-fake-files.c).
+ * Records: "token", "channel", "delta", "send", "hosted", "share" (and "file").
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-fake-cloud-private.h"
 
@@ -170,6 +172,30 @@ send_message (Graph *graph, SoupServerMessage *msg, const gchar *chat)
   cw_fake_reply (msg, 201, node);
 }
 
+/* shares/u!{unpadded base64url of the sharing URL}/driveItem/content: the file of a SharePoint
+ * URL of this fake (<root>/sites/team/Shared%20Documents/<file id>/<name>). */
+static void
+serve_share (CwFakeCloud *self, SoupServerMessage *msg, const gchar *share)
+{
+  g_autofree gchar *encoded = g_strdup (share + (g_str_has_prefix (share, "u!") ? 2 : 0));
+  GString *padded = g_string_new (g_strdelimit (g_strdelimit (encoded, "-", '+'), "_", '/'));
+  g_autofree gchar *url = NULL;
+  gsize len;
+  g_auto (GStrv) parts = NULL;
+  g_autofree gchar *prefix = g_strdup_printf ("%s/sites/team/Shared%%20Documents/", self->root);
+
+  while (padded->len % 4 != 0)
+    g_string_append_c (padded, '=');
+  url = (gchar *) g_base64_decode (padded->str, &len);
+  g_string_free (padded, TRUE);
+  url = g_realloc (url, len + 1);
+  url[len] = '\0';
+  if (!g_str_has_prefix (url, prefix))
+    return reply_error (msg, 404, "itemNotFound", "The sharing link is not valid");
+  parts = g_strsplit (url + strlen (prefix), "/", 2);
+  cw_fake_file_serve (self, msg, parts[0]);
+}
+
 static void
 handle (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTable *query,
         gpointer data)
@@ -205,7 +231,13 @@ handle (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTabl
       else if (n == 5 && g_str_equal (parts[4], "messages")
                && g_str_equal (soup_server_message_get_method (msg), "POST"))
         kind = "send";
+      else if (n == 9 && g_str_equal (parts[6], "hostedContents")
+               && g_str_equal (parts[8], "$value"))
+        kind = "hosted";
     }
+  else if (n == 4 && g_str_equal (parts[0], "shares") && g_str_equal (parts[2], "driveItem")
+           && g_str_equal (parts[3], "content"))
+    kind = "share";
   cw_fake_record (self, kind, cw_fake_request_record (msg, cw_fake_request_json (msg)));
   token = cw_fake_request_bearer (msg);
   expiry = token != NULL ? g_hash_table_lookup (graph->tokens, token) : NULL;
@@ -233,6 +265,10 @@ handle (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTabl
     delta (graph, msg, base, query);
   else if (g_str_equal (kind, "send"))
     send_message (graph, msg, chat);
+  else if (g_str_equal (kind, "hosted"))
+    cw_fake_file_serve (self, msg, parts[7]);
+  else if (g_str_equal (kind, "share"))
+    serve_share (self, msg, parts[1]);
   else
     reply_error (msg, 404, "NotFound", "Resource not found");
 }
@@ -271,6 +307,51 @@ graph_inject (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
   return g_strdup (json_object_get_string_member (message, "id"));
 }
 
+/* kind "hosted": an image in the message's body (<img src=".../hostedContents/{id}/$value">);
+ * kind "reference": a file attached from SharePoint (attachments[] of contentType reference,
+ * contentUrl on this fake, fetched through shares/). */
+static gchar *
+graph_inject_file (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
+                   const gchar *sender_name, const gchar *caption, const gchar *kind,
+                   const gchar *file_name, const gchar *mime_type, GBytes *content)
+{
+  Graph *graph = self->state;
+  g_autofree gchar *id_text
+      = graph_inject (self, chat_id, sender_id, sender_name, caption != NULL ? caption : "");
+  JsonObject *message = graph->messages->pdata[graph->messages->len - 1];
+  JsonObject *body = json_object_get_object_member (message, "body");
+  g_autofree gchar *file = cw_fake_file_add (self, file_name, mime_type, content);
+  g_auto (GStrv) chat = g_strsplit (chat_id, ":", 2);
+  g_autofree gchar *html = NULL;
+
+  if (g_str_equal (kind, "hosted"))
+    html = g_strdup_printf (
+        "%s<p><img alt=\"image\" src=\"%s/v1.0/teams/%s/channels/%s/messages/%s/hostedContents/"
+        "%s/$value\" width=\"250\" height=\"180\"></p>",
+        caption != NULL ? json_object_get_string_member (body, "content") : "", self->root, chat[0],
+        chat[1], id_text, file);
+  else
+    {
+      JsonObject *attachment = json_object_new ();
+      g_autofree gchar *url = g_strdup_printf ("%s/sites/team/Shared%%20Documents/%s/%s",
+                                               self->root, file, file_name);
+      g_assert_cmpstr (kind, ==, "reference");
+      json_object_set_string_member (attachment, "id", file);
+      json_object_set_string_member (attachment, "contentType", "reference");
+      json_object_set_string_member (attachment, "contentUrl", url);
+      json_object_set_null_member (attachment, "content");
+      json_object_set_string_member (attachment, "name", file_name);
+      json_object_set_null_member (attachment, "thumbnailUrl");
+      json_array_add_object_element (json_object_get_array_member (message, "attachments"),
+                                     attachment);
+      html = g_strdup_printf (
+          "%s<attachment id=\"%s\"></attachment>",
+          caption != NULL ? json_object_get_string_member (body, "content") : "", file);
+    }
+  json_object_set_string_member (body, "content", html);
+  return g_steal_pointer (&id_text);
+}
+
 static void
 graph_redeliver (CwFakeCloud *self, const gchar *message_id)
 {
@@ -289,6 +370,7 @@ graph_redeliver (CwFakeCloud *self, const gchar *message_id)
 const CwFakePlatform cw_fake_graph = {
   .setup = graph_setup,
   .inject = graph_inject,
+  .inject_file = graph_inject_file,
   .redeliver = graph_redeliver,
   .free = graph_free,
 };
