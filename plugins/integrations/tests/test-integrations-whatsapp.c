@@ -150,11 +150,38 @@ test_signature_restart_duplicate (void)
   g_assert_cmpuint (integ_llm_requests (w->t->f), ==, 2);
 }
 
+/* A document with a caption: the media id is looked up (GET /<media-id>) and its URL fetched,
+ * both with the access token, and the agent gets the caption and the file. */
+static void
+test_media (void)
+{
+  g_autoptr (WhatsApp) w = whatsapp_new ("[\"+" ANN "\"]");
+  g_autoptr (JsonObject) lookup = NULL, download = NULL;
+  g_autoptr (GPtrArray) prompts = NULL;
+  g_autoptr (GBytes) doc = g_bytes_new_static ("%PDF-1.4 invoice", 16);
+  const gchar *hello[] = { CLOUD_HELLO, NULL };
+
+  if (w == NULL)
+    return;
+  g_free (cw_fake_cloud_inject_file (w->t->fake, ANN, NULL, "Ann", "my invoice", "document",
+                                     "invoice.pdf", "application/pdf", doc));
+  cloud_expect_bot (w->t, ANN, hello, 300);
+  lookup = cw_fake_cloud_wait (w->t->fake, "media_url", 0, 0);
+  download = cw_fake_cloud_wait (w->t->fake, "file", 0, 0);
+  g_assert_cmpstr (json_object_get_string_member (lookup, "auth"), ==, "Bearer wa-token");
+  g_assert_cmpstr (json_object_get_string_member (download, "auth"), ==, "Bearer wa-token");
+  prompts = cloud_llm_prompts (w->t);
+  g_assert_cmpuint (prompts->len, ==, 1);
+  g_assert_true (g_str_has_prefix (prompts->pdata[0], "[WhatsApp | Ann]: my invoice"));
+  integ_assert_attached (prompts->pdata[0], "pdf", "invoice.pdf", "%PDF-1.4 invoice", 16);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/integrations/whatsapp/reply", test_reply);
+  g_test_add_func ("/integrations/whatsapp/media", test_media);
   g_test_add_func ("/integrations/whatsapp/signature-restart-duplicate",
                    test_signature_restart_duplicate);
   return g_test_run ();

@@ -68,7 +68,10 @@ handle (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTabl
     return;
   parts = g_strsplit (path + strlen ("/v19.0/"), "/", -1);
   n = g_strv_length (parts);
-  if (n == 1 && g_str_equal (soup_server_message_get_method (msg), "GET"))
+  if (n == 1 && g_str_equal (soup_server_message_get_method (msg), "GET")
+      && cw_fake_file_size (self, parts[0]) >= 0)
+    kind = "media_url";
+  else if (n == 1 && g_str_equal (soup_server_message_get_method (msg), "GET"))
     kind = "number";
   else if (n == 2 && g_str_equal (parts[1], "messages"))
     kind = "send";
@@ -92,7 +95,16 @@ handle (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTabl
         reply_error (msg, status, 131000, "Something went wrong");
       return;
     }
-  if (g_str_equal (kind, "number"))
+  if (g_str_equal (kind, "media_url"))
+    {
+      g_autofree gchar *reply = g_strdup_printf (
+          "{\"url\":\"%s/whatsapp-media/%s\",\"mime_type\":\"application/octet-stream\","
+          "\"sha256\":\"fake-sha256\",\"file_size\":%" G_GINT64_FORMAT ",\"id\":\"%s\","
+          "\"messaging_product\":\"whatsapp\"}",
+          self->root, parts[0], cw_fake_file_size (self, parts[0]), parts[0]);
+      cw_fake_reply_text (msg, 200, reply);
+    }
+  else if (g_str_equal (kind, "number"))
     {
       g_autofree gchar *reply = g_strdup_printf (
           "{\"verified_name\":\"Cowork Test\",\"display_phone_number\":\"+1 555-000-0000\","
@@ -236,6 +248,21 @@ deliver_next (WhatsApp *wa)
                                     delivery_done, msg);
 }
 
+/* GET /whatsapp-media/<id>: the bytes, for the access token only (Meta's lookaside URLs). */
+static void
+handle_media_download (SoupServer *server, SoupServerMessage *msg, const gchar *path,
+                       GHashTable *query, gpointer data)
+{
+  CwFakeCloud *self = data;
+  g_autofree gchar *token = cw_fake_request_bearer (msg);
+
+  if (cw_fake_cut_if_down (self, msg))
+    return;
+  if (!cw_fake_token_ok (self, token))
+    return reply_error (msg, 401, 190, "Invalid OAuth access token - Cannot parse access token");
+  cw_fake_file_serve (self, msg, path + strlen ("/whatsapp-media/"));
+}
+
 static void
 wa_setup (CwFakeCloud *self)
 {
@@ -249,11 +276,15 @@ wa_setup (CwFakeCloud *self)
   g_queue_init (&wa->deliveries);
   self->state = wa;
   soup_server_add_handler (self->server, "/v19.0", handle, self, NULL);
+  soup_server_add_handler (self->server, "/whatsapp-media", handle_media_download, self, NULL);
 }
 
+/* A user's message: @text, or with @media_type ("image", "document", ...) a media message
+ * of the file @media_id with @text as its caption (NULL: none). */
 static gchar *
-wa_inject (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
-           const gchar *sender_name, const gchar *text)
+user_message (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_name, const gchar *text,
+              const gchar *media_type, const gchar *media_id, const gchar *mime_type,
+              const gchar *file_name)
 {
   WhatsApp *wa = self->state;
   g_autofree gchar *id = g_strdup_printf ("wamid.IN%" G_GINT64_FORMAT, cw_fake_next (self));
@@ -310,11 +341,33 @@ wa_inject (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
   json_builder_set_member_name (b, "timestamp");
   json_builder_add_string_value (b, timestamp);
   json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "text");
-  json_builder_set_member_name (b, "text");
+  json_builder_add_string_value (b, media_type != NULL ? media_type : "text");
+  json_builder_set_member_name (b, media_type != NULL ? media_type : "text");
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "body");
-  json_builder_add_string_value (b, text);
+  if (media_type == NULL)
+    {
+      json_builder_set_member_name (b, "body");
+      json_builder_add_string_value (b, text);
+    }
+  else
+    {
+      json_builder_set_member_name (b, "id");
+      json_builder_add_string_value (b, media_id);
+      json_builder_set_member_name (b, "mime_type");
+      json_builder_add_string_value (b, mime_type);
+      json_builder_set_member_name (b, "sha256");
+      json_builder_add_string_value (b, "fake-sha256");
+      if (text != NULL)
+        {
+          json_builder_set_member_name (b, "caption");
+          json_builder_add_string_value (b, text);
+        }
+      if (g_str_equal (media_type, "document"))
+        {
+          json_builder_set_member_name (b, "filename");
+          json_builder_add_string_value (b, file_name);
+        }
+    }
   json_builder_end_object (b);
   json_builder_end_object (b);
   json_builder_end_array (b);
@@ -331,6 +384,25 @@ wa_inject (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
   g_queue_push_tail (&wa->deliveries, body);
   deliver_next (wa);
   return g_steal_pointer (&id);
+}
+
+static gchar *
+wa_inject (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
+           const gchar *sender_name, const gchar *text)
+{
+  return user_message (self, chat_id, sender_name, text, NULL, NULL, NULL, NULL);
+}
+
+/* @kind: the message type ("image", "audio", "video", "document"); the file is behind
+ * GET /<media id> (its url) and that url, both with the access token. */
+static gchar *
+wa_inject_file (CwFakeCloud *self, const gchar *chat_id, const gchar *sender_id,
+                const gchar *sender_name, const gchar *caption, const gchar *kind,
+                const gchar *file_name, const gchar *mime_type, GBytes *content)
+{
+  g_autofree gchar *media = cw_fake_file_add (self, file_name, mime_type, content);
+
+  return user_message (self, chat_id, sender_name, caption, kind, media, mime_type, file_name);
 }
 
 static void
@@ -396,6 +468,7 @@ wa_control (CwFakeCloud *self, const gchar *what)
 const CwFakePlatform cw_fake_whatsapp = {
   .setup = wa_setup,
   .inject = wa_inject,
+  .inject_file = wa_inject_file,
   .redeliver = wa_redeliver,
   .control = wa_control,
   .free = wa_free,
