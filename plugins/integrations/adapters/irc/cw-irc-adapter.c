@@ -1,9 +1,15 @@
 /* cw-irc-adapter.c: IRC (RFC 1459/2812 with IRCv3 capability negotiation) over GIO.
  *
  * Connect: TCP through GSocketClient, then TLS (GTlsClientConnection, the system's trust
- * store or `tlsCaFile`) when `tls` is set. With a `password`, SASL PLAIN is used when the
- * server offers it (CAP LS / CAP REQ :sasl / AUTHENTICATE); a server without SASL gets the
- * password as its server password (PASS). The connect finishes at the welcome (001); then the
+ * store or `tlsCaFile`) when `tls` is set. Without a `password`, NICK and USER right away.
+ * With one, the account (`username`, else `nick`) logs in with SASL PLAIN before registering:
+ * CAP LS 302 (several lines when the server continues with `*`), CAP REQ :sasl, AUTHENTICATE
+ * PLAIN, the credentials in 400-byte AUTHENTICATE lines (a `+` after a payload that fills its
+ * last line), and CAP END with NICK and USER after 903 (or 907, already logged in). A server
+ * that does not offer SASL (no `sasl` in CAP LS, a NAK, CAP unknown, `sasl=` without PLAIN)
+ * fails the connect: the bot never joins unauthenticated when an account is configured, and
+ * the password is not sent as a server password either. 902/904 (the account refused) fail it
+ * as unauthorized, 905/906 as failed. The connect finishes at the welcome (001); then the
  * adapter joins `channels`. A nick in use gets `_` appended (three times at most).
  *
  * Inbound: a private message to the nick, or a channel message that mentions the nick (as
@@ -23,6 +29,7 @@
 
 #define IRC_LINE_MAX       400 /* PRIVMSG text bytes per line, leaving room for the prefix */
 #define IRC_PING_TIMEOUT_S 30
+#define IRC_SASL_CHUNK     400 /* AUTHENTICATE payload bytes per line (IRCv3 sasl-3.1) */
 
 typedef enum
 {
@@ -30,6 +37,16 @@ typedef enum
   IRC_REGISTERING,
   IRC_READY,
 } IrcState;
+
+typedef enum
+{
+  SASL_NONE,    /* no password: plain registration */
+  SASL_LS,      /* CAP LS sent, collecting the capabilities */
+  SASL_REQ,     /* CAP REQ :sasl sent */
+  SASL_STARTED, /* AUTHENTICATE PLAIN sent, waiting for "+" */
+  SASL_SENT,    /* the credentials sent, waiting for 903 */
+  SASL_DONE,    /* logged in (903, 907) */
+} SaslStep;
 
 struct _CwIrcAdapter
 {
@@ -43,7 +60,9 @@ struct _CwIrcAdapter
   IrcState state;
   gchar *nick;
   guint nick_tries;
-  gboolean sasl;
+  SaslStep sasl;
+  gboolean sasl_offered; /* "sasl" was in CAP LS */
+  gchar *sasl_mechs;     /* its value (CAP LS 302) or 908, NULL when not given */
   CwLineWriter writer;
   guint register_timeout;
   GTask *health_task;
@@ -224,26 +243,60 @@ registered (CwIrcAdapter *self, IrcMessage *m)
     }
 }
 
-static void
-sasl_plain (CwIrcAdapter *self)
+static const gchar *
+sasl_account (CwIrcAdapter *self)
 {
   const gchar *user = cw_integration_config_get_string (self->config, "username");
-  const gchar *password = cw_integration_config_get_string (self->config, "password");
-  g_autoptr (GString) blob = g_string_new (NULL);
-  g_autofree gchar *encoded = NULL;
 
-  if (user == NULL)
-    user = cw_integration_config_get_string (self->config, "nick");
-  /* authzid \0 authcid \0 password */
-  g_string_append (blob, user);
+  return user != NULL ? user : self->nick;
+}
+
+/* The PLAIN message "authzid \0 authcid \0 password", base64-encoded. */
+static gchar *
+plain_message (const gchar *authzid, const gchar *user, const gchar *password)
+{
+  g_autoptr (GString) blob = g_string_new (authzid);
+  gchar *encoded;
+
   g_string_append_c (blob, '\0');
   g_string_append (blob, user);
   g_string_append_c (blob, '\0');
   g_string_append (blob, password);
   encoded = g_base64_encode ((const guchar *) blob->str, blob->len);
-  send_line (self, "AUTHENTICATE %s", encoded);
   explicit_bzero (blob->str, blob->len);
-  explicit_bzero (encoded, strlen (encoded));
+  return encoded;
+}
+
+static void
+sasl_plain (CwIrcAdapter *self)
+{
+  const gchar *user = sasl_account (self);
+  const gchar *password = cw_integration_config_get_string (self->config, "password");
+  g_autofree gchar *encoded = plain_message (user, user, password);
+  gsize len = strlen (encoded);
+
+  /* A message that fills its last line is ended by "AUTHENTICATE +", which atheme 7.2 takes
+   * for more base64 and fails the login with. The same login without the (optional) authzid
+   * is shorter: sent so when it does not fill its last line too. */
+  if (len % IRC_SASL_CHUNK == 0)
+    {
+      g_autofree gchar *shorter = plain_message ("", user, password);
+      if (strlen (shorter) % IRC_SASL_CHUNK != 0)
+        {
+          explicit_bzero (encoded, len);
+          g_free (encoded);
+          encoded = g_steal_pointer (&shorter);
+          len = strlen (encoded);
+        }
+      else
+        explicit_bzero (shorter, strlen (shorter));
+    }
+  for (gsize off = 0; off < len; off += IRC_SASL_CHUNK)
+    send_line (self, "AUTHENTICATE %.*s", (int) MIN (IRC_SASL_CHUNK, len - off), encoded + off);
+  if (len % IRC_SASL_CHUNK == 0)
+    send_line (self, "AUTHENTICATE +");
+  self->sasl = SASL_SENT;
+  explicit_bzero (encoded, len);
 }
 
 static void
@@ -255,44 +308,99 @@ send_registration (CwIrcAdapter *self)
   send_line (self, "USER %s 0 * :Cowork", user != NULL ? user : self->nick);
 }
 
+/* A password is set but the server cannot log the account in: refuse rather than join as
+ * anybody (and never hand the account's password to the server as PASS). */
+static void
+refuse_without_sasl (CwIrcAdapter *self, const gchar *why)
+{
+  fail_connect (self, g_error_new (CW_ERROR, CW_ERROR_NOT_SUPPORTED,
+                                   "the IRC server %s, so the account %s cannot log in; Cowork "
+                                   "does not connect unauthenticated while a password is set "
+                                   "(remove the password to connect without an account)",
+                                   why, sasl_account (self)));
+}
+
+static gboolean
+mech_listed (const gchar *mechs, const gchar *mech)
+{
+  g_auto (GStrv) list = g_strsplit (mechs, ",", -1);
+
+  return g_strv_contains ((const gchar *const *) list, mech);
+}
+
+static void
+handle_cap_ls (CwIrcAdapter *self, IrcMessage *m)
+{
+  /* "CAP * LS * :…" means more lines follow. */
+  gboolean more = m->params->len >= 4 && g_strcmp0 (param (m, 2), "*") == 0;
+  g_auto (GStrv) caps = g_strsplit (param (m, m->params->len - 1), " ", -1);
+
+  for (guint i = 0; caps[i] != NULL; i++)
+    if (g_str_equal (caps[i], "sasl") || g_str_has_prefix (caps[i], "sasl="))
+      {
+        self->sasl_offered = TRUE;
+        g_free (self->sasl_mechs);
+        self->sasl_mechs = caps[i][4] == '=' ? g_strdup (caps[i] + 5) : NULL;
+      }
+  if (more)
+    return;
+  if (!self->sasl_offered)
+    refuse_without_sasl (self, "does not offer SASL");
+  else if (self->sasl_mechs != NULL && !mech_listed (self->sasl_mechs, "PLAIN"))
+    {
+      g_autofree gchar *why
+          = g_strdup_printf ("offers SASL only as %s, not PLAIN", self->sasl_mechs);
+      refuse_without_sasl (self, why);
+    }
+  else
+    {
+      self->sasl = SASL_REQ;
+      send_line (self, "CAP REQ :sasl");
+    }
+}
+
 static void
 handle_cap (CwIrcAdapter *self, IrcMessage *m)
 {
   const gchar *sub = param (m, 1);
   const gchar *list = param (m, m->params->len - 1);
-  const gchar *password = cw_integration_config_get_string (self->config, "password");
 
-  if (g_strcmp0 (sub, "LS") == 0)
+  /* Only the negotiation before the welcome; later NEW/DEL (cap-notify) change nothing. */
+  if (self->state != IRC_REGISTERING || list == NULL)
+    return;
+  if (g_strcmp0 (sub, "LS") == 0 && self->sasl == SASL_LS)
+    handle_cap_ls (self, m);
+  else if (g_strcmp0 (sub, "ACK") == 0 && self->sasl == SASL_REQ)
     {
-      g_auto (GStrv) caps = g_strsplit (list != NULL ? list : "", " ", -1);
-      gboolean has_sasl = FALSE;
-      /* "CAP * LS * :…" means more lines follow. */
-      for (guint i = 0; caps[i] != NULL; i++)
-        if (g_str_equal (caps[i], "sasl") || g_str_has_prefix (caps[i], "sasl="))
-          has_sasl = TRUE;
-      if (has_sasl && password != NULL)
-        {
-          self->sasl = TRUE;
-          send_line (self, "CAP REQ :sasl");
-        }
-      else if (m->params->len < 4 || g_strcmp0 (param (m, 2), "*") != 0)
-        {
-          if (password != NULL)
-            send_line (self, "PASS %s", password);
-          send_line (self, "CAP END");
-          send_registration (self);
-        }
+      g_auto (GStrv) caps = g_strsplit (list, " ", -1);
+      if (!g_strv_contains ((const gchar *const *) caps, "sasl"))
+        return;
+      self->sasl = SASL_STARTED;
+      send_line (self, "AUTHENTICATE PLAIN");
     }
-  else if (g_strcmp0 (sub, "ACK") == 0 && self->sasl)
-    send_line (self, "AUTHENTICATE PLAIN");
-  else if (g_strcmp0 (sub, "NAK") == 0)
-    {
-      self->sasl = FALSE;
-      if (password != NULL)
-        send_line (self, "PASS %s", password);
-      send_line (self, "CAP END");
-      send_registration (self);
-    }
+  else if (g_strcmp0 (sub, "NAK") == 0 && self->sasl == SASL_REQ)
+    refuse_without_sasl (self, "refused the sasl capability");
+}
+
+static void
+sasl_done (CwIrcAdapter *self)
+{
+  self->sasl = SASL_DONE;
+  send_line (self, "CAP END");
+  send_registration (self);
+}
+
+static void
+sasl_failed (CwIrcAdapter *self, IrcMessage *m)
+{
+  gboolean refused = g_str_equal (m->command, "904") || g_str_equal (m->command, "902");
+
+  fail_connect (self, g_error_new (CW_ERROR, refused ? CW_ERROR_UNAUTHORIZED : CW_ERROR_FAILED,
+                                   "the IRC server refused the SASL PLAIN login of the account "
+                                   "%s (%s: %s)%s%s",
+                                   sasl_account (self), m->command, param (m, m->params->len - 1),
+                                   self->sasl_mechs != NULL ? "; it offers " : "",
+                                   self->sasl_mechs != NULL ? self->sasl_mechs : ""));
 }
 
 /* ---- inbound -------------------------------------------------------------------------------- */
@@ -386,17 +494,22 @@ handle_line (CwIrcAdapter *self, const gchar *line)
     handle_pong (self, m);
   else if (g_str_equal (c, "CAP"))
     handle_cap (self, m);
-  else if (g_str_equal (c, "AUTHENTICATE") && g_strcmp0 (param (m, 0), "+") == 0)
+  else if (g_str_equal (c, "AUTHENTICATE") && g_strcmp0 (param (m, 0), "+") == 0
+           && self->sasl == SASL_STARTED)
     sasl_plain (self);
-  else if (g_str_equal (c, "903"))
+  else if ((g_str_equal (c, "903") || g_str_equal (c, "907")) && self->sasl == SASL_SENT)
+    sasl_done (self);
+  else if (g_str_equal (c, "908") && param (m, 1) != NULL)
     {
-      send_line (self, "CAP END");
-      send_registration (self);
+      g_free (self->sasl_mechs);
+      self->sasl_mechs = g_strdup (param (m, 1));
     }
-  else if (g_str_equal (c, "904") || g_str_equal (c, "905") || g_str_equal (c, "906"))
-    fail_connect (self, g_error_new (CW_ERROR, CW_ERROR_UNAUTHORIZED,
-                                     "IRC SASL authentication failed: %s",
-                                     param (m, m->params->len - 1)));
+  else if ((g_str_equal (c, "902") || g_str_equal (c, "904") || g_str_equal (c, "905")
+            || g_str_equal (c, "906"))
+           && self->sasl != SASL_NONE && self->sasl != SASL_DONE)
+    sasl_failed (self, m);
+  else if (g_str_equal (c, "001") && self->sasl != SASL_NONE && self->sasl != SASL_DONE)
+    refuse_without_sasl (self, "registered the bot before the SASL login finished");
   else if (g_str_equal (c, "001"))
     registered (self, m);
   else if (g_str_equal (c, "433") && self->state == IRC_REGISTERING)
@@ -412,18 +525,13 @@ handle_line (CwIrcAdapter *self, const gchar *line)
           send_line (self, "NICK %s", self->nick);
         }
     }
-  else if (g_str_equal (c, "421") && g_strcmp0 (param (m, 1), "CAP") == 0
-           && self->state == IRC_REGISTERING)
-    {
-      /* A server without capability negotiation: plain registration. */
-      const gchar *password = cw_integration_config_get_string (self->config, "password");
-      if (password != NULL)
-        send_line (self, "PASS %s", password);
-      send_registration (self);
-    }
+  else if ((g_str_equal (c, "421") || g_str_equal (c, "451"))
+           && g_strcmp0 (param (m, 1), "CAP") == 0 && self->sasl == SASL_LS)
+    refuse_without_sasl (self, "does not know capability negotiation (CAP), hence no SASL");
   else if (g_str_equal (c, "464"))
-    fail_connect (
-        self, g_error_new (CW_ERROR, CW_ERROR_UNAUTHORIZED, "the IRC server refused the password"));
+    fail_connect (self, g_error_new (CW_ERROR, CW_ERROR_UNAUTHORIZED,
+                                     "the IRC server asks for a server password (464: %s)",
+                                     param (m, m->params->len - 1)));
   else if (g_str_equal (c, "ERROR"))
     lost (self, param (m, 0) != NULL ? param (m, 0) : "the IRC server closed the connection");
   else if (g_str_equal (c, "PRIVMSG") && self->state == IRC_READY)
@@ -492,14 +600,15 @@ start_session (CwIrcAdapter *self, GIOStream *stream)
   self->output = g_object_ref (g_io_stream_get_output_stream (stream));
   self->state = IRC_REGISTERING;
   self->register_timeout = g_timeout_add_seconds (IRC_PING_TIMEOUT_S, on_register_timeout, self);
-  /* CAP LS first: a server that does not know CAP ignores it and registers us anyway once
-   * NICK and USER arrive, which a reply to LS (or its absence) triggers. */
-  send_line (self, "CAP LS 302");
-  if (cw_integration_config_get_string (self->config, "password") == NULL)
+  /* With an account, NICK and USER wait for the SASL login (CAP holds the registration
+   * anyway, and a server without CAP must not register us before we can refuse). */
+  if (cw_integration_config_get_string (self->config, "password") != NULL)
     {
-      send_line (self, "CAP END");
-      send_registration (self);
+      self->sasl = SASL_LS;
+      send_line (self, "CAP LS 302");
     }
+  else
+    send_registration (self);
   read_next (self);
 }
 
@@ -597,7 +706,9 @@ cw_irc_adapter_connect_async (CwIntegrationAdapter *adapter, JsonObject *config,
   g_free (self->nick);
   self->nick = g_strdup (cw_integration_config_get_string (config, "nick"));
   self->nick_tries = 0;
-  self->sasl = FALSE;
+  self->sasl = SASL_NONE;
+  self->sasl_offered = FALSE;
+  g_clear_pointer (&self->sasl_mechs, g_free);
   self->cancellable = g_cancellable_new ();
   if (cancellable != NULL)
     g_cancellable_connect (cancellable, G_CALLBACK (g_cancellable_cancel),
@@ -747,6 +858,7 @@ cw_irc_adapter_finalize (GObject *object)
   cw_line_writer_clear (&self->writer);
   g_free (self->nick);
   g_free (self->ping_token);
+  g_free (self->sasl_mechs);
   G_OBJECT_CLASS (cw_irc_adapter_parent_class)->finalize (object);
 }
 
