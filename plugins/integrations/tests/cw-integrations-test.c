@@ -322,6 +322,28 @@ irc_client_free (IrcClient *client)
   g_free (client);
 }
 
+gchar *
+irc_client_read_line (IrcClient *client, guint timeout_ms)
+{
+  return read_line (client, g_get_monotonic_time () + (gint64) timeout_ms * 1000);
+}
+
+gchar *
+irc_client_expect_line (IrcClient *client, const gchar *text, guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  for (;;)
+    {
+      gchar *line = read_line (client, deadline);
+      if (line == NULL)
+        g_error ("%s: no line with \"%s\" within %u ms", client->nick, text, timeout_ms);
+      if (strstr (line, text) != NULL)
+        return line;
+      g_free (line);
+    }
+}
+
 void
 irc_client_join (IrcClient *client, const gchar *channel)
 {

@@ -72,6 +72,10 @@ IrcClient *irc_client_new (guint port, const gchar *nick);
 void irc_client_free (IrcClient *client);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (IrcClient, irc_client_free)
 void irc_client_send (IrcClient *client, const gchar *format, ...) G_GNUC_PRINTF (2, 3);
+/* The next line from the server (PINGs answered), NULL after @timeout_ms. */
+gchar *irc_client_read_line (IrcClient *client, guint timeout_ms);
+/* Reads until a line that contains @text, and returns it; fails the test after @timeout_ms. */
+gchar *irc_client_expect_line (IrcClient *client, const gchar *text, guint timeout_ms);
 /* JOINs @channel and waits until the server confirms it. */
 void irc_client_join (IrcClient *client, const gchar *channel);
 /* Waits until @nick is in @channel (NAMES), e.g. the bot after it joined. */

@@ -1,7 +1,8 @@
-/* test-integrations-irc.c: the IRC adapter against a real ngircd on loopback, driven by people's
- * IRC clients, with the real coworkd, the agent plugin and the fake LLM.
+/* test-integrations-irc.c: the IRC adapter against a real ngircd on loopback, and for SASL
+ * against inspircd with atheme's services, driven by people's IRC clients, with the real
+ * coworkd, the agent plugin and the fake LLM.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "cw-integrations-test.h"
+#include "cw-irc-network-test.h"
 
 #include <signal.h>
 #include <string.h>
@@ -355,6 +356,202 @@ test_reconnect (void)
   g_assert_cmpstr (reply, ==, "Hello from the fake.");
 }
 
+/* ---- SASL: inspircd with atheme ------------------------------------------------------------ */
+
+/* The bot's account: with its 30 characters as authzid and authcid, a password of 238
+ * characters makes a PLAIN payload of exactly 400 base64 bytes (one full AUTHENTICATE line,
+ * then "+"), one of 240 a payload of 404 (two lines). atheme 7.2 takes passwords up to 255
+ * characters in PLAIN, so the length has to come from the account. */
+#define ACCOUNT "coworkbot-account-of-the-tests"
+
+static gchar *
+make_password (guint n)
+{
+  GString *pw = g_string_new (NULL);
+
+  for (guint i = 0; i < n; i++)
+    g_string_append_c (pw, "Cw0rk-pass"[i % 10]);
+  return g_string_free (pw, FALSE);
+}
+
+/* integration_connect's params for the bot "cowork" logging in to ACCOUNT with @password. */
+static gchar *
+sasl_params (guint port, gboolean tls, const gchar *ca, const gchar *password)
+{
+  g_autofree gchar *ca_json = ca != NULL ? g_strdup_printf ("\"%s\"", ca) : g_strdup ("null");
+
+  return g_strdup_printf (
+      "{\"platform\":\"irc\",\"config\":{\"server\":\"127.0.0.1\",\"port\":%u,\"tls\":%s,"
+      "\"tlsCaFile\":%s,\"nick\":\"cowork\",\"username\":\"" ACCOUNT "\",\"password\":\"%s\","
+      "\"channels\":[\"#cowork\"],\"allowFrom\":[\"alice\"],\"denialMessage\":null}}",
+      port, tls ? "true" : "false", ca_json, password);
+}
+
+static JsonNode *
+connect_sasl (AgentFixture *f, guint port, gboolean tls, const gchar *ca, const gchar *password)
+{
+  g_autofree gchar *params = sasl_params (port, tls, ca, password);
+
+  return integ_call (f, "integration_connect", "%s", params);
+}
+
+/* The error of a connect that must fail. */
+static gchar *
+connect_sasl_error (AgentFixture *f, guint port, const gchar *password)
+{
+  g_autoptr (CwClient) client = cw_test_daemon_connect (f->daemon);
+  g_autofree gchar *params = sasl_params (port, FALSE, NULL, password);
+
+  return agent_call_error (client, "integration_connect", "%s", params);
+}
+
+/* Alice mentions the bot in #cowork and writes to it privately: both answered where they
+ * were asked. */
+static void
+expect_answers (IrcClient *alice)
+{
+  g_autofree gchar *reply = NULL, *target = NULL, *private_reply = NULL, *private_target = NULL;
+
+  irc_client_send (alice, "PRIVMSG #cowork :cowork: are you logged in?");
+  reply = irc_client_expect (alice, "cowork", &target, 20000);
+  g_assert_cmpstr (reply, ==, "Hello from the fake.");
+  g_assert_cmpstr (target, ==, "#cowork");
+  irc_client_send (alice, "PRIVMSG cowork :and privately?");
+  private_reply = irc_client_expect (alice, "cowork", &private_target, 20000);
+  g_assert_cmpstr (private_reply, ==, "Hello from the fake.");
+  g_assert_cmpstr (private_target, ==, "alice");
+}
+
+/* The connect returned @status: the bot is connected, in #cowork, logged in to ACCOUNT. */
+static void
+expect_logged_in (JsonNode *status, IrcClient *alice)
+{
+  JsonObject *obj = cw_test_obj (status);
+  g_autofree gchar *account = NULL;
+
+  g_assert_true (json_object_get_boolean_member (obj, "connected"));
+  g_assert_cmpstr (json_object_get_string_member (obj, "health"), ==, "healthy");
+  g_assert_cmpstr (json_object_get_string_member (obj, "identityName"), ==, "cowork");
+  irc_client_wait_member (alice, "#cowork", "cowork");
+  account = irc_client_whois_account (alice, "cowork");
+  g_assert_cmpstr (account, ==, ACCOUNT);
+}
+
+/* The bot logs in with SASL PLAIN before it registers (WHOIS shows its account), and it
+ * answers a mention and a private message. */
+static void
+sasl_login (gboolean tls, guint password_length)
+{
+  g_autoptr (AgentFixture) f = integ_fixture_new (HELLO_SCRIPT);
+  g_autoptr (IrcNetwork) net = NULL;
+  g_autoptr (IrcClient) alice = NULL;
+  g_autoptr (JsonNode) status = NULL;
+  g_autofree gchar *password = make_password (password_length);
+
+  if (f == NULL)
+    return;
+  net = irc_network_start (f->daemon->dir, TRUE);
+  irc_network_register (net, ACCOUNT, password);
+  alice = irc_client_new (net->port, "alice");
+  irc_client_join (alice, "#cowork");
+  status
+      = connect_sasl (f, tls ? net->tls_port : net->port, tls, tls ? net->ca_file : NULL, password);
+  expect_logged_in (status, alice);
+  expect_answers (alice);
+}
+
+/* A message of two AUTHENTICATE lines. */
+static void
+test_sasl (void)
+{
+  sasl_login (FALSE, 240);
+}
+
+/* Over TLS, with a message of exactly one full AUTHENTICATE line. */
+static void
+test_sasl_tls (void)
+{
+  sasl_login (TRUE, 238);
+}
+
+/* A wrong password: the connect fails with the server's 904, the status says so, and
+ * nothing tries again (NickServ counts one failed login after ten minutes on the daemon's
+ * clock). The right password then connects. */
+static void
+test_sasl_wrong_password (void)
+{
+  g_autoptr (AgentFixture) f = integ_fixture_new (HELLO_SCRIPT);
+  g_autoptr (IrcNetwork) net = NULL;
+  g_autoptr (IrcClient) alice = NULL;
+  g_autoptr (JsonNode) status = NULL, later = NULL, up = NULL;
+  g_autofree gchar *error = NULL;
+  JsonObject *obj;
+
+  if (f == NULL)
+    return;
+  net = irc_network_start (f->daemon->dir, TRUE);
+  irc_network_register (net, ACCOUNT, "right-password");
+  error = connect_sasl_error (f, net->port, "wrong-password");
+  g_assert_cmpstr (error, ==,
+                   "the IRC server refused the SASL PLAIN login of the account " ACCOUNT
+                   " (904: SASL authentication failed); it offers PLAIN");
+  status = integ_call (f, "integration_get_status", "{\"platform\":\"irc\"}");
+  obj = cw_test_obj (status);
+  g_assert_false (json_object_get_boolean_member (obj, "connected"));
+  g_assert_cmpstr (json_object_get_string_member (obj, "error"), ==, error);
+  g_assert_cmpstr (json_object_get_string_member (obj, "health"), ==, "unhealthy");
+  g_assert_cmpstr (json_object_get_string_member (obj, "healthMessage"), ==, error);
+
+  integ_set_clock (f, integ_t0 () + 10 * 60 * 1000);
+  later = integ_call (f, "integration_get_status", "{\"platform\":\"irc\"}");
+  g_assert_cmpstr (json_object_get_string_member (cw_test_obj (later), "healthMessage"), ==, error);
+  g_assert_cmpuint (irc_network_failed_logins (net, ACCOUNT, "right-password"), ==, 1);
+
+  alice = irc_client_new (net->port, "alice");
+  irc_client_join (alice, "#cowork");
+  up = connect_sasl (f, net->port, FALSE, NULL, "right-password");
+  expect_logged_in (up, alice);
+}
+
+/* A password set, a server without SASL (ngircd; inspircd while its services are away): the
+ * bot does not connect unauthenticated, and says why. */
+static void
+test_sasl_unsupported (void)
+{
+  g_autoptr (AgentFixture) f = integ_fixture_new (HELLO_SCRIPT);
+  g_autoptr (IrcServer) ngircd = NULL;
+  g_autoptr (IrcNetwork) net = NULL;
+  g_autoptr (IrcClient) alice = NULL, bob = NULL;
+  g_autoptr (JsonNode) status = NULL;
+  g_autofree gchar *error = NULL, *again = NULL, *account = NULL;
+  const gchar *expected
+      = "the IRC server does not offer SASL, so the account " ACCOUNT
+        " cannot log in; Cowork does not connect unauthenticated while a password is "
+        "set (remove the password to connect without an account)";
+
+  if (f == NULL)
+    return;
+  ngircd = irc_server_start (f->daemon->dir, FALSE);
+  alice = irc_client_new (ngircd->port, "alice");
+  error = connect_sasl_error (f, ngircd->port, "secret");
+  g_assert_cmpstr (error, ==, expected);
+  status = integ_call (f, "integration_get_status", "{\"platform\":\"irc\"}");
+  g_assert_false (json_object_get_boolean_member (cw_test_obj (status), "connected"));
+  g_assert_cmpstr (json_object_get_string_member (cw_test_obj (status), "error"), ==, expected);
+  /* Not on the server under any nick. */
+  irc_client_send (alice, "WHOIS cowork");
+  g_free (irc_client_expect_line (alice, " 401 alice cowork ", 10000));
+
+  net = irc_network_start (f->daemon->dir, FALSE);
+  bob = irc_client_new (net->port, "bob");
+  again = connect_sasl_error (f, net->port, "secret");
+  g_assert_cmpstr (again, ==, expected);
+  account = irc_client_whois_account (bob, "cowork");
+  g_assert_null (account);
+  irc_client_send (bob, "WHOIS cowork");
+  g_free (irc_client_expect_line (bob, " 401 bob cowork ", 10000));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -367,5 +564,9 @@ main (int argc, char **argv)
   g_test_add_func ("/integrations/irc/permission", test_permission);
   g_test_add_func ("/integrations/irc/queue-and-merge", test_queue_and_merge);
   g_test_add_func ("/integrations/irc/reconnect", test_reconnect);
+  g_test_add_func ("/integrations/irc/sasl", test_sasl);
+  g_test_add_func ("/integrations/irc/sasl-tls", test_sasl_tls);
+  g_test_add_func ("/integrations/irc/sasl-wrong-password", test_sasl_wrong_password);
+  g_test_add_func ("/integrations/irc/sasl-unsupported", test_sasl_unsupported);
   return g_test_run ();
 }
