@@ -63,6 +63,7 @@ struct _CwAgentToolRun
   const CwToolInfo *tool;   /* a built-in tool, or */
   CwAgentTool *contributed; /* one another plugin contributed (cw-agent-plugin-tools.h) */
   GPtrArray *media;         /* media items its answer made, added after the tool_result */
+  gpointer plugin_call;     /* while its command runs (cw-agent-turn-tools.c) */
   gchar *start_item_id;
   gint64 started_at;
   gboolean done;
@@ -79,6 +80,9 @@ CwAgentToolRun *cw_agent_tool_run_new (CwAgentTurn *turn, const gchar *id, const
 void cw_agent_tool_run_free (CwAgentToolRun *run);
 /* Announces every call of the round, then authorizes and runs each. */
 void cw_agent_turn_run_tools (CwAgentTurn *self);
+/* Ends the calls of contributed tools whose command is still running (stop_generation):
+ * the commands see their cancellation, their late answers are dropped. May end the turn. */
+void cw_agent_turn_stop_plugin_calls (CwAgentTurn *self);
 /* Waiters for a permission / a question that holds a call back. */
 void cw_agent_tool_run_on_permission (const gchar *decision, gpointer user_data);
 void cw_agent_tool_run_on_answer (JsonNode *answer, gpointer user_data);

@@ -13,9 +13,18 @@
 #include "tools/cw-tool.h"
 #include "tools/cw-tool-fs.h"
 
+/* A contributed tool's command running for a call; run is NULL once the call ended without
+ * waiting for its answer. */
+typedef struct
+{
+  CwAgentToolRun *run;
+} PluginCall;
+
 void
 cw_agent_tool_run_free (CwAgentToolRun *run)
 {
+  if (run->plugin_call != NULL)
+    ((PluginCall *) run->plugin_call)->run = NULL;
   g_free (run->id);
   g_free (run->name);
   g_clear_pointer (&run->args, json_object_unref);
@@ -245,12 +254,38 @@ cw_agent_tool_ask (CwAgentPlugin *plugin, CwAgentSession *session, const gchar *
 static void
 on_contributed_done (GObject *source, GAsyncResult *res, gpointer user_data)
 {
-  CwAgentToolRun *run = user_data;
+  PluginCall *call = user_data;
+  CwAgentToolRun *run = call->run;
   g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) media = NULL;
   g_autofree gchar *out
-      = cw_agent_plugin_tool_call_finish (run->turn->plugin, res, &run->media, &error);
+      = cw_agent_plugin_tool_call_finish (CW_AGENT_PLUGIN (source), res, &media, &error);
 
+  g_free (call);
+  if (run == NULL)
+    return;
+  run->plugin_call = NULL;
+  run->media = g_steal_pointer (&media);
   complete_run (run, out, error, NULL);
+}
+
+void
+cw_agent_turn_stop_plugin_calls (CwAgentTurn *self)
+{
+  g_autoptr (GPtrArray) runs = g_ptr_array_new ();
+
+  for (guint i = 0; i < self->calls->len; i++)
+    {
+      CwAgentToolRun *run = g_ptr_array_index (self->calls, i);
+      if (run->plugin_call == NULL)
+        continue;
+      ((PluginCall *) run->plugin_call)->run = NULL;
+      run->plugin_call = NULL;
+      g_ptr_array_add (runs, run);
+    }
+  /* Only the last completion can end the turn (and free the runs). */
+  for (guint i = 0; i < runs->len; i++)
+    complete_tool (g_ptr_array_index (runs, i), FALSE, NULL, "Tool execution was stopped", NULL);
 }
 
 static void
@@ -271,8 +306,14 @@ execute_tool (CwAgentToolRun *run, CwToolSandbox sandbox)
       if (!cw_agent_plugin_tool_refresh (self->plugin, run->name, &run->contributed, &gone))
         complete_tool (run, FALSE, NULL, gone, NULL);
       else
-        cw_agent_plugin_tool_call (self->plugin, run->contributed, self->session->id, run->id,
-                                   run->args, self->cancellable, on_contributed_done, run);
+        {
+          PluginCall *call = g_new0 (PluginCall, 1);
+
+          call->run = run;
+          run->plugin_call = call;
+          cw_agent_plugin_tool_call (self->plugin, run->contributed, self->session->id, run->id,
+                                     run->args, self->cancellable, on_contributed_done, call);
+        }
       return;
     }
   cw_agent_tool_execute (self->plugin, self->session, run->tool, run->args, sandbox,

@@ -920,6 +920,8 @@ cw_agent_turn_stop (CwAgentTurn *self)
   if (self->stream != NULL)
     cw_provider_stream_cancel (self->stream);
   cw_agent_sessions_commit (self->plugin->sessions, self->session, CW_AGENT_CHANGE_RUNTIME, NULL);
+  /* Last: it may end the turn. */
+  cw_agent_turn_stop_plugin_calls (self);
 }
 
 void

@@ -25,7 +25,8 @@ CwAgentTurn *cw_agent_turn_resume (CwAgentPlugin *plugin, CwAgentSession *sessio
 /* run_start_v2 answers with {runId, sessionId, status} when this turn ends. */
 void cw_agent_turn_set_run_invocation (CwAgentTurn *turn, CwInvocation *invocation);
 const gchar *cw_agent_turn_get_id (CwAgentTurn *turn);
-/* Aborts the stream and tools now; pending requests are denied / cancelled by the caller. */
+/* Aborts the stream and tools now; pending requests are denied / cancelled by the caller.
+ * May end the turn (session->turn is then NULL). */
 void cw_agent_turn_stop (CwAgentTurn *turn);
 /* The daemon shuts down: drop the stream without touching what is stored. */
 void cw_agent_turn_abandon (CwAgentTurn *turn);

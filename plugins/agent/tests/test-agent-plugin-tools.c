@@ -502,22 +502,23 @@ test_error_result (void)
   g_assert_true (json_object_get_boolean_member_with_default (last, "isError", TRUE));
 }
 
-static void
-test_stop_cancels (void)
+/* A turn whose model calls a tool of @mode, stopped while the command runs: the call ends
+ * with "Tool execution was stopped" and the send_message answer comes. */
+static AgentTurn *
+stop_while_running (const gchar *mode)
 {
-  g_autofree gchar *script = one_call_script ("slow_tool", "hang", "");
-  g_autoptr (AgentTurn) t = agent_turn_new (script);
+  g_autofree gchar *script = one_call_script ("slow_tool", mode, "");
+  AgentTurn *t = agent_turn_new (script);
   g_autofree gchar *id = NULL;
   g_autoptr (JsonObject) start = NULL;
   g_autoptr (JsonObject) r = NULL;
   g_autoptr (JsonArray) calls = NULL;
 
-  if (t == NULL)
-    return;
+  g_assert_nonnull (t);
   add_tool (t, "slow_tool", READ_ONLY);
   id = agent_turn_send (t, "Take your time");
   start = agent_turn_wait (t, "tool:start");
-  /* The command is running (it answers only once cancelled). */
+  /* The command is running. */
   do
     {
       g_clear_pointer (&calls, json_array_unref);
@@ -529,6 +530,29 @@ test_stop_cancels (void)
   g_assert_false (json_object_get_boolean_member (agent_tool_result (r), "success"));
   g_assert_cmpstr (json_object_get_string_member (agent_tool_result (r), "error"), ==,
                    "Tool execution was stopped");
+  agent_assert_reply_ok (t->sender, id);
+  return t;
+}
+
+/* The command answers once cancelled. */
+static void
+test_stop_cancels (void)
+{
+  g_autoptr (AgentTurn) t = stop_while_running ("hang");
+}
+
+/* A command that ignores its cancellation does not hold the stop up; the session goes on. */
+static void
+test_stop_unanswered (void)
+{
+  g_autoptr (AgentTurn) t = stop_while_running ("ignore");
+  g_autofree gchar *id = NULL;
+  g_autoptr (JsonObject) done = NULL;
+
+  /* The next message is a turn of its own (the model's second answer). */
+  id = agent_turn_send (t, "Hello again");
+  done = agent_turn_wait (t, "stream:done");
+  agent_assert_reply_ok (t->sender, id);
 }
 
 /* agent_run_tool and the snapshot as the desktop app calls them: every optional field null. */
@@ -651,6 +675,7 @@ main (int argc, char **argv)
   g_test_add_func ("/agent/plugin-tools/media", test_media);
   g_test_add_func ("/agent/plugin-tools/error-result", test_error_result);
   g_test_add_func ("/agent/plugin-tools/stop-cancels", test_stop_cancels);
+  g_test_add_func ("/agent/plugin-tools/stop-unanswered", test_stop_unanswered);
   g_test_add_func ("/agent/plugin-tools/run-tool-app-nulls", test_run_tool_app_nulls);
   g_test_add_func ("/agent/plugin-tools/wire-formats", test_wire_formats);
   return g_test_run ();

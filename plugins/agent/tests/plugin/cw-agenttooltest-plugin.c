@@ -5,7 +5,7 @@
  *   agenttooltest_calls -> {calls: [params of each agenttooltest_run]}
  * agenttooltest_run answers by its `mode` argument: "text" (a string), "json" (an object),
  * "media" (an object with media entries), "error" (an error), "hang" (answers only once
- * the call is cancelled).
+ * the call is cancelled), "ignore" (answers only when the plugin stops).
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <cowork.h>
 
@@ -16,6 +16,7 @@ struct _CwAgentToolTestPlugin
 {
   CwPlugin parent_instance;
   JsonArray *calls;
+  GPtrArray *held; /* CwInvocation of "ignore" calls */
 };
 
 G_DEFINE_FINAL_TYPE (CwAgentToolTestPlugin, cw_agent_tool_test_plugin, CW_TYPE_PLUGIN)
@@ -117,6 +118,8 @@ cmd_run (CwInvocation *invocation, gpointer user_data)
     }
   else if (g_strcmp0 (mode, "media") == 0)
     cw_invocation_return_value (invocation, media_result ());
+  else if (g_strcmp0 (mode, "ignore") == 0)
+    g_ptr_array_add (self->held, g_object_ref (invocation));
   else if (g_strcmp0 (mode, "hang") == 0)
     g_cancellable_connect (cw_invocation_get_cancellable (invocation),
                            G_CALLBACK (on_hang_cancelled), g_object_ref (invocation),
@@ -138,8 +141,20 @@ test_load (CwPlugin *plugin, GError **error)
 }
 
 static void
+test_stop (CwPlugin *plugin)
+{
+  CwAgentToolTestPlugin *self = CW_AGENT_TOOL_TEST_PLUGIN (plugin);
+
+  for (guint i = 0; i < self->held->len; i++)
+    cw_invocation_return_error_literal (g_ptr_array_index (self->held, i), CW_ERROR_FAILED,
+                                        "the test plugin stopped");
+  g_ptr_array_set_size (self->held, 0);
+}
+
+static void
 cw_agent_tool_test_plugin_finalize (GObject *object)
 {
+  g_ptr_array_unref (CW_AGENT_TOOL_TEST_PLUGIN (object)->held);
   json_array_unref (CW_AGENT_TOOL_TEST_PLUGIN (object)->calls);
   G_OBJECT_CLASS (cw_agent_tool_test_plugin_parent_class)->finalize (object);
 }
@@ -149,12 +164,14 @@ cw_agent_tool_test_plugin_class_init (CwAgentToolTestPluginClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = cw_agent_tool_test_plugin_finalize;
   CW_PLUGIN_CLASS (klass)->load = test_load;
+  CW_PLUGIN_CLASS (klass)->stop = test_stop;
 }
 
 static void
 cw_agent_tool_test_plugin_init (CwAgentToolTestPlugin *self)
 {
   self->calls = json_array_new ();
+  self->held = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
 CW_PLUGIN_EXPORT (cw_agent_tool_test_plugin_get_type)
