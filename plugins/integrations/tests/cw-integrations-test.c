@@ -37,6 +37,15 @@ integ_fixture_new (const gchar *script)
 }
 
 void
+integ_load_media_plugin (AgentFixture *f)
+{
+  agent_fixture_stop (f, SIGTERM);
+  cw_test_daemon_add_arg (f->daemon, "--plugin-dir");
+  cw_test_daemon_add_arg (f->daemon, g_getenv ("CW_MEDIA_TEST_PLUGIN_DIR"));
+  agent_fixture_start (f);
+}
+
+void
 integ_set_clock (AgentFixture *f, gint64 now_ms)
 {
   g_autoptr (JsonNode) r

@@ -12,6 +12,8 @@ G_BEGIN_DECLS
  * @script, started; NULL (test skipped) when the fake LLM is not built. */
 AgentFixture *integ_fixture_new (const gchar *script);
 gint64 integ_t0 (void);
+/* Restarts the daemon with the test plugin of tests/plugin (the agent tool make_media). */
+void integ_load_media_plugin (AgentFixture *f);
 /* Moves the daemon's test clock. */
 void integ_set_clock (AgentFixture *f, gint64 now_ms);
 /* Calls on a connection of its own and asserts success. */

@@ -101,6 +101,8 @@ void cw_fake_cut (SoupServerMessage *msg);
 /* With the option "hold_send" set to 1: pauses @msg, never to be answered (as when the client
  * dies while its request is in flight), and returns TRUE. */
 gboolean cw_fake_hold_if_asked (CwFakeCloud *self, SoupServerMessage *msg);
+/* The same for the option @name. */
+gboolean cw_fake_hold_if_option (CwFakeCloud *self, SoupServerMessage *msg, const gchar *name);
 
 /* The bot's messages (take the lock). */
 void cw_fake_chat_add (CwFakeCloud *self, const gchar *chat_id, const gchar *id, const gchar *text);

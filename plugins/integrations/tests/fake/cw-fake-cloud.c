@@ -847,7 +847,13 @@ cw_fake_iso8601 (gint64 ms)
 gboolean
 cw_fake_hold_if_asked (CwFakeCloud *self, SoupServerMessage *msg)
 {
-  if (cw_fake_option_int (self, "hold_send", 0) != 1)
+  return cw_fake_hold_if_option (self, msg, "hold_send");
+}
+
+gboolean
+cw_fake_hold_if_option (CwFakeCloud *self, SoupServerMessage *msg, const gchar *name)
+{
+  if (cw_fake_option_int (self, name, 0) != 1)
     return FALSE;
   soup_server_message_pause (msg);
   g_ptr_array_add (self->held, g_object_ref (msg));

@@ -47,7 +47,7 @@ const gchar *cw_fake_cloud_get_root (CwFakeCloud *self);
  * "webhook_url", "app_secret" (WhatsApp webhooks), "token_lifetime" (Graph, s), "hold_send"
  * (Telegram: 1 holds every sendMessage unanswered and undelivered; Slack: every
  * chat.postMessage; Discord: every POST channels/{id}/messages), "hold_files" (1 holds every
- * file download unanswered). */
+ * file download unanswered), "hold_media" (Telegram: 1 holds every sendPhoto and sendVideo). */
 void cw_fake_cloud_set_option (CwFakeCloud *self, const gchar *name, const gchar *value);
 
 /* The platform goes away: listener closed, WebSockets and held long polls dropped without a

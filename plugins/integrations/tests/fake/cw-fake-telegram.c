@@ -5,10 +5,10 @@
  * editMessageText, sendPhoto and sendVideo (multipart/form-data; the file is recorded with
  * the request), sendChatAction, deleteWebhook, getFile and file downloads at
  * /file/bot<token>/<file_path> (cw-fake-files.c) (with the option "hold_send" set to 1,
- * sendMessage, sendPhoto and sendVideo are recorded and never answered nor delivered, as when
- * the bot dies while it is in flight). Answers are {ok:true, result} or {ok:false,
- * error_code, description, parameters?}. Records are kinded by method name.
- * SPDX-License-Identifier: LGPL-2.1-or-later */
+ * sendMessage is recorded and never answered nor delivered, as when the bot dies while it is
+ * in flight; "hold_media" does the same to sendPhoto and sendVideo). Answers are
+ * {ok:true, result} or {ok:false, error_code, description, parameters?}. Records are kinded by
+ * method name. SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-fake-cloud-private.h"
 
 #include <string.h>
@@ -301,12 +301,8 @@ send_media (Telegram *tg, SoupServerMessage *msg, JsonObject *params, const gcha
   JsonObject *message;
   gint64 message_id;
 
-  if (cw_fake_option_int (tg->self, "hold_send", 0) == 1)
-    {
-      soup_server_message_pause (msg);
-      g_ptr_array_add (tg->held, g_object_ref (msg));
-      return;
-    }
+  if (cw_fake_hold_if_option (tg->self, msg, "hold_media"))
+    return;
   if (chat_id == NULL)
     return reply_error (msg, 400, "Bad Request: chat not found");
   if (file == NULL || !JSON_NODE_HOLDS_OBJECT (file))
