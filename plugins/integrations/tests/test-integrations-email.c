@@ -477,6 +477,80 @@ test_tls (void)
   connect_email (f, m, "tls", m->imaps_port, "none");
 }
 
+#define MEDIA_SCRIPT                                                                               \
+  "{\"responses\":[{\"events\":[{\"toolCall\":{\"id\":\"call_1\",\"name\":\"make_media\","         \
+  "\"args\":{\"mediaType\":\"image\",\"size\":300}}}]},{\"events\":[{\"text\":\"Here it "          \
+  "is.\"}]}]}"
+
+/* @mail with LF line ends (the Maildir has them so). */
+static gchar *
+lf_lines (const gchar *mail)
+{
+  g_autoptr (GRegex) re = g_regex_new ("\r\n", 0, 0, NULL);
+
+  return g_regex_replace_literal (re, mail, -1, 0, "\n", 0, NULL);
+}
+
+/* The decoded part after @marker (its headers end at a blank line, its base64 at "--"). */
+static GBytes *
+attachment (const gchar *mail, const gchar *marker)
+{
+  const gchar *start = strstr (mail, marker);
+  const gchar *body = start != NULL ? strstr (start, "\n\n") : NULL;
+  const gchar *end = body != NULL ? strstr (body, "\n--") : NULL;
+  g_autofree gchar *encoded = NULL;
+  gsize length;
+  guchar *data;
+
+  g_assert_nonnull (end);
+  encoded = g_strndup (body + 2, end - body - 2);
+  data = g_base64_decode (encoded, &length);
+  return g_bytes_new_take (data, length);
+}
+
+/* A generated image is a second reply mail, multipart/mixed with the caption and the file
+ * attached, in the same thread; the real mailbox has it. */
+static void
+test_media (void)
+{
+  g_autoptr (AgentFixture) f = integ_fixture_new (MEDIA_SCRIPT);
+  g_autoptr (MailServer) m = NULL;
+  g_autoptr (GPtrArray) mails = NULL;
+  g_autoptr (GBytes) file = NULL;
+  g_autofree gchar *irt = NULL, *refs = NULL, *subject = NULL, *mail = NULL;
+  const gchar *text = NULL;
+  const guchar *bytes;
+  gsize size;
+
+  if (f == NULL)
+    return;
+  integ_load_media_plugin (f);
+  m = mail_server_start ();
+  connect_email (f, m, "none", m->imap_port, "none");
+  deliver (m, "alice@example.org", "<p1@example.org>", "Picture", "Draw me a cat.");
+  mails = wait_sent (m, 2);
+  for (guint i = 0; i < mails->len; i++)
+    if (strstr (mails->pdata[i], "multipart/mixed") != NULL)
+      mail = lf_lines (mails->pdata[i]);
+    else
+      text = mails->pdata[i];
+  g_assert_nonnull (mail);
+  g_assert_nonnull (strstr (text, "Here it is."));
+  subject = header (mail, "Subject");
+  irt = header (mail, "In-Reply-To");
+  refs = header (mail, "References");
+  g_assert_cmpstr (subject, ==, "Re: Picture");
+  g_assert_cmpstr (irt, ==, "<p1@example.org>");
+  g_assert_cmpstr (refs, ==, "<p1@example.org>");
+  g_assert_nonnull (strstr (mail, "\n\nGenerated image\n--"));
+  g_assert_nonnull (strstr (mail, "Content-Type: image/png; name=\"image.png\""));
+  file = attachment (mail, "Content-Disposition: attachment; filename=\"image.png\"");
+  bytes = g_bytes_get_data (file, &size);
+  g_assert_cmpuint (size, ==, 300);
+  for (gsize i = 0; i < size; i++)
+    g_assert_cmpuint (bytes[i], ==, (guchar) (i * 7 + 3));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -487,5 +561,6 @@ main (int argc, char **argv)
   g_test_add_func ("/integrations/email/backlog", test_backlog);
   g_test_add_func ("/integrations/email/unknown-send", test_unknown_send);
   g_test_add_func ("/integrations/email/tls", test_tls);
+  g_test_add_func ("/integrations/email/media", test_media);
   return g_test_run ();
 }

@@ -19,7 +19,8 @@
  *
  * Outbound: one SMTP session per message: EHLO, STARTTLS when asked, AUTH PLAIN when the
  * server offers it, MAIL/RCPT/DATA. A reply keeps the thread: `Re: <subject>`, In-Reply-To
- * and References from the message it answers; its Message-ID is made from the outbox id.
+ * and References from the message it answers; its Message-ID is made from the outbox id. A
+ * generated image or video is a multipart/mixed reply: the caption, then the file attached.
  *
  * Health: NOOP on the IMAP connection (leaving IDLE for it).
  *
@@ -1352,21 +1353,33 @@ on_smtp_connected (GObject *source, GAsyncResult *result, gpointer user_data)
   smtp_read (s);
 }
 
-/* The message, dot-stuffed and ending with the final dot. */
-static gchar *
-compose (CwEmailAdapter *self, const CwIntegrationOutbound *message, const gchar *message_id)
+/* Appends @text as CRLF lines, dot-stuffed. */
+static void
+append_lines (GString *out, const gchar *text)
 {
-  JsonObject *rd = message->reply_data;
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const gchar *line = g_strchomp (lines[i]);
+      g_string_append_printf (out, "%s%s\r\n", line[0] == '.' ? "." : "", line);
+    }
+}
+
+/* The message, dot-stuffed and ending with the final dot: @text, or with @media a
+ * multipart/mixed mail of the caption and the file attached (base64). */
+static gchar *
+compose (CwEmailAdapter *self, const gchar *chat_id, JsonObject *rd, const gchar *message_id,
+         const gchar *text, const CwIntegrationMedia *media)
+{
   const gchar *subject = cw_integration_config_get_string (rd, "subject");
   const gchar *in_reply_to = cw_integration_config_get_string (rd, "messageId");
   const gchar *references = cw_integration_config_get_string (rd, "references");
   g_autoptr (GDateTime) now = g_date_time_new_now_local ();
   g_autofree gchar *date = g_date_time_format (now, "%a, %d %b %Y %H:%M:%S %z");
   GString *out = g_string_new (NULL);
-  g_auto (GStrv) lines = g_strsplit (message->text, "\n", -1);
 
-  g_string_append_printf (out, "From: Cowork <%s>\r\nTo: <%s>\r\n", own_address (self),
-                          message->chat_id);
+  g_string_append_printf (out, "From: Cowork <%s>\r\nTo: <%s>\r\n", own_address (self), chat_id);
   if (subject == NULL || *subject == '\0')
     g_string_append (out, "Subject: Cowork\r\n");
   else if (g_ascii_strncasecmp (subject, "re:", 3) == 0)
@@ -1380,24 +1393,49 @@ compose (CwEmailAdapter *self, const CwIntegrationOutbound *message, const gchar
       g_string_append_printf (out, "References: %s%s%s\r\n", references != NULL ? references : "",
                               references != NULL ? " " : "", in_reply_to);
     }
-  g_string_append (out, "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
-                        "Content-Type: text/plain; charset=utf-8\r\n"
-                        "Content-Transfer-Encoding: 8bit\r\n\r\n");
-  for (guint i = 0; lines[i] != NULL; i++)
+  g_string_append (out, "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n");
+  if (media != NULL)
     {
-      const gchar *line = g_strchomp (lines[i]);
-      g_string_append_printf (out, "%s%s\r\n", line[0] == '.' ? "." : "", line);
+      g_autofree gchar *boundary = g_strdup_printf ("=_cowork_%s", media->outbound_id);
+      g_autofree gchar *filename = cw_integration_media_filename (media);
+      g_autofree gchar *encoded
+          = g_base64_encode (g_bytes_get_data (media->data, NULL), g_bytes_get_size (media->data));
+      gsize length = strlen (encoded);
+
+      g_string_append_printf (out,
+                              "Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n"
+                              "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                              "Content-Transfer-Encoding: 8bit\r\n\r\n",
+                              boundary, boundary);
+      append_lines (out, text);
+      g_string_append_printf (out,
+                              "--%s\r\nContent-Type: %s; name=\"%s\"\r\n"
+                              "Content-Disposition: attachment; filename=\"%s\"\r\n"
+                              "Content-Transfer-Encoding: base64\r\n\r\n",
+                              boundary, media->mime_type, filename, filename);
+      for (gsize i = 0; i < length; i += 76)
+        {
+          g_string_append_len (out, encoded + i, MIN (76, length - i));
+          g_string_append (out, "\r\n");
+        }
+      g_string_append_printf (out, "--%s--\r\n", boundary);
+    }
+  else
+    {
+      g_string_append (out, "Content-Type: text/plain; charset=utf-8\r\n"
+                            "Content-Transfer-Encoding: 8bit\r\n\r\n");
+      append_lines (out, text);
     }
   g_string_append (out, ".\r\n");
   return g_string_free (out, FALSE);
 }
 
+/* One SMTP session delivering @text (with @media attached, if not NULL) to @chat_id. */
 static void
-cw_email_adapter_send_async (CwIntegrationAdapter *adapter, const CwIntegrationOutbound *message,
-                             GCancellable *cancellable, GAsyncReadyCallback callback,
-                             gpointer user_data)
+smtp_deliver (CwEmailAdapter *self, const gchar *chat_id, const gchar *outbound_id, JsonObject *rd,
+              const gchar *text, const CwIntegrationMedia *media, GCancellable *cancellable,
+              GAsyncReadyCallback callback, gpointer user_data)
 {
-  CwEmailAdapter *self = CW_EMAIL_ADAPTER (adapter);
   g_autoptr (GSocketClient) client = g_socket_client_new ();
   Smtp *s = g_new0 (Smtp, 1);
   const gchar *at = strchr (own_address (self), '@');
@@ -1405,15 +1443,33 @@ cw_email_adapter_send_async (CwIntegrationAdapter *adapter, const CwIntegrationO
   s->self = g_object_ref (self);
   s->task = g_task_new (self, cancellable, callback, user_data);
   s->reply = g_string_new (NULL);
-  s->to = g_strdup (message->chat_id);
-  s->message_id
-      = g_strdup_printf ("<%s@%s>", message->outbound_id, at != NULL ? at + 1 : "cowork.invalid");
-  s->message = compose (self, message, s->message_id);
+  s->to = g_strdup (chat_id);
+  s->message_id = g_strdup_printf ("<%s@%s>", outbound_id, at != NULL ? at + 1 : "cowork.invalid");
+  s->message = compose (self, chat_id, rd, s->message_id, text, media);
   g_socket_client_set_timeout (client, EMAIL_TIMEOUT_S);
   g_socket_client_connect_to_host_async (
       client, cfg (self, "smtpHost"),
       (guint16) cw_integration_config_get_int (self->config, "smtpPort", 465), cancellable,
       on_smtp_connected, s);
+}
+
+static void
+cw_email_adapter_send_async (CwIntegrationAdapter *adapter, const CwIntegrationOutbound *message,
+                             GCancellable *cancellable, GAsyncReadyCallback callback,
+                             gpointer user_data)
+{
+  smtp_deliver (CW_EMAIL_ADAPTER (adapter), message->chat_id, message->outbound_id,
+                message->reply_data, message->text, NULL, cancellable, callback, user_data);
+}
+
+/* A generated image or video: a reply mail with the caption and the file attached. */
+static void
+cw_email_adapter_send_media_async (CwIntegrationAdapter *adapter, const CwIntegrationMedia *media,
+                                   GCancellable *cancellable, GAsyncReadyCallback callback,
+                                   gpointer user_data)
+{
+  smtp_deliver (CW_EMAIL_ADAPTER (adapter), media->chat_id, media->outbound_id, media->reply_data,
+                media->caption, media, cancellable, callback, user_data);
 }
 
 static gchar *
@@ -1458,6 +1514,8 @@ cw_email_adapter_class_init (CwEmailAdapterClass *klass)
   adapter_class->send_finish = cw_email_adapter_send_finish;
   adapter_class->fetch_attachment_async = email_fetch_attachment_async;
   adapter_class->fetch_attachment_finish = email_fetch_attachment_finish;
+  adapter_class->send_media_async = cw_email_adapter_send_media_async;
+  adapter_class->send_media_finish = cw_email_adapter_send_finish;
   adapter_class->check_health_async = cw_email_adapter_check_health_async;
   adapter_class->check_health_finish = cw_email_adapter_check_health_finish;
   adapter_class->update_config = cw_email_adapter_update_config;
