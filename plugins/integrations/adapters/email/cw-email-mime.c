@@ -210,9 +210,9 @@ static gchar *
 bare_type (const gchar *type)
 {
   const gchar *end = type != NULL ? strpbrk (type, "; \t") : NULL;
-  gchar *bare = type == NULL  ? g_strdup ("text/plain")
-                : end != NULL ? g_strndup (type, end - type)
-                              : g_strdup (type);
+  g_autofree gchar *bare = type == NULL  ? g_strdup ("text/plain")
+                           : end != NULL ? g_strndup (type, end - type)
+                                         : g_strdup (type);
 
   return g_ascii_strdown (g_strstrip (bare), -1);
 }
