@@ -98,6 +98,13 @@ test_image (void)
   cloud_expect_bot (t, "42", chat, 500);
   g_assert_cmpuint (cw_fake_cloud_count (t->fake, "sendPhoto"), ==, 1);
   g_assert_cmpuint (cw_fake_cloud_count (t->fake, "sendVideo"), ==, 0);
+  /* the placeholder, the reply edited into it and the photo */
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr (JsonObject) out
+          = agent_wait_event (t->f->client, "integration:message_out", NULL, NULL);
+      g_assert_cmpstr (json_object_get_string_member (agent_event_data (out), "chatId"), ==, "42");
+    }
 }
 
 /* A video: sendVideo with "Generated video". */
