@@ -54,6 +54,8 @@ write_atheme_conf (IrcNetwork *net)
       "loadmodule \"modules/nickserv/main\";\n"
       "loadmodule \"modules/nickserv/register\";\n"
       "loadmodule \"modules/nickserv/identify\";\n"
+      "loadmodule \"modules/nickserv/set_core\";\n"
+      "loadmodule \"modules/nickserv/set_password\";\n"
       "loadmodule \"modules/saslserv/main\";\n"
       "loadmodule \"modules/saslserv/plain\";\n"
       "serverinfo {\n name = \"services.test\"; desc = \"Atheme\"; numeric = \"00A\";\n"
@@ -195,6 +197,14 @@ stop (GSubprocess **proc)
 }
 
 void
+irc_network_restart_ircd (IrcNetwork *net)
+{
+  stop (&net->ircd);
+  spawn_ircd (net);
+  wait_linked (net);
+}
+
+void
 irc_network_free (IrcNetwork *net)
 {
   stop (&net->services);
@@ -253,15 +263,16 @@ irc_network_register (IrcNetwork *net, const gchar *account, const gchar *passwo
   quit (client);
 }
 
-guint
-irc_network_failed_logins (IrcNetwork *net, const gchar *account, const gchar *password)
+/* A client "checker" logged in to @account; *failed gets the failed logins NickServ reports. */
+static IrcClient *
+identify (IrcNetwork *net, const gchar *account, const gchar *password, guint *failed)
 {
   IrcClient *client = irc_client_new (net->port, "checker");
   g_autofree gchar *command = g_strdup_printf ("IDENTIFY %s %s", account, password);
   g_autoptr (GPtrArray) notices = nickserv (client, command);
   gboolean identified = FALSE;
-  guint failed = 0;
 
+  *failed = 0;
   for (guint i = 0; i < notices->len; i++)
     {
       const gchar *text = g_ptr_array_index (notices, i);
@@ -269,11 +280,34 @@ irc_network_failed_logins (IrcNetwork *net, const gchar *account, const gchar *p
         identified = TRUE;
       /* "\2N\2 failed logins since last login." */
       if (strstr (text, " failed login") != NULL)
-        failed = (guint) g_ascii_strtoull (text + strspn (text, "\002"), NULL, 10);
+        *failed = (guint) g_ascii_strtoull (text + strspn (text, "\002"), NULL, 10);
     }
   g_assert_true (identified);
-  quit (client);
+  return client;
+}
+
+guint
+irc_network_failed_logins (IrcNetwork *net, const gchar *account, const gchar *password)
+{
+  guint failed;
+
+  quit (identify (net, account, password, &failed));
   return failed;
+}
+
+void
+irc_network_set_password (IrcNetwork *net, const gchar *account, const gchar *password,
+                          const gchar *new_password)
+{
+  guint failed;
+  IrcClient *client = identify (net, account, password, &failed);
+  g_autofree gchar *command = g_strdup_printf ("SET PASSWORD %s", new_password);
+  g_autoptr (GPtrArray) notices = nickserv (client, command);
+
+  g_assert_cmpuint (notices->len, >, 0);
+  g_assert_nonnull (strstr (g_ptr_array_index (notices, 0), "password"));
+  g_assert_null (strstr (g_ptr_array_index (notices, 0), "nvalid"));
+  quit (client);
 }
 
 gchar *

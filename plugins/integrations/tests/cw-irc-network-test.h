@@ -24,6 +24,9 @@ typedef struct
  * LS offers sasl). Without them inspircd does not offer sasl, as while a network's services
  * are away. Both die with the test program. */
 IrcNetwork *irc_network_start (const gchar *dir, gboolean services);
+/* Stops inspircd (every client is gone) and starts it again on the same ports; waits until
+ * atheme linked again. */
+void irc_network_restart_ircd (IrcNetwork *net);
 void irc_network_free (IrcNetwork *net);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (IrcNetwork, irc_network_free)
 
@@ -32,6 +35,9 @@ void irc_network_register (IrcNetwork *net, const gchar *account, const gchar *p
 /* Logs in to @account with NickServ IDENTIFY from a client of its own and returns how many
  * failed logins NickServ reports since the last successful one (which this login now is). */
 guint irc_network_failed_logins (IrcNetwork *net, const gchar *account, const gchar *password);
+/* Changes @account's password with NickServ SET PASSWORD, from a client of its own. */
+void irc_network_set_password (IrcNetwork *net, const gchar *account, const gchar *password,
+                               const gchar *new_password);
 /* The account @nick is logged in as (WHOIS, 330), NULL when none. */
 gchar *irc_client_whois_account (IrcClient *client, const gchar *nick);
 

@@ -363,6 +363,10 @@ test_reconnect (void)
  * then "+"), one of 240 a payload of 404 (two lines). atheme 7.2 takes passwords up to 255
  * characters in PLAIN, so the length has to come from the account. */
 #define ACCOUNT "coworkbot-account-of-the-tests"
+/* The connect's error when atheme refuses the password. */
+#define REFUSED                                                                                    \
+  "the IRC server refused the SASL PLAIN login of the account " ACCOUNT                            \
+  " (904: SASL authentication failed); it offers PLAIN"
 
 static gchar *
 make_password (guint n)
@@ -492,9 +496,7 @@ test_sasl_wrong_password (void)
   net = irc_network_start (f->daemon->dir, TRUE);
   irc_network_register (net, ACCOUNT, "right-password");
   error = connect_sasl_error (f, net->port, "wrong-password");
-  g_assert_cmpstr (error, ==,
-                   "the IRC server refused the SASL PLAIN login of the account " ACCOUNT
-                   " (904: SASL authentication failed); it offers PLAIN");
+  g_assert_cmpstr (error, ==, REFUSED);
   status = integ_call (f, "integration_get_status", "{\"platform\":\"irc\"}");
   obj = cw_test_obj (status);
   g_assert_false (json_object_get_boolean_member (obj, "connected"));
@@ -552,6 +554,65 @@ test_sasl_unsupported (void)
   g_free (irc_client_expect_line (bob, " 401 bob cowork ", 10000));
 }
 
+/* The account's password changed while the bot was in: after the server restarts, each
+ * reconnect is refused (904), one per backoff on the daemon's clock (NickServ counts three
+ * failed logins after three backoffs), the status says why; the new password connects. */
+static void
+test_sasl_reconnect_refused (void)
+{
+  g_autoptr (AgentFixture) f = integ_fixture_new (HELLO_SCRIPT);
+  g_autoptr (IrcNetwork) net = NULL;
+  g_autoptr (IrcClient) alice = NULL;
+  g_autoptr (JsonNode) status = NULL, up = NULL;
+  g_autoptr (JsonObject) down = NULL;
+
+  if (f == NULL)
+    return;
+  net = irc_network_start (f->daemon->dir, TRUE);
+  irc_network_register (net, ACCOUNT, "old-password");
+  alice = irc_client_new (net->port, "alice");
+  irc_client_join (alice, "#cowork");
+  status = connect_sasl (f, net->port, FALSE, NULL, "old-password");
+  expect_logged_in (status, alice);
+  irc_network_set_password (net, ACCOUNT, "old-password", "new-password");
+  g_clear_pointer (&alice, irc_client_free);
+  irc_network_restart_ircd (net);
+  down = integ_wait_connected (f, "irc", FALSE);
+
+  for (guint i = 1; i <= 3; i++)
+    {
+      g_autoptr (JsonNode) now = NULL;
+      JsonObject *obj;
+      integ_set_clock (f, integ_t0 () + i * 10 * 60 * 1000);
+      for (;;)
+        {
+          g_autoptr (JsonObject) event = agent_wait_event (f->client, "error", NULL, NULL);
+          JsonObject *data = agent_event_data (event);
+          if (g_strcmp0 (json_object_get_string_member (data, "code"),
+                         "INTEGRATION_RECONNECT_ERROR")
+              == 0)
+            {
+              g_assert_cmpstr (json_object_get_string_member (data, "error"), ==,
+                               "IRC reconnect failed: " REFUSED);
+              break;
+            }
+        }
+      now = integ_call (f, "integration_get_status", "{\"platform\":\"irc\"}");
+      obj = cw_test_obj (now);
+      g_assert_false (json_object_get_boolean_member (obj, "connected"));
+      g_assert_cmpstr (json_object_get_string_member (obj, "error"), ==, REFUSED);
+      g_assert_cmpstr (json_object_get_string_member (obj, "healthMessage"), ==,
+                       "Disconnected; reconnecting");
+    }
+  g_assert_cmpuint (irc_network_failed_logins (net, ACCOUNT, "new-password"), ==, 3);
+
+  alice = irc_client_new (net->port, "alice");
+  irc_client_join (alice, "#cowork");
+  up = connect_sasl (f, net->port, FALSE, NULL, "new-password");
+  expect_logged_in (up, alice);
+  expect_answers (alice);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -568,5 +629,6 @@ main (int argc, char **argv)
   g_test_add_func ("/integrations/irc/sasl-tls", test_sasl_tls);
   g_test_add_func ("/integrations/irc/sasl-wrong-password", test_sasl_wrong_password);
   g_test_add_func ("/integrations/irc/sasl-unsupported", test_sasl_unsupported);
+  g_test_add_func ("/integrations/irc/sasl-reconnect-refused", test_sasl_reconnect_refused);
   return g_test_run ();
 }
