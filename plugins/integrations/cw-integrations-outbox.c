@@ -397,7 +397,18 @@ on_media_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
   gsize length = 0;
 
   if (g_file_load_contents_finish (G_FILE (source), result, &contents, &length, NULL, &error))
-    send->bytes = g_bytes_new_take (contents, length);
+    {
+      /* by its bytes, not its name: a file that is no image or video is not uploaded (a
+       * tool's result must not send a key or a document to a chat) */
+      g_autofree gchar *type = g_content_type_guess (NULL, (const guchar *) contents, length, NULL);
+      g_autofree gchar *mime = g_content_type_get_mime_type (type);
+      if (mime != NULL && (g_str_has_prefix (mime, "image/") || g_str_has_prefix (mime, "video/")))
+        send->bytes = g_bytes_new_take (g_steal_pointer (&contents), length);
+      else
+        g_message ("%s: %s is %s, not an image or a video; sending the caption",
+                   send->row->platform, send->media.path, mime != NULL ? mime : type);
+      g_free (contents);
+    }
   else
     g_message ("%s: cannot read %s: %s; sending the caption", send->row->platform, send->media.path,
                error->message);

@@ -145,22 +145,36 @@ test_too_large (void)
   g_assert_cmpuint (cw_fake_cloud_count (t->fake, "sendPhoto"), ==, 0);
 }
 
-/* A local file at the limit goes out, read by the daemon. */
+/* A local file at the limit goes out, read by the daemon (a PNG by its bytes); a file that
+ * is no image (a key) is not uploaded, the caption goes instead. */
 static void
 test_file (void)
 {
   g_autofree gchar *dir = g_dir_make_tmp ("cw-media-XXXXXX", NULL);
   g_autofree gchar *path = g_build_filename (dir, "cat.png", NULL);
-  g_autofree gchar *args = NULL, *script = NULL;
+  g_autofree gchar *key = g_build_filename (dir, "id_rsa.png", NULL);
+  g_autofree gchar *script = NULL;
   g_autoptr (CloudTest) t = NULL;
   g_autoptr (JsonObject) photo = NULL;
   guchar bytes[100];
   JsonObject *file;
+  gsize length;
+  g_autofree guchar *data = NULL;
+  const gchar *chat[] = { "Here it is.", "[photo] Generated image", "Here it is.",
+                          "Generated image (open the Cowork desktop app to see it)", NULL };
 
   for (guint i = 0; i < sizeof bytes; i++)
     bytes[i] = (guchar) (i * 7 + 3);
+  memcpy (bytes, "\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16);
   g_assert_true (g_file_set_contents (path, (const gchar *) bytes, sizeof bytes, NULL));
-  script = g_strdup_printf (MEDIA_SCRIPT ("{\"mediaType\":\"image\",\"path\":\"%s\"}"), path);
+  g_assert_true (
+      g_file_set_contents (key, "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n", -1, NULL));
+  script = g_strdup_printf (
+      "{\"responses\":[{\"events\":[{\"toolCall\":{\"id\":\"call_1\",\"name\":\"make_media\","
+      "\"args\":{\"mediaType\":\"image\",\"path\":\"%s\"}}}]},{\"events\":[{\"text\":\"Here it "
+      "is.\"}]},{\"events\":[{\"toolCall\":{\"id\":\"call_2\",\"name\":\"make_media\",\"args\":"
+      "{\"mediaType\":\"image\",\"path\":\"%s\"}}}]},{\"events\":[{\"text\":\"Here it is.\"}]}]}",
+      path, key);
   t = media_test_new (script, "100");
   if (t == NULL)
     return;
@@ -170,7 +184,11 @@ test_file (void)
   file = json_object_get_object_member (body_of (photo), "photo");
   g_assert_cmpstr (json_object_get_string_member (file, "filename"), ==, "cat.png");
   g_assert_cmpstr (json_object_get_string_member (file, "contentType"), ==, "image/png");
-  assert_pattern (file, sizeof bytes);
+  data = g_base64_decode (json_object_get_string_member (file, "data"), &length);
+  g_assert_cmpmem (data, length, bytes, sizeof bytes);
+  g_free (cw_fake_cloud_inject (t->fake, "42", "42", "Ann", "and the key"));
+  cloud_expect_bot (t, "42", chat, 500);
+  g_assert_cmpuint (cw_fake_cloud_count (t->fake, "sendPhoto"), ==, 1);
   cw_test_rm_rf (dir);
 }
 
