@@ -217,7 +217,9 @@ on_fetched (GObject *source, GAsyncResult *result, gpointer user_data)
   fetch->attempt++;
   g_warning ("%s: downloading attachment %s of message %" G_GINT64_FORMAT " (try %u of %u): %s",
              fetch->platform, name, w->inbound_id, fetch->attempt, FETCH_ATTEMPTS, error->message);
-  if (fetch->attempt < FETCH_ATTEMPTS && !g_error_matches (error, CW_ERROR, CW_ERROR_NOT_SUPPORTED))
+  /* a refusal that another try does not change (the platform does not give the file) */
+  if (fetch->attempt < FETCH_ATTEMPTS && !g_error_matches (error, CW_ERROR, CW_ERROR_NOT_SUPPORTED)
+      && !g_error_matches (error, CW_ERROR, CW_ERROR_INVALID_PARAMS))
     {
       g_timeout_add (RETRY_BASE_MS << (fetch->attempt - 1), on_retry_due, fetch);
       return;

@@ -190,6 +190,34 @@ test_download_fails (void)
   g_assert_cmpstr (prompts->pdata[1], ==, "[Telegram | Ann]: and then this");
 }
 
+/* Telegram refuses getFile for a file the Bot API does not give bots (over 20 MB): asked once,
+ * not again, and the agent gets the description with the note. */
+static void
+test_telegram_too_big (void)
+{
+  g_autoptr (CloudTest) t = cloud_test_new (CW_FAKE_TELEGRAM, CLOUD_HELLO_SCRIPT);
+  g_autoptr (JsonObject) status = NULL;
+  g_autoptr (GPtrArray) prompts = NULL;
+  g_autoptr (GBytes) video = bytes_of ("a long video");
+  const gchar *hello[] = { CLOUD_HELLO, NULL };
+
+  if (t == NULL)
+    return;
+  status = cloud_connect_telegram (t);
+  cw_fake_cloud_fail_next (t->fake, "getFile", 1, 400,
+                           "{\"ok\":false,\"error_code\":400,"
+                           "\"description\":\"Bad Request: file is too big\"}");
+  g_free (cw_fake_cloud_inject_file (t->fake, "42", "42", "Ann", "watch", "video", "clip.mp4",
+                                     "video/mp4", video));
+  cloud_expect_bot (t, "42", hello, 300);
+  g_assert_cmpuint (cw_fake_cloud_count (t->fake, "getFile"), ==, 1);
+  g_assert_cmpuint (cw_fake_cloud_count (t->fake, "file"), ==, 0);
+  prompts = cloud_llm_prompts (t);
+  g_assert_cmpstr (prompts->pdata[0], ==,
+                   "[Telegram | Ann]: watch (The attachment \"clip.mp4\", 12 bytes, could not be "
+                   "downloaded.)");
+}
+
 /* kill -9 after the message is in the ledger, while its file is being downloaded (the
  * platform holds the download): after the restart the file is fetched and the message
  * answered, once. */
@@ -366,6 +394,7 @@ main (int argc, char **argv)
   g_test_add_func ("/integrations/attachments/teams", test_teams_files);
   g_test_add_func ("/integrations/attachments/over-limit", test_over_limit);
   g_test_add_func ("/integrations/attachments/download-fails", test_download_fails);
+  g_test_add_func ("/integrations/attachments/telegram-too-big", test_telegram_too_big);
   g_test_add_func ("/integrations/attachments/kill-before-routing", test_kill_before_routing);
   return g_test_run ();
 }

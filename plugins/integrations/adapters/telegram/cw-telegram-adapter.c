@@ -730,6 +730,12 @@ on_file_found (GObject *source, GAsyncResult *result, gpointer user_data)
       = obj != NULL ? json_object_get_string_member_with_default (obj, "file_path", NULL) : NULL;
   g_autofree gchar *url = NULL;
 
+  if (file == NULL && reply != NULL && reply->status == 400)
+    {
+      /* "file is too big": the Bot API gives bots files up to 20 MB; asking again is no use */
+      g_task_return_new_error (task, CW_ERROR, CW_ERROR_NOT_SUPPORTED, "%s", error->message);
+      return;
+    }
   if (file == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
