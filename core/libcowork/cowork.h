@@ -2412,9 +2412,10 @@ GPtrArray *cw_plugin_list_interactions (CwPlugin *self, CwInteractionKind kind);
 typedef enum
 {
   CW_AGENT_TOOL_NONE = 0,
-  CW_AGENT_TOOL_READ_ONLY = 1 << 0, /* changes nothing: allowed in plan mode / read_only approval */
-  CW_AGENT_TOOL_ASK
-  = 1 << 1, /* asks a person first, as a write or a command does, per the session's approval mode */
+  /* changes nothing: allowed in plan mode / read_only approval */
+  CW_AGENT_TOOL_READ_ONLY = 1 << 0,
+  /* asks a person first, as a write or a command does, per the session's approval mode */
+  CW_AGENT_TOOL_ASK = 1 << 1,
 } CwAgentToolFlags;
 
 /**
