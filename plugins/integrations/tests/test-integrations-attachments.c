@@ -190,6 +190,43 @@ test_download_fails (void)
   g_assert_cmpstr (prompts->pdata[1], ==, "[Telegram | Ann]: and then this");
 }
 
+/* Five messages wait while a turn runs, one of them a photo: they run as one merged turn,
+ * and the photo comes with it. */
+static void
+test_merged (void)
+{
+  g_autoptr (CloudTest) t
+      = cloud_test_new (CW_FAKE_TELEGRAM, "{\"responses\":[{\"events\":[{\"delayMs\":2500},"
+                                          "{\"text\":\"Slow.\"}]},"
+                                          "{\"events\":[{\"text\":\"All of them.\"}]}]}");
+  g_autoptr (JsonObject) status = NULL;
+  g_autoptr (GPtrArray) prompts = NULL;
+  g_autoptr (GBytes) photo = bytes_of (PHOTO_BYTES);
+
+  if (t == NULL)
+    return;
+  status = cloud_connect_telegram (t);
+  g_free (cw_fake_cloud_inject (t->fake, "42", "42", "Ann", "first"));
+  integ_wait_llm_requests (t->f, 1);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autofree gchar *text = g_strdup_printf ("more %u", i + 1);
+      g_free (cw_fake_cloud_inject (t->fake, "42", "42", "Ann", text));
+    }
+  g_free (cw_fake_cloud_inject_file (t->fake, "42", "42", "Ann", NULL, "photo", "photo.jpg",
+                                     "image/jpeg", photo));
+  g_assert_true (cw_fake_cloud_wait_bot_text (t->fake, "42", "All of them.", 20000));
+  prompts = cloud_llm_prompts (t);
+  g_assert_cmpuint (prompts->len, ==, 2);
+  g_assert_true (g_str_has_prefix (prompts->pdata[1],
+                                   "Multiple messages received:\n1. [Telegram | Ann]: more 1\n"
+                                   "2. [Telegram | Ann]: more 2\n3. [Telegram | Ann]: more 3\n"
+                                   "4. [Telegram | Ann]: more 4\n"
+                                   "5. [Telegram | Ann]: sent attachment(s)."));
+  integ_assert_attached (prompts->pdata[1], "image", "photo.jpg", PHOTO_BYTES,
+                         strlen (PHOTO_BYTES));
+}
+
 /* Telegram refuses getFile for a file the Bot API does not give bots (over 20 MB): asked once,
  * not again, and the agent gets the description with the note. */
 static void
@@ -392,6 +429,7 @@ main (int argc, char **argv)
   g_test_add_func ("/integrations/attachments/discord", test_discord_attachment);
   g_test_add_func ("/integrations/attachments/imessage", test_imessage_attachment);
   g_test_add_func ("/integrations/attachments/teams", test_teams_files);
+  g_test_add_func ("/integrations/attachments/merged", test_merged);
   g_test_add_func ("/integrations/attachments/over-limit", test_over_limit);
   g_test_add_func ("/integrations/attachments/download-fails", test_download_fails);
   g_test_add_func ("/integrations/attachments/telegram-too-big", test_telegram_too_big);
