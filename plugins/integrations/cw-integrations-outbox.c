@@ -22,6 +22,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-integrations-plugin.h"
 
+#include <errno.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 #define TRUNCATED_SUFFIX "...(truncated, see Cowork desktop for full response)"
@@ -98,14 +100,14 @@ cw_integrations_format_text (const gchar *platform, const gchar *text, guint max
 /* Stores a `pending` row with @stored_text as it is; *out_id gets its id (NULL for a
  * duplicate). */
 static gboolean
-insert_row (CwIntegrationsPlugin *self, const gchar *platform, const gchar *chat_id,
+insert_row (CwIntegrationsPlugin *self, gchar *id, const gchar *platform, const gchar *chat_id,
             gint64 inbound_id, const gchar *kind, gchar *stored_text, const gchar *reply_data,
             gchar **out_id, GError **error)
 {
   g_autoptr (CwIntegrationsOutbox) row = g_new0 (CwIntegrationsOutbox, 1);
   gboolean duplicate;
 
-  row->id = cw_make_id ("out");
+  row->id = id != NULL ? id : cw_make_id ("out");
   row->platform = g_strdup (platform);
   row->chat_id = g_strdup (chat_id);
   row->inbound_id = inbound_id;
@@ -137,7 +139,7 @@ cw_integrations_outbox_queue (CwIntegrationsPlugin *self, const gchar *platform,
       g_free (formatted);
       formatted = g_strdup ("(empty message)");
     }
-  return insert_row (self, platform, chat_id, inbound_id, kind, formatted, reply_data, out_id,
+  return insert_row (self, NULL, platform, chat_id, inbound_id, kind, formatted, reply_data, out_id,
                      error);
 }
 
@@ -172,6 +174,57 @@ too_large_note (const gchar *caption)
                           caption);
 }
 
+/* Writes the decoded @data of a media row to <media dir>/<row id>/<image|video>.<ext>
+ * (owner-only) and returns the file's path. */
+static gchar *
+spool_data (CwIntegrationsPlugin *self, const gchar *id, JsonObject *payload, const gchar *data,
+            GError **error)
+{
+  CwIntegrationMedia media = { 0 };
+  g_autofree gchar *dir = g_build_filename (self->media_dir, id, NULL);
+  g_autofree gchar *name = NULL, *path = NULL;
+  g_autofree guchar *bytes = NULL;
+  gsize length = 0;
+
+  media.media_type = cw_integration_config_get_string (payload, "mediaType");
+  media.mime_type = cw_integration_config_get_string (payload, "mimeType");
+  name = cw_integration_media_filename (&media);
+  path = g_build_filename (dir, name, NULL);
+  bytes = g_base64_decode (data, &length);
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      g_set_error (error, CW_ERROR, CW_ERROR_FAILED, "cannot create %s: %s", dir,
+                   g_strerror (errno));
+      return NULL;
+    }
+  if (!g_file_set_contents_full (path, (const gchar *) bytes, length,
+                                 G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
+    return NULL;
+  return g_steal_pointer (&path);
+}
+
+/* Removes the spool file of a media row that is done with (sent, failed, unknown). */
+static void
+drop_spool (CwIntegrationsOutbox *row)
+{
+  g_autoptr (JsonNode) node = NULL;
+  JsonObject *payload;
+  const gchar *path;
+
+  if (g_strcmp0 (row->kind, "media") != 0
+      || (node = cw_json_from_string (row->text, -1, NULL)) == NULL
+      || !JSON_NODE_HOLDS_OBJECT (node))
+    return;
+  payload = json_node_get_object (node);
+  path = cw_integration_config_get_string (payload, "path");
+  if (path != NULL && cw_integration_config_get_boolean (payload, "spooled", FALSE))
+    {
+      g_autofree gchar *dir = g_path_get_dirname (path);
+      g_unlink (path);
+      g_rmdir (dir);
+    }
+}
+
 gboolean
 cw_integrations_outbox_queue_media (CwIntegrationsPlugin *self, const gchar *platform,
                                     const gchar *chat_id, JsonObject *item, const gchar *reply_data,
@@ -183,6 +236,7 @@ cw_integrations_outbox_queue_media (CwIntegrationsPlugin *self, const gchar *pla
   const gchar *path = cw_integration_config_get_string (item, "path");
   g_autoptr (JsonObject) payload = json_object_new ();
   g_autoptr (JsonNode) node = NULL;
+  g_autofree gchar *id = cw_make_id ("out");
   gint64 size = -1;
 
   if (data != NULL)
@@ -218,10 +272,17 @@ cw_integrations_outbox_queue_media (CwIntegrationsPlugin *self, const gchar *pla
         json_object_set_string_member (payload, fields[i], value);
     }
   if (data != NULL)
-    json_object_set_string_member (payload, "data", data);
+    {
+      /* the bytes wait in a file of their own, not in the row every flush reads */
+      g_autofree gchar *spool = spool_data (self, id, payload, data, error);
+      if (spool == NULL)
+        return FALSE;
+      json_object_set_string_member (payload, "path", spool);
+      json_object_set_boolean_member (payload, "spooled", TRUE);
+    }
   node = json_node_init_object (json_node_alloc (), payload);
-  return insert_row (self, platform, chat_id, 0, "media", json_to_string (node, FALSE), reply_data,
-                     NULL, error);
+  return insert_row (self, g_steal_pointer (&id), platform, chat_id, 0, "media",
+                     json_to_string (node, FALSE), reply_data, NULL, error);
 }
 
 /* ---- sending --------------------------------------------------------------------------------- */
@@ -238,7 +299,8 @@ typedef struct
   CwIntegrationMedia media; /* its strings are the payload's */
   gchar *mime_type;
   GBytes *bytes;
-  gchar *note; /* the text sent instead when the file turned out too large */
+  gchar *note;      /* the text sent instead when the file turned out too large */
+  gboolean spooled; /* the file holds the item's own data (cw_integrations_outbox_queue_media) */
 } Send;
 
 static void
@@ -291,6 +353,7 @@ sent_done (Send *send, gchar *message_id, GError *error)
       row->message_id = g_steal_pointer (&message_id);
       g_clear_pointer (&row->error, g_free);
       save_row (self, row);
+      drop_spool (row);
       json_object_set_string_member (data, "platform", row->platform);
       json_object_set_string_member (data, "chatId", row->chat_id);
       json_object_set_int_member (data, "timestamp", cw_now_ms ());
@@ -303,6 +366,7 @@ sent_done (Send *send, gchar *message_id, GError *error)
       if (row->attempts >= self->outbox_max_attempts)
         {
           row->state = g_strdup ("failed");
+          drop_spool (row);
           cw_integrations_plugin_emit_error (
               self, "INTEGRATION_SEND_ERROR",
               "%s: a message to %s could not be sent after %" G_GINT64_FORMAT " attempts: %s",
@@ -402,7 +466,9 @@ on_media_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
        * tool's result must not send a key or a document to a chat) */
       g_autofree gchar *type = g_content_type_guess (NULL, (const guchar *) contents, length, NULL);
       g_autofree gchar *mime = g_content_type_get_mime_type (type);
-      if (mime != NULL && (g_str_has_prefix (mime, "image/") || g_str_has_prefix (mime, "video/")))
+      if (send->spooled
+          || (mime != NULL
+              && (g_str_has_prefix (mime, "image/") || g_str_has_prefix (mime, "video/"))))
         send->bytes = g_bytes_new_take (g_steal_pointer (&contents), length);
       else
         g_message ("%s: %s is %s, not an image or a video; sending the caption",
@@ -436,13 +502,13 @@ on_media_info (GObject *source, GAsyncResult *result, gpointer user_data)
   media_go (send);
 }
 
-/* A media row: the item's bytes from its data, or read from its file (size checked first). */
+/* A media row: the bytes read from its file, the item's own or its spooled data (size checked
+ * first), or none (a URL). */
 static void
 send_media (Send *send)
 {
   g_autoptr (JsonNode) node = cw_json_from_string (send->row->text, -1, NULL);
   CwIntegrationMedia *media = &send->media;
-  const gchar *data;
 
   send->payload = node != NULL && JSON_NODE_HOLDS_OBJECT (node)
                       ? json_object_ref (json_node_get_object (node))
@@ -455,13 +521,8 @@ send_media (Send *send)
   media->caption = cw_integrations_media_caption (send->payload);
   media->reply_data = send->reply_data;
   send->mime_type = g_strdup (cw_integration_config_get_string (send->payload, "mimeType"));
-  if ((data = cw_integration_config_get_string (send->payload, "data")) != NULL)
-    {
-      gsize length = 0;
-      guchar *bytes = g_base64_decode (data, &length);
-      send->bytes = g_bytes_new_take (bytes, length);
-    }
-  else if (media->path != NULL)
+  send->spooled = cw_integration_config_get_boolean (send->payload, "spooled", FALSE);
+  if (media->path != NULL)
     {
       g_autoptr (GFile) file = g_file_new_for_path (media->path);
       g_file_query_info_async (file, G_FILE_ATTRIBUTE_STANDARD_SIZE, G_FILE_QUERY_INFO_NONE,
@@ -651,6 +712,7 @@ cw_integrations_outbox_recover (CwIntegrationsPlugin *self)
           continue;
         }
       row->state = g_strdup ("unknown");
+      drop_spool (row);
       g_free (row->error);
       row->error = g_strdup ("The daemon stopped while this message was being sent; it may or "
                              "may not have arrived, so it is not sent again");

@@ -148,6 +148,8 @@ cw_integrations_plugin_load (CwPlugin *plugin, GError **error)
       cw_config_get_int (config, "integrations", "merge-threshold", DEFAULT_MERGE_THRESHOLD), 2,
       1000);
   self->max_media_bytes = DEFAULT_MAX_MEDIA_BYTES;
+  self->media_dir
+      = g_build_filename (cw_config_get_app_data_dir (config), "integrations", "media", NULL);
   if (g_getenv ("COWORK_INTEGRATION_MAX_MEDIA_BYTES") != NULL)
     self->max_media_bytes
         = MAX (0, g_ascii_strtoll (g_getenv ("COWORK_INTEGRATION_MAX_MEDIA_BYTES"), NULL, 10));
@@ -270,6 +272,7 @@ cw_integrations_plugin_finalize (GObject *object)
   g_hash_table_unref (self->sending);
   g_hash_table_unref (self->editing);
   g_free (self->qr);
+  g_free (self->media_dir);
   G_OBJECT_CLASS (cw_integrations_plugin_parent_class)->finalize (object);
 }
 

@@ -37,6 +37,7 @@ struct _CwIntegrationsPlugin
   gint64 outbox_max_attempts;
   gint64 merge_threshold;
   gint64 max_media_bytes; /* COWORK_INTEGRATION_MAX_MEDIA_BYTES: a bigger item is a note */
+  gchar *media_dir;       /* <app data dir>/integrations/media: media data waiting to be sent */
   guint flush_idle;       /* an outbox flush is due at the next idle */
   gint shared_mode;       /* the sessionMode setting: 1 shared, 0 per chat, -1 not read yet */
   gboolean started;

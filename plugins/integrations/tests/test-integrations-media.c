@@ -62,6 +62,23 @@ assert_pattern (JsonObject *file, gsize size)
     g_assert_cmpuint (data[i], ==, (guchar) (i * 7 + 3));
 }
 
+/* The data of the items sent (or given up) is gone from the daemon's spool. */
+static void
+assert_spool_empty (CloudTest *t)
+{
+  g_autofree gchar *spool = g_build_filename (t->f->daemon->dir, "integrations", "media", NULL);
+  g_autoptr (GDir) dir = g_dir_open (spool, 0, NULL);
+  gint64 deadline = g_get_monotonic_time () + 5 * G_TIME_SPAN_SECOND;
+
+  g_assert_nonnull (dir); /* the data went through it */
+  while (g_dir_read_name (dir) != NULL)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (50000);
+      g_dir_rewind (dir);
+    }
+}
+
 static JsonObject *
 body_of (JsonObject *record)
 {
@@ -105,6 +122,7 @@ test_image (void)
           = agent_wait_event (t->f->client, "integration:message_out", NULL, NULL);
       g_assert_cmpstr (json_object_get_string_member (agent_event_data (out), "chatId"), ==, "42");
     }
+  assert_spool_empty (t);
 }
 
 /* A video: sendVideo with "Generated video". */
@@ -213,6 +231,7 @@ test_kill_during_upload (void)
   again = integ_wait_connected (t->f, "telegram", TRUE);
   cloud_expect_bot (t, "42", reply, 3000);
   g_assert_cmpuint (cw_fake_cloud_count (t->fake, "sendPhoto"), ==, 1);
+  assert_spool_empty (t);
 }
 
 static gint
