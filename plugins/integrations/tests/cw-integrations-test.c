@@ -171,20 +171,35 @@ integ_make_cert (const gchar *dir)
 
 /* ---- ngircd ---------------------------------------------------------------------------------- */
 
+GSubprocess *
+integ_spawn_server (const gchar *const *argv, guint port, guint port2)
+{
+  g_autofree gchar *program = integ_find_program (argv[0]);
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  GSubprocess *proc;
+
+  g_ptr_array_add (args, program);
+  for (guint i = 1; argv[i] != NULL; i++)
+    g_ptr_array_add (args, (gpointer) argv[i]);
+  g_ptr_array_add (args, NULL);
+  proc = g_subprocess_newv ((const gchar *const *) args->pdata,
+                            G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                            &error);
+  g_assert_no_error (error);
+  integ_wait_port (port);
+  if (port2 != 0)
+    integ_wait_port (port2);
+  return proc;
+}
+
 static void
 irc_server_spawn (IrcServer *server)
 {
-  g_autofree gchar *ngircd = integ_find_program ("ngircd");
   g_autofree gchar *conf = g_build_filename (server->dir, "ngircd.conf", NULL);
-  g_autoptr (GError) error = NULL;
+  const gchar *argv[] = { "ngircd", "--nodaemon", "--config", conf, NULL };
 
-  server->proc
-      = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
-                          &error, ngircd, "--nodaemon", "--config", conf, NULL);
-  g_assert_no_error (error);
-  integ_wait_port (server->port);
-  if (server->tls_port != 0)
-    integ_wait_port (server->tls_port);
+  server->proc = integ_spawn_server (argv, server->port, server->tls_port);
 }
 
 IrcServer *

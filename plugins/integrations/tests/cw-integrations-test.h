@@ -1,6 +1,7 @@
 /* cw-integrations-test.h: helpers of the integrations plugin's daemon-level tests: the real
  * coworkd with the agent and the fake LLM, real chat servers from Debian started on
- * loopback (ngircd, dovecot, an SMTP server), and clients that talk to them as people do.
+ * loopback (ngircd here; dovecot and an SMTP server in cw-mail-server.h), and clients that
+ * talk to them as people do. The bench (bench/cw-bench-integrations) starts them too.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
@@ -42,6 +43,9 @@ void integ_wait_port (guint port);
 void integ_make_cert (const gchar *dir);
 /* Finds a program in PATH or /usr/sbin; fails the test when it is not installed. */
 gchar *integ_find_program (const gchar *name);
+/* Starts the server @argv (argv[0] found with integ_find_program, output silenced) and
+ * waits until it accepts on @port, and on @port2 unless 0. */
+GSubprocess *integ_spawn_server (const gchar *const *argv, guint port, guint port2);
 
 /* ---- IRC: ngircd and a person's client ------------------------------------------------------ */
 

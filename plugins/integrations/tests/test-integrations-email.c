@@ -3,228 +3,19 @@
  * started on loopback; mail arrives in the bot's Maildir as a delivery agent would put it.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cw-integrations-test.h"
+#include "cw-mail-server.h"
 
-#include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
-#include <unistd.h>
 
 #define HELLO_SCRIPT "{\"responses\":[{\"events\":[{\"text\":\"Hello from the fake.\"}]}]}"
-#define MAIL_UID     65534
-
-typedef struct
-{
-  gchar *dir;
-  guint imap_port;
-  guint imaps_port;
-  guint smtp_port;
-  gchar *ca_file;
-  gchar *maildir; /* the bot's inbox */
-  gchar *sent;    /* what the SMTP server received */
-  GSubprocess *dovecot;
-  GSubprocess *smtpd;
-  guint counter;
-} MailServer;
-
-static void
-mail_dirs (const gchar *root, gint uid)
-{
-  static const gchar *const subs[] = { "cur", "new", "tmp", NULL };
-
-  for (guint i = 0; subs[i] != NULL; i++)
-    {
-      g_autofree gchar *sub = g_build_filename (root, subs[i], NULL);
-      g_assert_cmpint (g_mkdir_with_parents (sub, 0777), ==, 0);
-      g_assert_cmpint (g_chmod (sub, 0777), ==, 0);
-      if (uid >= 0)
-        g_assert_cmpint (chown (sub, uid, uid), ==, 0);
-    }
-}
-
-static void
-dovecot_spawn (MailServer *m)
-{
-  g_autofree gchar *dovecot = integ_find_program ("dovecot");
-  g_autofree gchar *conf = g_build_filename (m->dir, "dovecot.conf", NULL);
-  g_autoptr (GError) error = NULL;
-
-  m->dovecot
-      = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
-                          &error, dovecot, "-F", "-c", conf, NULL);
-  g_assert_no_error (error);
-  integ_wait_port (m->imap_port);
-  integ_wait_port (m->imaps_port);
-}
-
-static void
-dovecot_stop (MailServer *m)
-{
-  if (m->dovecot == NULL)
-    return;
-  g_subprocess_send_signal (m->dovecot, SIGTERM);
-  g_subprocess_wait (m->dovecot, NULL, NULL);
-  g_clear_object (&m->dovecot);
-}
-
-static void
-smtpd_spawn (MailServer *m)
-{
-  g_autofree gchar *script = g_test_build_filename (G_TEST_DIST, "data", "smtp-server.py", NULL);
-  g_autofree gchar *port = g_strdup_printf ("%u", m->smtp_port);
-  g_autofree gchar *cert = g_build_filename (m->dir, "cert.pem", NULL);
-  g_autofree gchar *key = g_build_filename (m->dir, "key.pem", NULL);
-  g_autoptr (GError) error = NULL;
-
-  m->smtpd
-      = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
-                          &error, "/usr/bin/python3", script, port, m->sent, cert, key, NULL);
-  g_assert_no_error (error);
-  integ_wait_port (m->smtp_port);
-}
 
 static MailServer *
-mail_server_start (void)
+start_mail (void)
 {
-  MailServer *m = g_new0 (MailServer, 1);
-  g_autoptr (GError) error = NULL;
-  g_autofree gchar *conf = NULL, *passwd = NULL, *text = NULL, *home = NULL;
+  g_autofree gchar *script = g_test_build_filename (G_TEST_DIST, "data", "smtp-server.py", NULL);
 
-  m->dir = g_dir_make_tmp ("cw-mail-XXXXXX", &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (g_chmod (m->dir, 0755), ==, 0);
-  integ_make_cert (m->dir);
-  m->ca_file = g_build_filename (m->dir, "cert.pem", NULL);
-  m->imap_port = integ_free_port ();
-  m->imaps_port = integ_free_port ();
-  m->smtp_port = integ_free_port ();
-  home = g_build_filename (m->dir, "mail", "bot", NULL);
-  g_assert_cmpint (g_mkdir_with_parents (home, 0777), ==, 0);
-  g_assert_cmpint (chown (home, MAIL_UID, MAIL_UID), ==, 0);
-  m->maildir = g_build_filename (home, "Maildir", NULL);
-  mail_dirs (m->maildir, MAIL_UID);
-  g_assert_cmpint (chown (m->maildir, MAIL_UID, MAIL_UID), ==, 0);
-  m->sent = g_build_filename (m->dir, "sent", NULL);
-  mail_dirs (m->sent, -1);
-  passwd = g_build_filename (m->dir, "passwd", NULL);
-  g_assert_true (g_file_set_contents (passwd, "bot@example.test:{PLAIN}botpass\n", -1, NULL));
-  g_assert_cmpint (g_chmod (passwd, 0644), ==, 0);
-  text = g_strdup_printf (
-      "protocols = imap\nlisten = 127.0.0.1\nbase_dir = %1$s/run\nstate_dir = %1$s/state\n"
-      "log_path = %1$s/dovecot.log\nssl = yes\nssl_cert = <%1$s/cert.pem\n"
-      "ssl_key = <%1$s/key.pem\nssl_dh = </usr/share/dovecot/dh.pem\n"
-      "disable_plaintext_auth = no\nauth_mechanisms = plain login\n"
-      "mail_location = maildir:~/Maildir\nfirst_valid_uid = 1\n"
-      "passdb {\n  driver = passwd-file\n  args = %1$s/passwd\n}\n"
-      "userdb {\n  driver = static\n  args = uid=%2$d gid=%2$d home=%1$s/mail/bot\n}\n"
-      "service imap-login {\n  inet_listener imap {\n    port = %3$u\n  }\n"
-      "  inet_listener imaps {\n    port = %4$u\n    ssl = yes\n  }\n}\n",
-      m->dir, MAIL_UID, m->imap_port, m->imaps_port);
-  conf = g_build_filename (m->dir, "dovecot.conf", NULL);
-  g_assert_true (g_file_set_contents (conf, text, -1, NULL));
-  dovecot_spawn (m);
-  smtpd_spawn (m);
-  return m;
-}
-
-static void
-mail_server_free (MailServer *m)
-{
-  dovecot_stop (m);
-  if (m->smtpd != NULL)
-    {
-      g_subprocess_send_signal (m->smtpd, SIGTERM);
-      g_subprocess_wait (m->smtpd, NULL, NULL);
-      g_clear_object (&m->smtpd);
-    }
-  cw_test_rm_rf (m->dir);
-  g_free (m->dir);
-  g_free (m->ca_file);
-  g_free (m->maildir);
-  g_free (m->sent);
-  g_free (m);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (MailServer, mail_server_free)
-
-/* Puts the mail @text in the bot's inbox, as a delivery agent does. */
-static void
-deliver_raw (MailServer *m, const gchar *text)
-{
-  g_autofree gchar *name
-      = g_strdup_printf ("%" G_GINT64_FORMAT ".M%uP%d.test", cw_now_ms (), ++m->counter, getpid ());
-  g_autofree gchar *tmp = g_build_filename (m->maildir, "tmp", name, NULL);
-  g_autofree gchar *dest = g_build_filename (m->maildir, "new", name, NULL);
-
-  g_assert_true (g_file_set_contents (tmp, text, -1, NULL));
-  g_assert_cmpint (chown (tmp, MAIL_UID, MAIL_UID), ==, 0);
-  g_assert_cmpint (g_rename (tmp, dest), ==, 0);
-}
-
-/* A plain text mail from @from with the quoted text of an earlier one below @body. */
-static void
-deliver (MailServer *m, const gchar *from, const gchar *message_id, const gchar *subject,
-         const gchar *body)
-{
-  g_autofree gchar *text
-      = g_strdup_printf ("From: Alice Example <%s>\r\nTo: bot@example.test\r\nSubject: %s\r\n"
-                         "Message-ID: %s\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\n"
-                         "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-                         "%s\r\n\r\nOn Mon, someone wrote:\r\n> old text\r\n",
-                         from, subject, message_id, body);
-
-  deliver_raw (m, text);
-}
-
-/* Python's Maildir names are <seconds>.M<microseconds>P<pid>Q<count>.<host>, the count
- * increasing per process and the microseconds not zero-padded: order by the count. */
-static gint
-by_delivery (gconstpointer a, gconstpointer b)
-{
-  const gchar *qa = strchr (*(const gchar *const *) a, 'Q');
-  const gchar *qb = strchr (*(const gchar *const *) b, 'Q');
-  gint64 na = qa != NULL ? g_ascii_strtoll (qa + 1, NULL, 10) : 0;
-  gint64 nb = qb != NULL ? g_ascii_strtoll (qb + 1, NULL, 10) : 0;
-
-  return na < nb ? -1 : na > nb;
-}
-
-/* Every mail the SMTP server received, oldest first. */
-static GPtrArray *
-sent_mails (MailServer *m)
-{
-  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  g_autofree gchar *new_dir = g_build_filename (m->sent, "new", NULL);
-  g_autoptr (GDir) dir = g_dir_open (new_dir, 0, NULL);
-  const gchar *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, by_delivery);
-  for (guint i = 0; i < names->len; i++)
-    {
-      g_autofree gchar *path = g_build_filename (new_dir, g_ptr_array_index (names, i), NULL);
-      gchar *text = NULL;
-      if (g_file_get_contents (path, &text, NULL, NULL))
-        g_ptr_array_add (out, text);
-    }
-  return out;
-}
-
-static GPtrArray *
-wait_sent (MailServer *m, guint n)
-{
-  gint64 deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
-
-  for (;;)
-    {
-      GPtrArray *mails = sent_mails (m);
-      if (mails->len >= n)
-        return mails;
-      g_ptr_array_unref (mails);
-      if (g_get_monotonic_time () > deadline)
-        g_error ("fewer than %u mails were sent in 20 s", n);
-      g_usleep (50000);
-    }
+  return mail_server_start (script);
 }
 
 static void
@@ -268,12 +59,12 @@ test_reply (void)
 
   if (f == NULL)
     return;
-  m = mail_server_start ();
+  m = start_mail ();
   /* Old mail: there before the first connect, never answered. */
-  deliver (m, "alice@example.org", "<old@example.org>", "Old", "from last week");
+  mail_server_deliver (m, "alice@example.org", "<old@example.org>", "Old", "from last week");
   connect_email (f, m, "none", m->imap_port, "none");
-  deliver (m, "alice@example.org", "<m1@example.org>", "Plans", "What is the plan?");
-  mails = wait_sent (m, 1);
+  mail_server_deliver (m, "alice@example.org", "<m1@example.org>", "Plans", "What is the plan?");
+  mails = mail_server_wait_sent (m, 1);
   to = header (mails->pdata[0], "To");
   subject = header (mails->pdata[0], "Subject");
   irt = header (mails->pdata[0], "In-Reply-To");
@@ -289,8 +80,8 @@ test_reply (void)
   g_assert_cmpstr (integ_llm_last_content (requests, 0), ==,
                    "[Email | Alice Example]: What is the plan?");
   /* A stranger is told no. */
-  deliver (m, "mallory@elsewhere.net", "<x1@elsewhere.net>", "Hi", "let me in");
-  later = wait_sent (m, 2);
+  mail_server_deliver (m, "mallory@elsewhere.net", "<x1@elsewhere.net>", "Hi", "let me in");
+  later = mail_server_wait_sent (m, 2);
   g_assert_nonnull (strstr (later->pdata[1], "To: <mallory@elsewhere.net>"));
   g_assert_nonnull (strstr (later->pdata[1], "You are not authorized"));
   g_assert_cmpuint (integ_llm_requests (f), ==, 1);
@@ -315,7 +106,7 @@ test_attachment (void)
 
   if (f == NULL)
     return;
-  m = mail_server_start ();
+  m = start_mail ();
   connect_email (f, m, "none", m->imap_port, "none");
   text
       = g_strdup_printf ("From: Alice Example <alice@example.org>\r\nTo: bot@example.test\r\n"
@@ -335,8 +126,8 @@ test_attachment (void)
                          "Content-Disposition: inline; filename=chart.png\r\n"
                          "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--outer--\r\n",
                          pdf64, png64);
-  deliver_raw (m, text);
-  mails = wait_sent (m, 1);
+  mail_server_deliver_raw (m, text);
+  mails = mail_server_wait_sent (m, 1);
   g_assert_nonnull (strstr (mails->pdata[0], "Hello from the fake."));
   g_assert_cmpuint (integ_llm_requests (f), ==, 1);
   requests = agent_fixture_llm_requests (f);
@@ -356,15 +147,15 @@ test_duplicate (void)
 
   if (f == NULL)
     return;
-  m = mail_server_start ();
+  m = start_mail ();
   connect_email (f, m, "none", m->imap_port, "none");
   /* The same mail twice (a resend, a second delivery path): one answer. */
-  deliver (m, "alice@example.org", "<same@example.org>", "Twice", "only once please");
-  deliver (m, "alice@example.org", "<same@example.org>", "Twice", "only once please");
-  deliver (m, "alice@example.org", "<other@example.org>", "Other", "and this one");
-  mails = wait_sent (m, 2);
+  mail_server_deliver (m, "alice@example.org", "<same@example.org>", "Twice", "only once please");
+  mail_server_deliver (m, "alice@example.org", "<same@example.org>", "Twice", "only once please");
+  mail_server_deliver (m, "alice@example.org", "<other@example.org>", "Other", "and this one");
+  mails = mail_server_wait_sent (m, 2);
   g_usleep (1500000);
-  after = sent_mails (m);
+  after = mail_server_sent (m);
   g_assert_cmpuint (after->len, ==, 2);
   g_assert_cmpuint (integ_llm_requests (f), ==, 2);
 }
@@ -379,22 +170,22 @@ test_backlog (void)
 
   if (f == NULL)
     return;
-  m = mail_server_start ();
+  m = start_mail ();
   connect_email (f, m, "none", m->imap_port, "none");
-  deliver (m, "alice@example.org", "<b0@example.org>", "Before", "before the outage");
-  g_ptr_array_unref (wait_sent (m, 1));
-  dovecot_stop (m);
+  mail_server_deliver (m, "alice@example.org", "<b0@example.org>", "Before", "before the outage");
+  g_ptr_array_unref (mail_server_wait_sent (m, 1));
+  mail_server_stop_imap (m);
   down = integ_wait_connected (f, "email", FALSE);
   g_assert_cmpstr (json_object_get_string_member (down, "health"), ==, "unhealthy");
   /* Mail keeps arriving while IMAP is down. */
-  deliver (m, "alice@example.org", "<b1@example.org>", "During 1", "first while down");
-  deliver (m, "alice@example.org", "<b2@example.org>", "During 2", "second while down");
-  dovecot_spawn (m);
+  mail_server_deliver (m, "alice@example.org", "<b1@example.org>", "During 1", "first while down");
+  mail_server_deliver (m, "alice@example.org", "<b2@example.org>", "During 2", "second while down");
+  mail_server_start_imap (m);
   integ_set_clock (f, integ_t0 () + 10 * 60 * 1000);
   up = integ_wait_connected (f, "email", TRUE);
-  mails = wait_sent (m, 3);
+  mails = mail_server_wait_sent (m, 3);
   g_usleep (1500000);
-  after = sent_mails (m);
+  after = mail_server_sent (m);
   g_assert_cmpuint (after->len, ==, 3);
   g_assert_cmpuint (integ_llm_requests (f), ==, 3);
   g_assert_nonnull (strstr (after->pdata[1], "In-Reply-To: <b1@example.org>"));
@@ -431,11 +222,11 @@ test_unknown_send (void)
 
   if (f == NULL)
     return;
-  m = mail_server_start ();
+  m = start_mail ();
   connect_email (f, m, "none", m->imap_port, "none");
   /* The SMTP server stops answering: the kernel still accepts, the greeting never comes. */
   g_subprocess_send_signal (m->smtpd, SIGSTOP);
-  deliver (m, "alice@example.org", "<u1@example.org>", "Lost?", "are you there");
+  mail_server_deliver (m, "alice@example.org", "<u1@example.org>", "Lost?", "are you there");
   while (outbox_count (f, "sending") < 1)
     {
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
@@ -449,7 +240,7 @@ test_unknown_send (void)
   g_assert_cmpint (outbox_count (f, "pending"), ==, 0);
   json_object_unref (integ_wait_connected (f, "email", TRUE));
   g_usleep (1500000);
-  mails = sent_mails (m);
+  mails = mail_server_sent (m);
   g_assert_cmpuint (mails->len, ==, 0);
   /* The message was answered (the reply is the unknown one): the agent is not asked again. */
   g_assert_cmpuint (integ_llm_requests (f), ==, 1);
@@ -465,12 +256,12 @@ test_tls (void)
 
   if (f == NULL)
     return;
-  m = mail_server_start ();
+  m = start_mail ();
   /* IMAP and SMTP both upgraded with STARTTLS, checked against the test CA. */
   connect_email (f, m, "starttls", m->imap_port, "starttls");
-  deliver (m, "alice@example.org", "<t1@example.org>", "Secure", "over TLS");
+  mail_server_deliver (m, "alice@example.org", "<t1@example.org>", "Secure", "over TLS");
   /* The SMTP server took the mail only after STARTTLS and AUTH with the stored password. */
-  mails = wait_sent (m, 1);
+  mails = mail_server_wait_sent (m, 1);
   g_assert_nonnull (strstr (mails->pdata[0], "In-Reply-To: <t1@example.org>"));
   /* And IMAPS from the first byte. */
   status = integ_call (f, "integration_disconnect", "{\"platform\":\"email\"}");
@@ -525,10 +316,10 @@ test_media (void)
   if (f == NULL)
     return;
   integ_load_media_plugin (f);
-  m = mail_server_start ();
+  m = start_mail ();
   connect_email (f, m, "none", m->imap_port, "none");
-  deliver (m, "alice@example.org", "<p1@example.org>", "Picture", "Draw me a cat.");
-  mails = wait_sent (m, 2);
+  mail_server_deliver (m, "alice@example.org", "<p1@example.org>", "Picture", "Draw me a cat.");
+  mails = mail_server_wait_sent (m, 2);
   for (guint i = 0; i < mails->len; i++)
     if (strstr (mails->pdata[i], "multipart/mixed") != NULL)
       mail = lf_lines (mails->pdata[i]);
