@@ -26,32 +26,15 @@ call (CwClient *c, const gchar *command, const gchar *params_json)
   return r;
 }
 
-/* User and system CPU time of process @pid so far, in clock ticks. */
-static gint64
-cpu_ticks (const gchar *pid)
-{
-  g_autofree gchar *path = g_build_filename ("/proc", pid, "stat", NULL);
-  g_autofree gchar *text = NULL;
-  g_auto (GStrv) fields = NULL;
-  const gchar *after_name;
-
-  if (!g_file_get_contents (path, &text, NULL, NULL) || (after_name = strrchr (text, ')')) == NULL)
-    return 0;
-  /* after "pid (comm)": state is field 3, utime 14 and stime 15 */
-  fields = g_strsplit (after_name + 2, " ", -1);
-  if (g_strv_length (fields) < 13)
-    return 0;
-  return g_ascii_strtoll (fields[11], NULL, 10) + g_ascii_strtoll (fields[12], NULL, 10);
-}
-
 /* Wake-ups per minute over @seconds, and the CPU used meanwhile in % of one core. */
 static gdouble
 wakeups_per_minute (const gchar *pid, guint seconds, gdouble *cpu_percent)
 {
-  gint64 before = cw_bench_wakeups (pid), ticks = cpu_ticks (pid);
+  gint64 before = cw_bench_wakeups (pid);
+  gdouble cpu_ms = cw_bench_cpu_ms (pid);
 
   g_usleep (seconds * G_USEC_PER_SEC);
-  *cpu_percent = (cpu_ticks (pid) - ticks) * 100.0 / sysconf (_SC_CLK_TCK) / seconds;
+  *cpu_percent = (cw_bench_cpu_ms (pid) - cpu_ms) / 10.0 / seconds;
   return (cw_bench_wakeups (pid) - before) * 60.0 / seconds;
 }
 

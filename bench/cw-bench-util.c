@@ -261,3 +261,21 @@ cw_bench_wakeups (const gchar *pid)
     }
   return total;
 }
+
+gdouble
+cw_bench_cpu_ms (const gchar *pid)
+{
+  g_autofree gchar *path = g_build_filename ("/proc", pid, "stat", NULL);
+  g_autofree gchar *text = NULL;
+  g_auto (GStrv) fields = NULL;
+  const gchar *end;
+
+  /* utime and stime, the 14th and 15th fields, counted after the command's ")" */
+  if (!g_file_get_contents (path, &text, NULL, NULL) || (end = strrchr (text, ')')) == NULL)
+    return -1;
+  fields = g_strsplit (end + 2, " ", 14);
+  if (g_strv_length (fields) < 14)
+    return -1;
+  return (g_ascii_strtod (fields[11], NULL) + g_ascii_strtod (fields[12], NULL)) * 1000.0
+         / sysconf (_SC_CLK_TCK);
+}

@@ -40,5 +40,8 @@ void cw_bench_row (const gchar *metric, const gchar *value, const gchar *floor, 
 void cw_bench_rm_rf (const gchar *path);
 /* Context switches of every thread of process @pid so far: each one is a wake-up. */
 gint64 cw_bench_wakeups (const gchar *pid);
+/* CPU time (user and system, every thread) of process @pid so far, in ms: on a machine
+ * shared with other work it measures the cost where wall-clock rates only measure the load. */
+gdouble cw_bench_cpu_ms (const gchar *pid);
 
 G_END_DECLS
