@@ -30,41 +30,58 @@
 
 /* ---- formatting ---------------------------------------------------------------------------- */
 
-static gchar *
-regex_replace (const gchar *text, const gchar *pattern, const gchar *replacement)
+static const struct
 {
-  g_autoptr (GRegex) re = g_regex_new (pattern, G_REGEX_MULTILINE, 0, NULL);
+  const gchar *pattern;
+  const gchar *replacement;
+} format_rules[] = {
+  { "<br\\s*/?>", "\n" },
+  { "</?[A-Za-z][^<>]*>", "" },                            /* HTML tags */
+  { "^```[^\\n]*\\n?", "" },                               /* code fences */
+  { "`([^`\\n]+)`", "\\1" },                               /* inline code */
+  { "!?\\[([^\\]\\n]*)\\]\\(([^)\\s]+)\\)", "\\1 (\\2)" }, /* links and images */
+  { "\\*\\*([^*\\n]+)\\*\\*", "\\1" },                     /* bold */
+  { "[_][_]([^_\\n]+)[_][_]", "\\1" },
+  { "(^|[\\s(])\\*([^*\\s][^*\\n]*)\\*", "\\1\\2" }, /* italics */
+  { "(^|[\\s(])[_]([^_\\s][^_\\n]*)[_](?=[\\s).,!?:;]|$)", "\\1\\2" },
+  { "~~([^~\\n]+)~~", "\\1" },
+  { "^#{1,6}\\s+", "" }, /* headings */
+  { "[ \\t]+$", "" },    /* trailing spaces */
+  /* Slack's escapes, last (whitespace is stripped around them); '&' is not special in a
+   * GRegex replacement ("\\&" is an error) */
+  { "&", "&amp;" },
+  { "<", "&lt;" },
+  { ">", "&gt;" },
+};
+#define SLACK_RULES 3
 
-  return g_regex_replace (re, text, -1, 0, replacement, 0, NULL);
+/* Every reply, placeholder and streamed edit is formatted: the rules are compiled once. */
+static gchar *
+format_rule (guint i, const gchar *text)
+{
+  static GRegex **regexes;
+
+  if (g_once_init_enter (&regexes))
+    {
+      GRegex **compiled = g_new0 (GRegex *, G_N_ELEMENTS (format_rules));
+      for (guint r = 0; r < G_N_ELEMENTS (format_rules); r++)
+        compiled[r] = g_regex_new (format_rules[r].pattern, G_REGEX_MULTILINE, 0, NULL);
+      g_once_init_leave (&regexes, compiled);
+    }
+  return g_regex_replace (regexes[i], text, -1, 0, format_rules[i].replacement, 0, NULL);
 }
 
 gchar *
 cw_integrations_format_text (const gchar *platform, const gchar *text, guint max_length)
 {
-  static const struct
-  {
-    const gchar *pattern;
-    const gchar *replacement;
-  } rules[] = {
-    { "<br\\s*/?>", "\n" },
-    { "</?[A-Za-z][^<>]*>", "" },                            /* HTML tags */
-    { "^```[^\\n]*\\n?", "" },                               /* code fences */
-    { "`([^`\\n]+)`", "\\1" },                               /* inline code */
-    { "!?\\[([^\\]\\n]*)\\]\\(([^)\\s]+)\\)", "\\1 (\\2)" }, /* links and images */
-    { "\\*\\*([^*\\n]+)\\*\\*", "\\1" },                     /* bold */
-    { "[_][_]([^_\\n]+)[_][_]", "\\1" },
-    { "(^|[\\s(])\\*([^*\\s][^*\\n]*)\\*", "\\1\\2" }, /* italics */
-    { "(^|[\\s(])[_]([^_\\s][^_\\n]*)[_](?=[\\s).,!?:;]|$)", "\\1\\2" },
-    { "~~([^~\\n]+)~~", "\\1" },
-    { "^#{1,6}\\s+", "" }, /* headings */
-    { "[ \\t]+$", "" },    /* trailing spaces */
-  };
   g_autofree gchar *out = g_strdup (text != NULL ? text : "");
+  guint rules
+      = G_N_ELEMENTS (format_rules) - (g_strcmp0 (platform, "slack") == 0 ? 0 : SLACK_RULES);
   glong length;
 
-  for (guint i = 0; i < G_N_ELEMENTS (rules); i++)
+  for (guint i = 0; i < rules; i++)
     {
-      gchar *next = regex_replace (out, rules[i].pattern, rules[i].replacement);
+      gchar *next = format_rule (i, out);
       if (next != NULL)
         {
           g_free (out);
@@ -72,16 +89,6 @@ cw_integrations_format_text (const gchar *platform, const gchar *text, guint max
         }
     }
   g_strstrip (out);
-  if (g_strcmp0 (platform, "slack") == 0)
-    {
-      /* '&' is not special in a GRegex replacement; "\\&" is an error (NULL) */
-      gchar *amp = regex_replace (out, "&", "&amp;");
-      gchar *lt = regex_replace (amp, "<", "&lt;");
-      g_free (out);
-      out = regex_replace (lt, ">", "&gt;");
-      g_free (amp);
-      g_free (lt);
-    }
   length = g_utf8_strlen (out, -1);
   if (max_length > 0 && length > (glong) max_length)
     {
@@ -341,8 +348,11 @@ sent_done (Send *send, gchar *message_id, GError *error)
 {
   CwIntegrationsPlugin *self = send->self;
   CwIntegrationsOutbox *row = send->row;
+  gboolean placeholder = g_strcmp0 (row->kind, "placeholder") == 0;
 
   g_hash_table_remove (self->sending, row->id);
+  if (placeholder)
+    g_hash_table_remove (self->placing, &row->inbound_id);
   g_free (row->state);
   row->attempts++;
   if (message_id != NULL)
@@ -389,8 +399,11 @@ sent_done (Send *send, gchar *message_id, GError *error)
     }
   g_free (message_id);
   send_free (send);
-  /* a reply may wait for this placeholder */
-  cw_integrations_outbox_flush (self, NULL);
+  /* a reply may wait for this placeholder; nothing waits for other sends (a failed one is
+   * retried on the schedule), and a pass over the outbox after each would read every pending
+   * row again for each message sent */
+  if (placeholder)
+    cw_integrations_outbox_flush (self, NULL);
 }
 
 static void
@@ -554,6 +567,8 @@ send_row (CwIntegrationsPlugin *self, CwIntegrationsLink *link, CwIntegrationsOu
   /* Committed before the platform sees anything: a crash from here on is "unknown". */
   save_row (self, row);
   g_hash_table_add (self->sending, g_strdup (row->id));
+  if (g_strcmp0 (row->kind, "placeholder") == 0 && row->inbound_id > 0)
+    g_hash_table_add (self->placing, g_memdup2 (&row->inbound_id, sizeof (gint64)));
   send->edit_of = g_strdup (edit_of);
   if (g_strcmp0 (row->kind, "media") == 0)
     send_media (send);
@@ -572,6 +587,9 @@ resolve_placeholder (CwIntegrationsPlugin *self, CwIntegrationsOutbox *row, gcha
   g_autoptr (CwIntegrationsOutbox) placeholder = NULL;
 
   *edit_of = NULL;
+  if (g_strcmp0 (row->kind, "reply") == 0
+      && g_hash_table_contains (self->placing, &row->inbound_id))
+    return FALSE; /* known without reading it: its send is in flight */
   if (g_strcmp0 (row->kind, "reply") != 0
       || (placeholder
           = cw_integrations_store_find_outbox (self->store, row->inbound_id, "placeholder"))
@@ -657,12 +675,14 @@ on_flush_idle (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Coalesced: a burst of replies is sent from one pass over the outbox. */
+/* Coalesced: a burst of replies is sent from one pass over the outbox. At the default
+ * priority, not the idle one: while messages keep coming the main loop is never idle, and
+ * the replies would wait for the last of them. */
 void
 cw_integrations_outbox_flush (CwIntegrationsPlugin *self, const gchar *platform)
 {
   if (self->flush_idle == 0 && self->started && !self->stopping)
-    self->flush_idle = g_idle_add (on_flush_idle, self);
+    self->flush_idle = g_idle_add_full (G_PRIORITY_DEFAULT, on_flush_idle, self, NULL);
 }
 
 gboolean

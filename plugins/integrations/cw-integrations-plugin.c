@@ -271,6 +271,7 @@ cw_integrations_plugin_finalize (GObject *object)
   g_hash_table_unref (self->creating);
   g_hash_table_unref (self->sending);
   g_hash_table_unref (self->editing);
+  g_hash_table_unref (self->placing);
   g_free (self->qr);
   g_free (self->media_dir);
   G_OBJECT_CLASS (cw_integrations_plugin_parent_class)->finalize (object);
@@ -299,6 +300,7 @@ cw_integrations_plugin_init (CwIntegrationsPlugin *self)
   self->creating = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->sending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->editing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->placing = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
 }
 
 CW_PLUGIN_EXPORT (cw_integrations_plugin_get_type)

@@ -29,6 +29,7 @@ struct _CwIntegrationsPlugin
   GHashTable *creating; /* session key -> GINT (a create_session in flight) */
   GHashTable *sending;  /* outbox id -> GINT (a send in flight) */
   GHashTable *editing;  /* placeholder outbox id (a streamed edit of it in flight) */
+  GHashTable *placing;  /* inbound id (gint64) whose placeholder is being sent */
   gchar *qr;            /* the last pairing QR an adapter showed */
   gint64 health_interval_ms;
   gint64 backoff_base_ms;
