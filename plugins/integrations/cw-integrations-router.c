@@ -36,6 +36,10 @@
 #define TITLE_MAX        80
 #define PLACEHOLDER      "Thinking..."
 #define EDIT_INTERVAL_US (G_USEC_PER_SEC)
+/* The newest chat items read for a turn's reply; the whole session only when the turn's
+ * message is older than them (a long turn), so a reply costs the same in a chat's 1,000th
+ * turn as in its first. */
+#define REPLY_ITEMS 32
 
 struct _CwIntegrationsTurn
 {
@@ -50,6 +54,7 @@ struct _CwIntegrationsTurn
   GArray *inbound;   /* gint64 ledger ids answered by this turn, the first gets the reply */
   gboolean attached; /* re-attached after a restart: no send_message of ours is running */
   gboolean finishing;
+  gboolean whole; /* the reply is read from the whole session */
   gint refs;
   GString *streamed;   /* the text of the turn's stream:chunk events so far */
   gint64 last_edit_us; /* monotonic time of the last streamed edit */
@@ -174,9 +179,11 @@ item_string (JsonObject *item, const gchar *name)
 
 /* The text of the turn that answered @message: the assistant's items after the last user
  * item with that content (final ones only when the agent marked a final phase). The turn's
- * media items (contract §3.7) are added to @media. */
+ * media items (contract §3.7) are added to @media. *found: whether that user item is among
+ * @details' items. */
 static gchar *
-reply_text (JsonNode *details, const gchar *message, gboolean *failed, GPtrArray *media)
+reply_text (JsonNode *details, const gchar *message, gboolean *failed, GPtrArray *media,
+            gboolean *found)
 {
   JsonObject *obj
       = details != NULL && JSON_NODE_HOLDS_OBJECT (details) ? json_node_get_object (details) : NULL;
@@ -196,6 +203,7 @@ reply_text (JsonNode *details, const gchar *message, gboolean *failed, GPtrArray
           && (message == NULL || g_strcmp0 (item_string (item, "content"), message) == 0))
         start = i + 1;
     }
+  *found = start > 0;
   for (guint i = start; arr != NULL && i < json_array_get_length (arr); i++)
     {
       JsonObject *item = json_array_get_object_element (arr, i);
@@ -298,6 +306,18 @@ finish_turn (CwIntegrationsTurn *turn, const gchar *text, GPtrArray *media)
   pump (self, key);
 }
 
+static void read_session (CwIntegrationsTurn *turn);
+
+static gboolean
+has_more_history (JsonNode *details)
+{
+  JsonNode *more = JSON_NODE_HOLDS_OBJECT (details)
+                       ? json_object_get_member (json_node_get_object (details), "hasMoreHistory")
+                       : NULL;
+
+  return more != NULL && JSON_NODE_HOLDS_VALUE (more) && json_node_get_boolean (more);
+}
+
 static void
 on_session_read (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -306,7 +326,7 @@ on_session_read (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (JsonNode) reply = cw_plugin_call_finish (CW_PLUGIN (source), result, &error);
   g_autofree gchar *text = NULL;
   g_autoptr (GPtrArray) media = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-  gboolean failed;
+  gboolean failed, found;
 
   if (reply == NULL)
     {
@@ -314,22 +334,40 @@ on_session_read (GObject *source, GAsyncResult *result, gpointer user_data)
       text = g_strdup (ERROR_FALLBACK);
     }
   else
-    text = reply_text (reply, turn->message, &failed, media);
+    {
+      text = reply_text (reply, turn->message, &failed, media, &found);
+      if (!found && !turn->whole && has_more_history (reply) && !turn->plugin->stopping)
+        {
+          /* the turn began before the newest items: read them all */
+          turn->whole = TRUE;
+          read_session (turn);
+          turn_unref (turn);
+          return;
+        }
+    }
   if (!turn->plugin->stopping)
     finish_turn (turn, text, media);
   turn_unref (turn);
 }
 
 static void
-read_reply (CwIntegrationsTurn *turn)
+read_session (CwIntegrationsTurn *turn)
 {
   g_autoptr (JsonNode) params = params_new (turn->session_id);
 
+  if (!turn->whole)
+    json_object_set_int_member (json_node_get_object (params), "chatItemLimit", REPLY_ITEMS);
+  cw_plugin_call (CW_PLUGIN (turn->plugin), NULL, turn->whole ? "get_session" : "get_session_chunk",
+                  params, NULL, on_session_read, turn_ref (turn));
+}
+
+static void
+read_reply (CwIntegrationsTurn *turn)
+{
   if (turn->finishing)
     return;
   turn->finishing = TRUE;
-  cw_plugin_call (CW_PLUGIN (turn->plugin), NULL, "get_session", params, NULL, on_session_read,
-                  turn_ref (turn));
+  read_session (turn);
 }
 
 static void
