@@ -21,11 +21,17 @@ cw_cloud_reply_object (CwCloudReply *reply)
   return json_node_get_object (reply->body);
 }
 
+/* libsoup's default of two connections a host leaves one beside a long poll: replies, edits
+ * and typing notices then wait in the session's queue, and libsoup walks the whole queue on
+ * every step of every request, so a busy chat costs more per message the busier it is. */
+#define CONNS_PER_HOST 6
+
 SoupSession *
 cw_cloud_session_new (guint timeout_s)
 {
   return soup_session_new_with_options ("timeout", timeout_s, "idle-timeout", 60, "user-agent",
-                                        "coworkd-integrations", NULL);
+                                        "coworkd-integrations", "max-conns-per-host",
+                                        CONNS_PER_HOST, NULL);
 }
 
 static void
