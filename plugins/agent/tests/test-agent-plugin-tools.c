@@ -40,24 +40,39 @@ add_tool (AgentTurn *t, const gchar *name, gint flags)
   add_tool_on (t->f->client, name, flags);
 }
 
-/* The tool names of the @n-th provider request, comma-separated. */
+/* The tool names of the @n-th provider request (-1: the last) in @api's wire format
+ * ("openai", "anthropic" or "gemini"), comma-separated. */
 static gchar *
-request_tools (AgentTurn *t, guint n)
+wire_tool_names (AgentFixture *f, gint n, const gchar *api)
 {
-  g_autoptr (GPtrArray) reqs = agent_fixture_llm_requests (t->f);
+  g_autoptr (GPtrArray) reqs = agent_fixture_llm_requests (f);
   g_autoptr (GString) out = g_string_new (NULL);
+  JsonObject *body;
   JsonArray *tools;
 
-  g_assert_cmpuint (reqs->len, >, n);
-  tools = json_object_get_array_member (
-      json_object_get_object_member (g_ptr_array_index (reqs, n), "body"), "tools");
+  g_assert_cmpuint (reqs->len, >, n < 0 ? 0 : (guint) n);
+  body = json_object_get_object_member (g_ptr_array_index (reqs, n < 0 ? reqs->len - 1 : (guint) n),
+                                        "body");
+  tools = json_object_get_array_member (body, "tools");
+  if (g_strcmp0 (api, "gemini") == 0)
+    tools = json_object_get_array_member (json_array_get_object_element (tools, 0),
+                                          "functionDeclarations");
   for (guint i = 0; i < json_array_get_length (tools); i++)
-    g_string_append_printf (
-        out, "%s%s", i > 0 ? "," : "",
-        json_object_get_string_member (
-            json_object_get_object_member (json_array_get_object_element (tools, i), "function"),
-            "name"));
+    {
+      JsonObject *tool = json_array_get_object_element (tools, i);
+      if (g_strcmp0 (api, "openai") == 0)
+        tool = json_object_get_object_member (tool, "function");
+      g_string_append_printf (out, "%s%s", i > 0 ? "," : "",
+                              json_object_get_string_member (tool, "name"));
+    }
   return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* The tool names of the @n-th provider request of the turn (OpenAI's format). */
+static gchar *
+request_tools (AgentTurn *t, gint n)
+{
+  return wire_tool_names (t->f, n, "openai");
 }
 
 /* The params each call of the plugin's tool command got. */
@@ -87,20 +102,90 @@ items_of_kind (CwClient *client, const gchar *session, const gchar *kind)
   return out;
 }
 
+/* The number of calls of the plugin's tool command so far. */
+static guint
+plugin_call_count (AgentTurn *t)
+{
+  g_autoptr (JsonArray) calls = plugin_calls (t);
+
+  return json_array_get_length (calls);
+}
+
+/* A turn of the model's @script with the tool @name (added with @flags), after @prompt was
+ * sent (its request id in *@id). NULL where the fixture cannot run. */
+static AgentTurn *
+tool_turn (const gchar *script, const gchar *name, gint flags, const gchar *prompt, gchar **id)
+{
+  AgentTurn *t = agent_turn_new (script);
+
+  if (t == NULL)
+    return NULL;
+  add_tool (t, name, flags);
+  *id = agent_turn_send (t, prompt);
+  return t;
+}
+
+/* The same with a model that calls @name once with {@mode, @text}. */
+static AgentTurn *
+one_call_turn (const gchar *name, gint flags, const gchar *mode, const gchar *text,
+               const gchar *prompt, gchar **id)
+{
+  g_autofree gchar *script = one_call_script (name, mode, text);
+
+  return tool_turn (script, name, flags, prompt, id);
+}
+
+/* The next tool:result is a failure with @error. */
+static void
+assert_tool_failed (AgentTurn *t, const gchar *error)
+{
+  g_autoptr (JsonObject) r = agent_turn_wait (t, "tool:result");
+
+  g_assert_false (json_object_get_boolean_member (agent_tool_result (r), "success"));
+  g_assert_cmpstr (json_object_get_string_member (agent_tool_result (r), "error"), ==, error);
+}
+
+/* The turn ends (stream:done) and the send_message request @id was answered. */
+static void
+assert_turn_done (AgentTurn *t, const gchar *id)
+{
+  g_autoptr (JsonObject) done = agent_turn_wait (t, "stream:done");
+
+  agent_assert_reply_ok (t->sender, id);
+}
+
+/* The toolAccess entry of @name in the capability snapshot of @session (NULL: none). */
+static JsonObject *
+snapshot_access (AgentTurn *t, const gchar *session, const gchar *name)
+{
+  g_autofree gchar *sid = session != NULL ? g_strdup_printf ("\"%s\"", session) : g_strdup ("null");
+  g_autoptr (JsonNode) snap
+      = agent_call (t->f->client, "get_capability_snapshot", "{\"sessionId\":%s}", sid);
+  JsonArray *access = json_object_get_array_member (json_node_get_object (snap), "toolAccess");
+
+  for (guint i = 0; i < json_array_get_length (access); i++)
+    {
+      JsonObject *a = json_array_get_object_element (access, i);
+      if (g_strcmp0 (json_object_get_string_member (a, "toolName"), name) == 0)
+        return json_object_ref (a);
+    }
+  g_assert_not_reached ();
+}
+
 static void
 test_call_and_result (void)
 {
-  g_autoptr (AgentTurn) t = agent_turn_new (
+  g_autofree gchar *id = NULL;
+  g_autoptr (AgentTurn) t = tool_turn (
       "{\"responses\":["
       "{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"echo_tool\",\"args\":{\"mode\":"
       "\"text\",\"text\":\"hi\"}}},{\"toolCall\":{\"id\":\"c2\",\"name\":\"echo_tool\","
       "\"args\":{\"mode\":\"json\",\"text\":\"x\",\"extra\":null}}}],\"stopReason\":\"tool_use\"},"
-      "{\"events\":[{\"text\":\"All done.\"}],\"stopReason\":\"end_turn\"}]}");
-  g_autofree gchar *id = NULL;
+      "{\"events\":[{\"text\":\"All done.\"}],\"stopReason\":\"end_turn\"}]}",
+      "echo_tool", READ_ONLY, "Echo hi", &id);
   g_autofree gchar *tools = NULL;
   g_autoptr (JsonObject) r1 = NULL;
   g_autoptr (JsonObject) r2 = NULL;
-  g_autoptr (JsonObject) done = NULL;
   g_autoptr (JsonArray) calls = NULL;
   g_autoptr (GPtrArray) reqs = NULL;
   g_autoptr (GPtrArray) starts = NULL;
@@ -111,12 +196,9 @@ test_call_and_result (void)
 
   if (t == NULL)
     return;
-  add_tool (t, "echo_tool", READ_ONLY);
-  id = agent_turn_send (t, "Echo hi");
   r1 = agent_turn_wait (t, "tool:result");
   r2 = agent_turn_wait (t, "tool:result");
-  done = agent_turn_wait (t, "stream:done");
-  agent_assert_reply_ok (t->sender, id);
+  assert_turn_done (t, id);
 
   /* The built-in tools first, then the contributed one. */
   tools = request_tools (t, 0);
@@ -193,27 +275,21 @@ respond (AgentTurn *t, JsonObject *request, const gchar *decision)
 static void
 test_ask_allow_deny (void)
 {
-  g_autoptr (AgentTurn) t = agent_turn_new (
+  g_autofree gchar *id = NULL;
+  g_autoptr (AgentTurn) t = tool_turn (
       "{\"responses\":["
       "{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"notify_tool\",\"args\":{\"text\":"
       "\"one\"}}}],\"stopReason\":\"tool_use\"},"
       "{\"events\":[{\"toolCall\":{\"id\":\"c2\",\"name\":\"notify_tool\",\"args\":{\"text\":"
       "\"two\"}}}],\"stopReason\":\"tool_use\"},"
-      "{\"events\":[{\"text\":\"All done.\"}],\"stopReason\":\"end_turn\"}]}");
-  g_autofree gchar *id = NULL;
+      "{\"events\":[{\"text\":\"All done.\"}],\"stopReason\":\"end_turn\"}]}",
+      "notify_tool", ASK, "Notify twice", &id);
   g_autoptr (JsonObject) req1 = NULL;
   g_autoptr (JsonObject) req2 = NULL;
   g_autoptr (JsonObject) r1 = NULL;
-  g_autoptr (JsonObject) r2 = NULL;
-  g_autoptr (JsonObject) done = NULL;
-  g_autoptr (JsonArray) before = NULL;
-  g_autoptr (JsonArray) after = NULL;
-  g_autoptr (JsonArray) at_end = NULL;
 
   if (t == NULL)
     return;
-  add_tool (t, "notify_tool", ASK);
-  id = agent_turn_send (t, "Notify twice");
   req1 = wait_permission (t);
   g_assert_cmpstr (json_object_get_string_member (req1, "type"), ==, "tool");
   g_assert_cmpstr (json_object_get_string_member (req1, "resource"), ==, "notify_tool");
@@ -221,26 +297,19 @@ test_ask_allow_deny (void)
   g_assert_cmpstr (json_object_get_string_member (req1, "toolCallId"), ==, "c1");
   g_assert_cmpstr (json_object_get_string_member (req1, "policyAction"), ==, "ask");
   /* Nothing ran before the answer. */
-  before = plugin_calls (t);
-  g_assert_cmpuint (json_array_get_length (before), ==, 0);
+  g_assert_cmpuint (plugin_call_count (t), ==, 0);
   respond (t, req1, "allow_once");
   r1 = agent_turn_wait (t, "tool:result");
   g_assert_true (json_object_get_boolean_member (agent_tool_result (r1), "success"));
-  after = plugin_calls (t);
-  g_assert_cmpuint (json_array_get_length (after), ==, 1);
+  g_assert_cmpuint (plugin_call_count (t), ==, 1);
 
   /* allow_once: the next call asks again; denied, it does not run. */
   req2 = wait_permission (t);
   g_assert_cmpstr (json_object_get_string_member (req2, "toolCallId"), ==, "c2");
   respond (t, req2, "deny");
-  r2 = agent_turn_wait (t, "tool:result");
-  g_assert_false (json_object_get_boolean_member (agent_tool_result (r2), "success"));
-  g_assert_cmpstr (json_object_get_string_member (agent_tool_result (r2), "error"), ==,
-                   "Permission denied");
-  done = agent_turn_wait (t, "stream:done");
-  agent_assert_reply_ok (t->sender, id);
-  at_end = plugin_calls (t);
-  g_assert_cmpuint (json_array_get_length (at_end), ==, 1);
+  assert_tool_failed (t, "Permission denied");
+  assert_turn_done (t, id);
+  g_assert_cmpuint (plugin_call_count (t), ==, 1);
 }
 
 /* A call waiting for its permission survives kill -9; once the plugin offers the tool again,
@@ -248,9 +317,9 @@ test_ask_allow_deny (void)
 static void
 test_permission_across_restart (void)
 {
-  g_autofree gchar *script = one_call_script ("notify_tool", "text", "after");
-  g_autoptr (AgentTurn) t = agent_turn_new (script);
   g_autofree gchar *id = NULL;
+  g_autoptr (AgentTurn) t
+      = one_call_turn ("notify_tool", ASK, "text", "after", "Notify later", &id);
   g_autofree gchar *permission_id = NULL;
   g_autoptr (JsonObject) req = NULL;
   g_autoptr (JsonObject) r = NULL;
@@ -260,8 +329,6 @@ test_permission_across_restart (void)
 
   if (t == NULL)
     return;
-  add_tool (t, "notify_tool", ASK);
-  id = agent_turn_send (t, "Notify later");
   req = wait_permission (t);
   permission_id = g_strdup (json_object_get_string_member (req, "id"));
   agent_fixture_stop (t->f, SIGKILL);
@@ -294,10 +361,8 @@ test_plan_mode (void)
   g_autoptr (JsonObject) r1 = NULL;
   g_autoptr (JsonObject) r2 = NULL;
   g_autoptr (JsonObject) ask = NULL;
-  g_autoptr (JsonArray) calls = NULL;
-  g_autoptr (JsonNode) snap = NULL;
-  JsonArray *access;
-  guint found = 0;
+  g_autoptr (JsonObject) change = NULL;
+  g_autoptr (JsonObject) look = NULL;
 
   if (t == NULL)
     return;
@@ -314,67 +379,44 @@ test_plan_mode (void)
   g_assert_true (json_object_get_boolean_member (agent_tool_result (r2), "success"));
   g_assert_cmpstr (json_object_get_string_member (agent_tool_result (r2), "result"), ==,
                    "ran with peek");
-  calls = plugin_calls (t);
-  g_assert_cmpuint (json_array_get_length (calls), ==, 1);
+  g_assert_cmpuint (plugin_call_count (t), ==, 1);
   ask = agent_turn_wait (t, "question:ask");
 
   /* The snapshot says the same. */
-  snap = agent_call (t->f->client, "get_capability_snapshot", "{\"sessionId\":\"%s\"}", t->session);
-  access = json_object_get_array_member (json_node_get_object (snap), "toolAccess");
-  for (guint i = 0; i < json_array_get_length (access); i++)
-    {
-      JsonObject *a = json_array_get_object_element (access, i);
-      const gchar *name = json_object_get_string_member (a, "toolName");
-      if (g_strcmp0 (name, "change_tool") == 0)
-        {
-          g_assert_false (json_object_get_boolean_member (a, "enabled"));
-          found++;
-        }
-      else if (g_strcmp0 (name, "look_tool") == 0)
-        {
-          g_assert_true (json_object_get_boolean_member (a, "enabled"));
-          g_assert_cmpstr (json_object_get_string_member (a, "policyAction"), ==, "allow");
-          found++;
-        }
-    }
-  g_assert_cmpuint (found, ==, 2);
+  change = snapshot_access (t, t->session, "change_tool");
+  g_assert_false (json_object_get_boolean_member (change, "enabled"));
+  look = snapshot_access (t, t->session, "look_tool");
+  g_assert_true (json_object_get_boolean_member (look, "enabled"));
+  g_assert_cmpstr (json_object_get_string_member (look, "policyAction"), ==, "allow");
 }
 
 static void
 test_removed (void)
 {
-  g_autoptr (AgentTurn) t = agent_turn_new (
+  g_autofree gchar *id = NULL;
+  g_autoptr (AgentTurn) t = tool_turn (
       "{\"responses\":["
       "{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"gone_tool\",\"args\":{}}}],"
       "\"stopReason\":\"tool_use\"},"
-      "{\"events\":[{\"text\":\"It is gone.\"}],\"stopReason\":\"end_turn\"}]}");
-  g_autofree gchar *id = NULL;
+      "{\"events\":[{\"text\":\"It is gone.\"}],\"stopReason\":\"end_turn\"}]}",
+      "gone_tool", ASK, "Use it", &id);
   g_autofree gchar *first = NULL;
   g_autofree gchar *second = NULL;
   g_autoptr (JsonObject) req = NULL;
-  g_autoptr (JsonObject) r = NULL;
-  g_autoptr (JsonObject) done = NULL;
   g_autoptr (JsonNode) removed = NULL;
-  g_autoptr (JsonArray) calls = NULL;
   g_autoptr (GPtrArray) results = NULL;
 
   if (t == NULL)
     return;
-  add_tool (t, "gone_tool", ASK);
-  id = agent_turn_send (t, "Use it");
   req = wait_permission (t);
   /* Withdrawn while a person is asked: allowed, it cannot run. */
   removed = agent_call (t->f->client, "agenttooltest_remove", "{\"name\":\"gone_tool\"}");
   g_assert_true (json_object_get_boolean_member (json_node_get_object (removed), "removed"));
   respond (t, req, "allow_once");
-  r = agent_turn_wait (t, "tool:result");
-  g_assert_false (json_object_get_boolean_member (agent_tool_result (r), "success"));
-  g_assert_cmpstr (json_object_get_string_member (agent_tool_result (r), "error"), ==,
-                   "Tool gone_tool is no longer available: the agenttooltest plugin withdrew it");
-  done = agent_turn_wait (t, "stream:done");
-  agent_assert_reply_ok (t->sender, id);
-  calls = plugin_calls (t);
-  g_assert_cmpuint (json_array_get_length (calls), ==, 0);
+  assert_tool_failed (
+      t, "Tool gone_tool is no longer available: the agenttooltest plugin withdrew it");
+  assert_turn_done (t, id);
+  g_assert_cmpuint (plugin_call_count (t), ==, 0);
 
   /* Listed in the first request, gone from the next. */
   first = request_tools (t, 0);
@@ -410,11 +452,10 @@ assert_media_items (AgentTurn *t)
 static void
 test_media (void)
 {
-  g_autofree gchar *script = one_call_script ("draw_tool", "media", "a cat");
-  g_autoptr (AgentTurn) t = agent_turn_new (script);
   g_autofree gchar *id = NULL;
+  g_autoptr (AgentTurn) t
+      = one_call_turn ("draw_tool", READ_ONLY, "media", "a cat", "Draw a cat", &id);
   g_autoptr (JsonObject) r = NULL;
-  g_autoptr (JsonObject) done = NULL;
   g_autoptr (JsonObject) last = NULL;
   g_autoptr (GPtrArray) kinds = g_ptr_array_new_with_free_func (g_free);
   const gchar *content;
@@ -422,8 +463,6 @@ test_media (void)
 
   if (t == NULL)
     return;
-  add_tool (t, "draw_tool", READ_ONLY);
-  id = agent_turn_send (t, "Draw a cat");
   r = agent_turn_wait (t, "tool:result");
   /* chat:item events of the turn, in order: the tool_result, then each media item. */
   while (TRUE)
@@ -439,8 +478,7 @@ test_media (void)
   media_item = agent_find (kinds, "media", 0);
   g_assert_cmpint (result_item, >=, 0);
   g_assert_cmpint (media_item, ==, result_item + 1);
-  done = agent_turn_wait (t, "stream:done");
-  agent_assert_reply_ok (t->sender, id);
+  assert_turn_done (t, id);
 
   /* The model gets the result without the base64 data. */
   last = agent_turn_request_last_message (t, 1);
@@ -475,24 +513,15 @@ test_media (void)
 static void
 test_error_result (void)
 {
-  g_autofree gchar *script = one_call_script ("fail_tool", "error", "");
-  g_autoptr (AgentTurn) t = agent_turn_new (script);
   g_autofree gchar *id = NULL;
-  g_autoptr (JsonObject) r = NULL;
-  g_autoptr (JsonObject) done = NULL;
+  g_autoptr (AgentTurn) t = one_call_turn ("fail_tool", 0, "error", "", "Fail", &id);
   g_autoptr (JsonObject) last = NULL;
   g_autoptr (GPtrArray) results = NULL;
 
   if (t == NULL)
     return;
-  add_tool (t, "fail_tool", 0);
-  id = agent_turn_send (t, "Fail");
-  r = agent_turn_wait (t, "tool:result");
-  g_assert_false (json_object_get_boolean_member (agent_tool_result (r), "success"));
-  g_assert_cmpstr (json_object_get_string_member (agent_tool_result (r), "error"), ==,
-                   "the test tool failed on purpose");
-  done = agent_turn_wait (t, "stream:done");
-  agent_assert_reply_ok (t->sender, id);
+  assert_tool_failed (t, "the test tool failed on purpose");
+  assert_turn_done (t, id);
   results = items_of_kind (t->f->client, t->session, "tool_result");
   g_assert_cmpstr (json_object_get_string_member (g_ptr_array_index (results, 0), "status"), ==,
                    "error");
@@ -507,29 +536,17 @@ test_error_result (void)
 static AgentTurn *
 stop_while_running (const gchar *mode)
 {
-  g_autofree gchar *script = one_call_script ("slow_tool", mode, "");
-  AgentTurn *t = agent_turn_new (script);
   g_autofree gchar *id = NULL;
+  AgentTurn *t = one_call_turn ("slow_tool", READ_ONLY, mode, "", "Take your time", &id);
   g_autoptr (JsonObject) start = NULL;
-  g_autoptr (JsonObject) r = NULL;
-  g_autoptr (JsonArray) calls = NULL;
 
   g_assert_nonnull (t);
-  add_tool (t, "slow_tool", READ_ONLY);
-  id = agent_turn_send (t, "Take your time");
   start = agent_turn_wait (t, "tool:start");
   /* The command is running. */
-  do
-    {
-      g_clear_pointer (&calls, json_array_unref);
-      calls = plugin_calls (t);
-    }
-  while (json_array_get_length (calls) == 0);
+  while (plugin_call_count (t) == 0)
+    ;
   agent_turn_call (t, "stop_generation", "");
-  r = agent_turn_wait (t, "tool:result");
-  g_assert_false (json_object_get_boolean_member (agent_tool_result (r), "success"));
-  g_assert_cmpstr (json_object_get_string_member (agent_tool_result (r), "error"), ==,
-                   "Tool execution was stopped");
+  assert_tool_failed (t, "Tool execution was stopped");
   agent_assert_reply_ok (t->sender, id);
   return t;
 }
@@ -547,12 +564,10 @@ test_stop_unanswered (void)
 {
   g_autoptr (AgentTurn) t = stop_while_running ("ignore");
   g_autofree gchar *id = NULL;
-  g_autoptr (JsonObject) done = NULL;
 
   /* The next message is a turn of its own (the model's second answer). */
   id = agent_turn_send (t, "Hello again");
-  done = agent_turn_wait (t, "stream:done");
-  agent_assert_reply_ok (t->sender, id);
+  assert_turn_done (t, id);
 }
 
 /* agent_run_tool and the snapshot as the desktop app calls them: every optional field null. */
@@ -562,11 +577,10 @@ test_run_tool_app_nulls (void)
   g_autoptr (AgentTurn) t = agent_turn_new ("{\"responses\":[{\"events\":[{\"text\":\"hi\"}]}]}");
   g_autoptr (JsonNode) ran = NULL;
   g_autoptr (JsonNode) denied = NULL;
-  g_autoptr (JsonNode) snap = NULL;
+  g_autoptr (JsonObject) access = NULL;
   g_autoptr (JsonArray) calls = NULL;
   g_autoptr (GPtrArray) media = NULL;
-  JsonObject *res, *last = NULL;
-  JsonArray *access;
+  JsonObject *res;
 
   if (t == NULL)
     return;
@@ -594,45 +608,13 @@ test_run_tool_app_nulls (void)
                        t->session);
   g_assert_false (json_object_get_boolean_member (json_node_get_object (denied), "success"));
   g_assert_true (json_object_get_boolean_member (json_node_get_object (denied), "denied"));
-  g_clear_pointer (&calls, json_array_unref);
-  calls = plugin_calls (t);
-  g_assert_cmpuint (json_array_get_length (calls), ==, 1);
+  g_assert_cmpuint (plugin_call_count (t), ==, 1);
 
-  snap = agent_call (t->f->client, "get_capability_snapshot", "{\"sessionId\":null}");
-  access = json_object_get_array_member (json_node_get_object (snap), "toolAccess");
-  for (guint i = 0; i < json_array_get_length (access); i++)
-    if (g_strcmp0 (
-            json_object_get_string_member (json_array_get_object_element (access, i), "toolName"),
-            "notify_tool")
-        == 0)
-      last = json_array_get_object_element (access, i);
-  g_assert_nonnull (last);
-  g_assert_true (json_object_get_boolean_member (last, "enabled"));
-  g_assert_cmpstr (json_object_get_string_member (last, "policyAction"), ==, "ask");
-  g_assert_cmpstr (json_object_get_string_member (last, "reason"), ==,
+  access = snapshot_access (t, NULL, "notify_tool");
+  g_assert_true (json_object_get_boolean_member (access, "enabled"));
+  g_assert_cmpstr (json_object_get_string_member (access, "policyAction"), ==, "ask");
+  g_assert_cmpstr (json_object_get_string_member (access, "reason"), ==,
                    "contributed by the agenttooltest plugin");
-}
-
-/* The tool names of the last request in @api's wire format. */
-static gchar *
-wire_tool_names (AgentFixture *f, const gchar *api)
-{
-  g_autoptr (GPtrArray) reqs = agent_fixture_llm_requests (f);
-  g_autoptr (GString) out = g_string_new (NULL);
-  JsonObject *body;
-  JsonArray *tools;
-
-  g_assert_cmpuint (reqs->len, >=, 1);
-  body = json_object_get_object_member (g_ptr_array_index (reqs, reqs->len - 1), "body");
-  tools = json_object_get_array_member (body, "tools");
-  if (g_strcmp0 (api, "gemini") == 0)
-    tools = json_object_get_array_member (json_array_get_object_element (tools, 0),
-                                          "functionDeclarations");
-  for (guint i = 0; i < json_array_get_length (tools); i++)
-    g_string_append_printf (
-        out, "%s%s", i > 0 ? "," : "",
-        json_object_get_string_member (json_array_get_object_element (tools, i), "name"));
-  return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
 /* Anthropic's and Gemini's requests list the contributed tool too (OpenAI's: above). */
@@ -657,7 +639,7 @@ test_wire_formats (void)
       config = agent_app_runtime_config (f->client, apis[i][1], f->llm_url, keys);
       add_tool_on (f->client, "echo_tool", READ_ONLY);
       session = agent_fixture_run_turn (f, apis[i][1]);
-      names = wire_tool_names (f, apis[i][0]);
+      names = wire_tool_names (f, -1, apis[i][0]);
       g_assert_true (g_str_has_prefix (names, "read_file,"));
       g_assert_true (g_str_has_suffix (names, ",ask_user,echo_tool"));
     }
