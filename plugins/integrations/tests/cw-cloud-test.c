@@ -44,49 +44,50 @@ cloud_connect (CloudTest *t, const gchar *platform, const gchar *config_json)
   return json_object_ref (obj);
 }
 
+/* cloud_connect with @config_format, whose first %s is the fake's URL and a second its root. */
+static JsonObject *
+connect_to_fake (CloudTest *t, const gchar *platform, const gchar *config_format)
+{
+  g_autofree gchar *config = g_strdup_printf (config_format, cw_fake_cloud_get_url (t->fake),
+                                              cw_fake_cloud_get_root (t->fake));
+
+  return cloud_connect (t, platform, config);
+}
+
 JsonObject *
 cloud_connect_telegram (CloudTest *t)
 {
-  g_autofree gchar *config
-      = g_strdup_printf ("{\"botToken\":\"123:abc\",\"apiBaseUrl\":\"%s\",\"allowedChatIds\":null,"
-                         "\"denialMessage\":null}",
-                         cw_fake_cloud_get_url (t->fake));
-
-  return cloud_connect (t, "telegram", config);
+  return connect_to_fake (t, "telegram",
+                          "{\"botToken\":\"123:abc\",\"apiBaseUrl\":\"%s\",\"allowedChatIds\":null,"
+                          "\"denialMessage\":null}");
 }
 
 JsonObject *
 cloud_connect_slack (CloudTest *t)
 {
-  g_autofree gchar *config = g_strdup_printf (
+  return connect_to_fake (
+      t, "slack",
       "{\"appToken\":\"xapp-1-test\",\"botToken\":\"xoxb-test\",\"apiBaseUrl\":\"%s\","
-      "\"defaultChannel\":null}",
-      cw_fake_cloud_get_url (t->fake));
-
-  return cloud_connect (t, "slack", config);
+      "\"defaultChannel\":null}");
 }
 
 JsonObject *
 cloud_connect_discord (CloudTest *t)
 {
-  g_autofree gchar *config = g_strdup_printf (
-      "{\"botToken\":\"discord-token\",\"apiBaseUrl\":\"%s\",\"allowedGuildIds\":null,"
-      "\"allowedChannelIds\":null,\"allowDirectMessages\":null}",
-      cw_fake_cloud_get_url (t->fake));
-
   cw_fake_cloud_set_option (t->fake, "heartbeat_interval", "300");
-  return cloud_connect (t, "discord", config);
+  return connect_to_fake (
+      t, "discord",
+      "{\"botToken\":\"discord-token\",\"apiBaseUrl\":\"%s\",\"allowedGuildIds\":null,"
+      "\"allowedChannelIds\":null,\"allowDirectMessages\":null}");
 }
 
 JsonObject *
 cloud_connect_imessage (CloudTest *t)
 {
-  g_autofree gchar *config = g_strdup_printf (
+  return connect_to_fake (
+      t, "imessage",
       "{\"serverUrl\":\"%s/\",\"accessToken\":\"bb-password\",\"defaultChatGuid\":null,"
-      "\"allowHandles\":null,\"pollIntervalSeconds\":null,\"denialMessage\":null}",
-      cw_fake_cloud_get_url (t->fake));
-
-  return cloud_connect (t, "imessage", config);
+      "\"allowHandles\":null,\"pollIntervalSeconds\":null,\"denialMessage\":null}");
 }
 
 void
@@ -108,13 +109,11 @@ cloud_imessage_wait_joined (CloudTest *t)
 JsonObject *
 cloud_connect_teams (CloudTest *t)
 {
-  g_autofree gchar *config = g_strdup_printf (
+  return connect_to_fake (
+      t, "teams",
       "{\"tenantId\":\"tenant\",\"clientId\":\"app-1\",\"clientSecret\":\"s3cret\","
       "\"teamId\":\"team1\",\"channelId\":\"chan1\",\"pollIntervalSeconds\":null,"
-      "\"apiBaseUrl\":\"%s\",\"authBaseUrl\":\"%s\"}",
-      cw_fake_cloud_get_url (t->fake), cw_fake_cloud_get_root (t->fake));
-
-  return cloud_connect (t, "teams", config);
+      "\"apiBaseUrl\":\"%s\",\"authBaseUrl\":\"%s\"}");
 }
 
 void
