@@ -26,10 +26,10 @@ download_free (Download *d)
 }
 
 static GError *
-too_large (Download *d)
+too_large (gint64 max_bytes)
 {
   return g_error_new (G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
-                      "the file is larger than %" G_GINT64_FORMAT " bytes", d->max_bytes);
+                      "the file is larger than %" G_GINT64_FORMAT " bytes", max_bytes);
 }
 
 static void read_more (GTask *task);
@@ -56,7 +56,7 @@ on_chunk (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   if ((gint64) (d->data->len + g_bytes_get_size (chunk)) > d->max_bytes)
     {
-      g_task_return_error (task, too_large (d));
+      g_task_return_error (task, too_large (d->max_bytes));
       return;
     }
   g_byte_array_append (d->data, g_bytes_get_data (chunk, NULL), g_bytes_get_size (chunk));
@@ -98,7 +98,7 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
   length = soup_message_headers_get_content_length (soup_message_get_response_headers (d->msg));
   if (length > d->max_bytes)
     {
-      g_task_return_error (task, too_large (d));
+      g_task_return_error (task, too_large (d->max_bytes));
       return;
     }
   d->data = g_byte_array_sized_new (length > 0 ? (guint) length : CHUNK);
@@ -166,6 +166,31 @@ cw_cloud_fetch_url (CwIntegrationAdapter *adapter, SoupSession *session, const g
   if (cw_cloud_not_connected (task, session, platform))
     return;
   cw_cloud_download_into (task, session, url, authorization, max_bytes);
+}
+
+GTask *
+cw_cloud_fetch_task_new (gpointer adapter, gint64 max_bytes, GCancellable *cancellable,
+                         GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (adapter, cancellable, callback, user_data);
+
+  g_task_set_task_data (task, GSIZE_TO_POINTER ((gsize) max_bytes), NULL);
+  return task;
+}
+
+gint64
+cw_cloud_fetch_max (GTask *task)
+{
+  return GPOINTER_TO_SIZE (g_task_get_task_data (task));
+}
+
+gboolean
+cw_cloud_fetch_too_large (GTask *task, gint64 size)
+{
+  if (size <= cw_cloud_fetch_max (task))
+    return FALSE;
+  g_task_return_error (task, too_large (cw_cloud_fetch_max (task)));
+  return TRUE;
 }
 
 gboolean

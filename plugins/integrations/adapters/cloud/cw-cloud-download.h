@@ -27,6 +27,16 @@ void cw_cloud_fetch_url (CwIntegrationAdapter *adapter, SoupSession *session, co
                          GCancellable *cancellable, GAsyncReadyCallback callback,
                          gpointer user_data);
 
+/* A fetch_attachment_async job on @adapter that keeps its size cap @max_bytes (read back by
+ * cw_cloud_fetch_max) as task data. */
+GTask *cw_cloud_fetch_task_new (gpointer adapter, gint64 max_bytes, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data);
+gint64 cw_cloud_fetch_max (GTask *task);
+
+/* When @size is over the cap of @task (a cw_cloud_fetch_task_new job): returns
+ * G_IO_ERROR_MESSAGE_TOO_LARGE on @task and TRUE; the caller keeps its reference. */
+gboolean cw_cloud_fetch_too_large (GTask *task, gint64 size);
+
 /* TRUE when @url is on @host or one of its subdomains (credentials go only there). */
 gboolean cw_cloud_url_on_host (const gchar *url, const gchar *host);
 

@@ -26,6 +26,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "../cw-integrations-adapters.h"
+#include "../cloud/cw-cloud-download.h"
 #include "../line/cw-line-writer.h"
 #include "cw-email-mime.h"
 
@@ -587,7 +588,6 @@ on_part_fetched (gpointer data, gboolean ok, const gchar *status)
   g_autoptr (GTask) task = g_queue_pop_head (&self->part_tasks);
   g_autoptr (GBytes) literal = g_steal_pointer (&self->part);
   const gchar *encoding;
-  gint64 max;
   g_autoptr (GBytes) bytes = NULL;
   gsize size;
   const gchar *data_;
@@ -602,22 +602,11 @@ on_part_fetched (gpointer data, gboolean ok, const gchar *status)
       return;
     }
   encoding = g_object_get_data (G_OBJECT (task), "encoding");
-  max = GPOINTER_TO_SIZE (g_task_get_task_data (task));
   data_ = g_bytes_get_data (literal, &size);
   bytes = cw_email_decode_body (data_, size, encoding);
-  if ((gint64) g_bytes_get_size (bytes) > max)
-    {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
-                               "the file is larger than %" G_GINT64_FORMAT " bytes", max);
-      return;
-    }
+  if (cw_cloud_fetch_too_large (task, (gint64) g_bytes_get_size (bytes)))
+    return;
   g_task_return_pointer (task, g_steal_pointer (&bytes), (GDestroyNotify) g_bytes_unref);
-}
-
-static GBytes *
-email_fetch_attachment_finish (CwIntegrationAdapter *adapter, GAsyncResult *result, GError **error)
-{
-  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /* @ref: "<UIDVALIDITY>:<UID>:<section>:<transfer encoding>" */
@@ -627,7 +616,7 @@ email_fetch_attachment_async (CwIntegrationAdapter *adapter, const gchar *ref, g
                               gpointer user_data)
 {
   CwEmailAdapter *self = CW_EMAIL_ADAPTER (adapter);
-  GTask *task = g_task_new (adapter, cancellable, callback, user_data);
+  GTask *task = cw_cloud_fetch_task_new (adapter, max_bytes, cancellable, callback, user_data);
   g_auto (GStrv) parts = g_strsplit (ref, ":", 4);
   g_autofree gchar *line = NULL;
 
@@ -651,7 +640,6 @@ email_fetch_attachment_async (CwIntegrationAdapter *adapter, const gchar *ref, g
       g_object_unref (task);
       return;
     }
-  g_task_set_task_data (task, GSIZE_TO_POINTER ((gsize) max_bytes), NULL);
   g_object_set_data_full (G_OBJECT (task), "encoding", g_strdup (parts[3]), g_free);
   g_queue_push_tail (&self->part_tasks, task);
   line = g_strdup_printf ("UID FETCH %s (UID BODY.PEEK[%s])", parts[1], parts[2]);
@@ -1513,7 +1501,7 @@ cw_email_adapter_class_init (CwEmailAdapterClass *klass)
   adapter_class->send_async = cw_email_adapter_send_async;
   adapter_class->send_finish = cw_email_adapter_send_finish;
   adapter_class->fetch_attachment_async = email_fetch_attachment_async;
-  adapter_class->fetch_attachment_finish = email_fetch_attachment_finish;
+  adapter_class->fetch_attachment_finish = cw_cloud_finish_bytes;
   adapter_class->send_media_async = cw_email_adapter_send_media_async;
   adapter_class->send_media_finish = cw_email_adapter_send_finish;
   adapter_class->check_health_async = cw_email_adapter_check_health_async;

@@ -758,7 +758,7 @@ on_token_ready (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
   g_autofree gchar *url = NULL;
-  gint64 max;
+  gint64 max = cw_cloud_fetch_max (task);
 
   if (reply == NULL || self->token == NULL || self->session == NULL)
     {
@@ -767,7 +767,6 @@ on_token_ready (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   url = g_strdup (g_object_get_data (G_OBJECT (task), "url"));
-  max = GPOINTER_TO_SIZE (g_task_get_task_data (task));
   cw_cloud_download_into (g_steal_pointer (&task), self->session, url, self->token, max);
 }
 
@@ -779,7 +778,7 @@ teams_fetch_attachment_async (CwIntegrationAdapter *adapter, const gchar *ref, g
                               gpointer user_data)
 {
   CwTeamsAdapter *self = CW_TEAMS_ADAPTER (adapter);
-  GTask *task = g_task_new (adapter, cancellable, callback, user_data);
+  GTask *task = cw_cloud_fetch_task_new (adapter, max_bytes, cancellable, callback, user_data);
   g_autoptr (GUri) api = NULL;
   g_autofree gchar *url = NULL;
   g_autofree gchar *path = NULL;
@@ -805,7 +804,6 @@ teams_fetch_attachment_async (CwIntegrationAdapter *adapter, const gchar *ref, g
       g_object_unref (task);
       return;
     }
-  g_task_set_task_data (task, GSIZE_TO_POINTER ((gsize) max_bytes), NULL);
   if (self->token != NULL && g_get_monotonic_time () < self->token_expiry)
     {
       cw_cloud_download_into (task, self->session, url, self->token, max_bytes);

@@ -722,7 +722,7 @@ on_file_found (GObject *source, GAsyncResult *result, gpointer user_data)
   CwTelegramAdapter *self = g_task_get_source_object (task);
   g_autoptr (GError) error = NULL;
   g_autoptr (CwCloudReply) reply = cw_cloud_request_finish (result, &error);
-  gint64 max = GPOINTER_TO_SIZE (g_task_get_task_data (task));
+  gint64 max = cw_cloud_fetch_max (task);
   JsonNode *file = reply != NULL ? telegram_result (reply, "getFile", &error) : NULL;
   JsonObject *obj
       = file != NULL && JSON_NODE_HOLDS_OBJECT (file) ? json_node_get_object (file) : NULL;
@@ -747,12 +747,9 @@ on_file_found (GObject *source, GAsyncResult *result, gpointer user_data)
                                "getFile gave no file_path (the file is not available)");
       return;
     }
-  if (json_object_get_int_member_with_default (obj, "file_size", 0) > max)
-    {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
-                               "the file is larger than %" G_GINT64_FORMAT " bytes", max);
-      return;
-    }
+  if (cw_cloud_fetch_too_large (task,
+                                json_object_get_int_member_with_default (obj, "file_size", 0)))
+    return;
   url = g_strdup_printf ("%s/%s", self->file_base, path);
   cw_cloud_download_into (g_steal_pointer (&task), self->session, url, NULL, max);
 }
@@ -764,7 +761,7 @@ telegram_fetch_attachment_async (CwIntegrationAdapter *adapter, const gchar *ref
                                  gpointer user_data)
 {
   CwTelegramAdapter *self = CW_TELEGRAM_ADAPTER (adapter);
-  GTask *task = g_task_new (adapter, cancellable, callback, user_data);
+  GTask *task = cw_cloud_fetch_task_new (adapter, max_bytes, cancellable, callback, user_data);
   JsonObject *params = json_object_new ();
 
   if (cw_cloud_not_connected (task, self->session, "Telegram"))
@@ -772,7 +769,6 @@ telegram_fetch_attachment_async (CwIntegrationAdapter *adapter, const gchar *ref
       json_object_unref (params);
       return;
     }
-  g_task_set_task_data (task, GSIZE_TO_POINTER ((gsize) max_bytes), NULL);
   json_object_set_string_member (params, "file_id", ref);
   call_method (self, "getFile", params, self->cancellable, on_file_found, task);
 }

@@ -661,7 +661,7 @@ on_media_url (GObject *source, GAsyncResult *result, gpointer user_data)
   JsonObject *body = reply != NULL ? cw_cloud_reply_object (reply) : NULL;
   const gchar *url
       = body != NULL ? json_object_get_string_member_with_default (body, "url", NULL) : NULL;
-  gint64 max = GPOINTER_TO_SIZE (g_task_get_task_data (task));
+  gint64 max = cw_cloud_fetch_max (task);
 
   if (reply == NULL)
     {
@@ -673,12 +673,9 @@ on_media_url (GObject *source, GAsyncResult *result, gpointer user_data)
       g_task_return_error (task, cw_cloud_reply_error (reply, "GET media", NULL));
       return;
     }
-  if (json_object_get_int_member_with_default (body, "file_size", 0) > max)
-    {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
-                               "the file is larger than %" G_GINT64_FORMAT " bytes", max);
-      return;
-    }
+  if (cw_cloud_fetch_too_large (task,
+                                json_object_get_int_member_with_default (body, "file_size", 0)))
+    return;
   /* Meta's media URLs want the same token */
   cw_cloud_download_into (g_steal_pointer (&task), self->session, url, self->auth, max);
 }
@@ -690,13 +687,12 @@ whatsapp_fetch_attachment_async (CwIntegrationAdapter *adapter, const gchar *ref
                                  gpointer user_data)
 {
   CwWhatsappAdapter *self = CW_WHATSAPP_ADAPTER (adapter);
-  GTask *task = g_task_new (adapter, cancellable, callback, user_data);
+  GTask *task = cw_cloud_fetch_task_new (adapter, max_bytes, cancellable, callback, user_data);
   g_autofree gchar *id = g_uri_escape_string (ref, NULL, FALSE);
   g_autofree gchar *url = NULL;
 
   if (cw_cloud_not_connected (task, self->session, "WhatsApp"))
     return;
-  g_task_set_task_data (task, GSIZE_TO_POINTER ((gsize) max_bytes), NULL);
   url = g_strdup_printf ("%s/%s", self->api, id);
   cw_cloud_request_async (self->session, "GET", url, self->auth, NULL, NULL, self->cancellable,
                           on_media_url, task);
