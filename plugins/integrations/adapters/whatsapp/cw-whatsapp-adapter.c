@@ -468,6 +468,36 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
     send_part (g_steal_pointer (&task));
 }
 
+/* The message a send answers, from its reply_data (NULL: none). */
+static const gchar *
+reply_to_of (JsonObject *reply_data)
+{
+  if (reply_data == NULL || !json_object_has_member (reply_data, "message_id"))
+    return NULL;
+  return json_object_get_string_member (reply_data, "message_id");
+}
+
+/* A message of @type with its @item (taken) to @to for POST messages, a reply to message
+ * @reply_to (may be NULL). */
+static JsonObject *
+message_new (const gchar *to, const gchar *type, JsonObject *item, const gchar *reply_to)
+{
+  JsonObject *body = json_object_new ();
+
+  json_object_set_string_member (body, "messaging_product", "whatsapp");
+  json_object_set_string_member (body, "recipient_type", "individual");
+  json_object_set_string_member (body, "to", to);
+  json_object_set_string_member (body, "type", type);
+  json_object_set_object_member (body, type, item);
+  if (reply_to != NULL)
+    {
+      JsonObject *context = json_object_new ();
+      json_object_set_string_member (context, "message_id", reply_to);
+      json_object_set_object_member (body, "context", context);
+    }
+  return body;
+}
+
 static void
 send_part (GTask *task)
 {
@@ -478,21 +508,10 @@ send_part (GTask *task)
 
   if (cw_cloud_not_connected (task, self->session, "WhatsApp"))
     return;
-  body = json_object_new ();
   text = json_object_new ();
-  json_object_set_string_member (body, "messaging_product", "whatsapp");
-  json_object_set_string_member (body, "recipient_type", "individual");
-  json_object_set_string_member (body, "to", job->to);
-  json_object_set_string_member (body, "type", "text");
   json_object_set_boolean_member (text, "preview_url", FALSE);
   json_object_set_string_member (text, "body", job->sent.parts[job->sent.next]);
-  json_object_set_object_member (body, "text", text);
-  if (job->sent.next == 0 && job->reply_to != NULL)
-    {
-      JsonObject *context = json_object_new ();
-      json_object_set_string_member (context, "message_id", job->reply_to);
-      json_object_set_object_member (body, "context", context);
-    }
+  body = message_new (job->to, "text", text, job->sent.next == 0 ? job->reply_to : NULL);
   url = g_strdup_printf ("%s/%s/messages", self->api, self->number_id);
   cw_cloud_request_async (self->session, "POST", url, self->auth, body, NULL,
                           g_task_get_cancellable (task), on_sent, task);
@@ -508,8 +527,7 @@ whatsapp_send_async (CwIntegrationAdapter *adapter, const CwIntegrationOutbound 
 
   job->to = g_strdup (message->chat_id);
   job->sent.parts = cw_cloud_split_text (message->text, WHATSAPP_MAX_CHARS);
-  if (message->reply_data != NULL && json_object_has_member (message->reply_data, "message_id"))
-    job->reply_to = g_strdup (json_object_get_string_member (message->reply_data, "message_id"));
+  job->reply_to = g_strdup (reply_to_of (message->reply_data));
   g_task_set_task_data (task, job, (GDestroyNotify) send_job_free);
   send_part (task);
 }
@@ -577,21 +595,9 @@ whatsapp_send_media_async (CwIntegrationAdapter *adapter, const CwIntegrationMed
   if (cw_cloud_not_connected (task, self->session, "WhatsApp"))
     return;
   /* the message that follows the upload */
-  body = json_object_new ();
   item = json_object_new ();
-  json_object_set_string_member (body, "messaging_product", "whatsapp");
-  json_object_set_string_member (body, "recipient_type", "individual");
-  json_object_set_string_member (body, "to", media->chat_id);
-  json_object_set_string_member (body, "type", type);
   json_object_set_string_member (item, "caption", media->caption);
-  json_object_set_object_member (body, type, item);
-  if (media->reply_data != NULL && json_object_has_member (media->reply_data, "message_id"))
-    {
-      JsonObject *context = json_object_new ();
-      json_object_set_string_member (
-          context, "message_id", json_object_get_string_member (media->reply_data, "message_id"));
-      json_object_set_object_member (body, "context", context);
-    }
+  body = message_new (media->chat_id, type, item, reply_to_of (media->reply_data));
   g_task_set_task_data (task, body, (GDestroyNotify) json_object_unref);
   multipart = soup_multipart_new (SOUP_FORM_MIME_TYPE_MULTIPART);
   soup_multipart_append_form_string (multipart, "messaging_product", "whatsapp");
