@@ -139,30 +139,35 @@ cw_cloud_request_bytes_async (SoupSession *session, const gchar *method, const g
 }
 
 void
-cw_cloud_request_multipart_async (SoupSession *session, const gchar *url,
-                                  const gchar *authorization, SoupMultipart *multipart,
-                                  GCancellable *cancellable, GAsyncReadyCallback callback,
-                                  gpointer user_data)
+cw_cloud_post_media (SoupSession *session, const gchar *url, const gchar *authorization,
+                     const gchar *file_part, const CwIntegrationMedia *media,
+                     GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data,
+                     const gchar *first_field, ...)
 {
   GTask *task = request_new ("POST", url, authorization, cancellable, callback, user_data);
-  SoupMessage *msg;
+  g_autoptr (SoupMultipart) multipart = NULL;
+  g_autofree gchar *filename = NULL;
   g_autoptr (GBytes) body = NULL;
+  SoupMessage *msg;
+  va_list args;
 
   if (task == NULL)
     return;
+  multipart = soup_multipart_new (SOUP_FORM_MIME_TYPE_MULTIPART);
+  va_start (args, first_field);
+  for (const gchar *name = first_field; name != NULL; name = va_arg (args, const gchar *))
+    {
+      const gchar *value = va_arg (args, const gchar *);
+      if (value != NULL)
+        soup_multipart_append_form_string (multipart, name, value);
+    }
+  va_end (args);
+  filename = cw_integration_media_filename (media);
+  soup_multipart_append_form_file (multipart, file_part, filename, media->mime_type, media->data);
   msg = g_task_get_task_data (task);
   soup_multipart_to_message (multipart, soup_message_get_request_headers (msg), &body);
   soup_message_set_request_body_from_bytes (msg, NULL, body);
   request_send (session, task);
-}
-
-void
-cw_cloud_multipart_append_media (SoupMultipart *multipart, const gchar *name,
-                                 const CwIntegrationMedia *media)
-{
-  g_autofree gchar *filename = cw_integration_media_filename (media);
-
-  soup_multipart_append_form_file (multipart, name, filename, media->mime_type, media->data);
 }
 
 CwCloudReply *

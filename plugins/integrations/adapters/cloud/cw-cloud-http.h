@@ -35,19 +35,18 @@ void cw_cloud_request_async (SoupSession *session, const gchar *method, const gc
                              const gchar *authorization, JsonObject *body, const gchar *form,
                              GCancellable *cancellable, GAsyncReadyCallback callback,
                              gpointer user_data);
-/* The same with a raw body of @content_type, and a multipart/form-data POST (finished by
- * cw_cloud_request_finish too). */
+/* The same with a raw body of @content_type (finished by cw_cloud_request_finish too). */
 void cw_cloud_request_bytes_async (SoupSession *session, const gchar *method, const gchar *url,
                                    const gchar *authorization, const gchar *content_type,
                                    GBytes *bytes, GCancellable *cancellable,
                                    GAsyncReadyCallback callback, gpointer user_data);
-void cw_cloud_request_multipart_async (SoupSession *session, const gchar *url,
-                                       const gchar *authorization, SoupMultipart *multipart,
-                                       GCancellable *cancellable, GAsyncReadyCallback callback,
-                                       gpointer user_data);
-/* Appends @media's bytes as the file part @name (with its file name and MIME type). */
-void cw_cloud_multipart_append_media (SoupMultipart *multipart, const gchar *name,
-                                      const CwIntegrationMedia *media);
+/* POSTs a multipart/form-data body to @url (finished by cw_cloud_request_finish too): the form
+ * fields given as name, value pairs up to a NULL name (a NULL value leaves its field out), then
+ * @media's bytes as the file part @file_part (with its file name and MIME type). */
+void cw_cloud_post_media (SoupSession *session, const gchar *url, const gchar *authorization,
+                          const gchar *file_part, const CwIntegrationMedia *media,
+                          GCancellable *cancellable, GAsyncReadyCallback callback,
+                          gpointer user_data, const gchar *first_field, ...) G_GNUC_NULL_TERMINATED;
 CwCloudReply *cw_cloud_request_finish (GAsyncResult *result, GError **error);
 
 /* Splits @text into parts of at most @max_chars characters, at a line break or a space in the

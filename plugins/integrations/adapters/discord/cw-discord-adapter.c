@@ -879,7 +879,6 @@ discord_send_media_async (CwIntegrationAdapter *adapter, const CwIntegrationMedi
   GTask *task = g_task_new (adapter, cancellable, callback, user_data);
   g_autoptr (JsonObject) payload = json_object_new ();
   g_autoptr (JsonNode) node = NULL;
-  g_autoptr (SoupMultipart) multipart = NULL;
   g_autofree gchar *json = NULL, *url = NULL, *filename = NULL, *nonce = NULL;
   JsonObject *attachment, *mentions;
   JsonArray *attachments;
@@ -911,12 +910,9 @@ discord_send_media_async (CwIntegrationAdapter *adapter, const CwIntegrationMedi
     }
   node = json_node_init_object (json_node_alloc (), payload);
   json = json_to_string (node, FALSE);
-  multipart = soup_multipart_new (SOUP_FORM_MIME_TYPE_MULTIPART);
-  soup_multipart_append_form_string (multipart, "payload_json", json);
-  cw_cloud_multipart_append_media (multipart, "files[0]", media);
   url = g_strdup_printf ("%s/channels/%s/messages", self->api, media->chat_id);
-  cw_cloud_request_multipart_async (self->session, url, self->auth, multipart, cancellable,
-                                    on_media_sent, task);
+  cw_cloud_post_media (self->session, url, self->auth, "files[0]", media, cancellable,
+                       on_media_sent, task, "payload_json", json, NULL);
 }
 
 /* An edit longer than 2000 characters: the message keeps the first part and the rest goes

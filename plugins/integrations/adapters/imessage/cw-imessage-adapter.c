@@ -638,7 +638,6 @@ imessage_send_media_async (CwIntegrationAdapter *adapter, const CwIntegrationMed
 {
   CwImessageAdapter *self = CW_IMESSAGE_ADAPTER (adapter);
   GTask *task = g_task_new (adapter, cancellable, callback, user_data);
-  g_autoptr (SoupMultipart) multipart = NULL;
   g_autofree gchar *query = NULL, *url = NULL, *name = NULL;
   CwIntegrationMedia *copy;
 
@@ -649,16 +648,11 @@ imessage_send_media_async (CwIntegrationAdapter *adapter, const CwIntegrationMed
   copy = g_memdup2 (media, sizeof *media);
   g_object_set_data_full (G_OBJECT (task), "media", copy, g_free);
   name = cw_integration_media_filename (media);
-  multipart = soup_multipart_new (SOUP_FORM_MIME_TYPE_MULTIPART);
-  soup_multipart_append_form_string (multipart, "chatGuid", media->chat_id);
-  soup_multipart_append_form_string (multipart, "tempGuid", media->outbound_id);
-  soup_multipart_append_form_string (multipart, "name", name);
-  soup_multipart_append_form_string (multipart, "method", "apple-script");
-  cw_cloud_multipart_append_media (multipart, "attachment", media);
   query = soup_form_encode ("password", self->password, NULL);
   url = g_strdup_printf ("%s/api/v1/message/attachment?%s", self->server, query);
-  cw_cloud_request_multipart_async (self->session, url, self->auth, multipart, cancellable,
-                                    on_attachment_sent, task);
+  cw_cloud_post_media (self->session, url, self->auth, "attachment", media, cancellable,
+                       on_attachment_sent, task, "chatGuid", media->chat_id, "tempGuid",
+                       media->outbound_id, "name", name, "method", "apple-script", NULL);
 }
 
 static void

@@ -594,29 +594,22 @@ telegram_send_media_async (CwIntegrationAdapter *adapter, const CwIntegrationMed
   GTask *task = g_task_new (adapter, cancellable, callback, user_data);
   gboolean video = g_strcmp0 (media->media_type, "video") == 0;
   const gchar *method = video ? "sendVideo" : "sendPhoto";
-  g_autoptr (SoupMultipart) multipart = NULL;
-  g_autofree gchar *url = NULL;
+  g_autofree gchar *url = NULL, *reply_parameters = NULL;
   gint64 reply_to;
 
   if (cw_cloud_not_connected (task, self->session, "Telegram"))
     return;
   g_task_set_task_data (task, (gpointer) method, NULL);
-  multipart = soup_multipart_new (SOUP_FORM_MIME_TYPE_MULTIPART);
-  soup_multipart_append_form_string (multipart, "chat_id", media->chat_id);
-  soup_multipart_append_form_string (multipart, "caption", media->caption);
   reply_to = media->reply_data != NULL
                  ? json_object_get_int_member_with_default (media->reply_data, "message_id", 0)
                  : 0;
   if (reply_to > 0)
-    {
-      g_autofree gchar *json = g_strdup_printf (
-          "{\"message_id\":%" G_GINT64_FORMAT ",\"allow_sending_without_reply\":true}", reply_to);
-      soup_multipart_append_form_string (multipart, "reply_parameters", json);
-    }
-  cw_cloud_multipart_append_media (multipart, video ? "video" : "photo", media);
+    reply_parameters = g_strdup_printf (
+        "{\"message_id\":%" G_GINT64_FORMAT ",\"allow_sending_without_reply\":true}", reply_to);
   url = g_strdup_printf ("%s/%s", self->base, method);
-  cw_cloud_request_multipart_async (self->session, url, NULL, multipart, cancellable, on_media_sent,
-                                    task);
+  cw_cloud_post_media (self->session, url, NULL, video ? "video" : "photo", media, cancellable,
+                       on_media_sent, task, "chat_id", media->chat_id, "caption", media->caption,
+                       "reply_parameters", reply_parameters, NULL);
 }
 
 static void

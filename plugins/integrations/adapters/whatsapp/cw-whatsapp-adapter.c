@@ -588,7 +588,6 @@ whatsapp_send_media_async (CwIntegrationAdapter *adapter, const CwIntegrationMed
   CwWhatsappAdapter *self = CW_WHATSAPP_ADAPTER (adapter);
   GTask *task = g_task_new (adapter, cancellable, callback, user_data);
   const gchar *type = g_strcmp0 (media->media_type, "video") == 0 ? "video" : "image";
-  g_autoptr (SoupMultipart) multipart = NULL;
   g_autofree gchar *url = NULL;
   JsonObject *body, *item;
 
@@ -599,13 +598,10 @@ whatsapp_send_media_async (CwIntegrationAdapter *adapter, const CwIntegrationMed
   json_object_set_string_member (item, "caption", media->caption);
   body = message_new (media->chat_id, type, item, reply_to_of (media->reply_data));
   g_task_set_task_data (task, body, (GDestroyNotify) json_object_unref);
-  multipart = soup_multipart_new (SOUP_FORM_MIME_TYPE_MULTIPART);
-  soup_multipart_append_form_string (multipart, "messaging_product", "whatsapp");
-  soup_multipart_append_form_string (multipart, "type", media->mime_type);
-  cw_cloud_multipart_append_media (multipart, "file", media);
   url = g_strdup_printf ("%s/%s/media", self->api, self->number_id);
-  cw_cloud_request_multipart_async (self->session, url, self->auth, multipart, cancellable,
-                                    on_media_uploaded, task);
+  cw_cloud_post_media (self->session, url, self->auth, "file", media, cancellable,
+                       on_media_uploaded, task, "messaging_product", "whatsapp", "type",
+                       media->mime_type, NULL);
 }
 
 static void
