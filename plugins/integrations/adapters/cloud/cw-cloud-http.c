@@ -208,6 +208,14 @@ cw_cloud_split_text (const gchar *text, guint max_chars)
   return (GStrv) g_ptr_array_free (parts, FALSE);
 }
 
+const gchar *
+cw_cloud_reply_to (JsonObject *reply_data, const gchar *key)
+{
+  if (reply_data == NULL || !json_object_has_member (reply_data, key))
+    return NULL;
+  return json_object_get_string_member (reply_data, key);
+}
+
 gchar *
 cw_cloud_member_text (JsonObject *object, const gchar *name)
 {

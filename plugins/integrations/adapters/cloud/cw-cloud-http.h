@@ -56,6 +56,10 @@ GStrv cw_cloud_split_text (const gchar *text, guint max_chars);
 /* A JSON member as text whether it is a string or a number; NULL when absent. */
 gchar *cw_cloud_member_text (JsonObject *object, const gchar *name);
 
+/* The string @key of an outbound message's reply_data (may be NULL): what it answers; NULL
+ * when absent. */
+const gchar *cw_cloud_reply_to (JsonObject *reply_data, const gchar *key);
+
 /* An error for a reply that is not what was expected: "<what> failed: HTTP <status>: <detail>".
  * CW_ERROR_UNAUTHORIZED for 401/403, CW_ERROR_FAILED otherwise. */
 GError *cw_cloud_reply_error (CwCloudReply *reply, const gchar *what, const gchar *detail);

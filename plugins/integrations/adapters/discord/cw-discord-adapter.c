@@ -808,32 +808,53 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
     send_part (g_steal_pointer (&task));
 }
 
+/* A message body with @content that pings nobody (@everyone, roles, users), posted once
+ * for @nonce (NULL: none, as in an edit). */
+static JsonObject *
+message_new (const gchar *content, const gchar *nonce)
+{
+  JsonObject *body = json_object_new ();
+  JsonObject *mentions = json_object_new ();
+
+  json_object_set_string_member (body, "content", content);
+  if (nonce != NULL)
+    {
+      json_object_set_string_member (body, "nonce", nonce);
+      json_object_set_boolean_member (body, "enforce_nonce", TRUE);
+    }
+  json_object_set_array_member (mentions, "parse", json_array_new ());
+  json_object_set_object_member (body, "allowed_mentions", mentions);
+  return body;
+}
+
+/* Makes @body a reply to message @reply_to (NULL: none), sent even when that one is gone. */
+static void
+set_reference (JsonObject *body, const gchar *reply_to)
+{
+  JsonObject *reference;
+
+  if (reply_to == NULL)
+    return;
+  reference = json_object_new ();
+  json_object_set_string_member (reference, "message_id", reply_to);
+  json_object_set_boolean_member (reference, "fail_if_not_exists", FALSE);
+  json_object_set_object_member (body, "message_reference", reference);
+}
+
 static void
 send_part (GTask *task)
 {
   CwDiscordAdapter *self = g_task_get_source_object (task);
   SendJob *job = g_task_get_task_data (task);
   JsonObject *body;
-  JsonObject *mentions;
   g_autofree gchar *nonce = NULL;
 
   if (cw_cloud_not_connected (task, self->session, "Discord"))
     return;
-  body = json_object_new ();
-  mentions = json_object_new ();
   nonce = g_strdup_printf ("%.20s-%u", job->nonce_base, job->sent.next);
-  json_object_set_string_member (body, "content", job->sent.parts[job->sent.next]);
-  json_object_set_string_member (body, "nonce", nonce);
-  json_object_set_boolean_member (body, "enforce_nonce", TRUE);
-  json_object_set_array_member (mentions, "parse", json_array_new ());
-  json_object_set_object_member (body, "allowed_mentions", mentions);
-  if (job->sent.next == 0 && job->reply_to != NULL)
-    {
-      JsonObject *reference = json_object_new ();
-      json_object_set_string_member (reference, "message_id", job->reply_to);
-      json_object_set_boolean_member (reference, "fail_if_not_exists", FALSE);
-      json_object_set_object_member (body, "message_reference", reference);
-    }
+  body = message_new (job->sent.parts[job->sent.next], nonce);
+  if (job->sent.next == 0)
+    set_reference (body, job->reply_to);
   rest (self, "POST", job->path, body, g_task_get_cancellable (task), on_sent, task);
 }
 
@@ -847,8 +868,7 @@ discord_send_async (CwIntegrationAdapter *adapter, const CwIntegrationOutbound *
   job->path = g_strdup_printf ("/channels/%s/messages", message->chat_id);
   job->sent.parts = cw_cloud_split_text (message->text, DISCORD_MAX_CHARS);
   job->nonce_base = g_compute_checksum_for_string (G_CHECKSUM_SHA1, message->outbound_id, -1);
-  if (message->reply_data != NULL && json_object_has_member (message->reply_data, "message_id"))
-    job->reply_to = g_strdup (json_object_get_string_member (message->reply_data, "message_id"));
+  job->reply_to = g_strdup (cw_cloud_reply_to (message->reply_data, "message_id"));
   g_task_set_task_data (task, job, (GDestroyNotify) send_job_free);
   send_part (task);
 }
@@ -877,10 +897,10 @@ discord_send_media_async (CwIntegrationAdapter *adapter, const CwIntegrationMedi
 {
   CwDiscordAdapter *self = CW_DISCORD_ADAPTER (adapter);
   GTask *task = g_task_new (adapter, cancellable, callback, user_data);
-  g_autoptr (JsonObject) payload = json_object_new ();
+  g_autoptr (JsonObject) payload = NULL;
   g_autoptr (JsonNode) node = NULL;
   g_autofree gchar *json = NULL, *url = NULL, *filename = NULL, *nonce = NULL;
-  JsonObject *attachment, *mentions;
+  JsonObject *attachment;
   JsonArray *attachments;
 
   if (cw_cloud_not_connected (task, self->session, "Discord"))
@@ -888,26 +908,14 @@ discord_send_media_async (CwIntegrationAdapter *adapter, const CwIntegrationMedi
   filename = cw_integration_media_filename (media);
   nonce = g_compute_checksum_for_string (G_CHECKSUM_SHA1, media->outbound_id, -1);
   nonce[20] = '\0';
-  json_object_set_string_member (payload, "content", media->caption);
-  json_object_set_string_member (payload, "nonce", nonce);
-  json_object_set_boolean_member (payload, "enforce_nonce", TRUE);
-  mentions = json_object_new ();
-  json_object_set_array_member (mentions, "parse", json_array_new ());
-  json_object_set_object_member (payload, "allowed_mentions", mentions);
+  payload = message_new (media->caption, nonce);
   attachments = json_array_new ();
   attachment = json_object_new ();
   json_object_set_int_member (attachment, "id", 0);
   json_object_set_string_member (attachment, "filename", filename);
   json_array_add_object_element (attachments, attachment);
   json_object_set_array_member (payload, "attachments", attachments);
-  if (media->reply_data != NULL && json_object_has_member (media->reply_data, "message_id"))
-    {
-      JsonObject *reference = json_object_new ();
-      json_object_set_string_member (
-          reference, "message_id", json_object_get_string_member (media->reply_data, "message_id"));
-      json_object_set_boolean_member (reference, "fail_if_not_exists", FALSE);
-      json_object_set_object_member (payload, "message_reference", reference);
-    }
+  set_reference (payload, cw_cloud_reply_to (media->reply_data, "message_id"));
   node = json_node_init_object (json_node_alloc (), payload);
   json = json_to_string (node, FALSE);
   url = g_strdup_printf ("%s/channels/%s/messages", self->api, media->chat_id);
@@ -971,17 +979,13 @@ edit_part (GTask *task)
   const gchar *id = job->next == 0               ? job->head_id
                     : job->next <= job->ids->len ? g_ptr_array_index (job->ids, job->next - 1)
                                                  : NULL;
-  JsonObject *body, *mentions;
+  JsonObject *body;
   g_autofree gchar *path = NULL;
 
   if (cw_cloud_not_connected (task, self->session, "Discord"))
     return;
-  body = json_object_new ();
-  mentions = json_object_new ();
-  json_object_set_string_member (body, "content", job->parts[job->next]);
-  /* as when it is posted: the edited-in reply pings nobody (@everyone, roles, users) */
-  json_object_set_array_member (mentions, "parse", json_array_new ());
-  json_object_set_object_member (body, "allowed_mentions", mentions);
+  /* as when it is posted: the edited-in reply pings nobody */
+  body = message_new (job->parts[job->next], NULL);
   if (id != NULL && *id != '\0')
     {
       path = g_strdup_printf ("/channels/%s/messages/%s", job->chat_id, id);

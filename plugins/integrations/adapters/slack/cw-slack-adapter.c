@@ -458,8 +458,8 @@ slack_send_async (CwIntegrationAdapter *adapter, const CwIntegrationOutbound *me
   json_object_set_string_member (params, "channel", message->chat_id);
   json_object_set_string_member (params, "text", message->text);
   if (message->reply_data != NULL && json_object_has_member (message->reply_data, "thread_ts"))
-    json_object_set_string_member (
-        params, "thread_ts", json_object_get_string_member (message->reply_data, "thread_ts"));
+    json_object_set_string_member (params, "thread_ts",
+                                   cw_cloud_reply_to (message->reply_data, "thread_ts"));
   call_api (self, "chat.postMessage", self->bot_auth, params, cancellable, on_posted, task);
 }
 
@@ -582,9 +582,7 @@ slack_send_media_async (CwIntegrationAdapter *adapter, const CwIntegrationMedia 
     return;
   job = g_new0 (UploadJob, 1);
   job->chat_id = g_strdup (media->chat_id);
-  if (media->reply_data != NULL)
-    job->thread_ts = g_strdup (
-        json_object_get_string_member_with_default (media->reply_data, "thread_ts", NULL));
+  job->thread_ts = g_strdup (cw_cloud_reply_to (media->reply_data, "thread_ts"));
   job->caption = g_strdup (media->caption);
   job->filename = cw_integration_media_filename (media);
   job->mime_type = g_strdup (media->mime_type);

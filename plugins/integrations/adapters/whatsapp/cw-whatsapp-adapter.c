@@ -468,15 +468,6 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
     send_part (g_steal_pointer (&task));
 }
 
-/* The message a send answers, from its reply_data (NULL: none). */
-static const gchar *
-reply_to_of (JsonObject *reply_data)
-{
-  if (reply_data == NULL || !json_object_has_member (reply_data, "message_id"))
-    return NULL;
-  return json_object_get_string_member (reply_data, "message_id");
-}
-
 /* A message of @type with its @item (taken) to @to for POST messages, a reply to message
  * @reply_to (may be NULL). */
 static JsonObject *
@@ -527,7 +518,7 @@ whatsapp_send_async (CwIntegrationAdapter *adapter, const CwIntegrationOutbound 
 
   job->to = g_strdup (message->chat_id);
   job->sent.parts = cw_cloud_split_text (message->text, WHATSAPP_MAX_CHARS);
-  job->reply_to = g_strdup (reply_to_of (message->reply_data));
+  job->reply_to = g_strdup (cw_cloud_reply_to (message->reply_data, "message_id"));
   g_task_set_task_data (task, job, (GDestroyNotify) send_job_free);
   send_part (task);
 }
@@ -596,7 +587,8 @@ whatsapp_send_media_async (CwIntegrationAdapter *adapter, const CwIntegrationMed
   /* the message that follows the upload */
   item = json_object_new ();
   json_object_set_string_member (item, "caption", media->caption);
-  body = message_new (media->chat_id, type, item, reply_to_of (media->reply_data));
+  body = message_new (media->chat_id, type, item,
+                      cw_cloud_reply_to (media->reply_data, "message_id"));
   g_task_set_task_data (task, body, (GDestroyNotify) json_object_unref);
   url = g_strdup_printf ("%s/%s/media", self->api, self->number_id);
   cw_cloud_post_media (self->session, url, self->auth, "file", media, cancellable,
