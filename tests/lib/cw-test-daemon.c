@@ -97,6 +97,8 @@ cw_test_daemon_log_to_file (CwTestDaemon *self)
   self->log_file = g_build_filename (self->dir, "coworkd.log", NULL);
 }
 
+static void check_log (CwTestDaemon *self);
+
 GSubprocess *
 cw_test_daemon_spawn (CwTestDaemon *self, GError **error)
 {
@@ -127,7 +129,12 @@ cw_test_daemon_spawn (CwTestDaemon *self, GError **error)
   g_subprocess_launcher_set_environ (launcher, self->env);
   g_subprocess_launcher_set_child_setup (launcher, child_setup, self, NULL);
   if (self->log_file != NULL)
-    g_subprocess_launcher_set_stderr_file_path (launcher, self->log_file);
+    {
+      /* The log of the run before, about to be truncated. */
+      check_log (self);
+      g_subprocess_launcher_set_stdout_file_path (launcher, self->log_file);
+      g_subprocess_launcher_set_stderr_file_path (launcher, self->log_file);
+    }
   return g_subprocess_launcher_spawnv (launcher, (const gchar *const *) argv->pdata, error);
 }
 
@@ -367,16 +374,170 @@ cw_test_rm_rf (const gchar *path)
   g_rmdir (path);
 }
 
+/* The daemon's log lines that mean a bug: sanitizer reports, GLib criticals and failed
+ * assertions (a `**` line followed by "domain:ERROR:file:line:..."). */
+static const gchar *const bad_log_marks[] = { "runtime error:",
+                                              "ERROR: AddressSanitizer",
+                                              "ERROR: LeakSanitizer",
+                                              "-CRITICAL **",
+                                              "-ERROR **",
+                                              ":ERROR:",
+                                              NULL };
+
+static gchar *
+log_tail (const gchar *text, guint lines)
+{
+  const gchar *at = text + strlen (text);
+
+  while (at > text && lines > 0)
+    if (*--at == '\n' && at[1] != '\0')
+      lines--;
+  return g_strdup (at == text ? at : at + 1);
+}
+
+/* Fails the test (or, outside one, aborts) with @why and the dir, printing the log's tail
+ * too on stderr (a test run as a subprocess prints no TAP); keeps the dir for a look. */
+static void
+daemon_fail (CwTestDaemon *self, const gchar *why)
+{
+  g_autofree gchar *text = NULL, *tail = NULL;
+
+  if (self->log_file != NULL && g_file_get_contents (self->log_file, &text, NULL, NULL))
+    tail = log_tail (text, 30);
+  self->keep_dir = TRUE;
+  if (!g_test_initialized ())
+    g_error ("coworkd in %s: %s\n%s", self->dir, why, tail ?: "");
+  g_printerr ("coworkd in %s: %s\n", self->dir, why);
+  if (tail != NULL)
+    g_printerr ("--- the tail of %s ---\n%s--- end ---\n", self->log_file, tail);
+  g_test_fail_printf ("coworkd in %s: %s", self->dir, why);
+}
+
+static void
+check_log (CwTestDaemon *self)
+{
+  g_autofree gchar *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  g_autoptr (GString) bad = g_string_new (NULL);
+
+  if (self->log_file == NULL || !g_file_get_contents (self->log_file, &text, NULL, NULL))
+    return;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    for (guint m = 0; bad_log_marks[m] != NULL; m++)
+      if (strstr (lines[i], bad_log_marks[m]) != NULL)
+        {
+          g_string_append_printf (bad, "%s\n", lines[i]);
+          break;
+        }
+  if (bad->len > 0)
+    {
+      g_autofree gchar *why
+          = g_strdup_printf ("its log %s reports bugs:\n%s", self->log_file, bad->str);
+      daemon_fail (self, why);
+    }
+}
+
+void
+cw_test_daemon_allow_unclean_exit (CwTestDaemon *self)
+{
+  self->unclean_exit_ok = TRUE;
+}
+
+static void
+on_waited (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  gboolean *done = user_data;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  *done = TRUE;
+}
+
+static gboolean
+on_wait_timeout (gpointer user_data)
+{
+  gboolean *timed_out = user_data;
+
+  *timed_out = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Waits @seconds at most for @proc to end, on a private main context; TRUE when it did. */
+static gboolean
+wait_bounded (GSubprocess *proc, guint seconds)
+{
+  g_autoptr (GMainContext) context = g_main_context_new ();
+  g_autoptr (GSource) timeout = g_timeout_source_new_seconds (seconds);
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  gboolean done = FALSE, timed_out = FALSE;
+
+  g_main_context_push_thread_default (context);
+  g_source_set_callback (timeout, on_wait_timeout, &timed_out, NULL);
+  g_source_attach (timeout, context);
+  g_subprocess_wait_async (proc, cancellable, on_waited, &done);
+  while (!done && !timed_out)
+    g_main_context_iteration (context, TRUE);
+  g_source_destroy (timeout);
+  if (!done)
+    {
+      g_cancellable_cancel (cancellable);
+      while (!done)
+        g_main_context_iteration (context, TRUE);
+    }
+  g_main_context_pop_thread_default (context);
+  return !timed_out || g_subprocess_get_identifier (proc) == NULL;
+}
+
+/* A daemon still running at the end of a test gets SIGTERM and must exit 0 within
+ * CW_TEST_DAEMON_STOP_SECONDS, as under `systemctl stop`; one that ended by itself must
+ * have exited 0. */
+static void
+check_exit (CwTestDaemon *self)
+{
+  g_autofree gchar *why = NULL;
+  gboolean by_itself = g_subprocess_get_identifier (self->proc) == NULL;
+
+  if (!by_itself)
+    {
+      g_subprocess_send_signal (self->proc, SIGTERM);
+      if (!wait_bounded (self->proc, CW_TEST_DAEMON_STOP_SECONDS))
+        {
+          g_subprocess_force_exit (self->proc);
+          g_subprocess_wait (self->proc, NULL, NULL);
+          if (!self->unclean_exit_ok)
+            daemon_fail (self, "did not exit within " G_STRINGIFY (
+                                   CW_TEST_DAEMON_STOP_SECONDS) " s of SIGTERM (killed)");
+          return;
+        }
+    }
+  else
+    g_subprocess_wait (self->proc, NULL, NULL);
+  if (self->unclean_exit_ok
+      || (g_subprocess_get_if_exited (self->proc)
+          && g_subprocess_get_exit_status (self->proc) == 0))
+    return;
+  if (g_subprocess_get_if_signaled (self->proc))
+    why = g_strdup_printf ("%s by signal %d (%s)", by_itself ? "died" : "on SIGTERM, died",
+                           g_subprocess_get_term_sig (self->proc),
+                           g_strsignal (g_subprocess_get_term_sig (self->proc)));
+  else
+    why = g_strdup_printf ("%s with status %d",
+                           by_itself ? "exited by itself" : "on SIGTERM, exited",
+                           g_subprocess_get_exit_status (self->proc));
+  daemon_fail (self, why);
+}
+
 void
 cw_test_daemon_free (CwTestDaemon *self)
 {
   if (self->proc != NULL)
     {
-      g_subprocess_force_exit (self->proc);
-      g_subprocess_wait (self->proc, NULL, NULL);
+      check_exit (self);
       g_clear_object (&self->proc);
     }
-  cw_test_rm_rf (self->dir);
+  check_log (self);
+  if (!self->keep_dir)
+    cw_test_rm_rf (self->dir);
   g_free (self->dir);
   g_free (self->log_file);
   g_free (self->endpoint);

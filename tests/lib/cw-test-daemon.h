@@ -17,7 +17,12 @@ typedef struct
   gchar **env;     /* environment for the daemon */
   guint fd_limit;  /* RLIMIT_NOFILE (soft and hard) of the daemon, 0: inherited */
   gchar *log_file; /* the daemon's stderr, when set */
+  gboolean unclean_exit_ok;
+  gboolean keep_dir; /* the test failed: its dir stays for a look */
 } CwTestDaemon;
+
+/* How long a daemon still running at cw_test_daemon_free has after SIGTERM. */
+#define CW_TEST_DAEMON_STOP_SECONDS 10
 
 /* A daemon description on a fresh temp dir; nothing runs yet. */
 CwTestDaemon *cw_test_daemon_new (void);
@@ -27,7 +32,8 @@ void cw_test_daemon_add_arg (CwTestDaemon *self, const gchar *arg);
 void cw_test_daemon_setenv (CwTestDaemon *self, const gchar *name, const gchar *value);
 /* Starts the daemon with RLIMIT_NOFILE lowered to @limit (soft and hard). */
 void cw_test_daemon_set_fd_limit (CwTestDaemon *self, guint limit);
-/* Sends the daemon's stderr to log_file (in its dir) from the next start on. */
+/* Sends the daemon's stdout and stderr to log_file (in its dir) from the next start on;
+ * each start and cw_test_daemon_free check it (see there). */
 void cw_test_daemon_log_to_file (CwTestDaemon *self);
 /* Spawns coworkd with the built plugins and waits (10 s at most) until ping answers. */
 void cw_test_daemon_start (CwTestDaemon *self);
@@ -40,7 +46,14 @@ CwClient *cw_test_daemon_connect (CwTestDaemon *self);
 gchar *cw_test_daemon_read_token (CwTestDaemon *self);
 /* Calls and asserts success; returns the result. */
 JsonNode *cw_test_daemon_call (CwClient *client, const gchar *command, const gchar *params_json);
+/* Holds the daemon to account, then removes its dir: one still running gets SIGTERM and must
+ * exit 0 within CW_TEST_DAEMON_STOP_SECONDS (else it is killed), one that ended by itself
+ * must have exited 0, and its log file (if any) must hold no sanitizer report, GLib critical
+ * or failed assertion; otherwise the test fails and the dir is kept. */
 void cw_test_daemon_free (CwTestDaemon *self);
+/* The end of the test does not check the daemon's exit (only for a test that makes it hang
+ * or crash on purpose; say why where it is called). The log is still checked. */
+void cw_test_daemon_allow_unclean_exit (CwTestDaemon *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CwTestDaemon, cw_test_daemon_free)
 
 /* @node as an object; fails the test when it is not one. */

@@ -510,16 +510,13 @@ check_daemon_leaks (gboolean system)
 {
   g_autoptr (CwTestDaemon) d = cw_test_daemon_new ();
   g_autofree gchar *value = unique_value (system ? "sk-sysd" : "sk-userd");
-  g_autofree gchar *params = NULL, *log_path = NULL, *log = NULL, *got = NULL;
+  g_autofree gchar *params = NULL, *log = NULL, *got = NULL;
   g_autoptr (CwClient) client = NULL;
   g_autoptr (JsonNode) r = NULL;
-  g_autoptr (GSubprocessLauncher) l = NULL;
   g_autoptr (GError) error = NULL;
   const gchar *commands[] = { "credentials_list", "daemon_health", "audit_list",
                               "agent_get_bootstrap_state", "agent_get_events_since" };
 
-  log_path = g_build_filename (g_get_tmp_dir (), "cw-leak-XXXXXX.log", NULL);
-  g_close (g_mkstemp (log_path), NULL);
   cw_test_daemon_add_arg (d, "--verbose");
   cw_test_daemon_add_arg (d, "--dbus");
   cw_test_daemon_add_arg (d, "none");
@@ -532,49 +529,9 @@ check_daemon_leaks (gboolean system)
     }
   cw_test_daemon_setenv (d, "G_MESSAGES_DEBUG", "all");
   /* The daemon's stdout and stderr go to the log file we search afterwards. */
-  {
-    g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-    g_auto (GStrv) dirs = g_strsplit (g_getenv ("COWORK_TEST_PLUGIN_DIRS") ?: "", ":", -1);
-    g_ptr_array_add (argv, (gpointer) g_getenv ("COWORKD"));
-    g_ptr_array_add (argv, "--app-data-dir");
-    g_ptr_array_add (argv, d->dir);
-    g_ptr_array_add (argv, "--no-system-plugins");
-    for (guint i = 0; dirs[i] != NULL; i++)
-      if (*dirs[i] != '\0')
-        {
-          g_ptr_array_add (argv, "--plugin-dir");
-          g_ptr_array_add (argv, dirs[i]);
-        }
-    for (guint i = 0; i < d->extra_args->len; i++)
-      g_ptr_array_add (argv, g_ptr_array_index (d->extra_args, i));
-    g_ptr_array_add (argv, NULL);
-    l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-    g_subprocess_launcher_set_environ (l, d->env);
-    g_subprocess_launcher_set_stdout_file_path (l, log_path);
-    g_subprocess_launcher_set_stderr_file_path (l, log_path);
-    d->proc = g_subprocess_launcher_spawnv (l, (const gchar *const *) argv->pdata, &error);
-    g_assert_no_error (error);
-  }
-  /* Ready once ping answers on the socket with the token. */
-  {
-    gint64 deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
-    for (;;)
-      {
-        g_autofree gchar *token = cw_token_read (d->token_file, NULL);
-        g_autoptr (JsonNode) pong = NULL;
-        client = token ? cw_client_connect (d->endpoint, token, NULL) : NULL;
-        if (client != NULL)
-          {
-            cw_client_set_timeout (client, 20);
-            pong = cw_client_call (client, "ping", NULL, NULL);
-          }
-        if (pong != NULL)
-          break;
-        g_clear_pointer (&client, cw_client_free);
-        g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-        g_usleep (10000);
-      }
-  }
+  cw_test_daemon_log_to_file (d);
+  cw_test_daemon_start (d);
+  client = cw_test_daemon_connect (d);
 
   params
       = g_strdup_printf ("{\"kind\":\"provider\",\"name\":\"leakcheck\",\"value\":\"%s\"}", value);
@@ -631,13 +588,11 @@ check_daemon_leaks (gboolean system)
   g_assert_false (node_contains (r, value));
   g_clear_pointer (&r, json_node_unref);
   g_clear_pointer (&client, cw_client_free);
-  cw_test_daemon_stop (d, SIGTERM);
+  g_assert_cmpint (cw_test_daemon_stop (d, SIGTERM), ==, 0);
 
   assert_not_in_tree (d->dir, value);
-  g_assert_true (g_file_get_contents (log_path, &log, NULL, NULL));
+  g_assert_true (g_file_get_contents (d->log_file, &log, NULL, NULL));
   g_assert_nonnull (strstr (log, "ready on"));
-  g_assert_null (strstr (log, value));
-  g_unlink (log_path);
 }
 
 static void
