@@ -98,7 +98,7 @@ test_consumer_survives_kill (void)
   /* Stored after the restart: delivered too. */
   emit (d, 5, &first3, &last3);
   wait_for_seq (log, last3);
-  cw_test_daemon_stop (d, SIGTERM);
+  g_assert_cmpint (cw_test_daemon_stop (d, SIGTERM), ==, 0);
 
   /* Every event in seq order; the one in flight at the kill comes again, nothing else. */
   for (gint64 s = first1; s <= last1; s++)

@@ -69,7 +69,7 @@ test_http_only_with_a_route (void)
   url = g_strconcat (base, "/elsewhere", NULL);
   g_assert_cmpuint (get (session, url, &body), ==, 404);
   g_assert_cmpstr (body, ==, "{\"error\":\"Not found\"}");
-  cw_test_daemon_stop (d, SIGTERM);
+  g_assert_cmpint (cw_test_daemon_stop (d, SIGTERM), ==, 0);
 }
 
 int

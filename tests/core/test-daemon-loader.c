@@ -131,7 +131,7 @@ test_crash_skips_plugin (void)
         json_object_get_string_member (find_plugin (plugins_of (health), "early"), "state"), ==,
         "running");
     g_assert_true (g_file_test (skipped_file, G_FILE_TEST_EXISTS));
-    cw_test_daemon_stop (d, SIGTERM);
+    g_assert_cmpint (cw_test_daemon_stop (d, SIGTERM), ==, 0);
   }
   /* Still skipped at the start after that: a crash is remembered, not a one-off. */
   {
@@ -144,7 +144,7 @@ test_crash_skips_plugin (void)
     g_assert_cmpstr (
         json_object_get_string_member (find_plugin (plugins_of (health), "crasher"), "state"), ==,
         "skipped");
-    cw_test_daemon_stop (d, SIGTERM);
+    g_assert_cmpint (cw_test_daemon_stop (d, SIGTERM), ==, 0);
   }
   /* Fixed (no crash any more) and asked for again: it runs. */
   cw_test_daemon_setenv (d, "COWORK_TEST_LOADER_CRASH", NULL);

@@ -613,7 +613,7 @@ test_sd_notify (void)
   g_assert_cmpint (n, >, 0);
   buf[n] = '\0';
   g_assert_cmpstr (buf, ==, "READY=1");
-  cw_test_daemon_stop (d, SIGTERM);
+  g_assert_cmpint (cw_test_daemon_stop (d, SIGTERM), ==, 0);
   n = recv (fd, buf, sizeof buf - 1, 0);
   g_assert_cmpint (n, >, 0);
   buf[n] = '\0';

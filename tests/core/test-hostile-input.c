@@ -215,7 +215,7 @@ test_deep_stored_config (void)
   sqlite3_stmt *stmt = NULL;
 
   cw_test_daemon_start (d);
-  cw_test_daemon_stop (d, SIGTERM);
+  g_assert_cmpint (cw_test_daemon_stop (d, SIGTERM), ==, 0);
   g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
   g_assert_cmpint (sqlite3_prepare_v2 (db,
                                        "INSERT OR REPLACE INTO agent_meta (key, value) "

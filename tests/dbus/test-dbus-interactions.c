@@ -37,8 +37,6 @@ fixture_stop (Fixture *f)
 {
   g_clear_pointer (&f->dbus_log, cw_test_event_log_free);
   g_clear_object (&f->bus);
-  if (f->daemon->proc != NULL)
-    cw_test_daemon_stop (f->daemon, SIGTERM);
   cw_test_daemon_free (f->daemon);
 }
 
@@ -273,7 +271,7 @@ test_disabled_owner (void)
   a = listener (&f);
   appr = ask (a, "approval");
   g_clear_pointer (&a, cw_client_free);
-  cw_test_daemon_stop (f.daemon, SIGTERM);
+  g_assert_cmpint (cw_test_daemon_stop (f.daemon, SIGTERM), ==, 0);
 
   /* Its start fails: its member is gone; its interaction is still listed but refused. */
   cw_test_daemon_setenv (f.daemon, "COWORK_TEST_ASKER_FAIL_START", "1");

@@ -43,3 +43,16 @@ case "$out" in
   *) echo "unexpected answer: $out"; cat "$work/daemon.log"; exit 1 ;;
 esac
 "$COWORKCTL" --json --app-data-dir "$work/data" call daemon_health | grep -q '"name" *: *"hello"'
+# Like the tests' harness (tests/lib): SIGTERM is an orderly stop, exit 0, no sanitizer report
+# or GLib critical in the log.
+kill -TERM "$daemon"
+status=0
+wait "$daemon" || status=$?
+daemon=
+if [ "$status" -ne 0 ] \
+   || grep -E 'runtime error:|ERROR: (Address|Leak)Sanitizer|-CRITICAL \*\*|-ERROR \*\*|:ERROR:' \
+        "$work/daemon.log"; then
+  echo "coworkd exited with status $status on SIGTERM; its log ends:"
+  tail -n 30 "$work/daemon.log"
+  exit 1
+fi

@@ -231,7 +231,7 @@ test_user_install_status_uninstall (Fixture *f, gconstpointer data)
   g_free (take_calls (f));
 
   /* The daemon leaves its token behind when it stops; uninstall removes it too. */
-  cw_test_daemon_stop (d, SIGTERM);
+  g_assert_cmpint (cw_test_daemon_stop (d, SIGTERM), ==, 0);
   lock = g_build_filename (d->dir, "daemon", "agentd.lock", NULL);
   g_file_set_contents (d->endpoint, "stale socket", -1, NULL);
   g_file_set_contents (lock, "", -1, NULL);

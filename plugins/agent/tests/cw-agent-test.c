@@ -45,8 +45,12 @@ agent_fixture_start (AgentFixture *f)
 void
 agent_fixture_stop (AgentFixture *f, gint signum)
 {
+  gint status;
+
   g_clear_pointer (&f->client, cw_client_free);
-  cw_test_daemon_stop (f->daemon, signum);
+  status = cw_test_daemon_stop (f->daemon, signum);
+  if (signum == SIGTERM)
+    g_assert_cmpint (status, ==, 0);
 }
 
 static gchar *
