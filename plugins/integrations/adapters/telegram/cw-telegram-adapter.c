@@ -507,6 +507,23 @@ send_job_free (SendJob *job)
 
 static void send_part (GTask *task);
 
+/* The message_id of a sent message (the result of a send method), or NULL. */
+static gchar *
+sent_message_id (JsonNode *message)
+{
+  return JSON_NODE_HOLDS_OBJECT (message)
+             ? cw_cloud_member_text (json_node_get_object (message), "message_id")
+             : NULL;
+}
+
+/* The message_id an outbound message answers (its reply_data, may be NULL), or 0. */
+static gint64
+reply_to_of (JsonObject *reply_data)
+{
+  return reply_data != NULL ? json_object_get_int_member_with_default (reply_data, "message_id", 0)
+                            : 0;
+}
+
 static void
 on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -521,10 +538,7 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
       cw_cloud_parts_fail (task, &job->sent, g_steal_pointer (&error));
       return;
     }
-  if (cw_cloud_parts_sent (task, &job->sent,
-                           JSON_NODE_HOLDS_OBJECT (message)
-                               ? cw_cloud_member_text (json_node_get_object (message), "message_id")
-                               : NULL))
+  if (cw_cloud_parts_sent (task, &job->sent, sent_message_id (message)))
     send_part (g_steal_pointer (&task));
 }
 
@@ -558,8 +572,7 @@ telegram_send_async (CwIntegrationAdapter *adapter, const CwIntegrationOutbound 
 
   job->chat_id = g_strdup (message->chat_id);
   job->sent.parts = cw_cloud_split_text (message->text, TELEGRAM_MAX_CHARS);
-  if (message->reply_data != NULL)
-    job->reply_to = json_object_get_int_member_with_default (message->reply_data, "message_id", 0);
+  job->reply_to = reply_to_of (message->reply_data);
   g_task_set_task_data (task, job, (GDestroyNotify) send_job_free);
   send_part (task);
 }
@@ -580,9 +593,7 @@ on_media_sent (GObject *source, GAsyncResult *result, gpointer user_data)
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  cw_cloud_return_id (task, JSON_NODE_HOLDS_OBJECT (message) ? cw_cloud_member_text (
-                                json_node_get_object (message), "message_id")
-                                                             : NULL);
+  cw_cloud_return_id (task, sent_message_id (message));
 }
 
 static void
@@ -600,9 +611,7 @@ telegram_send_media_async (CwIntegrationAdapter *adapter, const CwIntegrationMed
   if (cw_cloud_not_connected (task, self->session, "Telegram"))
     return;
   g_task_set_task_data (task, (gpointer) method, NULL);
-  reply_to = media->reply_data != NULL
-                 ? json_object_get_int_member_with_default (media->reply_data, "message_id", 0)
-                 : 0;
+  reply_to = reply_to_of (media->reply_data);
   if (reply_to > 0)
     reply_parameters = g_strdup_printf (
         "{\"message_id\":%" G_GINT64_FORMAT ",\"allow_sending_without_reply\":true}", reply_to);
