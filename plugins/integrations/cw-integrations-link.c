@@ -490,7 +490,15 @@ on_adapter_connected (GObject *source, GAsyncResult *result, gpointer user_data)
           cw_integrations_plugin_emit_error (link->plugin, "INTEGRATION_RECONNECT_ERROR",
                                              "%s reconnect failed: %s",
                                              link->platform->display_name, link->error);
-          plan_reconnect (link);
+          /* Refused credentials stay refused: trying again on the backoff would only repeat
+           * the refusal (and may lock the account); the user reconnects with new ones. */
+          if (g_error_matches (error, CW_ERROR, CW_ERROR_UNAUTHORIZED))
+            {
+              link->requires_reconnect = TRUE;
+              link->reconnect_at = 0;
+            }
+          else
+            plan_reconnect (link);
         }
       cw_integrations_link_emit_status (link);
       connect_op_free (op);

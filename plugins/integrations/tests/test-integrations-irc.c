@@ -554,17 +554,19 @@ test_sasl_unsupported (void)
   g_free (irc_client_expect_line (bob, " 401 bob cowork ", 10000));
 }
 
-/* The account's password changed while the bot was in: after the server restarts, each
- * reconnect is refused (904), one per backoff on the daemon's clock (NickServ counts three
- * failed logins after three backoffs), the status says why; the new password connects. */
+/* The account's password changed while the bot was in: after the server restarts, the
+ * reconnect is refused (904) and not tried again (NickServ counts one failed login after
+ * half an hour on the daemon's clock); the status says why and that it needs the user; the
+ * new password connects. */
 static void
 test_sasl_reconnect_refused (void)
 {
   g_autoptr (AgentFixture) f = integ_fixture_new (HELLO_SCRIPT);
   g_autoptr (IrcNetwork) net = NULL;
   g_autoptr (IrcClient) alice = NULL;
-  g_autoptr (JsonNode) status = NULL, up = NULL;
+  g_autoptr (JsonNode) status = NULL, up = NULL, now = NULL;
   g_autoptr (JsonObject) down = NULL;
+  JsonObject *obj;
 
   if (f == NULL)
     return;
@@ -579,32 +581,27 @@ test_sasl_reconnect_refused (void)
   irc_network_restart_ircd (net);
   down = integ_wait_connected (f, "irc", FALSE);
 
-  for (guint i = 1; i <= 3; i++)
+  integ_set_clock (f, integ_t0 () + 10 * 60 * 1000);
+  for (;;)
     {
-      g_autoptr (JsonNode) now = NULL;
-      JsonObject *obj;
-      integ_set_clock (f, integ_t0 () + i * 10 * 60 * 1000);
-      for (;;)
+      g_autoptr (JsonObject) event = agent_wait_event (f->client, "error", NULL, NULL);
+      JsonObject *data = agent_event_data (event);
+      if (g_strcmp0 (json_object_get_string_member (data, "code"), "INTEGRATION_RECONNECT_ERROR")
+          == 0)
         {
-          g_autoptr (JsonObject) event = agent_wait_event (f->client, "error", NULL, NULL);
-          JsonObject *data = agent_event_data (event);
-          if (g_strcmp0 (json_object_get_string_member (data, "code"),
-                         "INTEGRATION_RECONNECT_ERROR")
-              == 0)
-            {
-              g_assert_cmpstr (json_object_get_string_member (data, "error"), ==,
-                               "IRC reconnect failed: " REFUSED);
-              break;
-            }
+          g_assert_cmpstr (json_object_get_string_member (data, "error"), ==,
+                           "IRC reconnect failed: " REFUSED);
+          break;
         }
-      now = integ_call (f, "integration_get_status", "{\"platform\":\"irc\"}");
-      obj = cw_test_obj (now);
-      g_assert_false (json_object_get_boolean_member (obj, "connected"));
-      g_assert_cmpstr (json_object_get_string_member (obj, "error"), ==, REFUSED);
-      g_assert_cmpstr (json_object_get_string_member (obj, "healthMessage"), ==,
-                       "Disconnected; reconnecting");
     }
-  g_assert_cmpuint (irc_network_failed_logins (net, ACCOUNT, "new-password"), ==, 3);
+  integ_set_clock (f, integ_t0 () + 40 * 60 * 1000);
+  now = integ_call (f, "integration_get_status", "{\"platform\":\"irc\"}");
+  obj = cw_test_obj (now);
+  g_assert_false (json_object_get_boolean_member (obj, "connected"));
+  g_assert_true (json_object_get_boolean_member (obj, "requiresReconnect"));
+  g_assert_cmpstr (json_object_get_string_member (obj, "error"), ==, REFUSED);
+  g_assert_cmpstr (json_object_get_string_member (obj, "healthMessage"), ==, REFUSED);
+  g_assert_cmpuint (irc_network_failed_logins (net, ACCOUNT, "new-password"), ==, 1);
 
   alice = irc_client_new (net->port, "alice");
   irc_client_join (alice, "#cowork");
