@@ -143,8 +143,8 @@ test_signature_restart_duplicate (void)
   again = integ_wait_connected (w->t->f, "whatsapp", TRUE);
   cloud_expect_bot (w->t, ANN, two, 0);
 
-  cw_fake_cloud_redeliver (w->t->fake, id);
   before = cw_fake_cloud_count (w->t->fake, "webhook");
+  cw_fake_cloud_redeliver (w->t->fake, id);
   g_assert_nonnull (cw_fake_cloud_wait (w->t->fake, "webhook", before, 10000));
   cloud_expect_bot (w->t, ANN, two, 500);
   g_assert_cmpuint (integ_llm_requests (w->t->f), ==, 2);
