@@ -105,12 +105,23 @@ cw_bench_daemon_start (const gchar *coworkd, const gchar *config_text, ...)
   return self;
 }
 
-void
-cw_bench_daemon_restart (CwBenchDaemon *self)
+/* SIGTERM is an orderly stop: a daemon that crashes or fails on the way out (a sanitizer
+ * report) spoils the numbers of the rows after it. */
+static void
+stop_checked (CwBenchDaemon *self)
 {
   g_subprocess_send_signal (self->proc, SIGTERM);
   g_subprocess_wait (self->proc, NULL, NULL);
+  if (!g_subprocess_get_if_exited (self->proc) || g_subprocess_get_exit_status (self->proc) != 0)
+    g_error ("coworkd in %s did not exit 0 on SIGTERM (wait status %d)", self->dir,
+             g_subprocess_get_status (self->proc));
   g_clear_object (&self->proc);
+}
+
+void
+cw_bench_daemon_restart (CwBenchDaemon *self)
+{
+  stop_checked (self);
   spawn_and_wait (self);
 }
 
@@ -158,9 +169,7 @@ cw_bench_rm_rf (const gchar *path)
 void
 cw_bench_daemon_stop (CwBenchDaemon *self)
 {
-  g_subprocess_send_signal (self->proc, SIGTERM);
-  g_subprocess_wait (self->proc, NULL, NULL);
-  g_object_unref (self->proc);
+  stop_checked (self);
   cw_bench_rm_rf (self->dir);
   g_free (self->dir);
   g_free (self->endpoint);
