@@ -325,6 +325,27 @@ test_queue_resumes_after_kill (void)
   g_assert_cmpuint (json_array_get_length (json_node_get_array (queue)), ==, 0);
 }
 
+/* `systemctl stop` in the middle of a streamed reply: the daemon does not wait for the
+ * provider (which would go on for a minute) and exits 0 at once. */
+static void
+test_stop_during_stream (void)
+{
+  g_autoptr (AgentTurn) t = agent_turn_new ("{\"responses\":[{\"events\":[{\"text\":\"slow\"},"
+                                            "{\"delayMs\":60000}],\"stopReason\":\"end_turn\"}]}");
+  g_autofree gchar *id = NULL;
+  g_autoptr (JsonObject) chunk = NULL;
+  gint64 t0;
+
+  if (t == NULL)
+    return;
+  id = agent_turn_send (t, "one");
+  chunk = agent_turn_wait (t, "stream:chunk");
+  g_clear_pointer (&t->sender, cw_client_free);
+  t0 = g_get_monotonic_time ();
+  agent_fixture_stop (t->f, SIGTERM);
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 5 * G_TIME_SPAN_SECOND);
+}
+
 static void
 test_retry_attaches (void)
 {
@@ -617,6 +638,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/agent/queue/operations", test_queue_operations);
   g_test_add_func ("/cowork/agent/tools/output-cap", test_output_cap);
   g_test_add_func ("/cowork/agent/queue/resumes-after-kill", test_queue_resumes_after_kill);
+  g_test_add_func ("/cowork/agent/queue/stop-during-stream", test_stop_during_stream);
   g_test_add_func ("/cowork/agent/turns/retry-attaches", test_retry_attaches);
   return g_test_run ();
 }
