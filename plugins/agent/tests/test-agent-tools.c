@@ -183,30 +183,24 @@ test_execute_full_mode (void)
   agent_assert_reply_ok (t->sender, id);
 }
 
-static void
-test_stop_kills_process_group (void)
+#define SLEEP_SCRIPT                                                                               \
+  "{\"responses\":["                                                                               \
+  "{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"execute\",\"args\":{\"command\":"          \
+  "\"echo $$ > pg.txt; sleep 30 & sleep 30\"}}}],\"stopReason\":\"tool_use\"},"                    \
+  "{\"events\":[{\"text\":\"never\"}],\"stopReason\":\"end_turn\"}]}"
+
+/* Sends a message whose tool runs two sleeps (one in the background) in a process group;
+ * returns the group once it runs. */
+static pid_t
+start_sleeps (AgentTurn *t, gchar **id, gint64 deadline)
 {
-  g_autoptr (AgentTurn) t = agent_turn_new (
-      "{\"responses\":["
-      "{\"events\":[{\"toolCall\":{\"id\":\"c1\",\"name\":\"execute\",\"args\":{\"command\":"
-      "\"echo $$ > pg.txt; sleep 30 & sleep 30\"}}}],\"stopReason\":\"tool_use\"},"
-      "{\"events\":[{\"text\":\"never\"}],\"stopReason\":\"end_turn\"}]}");
-  g_autofree gchar *id = NULL;
-  g_autofree gchar *pg_file = NULL;
+  g_autofree gchar *pg_file = g_build_filename (t->f->workdir, "pg.txt", NULL);
   g_autofree gchar *pg_text = NULL;
-  g_autoptr (JsonObject) start = NULL;
-  g_autoptr (JsonObject) res = NULL;
-  g_autoptr (JsonObject) done = NULL;
-  gint64 deadline = g_get_monotonic_time () + 5 * G_TIME_SPAN_SECOND;
-  gint64 stopped_at;
   pid_t pgid;
 
-  if (t == NULL)
-    return;
   agent_turn_call (t, "set_approval_mode", ",\"mode\":\"full\"");
-  pg_file = g_build_filename (t->f->workdir, "pg.txt", NULL);
-  id = agent_turn_send (t, "Sleep");
-  start = agent_turn_wait (t, "tool:start");
+  *id = agent_turn_send (t, "Sleep");
+  json_object_unref (agent_turn_wait (t, "tool:start"));
   while (!g_file_get_contents (pg_file, &pg_text, NULL, NULL) || *g_strstrip (pg_text) == '\0')
     {
       g_clear_pointer (&pg_text, g_free);
@@ -215,6 +209,35 @@ test_stop_kills_process_group (void)
     }
   pgid = (pid_t) g_ascii_strtoll (pg_text, NULL, 10);
   g_assert_cmpint (kill (-pgid, 0), ==, 0);
+  return pgid;
+}
+
+/* Both sleeps (the background one too) are gone with their group. */
+static void
+assert_group_gone (pid_t pgid, gint64 deadline)
+{
+  while (kill (-pgid, 0) == 0)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (10000);
+    }
+  g_assert_cmpint (errno, ==, ESRCH);
+}
+
+static void
+test_stop_kills_process_group (void)
+{
+  g_autoptr (AgentTurn) t = agent_turn_new (SLEEP_SCRIPT);
+  g_autofree gchar *id = NULL;
+  g_autoptr (JsonObject) res = NULL;
+  g_autoptr (JsonObject) done = NULL;
+  gint64 deadline = g_get_monotonic_time () + 5 * G_TIME_SPAN_SECOND;
+  gint64 stopped_at;
+  pid_t pgid;
+
+  if (t == NULL)
+    return;
+  pgid = start_sleeps (t, &id, deadline);
   stopped_at = g_get_monotonic_time ();
   agent_turn_call (t, "stop_generation", "");
   res = agent_turn_wait (t, "tool:result");
@@ -222,13 +245,28 @@ test_stop_kills_process_group (void)
   done = agent_turn_wait (t, "stream:done");
   g_assert_cmpint (g_get_monotonic_time () - stopped_at, <, 3 * G_TIME_SPAN_SECOND);
   agent_assert_reply_ok (t->sender, id);
-  /* Both sleeps (the background one too) are gone with their group. */
-  while (kill (-pgid, 0) == 0)
-    {
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline + 5 * G_TIME_SPAN_SECOND);
-      g_usleep (10000);
-    }
-  g_assert_cmpint (errno, ==, ESRCH);
+  assert_group_gone (pgid, deadline + 5 * G_TIME_SPAN_SECOND);
+}
+
+/* `systemctl stop` while a tool runs: the daemon exits 0 at once and leaves no process of
+ * the tool behind. */
+static void
+test_daemon_stop_during_tool (void)
+{
+  g_autoptr (AgentTurn) t = agent_turn_new (SLEEP_SCRIPT);
+  g_autofree gchar *id = NULL;
+  gint64 deadline = g_get_monotonic_time () + 5 * G_TIME_SPAN_SECOND;
+  gint64 stopped_at;
+  pid_t pgid;
+
+  if (t == NULL)
+    return;
+  pgid = start_sleeps (t, &id, deadline);
+  g_clear_pointer (&t->sender, cw_client_free);
+  stopped_at = g_get_monotonic_time ();
+  agent_fixture_stop (t->f, SIGTERM);
+  g_assert_cmpint (g_get_monotonic_time () - stopped_at, <, 5 * G_TIME_SPAN_SECOND);
+  assert_group_gone (pgid, g_get_monotonic_time () + 5 * G_TIME_SPAN_SECOND);
 }
 
 static void
@@ -639,6 +677,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cowork/agent/tools/output-cap", test_output_cap);
   g_test_add_func ("/cowork/agent/queue/resumes-after-kill", test_queue_resumes_after_kill);
   g_test_add_func ("/cowork/agent/queue/stop-during-stream", test_stop_during_stream);
+  g_test_add_func ("/cowork/agent/queue/stop-during-tool", test_daemon_stop_during_tool);
   g_test_add_func ("/cowork/agent/turns/retry-attaches", test_retry_attaches);
   return g_test_run ();
 }
