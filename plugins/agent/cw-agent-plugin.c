@@ -208,8 +208,12 @@ cw_agent_plugin_init (CwAgentPlugin *self)
 {
   self->config = cw_agent_config_new ();
   self->sessions = cw_agent_sessions_new (CW_PLUGIN (self), self->config);
+  /* Every session's turn streams over its own connection for as long as the answer takes:
+   * libsoup's default of 2 connections a host would queue the third chat, cron job or
+   * workflow behind the first two (a provider's 429 is retried, cw-provider-retry.c). */
   self->soup = soup_session_new_with_options ("user-agent", "coworkd-agent/" PACKAGE_VERSION,
-                                              "timeout", 0, "idle-timeout", 60, NULL);
+                                              "timeout", 0, "idle-timeout", 60, "max-conns", 64,
+                                              "max-conns-per-host", 32, NULL);
 }
 
 CW_PLUGIN_EXPORT (cw_agent_plugin_get_type)
