@@ -527,8 +527,12 @@ test_error_result (void)
                    "error");
   g_assert_cmpstr (json_object_get_string_member (g_ptr_array_index (results, 0), "error"), ==,
                    "the test tool failed on purpose");
+  /* The model's next request answers call c1 with the error (OpenAI's wire has no isError). */
   last = agent_turn_request_last_message (t, 1);
-  g_assert_true (json_object_get_boolean_member_with_default (last, "isError", TRUE));
+  g_assert_cmpstr (json_object_get_string_member (last, "role"), ==, "tool");
+  g_assert_cmpstr (json_object_get_string_member (last, "tool_call_id"), ==, "c1");
+  g_assert_nonnull (
+      strstr (json_object_get_string_member (last, "content"), "the test tool failed on purpose"));
 }
 
 /* A turn whose model calls a tool of @mode, stopped while the command runs: the call ends
