@@ -543,12 +543,16 @@ stop_while_running (const gchar *mode)
   g_autofree gchar *id = NULL;
   AgentTurn *t = one_call_turn ("slow_tool", READ_ONLY, mode, "", "Take your time", &id);
   g_autoptr (JsonObject) start = NULL;
+  gint64 deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
 
   g_assert_nonnull (t);
   start = agent_turn_wait (t, "tool:start");
   /* The command is running. */
   while (plugin_call_count (t) == 0)
-    ;
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (10000);
+    }
   agent_turn_call (t, "stop_generation", "");
   assert_tool_failed (t, "Tool execution was stopped");
   agent_assert_reply_ok (t->sender, id);
