@@ -152,6 +152,17 @@ add_description (Fetch *fetch, JsonObject *described, const gchar *reason)
     g_string_append_printf (fetch->notes, " (The attachment \"%s\" %s.)", name, reason);
 }
 
+/* add_description for a file over max_media_bytes */
+static void
+add_too_large (Fetch *fetch, JsonObject *described)
+{
+  g_autofree gchar *limit = human_size (fetch->plugin->max_media_bytes);
+  g_autofree gchar *reason
+      = g_strdup_printf ("was not downloaded: it is larger than the limit of %s", limit);
+
+  add_description (fetch, described, reason);
+}
+
 static void fetch_next (Fetch *fetch);
 
 static gboolean
@@ -204,13 +215,9 @@ on_fetched (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE))
     {
-      g_autofree gchar *limit = human_size (max);
-      g_autofree gchar *reason = g_strdup_printf ("was not downloaded: it is larger than the "
-                                                  "limit of %s",
-                                                  limit);
       g_message ("%s: attachment %s of message %" G_GINT64_FORMAT " is over the limit",
                  fetch->platform, name, w->inbound_id);
-      add_description (fetch, w->described, reason);
+      add_too_large (fetch, w->described);
       advance (fetch);
       return;
     }
@@ -264,10 +271,7 @@ fetch_next (Fetch *fetch)
     }
   if (size > max)
     {
-      g_autofree gchar *limit = human_size (max);
-      g_autofree gchar *reason
-          = g_strdup_printf ("was not downloaded: it is larger than the limit of %s", limit);
-      add_description (fetch, w->described, reason);
+      add_too_large (fetch, w->described);
       advance (fetch);
       return;
     }
