@@ -311,11 +311,9 @@ static void read_session (CwIntegrationsTurn *turn);
 static gboolean
 has_more_history (JsonNode *details)
 {
-  JsonNode *more = JSON_NODE_HOLDS_OBJECT (details)
-                       ? json_object_get_member (json_node_get_object (details), "hasMoreHistory")
-                       : NULL;
-
-  return more != NULL && JSON_NODE_HOLDS_VALUE (more) && json_node_get_boolean (more);
+  return JSON_NODE_HOLDS_OBJECT (details)
+         && cw_integration_config_get_boolean (json_node_get_object (details), "hasMoreHistory",
+                                               FALSE);
 }
 
 static void
