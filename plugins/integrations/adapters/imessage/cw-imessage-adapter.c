@@ -638,7 +638,7 @@ imessage_send_media_async (CwIntegrationAdapter *adapter, const CwIntegrationMed
 {
   CwImessageAdapter *self = CW_IMESSAGE_ADAPTER (adapter);
   GTask *task = g_task_new (adapter, cancellable, callback, user_data);
-  g_autofree gchar *query = NULL, *url = NULL, *name = NULL;
+  g_autofree gchar *url = NULL, *name = NULL;
   CwIntegrationMedia *copy;
 
   if (cw_cloud_not_connected (task, self->session, "iMessage"))
@@ -648,8 +648,7 @@ imessage_send_media_async (CwIntegrationAdapter *adapter, const CwIntegrationMed
   copy = g_memdup2 (media, sizeof *media);
   g_object_set_data_full (G_OBJECT (task), "media", copy, g_free);
   name = cw_integration_media_filename (media);
-  query = soup_form_encode ("password", self->password, NULL);
-  url = g_strdup_printf ("%s/api/v1/message/attachment?%s", self->server, query);
+  url = api_url (self, "message/attachment");
   cw_cloud_post_media (self->session, url, self->auth, "attachment", media, cancellable,
                        on_attachment_sent, task, "chatGuid", media->chat_id, "tempGuid",
                        media->outbound_id, "name", name, "method", "apple-script", NULL);
