@@ -253,8 +253,7 @@ person_of (JsonObject *message)
  * "share:<contentUrl>", fetched by shares/u!{base64url}/driveItem/content). The references
  * (new strings) go to @refs. */
 static guint
-describe_files (CwTeamsAdapter *self, JsonObject *message, CwIntegrationAttachment *out,
-                GPtrArray *refs)
+describe_files (JsonObject *message, CwIntegrationAttachment *out, GPtrArray *refs)
 {
   JsonObject *body = json_object_has_member (message, "body")
                          ? json_object_get_object_member (message, "body")
@@ -352,7 +351,7 @@ receive_page (CwTeamsAdapter *self, JsonArray *value, const gchar *position)
       text = html_to_text (
           body != NULL ? json_object_get_string_member_with_default (body, "content", "") : "");
       g_ptr_array_set_size (refs, 0);
-      n_files = describe_files (self, message, files, refs);
+      n_files = describe_files (message, files, refs);
       if (*text == '\0' && n_files == 0)
         {
           g_free (text);
