@@ -77,7 +77,9 @@ request_new (const gchar *method, const gchar *url, const gchar *authorization,
 
   if (msg == NULL)
     {
-      g_task_return_new_error (task, CW_ERROR, CW_ERROR_INVALID_PARAMS, "invalid URL: %s", url);
+      /* not the URL itself: Telegram's holds the bot token, BlueBubbles' the password */
+      g_task_return_new_error (task, CW_ERROR, CW_ERROR_INVALID_PARAMS,
+                               "invalid URL (check the configured server address)");
       g_object_unref (task);
       return NULL;
     }
