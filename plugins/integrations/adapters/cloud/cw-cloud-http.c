@@ -213,9 +213,7 @@ cw_cloud_split_text (const gchar *text, guint max_chars)
 const gchar *
 cw_cloud_reply_to (JsonObject *reply_data, const gchar *key)
 {
-  if (reply_data == NULL || !json_object_has_member (reply_data, key))
-    return NULL;
-  return json_object_get_string_member (reply_data, key);
+  return cw_integration_config_get_string (reply_data, key);
 }
 
 gchar *
